@@ -19,7 +19,8 @@
 int octo_base58_encode(const uint8_t *in, size_t len, char *out, size_t out_size);
 
 /* Decodes text[0..text_len). Returns the byte length, OCTO_EMALFORMED on a character
- * outside the alphabet or empty input, OCTO_ETOOBIG when text_len > OCTO_BASE58_MAX_CHARS,
+ * outside the alphabet or empty input, OCTO_ETOOBIG when text_len > OCTO_BASE58_MAX_CHARS or
+ * the result would exceed OCTO_BASE58_MAX_BYTES (so every decoded value can be re-encoded),
  * OCTO_ENOSPACE when out is too small. */
 int octo_base58_decode(const char *text, size_t text_len, uint8_t *out, size_t out_size);
 

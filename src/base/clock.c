@@ -69,9 +69,8 @@ int octo_time_format_rfc3339(int64_t wall_ns, char *out, unsigned out_size)
     int64_t year;
     unsigned month, day;
     civil_from_days(days, &year, &month, &day);
-    int n = snprintf(out, out_size, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)year,
-                     month, day, (int)(sod / 3600), (int)(sod % 3600 / 60), (int)(sod % 60),
-                     (int)msec);
+    int n = snprintf(out, out_size, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)year, month,
+                     day, (int)(sod / 3600), (int)(sod % 3600 / 60), (int)(sod % 60), (int)msec);
     OCTO_ASSERT(n > 0 && (unsigned)n < out_size);
     return n;
 }

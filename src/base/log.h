@@ -38,8 +38,8 @@ enum octo_log_format {
 struct octo_log_config {
     enum octo_log_level level;
     enum octo_log_format format;
-    FILE *sink;                      /* NULL = stderr; not closed by the logger */
-    const struct octo_clock *clock;  /* NULL = timestamps omitted (tests) */
+    FILE *sink;                     /* NULL = stderr; not closed by the logger */
+    const struct octo_clock *clock; /* NULL = timestamps omitted (tests) */
 };
 
 void octo_log_configure(const struct octo_log_config *cfg);

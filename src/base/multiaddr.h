@@ -54,16 +54,22 @@ struct octo_ma_component {
     size_t value_len;
 };
 
-/* Parses text into binary. Errors: OCTO_EMALFORMED (unknown protocol, bad value, missing
- * value, trailing garbage), OCTO_ETOOBIG (text or result too long, too many components). */
+/* Parses a NUL-terminated text into binary. Errors: OCTO_EMALFORMED (empty text, unknown
+ * protocol, empty component, bad value, missing value, trailing '/' or garbage),
+ * OCTO_ETOOBIG (text, a dns name, a peer id or the result too long, too many components).
+ * Values: ip4 dotted quad without leading zeros; ip6 any RFC 4291 form (no zone); ports
+ * 0..65535 in decimal without sign or leading zeros; dns* 1..OCTO_MULTIADDR_DNS_MAX bytes;
+ * p2p/ipfs a base58btc multihash or a base32 CIDv1 libp2p-key. out->len is 0 on error. */
 int octo_multiaddr_from_text(const char *text, struct octo_multiaddr *out);
 
-/* Validates binary bytes and copies them into out. Same errors as from_text, plus
- * OCTO_ENONCANON for non-minimal varints. */
+/* Validates binary bytes and copies them into out (checked before copying). Same errors as
+ * from_text (an empty input is OCTO_EMALFORMED), plus OCTO_ENONCANON for non-minimal
+ * varints; dns values must not contain '/' or NUL, p2p values must be one multihash. */
 int octo_multiaddr_from_bytes(const uint8_t *in, size_t len, struct octo_multiaddr *out);
 
-/* Writes the text form with a NUL. Returns its length or OCTO_ENOSPACE. Asserts that ma is
- * valid (it came from one of the constructors). */
+/* Writes the canonical text form with a NUL. Returns its length or OCTO_ENOSPACE (out is then
+ * ""). Asserts that ma is valid (it came from one of the constructors; an empty ma prints
+ * as ""). Any valid ma fits in OCTO_MULTIADDR_MAX_TEXT + 1 bytes. */
 int octo_multiaddr_to_text(const struct octo_multiaddr *ma, char *out, size_t out_size);
 
 /* Iterates components: *offset starts at 0; returns 1 and fills c while components remain,
@@ -71,7 +77,10 @@ int octo_multiaddr_to_text(const struct octo_multiaddr *ma, char *out, size_t ou
 int octo_multiaddr_next(const struct octo_multiaddr *ma, size_t *offset,
                         struct octo_ma_component *c);
 
-/* Appends a component (value bytes in binary form) to ma. OCTO_ETOOBIG, OCTO_EINVAL. */
+/* Appends a component (value bytes in binary form) to ma, which may start zeroed.
+ * OCTO_EINVAL for an unknown code or a value that is not valid for it (wrong size, bad dns
+ * name, not a multihash); OCTO_ETOOBIG when the value exceeds its limit or the result would
+ * exceed OCTO_MULTIADDR_MAX_BYTES or OCTO_MULTIADDR_MAX_COMPONENTS. ma is unchanged on error. */
 int octo_multiaddr_push(struct octo_multiaddr *ma, uint64_t code, const uint8_t *value,
                         size_t value_len);
 

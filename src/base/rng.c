@@ -7,7 +7,6 @@
 
 #include "base/assert.h"
 
-
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));

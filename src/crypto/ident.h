@@ -58,8 +58,8 @@ void octo_identity_deinit(struct octo_identity *id);
 void octo_identity_sign(const struct octo_identity *id, const uint8_t *msg, size_t len,
                         uint8_t sig[OCTO_ED25519_SIG_LEN]);
 /* Returns 0 when sig is a valid signature of msg by pub, OCTO_EBADSIG otherwise. */
-OCTO_MUST_USE int octo_pubkey_verify(const struct octo_pubkey *pub, const uint8_t *msg,
-                                     size_t len, const uint8_t sig[OCTO_ED25519_SIG_LEN]);
+OCTO_MUST_USE int octo_pubkey_verify(const struct octo_pubkey *pub, const uint8_t *msg, size_t len,
+                                     const uint8_t sig[OCTO_ED25519_SIG_LEN]);
 
 /* Writes the PublicKey protobuf (OCTO_PUBKEY_PB_LEN bytes). */
 void octo_pubkey_encode(const struct octo_pubkey *pub, uint8_t out[OCTO_PUBKEY_PB_LEN]);
@@ -68,8 +68,7 @@ void octo_pubkey_encode(const struct octo_pubkey *pub, uint8_t out[OCTO_PUBKEY_P
 OCTO_MUST_USE int octo_pubkey_decode(const uint8_t *in, size_t len, struct octo_pubkey *out);
 
 /* Writes the PrivateKey protobuf (OCTO_PRIVKEY_PB_LEN bytes): a secret, wipe it after use. */
-void octo_identity_encode_private(const struct octo_identity *id,
-                                  uint8_t out[OCTO_PRIVKEY_PB_LEN]);
+void octo_identity_encode_private(const struct octo_identity *id, uint8_t out[OCTO_PRIVKEY_PB_LEN]);
 /* Parses a PrivateKey protobuf, checking that the embedded public key matches the seed.
  * Errors as octo_pubkey_decode, plus OCTO_EINVAL on a seed/public-key mismatch. */
 OCTO_MUST_USE int octo_identity_decode_private(const uint8_t *in, size_t len,

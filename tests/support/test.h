@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-extern int octo_test_failed;  /* the current test failed */
+extern int octo_test_failed;   /* the current test failed */
 extern int octo_test_failures; /* failed tests so far */
 extern int octo_test_count;
 
@@ -57,7 +57,7 @@ char *octo_test_read_file(const char *path, size_t *len);
     do {                                                                                           \
         uint64_t va_ = (uint64_t)(a), vb_ = (uint64_t)(b);                                         \
         if (va_ != vb_) {                                                                          \
-            octo_test_fail_at(__FILE__, __LINE__, "%s == %s: %" PRIu64 " != %" PRIu64, #a, #b,   \
+            octo_test_fail_at(__FILE__, __LINE__, "%s == %s: %" PRIu64 " != %" PRIu64, #a, #b,     \
                               va_, vb_);                                                           \
             return;                                                                                \
         }                                                                                          \
@@ -99,7 +99,7 @@ char *octo_test_read_file(const char *path, size_t *len);
         if (memcmp((a), (b), (n)) != 0) {                                                          \
             octo_test_fail_at(__FILE__, __LINE__, "memory %s != %s (%zu bytes)", #a, #b,           \
                               (size_t)(n));                                                        \
-            octo_test_dump_pair((const uint8_t *)(a), (const uint8_t *)(b), (size_t)(n));         \
+            octo_test_dump_pair((const uint8_t *)(a), (const uint8_t *)(b), (size_t)(n));          \
             return;                                                                                \
         }                                                                                          \
     } while (0)

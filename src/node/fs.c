@@ -1,0 +1,211 @@
+/*
+ * fs.c — file helpers for the node home (config, key files, data directory).
+ *
+ * Durability: octo_fs_write_atomic never leaves a half-written file under the final name;
+ * after it returns 0 the new content survives a crash or power loss (file and directory are
+ * fsynced). Key files are created with their final mode from the start, so a secret is never
+ * readable by others even for an instant.
+ */
+#include "node/fs.h"
+
+#include "base/assert.h"
+#include "base/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fail(struct octo_fs_error *err, const char *path, int errnum, int code)
+{
+    if (err != NULL)
+        snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errnum));
+    return code;
+}
+
+static int fail_errno(struct octo_fs_error *err, const char *path)
+{
+    int e = errno;
+    return fail(err, path, e, octo_err_from_errno(e));
+}
+
+int octo_fs_read(const char *path, struct octo_buf *out, struct octo_fs_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno(err, path);
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = fail_errno(err, path);
+        goto out_close;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = fail(err, path, EISDIR, OCTO_EINVAL);
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
+        goto out_close;
+    }
+    if ((uint64_t)st.st_size > out->max - out->len) {
+        rc = OCTO_ETOOBIG;
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg), "%s: file too large (%lld bytes, limit %zu)", path,
+                     (long long)st.st_size, out->max);
+        goto out_close;
+    }
+    for (;;) {
+        uint8_t chunk[4096];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = fail_errno(err, path);
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = octo_buf_append(out, chunk, (size_t)n);
+        memset(chunk, 0, sizeof(chunk));
+        if (rc < 0) {
+            if (err != NULL)
+                snprintf(err->msg, sizeof(err->msg), "%s: %s", path, octo_strerror(rc));
+            break;
+        }
+    }
+out_close:
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char copy[OCTO_PATH_MAX];
+    snprintf(copy, sizeof(copy), "%s", path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         bool exclusive, struct octo_fs_error *err)
+{
+    char tmp[OCTO_PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+        return fail(err, path, ENAMETOOLONG, OCTO_ETOOBIG);
+    unlink(tmp); /* a leftover from a crashed earlier attempt of this pid */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return fail_errno(err, tmp);
+    int rc = 0;
+    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        rc = fail_errno(err, tmp);
+        close(fd);
+        goto out_unlink;
+    }
+    if (close(fd) != 0) {
+        rc = fail_errno(err, tmp);
+        goto out_unlink;
+    }
+    if (exclusive) {
+        /* link() fails with EEXIST instead of replacing: no check-then-act race. */
+        if (link(tmp, path) != 0) {
+            rc = fail_errno(err, path);
+            goto out_unlink;
+        }
+        unlink(tmp);
+    } else if (rename(tmp, path) != 0) {
+        rc = fail_errno(err, path);
+        goto out_unlink;
+    }
+    if (fsync_dir_of(path) != 0)
+        return fail_errno(err, path);
+    return 0;
+out_unlink:
+    unlink(tmp);
+    return rc;
+}
+
+int octo_fs_mkdir_p(const char *path, mode_t mode, struct octo_fs_error *err)
+{
+    char copy[OCTO_PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof(copy))
+        return fail(err, path, ENAMETOOLONG, OCTO_ETOOBIG);
+    memcpy(copy, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (copy[i] != '/' && copy[i] != '\0')
+            continue;
+        char saved = copy[i];
+        copy[i] = '\0';
+        if (mkdir(copy, mode) != 0 && errno != EEXIST)
+            return fail_errno(err, copy);
+        copy[i] = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fail_errno(err, path);
+    if (!S_ISDIR(st.st_mode))
+        return fail(err, path, ENOTDIR, OCTO_EINVAL);
+    return 0;
+}
+
+int octo_fs_exists(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        return 1;
+    return errno == ENOENT ? 0 : octo_err_from_errno(errno);
+}
+
+int octo_fs_check_private(const char *path, struct octo_fs_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return fail_errno(err, path);
+    if (!S_ISREG(st.st_mode)) {
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
+        return OCTO_EPERM;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg),
+                     "%s: permissions %04o are too open (want 0600, owned by uid %u)", path,
+                     (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+        return OCTO_EPERM;
+    }
+    return 0;
+}
+
+int octo_fs_join(char *out, size_t out_size, const char *dir, const char *name)
+{
+    OCTO_ASSERT(out_size > 0);
+    int n;
+    if (name[0] == '/')
+        n = snprintf(out, out_size, "%s", name);
+    else
+        n = snprintf(out, out_size, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= out_size)
+        return OCTO_ETOOBIG;
+    return 0;
+}

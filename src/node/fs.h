@@ -1,0 +1,46 @@
+/*
+ * fs.h — the file-system edge of the node: bounded reads, atomic durable writes with an
+ * explicit mode, directory creation, permission checks. errno is mapped to OCTO_E* here and
+ * never escapes; the failing path and the OS message are kept in a caller-supplied
+ * struct octo_fs_error for one-line CLI errors.
+ */
+#ifndef OCTO_NODE_FS_H
+#define OCTO_NODE_FS_H
+
+#include "base/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define OCTO_PATH_MAX 4096
+
+struct octo_fs_error {
+    char msg[OCTO_PATH_MAX + 128]; /* "PATH: reason" */
+};
+
+/* Reads the whole regular file at path into out (appended). Files larger than out->max give
+ * OCTO_ETOOBIG. OCTO_ENOTFOUND when absent, OCTO_EPERM when unreadable, OCTO_EIO otherwise. */
+OCTO_MUST_USE int octo_fs_read(const char *path, struct octo_buf *out, struct octo_fs_error *err);
+
+/* Writes data to path atomically and durably: a temporary file in the same directory created
+ * with `mode` (O_EXCL, O_NOFOLLOW), fsync, rename over path, fsync of the directory. With
+ * `exclusive`, an existing path is OCTO_EEXIST (checked, then linked without replacing). */
+OCTO_MUST_USE int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                                       bool exclusive, struct octo_fs_error *err);
+
+/* Creates path and missing parents with `mode`; an existing directory is fine. */
+OCTO_MUST_USE int octo_fs_mkdir_p(const char *path, mode_t mode, struct octo_fs_error *err);
+
+/* 1 if path exists (any type), 0 if not, negative on other errors. */
+int octo_fs_exists(const char *path);
+
+/* Checks that a secret file is a regular file owned by us and not accessible to group or
+ * others. OCTO_EPERM with a message naming the mode otherwise. */
+OCTO_MUST_USE int octo_fs_check_private(const char *path, struct octo_fs_error *err);
+
+/* Joins dir and name into out ("dir/name"); OCTO_ETOOBIG if it does not fit. Absolute names
+ * are returned unchanged. */
+OCTO_MUST_USE int octo_fs_join(char *out, size_t out_size, const char *dir, const char *name);
+
+#endif

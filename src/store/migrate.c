@@ -1,0 +1,273 @@
+/*
+ * migrate.c — versioned schema migrations, and the node schema (settings + peerstore).
+ *
+ * A schema is an ordered array of {version, name, sql_sqlite, sql_pg}; a table (by default
+ * schema_migrations) records each applied version with its name and time. Migrating applies,
+ * in order, every migration newer than the highest recorded version, each in its own write
+ * transaction together with its version row, so a crash or a failing migration leaves the
+ * database at the previous version with none of the failed migration's changes (SQLite and
+ * PostgreSQL both roll back DDL). A database recording a version newer than the program's
+ * latest is refused: an older binary must not write to a schema it does not know.
+ *
+ * Several processes may migrate the same database at once: the version is re-read inside each
+ * migration's write transaction (which holds the write lock), so each migration runs once.
+ *
+ * SQL dialect notes for the PostgreSQL text: BYTEA for BLOB, BIGINT for 64-bit integers (PG's
+ * INTEGER is 32-bit), COLLATE "C" on text keys so ordering is bytewise as in SQLite.
+ */
+#include "base/assert.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Longest version-table name. */
+#define MIGRATE_TABLE_NAME_MAX 48
+/* Room for the SQL built around a table name. */
+#define MIGRATE_SQL_BUF 256
+
+/* ---- the node schema ---- */
+
+static const struct octo_store_migration node_migrations[] = {
+    {
+        .version = 1,
+        .name = "settings",
+        .sql_sqlite = "CREATE TABLE settings ("
+                      " key TEXT PRIMARY KEY NOT NULL CHECK (length(key) BETWEEN 1 AND 128),"
+                      " value BLOB NOT NULL CHECK (length(value) <= 65536)"
+                      ") WITHOUT ROWID;",
+        .sql_pg = "CREATE TABLE settings ("
+                  " key TEXT COLLATE \"C\" PRIMARY KEY"
+                  "  CHECK (octet_length(key) BETWEEN 1 AND 128),"
+                  " value BYTEA NOT NULL CHECK (octet_length(value) <= 65536)"
+                  ");",
+    },
+    {
+        .version = 2,
+        .name = "peerstore",
+        .sql_sqlite = "CREATE TABLE peers ("
+                      " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 64),"
+                      " pubkey BLOB,"
+                      " agent TEXT,"
+                      " last_seen_ms INTEGER NOT NULL"
+                      ");"
+                      "CREATE INDEX peers_last_seen ON peers (last_seen_ms, id);"
+                      "CREATE TABLE peer_addrs ("
+                      " peer_id BLOB NOT NULL REFERENCES peers (id) ON DELETE CASCADE,"
+                      " addr BLOB NOT NULL,"
+                      " PRIMARY KEY (peer_id, addr)"
+                      ") WITHOUT ROWID;"
+                      "CREATE TABLE peer_protocols ("
+                      " peer_id BLOB NOT NULL REFERENCES peers (id) ON DELETE CASCADE,"
+                      " protocol TEXT NOT NULL,"
+                      " PRIMARY KEY (peer_id, protocol)"
+                      ") WITHOUT ROWID;",
+        .sql_pg = "CREATE TABLE peers ("
+                  " id BYTEA PRIMARY KEY CHECK (octet_length(id) BETWEEN 1 AND 64),"
+                  " pubkey BYTEA,"
+                  " agent TEXT,"
+                  " last_seen_ms BIGINT NOT NULL"
+                  ");"
+                  "CREATE INDEX peers_last_seen ON peers (last_seen_ms, id);"
+                  "CREATE TABLE peer_addrs ("
+                  " peer_id BYTEA NOT NULL REFERENCES peers (id) ON DELETE CASCADE,"
+                  " addr BYTEA NOT NULL,"
+                  " PRIMARY KEY (peer_id, addr)"
+                  ");"
+                  "CREATE TABLE peer_protocols ("
+                  " peer_id BYTEA NOT NULL REFERENCES peers (id) ON DELETE CASCADE,"
+                  " protocol TEXT COLLATE \"C\" NOT NULL,"
+                  " PRIMARY KEY (peer_id, protocol)"
+                  ");",
+    },
+};
+
+const struct octo_store_schema octo_store_node_schema = {
+    .name = "node",
+    .table = "schema_migrations",
+    .migrations = node_migrations,
+    .count = OCTO_ARRAY_LEN(node_migrations),
+};
+
+/* ---- the engine ---- */
+
+/* Programmer errors in a schema definition abort. */
+static void check_schema(const struct octo_store_schema *sc)
+{
+    OCTO_ASSERT(sc != NULL);
+    OCTO_ASSERT(sc->name != NULL);
+    OCTO_ASSERT(sc->table != NULL);
+    size_t n = strlen(sc->table);
+    OCTO_ASSERT(n > 0 && n <= MIGRATE_TABLE_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        OCTO_ASSERT((sc->table[i] >= 'a' && sc->table[i] <= 'z') || sc->table[i] == '_');
+    OCTO_ASSERT(sc->count == 0 || sc->migrations != NULL);
+    int64_t prev = 0;
+    for (size_t i = 0; i < sc->count; i++) {
+        const struct octo_store_migration *m = &sc->migrations[i];
+        OCTO_ASSERT(m->version > prev);
+        OCTO_ASSERT(m->version <= OCTO_STORE_MIGRATION_VERSION_MAX);
+        OCTO_ASSERT(m->name != NULL);
+        OCTO_ASSERT(m->sql_sqlite != NULL);
+        prev = m->version;
+    }
+}
+
+static int64_t latest_version(const struct octo_store_schema *sc)
+{
+    return sc->count == 0 ? 0 : sc->migrations[sc->count - 1].version;
+}
+
+static int table_exists(struct octo_store *s, const char *table, bool *exists)
+{
+    const char *sql = s->backend == OCTO_STORE_SQLITE
+                          ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+                          : "SELECT count(*) FROM information_schema.tables"
+                            " WHERE table_schema = current_schema() AND table_name = $1";
+    struct octo_store_value p[] = {octo_store_textn(table, strlen(table))};
+    int64_t count = 0;
+    int rc = octo_store_query_int64(s, sql, p, 1, &count);
+    if (rc < 0)
+        return rc;
+    *exists = count > 0;
+    return 0;
+}
+
+/* The recorded version, the version table known to exist. */
+static int read_version(struct octo_store *s, const char *table, int64_t *out)
+{
+    char sql[MIGRATE_SQL_BUF];
+    snprintf(sql, sizeof(sql), "SELECT max(version) FROM %s", table);
+    int rc = octo_store_query_int64(s, sql, NULL, 0, out);
+    if (rc == OCTO_ENOTFOUND) {
+        *out = 0; /* an empty table: max() is NULL */
+        return 0;
+    }
+    return rc;
+}
+
+int octo_store_schema_version(struct octo_store *s, const struct octo_store_schema *schema,
+                              int64_t *out)
+{
+    OCTO_ASSERT(s != NULL);
+    check_schema(schema);
+    bool exists = false;
+    int rc = table_exists(s, schema->table, &exists);
+    if (rc < 0)
+        return rc;
+    if (!exists) {
+        *out = 0;
+        return 0;
+    }
+    return read_version(s, schema->table, out);
+}
+
+static int create_version_table(struct octo_store *s, const char *table)
+{
+    char sql[MIGRATE_SQL_BUF];
+    const char *types = s->backend == OCTO_STORE_SQLITE ? "INTEGER" : "BIGINT";
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS %s (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+             " applied_at %s)",
+             table, types);
+    return octo_store_exec_script(s, sql);
+}
+
+/* Prefixes the store's message with which migration failed. */
+static void blame(struct octo_store *s, const struct octo_store_schema *sc,
+                  const struct octo_store_migration *m)
+{
+    char saved[OCTO_STORE_ERRMSG_MAX];
+    memcpy(saved, s->errmsg, sizeof(saved));
+    octo__store_seterr(s, "%s migration %lld (%s) failed: %s", sc->name, (long long)m->version,
+                       m->name, saved);
+}
+
+/* Body of one migration inside its write transaction. */
+static int apply_in_tx(struct octo_store *s, const struct octo_store_schema *sc,
+                       const struct octo_store_migration *m, int64_t applied_at_ms)
+{
+    int64_t current = 0;
+    int rc = read_version(s, sc->table, &current);
+    if (rc < 0)
+        return rc;
+    if (current >= m->version)
+        return 0; /* another connection applied it meanwhile */
+    const char *script = s->backend == OCTO_STORE_SQLITE ? m->sql_sqlite : m->sql_pg;
+    if (script == NULL) {
+        octo__store_seterr(s, "no SQL for the %s backend", octo_store_backend_name(s));
+        return OCTO_EUNSUPPORTED;
+    }
+    rc = octo_store_exec_script(s, script);
+    if (rc < 0)
+        return rc;
+    char sql[MIGRATE_SQL_BUF];
+    snprintf(sql, sizeof(sql), "INSERT INTO %s (version, name, applied_at) VALUES ($1, $2, $3)",
+             sc->table);
+    struct octo_store_value p[] = {
+        octo_store_int64(m->version),
+        octo_store_textn(m->name, strlen(m->name)),
+        applied_at_ms < 0 ? octo_store_null() : octo_store_int64(applied_at_ms),
+    };
+    return octo_store_exec(s, sql, p, OCTO_ARRAY_LEN(p), NULL, NULL);
+}
+
+static int apply_one(struct octo_store *s, const struct octo_store_schema *sc,
+                     const struct octo_store_migration *m, int64_t applied_at_ms)
+{
+    bool owned = false;
+    int rc = octo_store_tx_enter(s, true, &owned);
+    if (rc < 0)
+        return rc;
+    OCTO_ASSERT(owned);
+    rc = apply_in_tx(s, sc, m, applied_at_ms);
+    rc = octo_store_tx_leave(s, owned, rc);
+    if (rc < 0)
+        blame(s, sc, m);
+    return rc;
+}
+
+int octo_store_migrate(struct octo_store *s, const struct octo_store_schema *schema,
+                       int64_t applied_at_ms)
+{
+    OCTO_ASSERT(s != NULL);
+    check_schema(schema);
+    if (s->tx != OCTO_STORE_TX_NONE) {
+        octo__store_seterr(s, "migrate: must run outside a transaction");
+        return OCTO_ESTATE;
+    }
+    int rc = create_version_table(s, schema->table);
+    if (rc < 0)
+        return rc;
+    int64_t current = 0;
+    rc = read_version(s, schema->table, &current);
+    if (rc < 0)
+        return rc;
+    int64_t latest = latest_version(schema);
+    if (current > latest) {
+        octo__store_seterr(s,
+                           "the database's %s schema is version %lld, newer than this program's"
+                           " latest (%lld): use a newer octo",
+                           schema->name, (long long)current, (long long)latest);
+        return OCTO_EUNSUPPORTED;
+    }
+    for (size_t i = 0; i < schema->count; i++) {
+        const struct octo_store_migration *m = &schema->migrations[i];
+        if (m->version <= current)
+            continue;
+        rc = apply_one(s, schema, m, applied_at_ms);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int octo_store_migrate_node(struct octo_store *s)
+{
+    return octo_store_migrate(s, &octo_store_node_schema, -1);
+}
+
+int octo_store_migrate_node_at(struct octo_store *s, int64_t now_ms)
+{
+    return octo_store_migrate(s, &octo_store_node_schema, now_ms);
+}

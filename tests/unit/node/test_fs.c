@@ -1,0 +1,117 @@
+/*
+ * test_fs.c — node/fs.c: atomic writes with modes, exclusive creation, bounded reads,
+ * directory creation and the private-file check.
+ */
+#define _GNU_SOURCE
+#include "base/alloc.h"
+#include "node/fs.h"
+#include "test.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char path_buf[OCTO_PATH_MAX];
+
+static const char *in(const char *dir, const char *name)
+{
+    snprintf(path_buf, sizeof(path_buf), "%s/%s", dir, name);
+    return path_buf;
+}
+
+static void test_write_atomic_mode_and_content(void)
+{
+    const char *dir = octo_test_tmpdir("fs");
+    char path[OCTO_PATH_MAX];
+    snprintf(path, sizeof(path), "%s", in(dir, "secret"));
+    struct octo_fs_error err;
+    CHECK_OK(octo_fs_write_atomic(path, "hello", 5, 0600, false, &err));
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0600);
+    struct octo_buf b;
+    octo_buf_init(&b, 100);
+    CHECK_OK(octo_fs_read(path, &b, &err));
+    CHECK_EQ_INT(b.len, 5);
+    CHECK_MEM(b.data, "hello", 5);
+    octo_buf_deinit(&b);
+    /* replace keeps the mode given, and leaves no temporary file behind */
+    CHECK_OK(octo_fs_write_atomic(path, "bye", 3, 0644, false, &err));
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0644);
+    CHECK_EQ_INT(st.st_size, 3);
+    char tmp[OCTO_PATH_MAX + 32];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    CHECK_EQ_INT(octo_fs_exists(tmp), 0);
+    octo_test_rmtree(dir);
+}
+
+static void test_write_exclusive(void)
+{
+    const char *dir = octo_test_tmpdir("fs");
+    char path[OCTO_PATH_MAX];
+    snprintf(path, sizeof(path), "%s", in(dir, "key"));
+    struct octo_fs_error err;
+    CHECK_OK(octo_fs_write_atomic(path, "one", 3, 0600, true, &err));
+    CHECK_ERR(octo_fs_write_atomic(path, "two", 3, 0600, true, &err), OCTO_EEXIST);
+    CHECK(strstr(err.msg, path) != NULL);
+    struct octo_buf b;
+    octo_buf_init(&b, 100);
+    CHECK_OK(octo_fs_read(path, &b, &err));
+    CHECK_MEM(b.data, "one", 3);
+    octo_buf_deinit(&b);
+    octo_test_rmtree(dir);
+}
+
+static void test_read_limits_and_errors(void)
+{
+    const char *dir = octo_test_tmpdir("fs");
+    char path[OCTO_PATH_MAX];
+    snprintf(path, sizeof(path), "%s", in(dir, "big"));
+    struct octo_fs_error err;
+    char data[300];
+    memset(data, 'x', sizeof(data));
+    CHECK_OK(octo_fs_write_atomic(path, data, sizeof(data), 0600, false, &err));
+    struct octo_buf b;
+    octo_buf_init(&b, 299);
+    CHECK_ERR(octo_fs_read(path, &b, &err), OCTO_ETOOBIG);
+    CHECK(strstr(err.msg, "too large") != NULL);
+    CHECK_ERR(octo_fs_read(in(dir, "absent"), &b, &err), OCTO_ENOTFOUND);
+    CHECK_ERR(octo_fs_read(dir, &b, &err), OCTO_EINVAL); /* a directory */
+    CHECK(strstr(err.msg, "not a regular file") != NULL);
+    octo_buf_deinit(&b);
+    octo_test_rmtree(dir);
+}
+
+static void test_mkdir_p_and_private(void)
+{
+    const char *dir = octo_test_tmpdir("fs");
+    char deep[OCTO_PATH_MAX];
+    snprintf(deep, sizeof(deep), "%s/a/b/c", dir);
+    struct octo_fs_error err;
+    CHECK_OK(octo_fs_mkdir_p(deep, 0700, &err));
+    CHECK_OK(octo_fs_mkdir_p(deep, 0700, &err)); /* existing is fine */
+    struct stat st;
+    CHECK(stat(deep, &st) == 0 && S_ISDIR(st.st_mode));
+    char file[OCTO_PATH_MAX + 8];
+    snprintf(file, sizeof(file), "%s/f", deep);
+    CHECK_OK(octo_fs_write_atomic(file, "k", 1, 0600, false, &err));
+    CHECK_OK(octo_fs_check_private(file, &err));
+    CHECK(chmod(file, 0640) == 0);
+    CHECK_ERR(octo_fs_check_private(file, &err), OCTO_EPERM);
+    CHECK(strstr(err.msg, "0640") != NULL);
+    CHECK_ERR(octo_fs_mkdir_p(file, 0700, &err), OCTO_EINVAL); /* a file is in the way */
+    char joined[16];
+    CHECK_ERR(octo_fs_join(joined, sizeof(joined), "/a/long/dir", "name.txt"), OCTO_ETOOBIG);
+    CHECK_OK(octo_fs_join(joined, sizeof(joined), "/x", "/abs"));
+    CHECK_STR(joined, "/abs");
+    octo_test_rmtree(dir);
+}
+
+int main(void)
+{
+    OCTO_RUN(test_write_atomic_mode_and_content);
+    OCTO_RUN(test_write_exclusive);
+    OCTO_RUN(test_read_limits_and_errors);
+    OCTO_RUN(test_mkdir_p_and_private);
+    return octo_test_finish();
+}

@@ -1,0 +1,251 @@
+/*
+ * test_migrate.c — versioned migrations: a fresh database, a re-run (no-op), applied_at, a
+ * database newer than the program (refused), a failing migration (version unchanged, changes
+ * rolled back), misuse inside a transaction, independent schemas, and the asserts on a badly
+ * ordered schema (checked in a forked child that must abort).
+ */
+#define _GNU_SOURCE
+#include "base/assert.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "test.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char g_path[600];
+
+static const char *fresh_path(const char *tag)
+{
+    snprintf(g_path, sizeof(g_path), "%s/db.sqlite", octo_test_tmpdir(tag));
+    return g_path;
+}
+
+static int64_t query_i64(struct octo_store *s, const char *sql)
+{
+    int64_t v = -12345;
+    if (octo_store_query_int64(s, sql, NULL, 0, &v) < 0)
+        return -12345;
+    return v;
+}
+
+static int64_t table_count(struct octo_store *s, const char *name)
+{
+    struct octo_store_value p[] = {octo_store_textn(name, strlen(name))};
+    int64_t v = -1;
+    if (octo_store_query_int64(s, "SELECT count(*) FROM sqlite_master WHERE name = $1", p, 1, &v) <
+        0)
+        return -1;
+    return v;
+}
+
+static void test_fresh_and_rerun(void)
+{
+    struct octo_store *s = NULL;
+    const char *path = fresh_path("mig-fresh");
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    int64_t v = -1;
+    CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
+    CHECK_EQ_INT(v, 0); /* no version table yet */
+    CHECK_EQ_INT(table_count(s, "schema_migrations"), 0);
+
+    CHECK_OK(octo_store_migrate_node_at(s, 1700000000123));
+    CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
+    CHECK_EQ_INT(v, 2);
+    CHECK_EQ_INT(table_count(s, "settings"), 1);
+    CHECK_EQ_INT(table_count(s, "peers"), 1);
+    CHECK_EQ_INT(table_count(s, "peer_addrs"), 1);
+    CHECK_EQ_INT(table_count(s, "peer_protocols"), 1);
+    CHECK_EQ_INT(table_count(s, "peers_last_seen"), 1);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 2);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE version = 1 AND"
+                              " name = 'settings' AND applied_at = 1700000000123"),
+                 1);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE version = 2 AND"
+                              " name = 'peerstore'"),
+                 1);
+
+    /* Re-running is a no-op: nothing re-applied, the rows untouched. */
+    CHECK_OK(octo_store_migrate_node_at(s, 1800000000000));
+    CHECK_OK(octo_store_migrate_node(s));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 2);
+    CHECK_EQ_INT(query_i64(s, "SELECT max(applied_at) FROM schema_migrations"), 1700000000123);
+    octo_store_close(s);
+
+    /* And after reopening. */
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_OK(octo_store_migrate_node(s));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 2);
+    octo_store_close(s);
+
+    /* migrate_node records an unknown time as NULL. */
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("mig-null"), NULL));
+    CHECK_OK(octo_store_migrate_node(s));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE applied_at IS NULL"),
+                 2);
+    octo_store_close(s);
+}
+
+static void test_newer_refused(void)
+{
+    struct octo_store *s = NULL;
+    const char *path = fresh_path("mig-newer");
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_OK(octo_store_migrate_node(s));
+    CHECK_OK(octo_store_exec(s,
+                             "INSERT INTO schema_migrations (version, name, applied_at)"
+                             " VALUES (3, 'from-the-future', 0)",
+                             NULL, 0, NULL, NULL));
+    CHECK_ERR(octo_store_migrate_node(s), OCTO_EUNSUPPORTED);
+    CHECK(strstr(octo_store_errmsg(s), "version 3") != NULL);
+    CHECK(strstr(octo_store_errmsg(s), "newer") != NULL);
+    int64_t v = 0;
+    CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
+    CHECK_EQ_INT(v, 3);
+    octo_store_close(s);
+}
+
+static const struct octo_store_migration failing[] = {
+    {1, "one", "CREATE TABLE t1 (x); INSERT INTO t1 VALUES (1);", "CREATE TABLE t1 (x BIGINT);"},
+    {2, "two", "CREATE TABLE t2 (x); INSERT INTO t1 VALUES (2); INSERT INTO nosuch VALUES (1);",
+     NULL},
+    {5, "five", "CREATE TABLE t5 (x);", NULL},
+};
+
+static const struct octo_store_schema failing_schema = {
+    .name = "test",
+    .table = "test_migrations",
+    .migrations = failing,
+    .count = OCTO_ARRAY_LEN(failing),
+};
+
+static const struct octo_store_schema fixed_schema = {
+    .name = "test",
+    .table = "test_migrations",
+    .migrations =
+        (const struct octo_store_migration[]){
+            {1, "one", "CREATE TABLE t1 (x); INSERT INTO t1 VALUES (1);", NULL},
+            {2, "two", "CREATE TABLE t2 (x); INSERT INTO t1 VALUES (2);", NULL},
+            {5, "five", "CREATE TABLE t5 (x);", NULL},
+        },
+    .count = 3,
+};
+
+static void test_failing_migration(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("mig-fail"), NULL));
+    CHECK_ERR(octo_store_migrate(s, &failing_schema, 42), OCTO_ESTORE);
+    CHECK(strstr(octo_store_errmsg(s), "migration 2 (two) failed") != NULL);
+    CHECK(strstr(octo_store_errmsg(s), "nosuch") != NULL);
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
+    int64_t v = 0;
+    CHECK_OK(octo_store_schema_version(s, &failing_schema, &v));
+    CHECK_EQ_INT(v, 1);
+    /* Migration 2's changes are gone; migration 1's stay; 5 never ran. */
+    CHECK_EQ_INT(table_count(s, "t1"), 1);
+    CHECK_EQ_INT(table_count(s, "t2"), 0);
+    CHECK_EQ_INT(table_count(s, "t5"), 0);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t1"), 1);
+    /* Running again fails the same way and changes nothing. */
+    CHECK_ERR(octo_store_migrate(s, &failing_schema, 43), OCTO_ESTORE);
+    CHECK_OK(octo_store_schema_version(s, &failing_schema, &v));
+    CHECK_EQ_INT(v, 1);
+
+    /* A fixed program continues from version 1; gaps in numbering are fine. */
+    CHECK_OK(octo_store_migrate(s, &fixed_schema, 44));
+    CHECK_OK(octo_store_schema_version(s, &fixed_schema, &v));
+    CHECK_EQ_INT(v, 5);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t1"), 2);
+    CHECK_EQ_INT(query_i64(s, "SELECT applied_at FROM test_migrations WHERE version = 1"), 42);
+    CHECK_EQ_INT(query_i64(s, "SELECT applied_at FROM test_migrations WHERE version = 5"), 44);
+
+    /* Independent schemas keep independent version tables. */
+    CHECK_OK(octo_store_migrate_node(s));
+    CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
+    CHECK_EQ_INT(v, 2);
+    CHECK_OK(octo_store_schema_version(s, &fixed_schema, &v));
+    CHECK_EQ_INT(v, 5);
+    octo_store_close(s);
+}
+
+static void test_misuse(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("mig-misuse"), NULL));
+    CHECK_OK(octo_store_begin(s, true));
+    CHECK_ERR(octo_store_migrate_node(s), OCTO_ESTATE);
+    CHECK(strstr(octo_store_errmsg(s), "outside a transaction") != NULL);
+    CHECK_OK(octo_store_rollback(s));
+
+    /* An empty schema only creates its table. */
+    static const struct octo_store_schema empty = {"empty", "empty_migrations", NULL, 0};
+    CHECK_OK(octo_store_migrate(s, &empty, 0));
+    int64_t v = -1;
+    CHECK_OK(octo_store_schema_version(s, &empty, &v));
+    CHECK_EQ_INT(v, 0);
+    octo_store_close(s);
+}
+
+/* Runs fn in a child; returns 1 if it died of SIGABRT. */
+static int aborts(void (*fn)(void))
+{
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 2); /* the assert message is expected */
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return 0;
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void migrate_unordered(void)
+{
+    static const struct octo_store_migration bad[] = {
+        {2, "two", "SELECT 1;", NULL},
+        {2, "again", "SELECT 1;", NULL},
+    };
+    static const struct octo_store_schema sc = {"bad", "bad_migrations", bad, 2};
+    struct octo_store *s = NULL;
+    if (octo_store_open_sqlite(&s, fresh_path("mig-abort"), NULL) < 0)
+        _exit(1);
+    int rc = octo_store_migrate(s, &sc, 0);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+static void migrate_bad_table(void)
+{
+    static const struct octo_store_migration one[] = {{1, "one", "SELECT 1;", NULL}};
+    static const struct octo_store_schema sc = {"bad", "x; DROP TABLE y", one, 1};
+    struct octo_store *s = NULL;
+    if (octo_store_open_sqlite(&s, fresh_path("mig-abort2"), NULL) < 0)
+        _exit(1);
+    int rc = octo_store_migrate(s, &sc, 0);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+static void test_schema_asserts(void)
+{
+    CHECK(aborts(migrate_unordered));
+    CHECK(aborts(migrate_bad_table));
+}
+
+int main(void)
+{
+    struct octo_log_config lc = {.level = OCTO_LOG_OFF};
+    octo_log_configure(&lc);
+    OCTO_RUN(test_fresh_and_rerun);
+    OCTO_RUN(test_newer_refused);
+    OCTO_RUN(test_failing_migration);
+    OCTO_RUN(test_misuse);
+    OCTO_RUN(test_schema_asserts);
+    return octo_test_finish();
+}

@@ -1,0 +1,556 @@
+/*
+ * test_store.c — the storage interface and its SQLite backend: open arguments, pragmas, file
+ * modes, typed parameters and columns, limits, errors and messages, transactions, the
+ * tx_enter/leave helpers, foreign keys, and two connections contending for the write lock.
+ */
+#define _GNU_SOURCE
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char g_path[600];
+
+/* A fresh database path in a new temporary directory. */
+static const char *fresh_path(const char *tag)
+{
+    snprintf(g_path, sizeof(g_path), "%s/db.sqlite", octo_test_tmpdir(tag));
+    return g_path;
+}
+
+static int exec0(struct octo_store *s, const char *sql)
+{
+    return octo_store_exec(s, sql, NULL, 0, NULL, NULL);
+}
+
+static int64_t query_i64(struct octo_store *s, const char *sql)
+{
+    int64_t v = -12345;
+    if (octo_store_query_int64(s, sql, NULL, 0, &v) < 0)
+        return -12345;
+    return v;
+}
+
+struct text_out {
+    char s[64];
+};
+
+static int text_cb(const struct octo_store_row *row, void *ctx)
+{
+    struct text_out *t = ctx;
+    size_t len = 0;
+    const char *p = octo_store_row_text(row, 0, &len);
+    if (p == NULL || len >= sizeof(t->s))
+        return OCTO_EINVAL;
+    memcpy(t->s, p, len);
+    t->s[len] = '\0';
+    return 1;
+}
+
+static void test_open_args(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_ERR(octo_store_open_sqlite(&s, NULL, NULL), OCTO_EINVAL);
+    CHECK_ERR(octo_store_open_sqlite(&s, "", NULL), OCTO_EINVAL);
+    CHECK_ERR(octo_store_open_sqlite(&s, ":memory:", NULL), OCTO_EINVAL);
+    CHECK_ERR(octo_store_open_sqlite(&s, "file:x.db?mode=memory", NULL), OCTO_EINVAL);
+    char *longp = octo_malloc(OCTO_STORE_PATH_MAX + 2);
+    CHECK(longp != NULL);
+    memset(longp, 'a', OCTO_STORE_PATH_MAX + 1);
+    longp[OCTO_STORE_PATH_MAX + 1] = '\0';
+    int rc = octo_store_open_sqlite(&s, longp, NULL);
+    octo_free(longp);
+    CHECK_ERR(rc, OCTO_ETOOBIG);
+
+    const char *path = fresh_path("store-open");
+    struct octo_store_sqlite_options bad = {.busy_timeout_ms = OCTO_STORE_BUSY_TIMEOUT_MAX_MS + 1};
+    CHECK_ERR(octo_store_open_sqlite(&s, path, &bad), OCTO_EINVAL);
+    struct octo_store_sqlite_options must = {.must_exist = true};
+    CHECK_ERR(octo_store_open_sqlite(&s, path, &must), OCTO_ENOTFOUND);
+    CHECK(access(path, F_OK) != 0); /* must_exist created nothing */
+
+    char missing_dir[700];
+    snprintf(missing_dir, sizeof(missing_dir), "%s.nodir/db", path);
+    CHECK_ERR(octo_store_open_sqlite(&s, missing_dir, NULL), OCTO_ENOTFOUND);
+
+    /* A directory cannot be opened as a database. */
+    char dir[700];
+    snprintf(dir, sizeof(dir), "%s", octo_test_tmpdir("store-dir"));
+    CHECK_ERR(octo_store_open_sqlite(&s, dir, NULL), OCTO_EIO);
+
+    /* A file that is not a database. */
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not an sqlite database. ", f);
+    fclose(f);
+    CHECK_ERR(octo_store_open_sqlite(&s, path, NULL), OCTO_ESTORE);
+
+    /* A valid open, then must_exist succeeds on it. */
+    path = fresh_path("store-open2");
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_STR(octo_store_backend_name(s), "sqlite");
+    CHECK_STR(octo_store_errmsg(s), "");
+    octo_store_close(s);
+    CHECK_OK(octo_store_open_sqlite(&s, path, &must));
+    octo_store_close(s);
+    octo_store_close(NULL);
+}
+
+static void test_pragmas(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-pragma"), NULL));
+    struct text_out mode = {{0}};
+    CHECK_OK(octo_store_exec(s, "PRAGMA journal_mode", NULL, 0, text_cb, &mode));
+    CHECK_STR(mode.s, "wal");
+    CHECK_EQ_INT(query_i64(s, "PRAGMA synchronous"), 2); /* FULL */
+    CHECK_EQ_INT(query_i64(s, "PRAGMA foreign_keys"), 1);
+    CHECK_EQ_INT(query_i64(s, "PRAGMA busy_timeout"), OCTO_STORE_BUSY_TIMEOUT_MS);
+    octo_store_close(s);
+
+    struct octo_store_sqlite_options o = {.busy_timeout_ms = 250};
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-pragma2"), &o));
+    CHECK_EQ_INT(query_i64(s, "PRAGMA busy_timeout"), 250);
+    octo_store_close(s);
+}
+
+static int file_mode(const char *path, const char *suffix)
+{
+    char name[700];
+    snprintf(name, sizeof(name), "%s%s", path, suffix);
+    struct stat st;
+    if (stat(name, &st) != 0)
+        return -1;
+    return (int)(st.st_mode & 07777);
+}
+
+static void test_file_modes(void)
+{
+    mode_t old = umask(0); /* the modes must not depend on the caller's umask */
+    struct octo_store *s = NULL;
+    const char *path = fresh_path("store-mode");
+    int rc = octo_store_open_sqlite(&s, path, NULL);
+    umask(old);
+    CHECK_OK(rc);
+    CHECK_OK(exec0(s, "CREATE TABLE t (x)"));
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (1)"));
+    CHECK_EQ_INT(file_mode(path, ""), 0600);
+    CHECK_EQ_INT(file_mode(path, "-wal"), 0600);
+    CHECK_EQ_INT(file_mode(path, "-shm"), 0600);
+    octo_store_close(s);
+
+    /* An existing database with wider modes is tightened at open. */
+    CHECK(chmod(path, 0644) == 0);
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_EQ_INT(file_mode(path, ""), 0600);
+    octo_store_close(s);
+}
+
+/* ---- exec: parameters and columns ---- */
+
+struct typed_rows {
+    int rows;
+    int fail;
+};
+
+static int typed_cb(const struct octo_store_row *row, void *ctx)
+{
+    struct typed_rows *t = ctx;
+    size_t len = 0;
+    t->fail = 1;
+    if (octo_store_row_count(row) != 7 || row->index != 0)
+        return 0;
+    if (octo_store_row_type(row, 0) != OCTO_STORE_NULL)
+        return 0;
+    if (octo_store_row_text(row, 0, &len) != NULL || len != 0)
+        return 0;
+    if (octo_store_row_blob(row, 0, &len) != NULL || len != 0)
+        return 0;
+    if (octo_store_row_int64(row, 0) != 0)
+        return 0;
+    if (octo_store_row_type(row, 1) != OCTO_STORE_INT64 ||
+        octo_store_row_int64(row, 1) != INT64_MIN)
+        return 0;
+    if (octo_store_row_type(row, 2) != OCTO_STORE_INT64 ||
+        octo_store_row_int64(row, 2) != INT64_MAX)
+        return 0;
+    const char *txt = octo_store_row_text(row, 3, &len);
+    if (octo_store_row_type(row, 3) != OCTO_STORE_TEXT || len != 7 ||
+        memcmp(txt, "h\xc3\xa9llo!", 8) != 0)
+        return 0;
+    const uint8_t *b = octo_store_row_blob(row, 4, &len);
+    if (octo_store_row_type(row, 4) != OCTO_STORE_BLOB || len != 4 || b[0] != 0 || b[3] != 0xff)
+        return 0;
+    /* An empty blob stays a blob, not NULL. */
+    if (octo_store_row_type(row, 5) != OCTO_STORE_BLOB)
+        return 0;
+    octo_store_row_blob(row, 5, &len);
+    if (len != 0)
+        return 0;
+    txt = octo_store_row_text(row, 6, &len);
+    if (octo_store_row_type(row, 6) != OCTO_STORE_TEXT || txt == NULL || len != 0)
+        return 0;
+    t->fail = 0;
+    t->rows++;
+    return 0;
+}
+
+static void test_exec_types(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-types"), NULL));
+    CHECK_OK(exec0(s, "CREATE TABLE t (a, b, c, d, e, f, g)"));
+    static const uint8_t blob[4] = {0x00, 0x01, 0x02, 0xff};
+    /* Placeholders out of order: binding is by name. */
+    struct octo_store_value p[] = {
+        octo_store_textn("", 0),
+        octo_store_blob(NULL, 0),
+        octo_store_blob(blob, sizeof(blob)),
+        octo_store_textn("h\xc3\xa9llo!XXX", 7),
+        octo_store_int64(INT64_MAX),
+        octo_store_int64(INT64_MIN),
+        octo_store_null(),
+    };
+    CHECK_OK(
+        octo_store_exec(s, "INSERT INTO t VALUES ($7, $6, $5, $4, $3, $2, $1)", p, 7, NULL, NULL));
+    CHECK_EQ_INT(octo_store_changes(s), 1);
+    struct typed_rows t = {0, 0};
+    CHECK_OK(octo_store_exec(s, "SELECT a, b, c, d, e, f, g FROM t", NULL, 0, typed_cb, &t));
+    CHECK_EQ_INT(t.fail, 0);
+    CHECK_EQ_INT(t.rows, 1);
+    CHECK_EQ_INT(octo_store_changes(s), 0); /* a query changes nothing */
+
+    /* A parameter used twice counts once. */
+    struct octo_store_value one[] = {octo_store_int64(21)};
+    int64_t v = 0;
+    CHECK_OK(octo_store_query_int64(s, "SELECT $1 + $1", one, 1, &v));
+    CHECK_EQ_INT(v, 42);
+
+    /* REAL is outside the model: typed OTHER, readable as int64. */
+    CHECK_OK(octo_store_query_int64(s, "SELECT 2.75", NULL, 0, &v));
+    CHECK_EQ_INT(v, 2);
+    octo_store_close(s);
+}
+
+static int other_type_cb(const struct octo_store_row *row, void *ctx)
+{
+    *(int *)ctx = (int)octo_store_row_type(row, 0);
+    return 0;
+}
+
+struct count_rows {
+    int rows;
+    int stop_at;
+    int err;
+};
+
+static int count_cb(const struct octo_store_row *row, void *ctx)
+{
+    struct count_rows *c = ctx;
+    if ((int)row->index != c->rows)
+        return OCTO_EINVAL;
+    c->rows++;
+    if (c->rows == c->stop_at)
+        return c->err != 0 ? c->err : 1;
+    return 0;
+}
+
+static void test_exec_rows(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-rows"), NULL));
+    CHECK_OK(exec0(s, "CREATE TABLE t (x INTEGER)"));
+    for (int i = 0; i < 10; i++) {
+        struct octo_store_value p[] = {octo_store_int64(i)};
+        CHECK_OK(octo_store_exec(s, "INSERT INTO t VALUES ($1)", p, 1, NULL, NULL));
+    }
+    struct count_rows c = {0, 0, 0};
+    CHECK_OK(octo_store_exec(s, "SELECT x FROM t ORDER BY x", NULL, 0, count_cb, &c));
+    CHECK_EQ_INT(c.rows, 10);
+    /* A positive return stops early with success. */
+    c = (struct count_rows){0, 3, 0};
+    CHECK_OK(octo_store_exec(s, "SELECT x FROM t", NULL, 0, count_cb, &c));
+    CHECK_EQ_INT(c.rows, 3);
+    /* A negative return stops and is returned. */
+    c = (struct count_rows){0, 4, OCTO_ERANGE};
+    CHECK_ERR(octo_store_exec(s, "SELECT x FROM t", NULL, 0, count_cb, &c), OCTO_ERANGE);
+    CHECK_EQ_INT(c.rows, 4);
+    CHECK(strstr(octo_store_errmsg(s), "callback") != NULL);
+    /* No callback: the statement still runs to completion. */
+    CHECK_OK(exec0(s, "UPDATE t SET x = x + 100 WHERE x < 5"));
+    CHECK_EQ_INT(octo_store_changes(s), 5);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t WHERE x >= 100"), 5);
+    int type = -1;
+    CHECK_OK(octo_store_exec(s, "SELECT 1.5", NULL, 0, other_type_cb, &type));
+    CHECK_EQ_INT(type, OCTO_STORE_OTHER);
+    octo_store_close(s);
+}
+
+static void test_exec_errors(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-err"), NULL));
+    CHECK_OK(exec0(s, "CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)"));
+
+    CHECK_ERR(exec0(s, "SELEKT 1"), OCTO_ESTORE);
+    CHECK(strstr(octo_store_errmsg(s), "syntax error") != NULL);
+    CHECK(strstr(octo_store_errmsg(s), "prepare") != NULL);
+    CHECK_ERR(exec0(s, "SELECT * FROM nosuchtable"), OCTO_ESTORE);
+    CHECK(strstr(octo_store_errmsg(s), "nosuchtable") != NULL);
+    CHECK_ERR(exec0(s, NULL), OCTO_EINVAL);
+    CHECK_ERR(exec0(s, ""), OCTO_EINVAL);
+    CHECK_ERR(exec0(s, "   -- just a comment"), OCTO_EINVAL);
+    CHECK_ERR(exec0(s, "SELECT 1; SELECT 2"), OCTO_EINVAL);
+    CHECK(strstr(octo_store_errmsg(s), "more than one") != NULL);
+    CHECK_OK(exec0(s, "SELECT 1;  \n"));
+
+    /* Parameters and placeholders must match one to one. */
+    struct octo_store_value p2[] = {octo_store_int64(1), octo_store_int64(2)};
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", p2, 2, NULL, NULL), OCTO_EINVAL);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1, $2", p2, 1, NULL, NULL), OCTO_EINVAL);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1, $3", p2, 2, NULL, NULL), OCTO_EINVAL);
+    CHECK(strstr(octo_store_errmsg(s), "$2") != NULL);
+    CHECK_ERR(octo_store_exec(s, "SELECT ?", p2, 1, NULL, NULL), OCTO_EINVAL);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", NULL, 1, NULL, NULL), OCTO_EINVAL);
+
+    /* Limits. */
+    struct octo_store_value many[OCTO_STORE_PARAMS_MAX + 1];
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(many); i++)
+        many[i] = octo_store_int64((int64_t)i);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", many, OCTO_ARRAY_LEN(many), NULL, NULL),
+              OCTO_ETOOBIG);
+    struct octo_store_value big = octo_store_blob("x", OCTO_STORE_VALUE_MAX + 1);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", &big, 1, NULL, NULL), OCTO_ETOOBIG);
+    big = octo_store_textn("x", OCTO_STORE_VALUE_MAX + 1);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", &big, 1, NULL, NULL), OCTO_ETOOBIG);
+    struct octo_store_value noptr = octo_store_blob(NULL, 3);
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", &noptr, 1, NULL, NULL), OCTO_EINVAL);
+    struct octo_store_value badtype = {.type = (enum octo_store_type)99};
+    CHECK_ERR(octo_store_exec(s, "SELECT $1", &badtype, 1, NULL, NULL), OCTO_EINVAL);
+    char *longsql = octo_malloc(OCTO_STORE_SQL_MAX + 2);
+    CHECK(longsql != NULL);
+    memset(longsql, ' ', OCTO_STORE_SQL_MAX + 1);
+    memcpy(longsql, "SELECT 1", 8);
+    longsql[OCTO_STORE_SQL_MAX + 1] = '\0';
+    int rc = exec0(s, longsql);
+    int rc2 = octo_store_exec_script(s, longsql);
+    octo_free(longsql);
+    CHECK_ERR(rc, OCTO_ETOOBIG);
+    CHECK_ERR(rc2, OCTO_ETOOBIG);
+    CHECK_ERR(octo_store_exec_script(s, NULL), OCTO_EINVAL);
+
+    /* A column over OCTO_STORE_VALUE_MAX is refused before the callback sees it; the largest
+     * allowed one passes. */
+    struct count_rows c = {0, 0, 0};
+    CHECK_ERR(octo_store_exec(s, "SELECT zeroblob(1048577)", NULL, 0, count_cb, &c), OCTO_ETOOBIG);
+    CHECK_EQ_INT(c.rows, 0);
+    CHECK_OK(octo_store_exec(s, "SELECT zeroblob(1048576)", NULL, 0, count_cb, &c));
+    CHECK_EQ_INT(c.rows, 1);
+    /* SQLite's own length limit stops larger values being built at all. */
+    CHECK_ERR(exec0(s, "SELECT zeroblob(100000000)"), OCTO_ETOOBIG);
+
+    /* Constraint violations. */
+    struct octo_store_value kv[] = {octo_store_textn("a", 1), octo_store_blob("1", 1)};
+    CHECK_OK(octo_store_exec(s, "INSERT INTO t VALUES ($1, $2)", kv, 2, NULL, NULL));
+    CHECK_ERR(octo_store_exec(s, "INSERT INTO t VALUES ($1, $2)", kv, 2, NULL, NULL), OCTO_EEXIST);
+    CHECK(strstr(octo_store_errmsg(s), "UNIQUE") != NULL);
+    CHECK_OK(exec0(s, "CREATE TABLE c (x INTEGER NOT NULL CHECK (x > 0))"));
+    CHECK_ERR(exec0(s, "INSERT INTO c VALUES (0)"), OCTO_ESTORE);
+    CHECK_ERR(exec0(s, "INSERT INTO c VALUES (NULL)"), OCTO_ESTORE);
+
+    /* exec_script runs several statements; errors stop it. */
+    CHECK_OK(octo_store_exec_script(s, "CREATE TABLE s1 (x); CREATE TABLE s2 (y);"));
+    CHECK_ERR(octo_store_exec_script(s, "CREATE TABLE s3 (x); BOGUS;"), OCTO_ESTORE);
+    CHECK(strstr(octo_store_errmsg(s), "script") != NULL);
+
+    int64_t v = 0;
+    CHECK_ERR(octo_store_query_int64(s, "SELECT 1 WHERE 0", NULL, 0, &v), OCTO_ENOTFOUND);
+    CHECK_ERR(octo_store_query_int64(s, "SELECT NULL", NULL, 0, &v), OCTO_ENOTFOUND);
+    octo_store_close(s);
+}
+
+/* ---- transactions ---- */
+
+static void test_transactions(void)
+{
+    struct octo_store *s = NULL;
+    const char *path = fresh_path("store-tx");
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_OK(exec0(s, "CREATE TABLE t (x)"));
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
+
+    CHECK_ERR(octo_store_commit(s), OCTO_ESTATE);
+    CHECK(strstr(octo_store_errmsg(s), "no transaction") != NULL);
+    CHECK_ERR(octo_store_rollback(s), OCTO_ESTATE);
+
+    /* Rollback discards. */
+    CHECK_OK(octo_store_begin(s, true));
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_WRITE);
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (1)"));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 1);
+    CHECK_ERR(octo_store_begin(s, true), OCTO_ESTATE);
+    CHECK_ERR(octo_store_begin(s, false), OCTO_ESTATE);
+    CHECK(strstr(octo_store_errmsg(s), "already") != NULL);
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_WRITE);
+    CHECK_OK(octo_store_rollback(s));
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 0);
+
+    /* Commit keeps. */
+    CHECK_OK(octo_store_begin(s, true));
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (2)"));
+    CHECK_OK(octo_store_commit(s));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 1);
+
+    /* A read transaction. */
+    CHECK_OK(octo_store_begin(s, false));
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_READ);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 1);
+    CHECK_OK(octo_store_commit(s));
+
+    /* A failing statement inside a transaction leaves it open. */
+    CHECK_OK(octo_store_begin(s, true));
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (3)"));
+    CHECK_ERR(exec0(s, "INSERT INTO nosuch VALUES (3)"), OCTO_ESTORE);
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_WRITE);
+    CHECK_OK(octo_store_commit(s));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 2);
+
+    /* Closing with an open transaction rolls it back. */
+    CHECK_OK(octo_store_begin(s, true));
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (4)"));
+    octo_store_close(s);
+    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 2);
+    octo_store_close(s);
+}
+
+static void test_tx_helpers(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-txh"), NULL));
+    CHECK_OK(exec0(s, "CREATE TABLE t (x)"));
+    bool owned = false;
+
+    /* Alone: begins and commits. */
+    CHECK_OK(octo_store_tx_enter(s, true, &owned));
+    CHECK(owned);
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_WRITE);
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (1)"));
+    CHECK_EQ_INT(octo_store_tx_leave(s, owned, 7), 7); /* rc passes through */
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 1);
+
+    /* Alone with an error: rolls back, keeps the error and its message. */
+    CHECK_OK(octo_store_tx_enter(s, true, &owned));
+    CHECK_OK(exec0(s, "INSERT INTO t VALUES (2)"));
+    CHECK_ERR(exec0(s, "INSERT INTO nosuch VALUES (2)"), OCTO_ESTORE);
+    CHECK_ERR(octo_store_tx_leave(s, owned, OCTO_ESTORE), OCTO_ESTORE);
+    CHECK(strstr(octo_store_errmsg(s), "nosuch") != NULL);
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM t"), 1);
+
+    /* Inside the caller's write transaction: joins it, never ends it. */
+    CHECK_OK(octo_store_begin(s, true));
+    CHECK_OK(octo_store_tx_enter(s, true, &owned));
+    CHECK(!owned);
+    CHECK_OK(octo_store_tx_enter(s, false, &owned));
+    CHECK(!owned);
+    CHECK_ERR(octo_store_tx_leave(s, owned, OCTO_EIO), OCTO_EIO);
+    CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_WRITE);
+    CHECK_OK(octo_store_rollback(s));
+
+    /* A write inside a read transaction is refused. */
+    CHECK_OK(octo_store_begin(s, false));
+    CHECK_ERR(octo_store_tx_enter(s, true, &owned), OCTO_ESTATE);
+    CHECK_OK(octo_store_tx_enter(s, false, &owned));
+    CHECK(!owned);
+    CHECK_OK(octo_store_rollback(s));
+    octo_store_close(s);
+}
+
+static void test_foreign_keys(void)
+{
+    struct octo_store *s = NULL;
+    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("store-fk"), NULL));
+    CHECK_OK(octo_store_exec_script(
+        s, "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+           "CREATE TABLE c (pid INTEGER NOT NULL REFERENCES p (id) ON DELETE CASCADE);"));
+    CHECK_ERR(exec0(s, "INSERT INTO c VALUES (1)"), OCTO_ESTORE);
+    CHECK(strstr(octo_store_errmsg(s), "FOREIGN KEY") != NULL);
+    CHECK_OK(exec0(s, "INSERT INTO p VALUES (1)"));
+    CHECK_OK(exec0(s, "INSERT INTO c VALUES (1)"));
+    CHECK_OK(exec0(s, "DELETE FROM p"));
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM c"), 0);
+    octo_store_close(s);
+}
+
+/* ---- two connections ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_busy(void)
+{
+    const char *path = fresh_path("store-busy");
+    struct octo_store_sqlite_options o = {.busy_timeout_ms = 100};
+    struct octo_store *a = NULL;
+    struct octo_store *b = NULL;
+    CHECK_OK(octo_store_open_sqlite(&a, path, &o));
+    CHECK_OK(octo_store_open_sqlite(&b, path, &o));
+    CHECK_OK(exec0(a, "CREATE TABLE t (x)"));
+    CHECK_OK(exec0(a, "INSERT INTO t VALUES (1)"));
+
+    CHECK_OK(octo_store_begin(a, true));
+    CHECK_OK(exec0(a, "INSERT INTO t VALUES (2)"));
+
+    /* B cannot take the write lock: it waits out its busy timeout, then OCTO_EBUSY. */
+    int64_t t0 = mono_ms();
+    int rc = octo_store_begin(b, true);
+    int64_t waited = mono_ms() - t0;
+    CHECK_ERR(rc, OCTO_EBUSY);
+    CHECK(waited >= 80);
+    CHECK(strstr(octo_store_errmsg(b), "locked") != NULL);
+    CHECK_EQ_INT(octo_store_tx_state(b), OCTO_STORE_TX_NONE);
+    /* An implicit-transaction write is refused the same way. */
+    CHECK_ERR(exec0(b, "INSERT INTO t VALUES (3)"), OCTO_EBUSY);
+    /* WAL: B still reads, and sees only committed data. */
+    CHECK_EQ_INT(query_i64(b, "SELECT count(*) FROM t"), 1);
+    CHECK_OK(octo_store_begin(b, false));
+    CHECK_EQ_INT(query_i64(b, "SELECT count(*) FROM t"), 1);
+    CHECK_OK(octo_store_commit(b));
+
+    CHECK_OK(octo_store_commit(a));
+    CHECK_OK(exec0(b, "INSERT INTO t VALUES (3)"));
+    CHECK_EQ_INT(query_i64(a, "SELECT count(*) FROM t"), 3);
+    octo_store_close(a);
+    octo_store_close(b);
+}
+
+int main(void)
+{
+    struct octo_log_config lc = {.level = OCTO_LOG_OFF};
+    octo_log_configure(&lc);
+    OCTO_RUN(test_open_args);
+    OCTO_RUN(test_pragmas);
+    OCTO_RUN(test_file_modes);
+    OCTO_RUN(test_exec_types);
+    OCTO_RUN(test_exec_rows);
+    OCTO_RUN(test_exec_errors);
+    OCTO_RUN(test_transactions);
+    OCTO_RUN(test_tx_helpers);
+    OCTO_RUN(test_foreign_keys);
+    OCTO_RUN(test_busy);
+    return octo_test_finish();
+}
