@@ -17,6 +17,8 @@
 
 static void buf_init(struct octo_buf *b, size_t max, bool secret)
 {
+    /* A ceiling is a real limit; this bound keeps every size computation below overflow. */
+    OCTO_ASSERT(max <= SIZE_MAX / 4);
     memset(b, 0, sizeof(*b));
     b->max = max;
     b->secret = secret;
@@ -146,6 +148,7 @@ struct octo_arena_chunk {
 
 void octo_arena_init(struct octo_arena *a, size_t chunk_min, size_t max)
 {
+    OCTO_ASSERT(max <= SIZE_MAX / 4);
     memset(a, 0, sizeof(*a));
     a->chunk_min = chunk_min != 0 ? chunk_min : 4096;
     a->max = max;

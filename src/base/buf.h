@@ -26,6 +26,7 @@ struct octo_buf {
     bool secret; /* wipe on growth and deinit */
 };
 
+/* max must be at most SIZE_MAX / 4 (asserted). */
 void octo_buf_init(struct octo_buf *b, size_t max);
 void octo_buf_init_secret(struct octo_buf *b, size_t max);
 void octo_buf_deinit(struct octo_buf *b);

@@ -31,6 +31,7 @@ void octo_clock_manual_init(struct octo_clock_manual *m, octo_tick mono, int64_t
 void octo_clock_manual_advance(struct octo_clock_manual *m, uint64_t ns)
 {
     OCTO_ASSERT(m->mono <= UINT64_MAX - ns);
+    OCTO_ASSERT(ns <= (uint64_t)INT64_MAX && m->wall <= INT64_MAX - (int64_t)ns);
     m->mono += ns;
     m->wall += (int64_t)ns;
 }
