@@ -86,8 +86,29 @@ static int errorf(struct octo_config_error *err, const char *fmt, ...)
     return OCTO_ECONFIG;
 }
 
+/* Values must survive a trip through config.ini: no control characters, no ';' (an INI
+ * comment), and short enough for one line. */
+static int check_text(const char *value, char *detail, size_t detail_size)
+{
+    for (const char *p = value; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f || c == ';') {
+            snprintf(detail, detail_size, "invalid character 0x%02x in value", c);
+            return OCTO_ECONFIG;
+        }
+    }
+    if (strlen(value) > OCTO_CONFIG_VALUE_MAX) {
+        snprintf(detail, detail_size, "value too long (limit %d characters)",
+                 OCTO_CONFIG_VALUE_MAX);
+        return OCTO_ECONFIG;
+    }
+    return 0;
+}
+
 static int copy_str(char *dst, size_t dst_size, const char *value, char *detail, size_t detail_size)
 {
+    if (check_text(value, detail, detail_size) < 0)
+        return OCTO_ECONFIG;
     size_t len = strlen(value);
     if (len >= dst_size) {
         snprintf(detail, detail_size, "value too long (%zu bytes, limit %zu)", len, dst_size - 1);
@@ -135,6 +156,8 @@ static int append_listen(struct octo_config *cfg, const char *value, char *detai
                      OCTO_CONFIG_LISTEN_MAX);
             return OCTO_ECONFIG;
         }
+        if (check_text(item, detail, detail_size) < 0)
+            return OCTO_ECONFIG;
         int rc = octo_multiaddr_from_text(item, &cfg->listen[cfg->listen_count]);
         if (rc < 0) {
             snprintf(detail, detail_size, "invalid multiaddr '%.200s': %s", item,
@@ -313,6 +336,25 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
     return 0;
 }
 
+int octo_config_load_text(struct octo_config *cfg, const char *name, const char *text, size_t len,
+                          struct octo_config_error *err)
+{
+    if (len > OCTO_CONFIG_FILE_MAX)
+        return errorf(err, "%s: file too large (%zu bytes, limit %u)", name, len,
+                      OCTO_CONFIG_FILE_MAX);
+    if (memchr(text, '\0', len) != NULL)
+        return errorf(err, "%s: not a text file (contains NUL bytes)", name);
+    struct ini_state st = {.cfg = cfg, .path = name, .text = text, .left = len, .err = err};
+    int line = ini_parse_stream(ini_reader_fn, &st, ini_handler_fn, &st);
+    if (st.err_line != 0)
+        return OCTO_ECONFIG;
+    if (line > 0)
+        return errorf(err, "%s:%d: syntax error (expected [section] or key = value)", name, line);
+    if (line < 0)
+        return errorf(err, "%s: cannot parse", name);
+    return 0;
+}
+
 int octo_config_load_file(struct octo_config *cfg, const char *path, bool optional,
                           struct octo_config_error *err)
 {
@@ -320,29 +362,15 @@ int octo_config_load_file(struct octo_config *cfg, const char *path, bool option
     struct octo_fs_error ferr;
     octo_buf_init(&text, OCTO_CONFIG_FILE_MAX);
     int rc = octo_fs_read(path, &text, &ferr);
-    if (rc == OCTO_ENOTFOUND && optional) {
-        octo_buf_deinit(&text);
-        return 0;
-    }
-    if (rc < 0) {
-        octo_buf_deinit(&text);
-        return errorf(err, "%s", ferr.msg);
-    }
-    if (memchr(text.data, '\0', text.len) != NULL) {
-        octo_buf_deinit(&text);
-        return errorf(err, "%s: not a text file (contains NUL bytes)", path);
-    }
-    struct ini_state st = {
-        .cfg = cfg, .path = path, .text = (const char *)text.data, .left = text.len, .err = err};
-    int line = ini_parse_stream(ini_reader_fn, &st, ini_handler_fn, &st);
+    if (rc == OCTO_ENOTFOUND && optional)
+        rc = 0;
+    else if (rc < 0)
+        rc = errorf(err, "%s", ferr.msg);
+    else
+        rc = octo_config_load_text(cfg, path, text.len != 0 ? (const char *)text.data : "",
+                                   text.len, err);
     octo_buf_deinit(&text);
-    if (st.err_line != 0)
-        return OCTO_ECONFIG;
-    if (line > 0)
-        return errorf(err, "%s:%d: syntax error (expected [section] or key = value)", path, line);
-    if (line < 0)
-        return errorf(err, "%s: cannot parse", path);
-    return 0;
+    return rc;
 }
 
 int octo_config_apply_env(struct octo_config *cfg, char *const *env, struct octo_config_error *err)
@@ -385,17 +413,22 @@ int octo_config_format(const struct octo_config *cfg, struct octo_buf *out)
     int rc = octo_buf_appendf(out,
                               "# octo configuration (INI). Precedence: flag > OCTO_* "
                               "environment > this file > default.\n"
-                              "[node]\nrole = %s\nlisten = ",
+                              "[node]\nrole = %s\n",
                               octo_role_name(cfg->role));
+    if (rc == 0 && cfg->listen_count == 0)
+        rc = octo_buf_append_str(out, "listen =\n");
+    /* one line per address: repeated listen lines add up when read back */
     for (size_t i = 0; rc == 0 && i < cfg->listen_count; i++) {
         char text[OCTO_MULTIADDR_MAX_TEXT];
         int n = octo_multiaddr_to_text(&cfg->listen[i], text, sizeof(text));
         OCTO_ASSERT(n > 0);
-        rc = octo_buf_appendf(out, "%s%s", i > 0 ? ", " : "", text);
+        if (n > OCTO_CONFIG_VALUE_MAX)
+            return OCTO_ETOOBIG;
+        rc = octo_buf_appendf(out, "listen = %s\n", text);
     }
     if (rc == 0)
         rc = octo_buf_appendf(out,
-                              "\n\n[log]\nlevel = %s\nformat = %s\nfile =%s%s\n\n"
+                              "\n[log]\nlevel = %s\nformat = %s\nfile =%s%s\n\n"
                               "[store]\nbackend = %s\npath = %s\n",
                               octo_log_level_name(cfg->log_level),
                               cfg->log_format == OCTO_LOG_JSON ? "json" : "plain",

@@ -28,6 +28,9 @@
 #define OCTO_CONFIG_FILE_MAX (64u * 1024u)
 #define OCTO_CONFIG_LINE_MAX 1024
 #define OCTO_CONFIG_LISTEN_MAX 8
+/* The longest value that fits a config.ini line (libinih reads lines of up to 198
+ * characters; "listen = " takes 9 of them). */
+#define OCTO_CONFIG_VALUE_MAX 189
 #define OCTO_CONFIG_ERR_MAX (OCTO_PATH_MAX + 256)
 #define OCTO_DEFAULT_HOME_NAME ".octo"
 #define OCTO_DEFAULT_LISTEN "/ip4/0.0.0.0/tcp/4001"
@@ -85,6 +88,11 @@ OCTO_MUST_USE int octo_config_init(struct octo_config *cfg, const char *home_fla
 OCTO_MUST_USE int octo_config_load_file(struct octo_config *cfg, const char *path, bool optional,
                                         struct octo_config_error *err);
 
+/* Applies INI text (len bytes, not NUL-terminated) as if read from a file called name; the
+ * same errors as octo_config_load_file, with name in place of the path. */
+OCTO_MUST_USE int octo_config_load_text(struct octo_config *cfg, const char *name, const char *text,
+                                        size_t len, struct octo_config_error *err);
+
 /* Applies OCTO_ROLE, OCTO_LISTEN, OCTO_LOG_LEVEL, OCTO_LOG_FORMAT, OCTO_LOG_FILE,
  * OCTO_STORE_BACKEND, OCTO_STORE_PATH from env. Errors name the variable. */
 OCTO_MUST_USE int octo_config_apply_env(struct octo_config *cfg, char *const *env,
@@ -100,8 +108,9 @@ OCTO_MUST_USE int octo_config_set(struct octo_config *cfg, enum octo_config_key 
 OCTO_MUST_USE int octo_config_load(struct octo_config *cfg, const char *home_flag, char *const *env,
                                    struct octo_config_error *err);
 
-/* Writes the effective configuration as INI text (what `octo init` writes and
- * `octo config` prints). */
+/* Writes the effective configuration as INI text (what `octo init` writes), one listen line
+ * per address. OCTO_ETOOBIG when a listen address is too long for a config line
+ * (OCTO_CONFIG_VALUE_MAX); values set through octo_config_set always fit. */
 OCTO_MUST_USE int octo_config_format(const struct octo_config *cfg, struct octo_buf *out);
 
 const char *octo_role_name(enum octo_role role);

@@ -10,6 +10,7 @@
 
 #include "base/assert.h"
 #include "base/err.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,50 +33,92 @@ static int fail_errno(struct octo_fs_error *err, const char *path)
     return fail(err, path, e, octo_err_from_errno(e));
 }
 
-int octo_fs_read(const char *path, struct octo_buf *out, struct octo_fs_error *err)
+/* Reads everything from fd into out, bounded by out->max. */
+static int read_fd(int fd, const char *path, const struct stat *st, struct octo_buf *out,
+                   struct octo_fs_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail_errno(err, path);
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) != 0) {
-        rc = fail_errno(err, path);
-        goto out_close;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = fail(err, path, EISDIR, OCTO_EINVAL);
-        if (err != NULL)
-            snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
-        goto out_close;
-    }
-    if ((uint64_t)st.st_size > out->max - out->len) {
-        rc = OCTO_ETOOBIG;
+    if ((uint64_t)st->st_size > out->max - out->len) {
         if (err != NULL)
             snprintf(err->msg, sizeof(err->msg), "%s: file too large (%lld bytes, limit %zu)", path,
-                     (long long)st.st_size, out->max);
-        goto out_close;
+                     (long long)st->st_size, out->max);
+        return OCTO_ETOOBIG;
     }
     for (;;) {
         uint8_t chunk[4096];
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            rc = fail_errno(err, path);
-            break;
-        }
+        if (n < 0)
+            return fail_errno(err, path);
         if (n == 0)
-            break;
-        rc = octo_buf_append(out, chunk, (size_t)n);
-        memset(chunk, 0, sizeof(chunk));
+            return 0;
+        int rc = octo_buf_append(out, chunk, (size_t)n);
+        octo_wipe(chunk, sizeof(chunk));
         if (rc < 0) {
             if (err != NULL)
                 snprintf(err->msg, sizeof(err->msg), "%s: %s", path, octo_strerror(rc));
-            break;
+            return rc;
         }
     }
-out_close:
+}
+
+static int not_regular(struct octo_fs_error *err, const char *path)
+{
+    if (err != NULL)
+        snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
+    return OCTO_EINVAL;
+}
+
+/* Opens path for reading without blocking on FIFOs or devices; the type is checked on the
+ * descriptor itself, so what is checked is what is read. */
+static int open_regular(const char *path, int extra_flags, struct stat *st,
+                        struct octo_fs_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return fail(err, path, errno, OCTO_EPERM);
+        return fail_errno(err, path);
+    }
+    if (fstat(fd, st) != 0) {
+        int rc = fail_errno(err, path);
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return not_regular(err, path);
+    }
+    return fd;
+}
+
+int octo_fs_read(const char *path, struct octo_buf *out, struct octo_fs_error *err)
+{
+    struct stat st;
+    int fd = open_regular(path, 0, &st, err);
+    if (fd < 0)
+        return fd;
+    int rc = read_fd(fd, path, &st, out, err);
+    close(fd);
+    return rc;
+}
+
+int octo_fs_read_private(const char *path, struct octo_buf *out, struct octo_fs_error *err)
+{
+    struct stat st;
+    int fd = open_regular(path, O_NOFOLLOW, &st, err);
+    if (fd < 0)
+        return fd;
+    int rc = 0;
+    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg),
+                     "%s: permissions %04o are too open (want 0600, owned by uid %u)", path,
+                     (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+        rc = OCTO_EPERM;
+    } else {
+        rc = read_fd(fd, path, &st, out, err);
+    }
     close(fd);
     return rc;
 }
@@ -157,8 +200,13 @@ int octo_fs_mkdir_p(const char *path, mode_t mode, struct octo_fs_error *err)
             continue;
         char saved = copy[i];
         copy[i] = '\0';
-        if (mkdir(copy, mode) != 0 && errno != EEXIST)
+        if (mkdir(copy, mode) == 0) {
+            /* the new entry must survive a power loss: fsync the directory holding it */
+            if (fsync_dir_of(copy) != 0)
+                return fail_errno(err, copy);
+        } else if (errno != EEXIST) {
             return fail_errno(err, copy);
+        }
         copy[i] = saved;
     }
     struct stat st;
@@ -177,21 +225,24 @@ int octo_fs_exists(const char *path)
     return errno == ENOENT ? 0 : octo_err_from_errno(errno);
 }
 
-int octo_fs_check_private(const char *path, struct octo_fs_error *err)
+int octo_fs_secure_dir(const char *path, bool tighten, struct octo_fs_error *err)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
         return fail_errno(err, path);
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
         if (err != NULL)
-            snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
+            snprintf(err->msg, sizeof(err->msg), "%s: not a directory owned by uid %u", path,
+                     (unsigned)geteuid());
         return OCTO_EPERM;
     }
-    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    if (tighten) {
+        if ((st.st_mode & 077) != 0 && chmod(path, st.st_mode & 0700) != 0)
+            return fail_errno(err, path);
+    } else if ((st.st_mode & 022) != 0) {
         if (err != NULL)
-            snprintf(err->msg, sizeof(err->msg),
-                     "%s: permissions %04o are too open (want 0600, owned by uid %u)", path,
-                     (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+            snprintf(err->msg, sizeof(err->msg), "%s: directory is writable by others (mode %04o)",
+                     path, (unsigned)(st.st_mode & 07777));
         return OCTO_EPERM;
     }
     return 0;

@@ -20,8 +20,15 @@ struct octo_fs_error {
 };
 
 /* Reads the whole regular file at path into out (appended). Files larger than out->max give
- * OCTO_ETOOBIG. OCTO_ENOTFOUND when absent, OCTO_EPERM when unreadable, OCTO_EIO otherwise. */
+ * OCTO_ETOOBIG. OCTO_ENOTFOUND when absent, OCTO_EPERM when unreadable, OCTO_EINVAL when not
+ * a regular file (FIFOs and devices are refused without blocking), OCTO_EIO otherwise. */
 OCTO_MUST_USE int octo_fs_read(const char *path, struct octo_buf *out, struct octo_fs_error *err);
+
+/* As octo_fs_read for a secret file: refuses symlinks, and files not owned by the effective
+ * user or accessible to group or others (OCTO_EPERM, the message names the mode). The checks
+ * are made on the open descriptor, so the file checked is the file read. */
+OCTO_MUST_USE int octo_fs_read_private(const char *path, struct octo_buf *out,
+                                       struct octo_fs_error *err);
 
 /* Writes data to path atomically and durably: a temporary file in the same directory created
  * with `mode` (O_EXCL, O_NOFOLLOW), fsync, rename over path, fsync of the directory. With
@@ -29,15 +36,17 @@ OCTO_MUST_USE int octo_fs_read(const char *path, struct octo_buf *out, struct oc
 OCTO_MUST_USE int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                        bool exclusive, struct octo_fs_error *err);
 
-/* Creates path and missing parents with `mode`; an existing directory is fine. */
+/* Creates path and missing parents with `mode`, fsyncing the parent of each directory it
+ * creates; an existing directory is fine. */
 OCTO_MUST_USE int octo_fs_mkdir_p(const char *path, mode_t mode, struct octo_fs_error *err);
 
 /* 1 if path exists (any type), 0 if not, negative on other errors. */
 int octo_fs_exists(const char *path);
 
-/* Checks that a secret file is a regular file owned by us and not accessible to group or
- * others. OCTO_EPERM with a message naming the mode otherwise. */
-OCTO_MUST_USE int octo_fs_check_private(const char *path, struct octo_fs_error *err);
+/* Makes sure path is a directory owned by the effective user that others cannot write to (so
+ * they cannot swap the files in it). With `tighten`, group and other permissions are removed;
+ * without, a group- or other-writable directory is refused. OCTO_EPERM otherwise. */
+OCTO_MUST_USE int octo_fs_secure_dir(const char *path, bool tighten, struct octo_fs_error *err);
 
 /* Joins dir and name into out ("dir/name"); OCTO_ETOOBIG if it does not fit. Absolute names
  * are returned unchanged. */

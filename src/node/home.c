@@ -41,15 +41,22 @@ int octo_home_path(const struct octo_config *cfg, const char *rel, char *out, si
     return octo_fs_join(out, out_size, cfg->home, rel);
 }
 
-static int make_dirs(const struct octo_config *cfg, struct octo_home_error *err)
+/* The home must not be writable by others (it holds keys/); keys/ and data/ are ours alone:
+ * existing ones are tightened to 0700. */
+static int secure_dirs(const struct octo_config *cfg, bool create, struct octo_home_error *err)
 {
     static const char *const dirs[] = {"", OCTO_HOME_KEYS_DIR, OCTO_HOME_DATA_DIR};
     for (unsigned i = 0; i < OCTO_ARRAY_LEN(dirs); i++) {
         char path[OCTO_PATH_MAX];
         struct octo_fs_error ferr;
-        if (octo_home_path(cfg, dirs[i], path, sizeof(path)) < 0)
+        /* the home itself by its own name (no trailing '/' in messages) */
+        if (dirs[i][0] == '\0')
+            memcpy(path, cfg->home, sizeof(cfg->home));
+        else if (octo_home_path(cfg, dirs[i], path, sizeof(path)) < 0)
             return errorf(err, OCTO_ETOOBIG, "%s: path too long", cfg->home);
-        int rc = octo_fs_mkdir_p(path, 0700, &ferr);
+        int rc = create ? octo_fs_mkdir_p(path, 0700, &ferr) : 0;
+        if (rc == 0)
+            rc = octo_fs_secure_dir(path, i != 0, &ferr);
         if (rc < 0)
             return fs_error(err, rc, &ferr);
     }
@@ -158,7 +165,7 @@ int octo_home_init(const struct octo_config *cfg, const struct octo_home_init_op
                    struct octo_home_init_result *res, struct octo_home_error *err)
 {
     memset(res, 0, sizeof(*res));
-    int rc = make_dirs(cfg, err);
+    int rc = secure_dirs(cfg, true, err);
     if (rc < 0)
         return rc;
     struct octo_identity id;
@@ -180,17 +187,20 @@ int octo_home_load_identity(const struct octo_config *cfg, const char *passphras
     if (octo_home_path(cfg, OCTO_HOME_KEY_FILE, path, sizeof(path)) < 0)
         return errorf(err, OCTO_ETOOBIG, "%s: path too long", cfg->home);
     struct octo_fs_error ferr;
-    int rc = octo_fs_check_private(path, &ferr);
-    if (rc == OCTO_ENOTFOUND)
-        return errorf(err, rc, "%s: no node key (run 'octo init' first)", path);
-    if (rc < 0)
-        return fs_error(err, rc, &ferr);
     struct octo_buf file;
     octo_buf_init_secret(&file, OCTO_KEYSTORE_FILE_MAX);
-    rc = octo_fs_read(path, &file, &ferr);
+    int rc = octo_fs_read_private(path, &file, &ferr);
+    if (rc == OCTO_ENOTFOUND) {
+        octo_buf_deinit(&file);
+        return errorf(err, rc, "%s: no node key (run 'octo init' first)", path);
+    }
+    if (rc == 0)
+        rc = secure_dirs(cfg, false, err) < 0 ? OCTO_EPERM : 0;
+    else
+        fs_error(err, rc, &ferr);
     if (rc < 0) {
         octo_buf_deinit(&file);
-        return fs_error(err, rc, &ferr);
+        return rc;
     }
     rc = octo_keystore_decode(file.data, file.len, passphrase, out);
     octo_buf_deinit(&file);
@@ -225,6 +235,9 @@ int octo_home_read_passphrase(const char *path, struct octo_buf *out, struct oct
     out->len = len;
     if (len == 0)
         return errorf(err, OCTO_EINVAL, "%s: empty passphrase", path);
+    if (len > OCTO_PASSPHRASE_MAX)
+        return errorf(err, OCTO_ETOOBIG, "%s: passphrase longer than %d bytes", path,
+                      OCTO_PASSPHRASE_MAX);
     if (memchr(out->data, '\0', len) != NULL)
         return errorf(err, OCTO_EINVAL, "%s: passphrase contains a NUL byte", path);
     out->data[len] = '\0';

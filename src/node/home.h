@@ -46,13 +46,15 @@ OCTO_MUST_USE int octo_home_init(const struct octo_config *cfg,
                                  const struct octo_home_init_options *opts,
                                  struct octo_home_init_result *res, struct octo_home_error *err);
 
-/* Loads the node identity from keys/node.key after checking it is private (0600, ours).
+/* Loads the node identity from keys/node.key, refusing a key file that is a symlink, not
+ * ours or readable by others, or that sits in a directory others can write.
  * OCTO_ENOTFOUND when the home has no key ("run octo init"). */
 OCTO_MUST_USE int octo_home_load_identity(const struct octo_config *cfg, const char *passphrase,
                                           struct octo_identity *out, struct octo_home_error *err);
 
-/* Reads a passphrase file: the first line, without its newline, at most
- * OCTO_PASSPHRASE_MAX bytes, into out (a secret buffer the caller initialised). */
+/* Reads a passphrase file (at most OCTO_PASSPHRASE_MAX + 2 bytes in all): its first line,
+ * without the line ending, is the passphrase, 1..OCTO_PASSPHRASE_MAX bytes, stored
+ * NUL-terminated in out (a secret buffer the caller initialised). */
 OCTO_MUST_USE int octo_home_read_passphrase(const char *path, struct octo_buf *out,
                                             struct octo_home_error *err);
 

@@ -149,7 +149,32 @@ expect_rc "unreadable config" 2
 expect_err_line "unreadable config message" "octo: $H/config.ini: not a regular file"
 rmdir "$H/config.ini"; cp "$T/config.good" "$H/config.ini"
 
+# Precedence through the real CLI: flag > env > default (env > file is checked with `id` above).
+run env OCTO_ROLE=validator "$OCTO" init --home "$T/prec1" --role orchestrator
+grep -q '^role = orchestrator$' "$T/prec1/config.ini" && ok "flag beats env" || bad "flag beats env"
+run env OCTO_ROLE=validator "$OCTO" init --home "$T/prec2"
+grep -q '^role = validator$' "$T/prec2/config.ini" && ok "env beats default" || bad "env beats default"
+run "$OCTO" init --home "$T/prec3" --listen /ip4/1.1.1.1/tcp/1 --listen /ip6/::1/tcp/2
+[ "$(grep -c '^listen = ' "$T/prec3/config.ini")" = 2 ] && ok "one listen line per address" \
+    || bad "listen lines"
+run "$OCTO" id --home "$T/prec3" --json
+expect_out "both listen addresses read back" "/ip6/::1/tcp/2/p2p/"
+
 # Key file protections.
+mkdir -m 777 "$T/loose"
+run "$OCTO" init --home "$T/loose"
+expect_rc "home writable by others refused" 1
+expect_err_line "loose home message" "octo: $T/loose: directory is writable by others (mode 0777)"
+chmod 755 "$H/keys"
+run "$OCTO" id --home "$H"
+expect_rc "keys dir tightened on use" 0
+mode=$(stat -c %a "$H/keys")
+[ "$mode" = 700 ] && ok "keys dir back to 0700" || bad "keys dir mode $mode"
+ln -s "$H/keys/node.key" "$T/keylink"
+mv "$H/keys/node.key" "$T/node.key.real" && ln -s "$T/node.key.real" "$H/keys/node.key"
+run "$OCTO" id --home "$H"
+expect_rc "symlinked key refused" 1
+rm "$H/keys/node.key" && mv "$T/node.key.real" "$H/keys/node.key"
 chmod 644 "$H/keys/node.key"
 run "$OCTO" id --home "$H"
 expect_rc "open key permissions refused" 1

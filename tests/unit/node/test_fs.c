@@ -95,10 +95,35 @@ static void test_mkdir_p_and_private(void)
     char file[OCTO_PATH_MAX + 8];
     snprintf(file, sizeof(file), "%s/f", deep);
     CHECK_OK(octo_fs_write_atomic(file, "k", 1, 0600, false, &err));
-    CHECK_OK(octo_fs_check_private(file, &err));
+    struct octo_buf b;
+    octo_buf_init_secret(&b, 16);
+    CHECK_OK(octo_fs_read_private(file, &b, &err));
+    CHECK_EQ_INT(b.len, 1);
     CHECK(chmod(file, 0640) == 0);
-    CHECK_ERR(octo_fs_check_private(file, &err), OCTO_EPERM);
+    CHECK_ERR(octo_fs_read_private(file, &b, &err), OCTO_EPERM);
     CHECK(strstr(err.msg, "0640") != NULL);
+    CHECK(chmod(file, 0600) == 0);
+    /* a symlink to a private file is refused: the file read must be the file named */
+    char link_path[OCTO_PATH_MAX + 8];
+    snprintf(link_path, sizeof(link_path), "%s/l", deep);
+    CHECK(symlink(file, link_path) == 0);
+    CHECK_ERR(octo_fs_read_private(link_path, &b, &err), OCTO_EPERM);
+    /* a FIFO is refused at once instead of blocking the reader */
+    char fifo[OCTO_PATH_MAX + 8];
+    snprintf(fifo, sizeof(fifo), "%s/p", deep);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK_ERR(octo_fs_read(fifo, &b, &err), OCTO_EINVAL);
+    CHECK_ERR(octo_fs_read_private(fifo, &b, &err), OCTO_EINVAL);
+    octo_buf_deinit(&b);
+    /* directories: tightened when asked, refused when writable by others otherwise */
+    CHECK(chmod(deep, 0777) == 0);
+    CHECK_ERR(octo_fs_secure_dir(deep, false, &err), OCTO_EPERM);
+    CHECK(strstr(err.msg, "writable by others") != NULL);
+    CHECK_OK(octo_fs_secure_dir(deep, true, &err));
+    struct stat ds;
+    CHECK(stat(deep, &ds) == 0);
+    CHECK_EQ_INT(ds.st_mode & 0777, 0700);
+    CHECK_ERR(octo_fs_secure_dir(file, true, &err), OCTO_EPERM);
     CHECK_ERR(octo_fs_mkdir_p(file, 0700, &err), OCTO_EINVAL); /* a file is in the way */
     char joined[16];
     CHECK_ERR(octo_fs_join(joined, sizeof(joined), "/a/long/dir", "name.txt"), OCTO_ETOOBIG);
