@@ -42,6 +42,7 @@ const char *octo_err_name(int err)
  *   ENOENT -> ENOTFOUND   EEXIST -> EEXIST   EACCES, EPERM, EROFS -> EPERM
  *   ENOMEM -> ENOMEM      EINVAL -> EINVAL   EAGAIN, EWOULDBLOCK, EINTR -> EAGAIN
  *   EBUSY -> EBUSY        EFBIG, ENAMETOOLONG -> ETOOBIG     ERANGE -> ERANGE
+ *   ECONNREFUSED -> ECONNREFUSED   ETIMEDOUT -> ETIMEDOUT   ECONNRESET, EPIPE -> ERESET
  *   anything else -> EIO
  */
 int octo_err_from_errno(int errnum)
@@ -69,6 +70,13 @@ int octo_err_from_errno(int errnum)
         return OCTO_ETOOBIG;
     case ERANGE:
         return OCTO_ERANGE;
+    case ECONNREFUSED:
+        return OCTO_ECONNREFUSED;
+    case ETIMEDOUT:
+        return OCTO_ETIMEDOUT;
+    case ECONNRESET:
+    case EPIPE:
+        return OCTO_ERESET;
     default:
         return OCTO_EIO;
     }

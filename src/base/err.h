@@ -29,7 +29,13 @@
     X(ERANGE, -17, "value out of range")                                                           \
     X(ECRYPTO, -18, "cryptographic library failure")                                               \
     X(ESTATE, -19, "operation not valid in the current state")                                     \
-    X(ENOSPACE, -20, "output buffer too small")
+    X(ENOSPACE, -20, "output buffer too small")                                                    \
+    X(ERESET, -21, "stream or connection reset by the peer")                                       \
+    X(ETIMEDOUT, -22, "timed out")                                                                 \
+    X(ECLOSED, -23, "connection closed")                                                           \
+    X(EPROTO, -24, "protocol violation by the peer")                                               \
+    X(ECONNREFUSED, -25, "connection refused")                                                     \
+    X(ELIMIT, -26, "refused: a connection or rate limit was reached")
 
 enum octo_err {
     OCTO_OK = 0,
@@ -48,5 +54,12 @@ const char *octo_err_name(int err);
 int octo_err_from_errno(int errnum);
 
 #define OCTO_MUST_USE __attribute__((warn_unused_result))
+
+/* Discards the result of an OCTO_MUST_USE call on purpose (a cast to void does not). */
+#define OCTO_IGNORE(expr)                                                                          \
+    do {                                                                                           \
+        int octo_ignored_ = (expr);                                                                \
+        (void)octo_ignored_;                                                                       \
+    } while (0)
 
 #endif

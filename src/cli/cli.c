@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <string.h>
@@ -29,10 +30,7 @@ static const struct octo_flag common_flags[] = {
 };
 
 static const struct octo_cli_cmd *const commands[] = {
-    &octo_cmd_init,
-    &octo_cmd_id,
-    &octo_cmd_keys,
-    &octo_cmd_version,
+    &octo_cmd_init, &octo_cmd_id, &octo_cmd_keys, &octo_cmd_node, &octo_cmd_ping, &octo_cmd_version,
 };
 
 int octo_cli_fail(struct octo_cli *cli, int status, const char *fmt, ...)
@@ -160,6 +158,8 @@ static int run_command(struct octo_cli *cli, const struct octo_cli_cmd *c, int a
 int octo_cli_main(int argc, char **argv, char *const *env)
 {
     struct octo_cli cli = {.env = env, .out = stdout, .err = stderr};
+    /* a peer closing its socket must be an error on that connection, not the end of us */
+    signal(SIGPIPE, SIG_IGN);
     cJSON_Hooks hooks = {.malloc_fn = octo_malloc, .free_fn = octo_free};
     cJSON_InitHooks(&hooks);
     int ci = find_command_index(argc, argv);

@@ -63,6 +63,7 @@ int octo_cli_print_json(struct octo_cli *cli, struct cJSON *value);
 /* Text forms of a public key: base64 (standard, padded) of the PublicKey protobuf. */
 void octo_cli_pubkey_base64(const struct octo_pubkey *pub, char *out, size_t out_size);
 
-extern const struct octo_cli_cmd octo_cmd_init, octo_cmd_id, octo_cmd_keys, octo_cmd_version;
+extern const struct octo_cli_cmd octo_cmd_init, octo_cmd_id, octo_cmd_keys, octo_cmd_node,
+    octo_cmd_ping, octo_cmd_version;
 
 #endif

@@ -93,7 +93,7 @@ static int check_id(const uint8_t *id, size_t id_len)
     return 0;
 }
 
-static int check_addrs(const struct octo_peer_record *rec)
+static int check_addrs(const struct octo_peerstore_entry *rec)
 {
     if (rec->addr_count > OCTO_PEER_ADDRS_MAX)
         return OCTO_ETOOBIG;
@@ -108,7 +108,7 @@ static int check_addrs(const struct octo_peer_record *rec)
     return 0;
 }
 
-static int check_protocols(const struct octo_peer_record *rec)
+static int check_protocols(const struct octo_peerstore_entry *rec)
 {
     if (rec->protocol_count > OCTO_PEER_PROTOCOLS_MAX)
         return OCTO_ETOOBIG;
@@ -122,7 +122,7 @@ static int check_protocols(const struct octo_peer_record *rec)
     return 0;
 }
 
-static int check_record(const struct octo_peer_record *rec)
+static int check_record(const struct octo_peerstore_entry *rec)
 {
     int rc = check_id(rec->id, rec->id_len);
     if (rc < 0)
@@ -186,7 +186,7 @@ static int make_room(struct octo_peerstore *ps, int64_t last_seen_ms)
                            n, 1, NULL, NULL);
 }
 
-static int put_children(struct octo_store *s, const struct octo_peer_record *rec)
+static int put_children(struct octo_store *s, const struct octo_peerstore_entry *rec)
 {
     struct octo_store_value id = octo_store_blob(rec->id, rec->id_len);
     int rc = octo_store_exec(s, "DELETE FROM peer_addrs WHERE peer_id = $1", &id, 1, NULL, NULL);
@@ -217,7 +217,7 @@ static int put_children(struct octo_store *s, const struct octo_peer_record *rec
     return 0;
 }
 
-static int put_in_tx(struct octo_peerstore *ps, const struct octo_peer_record *rec)
+static int put_in_tx(struct octo_peerstore *ps, const struct octo_peerstore_entry *rec)
 {
     struct octo_store *s = ps->store;
     struct octo_store_value id = octo_store_blob(rec->id, rec->id_len);
@@ -247,7 +247,7 @@ static int put_in_tx(struct octo_peerstore *ps, const struct octo_peer_record *r
     return put_children(s, rec);
 }
 
-int octo_peerstore_put(struct octo_peerstore *ps, const struct octo_peer_record *rec)
+int octo_peerstore_put(struct octo_peerstore *ps, const struct octo_peerstore_entry *rec)
 {
     OCTO_ASSERT(ps != NULL && ps->store != NULL);
     OCTO_ASSERT(rec != NULL);
@@ -266,7 +266,7 @@ int octo_peerstore_put(struct octo_peerstore *ps, const struct octo_peer_record 
 
 struct get_ctx {
     struct octo_arena *arena;
-    struct octo_peer_record *out;
+    struct octo_peerstore_entry *out;
     struct octo_peer_addr *addrs;
     const char **protocols;
     bool found;
@@ -377,7 +377,7 @@ _Static_assert(OCTO_PEER_ADDRS_MAX == 16 && OCTO_PEER_PROTOCOLS_MAX == 32,
                "update the LIMITs in get_in_tx");
 
 int octo_peerstore_get(struct octo_peerstore *ps, const uint8_t *id, size_t id_len,
-                       struct octo_arena *arena, struct octo_peer_record *out)
+                       struct octo_arena *arena, struct octo_peerstore_entry *out)
 {
     OCTO_ASSERT(ps != NULL && ps->store != NULL);
     OCTO_ASSERT(arena != NULL && out != NULL);

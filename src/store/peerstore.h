@@ -48,7 +48,7 @@ struct octo_peer_addr {
  * A peer record. For put, every pointer is borrowed for the call. From get, everything points
  * into the caller's arena. Addresses come back in bytewise order, protocols in bytewise order.
  */
-struct octo_peer_record {
+struct octo_peerstore_entry {
     const uint8_t *id;
     size_t id_len;                      /* 1..OCTO_PEER_ID_MAX */
     const uint8_t *pubkey;              /* NULL = unknown */
@@ -79,7 +79,8 @@ void octo_peerstore_init(struct octo_peerstore *ps, struct octo_store *s, uint32
  * or a full table and a peer older than all stored ones), OCTO_EBUSY, OCTO_ESTATE (inside a
  * read transaction), store errors.
  */
-OCTO_MUST_USE int octo_peerstore_put(struct octo_peerstore *ps, const struct octo_peer_record *rec);
+OCTO_MUST_USE int octo_peerstore_put(struct octo_peerstore *ps,
+                                     const struct octo_peerstore_entry *rec);
 
 /*
  * Reads a peer. out's pointers point into arena (which must have room: a full record is
@@ -88,7 +89,7 @@ OCTO_MUST_USE int octo_peerstore_put(struct octo_peerstore *ps, const struct oct
  * value exceeds a limit), store errors.
  */
 OCTO_MUST_USE int octo_peerstore_get(struct octo_peerstore *ps, const uint8_t *id, size_t id_len,
-                                     struct octo_arena *arena, struct octo_peer_record *out);
+                                     struct octo_arena *arena, struct octo_peerstore_entry *out);
 
 /* Deletes a peer with its addresses and protocols. Errors: OCTO_ENOTFOUND, OCTO_EINVAL, store
  * errors. */

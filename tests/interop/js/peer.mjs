@@ -166,13 +166,12 @@ async function runTest (node, target, test, args) {
 
 const [mode, ...rest] = process.argv.slice(2)
 if (mode === 'listen') {
-  clearTimeout(killer)
+  // stays up until SIGINT/SIGTERM or HARD_TIMEOUT_MS (so a forgotten peer ends by itself)
   const node = await makeNode(Number(rest[0] ?? 0))
   node.addEventListener('peer:identify', (e) => out({ event: 'identified', peer: e.detail.peerId.toString(), agent: e.detail.agentVersion, protocols: e.detail.protocols, listenAddrs: e.detail.listenAddrs.map(String), observedAddr: e.detail.observedAddr?.toString() }))
   out({ event: 'listening', peer: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) })
   const stop = async () => { await node.stop(); process.exit(0) }
   process.on('SIGINT', stop); process.on('SIGTERM', stop)
-  process.stdin.on('end', stop); process.stdin.resume()
 } else if (mode === 'dial' || mode === 'self') {
   const node = await makeNode()
   let server

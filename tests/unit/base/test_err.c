@@ -36,6 +36,12 @@ static const struct err_row rows[] = {
     {OCTO_ECRYPTO, "OCTO_ECRYPTO", "cryptographic library failure"},
     {OCTO_ESTATE, "OCTO_ESTATE", "operation not valid in the current state"},
     {OCTO_ENOSPACE, "OCTO_ENOSPACE", "output buffer too small"},
+    {OCTO_ERESET, "OCTO_ERESET", "stream or connection reset by the peer"},
+    {OCTO_ETIMEDOUT, "OCTO_ETIMEDOUT", "timed out"},
+    {OCTO_ECLOSED, "OCTO_ECLOSED", "connection closed"},
+    {OCTO_EPROTO, "OCTO_EPROTO", "protocol violation by the peer"},
+    {OCTO_ECONNREFUSED, "OCTO_ECONNREFUSED", "connection refused"},
+    {OCTO_ELIMIT, "OCTO_ELIMIT", "refused: a connection or rate limit was reached"},
 };
 
 static void test_values_stable(void)
@@ -67,7 +73,7 @@ static void test_names_and_messages(void)
 
 static void test_unknown_codes(void)
 {
-    const int unknown[] = {-21, -1000, 1, 42, -2147483647 - 1};
+    const int unknown[] = {-27, -1000, 1, 42, -2147483647 - 1};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         CHECK_STR(octo_err_name(unknown[i]), "OCTO_EUNKNOWN");
         CHECK_STR(octo_strerror(unknown[i]), "unknown error");
@@ -90,7 +96,11 @@ static void test_errno_mapping(void)
     CHECK_EQ_INT(octo_err_from_errno(EFBIG), OCTO_ETOOBIG);
     CHECK_EQ_INT(octo_err_from_errno(ENAMETOOLONG), OCTO_ETOOBIG);
     CHECK_EQ_INT(octo_err_from_errno(ERANGE), OCTO_ERANGE);
-    CHECK_EQ_INT(octo_err_from_errno(EPIPE), OCTO_EIO);
+    CHECK_EQ_INT(octo_err_from_errno(EPIPE), OCTO_ERESET);
+    CHECK_EQ_INT(octo_err_from_errno(ECONNRESET), OCTO_ERESET);
+    CHECK_EQ_INT(octo_err_from_errno(ECONNREFUSED), OCTO_ECONNREFUSED);
+    CHECK_EQ_INT(octo_err_from_errno(ETIMEDOUT), OCTO_ETIMEDOUT);
+    CHECK_EQ_INT(octo_err_from_errno(EHOSTUNREACH), OCTO_EIO);
     CHECK_EQ_INT(octo_err_from_errno(0), OCTO_EIO);
 }
 

@@ -57,7 +57,7 @@ static int write_one(struct octo_store *s, struct octo_peerstore *ps, uint32_t i
     uint8_t addr[] = {0x04, 127, 0, 0, 1, 0x06, (uint8_t)(i >> 8), (uint8_t)i};
     struct octo_peer_addr a = {addr, sizeof(addr)};
     const char *protos[] = {"/ipfs/ping/1.0.0"};
-    struct octo_peer_record r = {
+    struct octo_peerstore_entry r = {
         .id = id,
         .id_len = sizeof(id),
         .agent = "durability",
@@ -156,7 +156,7 @@ static void verify(const char *path, int64_t last_acked)
         } else {
             uint8_t id[8];
             id_for(u, id);
-            struct octo_peer_record out;
+            struct octo_peerstore_entry out;
             int rc = octo_peerstore_get(&ps, id, sizeof(id), &arena, &out);
             if (rc < 0)
                 fprintf(stderr, "acknowledged peer %u lost\n", u);

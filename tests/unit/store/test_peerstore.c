@@ -36,10 +36,11 @@ static int64_t query_i64(struct octo_store *s, const char *sql)
 /* A small record with id byte `tag`. */
 struct rec_storage {
     uint8_t id[4];
-    struct octo_peer_record rec;
+    struct octo_peerstore_entry rec;
 };
 
-static const struct octo_peer_record *small_rec(struct rec_storage *st, uint8_t tag, int64_t seen)
+static const struct octo_peerstore_entry *small_rec(struct rec_storage *st, uint8_t tag,
+                                                    int64_t seen)
 {
     memset(st, 0, sizeof(*st));
     st->id[0] = 0x00;
@@ -72,7 +73,7 @@ static void test_roundtrip(void)
     static const uint8_t pubkey[] = {0x08, 0x01, 0x12, 0x20, 0xaa, 0xbb};
     struct octo_peer_addr addrs[] = {{ma1, sizeof(ma1)}, {ma2, sizeof(ma2)}, {ma1, sizeof(ma1)}};
     const char *protos[] = {"/ipfs/ping/1.0.0", "/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"};
-    struct octo_peer_record rec = {
+    struct octo_peerstore_entry rec = {
         .id = id,
         .id_len = sizeof(id),
         .pubkey = pubkey,
@@ -84,7 +85,7 @@ static void test_roundtrip(void)
         .protocol_count = 3,
         .last_seen_ms = 1700000000000,
     };
-    struct octo_peer_record out;
+    struct octo_peerstore_entry out;
     CHECK_ERR(octo_peerstore_get(&ps, id, sizeof(id), &arena, &out), OCTO_ENOTFOUND);
     CHECK_OK(octo_peerstore_put(&ps, &rec));
     CHECK_OK(octo_peerstore_get(&ps, id, sizeof(id), &arena, &out));
@@ -105,7 +106,7 @@ static void test_roundtrip(void)
 
     /* Replace: optional fields cleared, children replaced. */
     const char *protos2[] = {"/octo/task/1"};
-    struct octo_peer_record rec2 = {
+    struct octo_peerstore_entry rec2 = {
         .id = id,
         .id_len = sizeof(id),
         .addrs = &addrs[1],
@@ -130,7 +131,7 @@ static void test_roundtrip(void)
 
     /* A record with nothing optional; an empty agent is kept as "". */
     struct rec_storage st;
-    struct octo_peer_record bare = *small_rec(&st, 7, 0);
+    struct octo_peerstore_entry bare = *small_rec(&st, 7, 0);
     bare.agent = "";
     CHECK_OK(octo_peerstore_put(&ps, &bare));
     CHECK_OK(octo_peerstore_get(&ps, st.id, sizeof(st.id), &arena, &out));
@@ -163,7 +164,7 @@ static void test_limits(void)
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);
     struct rec_storage st;
-    struct octo_peer_record r;
+    struct octo_peerstore_entry r;
 
     /* ids */
     uint8_t id[OCTO_PEER_ID_MAX + 1];
@@ -182,7 +183,7 @@ static void test_limits(void)
     CHECK_ERR(octo_peerstore_put(&ps, &r), OCTO_EINVAL);
     struct octo_arena arena;
     octo_arena_init(&arena, 4096, 64 * 1024);
-    struct octo_peer_record out;
+    struct octo_peerstore_entry out;
     CHECK_ERR(octo_peerstore_get(&ps, id, 0, &arena, &out), OCTO_EINVAL);
     CHECK_ERR(octo_peerstore_get(&ps, id, OCTO_PEER_ID_MAX + 1, &arena, &out), OCTO_ETOOBIG);
     CHECK_ERR(octo_peerstore_delete(&ps, NULL, 3), OCTO_EINVAL);
@@ -350,7 +351,7 @@ static int peer_present(struct octo_peerstore *ps, uint8_t tag)
     small_rec(&st, tag, 0);
     struct octo_arena arena;
     octo_arena_init(&arena, 1024, 64 * 1024);
-    struct octo_peer_record out;
+    struct octo_peerstore_entry out;
     int rc = octo_peerstore_get(ps, st.id, sizeof(st.id), &arena, &out);
     octo_arena_deinit(&arena);
     return rc == 0;
@@ -368,7 +369,7 @@ static void test_eviction(void)
     CHECK_OK(octo_peerstore_put(&ps, small_rec(&st, 3, 30)));
     /* A fourth, newer peer evicts the oldest (2). */
     struct octo_peer_addr a = {ma1, sizeof(ma1)};
-    struct octo_peer_record r = *small_rec(&st, 4, 40);
+    struct octo_peerstore_entry r = *small_rec(&st, 4, 40);
     r.addrs = &a;
     r.addr_count = 1;
     CHECK_OK(octo_peerstore_put(&ps, &r));
@@ -445,14 +446,14 @@ static void test_arena_and_fk(void)
     octo_peerstore_init(&ps, s, 0);
     struct rec_storage st;
     static uint8_t key[OCTO_PEER_PUBKEY_MAX];
-    struct octo_peer_record r = *small_rec(&st, 1, 1);
+    struct octo_peerstore_entry r = *small_rec(&st, 1, 1);
     r.pubkey = key;
     r.pubkey_len = sizeof(key);
     CHECK_OK(octo_peerstore_put(&ps, &r));
     /* An arena too small for the record: OCTO_ETOOBIG, and the store is left usable. */
     struct octo_arena arena;
     octo_arena_init(&arena, 256, 1024);
-    struct octo_peer_record out;
+    struct octo_peerstore_entry out;
     CHECK_ERR(octo_peerstore_get(&ps, st.id, sizeof(st.id), &arena, &out), OCTO_ETOOBIG);
     CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
     octo_arena_deinit(&arena);

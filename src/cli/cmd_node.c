@@ -1,0 +1,185 @@
+/*
+ * cmd_node.c — `octo node`: run the node on its listen addresses until SIGINT or SIGTERM.
+ *
+ * Start-up: load the identity, open and migrate the store, bind the listeners, write the
+ * run file ($home/node.run: pid and bound addresses, read by `octo id`), print one
+ * "listening on ..." line per address and a final "Node is ready" line (scripts wait for
+ * it). Shutdown: GoAway on every connection, flush, close, remove the run file.
+ */
+#include "base/alloc.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "net/net.h"
+#include "node/home.h"
+#include "node/sysclock.h"
+#include "store/store.h"
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct octo_flag node_flags[] = {
+    {"listen", 0, true, true, "MULTIADDR", "listen address (repeatable; default from config)"},
+    {"role", 0, true, false, "ROLE", "validator, provider, orchestrator or observer"},
+    {"passphrase-file", 0, true, false, "FILE", "passphrase of an encrypted key"},
+    {"test-protocols", 0, false, false, NULL, "serve /octo/echo/1.0.0 and /perf/1.0.0"},
+    {NULL, 0, false, false, NULL, NULL},
+};
+
+struct node_run {
+    struct octo_cli *cli;
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    struct octo_net *net;
+    bool stopping;
+    char run_path[OCTO_PATH_MAX];
+};
+
+static void on_net_down(void *ctx)
+{
+    struct node_run *r = ctx;
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct node_run *r = h->data;
+    if (r->stopping)
+        return;
+    r->stopping = true;
+    OCTO_INFO("got %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    octo_net_shutdown(r->net, on_net_down, r);
+}
+
+/* Writes $home/node.run so that `octo id` can show the addresses of the running node. */
+static int write_run_file(struct node_run *r, const struct octo_multiaddr *addrs, size_t count)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_CreateArray();
+    if (o == NULL || a == NULL) {
+        cJSON_Delete(o);
+        cJSON_Delete(a);
+        return OCTO_ENOMEM;
+    }
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    for (size_t i = 0; i < count; i++) {
+        char text[OCTO_MULTIADDR_MAX_TEXT];
+        if (octo_multiaddr_to_text(&addrs[i], text, sizeof(text)) > 0)
+            cJSON_AddItemToArray(a, cJSON_CreateString(text));
+    }
+    cJSON_AddItemToObject(o, "addresses", a);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s == NULL)
+        return OCTO_ENOMEM;
+    struct octo_fs_error ferr;
+    int rc = octo_fs_write_atomic(r->run_path, s, strlen(s), 0644, false, &ferr);
+    octo_free(s);
+    if (rc < 0)
+        OCTO_WARN("%s", ferr.msg);
+    return rc;
+}
+
+static void print_ready(struct node_run *r)
+{
+    struct octo_multiaddr addrs[OCTO_NET_LISTEN_MAX];
+    size_t count = octo_net_listen_addrs(r->net, addrs, OCTO_NET_LISTEN_MAX);
+    const struct octo_peerid *me = octo_net_local_peer(r->net);
+    char id[OCTO_PEERID_TEXT_MAX];
+    OCTO_ASSERT(octo_peerid_to_base58(me, id, sizeof(id)) > 0);
+    for (size_t i = 0; i < count; i++) {
+        char text[OCTO_MULTIADDR_MAX_TEXT];
+        if (octo_multiaddr_to_text(&addrs[i], text, sizeof(text)) > 0)
+            fprintf(r->cli->out, "listening on %s/p2p/%s\n", text, id);
+    }
+    OCTO_IGNORE(write_run_file(r, addrs, count));
+    fprintf(r->cli->out, "peer id: %s\nNode is ready\n", id);
+    fflush(r->cli->out);
+}
+
+static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_store *store)
+{
+    struct octo_cli *cli = r->cli;
+    struct octo_net_config ncfg = {
+        .identity = id,
+        .clock = octo_sysclock(),
+        .listen = cli->cfg.listen,
+        .listen_count = cli->cfg.listen_count,
+        .store = store,
+        .test_protocols = octo_args_has(&cli->args, "test-protocols"),
+    };
+    int rc = octo_net_create(&r->net, &r->loop, &ncfg);
+    if (rc < 0)
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot create the network: %s",
+                             octo_strerror(rc));
+    rc = octo_net_start(r->net);
+    if (rc < 0) {
+        octo_net_shutdown(r->net, NULL, NULL);
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+        octo_net_destroy(r->net);
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot listen: %s", octo_strerror(rc));
+    }
+    uv_signal_init(&r->loop, &r->sigint);
+    uv_signal_init(&r->loop, &r->sigterm);
+    r->sigint.data = r;
+    r->sigterm.data = r;
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    print_ready(r);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    octo_net_destroy(r->net);
+    unlink(r->run_path);
+    OCTO_INFO("stopped");
+    return OCTO_EXIT_OK;
+}
+
+static int run_node(struct octo_cli *cli)
+{
+    struct octo_identity id;
+    int status = octo_cli_load_identity(cli, &id);
+    if (status != OCTO_EXIT_OK)
+        return status;
+    char dbpath[OCTO_PATH_MAX];
+    struct octo_store *store = NULL;
+    int rc = octo_config_path(&cli->cfg, cli->cfg.store_path, dbpath, sizeof(dbpath));
+    if (rc == 0)
+        rc = octo_store_open_sqlite(&store, dbpath, NULL);
+    if (rc == 0)
+        rc = octo_store_migrate_node_at(store,
+                                        octo_clock_wall(octo_sysclock()) / (int64_t)OCTO_NS_PER_MS);
+    if (rc < 0) {
+        if (store != NULL)
+            octo_store_close(store);
+        octo_identity_deinit(&id);
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "%s: cannot open the store: %s", dbpath,
+                             octo_strerror(rc));
+    }
+    struct node_run *r = octo_calloc(1, sizeof(*r));
+    if (r == NULL || uv_loop_init(&r->loop) != 0) {
+        octo_free(r);
+        octo_store_close(store);
+        octo_identity_deinit(&id);
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "out of memory");
+    }
+    r->cli = cli;
+    if (octo_home_path(&cli->cfg, "node.run", r->run_path, sizeof(r->run_path)) < 0)
+        r->run_path[0] = '\0';
+    status = run_loop(r, &id, store);
+    octo_identity_deinit(&id);
+    uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
+    OCTO_IGNORE(uv_loop_close(&r->loop));
+    octo_free(r);
+    octo_store_close(store);
+    return status;
+}
+
+const struct octo_cli_cmd octo_cmd_node = {
+    .name = "node",
+    .run = run_node,
+    .flags = node_flags,
+    .needs_config = true,
+    .usage = "node [--home DIR] [--listen MULTIADDR]... [--role ROLE] [--test-protocols]",
+    .summary = "run the node until SIGINT or SIGTERM",
+};
