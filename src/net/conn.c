@@ -104,14 +104,32 @@ static void on_write(uv_write_t *req, int status)
     octo__conn_pump(c);
 }
 
-/* Queues bytes on the socket; returns how many were taken (0 when over CONN_WRITE_HIGH). */
+/* Hands bytes to the socket; returns how many were taken (0 when over CONN_WRITE_HIGH).
+ * With nothing queued, the bytes are first written directly (no copy); only what the kernel
+ * does not take at once is copied into a queued write request. */
 static size_t socket_write(struct net_conn *c, const uint8_t *data, size_t len)
 {
-    if (len == 0 || c->closing || c->write_queued >= CONN_WRITE_HIGH)
+    if (len == 0 || c->socket_closed || c->write_queued >= CONN_WRITE_HIGH)
         return 0;
+    size_t direct = 0;
+    if (c->write_queued == 0) {
+        uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n > 0) {
+            direct = (size_t)n;
+            c->net->stats.bytes_out += direct;
+            if (direct == len)
+                return len;
+            data += direct;
+            len -= direct;
+        } else if (n < 0 && n != UV_EAGAIN) {
+            octo__conn_close(c, octo_err_from_errno(-n), "write failed");
+            return 0;
+        }
+    }
     struct write_req *w = octo_malloc(sizeof(*w) + len);
     if (w == NULL)
-        return 0;
+        return direct;
     memcpy(w->data, data, len);
     w->conn = c;
     w->len = len;
@@ -120,11 +138,11 @@ static size_t socket_write(struct net_conn *c, const uint8_t *data, size_t len)
     if (rc < 0) {
         octo_free(w);
         octo__conn_close(c, octo_err_from_errno(-rc), "write failed");
-        return 0;
+        return direct;
     }
     c->write_queued += len;
     c->net->stats.bytes_out += len;
-    return len;
+    return direct + len;
 }
 
 /* Noise ciphertext (and the clear-text security negotiation) to the socket. */
@@ -183,20 +201,20 @@ static bool flush_plaintext(struct net_conn *c)
 
 static int start_noise(struct net_conn *c)
 {
-    uint8_t static_sk[32], eph_sk[32];
-    octo_random_bytes(static_sk, sizeof(static_sk));
+    uint8_t eph_sk[32];
     octo_random_bytes(eph_sk, sizeof(eph_sk));
     struct octo_noise_config cfg = {
         .initiator = c->outbound,
         .identity = &c->net->identity,
-        .static_secret = static_sk,
+        .static_secret = c->net->noise_static_sk,
+        .static_public = c->net->noise_static_pk,
+        .static_sig = c->net->noise_static_sig,
         .ephemeral_secret = eph_sk,
         .expected_peer = c->outbound && c->dial.has_peer ? &c->dial.expected : NULL,
         .muxers = proto_yamux,
         .muxer_count = 1,
     };
     int rc = octo_noise_init(&c->noise, &cfg);
-    octo_wipe(static_sk, sizeof(static_sk));
     octo_wipe(eph_sk, sizeof(eph_sk));
     if (rc < 0)
         return rc;
@@ -538,8 +556,11 @@ void octo__conn_close(struct net_conn *c, int reason, const char *why)
 {
     if (c->closing)
         return;
-    bool graceful = reason == OCTO_ECLOSED || reason == OCTO_ETIMEDOUT;
-    if (c->stage == STAGE_READY && c->yamux_live && graceful && reason != OCTO_ETIMEDOUT) {
+    /* set first: a write failing during the GoAway flush below re-enters and returns here */
+    c->closing = true;
+    c->close_reason = reason;
+    bool graceful = reason == OCTO_ECLOSED;
+    if (c->stage == STAGE_READY && c->yamux_live && graceful) {
         /* tell the peer, and let the GoAway reach the socket before closing */
         if (octo_yamux_goaway(&c->yamux, OCTO_YAMUX_GOAWAY_NORMAL) == 0) {
             flush_plaintext(c);
@@ -548,8 +569,6 @@ void octo__conn_close(struct net_conn *c, int reason, const char *why)
     }
     if (c->stage == STAGE_READY)
         c->net->stats.conns_open--;
-    c->closing = true;
-    c->close_reason = reason;
     c->stage = STAGE_CLOSING;
     conn_log(c, graceful ? OCTO_LOG_DEBUG : OCTO_LOG_INFO, "connection closed", why);
     if (c->dial.cb != NULL) {
@@ -557,6 +576,7 @@ void octo__conn_close(struct net_conn *c, int reason, const char *why)
         c->dial.cb = NULL;
         cb(c->net, reason < 0 ? reason : OCTO_ECLOSED, NULL, c->dial.ctx);
     }
+    c->socket_closed = true;
     if (c->write_queued > 0 && uv_is_writable((uv_stream_t *)&c->tcp)) {
         uv_shutdown_t *req = octo_malloc(sizeof(*req));
         if (req != NULL) {

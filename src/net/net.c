@@ -12,8 +12,10 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "crypto/random.h"
 #include "net/net_int.h"
 
+#include <sodium.h>
 #include <string.h>
 
 uint64_t octo__net_now_ms(const struct octo_net *n)
@@ -61,6 +63,13 @@ int octo_net_create(struct octo_net **out, uv_loop_t *loop, const struct octo_ne
     n->cfg.agent_version = n->agent;
     n->cfg.listen = NULL; /* borrowed input: copied into listeners at start */
     octo_peerid_from_pubkey(&n->identity.pub, &n->local_peer);
+    octo_random_bytes(n->noise_static_sk, sizeof(n->noise_static_sk));
+    if (crypto_scalarmult_curve25519_base(n->noise_static_pk, n->noise_static_sk) != 0) {
+        octo_identity_deinit(&n->identity);
+        octo_free(n);
+        return OCTO_ECRYPTO;
+    }
+    octo_noise_static_sig(&n->identity, n->noise_static_pk, n->noise_static_sig);
     for (size_t i = 0; i < cfg->listen_count; i++)
         n->listeners[i].addr = cfg->listen[i];
     n->listener_count = cfg->listen_count;
@@ -360,6 +369,7 @@ void octo_net_destroy(struct octo_net *n)
         return;
     OCTO_ASSERT(n->conns == NULL);
     octo_identity_deinit(&n->identity);
+    octo_wipe(n->noise_static_sk, sizeof(n->noise_static_sk));
     octo_wipe(n->scratch, sizeof(n->scratch));
     octo_free(n);
 }

@@ -47,9 +47,10 @@ struct net_conn {
     struct net_conn *prev, *next;
     bool outbound;
     enum conn_stage stage;
-    bool closing;      /* teardown started; freed in the close callback */
-    bool read_stopped; /* rx is full: resume when drained */
-    bool in_pump;      /* re-entrancy guard */
+    bool closing;       /* teardown started; freed in the close callback */
+    bool socket_closed; /* uv_shutdown/uv_close issued: no more writes */
+    bool read_stopped;  /* rx is full: resume when drained */
+    bool in_pump;       /* re-entrancy guard */
     bool pump_again;
     int close_reason;
     struct octo_mss mss; /* security, then muxer negotiation */
@@ -95,6 +96,11 @@ struct octo_net {
     struct octo_net_config cfg;
     struct octo_identity identity; /* copy (wiped on destroy) */
     struct octo_peerid local_peer;
+    /* One Noise static key for every connection (libp2p allows per-process keys): its
+     * public half and identity signature are computed once, not per handshake. */
+    uint8_t noise_static_sk[32];
+    uint8_t noise_static_pk[32];
+    uint8_t noise_static_sig[OCTO_ED25519_SIG_LEN];
     char agent[128];
     struct net_listener listeners[OCTO_NET_LISTEN_MAX];
     size_t listener_count;

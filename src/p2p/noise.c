@@ -68,11 +68,18 @@ int octo_noise_payload_encode(const struct octo_identity *id,
                               const uint8_t static_pub[OCTO_NOISE_DH_LEN],
                               const struct octo_noise_muxers *muxers, struct octo_buf *out)
 {
+    uint8_t sig[OCTO_ED25519_SIG_LEN];
+    octo_noise_static_sig(id, static_pub, sig);
+    return octo_noise_payload_encode_signed(&id->pub, sig, muxers, out);
+}
+
+int octo_noise_payload_encode_signed(const struct octo_pubkey *identity_key,
+                                     const uint8_t sig[OCTO_ED25519_SIG_LEN],
+                                     const struct octo_noise_muxers *muxers, struct octo_buf *out)
+{
     OCTO_ASSERT(muxers->count <= OCTO_NOISE_MUXERS_MAX);
     uint8_t key_pb[OCTO_PUBKEY_PB_LEN];
-    uint8_t sig[OCTO_ED25519_SIG_LEN];
-    octo_pubkey_encode(&id->pub, key_pb);
-    octo_noise_static_sig(id, static_pub, sig);
+    octo_pubkey_encode(identity_key, key_pb);
 
     Octo__Pb__NoiseHandshakePayload msg = OCTO__PB__NOISE_HANDSHAKE_PAYLOAD__INIT;
     Octo__Pb__NoiseExtensions ext = OCTO__PB__NOISE_EXTENSIONS__INIT;
@@ -81,8 +88,8 @@ int octo_noise_payload_encode(const struct octo_identity *id,
     msg.identity_key.data = key_pb;
     msg.identity_key.len = sizeof(key_pb);
     msg.has_identity_sig = 1;
-    msg.identity_sig.data = sig;
-    msg.identity_sig.len = sizeof(sig);
+    msg.identity_sig.data = (uint8_t *)(uintptr_t)sig; /* read only, as above */
+    msg.identity_sig.len = OCTO_ED25519_SIG_LEN;
     if (muxers->count > 0) {
         for (size_t i = 0; i < muxers->count; i++) {
             /* protobuf-c only reads the field; the cast drops const for its struct type. */
@@ -539,12 +546,16 @@ int octo_noise_init(struct octo_noise *n, const struct octo_noise_config *cfg)
     int rc = copy_config(n, cfg);
     if (rc < 0)
         goto err_deinit;
-    rc = octo_noise_hs_init(&n->hs, cfg->initiator, cfg->prologue, cfg->prologue_len,
-                            cfg->static_secret, cfg->ephemeral_secret);
+    rc = octo_noise_hs_init_static(&n->hs, cfg->initiator, cfg->prologue, cfg->prologue_len,
+                                   cfg->static_secret, cfg->static_public, cfg->ephemeral_secret);
     if (rc < 0)
         goto err_deinit;
-    rc = octo_noise_payload_encode(cfg->identity, octo_noise_hs_local_static(&n->hs), &n->muxers,
-                                   &n->payload);
+    if (cfg->static_public != NULL && cfg->static_sig != NULL)
+        rc = octo_noise_payload_encode_signed(&cfg->identity->pub, cfg->static_sig, &n->muxers,
+                                              &n->payload);
+    else
+        rc = octo_noise_payload_encode(cfg->identity, octo_noise_hs_local_static(&n->hs),
+                                       &n->muxers, &n->payload);
     if (rc < 0)
         goto err_deinit;
     n->state = OCTO_NOISE_ST_HANDSHAKE;

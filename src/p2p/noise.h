@@ -82,7 +82,11 @@ struct octo_noise_config {
     const struct octo_identity *identity;
     const uint8_t *static_secret;    /* X25519 static private key, 32 bytes (copied) */
     const uint8_t *ephemeral_secret; /* X25519 ephemeral private key, 32 bytes (copied) */
-    const uint8_t *prologue;         /* empty on TCP; may be NULL when prologue_len is 0 */
+    /* Optional, for a static key reused across connections: its public key (32 bytes) and
+     * octo_noise_static_sig() over it (64 bytes), computed once; both or neither. */
+    const uint8_t *static_public;
+    const uint8_t *static_sig;
+    const uint8_t *prologue; /* empty on TCP; may be NULL when prologue_len is 0 */
     size_t prologue_len;
     /* When not NULL, the remote's peer id must equal it (checked when its payload arrives;
      * meant for the dialer, enforced on either side). Copied. */
@@ -230,6 +234,12 @@ OCTO_MUST_USE int octo_noise_payload_encode(const struct octo_identity *id,
                                             const uint8_t static_pub[OCTO_NOISE_DH_LEN],
                                             const struct octo_noise_muxers *muxers,
                                             struct octo_buf *out);
+
+/* As octo_noise_payload_encode with the static-key signature already made. */
+OCTO_MUST_USE int octo_noise_payload_encode_signed(const struct octo_pubkey *identity_key,
+                                                   const uint8_t sig[OCTO_ED25519_SIG_LEN],
+                                                   const struct octo_noise_muxers *muxers,
+                                                   struct octo_buf *out);
 
 /* Decodes and verifies a remote NoiseHandshakePayload sent with X25519 static key
  * remote_static, and runs the inlined muxer selection against our list (`local`, in

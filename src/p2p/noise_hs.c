@@ -201,13 +201,24 @@ int octo_noise_hs_init(struct octo_noise_hs *hs, bool initiator, const uint8_t *
                        size_t prologue_len, const uint8_t s_priv[OCTO_NOISE_DH_LEN],
                        const uint8_t e_priv[OCTO_NOISE_DH_LEN])
 {
+    return octo_noise_hs_init_static(hs, initiator, prologue, prologue_len, s_priv, NULL, e_priv);
+}
+
+int octo_noise_hs_init_static(struct octo_noise_hs *hs, bool initiator, const uint8_t *prologue,
+                              size_t prologue_len, const uint8_t s_priv[OCTO_NOISE_DH_LEN],
+                              const uint8_t *s_pub, const uint8_t e_priv[OCTO_NOISE_DH_LEN])
+{
     OCTO_ASSERT(prologue != NULL || prologue_len == 0);
     memset(hs, 0, sizeof(*hs));
     hs->initiator = initiator;
     memcpy(hs->s_priv, s_priv, OCTO_NOISE_DH_LEN);
     memcpy(hs->e_priv, e_priv, OCTO_NOISE_DH_LEN);
-    if (crypto_scalarmult_curve25519_base(hs->s_pub, hs->s_priv) != 0 ||
-        crypto_scalarmult_curve25519_base(hs->e_pub, hs->e_priv) != 0) {
+    int rc = 0;
+    if (s_pub != NULL)
+        memcpy(hs->s_pub, s_pub, OCTO_NOISE_DH_LEN);
+    else
+        rc = crypto_scalarmult_curve25519_base(hs->s_pub, hs->s_priv);
+    if (rc != 0 || crypto_scalarmult_curve25519_base(hs->e_pub, hs->e_priv) != 0) {
         octo_noise_hs_deinit(hs);
         return OCTO_ECRYPTO;
     }

@@ -14,6 +14,7 @@
 #include "test.h"
 #include "wire/pb.h"
 
+#include <sodium.h>
 #include <string.h>
 
 static struct octo_identity id_a; /* LIBP2P.md §2 seed 00..1f */
@@ -802,6 +803,38 @@ static void test_pipe_and_misc(void)
     free_pair(&ini, &resp);
 }
 
+/* A static key reused across connections, with its public key and signature computed once:
+ * the handshake must be byte-identical to one where init computes them. */
+static void test_precomputed_static(void)
+{
+    struct octo_noise a_ini, a_resp, b_ini, b_resp;
+    CHECK_OK(make_pair(&a_ini, &a_resp, NULL));
+    uint8_t is[32], ie[32], rs[32], re[32], ipub[32], isig[64];
+    keys(1, is);
+    keys(2, ie);
+    keys(3, rs);
+    keys(4, re);
+    CHECK(crypto_scalarmult_curve25519_base(ipub, is) == 0);
+    octo_noise_static_sig(&id_a, ipub, isig);
+    struct octo_noise_config ci = {.initiator = true,
+                                   .identity = &id_a,
+                                   .static_secret = is,
+                                   .static_public = ipub,
+                                   .static_sig = isig,
+                                   .ephemeral_secret = ie};
+    struct octo_noise_config cr = {
+        .initiator = false, .identity = &id_b, .static_secret = rs, .ephemeral_secret = re};
+    CHECK_OK(octo_noise_init(&b_ini, &ci));
+    CHECK_OK(octo_noise_init(&b_resp, &cr));
+    CHECK_OK(converse(&a_ini, &a_resp, SIZE_MAX));
+    CHECK_OK(converse(&b_ini, &b_resp, SIZE_MAX));
+    check_done(&b_resp, &id_a, NULL);
+    CHECK_MEM(a_ini.handshake_hash, b_ini.handshake_hash, 32);
+    CHECK_MEM(a_resp.handshake_hash, b_resp.handshake_hash, 32);
+    free_pair(&a_ini, &a_resp);
+    free_pair(&b_ini, &b_resp);
+}
+
 int main(void)
 {
     if (octo_crypto_init() != 0)
@@ -816,6 +849,7 @@ int main(void)
         return 1;
     OCTO_RUN(test_static_sig_vector);
     OCTO_RUN(test_handshake_whole);
+    OCTO_RUN(test_precomputed_static);
     OCTO_RUN(test_handshake_sizes_match_js);
     OCTO_RUN(test_handshake_byte_at_a_time);
     OCTO_RUN(test_handshake_coalesced);
