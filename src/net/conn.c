@@ -86,6 +86,44 @@ struct net_conn *octo__conn_find_peer(struct octo_net *n, const struct octo_peer
     return best;
 }
 
+/* ---- socket input: the bytes not consumed yet ----
+ * While the receive buffer is empty, a read is processed straight from libuv's buffer (no
+ * copy); only what the cores do not take is copied into rx. rx_off marks the consumed
+ * prefix of rx, so consuming is O(1); rx is compacted only before appending. */
+
+static const uint8_t *input(const struct net_conn *c, size_t *len)
+{
+    if (c->ext != NULL) {
+        *len = c->ext_len;
+        return c->ext;
+    }
+    *len = c->rx.len - c->rx_off;
+    return c->rx.data + c->rx_off;
+}
+
+static void input_consume(struct net_conn *c, size_t n)
+{
+    if (c->ext != NULL) {
+        OCTO_ASSERT(n <= c->ext_len);
+        c->ext += n;
+        c->ext_len -= n;
+        return;
+    }
+    OCTO_ASSERT(n <= c->rx.len - c->rx_off);
+    c->rx_off += n;
+    if (c->rx_off == c->rx.len) {
+        c->rx.len = 0;
+        c->rx_off = 0;
+    }
+}
+
+static size_t input_len(const struct net_conn *c)
+{
+    size_t len;
+    (void)input(c, &len);
+    return len;
+}
+
 /* ---- socket output ---- */
 
 static void on_write(uv_write_t *req, int status)
@@ -274,9 +312,11 @@ void octo__conn_dial_done(struct net_conn *c)
 /* The clear-text negotiation of /noise. */
 static bool step_mss_security(struct net_conn *c)
 {
-    int n = octo_mss_recv(&c->mss, octo__net_now(c->net), c->rx.data, c->rx.len);
+    size_t avail;
+    const uint8_t *in = input(c, &avail);
+    int n = octo_mss_recv(&c->mss, octo__net_now(c->net), in, avail);
     if (n > 0)
-        octo_buf_consume(&c->rx, (size_t)n);
+        input_consume(c, (size_t)n);
     struct octo_mss_event ev;
     while (octo_mss_poll(&c->mss, &ev)) {
         if (ev.type == OCTO_MSS_EV_FAILED) {
@@ -322,9 +362,11 @@ static void on_handshake_done(struct net_conn *c, const struct octo_noise_event 
 
 static bool step_noise(struct net_conn *c)
 {
-    int n = octo_noise_recv(&c->noise, octo__net_now(c->net), c->rx.data, c->rx.len);
+    size_t avail;
+    const uint8_t *in = input(c, &avail);
+    int n = octo_noise_recv(&c->noise, octo__net_now(c->net), in, avail);
     if (n > 0)
-        octo_buf_consume(&c->rx, (size_t)n);
+        input_consume(c, (size_t)n);
     struct octo_noise_event ev;
     while (octo_noise_poll(&c->noise, &ev)) {
         if (ev.type == OCTO_NOISE_EV_ERROR) {
@@ -417,11 +459,11 @@ static bool step_yamux_events(struct net_conn *c)
 static bool pump_once(struct net_conn *c)
 {
     bool moved = false;
-    if (c->stage == STAGE_MSS_SECURITY && c->rx.len > 0)
+    if (c->stage == STAGE_MSS_SECURITY && input_len(c) > 0)
         moved = step_mss_security(c) || moved;
     if (c->closing)
         return false;
-    if (c->noise_live && c->rx.len > 0 && c->stage >= STAGE_NOISE)
+    if (c->noise_live && input_len(c) > 0 && c->stage >= STAGE_NOISE)
         moved = step_noise(c) || moved;
     if (c->closing)
         return false;
@@ -459,7 +501,7 @@ void octo__conn_pump(struct net_conn *c)
     c->in_pump = false;
     if (c->closing)
         return;
-    if (c->read_stopped && c->rx.len < CONN_RX_MAX / 2) {
+    if (c->read_stopped && c->rx.len - c->rx_off < CONN_RX_MAX / 2) {
         c->read_stopped = false;
         conn_read_start(c);
     }
@@ -471,8 +513,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct net_conn *c = h->data;
     (void)suggested;
-    buf->base = (char *)c->net->scratch;
-    buf->len = sizeof(c->net->scratch);
+    buf->base = (char *)c->net->read_buf;
+    buf->len = sizeof(c->net->read_buf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -489,12 +531,34 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     c->net->stats.bytes_in += (uint64_t)nread;
     /* reading stops while rx is within one read chunk of its limit, so this always fits */
+    if (c->rx.len == 0) {
+        /* nothing buffered: let the cores read libuv's buffer directly */
+        c->ext = (const uint8_t *)buf->base;
+        c->ext_len = (size_t)nread;
+        octo__conn_pump(c);
+        const uint8_t *rest = c->ext;
+        size_t rest_len = c->ext_len;
+        c->ext = NULL;
+        c->ext_len = 0;
+        if (c->closing || rest_len == 0)
+            goto check_full;
+        if (octo_buf_append(&c->rx, rest, rest_len) < 0) {
+            octo__conn_close(c, OCTO_ENOMEM, "receive buffer");
+            return;
+        }
+        goto check_full;
+    }
+    if (c->rx_off > 0) { /* compact before appending */
+        octo_buf_consume(&c->rx, c->rx_off);
+        c->rx_off = 0;
+    }
     if (octo_buf_append(&c->rx, buf->base, (size_t)nread) < 0) {
         octo__conn_close(c, OCTO_ENOMEM, "receive buffer");
         return;
     }
     octo__conn_pump(c);
-    if (!c->closing && c->rx.len > CONN_RX_MAX - STREAM_READ_CHUNK && !c->read_stopped) {
+check_full:
+    if (!c->closing && c->rx.len > CONN_RX_MAX - CONN_READ_CHUNK && !c->read_stopped) {
         c->read_stopped = true;
         uv_read_stop((uv_stream_t *)&c->tcp);
     }

@@ -20,6 +20,7 @@
 #define CONN_RX_MAX (256u * 1024u)           /* bytes read from the socket, not yet consumed */
 #define CONN_WRITE_HIGH (4u * 1024u * 1024u) /* bytes queued in libuv before we stop adding */
 #define STREAM_READ_CHUNK (64u * 1024u)
+#define CONN_READ_CHUNK (128u * 1024u) /* one socket read */
 #define RATE_TABLE_SIZE 256
 #define TICK_MS 100
 
@@ -63,6 +64,9 @@ struct net_conn {
     bool peer_known;
     struct octo_multiaddr remote_addr;
     struct octo_buf rx;
+    size_t rx_off;      /* consumed prefix of rx */
+    const uint8_t *ext; /* while pumping a read in place: its unconsumed part */
+    size_t ext_len;
     size_t write_queued;
     uint64_t started_ms;
     uint64_t idle_since_ms;
@@ -114,7 +118,8 @@ struct octo_net {
     struct octo_net_stats stats;
     octo_net_identify_cb identify_cb;
     void *identify_ctx;
-    uint8_t scratch[STREAM_READ_CHUNK];
+    uint8_t scratch[STREAM_READ_CHUNK]; /* stream reads */
+    uint8_t read_buf[CONN_READ_CHUNK];  /* socket reads (not reentrant: one loop thread) */
     bool shutting_down;
     size_t handles_open; /* listeners + conns + timer still to close */
     void (*shutdown_done)(void *ctx);
