@@ -250,7 +250,7 @@ static int start_noise(struct net_conn *c)
         .ephemeral_secret = eph_sk,
         .expected_peer = c->outbound && c->dial.has_peer ? &c->dial.expected : NULL,
         .muxers = proto_yamux,
-        .muxer_count = 1,
+        .muxer_count = c->net->cfg.no_inline_muxer ? 0 : 1,
     };
     int rc = octo_noise_init(&c->noise, &cfg);
     octo_wipe(eph_sk, sizeof(eph_sk));
@@ -348,10 +348,12 @@ static void on_handshake_done(struct net_conn *c, const struct octo_noise_event 
             octo__conn_close(c, OCTO_EPROTO, "unsupported muxer");
             return;
         }
+        c->net->stats.muxer_inlined++;
         conn_ready(c);
         return;
     }
     /* the peer did not inline the muxer: one more multistream round inside Noise */
+    c->net->stats.muxer_via_multistream++;
     int rc = start_mss(c, proto_yamux);
     if (rc < 0) {
         octo__conn_close(c, rc, "mss init failed");

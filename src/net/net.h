@@ -65,6 +65,8 @@ struct octo_net_config {
     uint32_t idle_timeout_ms;      /* 0 = default; UINT32_MAX = never */
     struct octo_store *store;      /* optional: identified peers go to its peerstore */
     bool test_protocols;           /* serve /octo/echo/1.0.0 and /perf/1.0.0 */
+    bool no_inline_muxer;          /* advertise no muxer in Noise: forces the multistream
+                                      muxer round (interop with older peers; tests) */
 };
 
 /* Statistics (counters only grow), exported as metrics by the node. */
@@ -72,6 +74,7 @@ struct octo_net_stats {
     uint64_t conns_inbound, conns_outbound, conns_open;
     uint64_t conns_rejected_limit, conns_rejected_rate;
     uint64_t handshakes_ok, handshakes_failed, handshake_timeouts;
+    uint64_t muxer_inlined, muxer_via_multistream; /* how the muxer was agreed */
     uint64_t conns_protocol_error, conns_idle_closed;
     uint64_t streams_inbound, streams_outbound, streams_refused;
     uint64_t identify_ok, identify_failed;

@@ -366,7 +366,12 @@ int main(int argc, char **argv)
     struct octo_log_config log = {.level = OCTO_LOG_WARN, .clock = octo_sysclock()};
     octo_log_configure(&log);
     uv_loop_init(&r.loop);
-    struct octo_net_config cfg = {.identity = &id, .clock = octo_sysclock()};
+    /* OCTO_NO_INLINE_MUXER=1: advertise no muxer in Noise, so the peer must negotiate
+     * /yamux/1.0.0 with multistream-select inside the secure channel */
+    const char *no_inline = getenv("OCTO_NO_INLINE_MUXER");
+    struct octo_net_config cfg = {.identity = &id,
+                                  .clock = octo_sysclock(),
+                                  .no_inline_muxer = no_inline != NULL && no_inline[0] == '1'};
     if (octo_net_create(&r.net, &r.loop, &cfg) < 0 || octo_net_start(r.net) < 0)
         return 1;
     octo_identity_deinit(&id);

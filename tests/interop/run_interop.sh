@@ -84,6 +84,8 @@ c_dials_js)
     addr=$(sed -n 's/.*"addrs":\["\([^"]*\)".*/\1/p' "$T/js.out" | head -1)
     client_tests "$addr" "$NETPEER"
     check_json "js identified octo (agent, protocols)" "$T/js.out" '"agent":"octo/.*"/ipfs/ping/1.0.0"'
+    OCTO_NO_INLINE_MUXER=1 "$NETPEER" "$addr" ping 5 >"$T/fallback.json" 2>&1
+    check_json "muxer negotiated by multistream when not inlined" "$T/fallback.json" '"event":"ping"'
     ;;
 js_dials_c)
     start_octo_node || { bad "octo node did not start"; }

@@ -9,6 +9,8 @@
 #include "base/assert.h"
 #include "net/net.h"
 #include "node/sysclock.h"
+#include "store/peerstore.h"
+#include "store/store.h"
 #include "test.h"
 
 #include <string.h>
@@ -30,7 +32,17 @@ static struct octo_multiaddr any_port(void)
     return ma;
 }
 
+static int world_init2(struct world *w, const struct octo_net_config *server_extra,
+                       const struct octo_net_config *client_extra);
+
 static int world_init(struct world *w, const struct octo_net_config *server_extra)
+{
+    struct octo_net_config none = {0};
+    return world_init2(w, server_extra, &none);
+}
+
+static int world_init2(struct world *w, const struct octo_net_config *server_extra,
+                       const struct octo_net_config *client_extra)
 {
     memset(w, 0, sizeof(*w));
     uv_loop_init(&w->loop);
@@ -43,7 +55,9 @@ static int world_init(struct world *w, const struct octo_net_config *server_extr
     s.listen = &listen;
     s.listen_count = 1;
     s.test_protocols = true;
-    struct octo_net_config c = {.identity = &w->cid, .clock = octo_sysclock()};
+    struct octo_net_config c = *client_extra;
+    c.identity = &w->cid;
+    c.clock = octo_sysclock();
     if (octo_net_create(&w->server, &w->loop, &s) < 0 || octo_net_start(w->server) < 0 ||
         octo_net_create(&w->client, &w->loop, &c) < 0 || octo_net_start(w->client) < 0)
         return -1;
@@ -95,6 +109,7 @@ static void test_dial_and_expected_peer(void)
     CHECK(run_until(&w, is_dialed, 5000));
     CHECK_OK(w.dial_status);
     CHECK(octo_peerid_equal(&w.peer, octo_net_local_peer(w.server)));
+    CHECK_EQ_U64(octo_net_stats(w.client)->muxer_inlined, 1);
     /* with /p2p of someone else the handshake must fail */
     struct octo_multiaddr wrong = w.addr;
     const struct octo_peerid *me = octo_net_local_peer(w.client);
@@ -308,6 +323,48 @@ static void test_idle_close_and_conn_limit(void)
     world_deinit(&w);
 }
 
+/* A peer that does not inline the muxer in Noise: the connection falls back to a
+ * multistream round for /yamux/1.0.0 and works as before; identify reaches the peerstore. */
+static void test_muxer_fallback_and_peerstore(void)
+{
+    const char *dir = octo_test_tmpdir("net");
+    char db[512];
+    snprintf(db, sizeof(db), "%s/octo.db", dir);
+    struct octo_store *store = NULL;
+    CHECK_OK(octo_store_open_sqlite(&store, db, NULL));
+    CHECK_OK(octo_store_migrate_node(store));
+    struct world w;
+    struct octo_net_config server = {.store = store};
+    struct octo_net_config client = {.no_inline_muxer = true};
+    CHECK_OK(world_init2(&w, &server, &client));
+    CHECK_OK(octo_net_dial(w.client, &w.addr, on_dial, &w));
+    CHECK(run_until(&w, is_dialed, 5000));
+    CHECK_OK(w.dial_status);
+    struct echo_client *e = octo_calloc(1, sizeof(*e));
+    static const struct octo_net_stream_ops ops = {.on_open = ec_open,
+                                                   .on_data = ec_data,
+                                                   .on_end = ec_end,
+                                                   .on_writable = ec_writable,
+                                                   .on_close = ec_close};
+    g_echo = e;
+    CHECK_OK(octo_net_stream_open(w.client, &w.peer, OCTO_NET_ECHO_PROTOCOL, &ops, e, NULL));
+    CHECK(run_until(&w, echo_done, 10000));
+    CHECK_EQ_U64(e->got_len, sizeof(e->sent));
+    CHECK_EQ_U64(octo_net_stats(w.client)->muxer_via_multistream, 1);
+    CHECK_EQ_U64(octo_net_stats(w.server)->muxer_via_multistream, 1);
+    CHECK_EQ_U64(octo_net_stats(w.server)->muxer_inlined, 0);
+    octo_free(e);
+    world_deinit(&w);
+    /* the server identified the client and recorded it */
+    struct octo_peerstore ps;
+    octo_peerstore_init(&ps, store, 0);
+    uint64_t count = 0;
+    CHECK_OK(octo_peerstore_count(&ps, &count));
+    CHECK_EQ_U64(count, 1);
+    octo_store_close(store);
+    octo_test_rmtree(dir);
+}
+
 int main(void)
 {
     if (octo_crypto_init() < 0)
@@ -316,5 +373,6 @@ int main(void)
     OCTO_RUN(test_echo_stream);
     OCTO_RUN(test_limits_and_timeouts);
     OCTO_RUN(test_idle_close_and_conn_limit);
+    OCTO_RUN(test_muxer_fallback_and_peerstore);
     return octo_test_finish();
 }
