@@ -282,7 +282,8 @@ static void stop_mss(struct net_conn *c)
 
 static void conn_ready(struct net_conn *c)
 {
-    struct octo_yamux_config ycfg = {.client = c->outbound};
+    /* a small yamux output keeps it draining into Noise whole, so it is never compacted */
+    struct octo_yamux_config ycfg = {.client = c->outbound, .out_max = CONN_YAMUX_OUT_MAX};
     int rc = octo_yamux_init(&c->yamux, &ycfg);
     if (rc < 0) {
         octo__conn_close(c, rc, "yamux init failed");
