@@ -20,7 +20,7 @@
 #define CONN_RX_MAX (256u * 1024u)           /* bytes read from the socket, not yet consumed */
 #define CONN_WRITE_HIGH (4u * 1024u * 1024u) /* bytes queued in libuv before we stop adding */
 #define STREAM_READ_CHUNK (64u * 1024u)
-#define CONN_READ_CHUNK (128u * 1024u) /* one socket read */
+#define CONN_READ_CHUNK (128u * 1024u)    /* one socket read */
 #define CONN_YAMUX_OUT_MAX (256u * 1024u) /* yamux output waiting for Noise */
 #define RATE_TABLE_SIZE 256
 #define TICK_MS 100
