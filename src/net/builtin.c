@@ -28,7 +28,7 @@
 
 struct identify_in {
     struct octo_net *net;
-    struct net_conn *request_conn; /* our request on a new connection: NULL for a push */
+    bool is_request; /* our request on a new connection (not a push) */
     struct octo_identify_reader reader;
     bool failed;
     bool got_one;
@@ -153,11 +153,10 @@ static void identify_in_end(struct octo_net_stream *s, void *ctx)
 
 static void identify_in_close(struct octo_net_stream *s, int status, void *ctx)
 {
-    (void)s;
     (void)status;
     struct identify_in *st = ctx;
-    if (st->request_conn != NULL)
-        octo__conn_dial_done(st->request_conn);
+    if (st->is_request)
+        octo__conn_dial_done(octo__stream_conn(s));
     octo_free(st);
 }
 
@@ -260,9 +259,9 @@ void octo__builtin_conn_ready(struct net_conn *c)
         .on_end = identify_in_end,
         .on_close = identify_in_close,
     };
-    st->request_conn = c;
-    if (octo_net_stream_open(c->net, &c->peer, OCTO_IDENTIFY_PROTOCOL, &request_ops, st, NULL) <
-        0) {
+    st->is_request = true;
+    /* on this connection, not whichever one find_peer would pick */
+    if (octo__stream_open_on(c, OCTO_IDENTIFY_PROTOCOL, &request_ops, st, NULL) < 0) {
         octo_free(st);
         octo__conn_dial_done(c);
     }
@@ -316,6 +315,8 @@ static void ping_data(struct octo_net_stream *s, const uint8_t *data, size_t len
     while (len > 0) {
         int n = octo_ping_recv(&st->ping, octo__net_now(st->net), data, len);
         if (n <= 0) {
+            /* n == 0: a listener whose echoes are not drained (the peer does not read while
+             * it keeps sending). Pings are 32 bytes at a time; such a peer is misbehaving. */
             octo_net_stream_reset(s);
             break;
         }

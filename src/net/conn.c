@@ -325,6 +325,8 @@ static bool step_mss_security(struct net_conn *c)
             return false;
         }
         flush_socket(c); /* the echo goes out before the first Noise message */
+        if (c->closing)
+            return false;
         stop_mss(c);
         int rc = start_noise(c);
         if (rc < 0) {
@@ -409,6 +411,8 @@ static bool step_plaintext(struct net_conn *c)
             }
             flush_plaintext(c);
             flush_socket(c);
+            if (c->closing)
+                return false;
             stop_mss(c);
             conn_ready(c);
             return !c->closing;
@@ -422,6 +426,10 @@ static bool step_plaintext(struct net_conn *c)
     }
     if (n < 0) {
         c->net->stats.conns_protocol_error++;
+        if (c->yamux_live) { /* the GoAway yamux queued tells the peer why */
+            flush_plaintext(c);
+            flush_socket(c);
+        }
         octo__conn_close(c, OCTO_EPROTO, "protocol error");
         return false;
     }
@@ -489,6 +497,41 @@ static bool pump_once(struct net_conn *c)
     return moved;
 }
 
+void octo__conn_schedule(struct net_conn *c)
+{
+    if (c->scheduled || c->closing)
+        return;
+    if (c->in_pump) {
+        c->pump_again = true; /* the running pump takes another round */
+        return;
+    }
+    c->scheduled = true;
+    c->sched_next = c->net->scheduled;
+    c->net->scheduled = c;
+}
+
+static void unschedule(struct net_conn *c)
+{
+    if (!c->scheduled)
+        return;
+    struct net_conn **p = &c->net->scheduled;
+    while (*p != c)
+        p = &(*p)->sched_next;
+    *p = c->sched_next;
+    c->scheduled = false;
+}
+
+/* The loop's check phase: pump every connection the application touched. */
+void octo__net_run_scheduled(struct octo_net *n)
+{
+    while (n->scheduled != NULL) {
+        struct net_conn *c = n->scheduled;
+        n->scheduled = c->sched_next;
+        c->scheduled = false;
+        octo__conn_pump(c);
+    }
+}
+
 void octo__conn_pump(struct net_conn *c)
 {
     if (c->in_pump) {
@@ -504,7 +547,16 @@ void octo__conn_pump(struct net_conn *c)
     c->in_pump = false;
     if (c->closing)
         return;
-    if (c->read_stopped && c->rx.len - c->rx_off < CONN_RX_MAX / 2) {
+    if (c->eof) {
+        const uint8_t *plain;
+        size_t plain_len;
+        octo_noise_read(&c->noise, &plain, &plain_len);
+        if (input_len(c) == 0 && plain_len == 0) {
+            octo__conn_close(c, OCTO_ECLOSED, "eof");
+            return;
+        }
+    }
+    if (c->read_stopped && !c->eof && c->rx.len - c->rx_off < CONN_RX_MAX / 2) {
         c->read_stopped = false;
         conn_read_start(c);
     }
@@ -525,6 +577,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct net_conn *c = s->data;
     if (c->closing)
         return;
+    if (nread == UV_EOF && c->stage == STAGE_READY) {
+        /* the peer closed its side: deliver what is already buffered, then close */
+        c->eof = true;
+        c->eof_ms = octo__net_now_ms(c->net);
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        octo__conn_pump(c);
+        return;
+    }
     if (nread < 0) {
         octo__conn_close(c, nread == UV_EOF ? OCTO_ECLOSED : octo_err_from_errno((int)-nread),
                          nread == UV_EOF ? "eof" : "read failed");
@@ -611,14 +671,6 @@ static void on_closed(uv_handle_t *h)
     octo__net_handle_closed(n);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    struct net_conn *c = req->data;
-    octo_free(req);
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
-}
-
 void octo__conn_close(struct net_conn *c, int reason, const char *why)
 {
     if (c->closing)
@@ -643,16 +695,11 @@ void octo__conn_close(struct net_conn *c, int reason, const char *why)
         c->dial.cb = NULL;
         cb(c->net, reason < 0 ? reason : OCTO_ECLOSED, NULL, c->dial.ctx);
     }
+    /* Close at once: what the kernel took (the GoAway above, written directly when nothing
+     * was queued) is delivered; queued writes are cancelled. No lingering, so a peer that
+     * stops reading cannot keep a closed connection (or the node's shutdown) alive. */
     c->socket_closed = true;
-    if (c->write_queued > 0 && uv_is_writable((uv_stream_t *)&c->tcp)) {
-        uv_shutdown_t *req = octo_malloc(sizeof(*req));
-        if (req != NULL) {
-            req->data = c;
-            if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
-                return;
-            octo_free(req);
-        }
-    }
+    unschedule(c);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
@@ -669,6 +716,18 @@ void octo__conn_tick(struct net_conn *c, uint64_t now_ms)
         }
         return;
     }
+    if (c->dial.cb != NULL && now_ms - c->started_ms > n->cfg.dial_timeout_ms) {
+        n->stats.handshake_timeouts++;
+        octo__conn_close(c, OCTO_ETIMEDOUT, "no identify answer");
+        return;
+    }
+    if (c->eof && now_ms - c->eof_ms > CONN_EOF_LINGER_MS) {
+        octo__conn_close(c, OCTO_ECLOSED, "eof");
+        return;
+    }
+    octo__stream_tick(c, now_ms);
+    if (c->closing)
+        return;
     if (c->stream_count > 0)
         c->idle_since_ms = now_ms;
     else if (n->cfg.idle_timeout_ms != UINT32_MAX &&

@@ -218,6 +218,11 @@ static int bind_listener(struct octo_net *n, struct net_listener *l)
     return 0;
 }
 
+static void on_check(uv_check_t *h)
+{
+    octo__net_run_scheduled(h->data);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct octo_net *n = t->data;
@@ -236,6 +241,10 @@ int octo_net_start(struct octo_net *n)
     n->timer.data = n;
     n->handles_open++;
     uv_timer_start(&n->timer, on_tick, TICK_MS, TICK_MS);
+    uv_check_init(n->loop, &n->check);
+    n->check.data = n;
+    n->handles_open++;
+    uv_check_start(&n->check, on_check);
     for (size_t i = 0; i < n->listener_count; i++) {
         int rc = bind_listener(n, &n->listeners[i]);
         if (rc < 0) {
@@ -339,6 +348,11 @@ static void on_timer_closed(uv_handle_t *h)
     octo__net_handle_closed(h->data);
 }
 
+static void on_check_closed(uv_handle_t *h)
+{
+    octo__net_handle_closed(h->data);
+}
+
 void octo_net_shutdown(struct octo_net *n, void (*done)(void *ctx), void *ctx)
 {
     OCTO_ASSERT(!n->shutting_down);
@@ -350,9 +364,13 @@ void octo_net_shutdown(struct octo_net *n, void (*done)(void *ctx), void *ctx)
         if (n->listeners[i].net != NULL && !uv_is_closing((uv_handle_t *)&n->listeners[i].tcp))
             uv_close((uv_handle_t *)&n->listeners[i].tcp, on_listener_closed);
     }
-    if (uv_is_active((uv_handle_t *)&n->timer) || n->timer.data == n) {
+    if (n->timer.data == n) {
         uv_timer_stop(&n->timer);
         uv_close((uv_handle_t *)&n->timer, on_timer_closed);
+    }
+    if (n->check.data == n) {
+        uv_check_stop(&n->check);
+        uv_close((uv_handle_t *)&n->check, on_check_closed);
     }
     struct net_conn *c = n->conns;
     while (c != NULL) {

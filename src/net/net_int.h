@@ -24,6 +24,8 @@
 #define CONN_YAMUX_OUT_MAX (256u * 1024u) /* yamux output waiting for Noise */
 #define RATE_TABLE_SIZE 256
 #define TICK_MS 100
+#define OCTO_NET_NEGOTIATION_TIMEOUT_MS 10000u /* per-stream multistream round */
+#define CONN_EOF_LINGER_MS 5000u /* how long a half-closed peer's data may wait to drain */
 
 enum conn_stage {
     STAGE_TCP = 0,      /* connecting */
@@ -76,6 +78,10 @@ struct net_conn {
     struct octo_net_stream *streams; /* list */
     size_t stream_count;
     bool identified;
+    bool scheduled; /* on the net's pump list */
+    struct net_conn *sched_next;
+    bool eof; /* the peer closed its side: drain, then close */
+    uint64_t eof_ms;
 };
 
 struct net_handler {
@@ -115,6 +121,8 @@ struct octo_net {
     size_t handler_count;
     const char *handler_protocols[OCTO_NET_HANDLERS_MAX]; /* for multistream listeners */
     uv_timer_t timer;
+    uv_check_t check;           /* runs scheduled pumps after each loop iteration */
+    struct net_conn *scheduled; /* connections to pump */
     struct rate_entry rate[RATE_TABLE_SIZE];
     struct octo_net_stats stats;
     octo_net_identify_cb identify_cb;
@@ -131,11 +139,15 @@ struct octo_net {
 uint64_t octo__net_now_ms(const struct octo_net *n);
 octo_tick octo__net_now(const struct octo_net *n);
 void octo__net_handle_closed(struct octo_net *n);
+void octo__net_run_scheduled(struct octo_net *n);
 
 /* conn.c */
 struct net_conn *octo__conn_new(struct octo_net *n, bool outbound);
 int octo__conn_start(struct net_conn *c); /* after TCP is connected/accepted */
 void octo__conn_pump(struct net_conn *c);
+/* Pumps c soon (from the loop's check phase), not inside the caller: for calls made by the
+ * application, which must never see a stream freed under it. */
+void octo__conn_schedule(struct net_conn *c);
 void octo__conn_close(struct net_conn *c, int reason, const char *why);
 void octo__conn_tick(struct net_conn *c, uint64_t now_ms);
 void octo__conn_dial_done(struct net_conn *c); /* identify finished: tell the dialer */
@@ -148,6 +160,10 @@ void octo__stream_event(struct net_conn *c, const struct octo_yamux_event *ev);
 void octo__stream_conn_closed(struct net_conn *c, int reason);
 void octo__stream_service(struct net_conn *c);
 struct net_conn *octo__stream_conn(const struct octo_net_stream *s);
+void octo__stream_tick(struct net_conn *c, uint64_t now_ms);
+int octo__stream_open_on(struct net_conn *c, const char *protocol,
+                         const struct octo_net_stream_ops *ops, void *ctx,
+                         struct octo_net_stream **out);
 
 /* builtin.c */
 int octo__builtin_register(struct octo_net *n);

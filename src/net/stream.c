@@ -40,7 +40,35 @@ struct octo_net_stream {
     bool want_writable;
     bool reset_local;
     bool fin_local;
+    bool fin_pending; /* FIN/RST asked for, not yet accepted by yamux (output full) */
+    bool rst_pending;
+    uint64_t started_ms; /* negotiation deadline base */
 };
+
+static bool mss_pending(const struct octo_net_stream *s)
+{
+    const uint8_t *data;
+    size_t len;
+    octo_mss_out(&s->mss, &data, &len);
+    return len > 0;
+}
+
+/* Sends a FIN or RST the application asked for once yamux has room for it. */
+static void try_pending(struct octo_net_stream *s)
+{
+    struct octo_yamux *y = &s->conn->yamux;
+    if (s->rst_pending) {
+        int rc = octo_yamux_reset(y, s->id);
+        if (rc != OCTO_EBUSY)
+            s->rst_pending = s->fin_pending = false;
+        return;
+    }
+    if (s->fin_pending && !(s->mss_live && mss_pending(s))) {
+        int rc = octo_yamux_close(y, s->id);
+        if (rc != OCTO_EBUSY)
+            s->fin_pending = false;
+    }
+}
 
 static void link_stream(struct net_conn *c, struct octo_net_stream *s)
 {
@@ -104,6 +132,7 @@ struct octo_net_stream *octo__stream_inbound(struct net_conn *c, uint32_t id)
         return NULL;
     }
     s->mss_live = true;
+    s->started_ms = octo__net_now_ms(n);
     OCTO_IGNORE(octo_yamux_accept(&c->yamux, id));
     link_stream(c, s);
     n->stats.streams_inbound++;
@@ -114,12 +143,22 @@ int octo_net_stream_open(struct octo_net *n, const struct octo_peerid *peer, con
                          const struct octo_net_stream_ops *ops, void *ctx,
                          struct octo_net_stream **out)
 {
-    size_t len = strlen(protocol);
-    if (len == 0 || len > OCTO_NET_PROTOCOL_MAX)
-        return OCTO_EINVAL;
     struct net_conn *c = octo__conn_find_peer(n, peer);
     if (c == NULL)
         return OCTO_ENOTFOUND;
+    return octo__stream_open_on(c, protocol, ops, ctx, out);
+}
+
+int octo__stream_open_on(struct net_conn *c, const char *protocol,
+                         const struct octo_net_stream_ops *ops, void *ctx,
+                         struct octo_net_stream **out)
+{
+    struct octo_net *n = c->net;
+    size_t len = strlen(protocol);
+    if (len == 0 || len > OCTO_NET_PROTOCOL_MAX)
+        return OCTO_EINVAL;
+    if (c->closing || c->stage != STAGE_READY)
+        return OCTO_ECLOSED;
     struct octo_net_stream *s = octo_calloc(1, sizeof(*s));
     if (s == NULL)
         return OCTO_ENOMEM;
@@ -140,11 +179,12 @@ int octo_net_stream_open(struct octo_net *n, const struct octo_peerid *peer, con
         return rc;
     }
     s->mss_live = true;
+    s->started_ms = octo__net_now_ms(n);
     link_stream(c, s);
     n->stats.streams_outbound++;
     if (out != NULL)
         *out = s;
-    octo__conn_pump(c);
+    octo__conn_schedule(c);
     return 0;
 }
 
@@ -177,12 +217,16 @@ int octo_net_stream_write(struct octo_net_stream *s, const uint8_t *data, size_t
         return OCTO_ECLOSED;
     if (s->state != ST_OPEN || s->fin_local || s->reset_local)
         return OCTO_ESTATE;
+    if (s->mss_live && mss_pending(s)) {
+        s->want_writable = true; /* the negotiation reply goes first */
+        return 0;
+    }
     int n = octo_yamux_write(&c->yamux, octo__net_now(c->net), s->id, data, len);
     if (n < 0)
         return n;
     if ((size_t)n < len)
         s->want_writable = true;
-    octo__conn_pump(c);
+    octo__conn_schedule(c);
     return n;
 }
 
@@ -194,9 +238,10 @@ int octo_net_stream_close(struct octo_net_stream *s)
     if (s->fin_local || s->reset_local)
         return 0;
     s->fin_local = true;
-    int rc = octo_yamux_close(&c->yamux, s->id);
-    octo__conn_pump(c);
-    return rc;
+    s->fin_pending = true;
+    try_pending(s);
+    octo__conn_schedule(c);
+    return 0;
 }
 
 void octo_net_stream_reset(struct octo_net_stream *s)
@@ -205,15 +250,16 @@ void octo_net_stream_reset(struct octo_net_stream *s)
     if (c->closing || s->reset_local)
         return;
     s->reset_local = true;
-    OCTO_IGNORE(octo_yamux_reset(&c->yamux, s->id));
-    octo__conn_pump(c);
+    s->rst_pending = true;
+    try_pending(s);
+    octo__conn_schedule(c);
 }
 
 void octo_net_stream_pause(struct octo_net_stream *s, bool paused)
 {
     s->paused = paused;
     if (!paused && !s->conn->closing)
-        octo__conn_pump(s->conn);
+        octo__conn_schedule(s->conn);
 }
 
 /* ---- negotiation ---- */
@@ -226,7 +272,8 @@ static void negotiated(struct octo_net_stream *s, const struct octo_mss_event *e
         if (!s->outbound)
             n->stats.streams_refused++;
         s->reset_local = true;
-        OCTO_IGNORE(octo_yamux_reset(&c->yamux, s->id));
+        s->rst_pending = true;
+        try_pending(s);
         if (s->outbound && s->ops.on_open != NULL)
             s->ops.on_open(s, OCTO_EUNSUPPORTED, s->ctx);
         return;
@@ -242,7 +289,8 @@ static void negotiated(struct octo_net_stream *s, const struct octo_mss_event *e
     h->fn(s, h->ctx);
     if (s->ops.on_data == NULL && s->ops.on_close == NULL) {
         s->reset_local = true; /* the handler did not take the stream */
-        OCTO_IGNORE(octo_yamux_reset(&c->yamux, s->id));
+        s->rst_pending = true;
+        try_pending(s);
     }
 }
 
@@ -271,7 +319,8 @@ static size_t feed_mss(struct octo_net_stream *s, const uint8_t *data, size_t le
         negotiated(s, &ev);
     if (n < 0 && !s->reset_local) {
         s->reset_local = true;
-        OCTO_IGNORE(octo_yamux_reset(&s->conn->yamux, s->id));
+        s->rst_pending = true;
+        try_pending(s);
     }
     return n < 0 ? len : used;
 }
@@ -280,7 +329,9 @@ static size_t feed_mss(struct octo_net_stream *s, const uint8_t *data, size_t le
 static bool service_read(struct octo_net_stream *s)
 {
     struct net_conn *c = s->conn;
-    uint8_t *buf = c->net->scratch;
+    /* on the stack: a callback that writes to another connection may pump that one, and
+     * a shared buffer would be overwritten under our caller */
+    uint8_t buf[STREAM_READ_CHUNK];
     while (s->readable && !s->paused && !s->reset_local) {
         int n = octo_yamux_read(&c->yamux, octo__net_now(c->net), s->id, buf, STREAM_READ_CHUNK);
         if (n <= 0) {
@@ -308,10 +359,31 @@ static bool service_read(struct octo_net_stream *s)
 void octo__stream_service(struct net_conn *c)
 {
     for (struct octo_net_stream *s = c->streams; s != NULL; s = s->next) {
-        if (s->state == ST_NEGOTIATING && s->mss_live)
+        if (s->mss_live && mss_pending(s)) {
             flush_mss(s);
+            if (!mss_pending(s) && s->want_writable && s->state == ST_OPEN) {
+                s->want_writable = false;
+                if (s->ops.on_writable != NULL)
+                    s->ops.on_writable(s, s->ctx);
+                if (c->closing)
+                    return;
+            }
+        }
+        if (s->fin_pending || s->rst_pending)
+            try_pending(s);
         if (!service_read(s))
             return;
+    }
+}
+
+void octo__stream_tick(struct net_conn *c, uint64_t now_ms)
+{
+    for (struct octo_net_stream *s = c->streams; s != NULL; s = s->next) {
+        if (s->state == ST_NEGOTIATING && !s->reset_local &&
+            now_ms - s->started_ms > OCTO_NET_NEGOTIATION_TIMEOUT_MS) {
+            struct octo_mss_event ev = {.type = OCTO_MSS_EV_FAILED, .detail = "timeout"};
+            negotiated(s, &ev);
+        }
     }
 }
 

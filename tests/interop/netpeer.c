@@ -335,9 +335,11 @@ static void on_dialed(struct octo_net *n, int status, const struct octo_peerid *
         rc = octo_net_ping(n, peer, (unsigned)r->a, on_pong, r);
     else if (strcmp(r->test, "echo") == 0)
         start_echo(r, r->a, r->b);
-    else if (strcmp(r->test, "big") == 0)
-        start_echo(r, 1, r->a), r->b = r->a, r->a = 1;
-    else if (strcmp(r->test, "perf") == 0)
+    else if (strcmp(r->test, "big") == 0) {
+        r->b = r->a; /* one stream of a bytes: job_finish compares against r->a streams */
+        r->a = 1;
+        start_echo(r, 1, r->b);
+    } else if (strcmp(r->test, "perf") == 0)
         rc = octo_net_stream_open(n, peer, OCTO_NET_PERF_PROTOCOL, &perf_ops, r, NULL);
     if (rc < 0) {
         printf("{\"event\":\"error\",\"error\":\"%s\"}\n", octo_strerror(rc));
