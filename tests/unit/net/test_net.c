@@ -100,14 +100,22 @@ static bool is_dialed(struct world *w)
     return w->dialed;
 }
 
+/* Dials the server and waits: the dial status, or OCTO_ETIMEDOUT. */
+static int world_connect(struct world *w)
+{
+    w->dialed = false;
+    int rc = octo_net_dial(w->client, &w->addr, on_dial, w);
+    if (rc < 0)
+        return rc;
+    return run_until(w, is_dialed, 5000) ? w->dial_status : OCTO_ETIMEDOUT;
+}
+
 static void test_dial_and_expected_peer(void)
 {
     struct world w;
     struct octo_net_config extra = {0};
     CHECK_OK(world_init(&w, &extra));
-    CHECK_OK(octo_net_dial(w.client, &w.addr, on_dial, &w));
-    CHECK(run_until(&w, is_dialed, 5000));
-    CHECK_OK(w.dial_status);
+    CHECK_OK(world_connect(&w));
     CHECK(octo_peerid_equal(&w.peer, octo_net_local_peer(w.server)));
     CHECK_EQ_U64(octo_net_stats(w.client)->muxer_inlined, 1);
     /* with /p2p of someone else the handshake must fail */
@@ -202,9 +210,7 @@ static void test_echo_stream(void)
     struct world w;
     struct octo_net_config extra = {0};
     CHECK_OK(world_init(&w, &extra));
-    CHECK_OK(octo_net_dial(w.client, &w.addr, on_dial, &w));
-    CHECK(run_until(&w, is_dialed, 5000));
-    CHECK_OK(w.dial_status);
+    CHECK_OK(world_connect(&w));
     struct echo_client *e = octo_calloc(1, sizeof(*e));
     for (size_t i = 0; i < sizeof(e->sent); i++)
         e->sent[i] = (uint8_t)(i * 7 + 3);
@@ -309,9 +315,7 @@ static void test_idle_close_and_conn_limit(void)
     struct world w;
     struct octo_net_config extra = {.idle_timeout_ms = 400, .conns_max = 1};
     CHECK_OK(world_init(&w, &extra));
-    CHECK_OK(octo_net_dial(w.client, &w.addr, on_dial, &w));
-    CHECK(run_until(&w, is_dialed, 5000));
-    CHECK_OK(w.dial_status);
+    CHECK_OK(world_connect(&w));
     /* the only slot is taken: a second connection is refused at once */
     raw_connect(&w, &g_raw[0]);
     g_raw[1].eof = g_raw[2].eof = true;
@@ -337,9 +341,7 @@ static void test_muxer_fallback_and_peerstore(void)
     struct octo_net_config server = {.store = store};
     struct octo_net_config client = {.no_inline_muxer = true};
     CHECK_OK(world_init2(&w, &server, &client));
-    CHECK_OK(octo_net_dial(w.client, &w.addr, on_dial, &w));
-    CHECK(run_until(&w, is_dialed, 5000));
-    CHECK_OK(w.dial_status);
+    CHECK_OK(world_connect(&w));
     struct echo_client *e = octo_calloc(1, sizeof(*e));
     static const struct octo_net_stream_ops ops = {.on_open = ec_open,
                                                    .on_data = ec_data,
