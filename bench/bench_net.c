@@ -7,13 +7,15 @@
  *     reference: x25519         X25519 scalar multiplications per second (a handshake does 4
  *                             per side, plus 1 Ed25519 sign and verify each)
  *   ping_rtt p50/p99          /ipfs/ping/1.0.0 round trips: C->C, C->js, js->C, js->js
- *   stream_throughput         one /perf/1.0.0 download: C->C, js->C, js->js
+ *   stream_throughput         one /perf/1.0.0 download (1 GiB, 64 MiB with --quick):
+ *                             C->C, js->C, C->js, js->js
  *     reference: chacha20poly1305  one core encrypting 64 KiB frames (what Noise does), the
  *                             ceiling for a single encrypted stream
  *
  * The C peers are `octo node --test-protocols` and tests/interop/netpeer; the js peer is
  * tests/interop/js/peer.mjs (skipped with a note when Node.js or its packages are missing).
- * Figures only: nothing here fails because the machine is slow.
+ * Each client figure is the best of 3 runs (1 with --quick). Figures only: nothing here
+ * fails because the machine is slow.
  */
 #define _GNU_SOURCE
 #include "base/alloc.h"
@@ -277,6 +279,29 @@ static cJSON *client(bool js, const char *addr, const char *const *args)
     return run_json(a.argv, js ? OCTO_BENCH_JS_DIR : NULL, args[0]);
 }
 
+/* Runs the client `runs` times and keeps the best result (lowest p50 for ping, highest
+ * throughput for perf), as octo_bench_measure keeps the best of its runs. */
+static double score(const cJSON *o, bool ping)
+{
+    return ping ? -num(o, "p50_ms") : num(o, "download") / num(o, "ms");
+}
+
+static cJSON *best_of(int runs, bool js, const char *addr, const char *const *args)
+{
+    bool ping = strcmp(args[0], "ping") == 0;
+    cJSON *best = NULL;
+    for (int i = 0; i < runs; i++) {
+        cJSON *o = client(js, addr, args);
+        if (o != NULL && (best == NULL || score(o, ping) > score(best, ping))) {
+            cJSON_Delete(best);
+            best = o;
+        } else {
+            cJSON_Delete(o);
+        }
+    }
+    return best;
+}
+
 static void report_pair(const struct octo_bench *b, const char *what, const char *pair, cJSON *o)
 {
     char params[96];
@@ -325,10 +350,11 @@ int main(int argc, char **argv)
 
     char pings[16], down[32];
     snprintf(pings, sizeof(pings), "%d", b.quick ? 200 : 1000);
-    snprintf(down, sizeof(down), "%d", b.quick ? 64 << 20 : 512 << 20);
+    snprintf(down, sizeof(down), "%d", b.quick ? 64 << 20 : 1024 << 20);
     const char *ping_args[] = {"ping", pings, NULL};
     const char *perf_args[] = {"perf", "0", down, NULL};
     bool js = have_js();
+    int runs = b.quick ? 1 : 3;
     char home[] = "/tmp/octo-bench-XXXXXX";
     if (mkdtemp(home) == NULL)
         return 1;
@@ -337,11 +363,11 @@ int main(int argc, char **argv)
     struct proc node;
     char addr[1024] = "";
     if (start_listener(&node, false, addr, sizeof(addr), home_node) == 0) {
-        report_pair(&b, "ping", "c-c", client(false, addr, ping_args));
-        report_pair(&b, "perf", "c-c", client(false, addr, perf_args));
+        report_pair(&b, "ping", "c-c", best_of(runs, false, addr, ping_args));
+        report_pair(&b, "perf", "c-c", best_of(runs, false, addr, perf_args));
         if (js) {
-            report_pair(&b, "ping", "js-c", client(true, addr, ping_args));
-            report_pair(&b, "perf", "js-c", client(true, addr, perf_args));
+            report_pair(&b, "ping", "js-c", best_of(runs, true, addr, ping_args));
+            report_pair(&b, "perf", "js-c", best_of(runs, true, addr, perf_args));
         }
         stop_listener(&node);
     } else {
@@ -351,12 +377,12 @@ int main(int argc, char **argv)
         struct proc jsl;
         char jsaddr[1024] = "";
         if (start_listener(&jsl, true, jsaddr, sizeof(jsaddr), NULL) == 0) {
-            report_pair(&b, "ping", "c-js", client(false, jsaddr, ping_args));
-            report_pair(&b, "perf", "c-js", client(false, jsaddr, perf_args));
+            report_pair(&b, "ping", "c-js", best_of(runs, false, jsaddr, ping_args));
+            report_pair(&b, "perf", "c-js", best_of(runs, false, jsaddr, perf_args));
             stop_listener(&jsl);
         }
-        report_pair(&b, "ping", "js-js", client(true, NULL, ping_args));
-        report_pair(&b, "perf", "js-js", client(true, NULL, perf_args));
+        report_pair(&b, "ping", "js-js", best_of(runs, true, NULL, ping_args));
+        report_pair(&b, "perf", "js-js", best_of(runs, true, NULL, perf_args));
     } else {
         fprintf(stderr, "bench_net: Node.js or tests/interop/js/node_modules missing: "
                         "js figures skipped (run scripts/setup)\n");

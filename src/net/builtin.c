@@ -500,7 +500,7 @@ struct perf_state {
     bool sending;
 };
 
-static const uint8_t perf_zeros[64 * 1024];
+static const uint8_t perf_zeros[1024 * 1024]; /* large writes: whole Noise frames */
 
 static void perf_send(struct octo_net_stream *s, struct perf_state *st)
 {

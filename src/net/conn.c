@@ -204,6 +204,12 @@ static bool flush_socket(struct net_conn *c)
     return moved;
 }
 
+void octo__conn_flush_socket(struct net_conn *c)
+{
+    if (!c->closing)
+        flush_socket(c);
+}
+
 /* Plaintext producers (muxer negotiation, yamux) into Noise. */
 static bool flush_plaintext(struct net_conn *c)
 {

@@ -109,6 +109,9 @@ typedef void (*octo_net_dial_cb)(struct octo_net *n, int status, const struct oc
 OCTO_MUST_USE int octo_net_dial(struct octo_net *n, const struct octo_multiaddr *addr,
                                 octo_net_dial_cb cb, void *ctx);
 
+/* on_data delivers at most this many bytes per call. */
+#define OCTO_NET_DATA_CHUNK_MAX (64u * 1024u)
+
 /* Stream callbacks. Every one is optional. on_close is the last call for a stream; the
  * stream is freed when it returns. */
 struct octo_net_stream_ops {

@@ -150,7 +150,9 @@ void octo__conn_pump(struct net_conn *c);
 void octo__conn_schedule(struct net_conn *c);
 void octo__conn_close(struct net_conn *c, int reason, const char *why);
 void octo__conn_tick(struct net_conn *c, uint64_t now_ms);
-void octo__conn_dial_done(struct net_conn *c); /* identify finished: tell the dialer */
+void octo__conn_dial_done(struct net_conn *c);
+void octo__conn_flush_socket(struct net_conn *c);
+/* Noise output to the socket, now */ /* identify finished: tell the dialer */
 struct net_conn *octo__conn_find_peer(struct octo_net *n, const struct octo_peerid *peer);
 
 /* stream.c */

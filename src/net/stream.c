@@ -13,6 +13,8 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "net/net_int.h"
+#include "p2p/noise.h"
+#include "p2p/yamux.h"
 
 #include <string.h>
 
@@ -210,6 +212,39 @@ const char *octo_net_stream_protocol(const struct octo_net_stream *s)
     return s->protocol;
 }
 
+/* Zero-copy path for bulk writes: while the yamux output is empty, each Data frame's
+ * header goes to Noise as its own small frame and the payload is encrypted straight from
+ * the caller's buffer (js-libp2p frames yamux headers the same way). Only whole frames are
+ * handed over, so yamux and Noise stay in step; the socket is flushed as Noise fills. */
+static size_t write_direct(struct octo_net_stream *s, const uint8_t *data, size_t len)
+{
+    struct net_conn *c = s->conn;
+    const size_t overhead = 2 * (OCTO_NOISE_FRAME_HDR_LEN + OCTO_NOISE_TAG_LEN);
+    size_t done = 0;
+    while (done < len && !c->closing) {
+        size_t want = len - done;
+        if (want > OCTO_NOISE_PLAIN_FRAME_MAX)
+            want = OCTO_NOISE_PLAIN_FRAME_MAX;
+        if (octo_noise_out_room(&c->noise) < OCTO_YAMUX_HEADER_LEN + want + overhead) {
+            octo__conn_flush_socket(c);
+            if (octo_noise_out_room(&c->noise) < OCTO_YAMUX_HEADER_LEN + want + overhead)
+                break;
+        }
+        uint8_t hdr[OCTO_YAMUX_HEADER_LEN];
+        int n = octo_yamux_write_direct(&c->yamux, octo__net_now(c->net), s->id, want, hdr);
+        if (n <= 0)
+            break;
+        int a = octo_noise_write(&c->noise, hdr, sizeof(hdr));
+        int b = a == (int)sizeof(hdr) ? octo_noise_write(&c->noise, data + done, (size_t)n) : a;
+        if (b != n) { /* cannot happen: the room was checked; the stream is now broken */
+            octo__conn_close(c, b < 0 ? b : OCTO_EIO, "noise write failed");
+            break;
+        }
+        done += (size_t)n;
+    }
+    return done;
+}
+
 int octo_net_stream_write(struct octo_net_stream *s, const uint8_t *data, size_t len)
 {
     struct net_conn *c = s->conn;
@@ -221,13 +256,22 @@ int octo_net_stream_write(struct octo_net_stream *s, const uint8_t *data, size_t
         s->want_writable = true; /* the negotiation reply goes first */
         return 0;
     }
+    size_t direct = write_direct(s, data, len);
+    if (direct > 0) {
+        data += direct;
+        len -= direct;
+        if (len == 0) {
+            octo__conn_schedule(c);
+            return (int)direct;
+        }
+    }
     int n = octo_yamux_write(&c->yamux, octo__net_now(c->net), s->id, data, len);
     if (n < 0)
         return n;
     if ((size_t)n < len)
         s->want_writable = true;
     octo__conn_schedule(c);
-    return n;
+    return (int)direct + n;
 }
 
 int octo_net_stream_close(struct octo_net_stream *s)
@@ -329,24 +373,36 @@ static size_t feed_mss(struct octo_net_stream *s, const uint8_t *data, size_t le
 static bool service_read(struct octo_net_stream *s)
 {
     struct net_conn *c = s->conn;
-    /* on the stack: a callback that writes to another connection may pump that one, and
-     * a shared buffer would be overwritten under our caller */
-    uint8_t buf[STREAM_READ_CHUNK];
+    /* Zero copy: the bytes are handed to the application where yamux buffered them. Nothing
+     * receives on this connection during the callback (application calls only schedule a
+     * pump), so they stay put until consumed. */
     while (s->readable && !s->paused && !s->reset_local) {
-        int n = octo_yamux_read(&c->yamux, octo__net_now(c->net), s->id, buf, STREAM_READ_CHUNK);
+        const uint8_t *data;
+        int n = octo_yamux_peek(&c->yamux, s->id, &data);
         if (n <= 0) {
             s->readable = false;
             break;
         }
+        if (n > (int)OCTO_NET_DATA_CHUNK_MAX)
+            n = (int)OCTO_NET_DATA_CHUNK_MAX; /* bounded chunks let handlers pause in time */
         size_t off = 0;
         if (s->state == ST_NEGOTIATING)
-            off = feed_mss(s, buf, (size_t)n);
+            off = feed_mss(s, data, (size_t)n);
         if (c->closing)
             return false;
         if (off < (size_t)n && s->state == ST_OPEN && s->ops.on_data != NULL)
-            s->ops.on_data(s, buf + off, (size_t)n - off, s->ctx);
+            s->ops.on_data(s, data + off, (size_t)n - off, s->ctx);
         if (c->closing)
             return false;
+        if (octo_yamux_consume(&c->yamux, octo__net_now(c->net), s->id, (size_t)n) < 0)
+            break; /* reset meanwhile */
+    }
+    if (s->remote_fin && !s->readable && s->state == ST_NEGOTIATING && !s->reset_local) {
+        /* the peer closed before a protocol was agreed */
+        struct octo_mss_event ev = {.type = OCTO_MSS_EV_FAILED,
+                                    .detail = "closed during negotiation"};
+        negotiated(s, &ev);
+        return !c->closing;
     }
     if (s->remote_fin && !s->readable && !s->end_delivered && !s->paused && s->state == ST_OPEN) {
         s->end_delivered = true;

@@ -584,6 +584,11 @@ void octo_noise_deinit(struct octo_noise *n)
 
 /* ---- accessors ---- */
 
+size_t octo_noise_out_room(const struct octo_noise *n)
+{
+    return OCTO_NOISE_OUT_MAX - (n->out.len - n->out_off);
+}
+
 void octo_noise_out(const struct octo_noise *n, const uint8_t **data, size_t *len)
 {
     *len = n->out.len - n->out_off;

@@ -199,6 +199,10 @@ OCTO_MUST_USE int octo_noise_write(struct octo_noise *n, const uint8_t *data, si
 
 /* Undrained wire bytes (valid until the next call that modifies n). */
 void octo_noise_out(const struct octo_noise *n, const uint8_t **data, size_t *len);
+
+/* Output room left (OCTO_NOISE_OUT_MAX minus pending bytes): a write of k plaintext bytes
+ * needing f frames is accepted whole when k + f * 18 fits. */
+size_t octo_noise_out_room(const struct octo_noise *n);
 /* Marks k drained bytes as sent (k <= the length octo_noise_out reported). */
 void octo_noise_out_consume(struct octo_noise *n, size_t k);
 

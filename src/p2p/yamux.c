@@ -942,6 +942,33 @@ int octo_yamux_write(struct octo_yamux *y, octo_tick now, uint32_t id, const uin
     return (int)done;
 }
 
+int octo_yamux_write_direct(struct octo_yamux *y, octo_tick now, uint32_t id, size_t len,
+                            uint8_t hdr[OCTO_YAMUX_HEADER_LEN])
+{
+    y->now_last = now;
+    struct octo_yamux_stream *s;
+    int rc = app_stream(y, id, &s);
+    if (rc < 0)
+        return rc;
+    if (y->error != 0 || s->ended || s->local_fin)
+        return OCTO_ESTATE;
+    if (out_pending(y) > 0 || len == 0)
+        return 0;
+    size_t n = len < OCTO_YAMUX_FRAME_DATA_MAX ? len : OCTO_YAMUX_FRAME_DATA_MAX;
+    if (n > s->send_window)
+        n = (size_t)s->send_window;
+    if (n == 0) {
+        s->blocked = true;
+        return 0;
+    }
+    octo_yamux_header_encode(hdr, OCTO_YAMUX_TYPE_DATA, send_flags(y, s), id, (uint32_t)n);
+    y->stats.frames_out++;
+    y->stats.bytes_out += OCTO_YAMUX_HEADER_LEN + n;
+    y->stats.data_bytes_out += n;
+    s->send_window -= n;
+    return (int)n;
+}
+
 int octo_yamux_read(struct octo_yamux *y, octo_tick now, uint32_t id, uint8_t *buf, size_t cap)
 {
     OCTO_ASSERT(buf != NULL || cap == 0);
@@ -961,6 +988,42 @@ int octo_yamux_read(struct octo_yamux *y, octo_tick now, uint32_t id, uint8_t *b
     stream_update_window(y, s, now);
     stream_maybe_finish(y, s);
     return (int)n;
+}
+
+int octo_yamux_peek(struct octo_yamux *y, uint32_t id, const uint8_t **data)
+{
+    struct octo_yamux_stream *s;
+    *data = NULL;
+    int rc = app_stream(y, id, &s);
+    if (rc < 0)
+        return rc;
+    if (s->reset)
+        return OCTO_ESTATE;
+    if (s->rx.len == 0)
+        return s->remote_fin || s->ended ? 0 : OCTO_EAGAIN;
+    uint32_t first = s->rx.len < s->rx.cap - s->rx.head ? s->rx.len : s->rx.cap - s->rx.head;
+    *data = s->rx.data + s->rx.head;
+    return (int)first;
+}
+
+int octo_yamux_consume(struct octo_yamux *y, octo_tick now, uint32_t id, size_t n)
+{
+    struct octo_yamux_stream *s;
+    int rc = app_stream(y, id, &s);
+    if (rc < 0)
+        return rc;
+    if (s->reset)
+        return OCTO_ESTATE;
+    if (n > s->rx.len)
+        return OCTO_EINVAL;
+    s->rx.head = (uint32_t)(((uint64_t)s->rx.head + n) % (s->rx.cap != 0 ? s->rx.cap : 1));
+    s->rx.len -= (uint32_t)n;
+    if (s->rx.len == 0)
+        s->rx.head = 0;
+    y->now_last = now;
+    stream_update_window(y, s, now);
+    stream_maybe_finish(y, s);
+    return 0;
 }
 
 int octo_yamux_close(struct octo_yamux *y, uint32_t id)

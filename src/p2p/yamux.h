@@ -278,6 +278,16 @@ OCTO_MUST_USE int octo_yamux_accept(struct octo_yamux *y, uint32_t id);
 OCTO_MUST_USE int octo_yamux_write(struct octo_yamux *y, octo_tick now, uint32_t id,
                                    const uint8_t *data, size_t len);
 
+/* Zero-copy send of one Data frame: when nothing is pending in the output, grants up to len
+ * (at most OCTO_YAMUX_FRAME_DATA_MAX) bytes of stream id's send window, writes the frame
+ * header to hdr and returns the payload length n. The caller MUST then transmit hdr followed
+ * by exactly n bytes of its data before anything else this session outputs (the bytes never
+ * enter the session's buffer). Returns 0 when output is pending (use octo_yamux_write) or
+ * the window is closed (a WRITABLE event follows when it reopens). Errors as
+ * octo_yamux_write. */
+OCTO_MUST_USE int octo_yamux_write_direct(struct octo_yamux *y, octo_tick now, uint32_t id,
+                                          size_t len, uint8_t hdr[OCTO_YAMUX_HEADER_LEN]);
+
 /* Copies up to cap buffered bytes of stream id into buf and returns the count; 0 = end of
  * stream (the peer's FIN, everything read). Reading is what returns credit to the peer: a
  * window update (possibly enlarged by auto-tuning, hence `now`) is sent once half the window
@@ -285,6 +295,15 @@ OCTO_MUST_USE int octo_yamux_write(struct octo_yamux *y, octo_tick now, uint32_t
  * OCTO_ESTATE (stream reset), OCTO_EINVAL (cap 0). */
 OCTO_MUST_USE int octo_yamux_read(struct octo_yamux *y, octo_tick now, uint32_t id, uint8_t *buf,
                                   size_t cap);
+
+/* Zero-copy read: points *data at the next contiguous run of buffered bytes of stream id and
+ * returns its length (0 = end of stream). The bytes stay valid until the next call on y that
+ * receives or consumes; hand them back with octo_yamux_consume. Errors as octo_yamux_read. */
+OCTO_MUST_USE int octo_yamux_peek(struct octo_yamux *y, uint32_t id, const uint8_t **data);
+
+/* Drops the first n (<= buffered) bytes of stream id after octo_yamux_peek: like a read of n
+ * bytes, it may send a window update. Errors: OCTO_ENOTFOUND, OCTO_ESTATE, OCTO_EINVAL. */
+OCTO_MUST_USE int octo_yamux_consume(struct octo_yamux *y, octo_tick now, uint32_t id, size_t n);
 
 /* Half-closes our direction (FIN on a WindowUpdate frame). Idempotent. Errors:
  * OCTO_ENOTFOUND, OCTO_ESTATE (reset / session failed), OCTO_EBUSY (no output room). */

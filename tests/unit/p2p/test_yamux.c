@@ -690,6 +690,71 @@ static void test_window_hold_back(void)
     pair_deinit(&p);
 }
 
+/* The zero-copy send: refused while output is pending, then a header for up to one frame
+ * within the window; the peer accepts header + payload delivered by the caller. */
+static void test_write_direct(void)
+{
+    struct pair p;
+    CHECK_OK(pair_init(&p, MODE_COALESCED));
+    uint32_t id;
+    CHECK_OK(octo_yamux_open(&p.c, p.now, &id));
+    uint8_t hdr[OCTO_YAMUX_HEADER_LEN];
+    static uint8_t big[300 * 1024];
+    fill_pattern(big, sizeof(big), id, 0, 0);
+    /* the SYN is still pending in the output: no direct frame may overtake it */
+    CHECK_EQ_INT(octo_yamux_write_direct(&p.c, p.now, id, 1000, hdr), 0);
+    CHECK_OK(pump(&p));
+    drain_events(&p.s);
+    size_t sent = 0;
+    for (;;) {
+        int n = octo_yamux_write_direct(&p.c, p.now, id, sizeof(big) - sent, hdr);
+        CHECK(n >= 0);
+        if (n == 0)
+            break;
+        CHECK(n <= (int)OCTO_YAMUX_FRAME_DATA_MAX);
+        CHECK_OK(octo_yamux_recv(&p.s, p.now, hdr, sizeof(hdr)) == (int)sizeof(hdr) ? 0 : -1);
+        CHECK_EQ_INT(octo_yamux_recv(&p.s, p.now, big + sent, (size_t)n), n);
+        sent += (size_t)n;
+    }
+    /* exactly the initial window went out; the receiver holds it all, in order */
+    CHECK_EQ_U64(sent, OCTO_YAMUX_WINDOW_INITIAL);
+    static uint8_t got[300 * 1024];
+    CHECK_EQ_INT(octo_yamux_read(&p.s, p.now, id, got, sizeof(got)), OCTO_YAMUX_WINDOW_INITIAL);
+    CHECK(check_pattern(got, OCTO_YAMUX_WINDOW_INITIAL, id, 0, 0));
+    CHECK_EQ_U64(octo_yamux_stats(&p.c)->data_bytes_out, OCTO_YAMUX_WINDOW_INITIAL);
+    CHECK_ERR(octo_yamux_write_direct(&p.c, p.now, id + 2, 10, hdr), OCTO_ENOTFOUND);
+    pair_deinit(&p);
+}
+
+/* Zero-copy read: peek shows contiguous buffered bytes, consume returns credit like read. */
+static void test_peek_consume(void)
+{
+    struct pair p;
+    CHECK_OK(pair_init(&p, MODE_COALESCED));
+    uint32_t id;
+    CHECK_OK(octo_yamux_open(&p.c, p.now, &id));
+    static uint8_t big[200 * 1024];
+    fill_pattern(big, sizeof(big), id, 0, 0);
+    CHECK_EQ_INT(octo_yamux_write(&p.c, p.now, id, big, sizeof(big)), (int)sizeof(big));
+    CHECK_OK(pump(&p));
+    drain_events(&p.s);
+    const uint8_t *data;
+    size_t got = 0;
+    while (got < sizeof(big)) {
+        int n = octo_yamux_peek(&p.s, id, &data);
+        CHECK(n > 0);
+        size_t take = (size_t)n < 7000 ? (size_t)n : 7000;
+        CHECK(check_pattern(data, take, id, 0, got));
+        CHECK_OK(octo_yamux_consume(&p.s, p.now, id, take));
+        got += take;
+    }
+    CHECK_ERR(octo_yamux_peek(&p.s, id, &data), OCTO_EAGAIN);
+    CHECK_ERR(octo_yamux_consume(&p.s, p.now, id, 1), OCTO_EINVAL);
+    CHECK_EQ_U64(octo_yamux_stats(&p.s)->window_updates_out, 1); /* past half the window */
+    CHECK_ERR(octo_yamux_peek(&p.s, id + 2, &data), OCTO_ENOTFOUND);
+    pair_deinit(&p);
+}
+
 static void test_window_exceeded(void)
 {
     struct pair p;
@@ -1278,6 +1343,8 @@ int main(void)
     OCTO_RUN(test_ping_rtt);
     OCTO_RUN(test_keepalive);
     OCTO_RUN(test_window_hold_back);
+    OCTO_RUN(test_write_direct);
+    OCTO_RUN(test_peek_consume);
     OCTO_RUN(test_window_exceeded);
     OCTO_RUN(test_window_partial_frame);
     OCTO_RUN(test_malformed_headers);
