@@ -117,7 +117,7 @@ static int check_key_msg(const ProtobufCMessage *msg, Octo__Pb__KeyType type, si
     return 0;
 }
 
-int octo_pubkey_decode(const uint8_t *in, size_t len, struct octo_pubkey *out)
+static int pubkey_decode(const uint8_t *in, size_t len, struct octo_pubkey *out, bool validate)
 {
     OCTO_ASSERT(in != NULL || len == 0);
     OCTO_ASSERT(out != NULL);
@@ -127,12 +127,22 @@ int octo_pubkey_decode(const uint8_t *in, size_t len, struct octo_pubkey *out)
     if (msg == NULL)
         return OCTO_EMALFORMED;
     int rc = check_key_msg(&msg->base, msg->type, msg->data.len, OCTO_ED25519_PK_LEN, in, len);
-    if (rc == 0 && crypto_core_ed25519_is_valid_point(msg->data.data) != 1)
+    if (rc == 0 && validate && crypto_core_ed25519_is_valid_point(msg->data.data) != 1)
         rc = OCTO_EINVAL;
     if (rc == 0)
         memcpy(out->bytes, msg->data.data, OCTO_ED25519_PK_LEN);
     octo__pb__public_key__free_unpacked(msg, octo_pb_allocator());
     return rc;
+}
+
+int octo_pubkey_decode(const uint8_t *in, size_t len, struct octo_pubkey *out)
+{
+    return pubkey_decode(in, len, out, true);
+}
+
+int octo_pubkey_decode_for_verify(const uint8_t *in, size_t len, struct octo_pubkey *out)
+{
+    return pubkey_decode(in, len, out, false);
 }
 
 /* Rebuilds the key pair from the seed half of sk and checks the public half against it. */

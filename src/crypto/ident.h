@@ -67,6 +67,14 @@ void octo_pubkey_encode(const struct octo_pubkey *pub, uint8_t out[OCTO_PUBKEY_P
  * OCTO_EUNSUPPORTED (not Ed25519), OCTO_EINVAL (Data is not a valid Ed25519 point). */
 OCTO_MUST_USE int octo_pubkey_decode(const uint8_t *in, size_t len, struct octo_pubkey *out);
 
+/* As octo_pubkey_decode without the point check (an Ed25519 prime-order-subgroup test that
+ * costs about as much as a signature verification), for a key whose only use is to verify a
+ * signature right away: octo_pubkey_verify rejects non-canonical, off-curve and small-order
+ * keys itself (libsodium), so a key that passes it is as usable as a fully checked one. Used
+ * by the Noise handshake, where it saves one scalar multiplication per connection. */
+OCTO_MUST_USE int octo_pubkey_decode_for_verify(const uint8_t *in, size_t len,
+                                                struct octo_pubkey *out);
+
 /* Writes the PrivateKey protobuf (OCTO_PRIVKEY_PB_LEN bytes): a secret, wipe it after use. */
 void octo_identity_encode_private(const struct octo_identity *id, uint8_t out[OCTO_PRIVKEY_PB_LEN]);
 /* Parses a PrivateKey protobuf, checking that the embedded public key matches the seed.

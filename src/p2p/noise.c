@@ -163,7 +163,8 @@ int octo_noise_payload_decode(const uint8_t *in, size_t len,
     if (!msg->has_identity_key || !msg->has_identity_sig ||
         msg->identity_sig.len != OCTO_ED25519_SIG_LEN)
         goto out_free;
-    rc = octo_pubkey_decode(msg->identity_key.data, msg->identity_key.len, &out->key);
+    /* the key only checks the signature below, whose verification rejects bad points */
+    rc = octo_pubkey_decode_for_verify(msg->identity_key.data, msg->identity_key.len, &out->key);
     if (rc < 0)
         goto out_free;
     uint8_t signed_msg[SIG_PREFIX_LEN + OCTO_NOISE_DH_LEN];

@@ -168,6 +168,41 @@ static void test_pubkey_unsupported_and_invalid(void)
     CHECK_ERR(octo_pubkey_decode(in, n, &pub), OCTO_EINVAL);
 }
 
+/* decode_for_verify skips the point check; verification must then refuse the bad points
+ * (small order, off the curve) whatever the signature, and accept a good key as before. */
+static void test_pubkey_decode_for_verify(void)
+{
+    static const char *const bad[] = {
+        "0100000000000000000000000000000000000000000000000000000000000000", /* identity */
+        "0200000000000000000000000000000000000000000000000000000000000000", /* off curve */
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* order 2 */
+    };
+    uint8_t sig[64] = {0};
+    const uint8_t msg[] = "noise-libp2p-static-key:";
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char hex[80];
+        snprintf(hex, sizeof(hex), "08011220%s", bad[i]);
+        size_t n;
+        const uint8_t *in = octo_test_hex(hex, &n);
+        struct octo_pubkey pub;
+        CHECK_OK(octo_pubkey_decode_for_verify(in, n, &pub));
+        CHECK_ERR(octo_pubkey_verify(&pub, msg, sizeof(msg), sig), OCTO_EBADSIG);
+    }
+    struct octo_identity id;
+    CHECK_OK(octo_identity_generate(&id));
+    uint8_t pb[OCTO_PUBKEY_PB_LEN];
+    octo_pubkey_encode(&id.pub, pb);
+    struct octo_pubkey pub;
+    CHECK_OK(octo_pubkey_decode_for_verify(pb, sizeof(pb), &pub));
+    octo_identity_sign(&id, msg, sizeof(msg), sig);
+    CHECK_OK(octo_pubkey_verify(&pub, msg, sizeof(msg), sig));
+    octo_identity_deinit(&id);
+    /* the encoding checks still apply */
+    size_t n;
+    const uint8_t *rsa = octo_test_hex("08001204deadbeef", &n);
+    CHECK_ERR(octo_pubkey_decode_for_verify(rsa, n, &pub), OCTO_EUNSUPPORTED);
+}
+
 static void test_private_errors(void)
 {
     struct octo_identity id;
@@ -400,6 +435,7 @@ int main(void)
     OCTO_RUN(test_pubkey_noncanonical);
     OCTO_RUN(test_pubkey_malformed);
     OCTO_RUN(test_pubkey_unsupported_and_invalid);
+    OCTO_RUN(test_pubkey_decode_for_verify);
     OCTO_RUN(test_private_errors);
     OCTO_RUN(test_generate_sign_verify);
     OCTO_RUN(test_peer_record_signature);
