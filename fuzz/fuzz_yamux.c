@@ -65,6 +65,19 @@ static void app_write(struct app *a, uint32_t id)
 {
     static uint8_t payload[100000];
     size_t len = (size_t)(rng_next(a) % sizeof(payload));
+    if (rng_next(a) % 2) {
+        /* the zero-copy path: a header for at most one frame, only with no output pending */
+        uint8_t hdr[OCTO_YAMUX_HEADER_LEN];
+        const uint8_t *pending;
+        size_t pending_len;
+        octo_yamux_out(&a->y, &pending, &pending_len);
+        int rc = octo_yamux_write_direct(&a->y, a->now, id, len, hdr);
+        OCTO_ASSERT(rc == OCTO_ESTATE || rc == OCTO_ENOTFOUND ||
+                    (rc >= 0 && (size_t)rc <= len && rc <= (int)OCTO_YAMUX_FRAME_DATA_MAX));
+        if (rc > 0)
+            OCTO_ASSERT(pending_len == 0 && hdr[0] == 0 && hdr[1] == OCTO_YAMUX_TYPE_DATA);
+        return;
+    }
     int rc = octo_yamux_write(&a->y, a->now, id, payload, len);
     OCTO_ASSERT(rc == OCTO_ESTATE || rc == OCTO_ENOTFOUND || (rc >= 0 && (size_t)rc <= len));
 }
@@ -96,6 +109,19 @@ static void app_act(struct app *a, uint32_t id)
 static void app_read(struct app *a, uint32_t id)
 {
     static uint8_t buf[70000];
+    if (rng_next(a) % 2) { /* the zero-copy path */
+        for (;;) {
+            const uint8_t *data;
+            int n = octo_yamux_peek(&a->y, id, &data);
+            if (n <= 0) {
+                OCTO_ASSERT(n == 0 || n == OCTO_EAGAIN || n == OCTO_ESTATE || n == OCTO_ENOTFOUND);
+                return;
+            }
+            size_t take = 1 + (size_t)(rng_next(a) % (uint64_t)n);
+            OCTO_ASSERT(data != NULL);
+            OCTO_ASSERT(octo_yamux_consume(&a->y, a->now, id, take) == 0);
+        }
+    }
     for (;;) {
         size_t cap = 1 + (size_t)(rng_next(a) % sizeof(buf));
         int n = octo_yamux_read(&a->y, a->now, id, buf, cap);
