@@ -1,7 +1,7 @@
 /*
  * store.h — the storage interface: one connection to a relational database behind an ops
  * table, so the SQLite backend (sqlite.c, the embedded default) and a later PostgreSQL backend
- * (libpq) are interchangeable for every repository built on top (peerstore, settings, ...).
+ * (pg.c, libpq) are interchangeable for every repository built on top (peerstore, settings, ...).
  *
  * Model:
  *   - A struct octo_store is ONE connection. It is used by one thread at a time (the SQLite
@@ -50,6 +50,8 @@
 #define OCTO_STORE_ERRMSG_MAX 256u
 /* Longest database path accepted (bytes, excluding the NUL). */
 #define OCTO_STORE_PATH_MAX 4095u
+/* Longest PostgreSQL connection string accepted (bytes, excluding the NUL). */
+#define OCTO_STORE_CONNINFO_MAX 4095u
 /* Default and largest busy timeout (milliseconds). */
 #define OCTO_STORE_BUSY_TIMEOUT_MS 5000u
 #define OCTO_STORE_BUSY_TIMEOUT_MAX_MS 60000u
@@ -204,6 +206,36 @@ struct octo_store_sqlite_options {
 OCTO_MUST_USE int octo_store_open_sqlite(struct octo_store **out, const char *path,
                                          const struct octo_store_sqlite_options *opts);
 
+/* Options of the PostgreSQL backend; zero-initialised = defaults. */
+struct octo_store_pg_options {
+    /* How long a statement waits for a lock (the writer lock taken by a write transaction, a
+     * row lock) before OCTO_EBUSY: the session's lock_timeout.
+     * 0 = OCTO_STORE_BUSY_TIMEOUT_MS; at most OCTO_STORE_BUSY_TIMEOUT_MAX_MS. */
+    uint32_t busy_timeout_ms;
+};
+
+/*
+ * Connects to a PostgreSQL database (10 or newer) with libpq and configures the session:
+ * UTF-8, standard_conforming_strings, synchronous_commit=on, lock_timeout = the busy timeout.
+ * Behaves like the SQLite backend through the whole interface (see pg.c for the details):
+ * write transactions are serialised per database by an advisory lock taken at begin (as
+ * BEGIN IMMEDIATE), read transactions are REPEATABLE READ READ ONLY snapshots (a write in one
+ * fails with OCTO_EPERM), and a failing statement inside a transaction leaves it open.
+ * Schemas written for it use BIGINT for 64-bit integers and BYTEA for blobs.
+ *   out       OUT: the new store; set only on success. Close with octo_store_close.
+ *   conninfo  a libpq connection string ("host=... port=... dbname=... user=...") or URI, at
+ *             most OCTO_STORE_CONNINFO_MAX bytes; "" uses libpq's defaults and PG*
+ *             environment variables. It may hold a password: it is never logged.
+ *             The store must be used by one thread at a time.
+ *   opts      NULL for defaults.
+ * Errors: OCTO_EINVAL (NULL or unparsable conninfo, bad option), OCTO_ETOOBIG (conninfo),
+ * OCTO_EIO (the server cannot be reached or refused the connection), OCTO_EPERM (a password
+ * is needed), OCTO_EUNSUPPORTED (server too old), OCTO_ESTORE (a setting did not take),
+ * OCTO_ENOMEM. No error message survives a failed open; the reason is logged at warn level.
+ */
+OCTO_MUST_USE int octo_store_open_pg(struct octo_store **out, const char *conninfo,
+                                     const struct octo_store_pg_options *opts);
+
 /* Closes the connection, rolling back an open transaction. NULL is a no-op. */
 void octo_store_close(struct octo_store *s);
 
@@ -211,7 +243,7 @@ void octo_store_close(struct octo_store *s);
  * next call on the store. */
 const char *octo_store_errmsg(const struct octo_store *s);
 
-/* The backend's name ("sqlite"). */
+/* The backend's name ("sqlite" or "postgres"). */
 const char *octo_store_backend_name(const struct octo_store *s);
 
 /* The current transaction state. */

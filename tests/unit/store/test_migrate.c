@@ -2,13 +2,15 @@
  * test_migrate.c — versioned migrations: a fresh database, a re-run (no-op), applied_at, a
  * database newer than the program (refused), a failing migration (version unchanged, changes
  * rolled back), misuse inside a transaction, independent schemas, and the asserts on a badly
- * ordered schema (checked in a forked child that must abort).
+ * ordered schema (checked in a forked child that must abort). All but the last run against
+ * SQLite and, with OCTO_TEST_PG set, PostgreSQL (testdb.h).
  */
 #define _GNU_SOURCE
 #include "base/assert.h"
 #include "base/log.h"
 #include "store/store.h"
 #include "test.h"
+#include "testdb.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -35,8 +37,10 @@ static int64_t table_count(struct octo_store *s, const char *name)
 {
     struct octo_store_value p[] = {octo_store_textn(name, strlen(name))};
     int64_t v = -1;
-    if (octo_store_query_int64(s, "SELECT count(*) FROM sqlite_master WHERE name = $1", p, 1, &v) <
-        0)
+    const char *sql = tdb_sql("SELECT count(*) FROM sqlite_master WHERE name = $1",
+                              "SELECT count(*) FROM pg_class WHERE relname = $1"
+                              " AND relnamespace = 'public'::regnamespace");
+    if (octo_store_query_int64(s, sql, p, 1, &v) < 0)
         return -1;
     return v;
 }
@@ -44,8 +48,7 @@ static int64_t table_count(struct octo_store *s, const char *name)
 static void test_fresh_and_rerun(void)
 {
     struct octo_store *s = NULL;
-    const char *path = fresh_path("mig-fresh");
-    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_OK(tdb_open_fresh(&s, "mig-fresh"));
     int64_t v = -1;
     CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
     CHECK_EQ_INT(v, 0); /* no version table yet */
@@ -75,13 +78,13 @@ static void test_fresh_and_rerun(void)
     octo_store_close(s);
 
     /* And after reopening. */
-    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_OK(tdb_open_again(&s, 0));
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 2);
     octo_store_close(s);
 
     /* migrate_node records an unknown time as NULL. */
-    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("mig-null"), NULL));
+    CHECK_OK(tdb_open_fresh(&s, "mig-null"));
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE applied_at IS NULL"),
                  2);
@@ -91,8 +94,7 @@ static void test_fresh_and_rerun(void)
 static void test_newer_refused(void)
 {
     struct octo_store *s = NULL;
-    const char *path = fresh_path("mig-newer");
-    CHECK_OK(octo_store_open_sqlite(&s, path, NULL));
+    CHECK_OK(tdb_open_fresh(&s, "mig-newer"));
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_OK(octo_store_exec(s,
                              "INSERT INTO schema_migrations (version, name, applied_at)"
@@ -108,10 +110,11 @@ static void test_newer_refused(void)
 }
 
 static const struct octo_store_migration failing[] = {
-    {1, "one", "CREATE TABLE t1 (x); INSERT INTO t1 VALUES (1);", "CREATE TABLE t1 (x BIGINT);"},
+    {1, "one", "CREATE TABLE t1 (x); INSERT INTO t1 VALUES (1);",
+     "CREATE TABLE t1 (x BIGINT); INSERT INTO t1 VALUES (1);"},
     {2, "two", "CREATE TABLE t2 (x); INSERT INTO t1 VALUES (2); INSERT INTO nosuch VALUES (1);",
-     NULL},
-    {5, "five", "CREATE TABLE t5 (x);", NULL},
+     "CREATE TABLE t2 (x BIGINT); INSERT INTO t1 VALUES (2); INSERT INTO nosuch VALUES (1);"},
+    {5, "five", "CREATE TABLE t5 (x);", "CREATE TABLE t5 (x BIGINT);"},
 };
 
 static const struct octo_store_schema failing_schema = {
@@ -126,9 +129,11 @@ static const struct octo_store_schema fixed_schema = {
     .table = "test_migrations",
     .migrations =
         (const struct octo_store_migration[]){
-            {1, "one", "CREATE TABLE t1 (x); INSERT INTO t1 VALUES (1);", NULL},
-            {2, "two", "CREATE TABLE t2 (x); INSERT INTO t1 VALUES (2);", NULL},
-            {5, "five", "CREATE TABLE t5 (x);", NULL},
+            {1, "one", "CREATE TABLE t1 (x); INSERT INTO t1 VALUES (1);",
+             "CREATE TABLE t1 (x BIGINT); INSERT INTO t1 VALUES (1);"},
+            {2, "two", "CREATE TABLE t2 (x); INSERT INTO t1 VALUES (2);",
+             "CREATE TABLE t2 (x BIGINT); INSERT INTO t1 VALUES (2);"},
+            {5, "five", "CREATE TABLE t5 (x);", "CREATE TABLE t5 (x BIGINT);"},
         },
     .count = 3,
 };
@@ -136,7 +141,7 @@ static const struct octo_store_schema fixed_schema = {
 static void test_failing_migration(void)
 {
     struct octo_store *s = NULL;
-    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("mig-fail"), NULL));
+    CHECK_OK(tdb_open_fresh(&s, "mig-fail"));
     CHECK_ERR(octo_store_migrate(s, &failing_schema, 42), OCTO_ESTORE);
     CHECK(strstr(octo_store_errmsg(s), "migration 2 (two) failed") != NULL);
     CHECK(strstr(octo_store_errmsg(s), "nosuch") != NULL);
@@ -174,7 +179,7 @@ static void test_failing_migration(void)
 static void test_misuse(void)
 {
     struct octo_store *s = NULL;
-    CHECK_OK(octo_store_open_sqlite(&s, fresh_path("mig-misuse"), NULL));
+    CHECK_OK(tdb_open_fresh(&s, "mig-misuse"));
     CHECK_OK(octo_store_begin(s, true));
     CHECK_ERR(octo_store_migrate_node(s), OCTO_ESTATE);
     CHECK(strstr(octo_store_errmsg(s), "outside a transaction") != NULL);
@@ -187,6 +192,45 @@ static void test_misuse(void)
     CHECK_OK(octo_store_schema_version(s, &empty, &v));
     CHECK_EQ_INT(v, 0);
     octo_store_close(s);
+}
+
+static void test_missing_backend_sql(void)
+{
+    /* sql_sqlite is mandatory (asserted), so only PostgreSQL can lack its script. */
+    if (!tdb_is_pg())
+        return;
+    static const struct octo_store_migration sqlite_only[] = {
+        {1, "one", "CREATE TABLE t1 (x);", NULL},
+    };
+    static const struct octo_store_schema sc = {"sqlite-only", "so_migrations", sqlite_only, 1};
+    struct octo_store *s = NULL;
+    CHECK_OK(tdb_open_fresh(&s, "mig-nosql"));
+    CHECK_ERR(octo_store_migrate(s, &sc, 0), OCTO_EUNSUPPORTED);
+    CHECK(strstr(octo_store_errmsg(s), "no SQL for the postgres backend") != NULL);
+    int64_t v = -1;
+    CHECK_OK(octo_store_schema_version(s, &sc, &v));
+    CHECK_EQ_INT(v, 0);
+    octo_store_close(s);
+}
+
+/* Two connections migrating the same database one after the other: the second finds the work
+ * done; a write transaction open on one makes the other's migration wait, then EBUSY. */
+static void test_two_connections(void)
+{
+    struct octo_store *a = NULL;
+    struct octo_store *b = NULL;
+    CHECK_OK(tdb_open_fresh(&a, "mig-two"));
+    CHECK_OK(tdb_open_again(&b, 100));
+    CHECK_OK(octo_store_migrate_node(a));
+    CHECK_OK(octo_store_migrate_node(b));
+    CHECK_EQ_INT(query_i64(b, "SELECT count(*) FROM schema_migrations"), 2);
+    CHECK_OK(octo_store_begin(a, true));
+    CHECK_ERR(octo_store_migrate(b, &fixed_schema, 1), OCTO_EBUSY);
+    CHECK_OK(octo_store_rollback(a));
+    CHECK_OK(octo_store_migrate(b, &fixed_schema, 1));
+    CHECK_EQ_INT(query_i64(a, "SELECT count(*) FROM t1"), 2);
+    octo_store_close(a);
+    octo_store_close(b);
 }
 
 /* Runs fn in a child; returns 1 if it died of SIGABRT. */
@@ -242,10 +286,15 @@ int main(void)
 {
     struct octo_log_config lc = {.level = OCTO_LOG_OFF};
     octo_log_configure(&lc);
-    OCTO_RUN(test_fresh_and_rerun);
-    OCTO_RUN(test_newer_refused);
-    OCTO_RUN(test_failing_migration);
-    OCTO_RUN(test_misuse);
+    if (tdb_init("migrate") < 0)
+        return 1;
+    TDB_RUN(test_fresh_and_rerun);
+    TDB_RUN(test_newer_refused);
+    TDB_RUN(test_failing_migration);
+    TDB_RUN(test_misuse);
+    TDB_RUN(test_missing_backend_sql);
+    TDB_RUN(test_two_connections);
     OCTO_RUN(test_schema_asserts);
+    tdb_done();
     return octo_test_finish();
 }

@@ -1,6 +1,7 @@
 /*
  * test_settings.c — settings get/set/delete/list: round trips, upsert, empty and largest
- * values, key rules, the caller's buffer ceiling, the key-count limit, transactions.
+ * values, key rules, the caller's buffer ceiling, the key-count limit, transactions — against
+ * SQLite and, with OCTO_TEST_PG set, PostgreSQL (testdb.h).
  */
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -8,14 +9,12 @@
 #include "base/log.h"
 #include "store/settings.h"
 #include "test.h"
-
-static char g_path[600];
+#include "testdb.h"
 
 static struct octo_store *open_migrated(const char *tag)
 {
-    snprintf(g_path, sizeof(g_path), "%s/db.sqlite", octo_test_tmpdir(tag));
     struct octo_store *s = NULL;
-    if (octo_store_open_sqlite(&s, g_path, NULL) < 0)
+    if (tdb_open_fresh(&s, tag) < 0)
         return NULL;
     if (octo_store_migrate_node(s) < 0) {
         octo_store_close(s);
@@ -78,7 +77,7 @@ static void test_roundtrip(void)
 
     /* Values survive reopening. */
     struct octo_store *s2 = NULL;
-    CHECK_OK(octo_store_open_sqlite(&s2, g_path, NULL));
+    CHECK_OK(tdb_open_again(&s2, 0));
     octo_buf_init(&b, 16);
     CHECK_OK(octo_settings_get(s2, "four", &b));
     CHECK_MEM(b.data, "abcd", 4);
@@ -203,13 +202,12 @@ static void test_count_limit_and_tx(void)
 
 static void test_unmigrated(void)
 {
-    snprintf(g_path, sizeof(g_path), "%s/db.sqlite", octo_test_tmpdir("set-nomig"));
     struct octo_store *s = NULL;
-    CHECK_OK(octo_store_open_sqlite(&s, g_path, NULL));
+    CHECK_OK(tdb_open_fresh(&s, "set-nomig"));
     struct octo_buf b;
     octo_buf_init(&b, 64);
     CHECK_ERR(octo_settings_get(s, "a", &b), OCTO_ESTORE);
-    CHECK(strstr(octo_store_errmsg(s), "no such table") != NULL);
+    CHECK(strstr(octo_store_errmsg(s), tdb_sql("no such table", "does not exist")) != NULL);
     CHECK_ERR(octo_settings_set(s, "a", "b", 1), OCTO_ESTORE);
     CHECK_EQ_INT(octo_store_tx_state(s), OCTO_STORE_TX_NONE);
     octo_buf_deinit(&b);
@@ -220,10 +218,13 @@ int main(void)
 {
     struct octo_log_config lc = {.level = OCTO_LOG_OFF};
     octo_log_configure(&lc);
-    OCTO_RUN(test_roundtrip);
-    OCTO_RUN(test_keys);
-    OCTO_RUN(test_list);
-    OCTO_RUN(test_count_limit_and_tx);
-    OCTO_RUN(test_unmigrated);
+    if (tdb_init("settings") < 0)
+        return 1;
+    TDB_RUN(test_roundtrip);
+    TDB_RUN(test_keys);
+    TDB_RUN(test_list);
+    TDB_RUN(test_count_limit_and_tx);
+    TDB_RUN(test_unmigrated);
+    tdb_done();
     return octo_test_finish();
 }

@@ -1,0 +1,306 @@
+/*
+ * test_router.c — the router's policy semantics and, over many seeds, the properties each
+ * strategy promises: the chosen provider is eligible (the rules restated here independently of
+ * router.c), it is optimal for the strategy among the eligible ones (within the documented
+ * balancing tolerance), the data class is never violated, and the explain counts add up.
+ */
+#include "base/alloc.h"
+#include "intel/router.h"
+#include "test.h"
+
+#include <string.h>
+
+#define POP_MAX 300
+
+static struct octo_peerid ids[POP_MAX];
+static struct octo_route_candidate pop[POP_MAX];
+static const char *const quants[] = {"q4_k_m", "q8_0", "f16"};
+static const char *const countries[] = {"DE", "US", "JP", "BR"};
+static const char *const continents[] = {"EU", "NA", "AS", "SA"};
+
+static void make_ids(void)
+{
+    for (size_t i = 0; i < POP_MAX; i++) {
+        ids[i].len = 38;
+        memset(ids[i].bytes, 0, sizeof(ids[i].bytes));
+        ids[i].bytes[0] = 0x00;
+        ids[i].bytes[1] = 0x24;
+        ids[i].bytes[36] = (uint8_t)(i >> 8);
+        ids[i].bytes[37] = (uint8_t)i;
+    }
+}
+
+static void random_pop(struct octo_rng *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct octo_route_candidate *c = &pop[i];
+        memset(c, 0, sizeof(*c));
+        c->provider = &ids[i];
+        c->price_in = 1 + octo_rng_below(r, 1000);
+        c->price_out = 1 + octo_rng_below(r, 3000);
+        c->isolation = (enum octo_isolation)(1 + octo_rng_below(r, 3));
+        size_t reg = octo_rng_below(r, 4);
+        memcpy(c->country, countries[reg], 3);
+        memcpy(c->continent, continents[reg], 3);
+        c->quantization = quants[octo_rng_below(r, 3)];
+        c->retains_data = octo_rng_below(r, 4) == 0;
+        c->collects_data = octo_rng_below(r, 5) == 0;
+        c->owner = octo_rng_below(r, 50) == 0;
+        c->supports_params = octo_rng_below(r, 3) != 0;
+        c->reputation_bp = (uint16_t)octo_rng_below(r, 10001);
+        c->latency_us = (uint32_t)octo_rng_below(r, 5000);
+        c->throughput_tps = (uint32_t)octo_rng_below(r, 2000);
+        c->capacity = (uint32_t)(1 + octo_rng_below(r, 8));
+        c->in_flight = (uint32_t)octo_rng_below(r, c->capacity + 1);
+        c->available = octo_rng_below(r, 10) != 0;
+    }
+}
+
+static void random_policy(struct octo_rng *r, struct octo_route_policy *p)
+{
+    octo_route_policy_init(p);
+    p->privacy = (enum octo_data_class)octo_rng_below(r, 4);
+    p->isolation_min = (enum octo_isolation)octo_rng_below(r, 4);
+    if (octo_rng_below(r, 3) == 0)
+        memcpy(p->continent, continents[octo_rng_below(r, 4)], 3);
+    if (octo_rng_below(r, 3) == 0)
+        p->max_price_in = 1 + octo_rng_below(r, 1000);
+    if (octo_rng_below(r, 4) == 0) {
+        snprintf(p->quantizations[0], sizeof(p->quantizations[0]), "%s",
+                 quants[octo_rng_below(r, 3)]);
+        p->quantizations_count = 1;
+    }
+    p->zdr = octo_rng_below(r, 4) == 0;
+    p->deny_data_collection = octo_rng_below(r, 4) == 0;
+    p->require_parameters = octo_rng_below(r, 3) == 0;
+    p->min_reputation_bp = (uint16_t)octo_rng_below(r, 6000);
+}
+
+/* The eligibility rules, restated from router.h and the issue. */
+static bool eligible(const struct octo_route_policy *p, enum octo_route_strategy s,
+                     const struct octo_route_candidate *c)
+{
+    bool tee_or_owner = c->isolation == OCTO_ISOLATION_TEE || c->owner;
+    if (p->privacy >= OCTO_DATA_CONFIDENTIAL && !tee_or_owner)
+        return false;
+    if (c->isolation < p->isolation_min)
+        return false;
+    if (s == OCTO_ROUTE_PRIVACY && !tee_or_owner)
+        return false;
+    if (p->continent[0] && strcmp(p->continent, c->continent) != 0)
+        return false;
+    if (p->max_price_in && c->price_in > p->max_price_in)
+        return false;
+    if (p->quantizations_count && strcmp(p->quantizations[0], c->quantization) != 0)
+        return false;
+    if ((p->zdr && c->retains_data) || (p->deny_data_collection && c->collects_data))
+        return false;
+    if (p->require_parameters && !c->supports_params)
+        return false;
+    if (c->reputation_bp < p->min_reputation_bp || !c->available)
+        return false;
+    return c->in_flight < c->capacity;
+}
+
+static uint64_t key(enum octo_route_strategy s, const struct octo_route_candidate *c)
+{
+    switch (s) {
+    case OCTO_ROUTE_SPEED:
+        return c->latency_us != 0 ? c->latency_us : UINT32_MAX;
+    case OCTO_ROUTE_QUALITY:
+        return 10000u - c->reputation_bp;
+    default:
+        return c->price_in + c->price_out;
+    }
+}
+
+static void test_properties(void)
+{
+    static uint32_t scratch[POP_MAX];
+    for (uint64_t seed = 1; seed <= 2000; seed++) {
+        struct octo_rng r;
+        octo_rng_init(&r, seed);
+        size_t n = 1 + octo_rng_below(&r, POP_MAX);
+        random_pop(&r, n);
+        struct octo_route_policy p;
+        random_policy(&r, &p);
+        enum octo_route_strategy s = (enum octo_route_strategy)(seed % 5);
+        if (s == OCTO_ROUTE_GEO && p.continent[0] == '\0')
+            memcpy(p.continent, "EU", 3);
+        struct octo_route_result res;
+        int rc = octo_route_select(&p, s, pop, n, &r, scratch, &res);
+        size_t n_ok = 0;
+        uint64_t best = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            if (eligible(&p, s, &pop[i])) {
+                n_ok++;
+                best = key(s, &pop[i]) < best ? key(s, &pop[i]) : best;
+            }
+        }
+        const struct octo_route_explain *e = &res.explain;
+        uint32_t removed = e->removed_only + e->removed_ignore + e->removed_data_class +
+                           e->removed_isolation + e->removed_region + e->removed_price +
+                           e->removed_quantization + e->removed_data_policy +
+                           e->removed_parameters + e->removed_reputation + e->removed_unavailable +
+                           e->removed_capacity + e->removed_not_in_order;
+        CHECK_EQ_U64(e->considered, n);
+        CHECK_EQ_U64(e->eligible, n_ok);
+        CHECK_EQ_U64(removed + e->eligible, n);
+        if (n_ok == 0) {
+            CHECK_ERR(rc, OCTO_ENOTFOUND);
+            continue;
+        }
+        CHECK_OK(rc);
+        const struct octo_route_candidate *ch = &pop[res.chosen];
+        CHECK(eligible(&p, s, ch));
+        CHECK(octo_route_class_allowed(p.privacy, ch));
+        uint64_t k = key(s, ch);
+        if (s == OCTO_ROUTE_SPEED || s == OCTO_ROUTE_QUALITY)
+            CHECK_EQ_U64(k, best); /* optimal, ties spread by load */
+        else
+            CHECK(k <= 2 * best); /* cost: within the balancing band */
+        for (size_t f = 0; f < res.fallbacks_count; f++) {
+            CHECK(res.fallbacks[f] != res.chosen);
+            CHECK(eligible(&p, s, &pop[res.fallbacks[f]]));
+        }
+    }
+}
+
+static struct octo_route_candidate base_candidate(size_t i, uint64_t price)
+{
+    struct octo_route_candidate c = {.provider = &ids[i],
+                                     .price_in = price,
+                                     .price_out = price,
+                                     .isolation = OCTO_ISOLATION_CONTAINER,
+                                     .quantization = "q4_k_m",
+                                     .supports_params = true,
+                                     .reputation_bp = 5000,
+                                     .latency_us = 100,
+                                     .throughput_tps = 50,
+                                     .capacity = 4,
+                                     .available = true};
+    memcpy(c.country, "DE", 3);
+    memcpy(c.continent, "EU", 3);
+    return c;
+}
+
+static void test_policy_semantics(void)
+{
+    static uint32_t scratch[16];
+    struct octo_route_candidate c[4];
+    for (size_t i = 0; i < 4; i++)
+        c[i] = base_candidate(i, 100 * (i + 1));
+    struct octo_rng r;
+    octo_rng_init(&r, 7);
+    struct octo_route_policy p;
+    struct octo_route_result res;
+    /* order: the listed provider wins even when dearer; fallbacks follow */
+    octo_route_policy_init(&p);
+    p.order[0] = ids[3];
+    p.order[1] = ids[2];
+    p.order_count = 2;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 3);
+    CHECK(res.fallbacks_count >= 1 && res.fallbacks[0] == 2);
+    /* without fallbacks only the listed ones count */
+    p.allow_fallbacks = false;
+    c[3].available = false;
+    c[2].available = false;
+    CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res), OCTO_ENOTFOUND);
+    CHECK_EQ_U64(res.explain.removed_not_in_order, 2);
+    CHECK_EQ_U64(res.explain.removed_unavailable, 2);
+    c[3].available = c[2].available = true;
+    /* only / ignore */
+    octo_route_policy_init(&p);
+    p.only[0] = ids[1];
+    p.only_count = 1;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 1);
+    octo_route_policy_init(&p);
+    p.ignore[0] = ids[0];
+    p.ignore_count = 1;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_QUALITY, c, 4, &r, scratch, &res));
+    CHECK(res.chosen != 0);
+    /* fail closed: PRIVATE data never leaves for a non-TEE provider, and says why */
+    octo_route_policy_init(&p);
+    p.privacy = OCTO_DATA_PRIVATE;
+    CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res), OCTO_ENOTFOUND);
+    CHECK_EQ_U64(res.explain.removed_data_class, 4);
+    c[2].isolation = OCTO_ISOLATION_TEE;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 2);
+    c[0].owner = true; /* the owner's own node may take its PRIVATE data */
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK(res.chosen == 0 || res.chosen == 2);
+    c[0].owner = false;
+    c[2].isolation = OCTO_ISOLATION_CONTAINER;
+    /* price, quantization, data policy, parameters, reputation, region */
+    octo_route_policy_init(&p);
+    p.max_price_in = 150;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_QUALITY, c, 4, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 0);
+    CHECK_EQ_U64(res.explain.removed_price, 3);
+    octo_route_policy_init(&p);
+    snprintf(p.quantizations[0], sizeof(p.quantizations[0]), "f16");
+    p.quantizations_count = 1;
+    CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res), OCTO_ENOTFOUND);
+    CHECK_EQ_U64(res.explain.removed_quantization, 4);
+    octo_route_policy_init(&p);
+    p.zdr = true;
+    c[0].retains_data = true;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK(res.chosen != 0);
+    c[0].retains_data = false;
+    octo_route_policy_init(&p);
+    p.min_reputation_bp = 6000;
+    c[3].reputation_bp = 9000;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 3);
+    CHECK_EQ_U64(res.explain.removed_reputation, 3);
+    octo_route_policy_init(&p);
+    memcpy(p.country, "JP", 3);
+    CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_GEO, c, 4, &r, scratch, &res), OCTO_ENOTFOUND);
+    CHECK_EQ_U64(res.explain.removed_region, 4);
+    /* a bad policy is refused with a reason */
+    octo_route_policy_init(&p);
+    memcpy(p.country, "de", 3);
+    const char *why;
+    CHECK_ERR(octo_route_policy_check(&p, &why), OCTO_EINVAL);
+    CHECK(why != NULL);
+    enum octo_route_strategy st;
+    CHECK_OK(octo_route_strategy_parse("privacy", &st));
+    CHECK_EQ_INT(st, OCTO_ROUTE_PRIVACY);
+    CHECK_ERR(octo_route_strategy_parse("fastest", &st), OCTO_EINVAL);
+}
+
+/* Speed: the fastest wins; a provider at capacity is never chosen while another is free. */
+static void test_speed_and_capacity(void)
+{
+    static uint32_t scratch[16];
+    struct octo_route_candidate c[3];
+    for (size_t i = 0; i < 3; i++)
+        c[i] = base_candidate(i, 100);
+    c[0].latency_us = 50;
+    c[1].latency_us = 80;
+    c[2].latency_us = 0; /* unknown ranks last */
+    struct octo_rng r;
+    octo_rng_init(&r, 3);
+    struct octo_route_policy p;
+    octo_route_policy_init(&p);
+    struct octo_route_result res;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_SPEED, c, 3, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 0);
+    c[0].in_flight = c[0].capacity;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_SPEED, c, 3, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 1);
+    CHECK_EQ_U64(res.explain.removed_capacity, 1);
+}
+
+int main(void)
+{
+    make_ids();
+    OCTO_RUN(test_properties);
+    OCTO_RUN(test_policy_semantics);
+    OCTO_RUN(test_speed_and_capacity);
+    return octo_test_finish();
+}
