@@ -24,6 +24,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 #include "crypto/peerid.h"
+#include "intel/advert.h" /* enum octo_isolation */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,13 +35,6 @@
 #define OCTO_ROUTE_FALLBACKS_MAX 8        /* ranked alternatives returned */
 #define OCTO_ROUTE_TOP_K 8                /* best candidates the load balancer spreads over */
 #define OCTO_ROUTE_QUANT_LEN_MAX 32
-
-enum octo_isolation {
-    OCTO_ISOLATION_NONE = 0,
-    OCTO_ISOLATION_PROCESS = 1,
-    OCTO_ISOLATION_CONTAINER = 2,
-    OCTO_ISOLATION_TEE = 3,
-};
 
 enum octo_data_class {
     OCTO_DATA_PUBLIC = 0,
