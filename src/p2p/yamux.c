@@ -969,6 +969,14 @@ int octo_yamux_write_direct(struct octo_yamux *y, octo_tick now, uint32_t id, si
     return (int)n;
 }
 
+/* After the application took bytes of s: credit the peer (maybe), end the stream if done. */
+static void stream_consumed(struct octo_yamux *y, struct octo_yamux_stream *s, octo_tick now)
+{
+    y->now_last = now;
+    stream_update_window(y, s, now);
+    stream_maybe_finish(y, s);
+}
+
 int octo_yamux_read(struct octo_yamux *y, octo_tick now, uint32_t id, uint8_t *buf, size_t cap)
 {
     OCTO_ASSERT(buf != NULL || cap == 0);
@@ -984,9 +992,7 @@ int octo_yamux_read(struct octo_yamux *y, octo_tick now, uint32_t id, uint8_t *b
         return s->remote_fin || s->ended ? 0 : OCTO_EAGAIN;
     uint32_t n = cap < s->rx.len ? (uint32_t)cap : s->rx.len;
     ring_pop(&s->rx, buf, n);
-    y->now_last = now;
-    stream_update_window(y, s, now);
-    stream_maybe_finish(y, s);
+    stream_consumed(y, s, now);
     return (int)n;
 }
 
@@ -1020,9 +1026,7 @@ int octo_yamux_consume(struct octo_yamux *y, octo_tick now, uint32_t id, size_t 
     s->rx.len -= (uint32_t)n;
     if (s->rx.len == 0)
         s->rx.head = 0;
-    y->now_last = now;
-    stream_update_window(y, s, now);
-    stream_maybe_finish(y, s);
+    stream_consumed(y, s, now);
     return 0;
 }
 
