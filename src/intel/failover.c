@@ -353,7 +353,8 @@ int octo_failover_forget(struct octo_failover *f, const uint8_t *key)
         return OCTO_ENOTFOUND;
     uint32_t r = f->index[s];
     struct octo_failover_task *t = &f->tasks[r];
-    if (!is_terminal(t->state))
+    /* a pending charge must be taken first, or it would be lost with the record */
+    if (!is_terminal(t->state) || (t->flags & FLAG_CHARGE_PENDING) != 0)
         return OCTO_ESTATE;
     index_delete(f, s);
     memset(t, 0, sizeof(*t));

@@ -187,9 +187,11 @@ bool octo_failover_take_charge(struct octo_failover *f, const uint8_t *key);
 OCTO_MUST_USE int octo_failover_get(const struct octo_failover *f, const uint8_t *key,
                                     struct octo_failover_view *out);
 
-/* Drops a finished task (SUCCEEDED, FAILED or EXPIRED) after its result was delivered; a
- * later begin() of the key starts afresh. Returns 0, OCTO_ENOTFOUND, or OCTO_ESTATE while
- * the task is PENDING or RUNNING. */
+/* Drops a finished task (SUCCEEDED, FAILED or EXPIRED) after its result was delivered and
+ * its charge taken; a later begin() of the key starts afresh, so forget only once the
+ * submitter can no longer retry that key (keep the record until the task's deadline).
+ * Returns 0, OCTO_ENOTFOUND, or OCTO_ESTATE while the task is PENDING or RUNNING or its
+ * charge is still pending. */
 OCTO_MUST_USE int octo_failover_forget(struct octo_failover *f, const uint8_t *key);
 
 /* Moves every PENDING or RUNNING task with deadline <= now to EXPIRED (a result arriving

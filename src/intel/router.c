@@ -163,7 +163,7 @@ static uint64_t rank_key(enum octo_route_strategy s, enum octo_route_sort sort,
         return lat << 32 | (UINT32_MAX - (uint64_t)c->throughput_tps);
     }
     if (s == OCTO_ROUTE_QUALITY)
-        return 10000u - (uint64_t)c->reputation_bp;
+        return 10000u - (uint64_t)(c->reputation_bp <= 10000 ? c->reputation_bp : 10000);
     return price_key(c); /* cost, privacy, geo */
 }
 
@@ -211,6 +211,17 @@ static size_t balanced_count(enum octo_route_strategy s, enum octo_route_sort so
     return n;
 }
 
+static bool already_used(const struct octo_route_result *out, size_t idx)
+{
+    if (out->chosen == idx)
+        return true;
+    for (size_t i = 0; i < out->fallbacks_count; i++) {
+        if (out->fallbacks[i] == idx)
+            return true;
+    }
+    return false;
+}
+
 static void fill_from_order(const struct octo_route_policy *p, const struct octo_route_candidate *c,
                             const uint32_t *eligible, size_t count, struct octo_route_result *out,
                             bool *found)
@@ -223,8 +234,9 @@ static void fill_from_order(const struct octo_route_policy *p, const struct octo
             if (!*found) {
                 out->chosen = eligible[i];
                 *found = true;
-            } else if (out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX) {
-                out->fallbacks[out->fallbacks_count++] = eligible[i];
+            } else if (out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX &&
+                       !already_used(out, eligible[i])) {
+                out->fallbacks[out->fallbacks_count++] = eligible[i]; /* `order` may repeat */
             }
         }
     }
@@ -238,6 +250,8 @@ int octo_route_select(const struct octo_route_policy *p, enum octo_route_strateg
     const char *why;
     if (octo_route_policy_check(p, &why) < 0 || (unsigned)strategy > OCTO_ROUTE_GEO)
         return OCTO_EINVAL;
+    if (strategy == OCTO_ROUTE_GEO && p->country[0] == '\0' && p->continent[0] == '\0')
+        return OCTO_EINVAL; /* geo routing needs the region it routes to */
     if (n > OCTO_ROUTE_CANDIDATES_MAX)
         return OCTO_ETOOBIG;
     size_t count = 0;

@@ -847,8 +847,12 @@ static int configure(struct pg_store *ps, uint32_t busy_timeout_ms)
 {
     struct octo_store *s = &ps->base;
     PQsetNoticeProcessor(ps->conn, notice_to_log, NULL);
-    if (PQsetClientEncoding(ps->conn, "UTF8") != 0)
-        return fail_res(ps, "client_encoding", NULL);
+    if (PQsetClientEncoding(ps->conn, "UTF8") != 0) {
+        char m[OCTO_STORE_ERRMSG_MAX];
+        conn_message(ps->conn, m, sizeof(m));
+        octo__store_seterr(s, "postgres client_encoding: %s", m[0] != '\0' ? m : "refused");
+        return OCTO_ESTORE;
+    }
     int version = PQserverVersion(ps->conn);
     if (version < PG_SERVER_VERSION_MIN) {
         octo__store_seterr(s, "postgres: server version %d is older than %d", version,

@@ -100,6 +100,8 @@ static void test_begin_idempotent(void)
 
     /* a finished, forgotten task frees its record */
     CHECK_OK(octo_failover_result(&f, k1, 1, 7, OCTO_HEALTH_SUCCESS, T0 + S));
+    CHECK_ERR(octo_failover_forget(&f, k1), OCTO_ESTATE); /* its charge is still pending */
+    CHECK(octo_failover_take_charge(&f, k1));
     CHECK_OK(octo_failover_forget(&f, k1));
     CHECK_OK(octo_failover_begin(&f, k5, T0, 1, NULL));
 
@@ -461,6 +463,7 @@ static void test_expire_and_forget(void)
 
     CHECK_OK(octo_failover_forget(&f, a));
     CHECK_OK(octo_failover_forget(&f, b));
+    CHECK(octo_failover_take_charge(&f, c3)); /* succeeded: its charge goes first */
     CHECK_OK(octo_failover_forget(&f, c3));
     CHECK_ERR(octo_failover_forget(&f, a), OCTO_ENOTFOUND);
     CHECK_ERR(octo_failover_get(&f, a, &v), OCTO_ENOTFOUND);
@@ -507,6 +510,7 @@ static void test_index_churn(void)
             live[n] = true;
             count++;
         } else {
+            CHECK(octo_failover_take_charge(&f, k));
             CHECK_OK(octo_failover_forget(&f, k));
             live[n] = false;
             count--;

@@ -261,6 +261,18 @@ static void test_policy_semantics(void)
     memcpy(p.country, "JP", 3);
     CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_GEO, c, 4, &r, scratch, &res), OCTO_ENOTFOUND);
     CHECK_EQ_U64(res.explain.removed_region, 4);
+    /* geo without a region is refused; a provider repeated in `order` is used once */
+    octo_route_policy_init(&p);
+    CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_GEO, c, 4, &r, scratch, &res), OCTO_EINVAL);
+    p.order[0] = ids[1];
+    p.order[1] = ids[1];
+    p.order[2] = ids[2];
+    p.order_count = 3;
+    CHECK_OK(octo_route_select(&p, OCTO_ROUTE_COST, c, 4, &r, scratch, &res));
+    CHECK_EQ_U64(res.chosen, 1);
+    for (size_t f = 0; f < res.fallbacks_count; f++)
+        CHECK(res.fallbacks[f] != 1);
+    CHECK_EQ_U64(res.fallbacks[0], 2);
     /* a bad policy is refused with a reason */
     octo_route_policy_init(&p);
     memcpy(p.country, "de", 3);
