@@ -153,6 +153,18 @@ static void ring_push(struct ring *r, const uint8_t *p, uint32_t n)
     r->len += n;
 }
 
+/* Drops the first n (<= len) buffered bytes. */
+static void ring_skip(struct ring *r, uint32_t n)
+{
+    OCTO_ASSERT(n <= r->len);
+    if (n == 0)
+        return;
+    r->head = (uint32_t)(((uint64_t)r->head + n) % r->cap);
+    r->len -= n;
+    if (r->len == 0)
+        r->head = 0;
+}
+
 static void ring_pop(struct ring *r, uint8_t *out, uint32_t n)
 {
     OCTO_ASSERT(n <= r->len);
@@ -160,10 +172,7 @@ static void ring_pop(struct ring *r, uint8_t *out, uint32_t n)
     memcpy(out, r->data + r->head, first);
     if (n > first)
         memcpy(out + first, r->data, n - first);
-    r->head = (uint32_t)(((uint64_t)r->head + n) % r->cap);
-    r->len -= n;
-    if (r->len == 0)
-        r->head = 0;
+    ring_skip(r, n);
 }
 
 static void ring_free(struct ring *r)
@@ -1022,10 +1031,7 @@ int octo_yamux_consume(struct octo_yamux *y, octo_tick now, uint32_t id, size_t 
         return OCTO_ESTATE;
     if (n > s->rx.len)
         return OCTO_EINVAL;
-    s->rx.head = (uint32_t)(((uint64_t)s->rx.head + n) % (s->rx.cap != 0 ? s->rx.cap : 1));
-    s->rx.len -= (uint32_t)n;
-    if (s->rx.len == 0)
-        s->rx.head = 0;
+    ring_skip(&s->rx, (uint32_t)n);
     stream_consumed(y, s, now);
     return 0;
 }
