@@ -2,7 +2,7 @@
  * advert.c — provider adverts: value checks, canonical protobuf encoding, Ed25519 signing and
  * the checked opening of received adverts (contracts in advert.h).
  *
- * Decoding goes through protobuf-c (pb/provider.pb-c.h) with octo_pb_allocator(); the
+ * Decoding goes through protobuf-c (pb/provider.pb-c.h) with octo_malloc; the
  * canonical check re-packs the message and compares bytes, and walks the nested
  * ProviderModel messages for unknown fields (which the re-pack would reproduce). Every
  * length is checked against its OCTO_ADVERT_* maximum before it is copied into the fixed
@@ -11,9 +11,15 @@
  *
  * Memory: protobuf-c's unpacked messages live only within a call (octo_malloc, freed before
  * return); the encode and verify buffers are on the stack (bounded by OCTO_ADVERT_*_MAX).
+ * protobuf-c's unpack returns NULL both for bad input and when an allocation fails, so each
+ * unpack goes through a per-call allocator (struct unpack_alloc) that records a failed
+ * allocation: out of memory is OCTO_ENOMEM, never mistaken for a malformed advert. The
+ * reason reported with OCTO_ENOMEM is the stage's *_MALFORMED one (advert.h has no reason
+ * for it); callers must look at the error code.
  */
 #include "intel/advert.h"
 
+#include "base/alloc.h"
 #include "base/assert.h"
 #include "base/multiaddr.h"
 #include "base/multihash.h"
@@ -404,6 +410,34 @@ static int copy_advert(const Octo__Pb__ProviderAdvert *m, struct octo_advert *ou
     return 0;
 }
 
+/* A protobuf-c allocator for one unpack: octo_malloc, plus a record of any failure. */
+struct unpack_alloc {
+    ProtobufCAllocator pb;
+    bool failed;
+};
+
+static void *unpack_alloc_fn(void *data, size_t size)
+{
+    void *p = octo_malloc(size);
+    if (p == NULL)
+        ((struct unpack_alloc *)data)->failed = true;
+    return p;
+}
+
+static void unpack_free_fn(void *data, void *ptr)
+{
+    (void)data;
+    octo_free(ptr);
+}
+
+static void unpack_alloc_init(struct unpack_alloc *a)
+{
+    a->pb.alloc = unpack_alloc_fn;
+    a->pb.free = unpack_free_fn;
+    a->pb.allocator_data = a;
+    a->failed = false;
+}
+
 int octo_advert_decode(const uint8_t *in, size_t len, struct octo_advert *out,
                        enum octo_advert_reason *reason)
 {
@@ -412,16 +446,19 @@ int octo_advert_decode(const uint8_t *in, size_t len, struct octo_advert *out,
     octo_advert_init(out);
     if (len > OCTO_ADVERT_BYTES_MAX)
         return reject(reason, OCTO_ADVERT_TOO_BIG, OCTO_ETOOBIG);
-    Octo__Pb__ProviderAdvert *m = octo__pb__provider_advert__unpack(octo_pb_allocator(), len, in);
+    struct unpack_alloc pa;
+    unpack_alloc_init(&pa);
+    Octo__Pb__ProviderAdvert *m = octo__pb__provider_advert__unpack(&pa.pb, len, in);
     if (m == NULL)
-        return reject(reason, OCTO_ADVERT_ADVERT_MALFORMED, OCTO_EMALFORMED);
+        return reject(reason, OCTO_ADVERT_ADVERT_MALFORMED,
+                      pa.failed ? OCTO_ENOMEM : OCTO_EMALFORMED);
     uint8_t scratch[OCTO_ADVERT_BYTES_MAX];
     int rc = octo_pb_check_canonical(&m->base, in, len, scratch, sizeof(scratch));
     if (rc < 0)
         rc = reject(reason, OCTO_ADVERT_ADVERT_NONCANON, OCTO_ENONCANON);
     else
         rc = copy_advert(m, out, reason);
-    octo__pb__provider_advert__free_unpacked(m, octo_pb_allocator());
+    octo__pb__provider_advert__free_unpacked(m, &pa.pb);
     if (rc == 0)
         rc = octo_advert_check(out, reason);
     if (rc < 0)
@@ -472,6 +509,21 @@ int octo_advert_sign(const struct octo_advert *a, const struct octo_identity *id
     return accept(reason);
 }
 
+/* The envelope's Ed25519 PublicKey protobuf, read by its only canonical form
+ * (08 01 12 20 || 32 key bytes) like provider_parse: octo_pubkey_decode_for_verify would
+ * unpack it, and an out-of-memory there would read as an invalid key. The point itself is
+ * checked by the signature verification. */
+static bool pubkey_parse(const uint8_t *in, size_t len, struct octo_pubkey *out)
+{
+    static const uint8_t ed25519_prefix[] = {0x08, 0x01, 0x12, 0x20};
+    _Static_assert(sizeof(ed25519_prefix) + sizeof(out->bytes) == OCTO_PUBKEY_PB_LEN,
+                   "PublicKey protobuf layout");
+    if (len != OCTO_PUBKEY_PB_LEN || memcmp(in, ed25519_prefix, sizeof(ed25519_prefix)) != 0)
+        return false;
+    memcpy(out->bytes, in + sizeof(ed25519_prefix), sizeof(out->bytes));
+    return true;
+}
+
 /* Everything after the envelope was unpacked and found canonical. */
 static int open_envelope(const Octo__Pb__SignedProviderAdvert *env, uint64_t now_ms,
                          struct octo_advert *out, enum octo_advert_reason *reason)
@@ -479,7 +531,7 @@ static int open_envelope(const Octo__Pb__SignedProviderAdvert *env, uint64_t now
     if (env->signature.len != OCTO_ED25519_SIG_LEN)
         return reject(reason, OCTO_ADVERT_SIG_LENGTH, OCTO_EMALFORMED);
     struct octo_pubkey pub;
-    if (octo_pubkey_decode_for_verify(env->public_key.data, env->public_key.len, &pub) < 0)
+    if (!pubkey_parse(env->public_key.data, env->public_key.len, &pub))
         return reject(reason, OCTO_ADVERT_KEY_INVALID, OCTO_EMALFORMED);
     int rc = octo_advert_decode(env->advert.data, env->advert.len, out, reason);
     if (rc < 0)
@@ -509,17 +561,19 @@ int octo_advert_open(const uint8_t *in, size_t len, uint64_t now_ms, struct octo
     octo_advert_init(out);
     if (len > OCTO_ADVERT_SIGNED_MAX)
         return reject(reason, OCTO_ADVERT_TOO_BIG, OCTO_ETOOBIG);
-    Octo__Pb__SignedProviderAdvert *env =
-        octo__pb__signed_provider_advert__unpack(octo_pb_allocator(), len, in);
+    struct unpack_alloc pa;
+    unpack_alloc_init(&pa);
+    Octo__Pb__SignedProviderAdvert *env = octo__pb__signed_provider_advert__unpack(&pa.pb, len, in);
     if (env == NULL)
-        return reject(reason, OCTO_ADVERT_ENVELOPE_MALFORMED, OCTO_EMALFORMED);
+        return reject(reason, OCTO_ADVERT_ENVELOPE_MALFORMED,
+                      pa.failed ? OCTO_ENOMEM : OCTO_EMALFORMED);
     uint8_t scratch[OCTO_ADVERT_SIGNED_MAX];
     int rc = octo_pb_check_canonical(&env->base, in, len, scratch, sizeof(scratch));
     if (rc < 0)
         rc = reject(reason, OCTO_ADVERT_ENVELOPE_NONCANON, OCTO_ENONCANON);
     else
         rc = open_envelope(env, now_ms, out, reason);
-    octo__pb__signed_provider_advert__free_unpacked(env, octo_pb_allocator());
+    octo__pb__signed_provider_advert__free_unpacked(env, &pa.pb);
     if (rc < 0)
         octo_advert_init(out);
     return rc;

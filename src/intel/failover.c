@@ -7,6 +7,10 @@
  * under the configured hash key; each record keeps its home slot so deletion can shift the
  * following cluster back without rehashing (no tombstones, so lookups never degrade).
  * Iteration (expire) walks the pool by record number: deterministic, independent of hashing.
+ *
+ * Forgotten tasks stay as tombstones (FLAG_FORGOTTEN: a full record, still indexed, so the key
+ * stays reserved) until expire sees their deadline pass; only then is the record freed. These
+ * are record tombstones of the idempotency rule, unrelated to the index, which has none.
  */
 #include "intel/failover.h"
 
@@ -26,6 +30,7 @@ enum {
     FLAG_USED = 1u << 0,
     FLAG_CHARGE_PENDING = 1u << 1,
     FLAG_CHARGED = 1u << 2,
+    FLAG_FORGOTTEN = 1u << 3, /* tombstone: key reserved until the deadline */
 };
 
 struct octo_failover_task {
@@ -147,6 +152,7 @@ static void fill_view(const struct octo_failover_task *t, struct octo_failover_v
     out->tried_count = t->attempts;
     out->charge_pending = (t->flags & FLAG_CHARGE_PENDING) != 0;
     out->charged = (t->flags & FLAG_CHARGED) != 0;
+    out->forgotten = (t->flags & FLAG_FORGOTTEN) != 0;
 }
 
 static void finish(struct octo_failover *f, struct octo_failover_task *t,
@@ -323,6 +329,23 @@ int octo_failover_result(struct octo_failover *f, const uint8_t *key, uint32_t a
     return 0;
 }
 
+int octo_failover_cancel(struct octo_failover *f, const uint8_t *key, octo_tick now)
+{
+    struct octo_failover_task *t = lookup(f, key);
+    if (t == NULL)
+        return OCTO_ENOTFOUND;
+    if (t->state == OCTO_FAILOVER_RUNNING)
+        return OCTO_EBUSY;
+    if (t->state != OCTO_FAILOVER_PENDING)
+        return OCTO_ESTATE;
+    if (now >= t->deadline) {
+        finish(f, t, OCTO_FAILOVER_EXPIRED, OCTO_FAILOVER_REASON_DEADLINE);
+        return OCTO_ETIMEDOUT;
+    }
+    finish(f, t, OCTO_FAILOVER_FAILED, OCTO_FAILOVER_REASON_CANCELLED);
+    return 0;
+}
+
 bool octo_failover_take_charge(struct octo_failover *f, const uint8_t *key)
 {
     struct octo_failover_task *t = lookup(f, key);
@@ -347,21 +370,33 @@ int octo_failover_get(const struct octo_failover *f, const uint8_t *key,
 
 int octo_failover_forget(struct octo_failover *f, const uint8_t *key)
 {
-    OCTO_ASSERT(f != NULL && f->index != NULL && key != NULL);
-    uint32_t s = find_slot(f, key, NULL);
-    if (s == EMPTY)
+    struct octo_failover_task *t = lookup(f, key);
+    if (t == NULL)
         return OCTO_ENOTFOUND;
-    uint32_t r = f->index[s];
-    struct octo_failover_task *t = &f->tasks[r];
-    /* a pending charge must be taken first, or it would be lost with the record */
+    /* a pending charge must be taken first: the tombstone is not charged any more */
     if (!is_terminal(t->state) || (t->flags & FLAG_CHARGE_PENDING) != 0)
         return OCTO_ESTATE;
+    if (!(t->flags & FLAG_FORGOTTEN)) {
+        t->flags |= FLAG_FORGOTTEN;
+        f->stats.tombstones++;
+    }
+    return 0;
+}
+
+/* Frees record r, a tombstone: out of the index, back on the free chain. */
+static void drop_record(struct octo_failover *f, uint32_t r)
+{
+    struct octo_failover_task *t = &f->tasks[r];
+    OCTO_ASSERT((t->flags & FLAG_FORGOTTEN) != 0 && is_terminal(t->state));
+    uint32_t s = find_slot(f, t->key, NULL);
+    OCTO_ASSERT(s != EMPTY && f->index[s] == r);
     index_delete(f, s);
     memset(t, 0, sizeof(*t));
     t->next_free = f->free_head;
     f->free_head = r;
     f->stats.tasks--;
-    return 0;
+    f->stats.tombstones--;
+    f->stats.dropped++;
 }
 
 size_t octo_failover_expire(struct octo_failover *f, octo_tick now)
@@ -370,10 +405,14 @@ size_t octo_failover_expire(struct octo_failover *f, octo_tick now)
     size_t expired = 0;
     for (uint32_t r = 0; r < f->cap; r++) {
         struct octo_failover_task *t = &f->tasks[r];
-        if (!(t->flags & FLAG_USED) || is_terminal(t->state) || t->deadline > now)
+        if (!(t->flags & FLAG_USED) || t->deadline > now)
             continue;
-        finish(f, t, OCTO_FAILOVER_EXPIRED, OCTO_FAILOVER_REASON_DEADLINE);
-        expired++;
+        if (t->flags & FLAG_FORGOTTEN) {
+            drop_record(f, r);
+        } else if (!is_terminal(t->state)) {
+            finish(f, t, OCTO_FAILOVER_EXPIRED, OCTO_FAILOVER_REASON_DEADLINE);
+            expired++;
+        }
     }
     return expired;
 }

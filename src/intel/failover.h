@@ -40,8 +40,15 @@
  *       CALLER_TIMEOUT                       -> EXPIRED(DEADLINE)
  *       CANCELLED                            -> FAILED(CANCELLED)
  *   - take_charge returns true exactly once per task, and only for a SUCCEEDED one.
- *   - expire sweeps the table and moves every PENDING/RUNNING task whose deadline has passed
- *     to EXPIRED; forget drops a finished (terminal) record after its result was delivered.
+ *   - forget marks a finished (terminal) record whose result was delivered and whose charge
+ *     was taken as a TOMBSTONE: its state stays (get reports it, with `forgotten` set) and its
+ *     key stays reserved, so a submission retried within the deadline still gets OCTO_EEXIST
+ *     and the task never runs (or is charged) twice. The record is freed by expire once its
+ *     deadline has passed — after that the submitter's deadline is over, so a retry could not
+ *     have run anyway, and begin() of the key starts afresh.
+ *   - expire sweeps the table: it moves every PENDING/RUNNING task whose deadline has passed
+ *     to EXPIRED, and frees every tombstone whose deadline has passed. A table filled with
+ *     tombstones refuses new tasks (OCTO_ELIMIT) until expire frees them: call it regularly.
  *
  * Providers are 32-bit indexes chosen by the caller (e.g. registry slots); a task remembers
  * up to OCTO_FAILOVER_ATTEMPTS_MAX of them, which is also the cap on max_attempts, so the
@@ -116,10 +123,13 @@ struct octo_failover_view {
     uint32_t tried_count;
     bool charge_pending; /* SUCCEEDED and take_charge not called yet */
     bool charged;        /* take_charge returned true */
+    bool forgotten;      /* a tombstone: forget() was called, expire() frees it */
 };
 
 struct octo_failover_stats {
-    uint64_t tasks;      /* records in the table now */
+    uint64_t tasks;      /* records in the table now (tombstones included) */
+    uint64_t tombstones; /* of those, forgotten ones kept until their deadline */
+    uint64_t dropped;    /* tombstones freed by expire() */
     uint64_t begun;      /* new tasks ever begun */
     uint64_t duplicates; /* begin() of an existing key */
     uint64_t attempts;   /* attempts started */
@@ -179,6 +189,13 @@ OCTO_MUST_USE int octo_failover_result(struct octo_failover *f, const uint8_t *k
                                        uint32_t attempt, uint32_t provider,
                                        enum octo_health_outcome outcome, octo_tick now);
 
+/* Cancels a PENDING task (not yet running, or between attempts): it becomes
+ * FAILED(CANCELLED). A RUNNING attempt is cancelled through result() with
+ * OCTO_HEALTH_CANCELLED instead. Returns 0; OCTO_ETIMEDOUT when the deadline has passed (the
+ * task EXPIRES instead); OCTO_EBUSY while an attempt runs; OCTO_ESTATE for a finished task;
+ * OCTO_ENOTFOUND for an unknown key. */
+OCTO_MUST_USE int octo_failover_cancel(struct octo_failover *f, const uint8_t *key, octo_tick now);
+
 /* True exactly once per task: the first call after it SUCCEEDED. False otherwise (unknown
  * key, not succeeded, already charged). */
 bool octo_failover_take_charge(struct octo_failover *f, const uint8_t *key);
@@ -187,15 +204,17 @@ bool octo_failover_take_charge(struct octo_failover *f, const uint8_t *key);
 OCTO_MUST_USE int octo_failover_get(const struct octo_failover *f, const uint8_t *key,
                                     struct octo_failover_view *out);
 
-/* Drops a finished task (SUCCEEDED, FAILED or EXPIRED) after its result was delivered and
- * its charge taken; a later begin() of the key starts afresh, so forget only once the
- * submitter can no longer retry that key (keep the record until the task's deadline).
- * Returns 0, OCTO_ENOTFOUND, or OCTO_ESTATE while the task is PENDING or RUNNING or its
- * charge is still pending. */
+/* Forgets a finished task (SUCCEEDED, FAILED or EXPIRED) after its result was delivered and
+ * its charge taken: the record becomes a tombstone (state kept, key reserved: begin() still
+ * returns OCTO_EEXIST) until octo_failover_expire runs at or after its deadline and frees it.
+ * Returns 0 (also for a task already forgotten), OCTO_ENOTFOUND, or OCTO_ESTATE while the
+ * task is PENDING or RUNNING or its charge is still pending. */
 OCTO_MUST_USE int octo_failover_forget(struct octo_failover *f, const uint8_t *key);
 
 /* Moves every PENDING or RUNNING task with deadline <= now to EXPIRED (a result arriving
- * for it later is ignored). Returns how many expired. O(max_tasks). */
+ * for it later is ignored) and frees every tombstone (forgotten task) with deadline <= now,
+ * after which its key may be begun afresh (counted in stats.dropped). Returns how many
+ * tasks expired (tombstones freed are not counted). O(max_tasks). */
 size_t octo_failover_expire(struct octo_failover *f, octo_tick now);
 
 /* Counters since init. */

@@ -10,7 +10,15 @@
  *
  * Upsert is all-or-nothing: everything that can fail (validation, limits, interning new
  * names, reserving posting and slot capacity, the entry's block) happens before the first
- * change; names interned for a failed upsert are released again.
+ * change; names interned for a failed upsert are released again. models_max counts the
+ * names in use after the upsert: when a replacement brings in a new name while the limit is
+ * reached and its old advert was the only user of some names it drops, the new name is
+ * "deferred": its copy and posting list are allocated in the prepare step, and the commit
+ * gives it the id of a released name once the old postings are gone.
+ *
+ * Change stamps: model_touch renews a model's stamp from reg->stamp_last (creation, posting
+ * added or removed, a listing entry replaced). Compaction moves postings but changes neither
+ * the set nor any entry, so it keeps the stamp.
  *
  * Hash tables: linear probing over power-of-two tables at least twice the maximum entry
  * count (so probing always ends at an empty bucket), deletion by backward shift (no
@@ -51,6 +59,24 @@ struct octo_registry_modelrec {
     uint32_t cap;
     uint32_t dead;
     uint32_t next_free; /* free-list link while the id is free */
+    uint64_t stamp;     /* change stamp, 0 while the id is free */
+};
+
+/* A model name created late in a replacement (see the design comment). */
+struct deferred {
+    char *name;
+    uint32_t *postings;
+    uint32_t cap;
+};
+
+/* What upsert_prepare reserved for the commit. */
+struct upsert_plan {
+    uint32_t ids[OCTO_ADVERT_MODELS_MAX];
+    bool created[OCTO_ADVERT_MODELS_MAX];
+    int8_t deferred_of[OCTO_ADVERT_MODELS_MAX]; /* index into deferred, -1 if none */
+    struct deferred deferred[OCTO_ADVERT_MODELS_MAX];
+    size_t deferred_count;
+    struct octo_registry_model *block;
 };
 
 /* ---- hashing and tables ---- */
@@ -316,6 +342,11 @@ static int postings_reserve(struct octo_registry_modelrec *rec, uint32_t extra)
 
 /* ---- models ---- */
 
+static void model_touch(struct octo_registry *reg, uint32_t m)
+{
+    reg->models[m].stamp = ++reg->stamp_last;
+}
+
 /* Finds or creates the id of a model name. *created tells whether this call made it. */
 static int model_intern(struct octo_registry *reg, const char *name, uint32_t *id, bool *created)
 {
@@ -350,6 +381,7 @@ static int model_intern(struct octo_registry *reg, const char *name, uint32_t *i
     rec->name = copy;
     reg->mtable[bucket] = m + 1;
     reg->models_live++;
+    model_touch(reg, m);
     *id = m;
     *created = true;
     return 0;
@@ -415,6 +447,7 @@ static uint32_t posting_append(struct octo_registry *reg, uint32_t m, uint32_t p
     OCTO_ASSERT(rec->len < rec->cap); /* reserved before the commit */
     rec->postings[rec->len] = posting;
     reg->stats.postings++;
+    model_touch(reg, m);
     return rec->len++;
 }
 
@@ -427,6 +460,28 @@ static void posting_kill(struct octo_registry *reg, uint32_t m, uint32_t pos)
     rec->dead++;
     reg->stats.postings--;
     reg->stats.postings_dead++;
+    model_touch(reg, m);
+}
+
+/* Gives a deferred name the first free id (one was released by the commit). */
+static uint32_t model_adopt(struct octo_registry *reg, const struct deferred *d)
+{
+    OCTO_ASSERT(reg->models_free != NONE);
+    OCTO_ASSERT(reg->models_live < reg->cfg.models_max);
+    uint32_t m = reg->models_free;
+    reg->models_free = reg->models[m].next_free;
+    struct octo_registry_modelrec *rec = &reg->models[m];
+    memset(rec, 0, sizeof(*rec));
+    rec->name = d->name;
+    rec->postings = d->postings;
+    rec->cap = d->cap;
+    uint32_t bucket;
+    uint32_t found = model_find(reg, d->name, &bucket);
+    OCTO_ASSERT(found == NONE);
+    reg->mtable[bucket] = m + 1;
+    reg->models_live++;
+    model_touch(reg, m);
+    return m;
 }
 
 /* ---- entry blocks ---- */
@@ -499,38 +554,114 @@ const uint8_t *octo_registry_attestation(const struct octo_registry_entry *e)
 
 /* ---- upsert ---- */
 
-/* Releases the models a failed upsert created (they hold no posting yet). */
-static void release_created(struct octo_registry *reg, const uint32_t *ids, const bool *created,
-                            size_t count)
+/* Releases the models a failed upsert created (they hold no posting yet) and the memory of
+ * its deferred names. */
+static void plan_undo(struct octo_registry *reg, struct upsert_plan *pl, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        if (created[i])
-            model_release(reg, ids[i]);
+        if (pl->created[i])
+            model_release(reg, pl->ids[i]);
     }
+    for (size_t d = 0; d < pl->deferred_count; d++) {
+        octo_free(pl->deferred[d].name);
+        octo_free(pl->deferred[d].postings);
+    }
+    pl->deferred_count = 0;
+}
+
+/* How many model ids replacing slot s by a releases: ids whose every live posting belongs
+ * to the old advert and whose name the new advert does not list. */
+static uint32_t releasable_models(const struct octo_registry *reg, uint32_t s,
+                                  const struct octo_advert *a)
+{
+    const struct octo_registry_entry *e = &reg->entries[s];
+    uint32_t n = 0;
+    for (size_t j = 0; j < e->models_count; j++) {
+        uint32_t m = e->models[j].model_id;
+        bool first = true;
+        uint32_t mine = 0;
+        for (size_t k = 0; k < e->models_count; k++) {
+            if (e->models[k].model_id == m) {
+                mine++;
+                first = first && k >= j;
+            }
+        }
+        const struct octo_registry_modelrec *rec = &reg->models[m];
+        if (!first || rec->len - rec->dead != mine)
+            continue;
+        bool named = false;
+        for (size_t k = 0; k < a->models_count && !named; k++)
+            named = strcmp(rec->name, a->models[k].name) == 0;
+        n += !named;
+    }
+    return n;
+}
+
+/* Reserves a deferred name's copy and posting list (at most `postings` postings). */
+static int defer_model(struct upsert_plan *pl, const char *name, size_t postings)
+{
+    struct deferred *d = &pl->deferred[pl->deferred_count];
+    d->cap = postings > POSTINGS_INITIAL ? (uint32_t)postings : POSTINGS_INITIAL;
+    d->name = octo_strdup(name);
+    d->postings = octo_malloc(d->cap * sizeof(uint32_t));
+    if (d->name == NULL || d->postings == NULL) {
+        octo_free(d->name);
+        octo_free(d->postings);
+        return OCTO_ENOMEM;
+    }
+    pl->deferred_count++;
+    return 0;
+}
+
+/* Finds, creates or defers the id of advert model n (s: the replaced slot or NONE). */
+static int plan_model(struct octo_registry *reg, const struct octo_advert *a, size_t n, uint32_t s,
+                      struct upsert_plan *pl, uint32_t *releasable)
+{
+    const char *name = a->models[n].name;
+    pl->deferred_of[n] = -1;
+    for (size_t d = 0; d < pl->deferred_count; d++) {
+        if (strcmp(pl->deferred[d].name, name) == 0) {
+            pl->deferred_of[n] = (int8_t)d;
+            return 0;
+        }
+    }
+    int rc = model_intern(reg, name, &pl->ids[n], &pl->created[n]);
+    if (rc != OCTO_ELIMIT || s == NONE)
+        return rc;
+    if (*releasable == NONE)
+        *releasable = releasable_models(reg, s, a);
+    if (pl->deferred_count >= *releasable)
+        return OCTO_ELIMIT;
+    pl->deferred_of[n] = (int8_t)pl->deferred_count;
+    return defer_model(pl, name, a->models_count);
 }
 
 /* Everything that can fail, before the first change. */
-static int upsert_prepare(struct octo_registry *reg, const struct octo_advert *a, bool is_new,
-                          uint32_t *ids, bool *created, struct octo_registry_model **block)
+static int upsert_prepare(struct octo_registry *reg, const struct octo_advert *a, uint32_t s,
+                          struct upsert_plan *pl)
 {
     size_t n = 0;
     int rc = 0;
+    uint32_t releasable = NONE;
+    pl->deferred_count = 0;
     for (; n < a->models_count; n++) {
-        rc = model_intern(reg, a->models[n].name, &ids[n], &created[n]);
+        rc = plan_model(reg, a, n, s, pl, &releasable);
         if (rc < 0)
             break;
     }
-    for (size_t i = 0; rc == 0 && i < a->models_count; i++)
-        rc = postings_reserve(&reg->models[ids[i]], (uint32_t)a->models_count);
-    if (rc == 0 && is_new)
+    for (size_t i = 0; rc == 0 && i < a->models_count; i++) {
+        if (pl->deferred_of[i] < 0)
+            rc = postings_reserve(&reg->models[pl->ids[i]], (uint32_t)a->models_count);
+    }
+    if (rc == 0 && s == NONE)
         rc = slots_reserve(reg);
     if (rc == 0) {
-        *block = block_build(a);
-        if (*block == NULL)
+        pl->block = block_build(a);
+        if (pl->block == NULL)
             rc = OCTO_ENOMEM;
     }
     if (rc < 0)
-        release_created(reg, ids, created, n);
+        plan_undo(reg, pl, n);
     return rc;
 }
 
@@ -559,6 +690,9 @@ static void commit_new(struct octo_registry *reg, const struct octo_advert *a, u
     uint32_t s = slot_alloc(reg);
     struct octo_registry_entry *e = &reg->entries[s];
     entry_fill(e, a, block);
+    if (++reg->incarnation_last == 0)
+        reg->incarnation_last = 1;
+    e->incarnation = reg->incarnation_last;
     for (size_t i = 0; i < a->models_count; i++) {
         block[i].model_id = ids[i];
         block[i].posting_pos = posting_append(reg, ids[i], (s << POSTING_REF_BITS) | (uint32_t)i);
@@ -573,25 +707,30 @@ static void commit_new(struct octo_registry *reg, const struct octo_advert *a, u
 }
 
 static void commit_replace(struct octo_registry *reg, uint32_t s, const struct octo_advert *a,
-                           const uint32_t *ids, struct octo_registry_model *block)
+                           const struct upsert_plan *pl)
 {
     struct octo_registry_entry *e = &reg->entries[s];
+    struct octo_registry_model *block = pl->block;
     struct octo_registry_model *old = e->models;
     size_t old_count = e->models_count;
     bool kept[OCTO_ADVERT_MODELS_MAX] = {false};
     for (size_t i = 0; i < a->models_count; i++) {
+        if (pl->deferred_of[i] >= 0)
+            continue; /* a new name: after the old postings are gone */
         uint32_t posting = (s << POSTING_REF_BITS) | (uint32_t)i;
-        block[i].model_id = ids[i];
+        uint32_t id = pl->ids[i];
+        block[i].model_id = id;
         size_t j = 0;
         while (j < old_count &&
-               (kept[j] || old[j].model_id != ids[i] || strcmp(old[j].quant, block[i].quant) != 0))
+               (kept[j] || old[j].model_id != id || strcmp(old[j].quant, block[i].quant) != 0))
             j++;
         if (j < old_count) {
             kept[j] = true;
             block[i].posting_pos = old[j].posting_pos;
-            reg->models[ids[i]].postings[old[j].posting_pos] = posting;
+            reg->models[id].postings[old[j].posting_pos] = posting;
+            model_touch(reg, id); /* the entry behind the posting changed */
         } else {
-            block[i].posting_pos = posting_append(reg, ids[i], posting);
+            block[i].posting_pos = posting_append(reg, id, posting);
         }
     }
     uint32_t heap_pos = e->heap_pos;
@@ -609,6 +748,16 @@ static void commit_replace(struct octo_registry *reg, uint32_t s, const struct o
             model_tidy(reg, old[j].model_id);
     }
     octo_free(old);
+    uint32_t adopted[OCTO_ADVERT_MODELS_MAX];
+    for (size_t d = 0; d < pl->deferred_count; d++)
+        adopted[d] = model_adopt(reg, &pl->deferred[d]);
+    for (size_t i = 0; i < a->models_count; i++) {
+        if (pl->deferred_of[i] < 0)
+            continue;
+        uint32_t id = adopted[pl->deferred_of[i]];
+        block[i].model_id = id;
+        block[i].posting_pos = posting_append(reg, id, (s << POSTING_REF_BITS) | (uint32_t)i);
+    }
 }
 
 int octo_registry_upsert(struct octo_registry *reg, const struct octo_advert *a, uint64_t now_ms,
@@ -633,20 +782,20 @@ int octo_registry_upsert(struct octo_registry *reg, const struct octo_advert *a,
         reg->stats.rejected++;
         return OCTO_ELIMIT;
     }
-    uint32_t ids[OCTO_ADVERT_MODELS_MAX];
-    bool created[OCTO_ADVERT_MODELS_MAX] = {false};
-    struct octo_registry_model *block = NULL;
-    rc = upsert_prepare(reg, a, s == NONE, ids, created, &block);
+    struct upsert_plan pl;
+    memset(pl.created, 0, sizeof(pl.created));
+    rc = upsert_prepare(reg, a, s, &pl);
     if (rc < 0) {
         reg->stats.rejected++;
         return rc;
     }
     if (s == NONE) {
-        commit_new(reg, a, bucket, ids, block, &s);
+        OCTO_ASSERT(pl.deferred_count == 0);
+        commit_new(reg, a, bucket, pl.ids, pl.block, &s);
         reg->stats.inserted++;
         rc = OCTO_REGISTRY_INSERTED;
     } else {
-        commit_replace(reg, s, a, ids, block);
+        commit_replace(reg, s, a, &pl);
         reg->stats.replaced++;
         rc = OCTO_REGISTRY_REPLACED;
     }
@@ -873,6 +1022,56 @@ int octo_registry_query(const struct octo_registry *reg, const struct octo_regis
             break;
     }
     return n;
+}
+
+int octo_registry_model_lookup(const struct octo_registry *reg, const char *name,
+                               uint32_t *model_id)
+{
+    OCTO_ASSERT(reg != NULL);
+    OCTO_ASSERT(model_id != NULL);
+    if (name == NULL || !query_name_ok(name))
+        return OCTO_EINVAL;
+    if (reg->mtable == NULL)
+        return OCTO_ENOTFOUND;
+    uint32_t bucket;
+    uint32_t m = model_find(reg, name, &bucket);
+    if (m == NONE)
+        return OCTO_ENOTFOUND;
+    *model_id = m;
+    return 0;
+}
+
+static bool model_in_use(const struct octo_registry *reg, uint32_t model_id)
+{
+    return model_id < reg->models_used && reg->models[model_id].name != NULL;
+}
+
+uint64_t octo_registry_model_stamp(const struct octo_registry *reg, uint32_t model_id)
+{
+    OCTO_ASSERT(reg != NULL);
+    return model_in_use(reg, model_id) ? reg->models[model_id].stamp : 0;
+}
+
+uint32_t octo_registry_model_size(const struct octo_registry *reg, uint32_t model_id)
+{
+    OCTO_ASSERT(reg != NULL);
+    if (!model_in_use(reg, model_id))
+        return 0;
+    return reg->models[model_id].len - reg->models[model_id].dead;
+}
+
+int octo_registry_iter_model(struct octo_registry_iter *it, const struct octo_registry *reg,
+                             uint32_t model_id)
+{
+    OCTO_ASSERT(it != NULL);
+    OCTO_ASSERT(reg != NULL);
+    memset(it, 0, sizeof(*it));
+    it->reg = reg;
+    it->model_id = NONE;
+    if (!model_in_use(reg, model_id))
+        return OCTO_ENOTFOUND;
+    it->model_id = model_id;
+    return 0;
 }
 
 void octo_registry_stats(const struct octo_registry *reg, struct octo_registry_stats *out)

@@ -15,6 +15,11 @@
  *   - an indexed min-heap of slots by expiry, so octo_registry_expire touches only the
  *     adverts that expire.
  *
+ * Change tracking (for views built on top, e.g. rview.h): every model id carries a change
+ * stamp taken from a registry-wide counter that only grows; it is renewed whenever a posting
+ * of the model is added or removed or an entry listing the model is replaced, and a model id
+ * freed and reused starts with a fresh one. Each entry carries an incarnation number.
+ *
  * Determinism: candidates come out in posting order, the order in which each (provider,
  * model, quantization) was first added; a replacement advert keeps the positions of the
  * pairs it still lists and appends new ones; removal keeps the order of the rest. Hash
@@ -65,7 +70,10 @@ struct octo_registry_entry {
     uint64_t price_in_per_mtok;
     uint64_t price_out_per_mtok;
     uint32_t max_concurrency;
-    uint32_t heap_pos; /* internal: position in the expiry heap, or the free-slot link */
+    uint32_t heap_pos;    /* internal: position in the expiry heap, or the free-slot link */
+    uint32_t incarnation; /* set on insert from a registry-wide counter, never 0; kept by a
+                           * replacement: (slot, incarnation) names one registration, so a
+                           * slot reused by another provider is told apart */
     uint8_t hw_tier;
     uint8_t isolation;
     uint8_t models_count; /* 0 marks a free slot */
@@ -111,6 +119,8 @@ struct octo_registry {
     uint32_t models_live;
     uint32_t *mtable; /* model name hash table: id + 1, 0 = empty */
     uint32_t mmask;
+    uint64_t stamp_last;       /* last model change stamp handed out */
+    uint32_t incarnation_last; /* last entry incarnation handed out */
     struct octo_registry_stats stats;
 };
 
@@ -158,7 +168,8 @@ void octo_registry_deinit(struct octo_registry *reg);
  * NULL) receives the provider's registry index unless an error is returned.
  * Returns OCTO_REGISTRY_INSERTED, _REPLACED or _STALE; errors: octo_advert_validate's,
  * OCTO_ELIMIT (providers_max or models_max reached), OCTO_ENOMEM. On error the registry is
- * unchanged. */
+ * unchanged. models_max is applied to the state after the upsert: a replacement may bring
+ * in new model names in place of names only its old advert used. */
 OCTO_MUST_USE int octo_registry_upsert(struct octo_registry *reg, const struct octo_advert *a,
                                        uint64_t now_ms, uint32_t *index,
                                        enum octo_advert_reason *reason);
@@ -209,6 +220,27 @@ typedef int (*octo_registry_candidate_fn)(void *ctx, const struct octo_registry_
 OCTO_MUST_USE int octo_registry_query(const struct octo_registry *reg,
                                       const struct octo_registry_query *q,
                                       octo_registry_candidate_fn fn, void *ctx);
+
+/* Looks a model name up: *model_id receives its interned id. Returns 0, OCTO_ENOTFOUND (no
+ * registered provider lists it) or OCTO_EINVAL (name NULL, empty or above
+ * OCTO_ADVERT_NAME_MAX bytes). */
+OCTO_MUST_USE int octo_registry_model_lookup(const struct octo_registry *reg, const char *name,
+                                             uint32_t *model_id);
+
+/* Change stamp of a model id: non-zero while the id is in use, and different (greater) after
+ * any change to the set of its postings or a replacement of an entry listing it, also when
+ * the id was freed and reused. 0 for an id not in use (any id is accepted). */
+uint64_t octo_registry_model_stamp(const struct octo_registry *reg, uint32_t model_id);
+
+/* Number of live postings ((provider, quantization) pairs) of a model id; 0 for an id not in
+ * use. At most providers_max * OCTO_ADVERT_MODELS_MAX. */
+uint32_t octo_registry_model_size(const struct octo_registry *reg, uint32_t model_id);
+
+/* Starts an unfiltered walk over the postings of a model id in posting order (read with
+ * octo_registry_iter_next). Returns 0, or OCTO_ENOTFOUND when the id is not in use (the
+ * iterator then yields nothing). */
+OCTO_MUST_USE int octo_registry_iter_model(struct octo_registry_iter *it,
+                                           const struct octo_registry *reg, uint32_t model_id);
 
 /* Copies the counters. */
 void octo_registry_stats(const struct octo_registry *reg, struct octo_registry_stats *out);

@@ -8,10 +8,18 @@
  * 2. Rank: the eligible candidates are ranked by the strategy's key (or the policy's sort),
  *    ties broken by candidate index; only the best OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX
  *    are kept, with an insertion into a small sorted array (O(n) for the small constant).
+ *    With `order`, the eligible listed candidates are also kept by (first position in order,
+ *    index), at most 1 + OCTO_ROUTE_FALLBACKS_MAX of them: the decision walks order and, per
+ *    entry, the matching candidates in index order, so it only ever uses those.
  * 3. Balance: among the top K whose key is within the strategy's tolerance of the best, the
  *    load balancer (lb.h: power of two choices on in-flight / capacity, 1/price^2 weights for
  *    cost) picks one; the others become the ranked fallbacks. An explicit `order` disables
  *    balancing: the first eligible listed provider wins.
+ *
+ * Everything is done per candidate in octo_route_stream_offer (filter, keep) and once in
+ * octo_route_stream_finish (balance), so the stream needs no per-candidate storage; the
+ * early stop of a price-ordered stream is the point where the kept array is full and every
+ * later candidate would rank after all of it (key not smaller, index greater).
  */
 #include "intel/router.h"
 
@@ -167,43 +175,70 @@ static uint64_t rank_key(enum octo_route_strategy s, enum octo_route_sort sort,
     return price_key(c); /* cost, privacy, geo */
 }
 
-/* Keeps the best KEEP_MAX (key, index) pairs sorted, ties by index. */
-struct keep {
-    uint64_t key[KEEP_MAX];
-    size_t idx[KEEP_MAX];
-    size_t count;
-};
-
-static void keep_offer(struct keep *k, uint64_t key, size_t idx)
+/* Keeps the best KEEP_MAX candidates sorted by (key, index). */
+static void keep_offer(struct octo_route_stream *st, const struct octo_route_kept *x)
 {
-    size_t pos = k->count;
-    while (pos > 0 && (k->key[pos - 1] > key || (k->key[pos - 1] == key && k->idx[pos - 1] > idx)))
+    struct octo_route_kept *k = st->kept;
+    size_t pos = st->kept_count;
+    while (pos > 0 &&
+           (k[pos - 1].key > x->key || (k[pos - 1].key == x->key && k[pos - 1].index > x->index)))
         pos--;
     if (pos >= KEEP_MAX)
         return;
-    size_t last = k->count < KEEP_MAX ? k->count : KEEP_MAX - 1;
-    for (size_t i = last; i > pos; i--) {
-        k->key[i] = k->key[i - 1];
-        k->idx[i] = k->idx[i - 1];
-    }
-    k->key[pos] = key;
-    k->idx[pos] = idx;
-    if (k->count < KEEP_MAX)
-        k->count++;
+    size_t last = st->kept_count < KEEP_MAX ? st->kept_count : KEEP_MAX - 1;
+    for (size_t i = last; i > pos; i--)
+        k[i] = k[i - 1];
+    k[pos] = *x;
+    if (st->kept_count < KEEP_MAX)
+        st->kept_count++;
+}
+
+/* Keeps the first 1 + OCTO_ROUTE_FALLBACKS_MAX eligible listed candidates by (first order
+ * position, index): exactly the ones an `order` decision uses, in its order. */
+static void listed_offer(struct octo_route_stream *st, size_t order_pos, size_t index)
+{
+    struct octo_route_listed *l = st->listed;
+    const size_t max = OCTO_ROUTE_FALLBACKS_MAX + 1;
+    size_t pos = st->listed_count;
+    while (pos > 0 && (l[pos - 1].order_pos > order_pos ||
+                       (l[pos - 1].order_pos == order_pos && l[pos - 1].index > index)))
+        pos--;
+    if (pos >= max)
+        return;
+    size_t last = st->listed_count < max ? st->listed_count : max - 1;
+    for (size_t i = last; i > pos; i--)
+        l[i] = l[i - 1];
+    l[pos] = (struct octo_route_listed){.order_pos = order_pos, .index = index};
+    if (st->listed_count < max)
+        st->listed_count++;
+}
+
+/* First position of id in p->order, or p->order_count. */
+static size_t order_pos(const struct octo_route_policy *p, const struct octo_peerid *id)
+{
+    size_t o = 0;
+    while (o < p->order_count && !octo_peerid_equal(&p->order[o], id))
+        o++;
+    return o;
+}
+
+static bool cost_balanced(enum octo_route_strategy s, enum octo_route_sort sort)
+{
+    return sort == OCTO_SORT_NONE &&
+           (s == OCTO_ROUTE_COST || s == OCTO_ROUTE_PRIVACY || s == OCTO_ROUTE_GEO);
 }
 
 /* Candidates within the strategy's tolerance of the best share the load: cost keeps those
  * at most twice the best price (the 1/price^2 weights then favour the cheap ones), the
  * other strategies keep exact ties. */
-static size_t balanced_count(enum octo_route_strategy s, enum octo_route_sort sort,
-                             const struct keep *k)
+static size_t balanced_count(const struct octo_route_stream *st)
 {
-    bool cost = sort == OCTO_SORT_NONE &&
-                (s == OCTO_ROUTE_COST || s == OCTO_ROUTE_PRIVACY || s == OCTO_ROUTE_GEO);
+    bool cost = cost_balanced(st->strategy, st->policy->sort);
+    const struct octo_route_kept *k = st->kept;
     size_t n = 1;
-    while (n < k->count && n < OCTO_ROUTE_TOP_K) {
+    while (n < st->kept_count && n < OCTO_ROUTE_TOP_K) {
         bool within =
-            cost ? k->key[n] <= 2 * k->key[0] || k->key[n] == k->key[0] : k->key[n] == k->key[0];
+            cost ? k[n].key <= 2 * k[0].key || k[n].key == k[0].key : k[n].key == k[0].key;
         if (!within)
             break;
         n++;
@@ -211,93 +246,142 @@ static size_t balanced_count(enum octo_route_strategy s, enum octo_route_sort so
     return n;
 }
 
-static bool already_used(const struct octo_route_result *out, size_t idx)
+int octo_route_stream_begin(struct octo_route_stream *st, const struct octo_route_policy *p,
+                            enum octo_route_strategy s, bool price_ordered)
 {
-    if (out->chosen == idx)
-        return true;
-    for (size_t i = 0; i < out->fallbacks_count; i++) {
-        if (out->fallbacks[i] == idx)
-            return true;
+    OCTO_ASSERT(st != NULL);
+    OCTO_ASSERT(p != NULL);
+    memset(st, 0, sizeof(*st));
+    st->policy = p;
+    st->strategy = s;
+    st->price_ordered = price_ordered;
+    const char *why;
+    if (octo_route_policy_check(p, &why) < 0 || (unsigned)s > OCTO_ROUTE_GEO)
+        st->status = OCTO_EINVAL;
+    else if (s == OCTO_ROUTE_GEO && p->country[0] == '\0' && p->continent[0] == '\0')
+        st->status = OCTO_EINVAL; /* geo routing needs the region it routes to */
+    if (st->status < 0) {
+        st->stopped = true;
+        return st->status;
     }
-    return false;
+    bool by_price = p->sort == OCTO_SORT_PRICE || cost_balanced(s, p->sort);
+    st->early_stop = price_ordered && by_price && p->order_count == 0;
+    return 0;
 }
 
-static void fill_from_order(const struct octo_route_policy *p, const struct octo_route_candidate *c,
-                            const uint32_t *eligible, size_t count, struct octo_route_result *out,
-                            bool *found)
+bool octo_route_stream_offer(struct octo_route_stream *st, const struct octo_route_candidate *c,
+                             size_t index)
 {
-    *found = false;
-    for (size_t o = 0; o < p->order_count; o++) {
-        for (size_t i = 0; i < count; i++) {
-            if (!octo_peerid_equal(c[eligible[i]].provider, &p->order[o]))
-                continue;
-            if (!*found) {
-                out->chosen = eligible[i];
-                *found = true;
-            } else if (out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX &&
-                       !already_used(out, eligible[i])) {
-                out->fallbacks[out->fallbacks_count++] = eligible[i]; /* `order` may repeat */
-            }
-        }
+    OCTO_ASSERT(st != NULL);
+    OCTO_ASSERT(c != NULL);
+    if (st->stopped)
+        return false;
+    struct octo_route_explain *e = &st->explain;
+    uint64_t price = price_key(c);
+    if (e->considered > 0) {
+        OCTO_ASSERT(index > st->last_index);
+        OCTO_ASSERT(!st->price_ordered || price >= st->last_price);
     }
+    if (e->considered >= OCTO_ROUTE_CANDIDATES_MAX) {
+        st->status = OCTO_ETOOBIG;
+        st->stopped = true;
+        return false;
+    }
+    st->last_index = index;
+    st->last_price = price;
+    e->considered++;
+    const struct octo_route_policy *p = st->policy;
+    uint32_t *reject = first_rejection(p, st->strategy, c, e);
+    if (reject != NULL) {
+        (*reject)++;
+        return true;
+    }
+    e->eligible++;
+    bool listed_here = false;
+    if (p->order_count > 0) {
+        size_t o = order_pos(p, c->provider);
+        listed_here = o < p->order_count;
+        if (listed_here)
+            listed_offer(st, o, index);
+    }
+    struct octo_route_kept k = {.key = rank_key(st->strategy, p->sort, c),
+                                .price = price,
+                                .index = index,
+                                .in_flight = c->in_flight,
+                                .capacity = c->capacity,
+                                .listed = listed_here};
+    keep_offer(st, &k);
+    if (st->early_stop && st->kept_count == KEEP_MAX) {
+        st->stopped = true;
+        return false;
+    }
+    return true;
+}
+
+/* The ranking after the listed providers: every kept candidate not named in order. */
+static void finish_from_order(const struct octo_route_stream *st, struct octo_route_result *out)
+{
+    out->chosen = st->listed[0].index;
+    for (size_t i = 1; i < st->listed_count; i++)
+        out->fallbacks[out->fallbacks_count++] = st->listed[i].index;
+    for (size_t i = 0; i < st->kept_count && out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX; i++) {
+        if (!st->kept[i].listed)
+            out->fallbacks[out->fallbacks_count++] = st->kept[i].index;
+    }
+}
+
+int octo_route_stream_finish(struct octo_route_stream *st, struct octo_rng *rng,
+                             struct octo_route_result *out)
+{
+    OCTO_ASSERT(st != NULL);
+    OCTO_ASSERT(out != NULL);
+    memset(out, 0, sizeof(*out));
+    out->explain = st->explain;
+    if (st->status < 0)
+        return st->status;
+    if (st->explain.eligible == 0)
+        return OCTO_ENOTFOUND;
+    if (st->listed_count > 0) { /* an explicit order disables balancing */
+        finish_from_order(st, out);
+        return 0;
+    }
+    size_t top = balanced_count(st);
+    struct octo_lb_candidate lbc[OCTO_ROUTE_TOP_K];
+    for (size_t i = 0; i < top; i++) {
+        const struct octo_route_kept *x = &st->kept[i];
+        lbc[i] = (struct octo_lb_candidate){.price = x->price,
+                                            .index = (uint32_t)x->index,
+                                            .in_flight = x->in_flight,
+                                            .capacity = x->capacity};
+    }
+    enum octo_route_strategy s = st->strategy;
+    bool cost =
+        st->policy->sort == OCTO_SORT_NONE && s != OCTO_ROUTE_SPEED && s != OCTO_ROUTE_QUALITY;
+    size_t pick = 0;
+    int rc = octo_lb_pick(lbc, top, cost ? OCTO_LB_COST : OCTO_LB_LEAST_LOADED, rng, &pick);
+    if (rc < 0)
+        return rc;
+    out->chosen = st->kept[pick].index;
+    for (size_t i = 0; i < st->kept_count && out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX; i++) {
+        if (st->kept[i].index != out->chosen)
+            out->fallbacks[out->fallbacks_count++] = st->kept[i].index;
+    }
+    return 0;
 }
 
 int octo_route_select(const struct octo_route_policy *p, enum octo_route_strategy strategy,
                       const struct octo_route_candidate *c, size_t n, struct octo_rng *rng,
                       uint32_t *scratch, struct octo_route_result *out)
 {
+    (void)scratch;
     memset(out, 0, sizeof(*out));
-    const char *why;
-    if (octo_route_policy_check(p, &why) < 0 || (unsigned)strategy > OCTO_ROUTE_GEO)
-        return OCTO_EINVAL;
-    if (strategy == OCTO_ROUTE_GEO && p->country[0] == '\0' && p->continent[0] == '\0')
-        return OCTO_EINVAL; /* geo routing needs the region it routes to */
-    if (n > OCTO_ROUTE_CANDIDATES_MAX)
-        return OCTO_ETOOBIG;
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t *reject = first_rejection(p, strategy, &c[i], &out->explain);
-        if (reject != NULL)
-            (*reject)++;
-        else
-            scratch[count++] = (uint32_t)i;
-    }
-    out->explain.considered = (uint32_t)n;
-    out->explain.eligible = (uint32_t)count;
-    if (count == 0)
-        return OCTO_ENOTFOUND;
-    bool from_order = false;
-    if (p->order_count > 0)
-        fill_from_order(p, c, scratch, count, out, &from_order);
-    struct keep k = {.count = 0};
-    for (size_t i = 0; i < count; i++)
-        keep_offer(&k, rank_key(strategy, p->sort, &c[scratch[i]]), scratch[i]);
-    if (from_order) { /* listed providers first; the rest of the ranking follows */
-        for (size_t i = 0; i < k.count && out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX; i++) {
-            if (!listed(p->order, p->order_count, c[k.idx[i]].provider))
-                out->fallbacks[out->fallbacks_count++] = k.idx[i];
-        }
-        return 0;
-    }
-    size_t top = balanced_count(strategy, p->sort, &k);
-    struct octo_lb_candidate lbc[OCTO_ROUTE_TOP_K];
-    for (size_t i = 0; i < top; i++) {
-        const struct octo_route_candidate *x = &c[k.idx[i]];
-        lbc[i] = (struct octo_lb_candidate){.price = price_key(x),
-                                            .index = (uint32_t)k.idx[i],
-                                            .in_flight = x->in_flight,
-                                            .capacity = x->capacity};
-    }
-    bool cost =
-        p->sort == OCTO_SORT_NONE && strategy != OCTO_ROUTE_SPEED && strategy != OCTO_ROUTE_QUALITY;
-    size_t pick = 0;
-    int rc = octo_lb_pick(lbc, top, cost ? OCTO_LB_COST : OCTO_LB_LEAST_LOADED, rng, &pick);
+    struct octo_route_stream st;
+    int rc = octo_route_stream_begin(&st, p, strategy, false);
     if (rc < 0)
         return rc;
-    out->chosen = lbc[pick].index;
-    for (size_t i = 0; i < k.count && out->fallbacks_count < OCTO_ROUTE_FALLBACKS_MAX; i++) {
-        if (k.idx[i] != out->chosen)
-            out->fallbacks[out->fallbacks_count++] = k.idx[i];
-    }
-    return 0;
+    if (n > OCTO_ROUTE_CANDIDATES_MAX)
+        return OCTO_ETOOBIG;
+    for (size_t i = 0; i < n; i++)
+        (void)octo_route_stream_offer(&st, &c[i], i);
+    return octo_route_stream_finish(&st, rng, out);
 }

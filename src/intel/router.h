@@ -128,13 +128,89 @@ OCTO_MUST_USE int octo_route_policy_check(const struct octo_route_policy *p, con
 
 /* Decides. Returns 0 with out->chosen set, or OCTO_ENOTFOUND when no candidate is eligible
  * (out->explain says why), OCTO_ETOOBIG for more than OCTO_ROUTE_CANDIDATES_MAX candidates,
- * OCTO_EINVAL for a bad policy. scratch must hold n entries (the caller owns it, so a
- * decision allocates nothing). */
+ * OCTO_EINVAL for a bad policy (or geo without a region). A loop over the stream below
+ * (price_ordered false): a decision allocates nothing. scratch is no longer used (kept for
+ * the callers; it may be NULL). */
 OCTO_MUST_USE int octo_route_select(const struct octo_route_policy *p,
                                     enum octo_route_strategy strategy,
                                     const struct octo_route_candidate *c, size_t n,
                                     struct octo_rng *rng, uint32_t *scratch,
                                     struct octo_route_result *out);
+
+/* ---- streaming form ----
+ *
+ * The same decision, with the candidates offered one at a time, so the caller builds each
+ * candidate view only when it is needed:
+ *
+ *     octo_route_stream_begin(&st, policy, strategy, price_ordered);
+ *     for each candidate i, in increasing i: if (!octo_route_stream_offer(&st, &view_i, i)) break;
+ *     octo_route_stream_finish(&st, rng, &result);
+ *
+ * price_ordered = the caller promises the candidates arrive in ascending price key order
+ * (price_in + price_out, saturating; asserted), ties in index order. Then, when the ranking
+ * is by price (strategy cost, privacy or geo with sort none, or any strategy with sort price)
+ * and the policy has no `order` list, the result depends only on the first
+ * OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX eligible candidates, and offer returns false
+ * once it has them: chosen and fallbacks are those of the full scan with the same rng state.
+ * Otherwise every candidate is needed and offer returns true (until an error).
+ * explain.considered counts the candidates offered; the removal counts cover those; when
+ * nothing is eligible every candidate was offered, so the explain is complete.
+ *
+ * The stream copies what finish needs (ranking keys, load, the order positions of eligible
+ * listed providers: at most 1 + OCTO_ROUTE_FALLBACKS_MAX of them), so the caller may reuse
+ * its candidate struct between offers. It borrows the policy until finish. */
+
+/* Internal: one of the best eligible candidates kept by a stream. */
+struct octo_route_kept {
+    uint64_t key;   /* rank key, smaller is better */
+    uint64_t price; /* price key for the load balancer */
+    size_t index;
+    uint32_t in_flight, capacity;
+    bool listed; /* named in policy->order */
+};
+
+/* Internal: an eligible candidate named in policy->order, at its first order position. */
+struct octo_route_listed {
+    size_t order_pos;
+    size_t index;
+};
+
+struct octo_route_stream {
+    /* internal: use the functions below */
+    const struct octo_route_policy *policy;
+    enum octo_route_strategy strategy;
+    int status; /* 0, or the error finish returns */
+    bool early_stop;
+    bool price_ordered;
+    bool stopped;
+    uint64_t last_price;
+    size_t last_index;
+    struct octo_route_explain explain;
+    struct octo_route_kept kept[OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX];
+    size_t kept_count;
+    struct octo_route_listed listed[1 + OCTO_ROUTE_FALLBACKS_MAX];
+    size_t listed_count;
+};
+
+/* Starts a decision under policy p (borrowed until finish) and strategy s. Returns 0, or
+ * OCTO_EINVAL for a bad policy, unknown strategy or geo without a region; the stream then
+ * takes no candidates (offer returns false) and finish returns the same error. */
+OCTO_MUST_USE int octo_route_stream_begin(struct octo_route_stream *st,
+                                          const struct octo_route_policy *p,
+                                          enum octo_route_strategy s, bool price_ordered);
+
+/* Offers candidate c at index `index` (strictly greater than the previous offer's; asserted).
+ * Returns true while more candidates may change the result, false once they cannot (early
+ * stop, see above), after an error (more than OCTO_ROUTE_CANDIDATES_MAX offers: finish then
+ * returns OCTO_ETOOBIG) or when begin failed. c is not kept. */
+bool octo_route_stream_offer(struct octo_route_stream *st, const struct octo_route_candidate *c,
+                             size_t index);
+
+/* Decides among the candidates offered; out->chosen and out->fallbacks are offer indices.
+ * Returns 0, OCTO_ENOTFOUND (nothing eligible; out->explain says why), or the error begin
+ * or offer recorded (OCTO_EINVAL, OCTO_ETOOBIG). out is always written. */
+OCTO_MUST_USE int octo_route_stream_finish(struct octo_route_stream *st, struct octo_rng *rng,
+                                           struct octo_route_result *out);
 
 /* True when the candidate may receive data of this class (the fail-closed rule). */
 bool octo_route_class_allowed(enum octo_data_class cls, const struct octo_route_candidate *c);

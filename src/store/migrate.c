@@ -1,5 +1,6 @@
 /*
- * migrate.c — versioned schema migrations, and the node schema (settings + peerstore).
+ * migrate.c — versioned schema migrations, and the node schema (settings, peerstore,
+ * provider registry, task records).
  *
  * A schema is an ordered array of {version, name, sql_sqlite, sql_pg}; a table (by default
  * schema_migrations) records each applied version with its name and time. Migrating applies,
@@ -13,7 +14,10 @@
  * migration's write transaction (which holds the write lock), so each migration runs once.
  *
  * SQL dialect notes for the PostgreSQL text: BYTEA for BLOB, BIGINT for 64-bit integers (PG's
- * INTEGER is 32-bit), COLLATE "C" on text keys so ordering is bytewise as in SQLite.
+ * INTEGER is 32-bit), COLLATE "C" on text keys so ordering is bytewise as in SQLite,
+ * octet_length (bytes) where SQLite says length(CAST(x AS BLOB)) (SQLite's length() of a
+ * text counts characters), CHECK constraints on every length and enum, and typeof() checks
+ * on SQLite (whose columns accept any type) so a value of the wrong type cannot slip in.
  */
 #include "base/assert.h"
 #include "store/store.h"
@@ -79,6 +83,85 @@ static const struct octo_store_migration node_migrations[] = {
                   " protocol TEXT COLLATE \"C\" NOT NULL,"
                   " PRIMARY KEY (peer_id, protocol)"
                   ");",
+    },
+    {
+        /* Provider registry (providers.h): the signed advert bytes as received, keyed by
+         * provider id; expiry index for delete_expired. */
+        .version = 3,
+        .name = "providers",
+        .sql_sqlite = "CREATE TABLE providers ("
+                      " id BLOB PRIMARY KEY NOT NULL"
+                      "  CHECK (typeof(id) = 'blob' AND length(id) BETWEEN 1 AND 64),"
+                      " seq INTEGER NOT NULL CHECK (seq >= 0),"
+                      " expiry_ms INTEGER NOT NULL CHECK (expiry_ms >= 0),"
+                      " received_ms INTEGER NOT NULL CHECK (received_ms >= 0),"
+                      " advert BLOB NOT NULL"
+                      "  CHECK (typeof(advert) = 'blob' AND length(advert) BETWEEN 1 AND 16384)"
+                      ");"
+                      "CREATE INDEX providers_expiry ON providers (expiry_ms);",
+        .sql_pg = "CREATE TABLE providers ("
+                  " id BYTEA PRIMARY KEY CHECK (octet_length(id) BETWEEN 1 AND 64),"
+                  " seq BIGINT NOT NULL CHECK (seq >= 0),"
+                  " expiry_ms BIGINT NOT NULL CHECK (expiry_ms >= 0),"
+                  " received_ms BIGINT NOT NULL CHECK (received_ms >= 0),"
+                  " advert BYTEA NOT NULL CHECK (octet_length(advert) BETWEEN 1 AND 16384)"
+                  ");"
+                  "CREATE INDEX providers_expiry ON providers (expiry_ms);",
+    },
+    {
+        /* Task records (tasks.h). state: 0 queued, 1 running, 2 succeeded, 3 failed,
+         * 4 expired, 5 cancelled (stable values). Partial indexes serve the recovery listing
+         * (unfinished, by created_ms, id) and the purge (finished, by updated_ms). */
+        .version = 4,
+        .name = "tasks",
+        .sql_sqlite = "CREATE TABLE tasks ("
+                      " id BLOB PRIMARY KEY NOT NULL"
+                      "  CHECK (typeof(id) = 'blob' AND length(id) = 16),"
+                      " owner BLOB NOT NULL"
+                      "  CHECK (typeof(owner) = 'blob' AND length(owner) BETWEEN 1 AND 64),"
+                      " model TEXT NOT NULL CHECK (typeof(model) = 'text'"
+                      "  AND length(CAST(model AS BLOB)) BETWEEN 1 AND 128),"
+                      " priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 7),"
+                      " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 5),"
+                      " reason TEXT NOT NULL CHECK (typeof(reason) = 'text'"
+                      "  AND length(CAST(reason AS BLOB)) <= 64),"
+                      " deadline_ms INTEGER NOT NULL CHECK (deadline_ms >= 0),"
+                      " created_ms INTEGER NOT NULL CHECK (created_ms >= 0),"
+                      " updated_ms INTEGER NOT NULL CHECK (updated_ms >= 0),"
+                      " attempts INTEGER NOT NULL CHECK (attempts BETWEEN 0 AND 4294967295),"
+                      " provider BLOB NOT NULL"
+                      "  CHECK (typeof(provider) = 'blob' AND length(provider) <= 64),"
+                      " charged_amount INTEGER NOT NULL CHECK (charged_amount >= 0),"
+                      " charged INTEGER NOT NULL CHECK (charged IN (0, 1)),"
+                      " request BLOB NOT NULL"
+                      "  CHECK (typeof(request) = 'blob' AND length(request) <= 1048576),"
+                      " result BLOB NOT NULL"
+                      "  CHECK (typeof(result) = 'blob' AND length(result) <= 1048576)"
+                      ");"
+                      "CREATE INDEX tasks_unfinished ON tasks (created_ms, id)"
+                      " WHERE state IN (0, 1);"
+                      "CREATE INDEX tasks_finished ON tasks (updated_ms) WHERE state >= 2;",
+        .sql_pg = "CREATE TABLE tasks ("
+                  " id BYTEA PRIMARY KEY CHECK (octet_length(id) = 16),"
+                  " owner BYTEA NOT NULL CHECK (octet_length(owner) BETWEEN 1 AND 64),"
+                  " model TEXT COLLATE \"C\" NOT NULL"
+                  "  CHECK (octet_length(model) BETWEEN 1 AND 128),"
+                  " priority SMALLINT NOT NULL CHECK (priority BETWEEN 0 AND 7),"
+                  " state SMALLINT NOT NULL CHECK (state BETWEEN 0 AND 5),"
+                  " reason TEXT COLLATE \"C\" NOT NULL CHECK (octet_length(reason) <= 64),"
+                  " deadline_ms BIGINT NOT NULL CHECK (deadline_ms >= 0),"
+                  " created_ms BIGINT NOT NULL CHECK (created_ms >= 0),"
+                  " updated_ms BIGINT NOT NULL CHECK (updated_ms >= 0),"
+                  " attempts BIGINT NOT NULL CHECK (attempts BETWEEN 0 AND 4294967295),"
+                  " provider BYTEA NOT NULL CHECK (octet_length(provider) <= 64),"
+                  " charged_amount BIGINT NOT NULL CHECK (charged_amount >= 0),"
+                  " charged SMALLINT NOT NULL CHECK (charged IN (0, 1)),"
+                  " request BYTEA NOT NULL CHECK (octet_length(request) <= 1048576),"
+                  " result BYTEA NOT NULL CHECK (octet_length(result) <= 1048576)"
+                  ");"
+                  "CREATE INDEX tasks_unfinished ON tasks (created_ms, id)"
+                  " WHERE state IN (0, 1);"
+                  "CREATE INDEX tasks_finished ON tasks (updated_ms) WHERE state >= 2;",
     },
 };
 

@@ -28,47 +28,6 @@ void octo_peerstore_init(struct octo_peerstore *ps, struct octo_store *s, uint32
 
 /* ---- input checks ---- */
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF). */
-static bool utf8_valid(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        size_t extra;
-        uint32_t min;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            min = 0x80;
-            cp = c & 0x1fu;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            min = 0x800;
-            cp = c & 0x0fu;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            min = 0x10000;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (extra > len - i - 1)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 /* A NUL-terminated UTF-8 string of at most max bytes; empty allowed when allow_empty. */
 static int check_string(const char *s, size_t max, bool allow_empty)
 {
@@ -79,7 +38,7 @@ static int check_string(const char *s, size_t max, bool allow_empty)
         return OCTO_ETOOBIG;
     if (n == 0 && !allow_empty)
         return OCTO_EINVAL;
-    if (!utf8_valid((const uint8_t *)s, n))
+    if (!octo__store_utf8_valid(s, n))
         return OCTO_EINVAL;
     return 0;
 }
@@ -432,15 +391,8 @@ int octo_peerstore_delete(struct octo_peerstore *ps, const uint8_t *id, size_t i
 
 int octo_peerstore_count(struct octo_peerstore *ps, uint64_t *out)
 {
-    OCTO_ASSERT(ps != NULL && ps->store != NULL);
-    OCTO_ASSERT(out != NULL);
-    int64_t n = 0;
-    int rc = octo_store_query_int64(ps->store, "SELECT count(*) FROM peers", NULL, 0, &n);
-    if (rc < 0)
-        return rc;
-    OCTO_ASSERT(n >= 0);
-    *out = (uint64_t)n;
-    return 0;
+    OCTO_ASSERT(ps != NULL);
+    return octo__store_count(ps->store, "SELECT count(*) FROM peers", out);
 }
 
 struct list_ctx {

@@ -18,7 +18,8 @@
  * integer column is its decimal form; text/blob of an OTHER column other than numeric is
  * NULL (its binary form is not text).
  *
- * Statements: each exec is one PQexecParams. The SQL is scanned first (quotes, comments,
+ * Statements: each exec is one PQsendQueryParams received in single-row mode (see Limits).
+ * The SQL is scanned first (quotes, comments,
  * dollar quotes) so that the interface's rules hold exactly as with SQLite: one statement
  * only, and the parameters passed are exactly the placeholders referenced (PostgreSQL itself
  * accepts typed parameters that are never referenced).
@@ -51,8 +52,21 @@
  * default_transaction_isolation read committed. Server notices go to the debug log.
  *
  * Limits: store.c checks what is sent; every column value read back is checked against
- * OCTO_STORE_VALUE_MAX before the callback sees the row. A result is received whole by libpq
- * before rows are delivered (bound it in SQL with LIMIT).
+ * OCTO_STORE_VALUE_MAX before the callback sees the row. Results are received in libpq's
+ * single-row mode (PQsetSingleRowMode): each row is its own PGresult, handed to the callback
+ * and freed before the next is read, so memory stays at one row however many rows a query
+ * returns (a whole-result PQexecParams would hold every row at once). A failure mid-result
+ * (e.g. a division by zero in row 50 000) arrives after the rows before it were delivered.
+ * When the callback stops early the remaining rows are still read and discarded, one at a
+ * time, to keep the connection usable: repositories bound their queries with LIMIT from a
+ * named constant and page with keysets. Scripts (exec_script) use PQexec and must not return
+ * rows.
+ *
+ * Failed COMMIT: PostgreSQL ends a transaction whose COMMIT fails (a deferred constraint, a
+ * serialization failure, a deferred trigger that times out on a lock, a deadlock): the
+ * transaction is rolled back and cannot be retried by committing again. store.h's contract
+ * says the same for both backends: after a failed commit no transaction is open, and
+ * OCTO_EBUSY tells the caller that re-running the whole transaction may succeed.
  *
  * Memory: one octo_calloc'd struct per connection; libpq's allocations (PGconn, PGresult)
  * are its own and released by PQfinish / PQclear before every return.
@@ -267,6 +281,17 @@ static int pg_commit(struct octo_store *s)
     }
     PQclear(res);
     sync_tx(ps);
+    if (rc < 0 && s->tx != OCTO_STORE_TX_NONE) {
+        /* The server always ends a transaction whose COMMIT failed; should it somehow still
+         * be open (a protocol surprise), end it so the contract holds. */
+        char saved[OCTO_STORE_ERRMSG_MAX];
+        memcpy(saved, s->errmsg, sizeof(saved));
+        (void)run_simple(ps, "rollback", "ROLLBACK");
+        memcpy(s->errmsg, saved, sizeof(saved));
+    }
+    s->tx = rc < 0 ? OCTO_STORE_TX_NONE : s->tx;
+    if (rc < 0)
+        ps->savepoint = false;
     return rc;
 }
 
@@ -489,10 +514,11 @@ static int check_row(struct pg_store *ps, const PGresult *res, int r, int ncols)
     return 0;
 }
 
-static int deliver_rows(struct pg_store *ps, const PGresult *res, octo_store_row_fn fn, void *ctx)
+/* Delivers the rows of one result (a single row in single-row mode) to fn, numbering them
+ * from *index on. Returns 0 to go on, 1 when fn asked to stop, or a negative code. */
+static int deliver_rows(struct pg_store *ps, const PGresult *res, octo_store_row_fn fn, void *ctx,
+                        unsigned *index)
 {
-    if (fn == NULL)
-        return 0;
     int nrows = PQntuples(res);
     int ncols = PQnfields(res);
     OCTO_ASSERT(nrows >= 0 && ncols >= 0);
@@ -508,14 +534,14 @@ static int deliver_rows(struct pg_store *ps, const PGresult *res, octo_store_row
         if (rc < 0)
             return rc;
         impl.row = r;
-        row.index = (unsigned)r;
+        row.index = (*index)++;
         rc = fn(&row, ctx);
         if (rc < 0) {
             octo__store_seterr(&ps->base, "exec: row callback failed: %s", octo_strerror(rc));
             return rc;
         }
         if (rc > 0)
-            return 0;
+            return 1;
     }
     return 0;
 }
@@ -764,6 +790,62 @@ static void build_params(struct pg_params *pp, const struct octo_store_value *pa
     }
 }
 
+/* What receiving one statement's results produced. */
+struct pg_recv {
+    int rc;          /* first error: the server's, a row's or the callback's */
+    bool stop;       /* no more rows are delivered (callback stopped, or an error) */
+    bool done;       /* a final result (not a single row) arrived */
+    bool server_err; /* the server reported an error: the statement was undone */
+    unsigned index;  /* rows delivered so far */
+    int64_t changes; /* from the final result's command tag */
+};
+
+/* Handles one result of the statement being received. */
+static void recv_one(struct pg_store *ps, PGresult *res, octo_store_row_fn fn, void *ctx,
+                     struct pg_recv *r)
+{
+    ExecStatusType st = PQresultStatus(res);
+    switch (st) {
+    case PGRES_SINGLE_TUPLE:
+    case PGRES_TUPLES_OK:
+        if (st == PGRES_TUPLES_OK) {
+            r->done = true;
+            r->changes = tag_changes(res);
+        }
+        if (!r->stop && fn != NULL) {
+            int d = deliver_rows(ps, res, fn, ctx, &r->index);
+            if (d != 0)
+                r->stop = true;
+            if (d < 0)
+                r->rc = d;
+        }
+        break;
+    case PGRES_COMMAND_OK:
+    case PGRES_EMPTY_QUERY:
+        r->done = true;
+        r->changes = tag_changes(res);
+        break;
+    default: {
+        /* An error, possibly after rows were delivered (a failure mid-scan). The server's
+         * error decides the code unless the callback failed first. */
+        int frc = fail_res(ps, "exec", res);
+        if (r->rc == 0)
+            r->rc = frc;
+        r->done = true;
+        r->stop = true;
+        r->server_err = true;
+        break;
+    }
+    }
+}
+
+/*
+ * Sends the statement and receives its results in single-row mode: libpq hands over one row
+ * at a time, so one row (each value at most OCTO_STORE_VALUE_MAX, checked) sits in memory
+ * whatever the size of the result. When the
+ * callback stops early the rest of the result is still read from the socket and discarded
+ * (the connection must be drained before the next statement); bound such queries with LIMIT.
+ */
 static int pg_exec(struct octo_store *s, const char *sql, const struct octo_store_value *params,
                    size_t nparams, octo_store_row_fn fn, void *ctx)
 {
@@ -777,19 +859,32 @@ static int pg_exec(struct octo_store *s, const char *sql, const struct octo_stor
         return rc;
     struct pg_params pp;
     build_params(&pp, params, nparams);
-    PGresult *res = PQexecParams(ps->conn, sql, (int)nparams, pp.types, pp.values, pp.lengths,
-                                 pp.formats, PG_FORMAT_BINARY);
-    ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        ps->changes = tag_changes(res);
-        rc = st == PGRES_TUPLES_OK ? deliver_rows(ps, res, fn, ctx) : 0;
-    } else {
-        rc = fail_res(ps, "exec", res);
+    if (PQsendQueryParams(ps->conn, sql, (int)nparams, pp.types, pp.values, pp.lengths, pp.formats,
+                          PG_FORMAT_BINARY) == 0) {
+        rc = fail_res(ps, "exec", NULL);
         stmt_undo(ps);
+        sync_tx(ps);
+        return rc;
     }
-    PQclear(res);
+    /* Refused only when not called right after a send: a programmer error here. If it ever
+     * happened the rows would arrive in one result and still be handled below. */
+    int single = PQsetSingleRowMode(ps->conn);
+    OCTO_DASSERT(single == 1);
+    (void)single;
+    struct pg_recv r = {0};
+    PGresult *res;
+    while ((res = PQgetResult(ps->conn)) != NULL) {
+        recv_one(ps, res, fn, ctx, &r);
+        PQclear(res);
+    }
+    if (!r.done && r.rc == 0) /* the connection broke before any final result */
+        r.rc = fail_res(ps, "exec", NULL);
+    if (r.server_err)
+        stmt_undo(ps);
+    if (r.rc == 0)
+        ps->changes = r.changes;
     sync_tx(ps);
-    return rc;
+    return r.rc;
 }
 
 static int pg_exec_script(struct octo_store *s, const char *sql)

@@ -126,12 +126,23 @@ static int sq_begin(struct octo_store *s, bool write)
     return 0;
 }
 
+/* A failed COMMIT leaves SQLite's transaction open (e.g. a deferred foreign key), but
+ * PostgreSQL's always ends: store.h promises the PostgreSQL behaviour for both, so the
+ * transaction is rolled back here and the caller re-runs it from begin if it wants to. */
 static int sq_commit(struct octo_store *s)
 {
     struct sqlite_store *ss = to_sqlite(s);
     int rc = run_simple(ss, "commit", "COMMIT");
-    if (rc < 0)
+    if (rc < 0) {
+        if (!sqlite3_get_autocommit(ss->db)) {
+            char saved[OCTO_STORE_ERRMSG_MAX];
+            memcpy(saved, s->errmsg, sizeof(saved));
+            (void)run_simple(ss, "rollback", "ROLLBACK");
+            memcpy(s->errmsg, saved, sizeof(saved));
+        }
+        s->tx = OCTO_STORE_TX_NONE;
         return rc;
+    }
     OCTO_DASSERT(sqlite3_get_autocommit(ss->db));
     s->tx = OCTO_STORE_TX_NONE;
     return 0;

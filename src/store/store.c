@@ -73,8 +73,7 @@ int octo_store_commit(struct octo_store *s)
         return OCTO_ESTATE;
     }
     int rc = s->ops->commit(s);
-    if (rc == 0)
-        OCTO_ASSERT(s->tx == OCTO_STORE_TX_NONE);
+    OCTO_ASSERT(s->tx == OCTO_STORE_TX_NONE); /* also after a failure: see store.h */
     return rc;
 }
 
@@ -285,4 +284,61 @@ const void *octo_store_row_blob(const struct octo_store_row *row, unsigned col, 
     OCTO_ASSERT(n <= OCTO_STORE_VALUE_MAX);
     *len = n;
     return p;
+}
+
+/* ---- helpers for repositories ---- */
+
+int octo__store_count(struct octo_store *s, const char *sql, uint64_t *out)
+{
+    OCTO_ASSERT(s != NULL && out != NULL);
+    int64_t n = 0;
+    int rc = octo_store_query_int64(s, sql, NULL, 0, &n);
+    if (rc < 0)
+        return rc;
+    OCTO_ASSERT(n >= 0);
+    *out = (uint64_t)n;
+    return 0;
+}
+
+bool octo__store_utf8_valid(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = p[i];
+        size_t extra;
+        uint32_t min;
+        uint32_t cp;
+        if (c == 0) {
+            return false; /* PostgreSQL text cannot hold NUL */
+        } else if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1;
+            min = 0x80;
+            cp = c & 0x1fu;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2;
+            min = 0x800;
+            cp = c & 0x0fu;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3;
+            min = 0x10000;
+            cp = c & 0x07u;
+        } else {
+            return false;
+        }
+        if (extra > len - i - 1)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += extra + 1;
+    }
+    return true;
 }

@@ -256,9 +256,20 @@ enum octo_store_tx octo_store_tx_state(const struct octo_store *s);
  */
 OCTO_MUST_USE int octo_store_begin(struct octo_store *s, bool write);
 
-/* Commits. Errors: OCTO_ESTATE (no transaction), OCTO_EBUSY (the transaction stays open:
- * retry or roll back), OCTO_ESTORE (the transaction is rolled back or still open: see
- * octo_store_tx_state). */
+/*
+ * Commits. A failed commit ENDS the transaction in both backends: its writes are rolled back
+ * and octo_store_tx_state is OCTO_STORE_TX_NONE afterwards (PostgreSQL ends a transaction
+ * whose COMMIT fails and cannot commit it again; the SQLite backend rolls back to match).
+ * Committing again is therefore never a retry: to retry, re-run the whole transaction from
+ * octo_store_begin (re-reading what it read, since others may have written meanwhile).
+ * Errors: OCTO_ESTATE (no transaction; nothing changes), OCTO_EBUSY (a lock or
+ * serialization conflict at commit time — a deferred trigger or constraint that waited for a
+ * lock past the busy timeout, a deadlock, a serialization failure: re-running the transaction
+ * may succeed), OCTO_EEXIST (a deferred unique constraint), OCTO_EIO (the connection was lost
+ * during the commit: its OUTCOME IS UNKNOWN, it may have taken effect — check before
+ * re-running anything that is not idempotent), OCTO_ESTORE (anything else, e.g. a deferred
+ * foreign key).
+ */
 OCTO_MUST_USE int octo_store_commit(struct octo_store *s);
 
 /* Rolls back. Errors: OCTO_ESTATE (no transaction), OCTO_ESTORE. Afterwards no transaction
@@ -267,7 +278,11 @@ int octo_store_rollback(struct octo_store *s);
 
 /*
  * Runs one SQL statement with parameters $1..$nparams and delivers each result row to fn
- * (fn may be NULL when no rows are wanted).
+ * (fn may be NULL when no rows are wanted). Rows are streamed: memory does not grow with the
+ * number of rows (SQLite steps the statement; PostgreSQL uses single-row mode). When fn stops
+ * early the rest of the result is still computed (SQLite: no; PostgreSQL: read and discarded),
+ * so queries that may match many rows should say LIMIT. Rows delivered before an error are
+ * not taken back: a failure mid-result returns the error after some rows were seen.
  * Errors: OCTO_EINVAL (more than one statement, a parameter/placeholder mismatch, NULL sql),
  * OCTO_ETOOBIG (sql, a parameter or a column value over its limit), the callback's negative
  * code, and the backend errors listed at the top.
@@ -304,6 +319,13 @@ OCTO_MUST_USE int octo_store_tx_leave(struct octo_store *s, bool owned, int rc);
 /* Formats the store's last-error message (printf-style, truncated to fit). */
 void octo__store_seterr(struct octo_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Well-formed UTF-8 without NUL bytes (RFC 3629: no overlong forms, no surrogates, at most
+ * U+10FFFF): what a TEXT column holds in both backends. For repositories checking input. */
+bool octo__store_utf8_valid(const void *data, size_t len);
+
+/* Runs a `SELECT count(*) ...` without parameters into *out. For repositories. */
+OCTO_MUST_USE int octo__store_count(struct octo_store *s, const char *sql, uint64_t *out);
 
 /* ---- migrations (migrate.c) ---- */
 
@@ -346,7 +368,7 @@ OCTO_MUST_USE int octo_store_migrate(struct octo_store *s, const struct octo_sto
 OCTO_MUST_USE int octo_store_schema_version(struct octo_store *s,
                                             const struct octo_store_schema *schema, int64_t *out);
 
-/* The node schema (peerstore + settings). */
+/* The node schema (settings, peerstore, provider registry, task records). */
 extern const struct octo_store_schema octo_store_node_schema;
 
 /* Applies the node schema with applied_at recorded as NULL (no clock here); equivalent to

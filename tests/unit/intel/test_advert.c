@@ -858,14 +858,48 @@ static void test_no_leaks_on_error_paths(void)
     sample(&a, &ident_a);
     size_t len;
     CHECK_OK(octo_advert_sign(&a, &ident_a, signed_buf, sizeof(signed_buf), &len, NULL));
-    for (uint64_t n = 1; n < 64; n++) {
+    uint64_t n = 1;
+    for (; n < 64; n++) {
+        enum octo_advert_reason why = OCTO_ADVERT_OK;
         octo_alloc_fail_after(n, 1);
-        int rc = octo_advert_open(signed_buf, len, NOW_MS, &b, NULL);
+        int rc = octo_advert_open(signed_buf, len, NOW_MS, &b, &why);
         octo_alloc_fail_after(0, 0);
         if (rc == 0)
             break;
-        CHECK(rc == OCTO_EMALFORMED); /* protobuf-c reports OOM as a decode failure */
+        /* out of memory is told apart from a malformed advert */
+        CHECK_ERR(rc, OCTO_ENOMEM);
+        CHECK(why == OCTO_ADVERT_ENVELOPE_MALFORMED || why == OCTO_ADVERT_ADVERT_MALFORMED);
+        CHECK_EQ_INT(b.models_count, 0);
     }
+    CHECK(n > 2); /* both the envelope and the advert unpack were made to fail */
+    octo_alloc_stats(&after);
+    CHECK_EQ_U64(after.bytes_live, before.bytes_live);
+}
+
+static void test_decode_out_of_memory(void)
+{
+    struct octo_advert a, b;
+    sample(&a, &ident_a);
+    uint8_t enc[OCTO_ADVERT_BYTES_MAX];
+    size_t len;
+    CHECK_OK(octo_advert_encode(&a, enc, sizeof(enc), &len, NULL));
+    struct octo_alloc_stats before, after;
+    octo_alloc_stats(&before);
+    enum octo_advert_reason why = OCTO_ADVERT_OK;
+    octo_alloc_fail_after(1, 1);
+    int rc = octo_advert_decode(enc, len, &b, &why);
+    octo_alloc_fail_after(0, 0);
+    CHECK_ERR(rc, OCTO_ENOMEM);
+    CHECK_EQ_INT(why, OCTO_ADVERT_ADVERT_MALFORMED);
+    /* one failure in the middle of the unpack (after some blocks were taken) */
+    octo_alloc_fail_after(3, 0);
+    rc = octo_advert_decode(enc, len, &b, &why);
+    octo_alloc_fail_after(0, 0);
+    CHECK_ERR(rc, OCTO_ENOMEM);
+    /* with memory, the same bytes decode; junk is still malformed, not ENOMEM */
+    CHECK_OK(octo_advert_decode(enc, len, &b, &why));
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    CHECK_ERR(octo_advert_decode(junk, sizeof(junk), &b, &why), OCTO_EMALFORMED);
     octo_alloc_stats(&after);
     CHECK_EQ_U64(after.bytes_live, before.bytes_live);
 }
@@ -929,6 +963,7 @@ int main(void)
     OCTO_RUN(test_envelope_errors);
     OCTO_RUN(test_advert_noncanonical);
     OCTO_RUN(test_no_leaks_on_error_paths);
+    OCTO_RUN(test_decode_out_of_memory);
     OCTO_RUN(test_write_seeds);
     octo_identity_deinit(&ident_a);
     octo_identity_deinit(&ident_b);

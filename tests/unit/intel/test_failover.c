@@ -2,7 +2,8 @@
  * test_failover.c — the failover manager in virtual time: idempotent begin, retry order
  * following the router's ranking while skipping tried and cooling providers, attempts
  * exhausted, deadlines, waiting for the shortest cooldown versus expiring when it ends too
- * late, late results ignored, charge exactly once, expiry, forget and the index under churn,
+ * late, late results ignored, charge exactly once, expiry, forget (tombstones that keep the key
+ * reserved until the deadline) and the index under churn,
  * and a scenario of 1,000 tasks over 50 simulated providers (real health checkers, 10 % of
  * attempts failing, seeded octo_rng) checking the end-to-end invariants.
  */
@@ -98,18 +99,29 @@ static void test_begin_idempotent(void)
     CHECK_ERR(octo_failover_begin(&f, k5, T0, 1, NULL), OCTO_ELIMIT); /* full */
     CHECK_ERR(octo_failover_begin(&f, k4, T0, 1, NULL), OCTO_EEXIST); /* still found when full */
 
-    /* a finished, forgotten task frees its record */
+    /* a finished, forgotten task keeps its record (a tombstone) until its deadline */
     CHECK_OK(octo_failover_result(&f, k1, 1, 7, OCTO_HEALTH_SUCCESS, T0 + S));
     CHECK_ERR(octo_failover_forget(&f, k1), OCTO_ESTATE); /* its charge is still pending */
     CHECK(octo_failover_take_charge(&f, k1));
     CHECK_OK(octo_failover_forget(&f, k1));
+    CHECK_ERR(octo_failover_begin(&f, k5, T0, 1, NULL), OCTO_ELIMIT); /* still full */
+    CHECK_ERR(octo_failover_begin(&f, k1, T0, 1, &v), OCTO_EEXIST);   /* retry: no rerun */
+    CHECK_EQ_INT(v.state, OCTO_FAILOVER_SUCCEEDED);
+    CHECK(v.forgotten && v.charged);
+    /* the deadline passes: expire frees the tombstone (and expires k2..k4, due at T0) */
+    CHECK_EQ_INT(octo_failover_expire(&f, T0 + 30 * S - 1), 3);
+    CHECK_OK(octo_failover_get(&f, k1, &v));
+    CHECK_EQ_INT(octo_failover_expire(&f, T0 + 30 * S), 0);
+    CHECK_ERR(octo_failover_get(&f, k1, &v), OCTO_ENOTFOUND);
     CHECK_OK(octo_failover_begin(&f, k5, T0, 1, NULL));
 
     struct octo_failover_stats st;
     octo_failover_stats(&f, &st);
     CHECK_EQ_U64(st.tasks, 4);
+    CHECK_EQ_U64(st.tombstones, 0);
+    CHECK_EQ_U64(st.dropped, 1);
     CHECK_EQ_U64(st.begun, 5);
-    CHECK_EQ_U64(st.duplicates, 3);
+    CHECK_EQ_U64(st.duplicates, 4);
     CHECK_EQ_U64(st.attempts, 1);
     CHECK_EQ_U64(st.succeeded, 1);
     octo_failover_deinit(&f);
@@ -386,6 +398,10 @@ static void test_charge_once(void)
     CHECK(v.charged);
     CHECK_OK(octo_failover_forget(&f, k));
     CHECK(!octo_failover_take_charge(&f, k));
+    /* retried again after forget, within the deadline: still no second run or charge */
+    CHECK_ERR(octo_failover_begin(&f, k, T0 + 60 * S, 3, &v), OCTO_EEXIST);
+    CHECK(v.charged && v.forgotten);
+    CHECK(!octo_failover_take_charge(&f, k));
     struct octo_failover_stats st;
     octo_failover_stats(&f, &st);
     CHECK_EQ_U64(st.charges, 1);
@@ -423,6 +439,36 @@ static void test_other_outcomes(void)
         CHECK_ERR(octo_failover_next(&f, k, T0, c, 2, &ch), cases[i].next_rc);
         CHECK(!octo_failover_take_charge(&f, k));
     }
+    octo_failover_deinit(&f);
+}
+
+static void test_cancel_pending(void)
+{
+    struct octo_failover f;
+    struct octo_failover_choice ch;
+    struct octo_failover_view v;
+    CHECK_OK(open_table(&f, 8));
+    cand_t c[] = {{1, 0}, {2, 0}};
+    uint8_t k[16], u[16];
+    make_key(k, 1);
+    make_key(u, 99);
+    CHECK_ERR(octo_failover_cancel(&f, u, T0), OCTO_ENOTFOUND);
+    CHECK_OK(octo_failover_begin(&f, k, T0 + 60 * S, 3, NULL));
+    CHECK_OK(octo_failover_next(&f, k, T0, c, 2, &ch));
+    CHECK_ERR(octo_failover_cancel(&f, k, T0), OCTO_EBUSY); /* running: use result() */
+    CHECK_OK(octo_failover_result(&f, k, 1, 1, OCTO_HEALTH_PROVIDER_ERROR, T0));
+    CHECK_OK(octo_failover_cancel(&f, k, T0)); /* between attempts */
+    CHECK_OK(octo_failover_get(&f, k, &v));
+    CHECK_EQ_INT(v.state, OCTO_FAILOVER_FAILED);
+    CHECK_EQ_INT(v.reason, OCTO_FAILOVER_REASON_CANCELLED);
+    CHECK_ERR(octo_failover_cancel(&f, k, T0), OCTO_ESTATE);
+    CHECK_ERR(octo_failover_next(&f, k, T0, c, 2, &ch), OCTO_ESTATE);
+    CHECK(!octo_failover_take_charge(&f, k));
+    make_key(k, 2); /* past its deadline it expires instead */
+    CHECK_OK(octo_failover_begin(&f, k, T0 + S, 3, NULL));
+    CHECK_ERR(octo_failover_cancel(&f, k, T0 + S), OCTO_ETIMEDOUT);
+    CHECK_OK(octo_failover_get(&f, k, &v));
+    CHECK_EQ_INT(v.state, OCTO_FAILOVER_EXPIRED);
     octo_failover_deinit(&f);
 }
 
@@ -465,71 +511,119 @@ static void test_expire_and_forget(void)
     CHECK_OK(octo_failover_forget(&f, b));
     CHECK(octo_failover_take_charge(&f, c3)); /* succeeded: its charge goes first */
     CHECK_OK(octo_failover_forget(&f, c3));
+    CHECK_OK(octo_failover_forget(&f, a)); /* again: already a tombstone */
+    CHECK_OK(octo_failover_get(&f, a, &v));
+    CHECK(v.forgotten);
+    CHECK_EQ_INT(v.state, OCTO_FAILOVER_EXPIRED);
+    CHECK_ERR(octo_failover_begin(&f, a, T0 + 90 * S, 2, &v), OCTO_EEXIST);
+    CHECK_ERR(octo_failover_next(&f, a, T0 + 6 * S, c, 1, &ch), OCTO_ETIMEDOUT);
+    CHECK_ERR(octo_failover_next(&f, c3, T0 + 6 * S, c, 1, &ch), OCTO_ESTATE);
+    struct octo_failover_stats st;
+    octo_failover_stats(&f, &st);
+    CHECK_EQ_U64(st.tombstones, 3);
+    /* the tombstones' deadline (T0 + 5 s) has passed: the next sweep frees them, not d */
+    CHECK_EQ_INT(octo_failover_expire(&f, T0 + 6 * S), 0);
     CHECK_ERR(octo_failover_forget(&f, a), OCTO_ENOTFOUND);
     CHECK_ERR(octo_failover_get(&f, a, &v), OCTO_ENOTFOUND);
+    CHECK_ERR(octo_failover_get(&f, b, &v), OCTO_ENOTFOUND);
+    CHECK_ERR(octo_failover_get(&f, c3, &v), OCTO_ENOTFOUND);
     CHECK_OK(octo_failover_get(&f, d, &v));
-    /* a forgotten key starts afresh */
+    CHECK(!v.forgotten);
+    /* a dropped key starts afresh */
     CHECK_OK(octo_failover_begin(&f, a, T0 + 90 * S, 2, &v));
     CHECK_EQ_INT(v.state, OCTO_FAILOVER_PENDING);
     CHECK_EQ_INT(v.attempts, 0);
-    struct octo_failover_stats st;
+    CHECK(!v.forgotten);
     octo_failover_stats(&f, &st);
     CHECK_EQ_U64(st.tasks, 2);
+    CHECK_EQ_U64(st.tombstones, 0);
+    CHECK_EQ_U64(st.dropped, 3);
     CHECK_EQ_U64(st.expired, 2);
     octo_failover_deinit(&f);
 }
 
-/* Random begin/finish/forget churn on a small table (many collisions, wrap-around) against
- * a reference array: backward-shift deletion must keep every live key findable. */
+/* Random begin/finish/forget/expire churn on a small table (many collisions, wrap-around)
+ * against a reference model: a forgotten key stays reserved (EEXIST) until a sweep at or
+ * after its deadline frees it, and backward-shift deletion keeps every live key findable. */
+enum { CHURN_CAP = 64, CHURN_KEYS = 200 };
+enum churn_state { C_FREE = 0, C_LIVE, C_TOMB };
+
+static int churn_check_all(const struct octo_failover *f, const uint8_t *model)
+{
+    struct octo_failover_view v;
+    for (uint32_t i = 0; i < CHURN_KEYS; i++) {
+        uint8_t k[16];
+        make_key(k, i);
+        int rc = octo_failover_get(f, k, &v);
+        if (rc != (model[i] == C_FREE ? OCTO_ENOTFOUND : 0))
+            return -1;
+        if (rc == 0 && v.forgotten != (model[i] == C_TOMB))
+            return -1;
+    }
+    return 0;
+}
+
 static void test_index_churn(void)
 {
-    enum { CAP = 64, KEYS = 200 };
     struct octo_failover f;
-    struct octo_failover_view v;
     struct octo_failover_choice ch;
     struct octo_rng rng;
-    static bool live[KEYS];
-    memset(live, 0, sizeof(live));
+    static uint8_t model[CHURN_KEYS];
+    static octo_tick deadline[CHURN_KEYS];
+    memset(model, 0, sizeof(model));
     octo_rng_init(&rng, 7);
-    CHECK_OK(open_table(&f, CAP));
+    CHECK_OK(open_table(&f, CHURN_CAP));
     cand_t c[] = {{1, 0}};
-    uint32_t count = 0;
+    uint32_t count = 0, tombs = 0;
+    uint64_t dropped = 0;
+    octo_tick now = T0;
     for (int op = 0; op < 20000; op++) {
-        uint32_t n = (uint32_t)octo_rng_below(&rng, KEYS);
+        now += MS;
+        uint32_t n = (uint32_t)octo_rng_below(&rng, CHURN_KEYS);
         uint8_t k[16];
         make_key(k, n);
-        if (!live[n]) {
-            int rc = octo_failover_begin(&f, k, T0 + S, 3, NULL);
-            if (count == CAP) {
+        if (model[n] == C_FREE) {
+            octo_tick dl = now + (octo_tick)(1 + octo_rng_below(&rng, 200)) * MS;
+            int rc = octo_failover_begin(&f, k, dl, 3, NULL);
+            if (count == CHURN_CAP) {
                 CHECK_ERR(rc, OCTO_ELIMIT);
                 continue;
             }
             CHECK_OK(rc);
-            CHECK_OK(octo_failover_next(&f, k, T0, c, 1, &ch));
-            CHECK_OK(octo_failover_result(&f, k, 1, 1, OCTO_HEALTH_SUCCESS, T0));
-            live[n] = true;
+            CHECK_OK(octo_failover_next(&f, k, now, c, 1, &ch));
+            CHECK_OK(octo_failover_result(&f, k, 1, 1, OCTO_HEALTH_SUCCESS, now));
+            model[n] = C_LIVE;
+            deadline[n] = dl;
             count++;
-        } else {
+        } else if (model[n] == C_LIVE) {
             CHECK(octo_failover_take_charge(&f, k));
             CHECK_OK(octo_failover_forget(&f, k));
-            live[n] = false;
-            count--;
+            model[n] = C_TOMB;
+            tombs++;
+        } else {
+            CHECK_ERR(octo_failover_begin(&f, k, now + S, 3, NULL), OCTO_EEXIST);
         }
-        if (op % 997 == 0) {
-            for (uint32_t i = 0; i < KEYS; i++) {
-                make_key(k, i);
-                CHECK_ERR(octo_failover_get(&f, k, &v), live[i] ? 0 : OCTO_ENOTFOUND);
+        if (op % 37 == 0) {
+            CHECK_EQ_INT(octo_failover_expire(&f, now), 0); /* every live task succeeded */
+            for (uint32_t i = 0; i < CHURN_KEYS; i++) {
+                if (model[i] == C_TOMB && deadline[i] <= now) {
+                    model[i] = C_FREE;
+                    count--;
+                    tombs--;
+                    dropped++;
+                }
             }
         }
+        if (op % 997 == 0)
+            CHECK_OK(churn_check_all(&f, model));
     }
-    for (uint32_t i = 0; i < KEYS; i++) {
-        uint8_t k[16];
-        make_key(k, i);
-        CHECK_ERR(octo_failover_get(&f, k, &v), live[i] ? 0 : OCTO_ENOTFOUND);
-    }
+    CHECK_OK(churn_check_all(&f, model));
     struct octo_failover_stats st;
     octo_failover_stats(&f, &st);
     CHECK_EQ_U64(st.tasks, count);
+    CHECK_EQ_U64(st.tombstones, tombs);
+    CHECK_EQ_U64(st.dropped, dropped);
+    CHECK(dropped > 1000);
     octo_failover_deinit(&f);
 }
 
@@ -714,9 +808,15 @@ static void test_scenario(void)
             failed++;
         }
         CHECK_OK(octo_failover_forget(&f, k));
+        /* a retried submission after delivery still runs nothing */
+        CHECK_ERR(octo_failover_begin(&f, k, now + 3600 * S, 3, NULL), OCTO_EEXIST);
+        dup_begins++;
     }
+    CHECK_EQ_INT(octo_failover_expire(&f, now + 3600 * S), 0); /* frees every tombstone */
     struct octo_failover_stats st;
     octo_failover_stats(&f, &st);
+    CHECK_EQ_U64(st.dropped, SC_TASKS);
+    CHECK_EQ_U64(st.tombstones, 0);
     printf("    scenario: %u tasks, %u providers: %u succeeded, %u failed (%u.%u %%); "
            "%u attempts (%u failed), %u cooldown waits, %u health cooldowns, "
            "%" PRIu64 " late results ignored, %u duplicate submissions, %" PRIu64 " charges\n",
@@ -745,6 +845,7 @@ int main(void)
     OCTO_RUN(test_late_results);
     OCTO_RUN(test_charge_once);
     OCTO_RUN(test_other_outcomes);
+    OCTO_RUN(test_cancel_pending);
     OCTO_RUN(test_expire_and_forget);
     OCTO_RUN(test_index_churn);
     OCTO_RUN(test_names);

@@ -4,7 +4,8 @@
  * population of 5,000 providers under 20,000 random operations, every query compared with a
  * brute-force scan of a shadow copy, and the whole run repeated under another hash key to
  * show that outputs do not depend on it), and a 100,000-provider fill that prints the memory
- * used per provider.
+ * used per provider. Also: model lookup, per-model change stamps, entry incarnations, the
+ * per-model walk, and models_max applied after a replacement releases its old names.
  */
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -576,6 +577,172 @@ static void test_out_of_memory(void)
     octo_registry_deinit(&reg);
 }
 
+static uint32_t lookup(const struct octo_registry *reg, unsigned m)
+{
+    char name[64];
+    model_name(m, name, sizeof(name));
+    uint32_t id = UINT32_MAX;
+    int rc = octo_registry_model_lookup(reg, name, &id);
+    return rc == 0 ? id : UINT32_MAX;
+}
+
+static void test_stamps_and_lookup(void)
+{
+    struct octo_registry reg;
+    struct octo_registry_config cfg;
+    config(&cfg, 16, 8, 9);
+    CHECK_OK(octo_registry_init(&reg, &cfg));
+    uint32_t id;
+    char longname[OCTO_ADVERT_NAME_MAX + 2];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    CHECK_ERR(octo_registry_model_lookup(&reg, NULL, &id), OCTO_EINVAL);
+    CHECK_ERR(octo_registry_model_lookup(&reg, "", &id), OCTO_EINVAL);
+    CHECK_ERR(octo_registry_model_lookup(&reg, longname, &id), OCTO_EINVAL);
+    CHECK_ERR(octo_registry_model_lookup(&reg, "unknown", &id), OCTO_ENOTFOUND);
+    CHECK_EQ_U64(octo_registry_model_stamp(&reg, 0), 0);
+    CHECK_EQ_U64(octo_registry_model_stamp(&reg, UINT32_MAX), 0);
+    CHECK_EQ_INT(octo_registry_model_size(&reg, 0), 0);
+    struct octo_registry_iter it;
+    struct octo_registry_candidate c;
+    CHECK_ERR(octo_registry_iter_model(&it, &reg, 0), OCTO_ENOTFOUND);
+    CHECK(!octo_registry_iter_next(&it, &c));
+    /* provider 1 lists models 1 and 2, provider 2 model 1 */
+    const uint16_t m12[] = {1, 2}, m1[] = {1}, m5[] = {5};
+    upsert_simple(&reg, 1, 1, m12, 2, OCTO_REGISTRY_INSERTED);
+    uint32_t id1 = lookup(&reg, 1), id2 = lookup(&reg, 2);
+    CHECK(id1 != UINT32_MAX && id2 != UINT32_MAX && id1 != id2);
+    uint64_t s1 = octo_registry_model_stamp(&reg, id1), s2 = octo_registry_model_stamp(&reg, id2);
+    CHECK(s1 != 0 && s2 != 0);
+    struct octo_peerid p1, p2;
+    peer_of(1, &p1);
+    peer_of(2, &p2);
+    uint32_t slot1;
+    const struct octo_registry_entry *e1 = octo_registry_find(&reg, &p1, &slot1);
+    uint32_t inc1 = e1->incarnation;
+    CHECK(inc1 != 0);
+    upsert_simple(&reg, 2, 1, m1, 1, OCTO_REGISTRY_INSERTED);
+    uint32_t inc2 = octo_registry_find(&reg, &p2, NULL)->incarnation;
+    CHECK(inc2 != 0 && inc2 != inc1);
+    CHECK(octo_registry_model_stamp(&reg, id1) > s1);
+    CHECK_EQ_U64(octo_registry_model_stamp(&reg, id2), s2);
+    CHECK_EQ_INT(octo_registry_model_size(&reg, id1), 2);
+    CHECK_EQ_INT(octo_registry_model_size(&reg, id2), 1);
+    /* a stale advert changes nothing; a replacement renews the stamp, keeps the incarnation */
+    s1 = octo_registry_model_stamp(&reg, id1);
+    upsert_simple(&reg, 2, 1, m1, 1, OCTO_REGISTRY_STALE);
+    CHECK_EQ_U64(octo_registry_model_stamp(&reg, id1), s1);
+    upsert_simple(&reg, 2, 2, m1, 1, OCTO_REGISTRY_REPLACED);
+    CHECK(octo_registry_model_stamp(&reg, id1) > s1);
+    CHECK_EQ_U64(octo_registry_model_stamp(&reg, id2), s2);
+    CHECK_EQ_INT(octo_registry_find(&reg, &p2, NULL)->incarnation, inc2);
+    /* the per-model walk: every posting in posting order, unfiltered */
+    CHECK_OK(octo_registry_iter_model(&it, &reg, id1));
+    CHECK(octo_registry_iter_next(&it, &c));
+    CHECK_EQ_INT(c.index, slot1);
+    CHECK_EQ_INT(c.model->model_id, id1);
+    CHECK(octo_registry_iter_next(&it, &c));
+    CHECK(octo_peerid_equal(&c.entry->provider, &p2));
+    CHECK(!octo_registry_iter_next(&it, &c));
+    /* removal: model 2 loses its last posting and its id; model 1 changes */
+    s1 = octo_registry_model_stamp(&reg, id1);
+    uint64_t before = s1 > s2 ? s1 : s2;
+    CHECK_OK(octo_registry_remove(&reg, &p1));
+    CHECK(octo_registry_model_stamp(&reg, id1) > s1);
+    CHECK_EQ_U64(octo_registry_model_stamp(&reg, id2), 0);
+    CHECK_EQ_INT(octo_registry_model_size(&reg, id2), 0);
+    CHECK_EQ_INT(lookup(&reg, 2), UINT32_MAX);
+    CHECK_ERR(octo_registry_iter_model(&it, &reg, id2), OCTO_ENOTFOUND);
+    /* a new provider takes the freed slot with a new incarnation; a new name reuses the
+     * freed id with a fresh stamp */
+    upsert_simple(&reg, 3, 1, m5, 1, OCTO_REGISTRY_INSERTED);
+    struct octo_peerid p3;
+    peer_of(3, &p3);
+    uint32_t slot3;
+    const struct octo_registry_entry *e3 = octo_registry_find(&reg, &p3, &slot3);
+    CHECK_EQ_INT(slot3, slot1);
+    CHECK(e3->incarnation != 0 && e3->incarnation != inc1 && e3->incarnation != inc2);
+    CHECK_EQ_INT(lookup(&reg, 5), id2);
+    CHECK(octo_registry_model_stamp(&reg, id2) > before);
+    octo_registry_deinit(&reg);
+}
+
+/* A replacement at models_max may swap names its old advert alone used for new ones. */
+static void test_models_max_replacement(void)
+{
+    struct octo_registry reg;
+    struct octo_registry_config cfg;
+    config(&cfg, 4, 2, 10);
+    CHECK_OK(octo_registry_init(&reg, &cfg));
+    const uint16_t m0[] = {0}, m1[] = {1}, m2[] = {2}, m45[] = {4, 5}, m17[] = {1, 7}, m6[] = {6};
+    upsert_simple(&reg, 0, 1, m0, 1, OCTO_REGISTRY_INSERTED);
+    upsert_simple(&reg, 1, 1, m1, 1, OCTO_REGISTRY_INSERTED);
+    /* provider 0 swaps model 0 for model 2 at the limit */
+    upsert_simple(&reg, 0, 2, m2, 1, OCTO_REGISTRY_REPLACED);
+    CHECK_EQ_INT(lookup(&reg, 0), UINT32_MAX);
+    uint32_t id2 = lookup(&reg, 2);
+    CHECK(id2 < 2);
+    uint32_t out[8];
+    char name[64];
+    model_name(2, name, sizeof(name));
+    CHECK_EQ_INT(collect(&reg, name, 0, NULL, NULL, out, 8), 1);
+    CHECK_EQ_INT(out[0], 0);
+    /* the same new name twice (two quantizations) is one new id */
+    struct desc d = {.seq = 3,
+                     .expiry_ms = NOW_MS + MINUTE_MS,
+                     .isolation = 1,
+                     .models_count = 2,
+                     .endpoints_count = 1,
+                     .model = {3, 3},
+                     .quant = {0, 2},
+                     .price = 10};
+    struct octo_advert a;
+    build(0, &d, &a);
+    CHECK_EQ_INT(octo_registry_upsert(&reg, &a, NOW_MS, NULL, NULL), OCTO_REGISTRY_REPLACED);
+    model_name(3, name, sizeof(name));
+    CHECK_EQ_INT(collect(&reg, name, 0, NULL, NULL, out, 8), 2);
+    CHECK_EQ_INT(out[0], 0);
+    CHECK_EQ_INT(out[1], 1);
+    struct octo_advert back;
+    uint32_t slot0;
+    struct octo_peerid p0;
+    peer_of(0, &p0);
+    CHECK(octo_registry_find(&reg, &p0, &slot0) != NULL);
+    CHECK_OK(octo_registry_advert(&reg, slot0, &back));
+    CHECK(memcmp(&a, &back, sizeof(a)) == 0);
+    /* more new names than released ones, a kept name, or an insert: still refused */
+    upsert_simple(&reg, 1, 2, m45, 2, OCTO_ELIMIT);
+    upsert_simple(&reg, 1, 2, m17, 2, OCTO_ELIMIT);
+    upsert_simple(&reg, 2, 1, m6, 1, OCTO_ELIMIT);
+    CHECK(lookup(&reg, 1) != UINT32_MAX);
+    struct octo_registry_stats st;
+    octo_registry_stats(&reg, &st);
+    CHECK_EQ_INT(st.models, 2);
+    CHECK_EQ_U64(st.postings, 3);
+    /* out of memory in the deferred path leaves everything as it was */
+    d.seq = 2;
+    d.models_count = 1;
+    d.model[0] = 4;
+    build(1, &d, &a);
+    int rc = 0;
+    for (uint64_t n = 1; n < 16; n++) {
+        octo_alloc_fail_after(n, 1);
+        rc = octo_registry_upsert(&reg, &a, NOW_MS, NULL, NULL);
+        octo_alloc_fail_after(0, 0);
+        if (rc != OCTO_ENOMEM)
+            break;
+        octo_registry_stats(&reg, &st);
+        CHECK_EQ_INT(st.models, 2);
+        CHECK_EQ_U64(st.postings, 3);
+        CHECK(lookup(&reg, 1) != UINT32_MAX);
+        CHECK_EQ_INT(lookup(&reg, 4), UINT32_MAX);
+    }
+    CHECK_EQ_INT(rc, OCTO_REGISTRY_REPLACED);
+    CHECK_EQ_INT(lookup(&reg, 1), UINT32_MAX);
+    CHECK(lookup(&reg, 4) != UINT32_MAX);
+    octo_registry_deinit(&reg);
+}
+
 /* ---- randomized model check ---- */
 
 #define POP 5000
@@ -845,6 +1012,8 @@ int main(void)
     OCTO_RUN(test_expiry);
     OCTO_RUN(test_limits);
     OCTO_RUN(test_out_of_memory);
+    OCTO_RUN(test_stamps_and_lookup);
+    OCTO_RUN(test_models_max_replacement);
     OCTO_RUN(test_random_population_against_scan);
     OCTO_RUN(test_fill_100k);
     return octo_test_finish();

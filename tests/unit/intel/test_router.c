@@ -3,11 +3,16 @@
  * strategy promises: the chosen provider is eligible (the rules restated here independently of
  * router.c), it is optimal for the strategy among the eligible ones (within the documented
  * balancing tolerance), the data class is never violated, and the explain counts add up.
+ * The streaming form: on price-sorted input with early stop it gives the same chosen provider
+ * and fallbacks as octo_route_select under the same rng seed, for random populations and
+ * policies (sort, order with repeats, only, ignore, no fallbacks), and its error paths.
  */
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "intel/router.h"
 #include "test.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define POP_MAX 300
@@ -308,11 +313,211 @@ static void test_speed_and_capacity(void)
     CHECK_EQ_U64(res.explain.removed_capacity, 1);
 }
 
+/* price key as router.h defines it */
+static uint64_t price_of(const struct octo_route_candidate *c)
+{
+    uint64_t sum = c->price_in + c->price_out;
+    return sum < c->price_in ? UINT64_MAX : sum;
+}
+
+static int cmp_price(const void *a, const void *b)
+{
+    const struct octo_route_candidate *x = a, *y = b;
+    uint64_t px = price_of(x), py = price_of(y);
+    if (px != py)
+        return px < py ? -1 : 1;
+    return (x->provider > y->provider) - (x->provider < y->provider); /* stable by id slot */
+}
+
+/* Policy extras the stream must handle exactly: sort, order (with repeats), only, ignore,
+ * allow_fallbacks false. */
+static void random_lists(struct octo_rng *r, struct octo_route_policy *p, size_t n)
+{
+    if (octo_rng_below(r, 4) == 0)
+        p->sort = (enum octo_route_sort)octo_rng_below(r, 4);
+    if (octo_rng_below(r, 4) == 0) {
+        p->order_count = 1 + octo_rng_below(r, 6);
+        for (size_t i = 0; i < p->order_count; i++)
+            p->order[i] = ids[octo_rng_below(r, n)];
+        p->allow_fallbacks = octo_rng_below(r, 3) != 0;
+    }
+    if (octo_rng_below(r, 8) == 0) {
+        p->only_count = 1 + octo_rng_below(r, 20);
+        for (size_t i = 0; i < p->only_count; i++)
+            p->only[i] = ids[octo_rng_below(r, n)];
+    }
+    if (octo_rng_below(r, 6) == 0) {
+        p->ignore_count = 1 + octo_rng_below(r, 10);
+        for (size_t i = 0; i < p->ignore_count; i++)
+            p->ignore[i] = ids[octo_rng_below(r, n)];
+    }
+}
+
+/* Runs the stream over c[0..n), stopping when offer says so; each offer goes through a
+ * reused local copy that is scribbled over afterwards (the stream must not keep it). */
+static int run_stream(const struct octo_route_policy *p, enum octo_route_strategy s,
+                      const struct octo_route_candidate *c, size_t n, uint64_t seed,
+                      struct octo_route_result *out, size_t *offered)
+{
+    struct octo_route_stream st;
+    struct octo_rng r;
+    octo_rng_init(&r, seed);
+    int rc = octo_route_stream_begin(&st, p, s, true);
+    *offered = 0;
+    struct octo_route_candidate tmp;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        tmp = c[i];
+        (*offered)++;
+        bool more = octo_route_stream_offer(&st, &tmp, i);
+        memset(&tmp, 0xa5, sizeof(tmp));
+        if (!more)
+            break;
+    }
+    return octo_route_stream_finish(&st, &r, out);
+}
+
+static struct octo_route_candidate sorted[POP_MAX];
+
+static void test_stream_equals_select(void)
+{
+    size_t stopped = 0, with_order = 0;
+    for (uint64_t seed = 1; seed <= 4000; seed++) {
+        struct octo_rng r;
+        octo_rng_init(&r, seed * 7919);
+        size_t n = 1 + octo_rng_below(&r, POP_MAX);
+        random_pop(&r, n);
+        if (seed % 3 == 0) { /* few distinct prices: many ties */
+            for (size_t i = 0; i < n; i++) {
+                pop[i].price_in = 1 + octo_rng_below(&r, 3);
+                pop[i].price_out = octo_rng_below(&r, 2);
+            }
+        }
+        if (seed % 5 == 0) { /* mostly eligible, so the stream can stop early */
+            for (size_t i = 0; i < n; i++) {
+                pop[i].available = true;
+                pop[i].in_flight = 0;
+            }
+        }
+        memcpy(sorted, pop, n * sizeof(pop[0]));
+        qsort(sorted, n, sizeof(sorted[0]), cmp_price);
+        struct octo_route_policy p;
+        random_policy(&r, &p);
+        if (seed % 5 == 0) {
+            p.privacy = OCTO_DATA_PUBLIC;
+            p.min_reputation_bp = 0;
+            p.isolation_min = OCTO_ISOLATION_NONE;
+            p.quantizations_count = 0;
+        }
+        random_lists(&r, &p, n);
+        enum octo_route_strategy s = (enum octo_route_strategy)octo_rng_below(&r, 5);
+        if (s == OCTO_ROUTE_GEO && p.continent[0] == '\0')
+            memcpy(p.continent, "EU", 3);
+        struct octo_route_result want, got;
+        struct octo_rng r1;
+        octo_rng_init(&r1, seed);
+        int rc1 = octo_route_select(&p, s, sorted, n, &r1, NULL, &want);
+        size_t offered;
+        int rc2 = run_stream(&p, s, sorted, n, seed, &got, &offered);
+        CHECK_EQ_INT(rc2, rc1);
+        CHECK_EQ_U64(got.explain.considered, offered);
+        if (rc1 == OCTO_ENOTFOUND) {
+            CHECK_EQ_U64(offered, n); /* nothing matched: everything was seen */
+            CHECK(memcmp(&got.explain, &want.explain, sizeof(want.explain)) == 0);
+        }
+        if (rc1 != 0)
+            continue;
+        CHECK_EQ_U64(got.chosen, want.chosen);
+        CHECK_EQ_U64(got.fallbacks_count, want.fallbacks_count);
+        for (size_t f = 0; f < want.fallbacks_count; f++)
+            CHECK_EQ_U64(got.fallbacks[f], want.fallbacks[f]);
+        bool by_price =
+            p.sort == OCTO_SORT_PRICE ||
+            (p.sort == OCTO_SORT_NONE && s != OCTO_ROUTE_SPEED && s != OCTO_ROUTE_QUALITY);
+        if (!by_price || p.order_count > 0) {
+            CHECK_EQ_U64(offered, n); /* no early stop */
+            CHECK(memcmp(&got.explain, &want.explain, sizeof(want.explain)) == 0);
+        } else if (offered < n) {
+            CHECK_EQ_U64(got.explain.eligible, OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX);
+        }
+        stopped += offered < n;
+        with_order += p.order_count > 0 && want.fallbacks_count > 0;
+    }
+    printf("  %zu of 4000 decisions stopped early, %zu order decisions with fallbacks\n", stopped,
+           with_order);
+    CHECK(stopped > 200);
+    CHECK(with_order > 50);
+}
+
+static void test_stream_errors(void)
+{
+    struct octo_route_candidate c = base_candidate(0, 100);
+    struct octo_route_policy p;
+    struct octo_route_stream st;
+    struct octo_route_result res;
+    struct octo_rng r;
+    octo_rng_init(&r, 1);
+    /* a bad policy, an unknown strategy, geo without a region */
+    octo_route_policy_init(&p);
+    p.min_reputation_bp = 10001;
+    CHECK_ERR(octo_route_stream_begin(&st, &p, OCTO_ROUTE_COST, false), OCTO_EINVAL);
+    CHECK(!octo_route_stream_offer(&st, &c, 0));
+    CHECK_ERR(octo_route_stream_finish(&st, &r, &res), OCTO_EINVAL);
+    CHECK_EQ_U64(res.explain.considered, 0);
+    octo_route_policy_init(&p);
+    CHECK_ERR(octo_route_stream_begin(&st, &p, (enum octo_route_strategy)5, false), OCTO_EINVAL);
+    CHECK_ERR(octo_route_stream_begin(&st, &p, OCTO_ROUTE_GEO, true), OCTO_EINVAL);
+    CHECK_ERR(octo_route_select(&p, OCTO_ROUTE_GEO, &c, 1, &r, NULL, &res), OCTO_EINVAL);
+    /* empty stream: nothing eligible, nothing considered */
+    CHECK_OK(octo_route_stream_begin(&st, &p, OCTO_ROUTE_COST, false));
+    CHECK_ERR(octo_route_stream_finish(&st, &r, &res), OCTO_ENOTFOUND);
+    CHECK_EQ_U64(res.explain.considered, 0);
+    /* too many candidates: the offer past the maximum fails and finish says so */
+    c.available = false;
+    CHECK_OK(octo_route_stream_begin(&st, &p, OCTO_ROUTE_COST, false));
+    for (size_t i = 0; i < OCTO_ROUTE_CANDIDATES_MAX; i++)
+        CHECK(octo_route_stream_offer(&st, &c, i));
+    CHECK(!octo_route_stream_offer(&st, &c, OCTO_ROUTE_CANDIDATES_MAX));
+    CHECK(!octo_route_stream_offer(&st, &c, OCTO_ROUTE_CANDIDATES_MAX + 1));
+    CHECK_ERR(octo_route_stream_finish(&st, &r, &res), OCTO_ETOOBIG);
+    CHECK_EQ_U64(res.explain.considered, OCTO_ROUTE_CANDIDATES_MAX);
+    CHECK_ERR(
+        octo_route_select(&p, OCTO_ROUTE_COST, &c, OCTO_ROUTE_CANDIDATES_MAX + 1, &r, NULL, &res),
+        OCTO_ETOOBIG);
+    c.available = true;
+    /* early stop: after TOP_K + FALLBACKS_MAX eligible price-ordered offers, and only then */
+    struct octo_route_candidate many[OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX + 1];
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(many); i++)
+        many[i] = base_candidate(i, 100 + i);
+    many[3].available = false;
+    CHECK_OK(octo_route_stream_begin(&st, &p, OCTO_ROUTE_COST, true));
+    size_t i = 0;
+    while (i < OCTO_ARRAY_LEN(many) && octo_route_stream_offer(&st, &many[i], i))
+        i++;
+    CHECK_EQ_U64(i, OCTO_ARRAY_LEN(many) - 1); /* the 16th eligible one was the last needed */
+    CHECK(!octo_route_stream_offer(&st, &many[i], i + 1));
+    CHECK_OK(octo_route_stream_finish(&st, &r, &res));
+    CHECK_EQ_U64(res.explain.considered, OCTO_ARRAY_LEN(many));
+    CHECK_EQ_U64(res.explain.removed_unavailable, 1);
+    CHECK(res.chosen != 3);
+    /* the same input without the price promise takes everything */
+    CHECK_OK(octo_route_stream_begin(&st, &p, OCTO_ROUTE_COST, false));
+    for (i = 0; i < OCTO_ARRAY_LEN(many); i++)
+        CHECK(octo_route_stream_offer(&st, &many[i], i));
+    CHECK_OK(octo_route_stream_finish(&st, &r, &res));
+    /* speed ranks by latency: a price-ordered stream still needs every candidate */
+    CHECK_OK(octo_route_stream_begin(&st, &p, OCTO_ROUTE_SPEED, true));
+    for (i = 0; i < OCTO_ARRAY_LEN(many); i++)
+        CHECK(octo_route_stream_offer(&st, &many[i], i));
+    CHECK_OK(octo_route_stream_finish(&st, &r, &res));
+}
+
 int main(void)
 {
     make_ids();
     OCTO_RUN(test_properties);
     OCTO_RUN(test_policy_semantics);
     OCTO_RUN(test_speed_and_capacity);
+    OCTO_RUN(test_stream_equals_select);
+    OCTO_RUN(test_stream_errors);
     return octo_test_finish();
 }

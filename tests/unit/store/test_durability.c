@@ -1,8 +1,10 @@
 /*
  * test_durability.c — acknowledged writes survive a crash.
  *
- * A forked child opens the store and writes one setting or one peer per committed transaction
- * (alternating), and after each commit returns writes the write's index to a pipe: the
+ * A forked child opens the store and writes, one per committed transaction and in turn, a
+ * setting, a peer, a new task record, and the charge of the task written just before (the
+ * "never charged twice" state must survive too); after each commit returns it writes the
+ * write's index to a pipe: the
  * acknowledgement. The parent reads some acknowledgements, then SIGKILLs the child mid-stream
  * (usually in the middle of a transaction or its fsync), drains the acknowledgements already
  * in the pipe, and reopens the database: every acknowledged write must be there with its
@@ -18,6 +20,7 @@
 #include "base/log.h"
 #include "store/peerstore.h"
 #include "store/settings.h"
+#include "store/tasks.h"
 #include "test.h"
 
 #include <errno.h>
@@ -45,12 +48,48 @@ static void id_for(uint32_t i, uint8_t id[8])
     id[7] = (uint8_t)i;
 }
 
-static int write_one(struct octo_store *s, struct octo_peerstore *ps, uint32_t i)
+static void task_id_for(uint32_t i, uint8_t id[OCTO_TASKSTORE_ID_LEN])
 {
-    if (i % 2 == 0) {
+    memset(id, 0x5e, OCTO_TASKSTORE_ID_LEN);
+    id[12] = (uint8_t)(i >> 24);
+    id[13] = (uint8_t)(i >> 16);
+    id[14] = (uint8_t)(i >> 8);
+    id[15] = (uint8_t)i;
+}
+
+/* Write i % 4 == 2: a new task record with id i. */
+static int write_task(struct octo_taskstore *ts, uint32_t i)
+{
+    struct octo_taskstore_record r;
+    memset(&r, 0, sizeof(r));
+    task_id_for(i, r.id);
+    memcpy(r.owner, "dur", 3);
+    r.owner_len = 3;
+    snprintf(r.model, sizeof(r.model), "m");
+    r.state = OCTO_TASKSTORE_RUNNING;
+    r.created_ms = 1000 + (uint64_t)i;
+    r.updated_ms = r.created_ms;
+    r.deadline_ms = r.created_ms + 1000;
+    r.request = (const uint8_t *)&i;
+    r.request_len = sizeof(i);
+    return octo_taskstore_insert(ts, &r, NULL);
+}
+
+static int write_one(struct octo_store *s, struct octo_peerstore *ps, struct octo_taskstore *ts,
+                     uint32_t i)
+{
+    if (i % 4 == 0) {
         char key[32];
         key_for(i, key, sizeof(key));
         return octo_settings_set(s, key, &i, sizeof(i));
+    }
+    if (i % 4 == 2)
+        return write_task(ts, i);
+    if (i % 4 == 3) {
+        /* Charge the task written by i - 1, with amount i. */
+        uint8_t id[OCTO_TASKSTORE_ID_LEN];
+        task_id_for(i - 1, id);
+        return octo_taskstore_charge(ts, id, &i, sizeof(i), i, 5000 + (uint64_t)i);
     }
     uint8_t id[8];
     id_for(i, id);
@@ -78,8 +117,10 @@ static void child_run(const char *path, int wfd)
         _exit(2);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);
+    struct octo_taskstore ts;
+    octo_taskstore_init(&ts, s);
     for (uint32_t i = 0; i < DUR_WRITES_MAX; i++) {
-        if (write_one(s, &ps, i) < 0)
+        if (write_one(s, &ps, &ts, i) < 0)
             _exit(3);
         if (write(wfd, &i, sizeof(i)) != (ssize_t)sizeof(i))
             _exit(4);
@@ -142,9 +183,11 @@ static void verify(const char *path, int64_t last_acked)
     octo_buf_init(&b, 64);
     struct octo_arena arena;
     octo_arena_init(&arena, 4096, 1 << 20);
+    struct octo_taskstore ts;
+    octo_taskstore_init(&ts, s);
     for (int64_t i = 0; i <= last_acked; i++) {
         uint32_t u = (uint32_t)i;
-        if (u % 2 == 0) {
+        if (u % 4 == 0) {
             char key[32];
             key_for(u, key, sizeof(key));
             int rc = octo_settings_get(s, key, &b);
@@ -153,7 +196,7 @@ static void verify(const char *path, int64_t last_acked)
             CHECK_OK(rc);
             CHECK_EQ_U64(b.len, sizeof(u));
             CHECK_MEM(b.data, &u, sizeof(u));
-        } else {
+        } else if (u % 4 == 1) {
             uint8_t id[8];
             id_for(u, id);
             struct octo_peerstore_entry out;
@@ -165,14 +208,40 @@ static void verify(const char *path, int64_t last_acked)
             CHECK_EQ_U64(out.addr_count, 1);
             CHECK_EQ_U64(out.protocol_count, 1);
             octo_arena_reset(&arena);
+        } else {
+            /* 2: the task exists with its request; 3: the task of u - 1 is charged. */
+            uint32_t t = u % 4 == 2 ? u : u - 1;
+            uint8_t id[OCTO_TASKSTORE_ID_LEN];
+            task_id_for(t, id);
+            struct octo_taskstore_record out;
+            int rc = octo_taskstore_get(&ts, id, &b, NULL, &out);
+            if (rc < 0)
+                fprintf(stderr, "acknowledged task %u lost\n", t);
+            CHECK_OK(rc);
+            CHECK_EQ_U64(out.request_len, sizeof(t));
+            CHECK_MEM(out.request, &t, sizeof(t));
+            CHECK_EQ_INT(out.state, OCTO_TASKSTORE_RUNNING);
+            if (u % 4 == 3) {
+                if (!out.charged)
+                    fprintf(stderr, "acknowledged charge %u lost\n", u);
+                CHECK(out.charged);
+                CHECK_EQ_U64(out.charged_amount, u);
+                /* And it is still refused a second time after the crash. */
+                CHECK_ERR(octo_taskstore_charge(&ts, id, NULL, 0, 1, 1), OCTO_EEXIST);
+            }
         }
     }
     /* Nothing beyond the write in flight. */
     int64_t settings = 0;
     int64_t peers = 0;
+    int64_t tasks = 0;
+    int64_t charged = 0;
     CHECK_OK(octo_store_query_int64(s, "SELECT count(*) FROM settings", NULL, 0, &settings));
     CHECK_OK(octo_store_query_int64(s, "SELECT count(*) FROM peers", NULL, 0, &peers));
-    int64_t written = settings + peers;
+    CHECK_OK(octo_store_query_int64(s, "SELECT count(*) FROM tasks", NULL, 0, &tasks));
+    CHECK_OK(octo_store_query_int64(s, "SELECT count(*) FROM tasks WHERE charged = 1", NULL, 0,
+                                    &charged));
+    int64_t written = settings + peers + tasks + charged;
     CHECK(written >= last_acked + 1);
     CHECK(written <= last_acked + 2);
     /* The recovered database takes writes. */
