@@ -14,8 +14,10 @@
  *     OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX eligible ones ("offered_avg").
  *   - decision_latency_full_scan (cost): the previous path: walk the whole posting list,
  *     build every candidate view, octo_route_select over all of them.
- *   - decision_latency_speed / _quality: the stream over the rview rows; these strategies rank
- *     by latency or reputation, not price, so they cannot stop early and offer every row.
+ *   - decision_latency_speed / _quality: these rank by latency or reputation, not price: each
+ *     row gets its rank key from the per-provider latency / reputation arrays (the scheduler
+ *     keeps such a compact copy of its health records), a heap built in O(n) pops them in key
+ *     order into a ranked stream, which stops early too; only the offered rows get a view.
  *   - reference_query: the bare posting-list walk (no filter, rank or balance).
  * rview_rebuild: the cost of (re)building one model's rows, paid by the first decision after
  * the model changed; here measured on the first use of each model.
@@ -49,6 +51,7 @@ struct world {
     uint32_t *scratch;
     uint16_t *reputation;
     uint32_t *latency;
+    struct octo_rview_ranked *ranked; /* rank heap, one entry per provider */
     size_t n;
 };
 
@@ -110,6 +113,7 @@ static void fill(struct world *w, size_t n, struct octo_rng *r)
     w->cands = octo_calloc(n, sizeof(*w->cands));
     w->scratch = octo_calloc(n, sizeof(*w->scratch));
     w->ids = octo_calloc(n, sizeof(*w->ids));
+    w->ranked = octo_calloc(n, sizeof(*w->ranked));
 }
 
 /* One routing decision for `model`; returns the number of candidates seen. */
@@ -178,16 +182,36 @@ static size_t decide_stream(struct world *w, const char *model, struct octo_rng 
     if (octo_rview_rows(&w->view, &w->reg, id, &rows, &n) != 0)
         abort();
     struct octo_route_stream st;
-    if (octo_route_stream_begin(&st, &w->policy, s, true) != 0)
-        abort();
     struct octo_route_candidate c;
     memset(&c, 0, sizeof(c));
     size_t offered = 0;
-    while (offered < n) {
-        view_of(w, &rows[offered], &c);
-        offered++;
-        if (!octo_route_stream_offer(&st, &c, offered - 1))
-            break;
+    if (octo_route_ranks_by_price(&w->policy, s)) { /* rows are in price order already */
+        if (octo_route_stream_begin(&st, &w->policy, s, true) != 0)
+            abort();
+        while (offered < n) {
+            view_of(w, &rows[offered], &c);
+            offered++;
+            if (!octo_route_stream_offer(&st, &c, offered - 1))
+                break;
+        }
+    } else { /* rank keys from the per-provider health copy, popped from a heap */
+        if (octo_route_stream_begin_ranked(&st, &w->policy, s) != 0)
+            abort();
+        for (size_t i = 0; i < n; i++) {
+            c.latency_us = w->latency[rows[i].slot];
+            c.reputation_bp = w->reputation[rows[i].slot];
+            w->ranked[i] = (struct octo_rview_ranked){.key = octo_route_rank_key(&w->policy, s, &c),
+                                                      .row = (uint32_t)i};
+        }
+        size_t len = n;
+        octo_rview_rank_heapify(w->ranked, len);
+        struct octo_rview_ranked top;
+        while (octo_rview_rank_pop(w->ranked, &len, &top)) {
+            view_of(w, &rows[top.row], &c);
+            offered++;
+            if (!octo_route_stream_offer(&st, &c, offered - 1))
+                break;
+        }
     }
     struct octo_route_result res;
     int rc = octo_route_stream_finish(&st, r, &res);
@@ -285,7 +309,7 @@ static void run_size(const struct octo_bench *b, size_t n)
     fill(&w, n, &r);
     octo_alloc_stats(&after);
     size_t aux = n * (sizeof(*w.cands) + sizeof(*w.scratch) + sizeof(*w.ids) +
-                      sizeof(*w.reputation) + sizeof(*w.latency));
+                      sizeof(*w.reputation) + sizeof(*w.latency) + sizeof(*w.ranked));
     double per = (double)(after.bytes_live - before.bytes_live - aux) / (double)n;
     char params[96];
     snprintf(params, sizeof(params), "\"providers\":%zu,\"models\":%d", n, MODELS);
@@ -330,6 +354,7 @@ static void run_size(const struct octo_bench *b, size_t n)
     octo_free(w.cands);
     octo_free(w.scratch);
     octo_free(w.ids);
+    octo_free(w.ranked);
     octo_free(w.reputation);
     octo_free(w.latency);
     octo_rview_deinit(&w.view);

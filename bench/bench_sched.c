@@ -1,8 +1,9 @@
 /*
  * bench_sched.c — the whole Task Router service (octo_sched: queue, registry, health, router,
  * load balancer, failover) under load: 100,000 registered providers and 10,000 tasks in
- * flight; a task is submitted and polled until it is dispatched, and one in-flight task is
- * answered (result, DONE) so the in-flight count stays at 10,000.
+ * flight; for the cost, speed and quality strategies in turn a task is submitted and polled
+ * until it is dispatched, and one in-flight task is answered (result, DONE) so the in-flight
+ * count stays at 10,000.
  *
  * Virtual time advances 1 ms per task, so a task is answered 10 s after dispatch; deadlines are
  * 30 s, which bounds the finished-task tombstones (records_max = 4 x tasks_max) the way a
@@ -15,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/rng.h"
 #include "bench.h"
 #include "intel/queue.h"
@@ -76,6 +78,7 @@ static void populate(struct octo_sched *s, struct octo_rng *r, octo_tick now)
 struct running {
     uint8_t id[OCTO_SCHED_ID_LEN];
     uint32_t attempt;
+    uint32_t provider;
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -92,14 +95,14 @@ static void id_of(uint64_t n, uint8_t *id)
 
 /* Submits task n and polls until its DISPATCH; false if it did not dispatch. */
 static bool submit_dispatch(struct octo_sched *s, struct octo_rng *r,
-                            const struct octo_route_policy *p, uint64_t n, octo_tick now,
-                            struct running *out)
+                            const struct octo_route_policy *p, enum octo_route_strategy strategy,
+                            uint64_t n, octo_tick now, struct running *out)
 {
     char model[32];
     snprintf(model, sizeof(model), "model-%llu", (unsigned long long)octo_rng_below(r, MODELS));
     struct octo_sched_request req = {.model = model,
                                      .policy = p,
-                                     .strategy = OCTO_ROUTE_COST,
+                                     .strategy = strategy,
                                      .priority = (uint8_t)octo_rng_below(r, 8),
                                      .deadline = now + 30 * OCTO_NS_PER_S};
     id_of(n, req.id);
@@ -110,6 +113,7 @@ static bool submit_dispatch(struct octo_sched *s, struct octo_rng *r,
         if (a.kind == OCTO_SCHED_DISPATCH) {
             memcpy(out->id, a.task, OCTO_SCHED_ID_LEN);
             out->attempt = a.attempt;
+            out->provider = a.provider;
             return true;
         }
         if (a.kind == OCTO_SCHED_PROBE)
@@ -122,7 +126,9 @@ static void finish_one(struct octo_sched *s, struct running *run, octo_tick now)
 {
     struct octo_sched_report rep = {.attempt = run->attempt,
                                     .outcome = OCTO_HEALTH_SUCCESS,
-                                    .latency_us = 300000,
+                                    /* each provider its own speed, so speed ranks */
+                                    .latency_us =
+                                        50000 + (run->provider * UINT64_C(7919)) % 2000000,
                                     .tokens_in = 500,
                                     .tokens_out = 200};
     memcpy(rep.task, run->id, OCTO_SCHED_ID_LEN);
@@ -202,11 +208,11 @@ int main(int argc, char **argv)
     p.max_price_in = 90000;
     struct running *run = octo_calloc(IN_FLIGHT, sizeof(*run));
     for (uint64_t n = 0; n < IN_FLIGHT; n++) {
-        if (!submit_dispatch(s, &r, &p, n, now, &run[n]))
+        if (!submit_dispatch(s, &r, &p, OCTO_ROUTE_COST, n, now, &run[n]))
             abort();
     }
     octo_alloc_stats(&after);
-    char params[128];
+    char params[160];
     snprintf(params, sizeof(params), "\"providers\":%u,\"in_flight\":%u,\"models\":%d", PROVIDERS,
              IN_FLIGHT, MODELS);
     octo_bench_report(&b, "service_bytes_per_provider",
@@ -214,24 +220,33 @@ int main(int argc, char **argv)
     size_t rounds = b.quick ? 20000 : 100000;
     uint64_t *lat = octo_malloc(rounds * sizeof(*lat));
     uint64_t *cycle = octo_malloc(rounds * sizeof(*cycle));
-    uint64_t total0 = octo_bench_now_ns();
-    for (size_t i = 0; i < rounds; i++) {
-        now += OCTO_NS_PER_S / 1000;
-        size_t slot = i % IN_FLIGHT;
-        uint64_t t0 = octo_bench_now_ns();
-        struct running fresh;
-        if (!submit_dispatch(s, &r, &p, IN_FLIGHT + i, now, &fresh))
-            abort();
-        uint64_t t1 = octo_bench_now_ns();
-        finish_one(s, &run[slot], now);
-        run[slot] = fresh;
-        cycle[i] = octo_bench_now_ns() - t0;
-        lat[i] = t1 - t0;
+    static const enum octo_route_strategy strategies[] = {OCTO_ROUTE_COST, OCTO_ROUTE_SPEED,
+                                                          OCTO_ROUTE_QUALITY};
+    uint64_t next_id = IN_FLIGHT;
+    for (size_t k = 0; k < OCTO_ARRAY_LEN(strategies); k++) {
+        snprintf(params, sizeof(params),
+                 "\"providers\":%u,\"in_flight\":%u,\"models\":%d,\"strategy\":\"%s\"", PROVIDERS,
+                 IN_FLIGHT, MODELS, octo_route_strategy_name(strategies[k]));
+        uint64_t total0 = octo_bench_now_ns();
+        for (size_t i = 0; i < rounds; i++) {
+            now += OCTO_NS_PER_S / 1000;
+            size_t slot = i % IN_FLIGHT;
+            uint64_t t0 = octo_bench_now_ns();
+            struct running fresh;
+            if (!submit_dispatch(s, &r, &p, strategies[k], next_id++, now, &fresh))
+                abort();
+            uint64_t t1 = octo_bench_now_ns();
+            finish_one(s, &run[slot], now);
+            run[slot] = fresh;
+            cycle[i] = octo_bench_now_ns() - t0;
+            lat[i] = t1 - t0;
+        }
+        double secs = (double)(octo_bench_now_ns() - total0) / 1e9;
+        report_pcts(&b, "submit_to_dispatch", lat, rounds, params);
+        report_pcts(&b, "task_cycle", cycle, rounds, params);
+        octo_bench_report(&b, "tasks_per_second", (double)rounds / secs, "1/s", params);
     }
-    double secs = (double)(octo_bench_now_ns() - total0) / 1e9;
-    report_pcts(&b, "submit_to_dispatch", lat, rounds, params);
-    report_pcts(&b, "task_cycle", cycle, rounds, params);
-    octo_bench_report(&b, "tasks_per_second", (double)rounds / secs, "1/s", params);
+    snprintf(params, sizeof(params), "\"in_flight\":%u", IN_FLIGHT);
     queue_reference(&b, rounds, params);
     octo_free(lat);
     octo_free(cycle);

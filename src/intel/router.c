@@ -264,9 +264,30 @@ int octo_route_stream_begin(struct octo_route_stream *st, const struct octo_rout
         st->stopped = true;
         return st->status;
     }
-    bool by_price = p->sort == OCTO_SORT_PRICE || cost_balanced(s, p->sort);
-    st->early_stop = price_ordered && by_price && p->order_count == 0;
+    st->early_stop = price_ordered && octo_route_ranks_by_price(p, s) && p->order_count == 0;
     return 0;
+}
+
+int octo_route_stream_begin_ranked(struct octo_route_stream *st, const struct octo_route_policy *p,
+                                   enum octo_route_strategy s)
+{
+    int rc = octo_route_stream_begin(st, p, s, false);
+    if (rc < 0)
+        return rc;
+    st->rank_ordered = true;
+    st->early_stop = p->order_count == 0;
+    return 0;
+}
+
+uint64_t octo_route_rank_key(const struct octo_route_policy *p, enum octo_route_strategy s,
+                             const struct octo_route_candidate *c)
+{
+    return rank_key(s, p->sort, c);
+}
+
+bool octo_route_ranks_by_price(const struct octo_route_policy *p, enum octo_route_strategy s)
+{
+    return p->sort == OCTO_SORT_PRICE || cost_balanced(s, p->sort);
 }
 
 bool octo_route_stream_offer(struct octo_route_stream *st, const struct octo_route_candidate *c,
@@ -278,9 +299,11 @@ bool octo_route_stream_offer(struct octo_route_stream *st, const struct octo_rou
         return false;
     struct octo_route_explain *e = &st->explain;
     uint64_t price = price_key(c);
+    uint64_t key = rank_key(st->strategy, st->policy->sort, c);
     if (e->considered > 0) {
         OCTO_ASSERT(index > st->last_index);
         OCTO_ASSERT(!st->price_ordered || price >= st->last_price);
+        OCTO_ASSERT(!st->rank_ordered || key >= st->last_key);
     }
     if (e->considered >= OCTO_ROUTE_CANDIDATES_MAX) {
         st->status = OCTO_ETOOBIG;
@@ -289,6 +312,7 @@ bool octo_route_stream_offer(struct octo_route_stream *st, const struct octo_rou
     }
     st->last_index = index;
     st->last_price = price;
+    st->last_key = key;
     e->considered++;
     const struct octo_route_policy *p = st->policy;
     uint32_t *reject = first_rejection(p, st->strategy, c, e);
@@ -304,7 +328,7 @@ bool octo_route_stream_offer(struct octo_route_stream *st, const struct octo_rou
         if (listed_here)
             listed_offer(st, o, index);
     }
-    struct octo_route_kept k = {.key = rank_key(st->strategy, p->sort, c),
+    struct octo_route_kept k = {.key = key,
                                 .price = price,
                                 .index = index,
                                 .in_flight = c->in_flight,

@@ -182,8 +182,10 @@ struct octo_route_stream {
     int status; /* 0, or the error finish returns */
     bool early_stop;
     bool price_ordered;
+    bool rank_ordered;
     bool stopped;
     uint64_t last_price;
+    uint64_t last_key;
     size_t last_index;
     struct octo_route_explain explain;
     struct octo_route_kept kept[OCTO_ROUTE_TOP_K + OCTO_ROUTE_FALLBACKS_MAX];
@@ -198,6 +200,24 @@ struct octo_route_stream {
 OCTO_MUST_USE int octo_route_stream_begin(struct octo_route_stream *st,
                                           const struct octo_route_policy *p,
                                           enum octo_route_strategy s, bool price_ordered);
+
+/* Like octo_route_stream_begin, for candidates the caller offers in ascending
+ * octo_route_rank_key order (ties in index order; asserted) — e.g. from a heap built over the
+ * model's providers. Then the decision stops after the best OCTO_ROUTE_TOP_K +
+ * OCTO_ROUTE_FALLBACKS_MAX eligible candidates whatever the strategy and sort, unless the
+ * policy has an `order` list; the result is that of the full scan over the same offers. */
+OCTO_MUST_USE int octo_route_stream_begin_ranked(struct octo_route_stream *st,
+                                                 const struct octo_route_policy *p,
+                                                 enum octo_route_strategy s);
+
+/* The key a decision ranks candidates by under policy p and strategy s (smaller is better):
+ * the price key, latency then throughput, throughput, or reputation. Reads only the
+ * candidate's prices, latency_us, throughput_tps and reputation_bp. */
+uint64_t octo_route_rank_key(const struct octo_route_policy *p, enum octo_route_strategy s,
+                             const struct octo_route_candidate *c);
+
+/* True when p and s rank by price (price_ordered offers can then stop early). */
+bool octo_route_ranks_by_price(const struct octo_route_policy *p, enum octo_route_strategy s);
 
 /* Offers candidate c at index `index` (strictly greater than the previous offer's; asserted).
  * Returns true while more candidates may change the result, false once they cannot (early

@@ -145,3 +145,45 @@ int octo_rview_rows(struct octo_rview *v, const struct octo_registry *reg, uint3
     *n = rec->len;
     return 0;
 }
+
+/* ---- rank heap ---- */
+
+static bool ranked_less(const struct octo_rview_ranked *a, const struct octo_rview_ranked *b)
+{
+    return a->key < b->key || (a->key == b->key && a->row < b->row);
+}
+
+static void ranked_down(struct octo_rview_ranked *h, size_t n, size_t i)
+{
+    struct octo_rview_ranked x = h[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && ranked_less(&h[c + 1], &h[c]))
+            c++;
+        if (!ranked_less(&h[c], &x))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+void octo_rview_rank_heapify(struct octo_rview_ranked *h, size_t n)
+{
+    OCTO_ASSERT(h != NULL || n == 0);
+    for (size_t i = n / 2; i-- > 0;)
+        ranked_down(h, n, i);
+}
+
+bool octo_rview_rank_pop(struct octo_rview_ranked *h, size_t *n, struct octo_rview_ranked *out)
+{
+    OCTO_ASSERT(n != NULL && out != NULL);
+    if (*n == 0)
+        return false;
+    *out = h[0];
+    h[0] = h[--*n];
+    ranked_down(h, *n, 0);
+    return true;
+}

@@ -32,6 +32,7 @@
 #include "base/err.h"
 #include "intel/registry.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,5 +68,22 @@ void octo_rview_deinit(struct octo_rview *v);
  * in use: *n = 0), OCTO_ENOMEM (the rows are then dropped: *n = 0, a later call retries). */
 OCTO_MUST_USE int octo_rview_rows(struct octo_rview *v, const struct octo_registry *reg,
                                   uint32_t model_id, const struct octo_rview_row **rows, size_t *n);
+
+/* ---- ordering rows by something other than price ----
+ * For decisions that rank by latency, throughput or reputation: the caller gives each row a
+ * rank key (octo_route_rank_key of the provider's current health), arranges the pairs as a
+ * heap in O(n) and pops them in (key, row) order into a ranked router stream
+ * (octo_route_stream_begin_ranked), which stops after the best few. */
+struct octo_rview_ranked {
+    uint64_t key;
+    uint32_t row; /* index into the model's rows */
+};
+
+/* Arranges h[0..n) as a binary min-heap by (key, row). O(n). */
+void octo_rview_rank_heapify(struct octo_rview_ranked *h, size_t n);
+
+/* Removes the smallest (key, row) of the heap h[0..*n) into *out and returns true, or
+ * returns false when the heap is empty. O(log n). */
+bool octo_rview_rank_pop(struct octo_rview_ranked *h, size_t *n, struct octo_rview_ranked *out);
 
 #endif

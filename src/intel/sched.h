@@ -29,9 +29,10 @@
  * if that allocation fails, routing walks the model's postings unsorted instead. Not
  * thread-safe: one owner drives it.
  *
- * Routing cost: candidates are offered to the router in price order and built only when
- * offered, so cost, privacy and geo decisions stop after the best few eligible providers;
- * speed and quality decisions look at every provider of the model.
+ * Routing cost: candidates are offered to the router in the order the decision ranks by —
+ * price order from the view, or latency / throughput / reputation order from a heap built
+ * over the model's providers' health — and built only when offered, so every strategy stops
+ * after the best few eligible providers.
  */
 #ifndef OCTO_INTEL_SCHED_H
 #define OCTO_INTEL_SCHED_H
@@ -126,6 +127,13 @@ struct octo_sched_task;
 struct octo_sched_policy;
 struct octo_sched_provider;
 
+/* What ranking reads of a provider's health, kept compact per registry index (internal). */
+struct octo_sched_hot {
+    uint32_t latency_us;
+    uint32_t throughput_tps;
+    uint16_t reputation_bp;
+};
+
 /* An indexed binary min-heap of ids keyed by time (internal). */
 struct octo_sched_heap {
     uint32_t *ids;  /* heap order */
@@ -154,6 +162,8 @@ struct octo_sched {
     struct octo_sched_provider *provs; /* per registry index */
     struct octo_rview rv;              /* price-ordered candidates per model */
     uint32_t *cand_slots;              /* registry index of each candidate offered to the router */
+    struct octo_rview_ranked *ranked;  /* rank-key heap for orderings other than price */
+    struct octo_sched_hot *hot;        /* per registry index */
     octo_tick gc_next;
     struct octo_sched_stats stats;
 };

@@ -357,12 +357,13 @@ static void random_lists(struct octo_rng *r, struct octo_route_policy *p, size_t
  * reused local copy that is scribbled over afterwards (the stream must not keep it). */
 static int run_stream(const struct octo_route_policy *p, enum octo_route_strategy s,
                       const struct octo_route_candidate *c, size_t n, uint64_t seed,
-                      struct octo_route_result *out, size_t *offered)
+                      struct octo_route_result *out, size_t *offered, bool ranked)
 {
     struct octo_route_stream st;
     struct octo_rng r;
     octo_rng_init(&r, seed);
-    int rc = octo_route_stream_begin(&st, p, s, true);
+    int rc = ranked ? octo_route_stream_begin_ranked(&st, p, s)
+                    : octo_route_stream_begin(&st, p, s, true);
     *offered = 0;
     struct octo_route_candidate tmp;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -417,7 +418,7 @@ static void test_stream_equals_select(void)
         octo_rng_init(&r1, seed);
         int rc1 = octo_route_select(&p, s, sorted, n, &r1, NULL, &want);
         size_t offered;
-        int rc2 = run_stream(&p, s, sorted, n, seed, &got, &offered);
+        int rc2 = run_stream(&p, s, sorted, n, seed, &got, &offered, false);
         CHECK_EQ_INT(rc2, rc1);
         CHECK_EQ_U64(got.explain.considered, offered);
         if (rc1 == OCTO_ENOTFOUND) {
@@ -446,6 +447,76 @@ static void test_stream_equals_select(void)
            with_order);
     CHECK(stopped > 200);
     CHECK(with_order > 50);
+}
+
+/* For qsort: candidates in ascending rank key of (rank_policy, rank_strategy). */
+static const struct octo_route_policy *rank_policy;
+static enum octo_route_strategy rank_strategy;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    uint64_t x = octo_route_rank_key(rank_policy, rank_strategy, a);
+    uint64_t y = octo_route_rank_key(rank_policy, rank_strategy, b);
+    return x < y ? -1 : x > y;
+}
+
+/* Offers in rank-key order (as the scheduler's heap does for speed and quality): the stream
+ * stops early under every strategy and still decides exactly as the full scan. */
+static void test_ranked_stream_equals_select(void)
+{
+    size_t stopped = 0;
+    for (uint64_t seed = 1; seed <= 3000; seed++) {
+        struct octo_rng r;
+        octo_rng_init(&r, seed * 104729);
+        size_t n = 1 + octo_rng_below(&r, POP_MAX);
+        random_pop(&r, n);
+        for (size_t i = 0; i < n; i++) {
+            if (seed % 2 == 0) { /* mostly eligible, so the stream can stop early */
+                pop[i].available = true;
+                pop[i].in_flight = 0;
+            }
+            if (seed % 3 == 0) /* few distinct latencies and reputations: many ties */
+                pop[i].latency_us = (uint32_t)octo_rng_below(&r, 3) * 1000;
+            if (seed % 3 == 1)
+                pop[i].reputation_bp = (uint16_t)(octo_rng_below(&r, 3) * 5000);
+        }
+        struct octo_route_policy p;
+        random_policy(&r, &p);
+        if (seed % 2 == 0) {
+            p.privacy = OCTO_DATA_PUBLIC;
+            p.min_reputation_bp = 0;
+            p.isolation_min = OCTO_ISOLATION_NONE;
+            p.quantizations_count = 0;
+        }
+        random_lists(&r, &p, n);
+        enum octo_route_strategy s = (enum octo_route_strategy)octo_rng_below(&r, 5);
+        if (s == OCTO_ROUTE_GEO && p.continent[0] == '\0')
+            memcpy(p.continent, "EU", 3);
+        memcpy(sorted, pop, n * sizeof(pop[0]));
+        rank_policy = &p;
+        rank_strategy = s;
+        qsort(sorted, n, sizeof(sorted[0]), cmp_rank);
+        struct octo_route_result want, got;
+        struct octo_rng r1;
+        octo_rng_init(&r1, seed);
+        int rc1 = octo_route_select(&p, s, sorted, n, &r1, NULL, &want);
+        size_t offered;
+        int rc2 = run_stream(&p, s, sorted, n, seed, &got, &offered, true);
+        CHECK_EQ_INT(rc2, rc1);
+        if (rc1 == OCTO_ENOTFOUND)
+            CHECK_EQ_U64(offered, n);
+        if (rc1 != 0)
+            continue;
+        CHECK_EQ_U64(got.chosen, want.chosen);
+        CHECK_EQ_U64(got.fallbacks_count, want.fallbacks_count);
+        for (size_t f = 0; f < want.fallbacks_count; f++)
+            CHECK_EQ_U64(got.fallbacks[f], want.fallbacks[f]);
+        if (p.order_count > 0)
+            CHECK_EQ_U64(offered, n);
+        stopped += offered < n;
+    }
+    printf("  %zu of 3000 ranked decisions stopped early\n", stopped);
+    CHECK(stopped > 300);
 }
 
 static void test_stream_errors(void)
@@ -518,6 +589,7 @@ int main(void)
     OCTO_RUN(test_policy_semantics);
     OCTO_RUN(test_speed_and_capacity);
     OCTO_RUN(test_stream_equals_select);
+    OCTO_RUN(test_ranked_stream_equals_select);
     OCTO_RUN(test_stream_errors);
     return octo_test_finish();
 }

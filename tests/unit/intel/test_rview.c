@@ -14,6 +14,7 @@
 #include "test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NOW_MS UINT64_C(1800000000000)
@@ -215,10 +216,48 @@ static void test_rows_follow_registry(void)
     octo_registry_deinit(&reg);
 }
 
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct octo_rview_ranked *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* The rank heap pops in (key, row) order: checked against qsort on random keys with many
+ * ties, including the empty and one-element heaps. */
+static void test_rank_heap(void)
+{
+    static struct octo_rview_ranked h[600], want[600];
+    struct octo_rview_ranked out;
+    size_t len = 0;
+    CHECK(!octo_rview_rank_pop(h, &len, &out));
+    struct octo_rng r;
+    octo_rng_init(&r, 5);
+    for (unsigned round = 0; round < 200; round++) {
+        size_t n = octo_rng_below(&r, 600);
+        uint64_t spread = round % 2 ? 4 : UINT64_MAX;
+        for (size_t i = 0; i < n; i++)
+            h[i] =
+                (struct octo_rview_ranked){.key = octo_rng_below(&r, spread), .row = (uint32_t)i};
+        memcpy(want, h, n * sizeof(h[0]));
+        qsort(want, n, sizeof(want[0]), cmp_ranked);
+        octo_rview_rank_heapify(h, n);
+        len = n;
+        for (size_t i = 0; i < n; i++) {
+            CHECK(octo_rview_rank_pop(h, &len, &out));
+            CHECK_EQ_U64(out.key, want[i].key);
+            CHECK_EQ_INT(out.row, want[i].row);
+        }
+        CHECK(!octo_rview_rank_pop(h, &len, &out));
+    }
+}
+
 int main(void)
 {
     OCTO_ASSERT(octo_crypto_init() == 0);
     OCTO_RUN(test_init);
     OCTO_RUN(test_rows_follow_registry);
+    OCTO_RUN(test_rank_heap);
     return octo_test_finish();
 }

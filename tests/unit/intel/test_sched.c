@@ -248,6 +248,60 @@ static void test_attempt_timeout_then_attempts_exhausted(void)
     octo_sched_deinit(&s);
 }
 
+/* Speed and quality read the providers' observed latency and uptime (their rank-key heap
+ * offers the best first): the fastest and the most reliable provider win. */
+static void test_speed_and_quality_strategies(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 8, 16, T0);
+    for (uint32_t i = 0; i < 4; i++) /* provider 0 is the cheapest */
+        add_provider(&s, i, &(struct prov){1000 + 2000 * i, OCTO_ISOLATION_PROCESS, 8, "m", NULL},
+                     T0);
+    struct octo_sched_action a;
+    /* probes: provider 3 fails one, the others pass; each answers with its own latency */
+    while (octo_sched_poll(&s, T0, &a) == 1) {
+        CHECK_EQ_INT(a.kind, OCTO_SCHED_PROBE);
+        octo_sched_probe_result(&s, a.provider, a.incarnation, a.provider != 3, 1000, T0);
+    }
+    static const uint64_t latency_us[] = {900000, 300000, 100000, 50000};
+    for (uint32_t i = 0; i < 4; i++) {
+        struct octo_route_policy only;
+        octo_route_policy_init(&only);
+        only.only_count = 1;
+        peer_of(i, &only.only[0]);
+        struct octo_sched_request r = {.model = "m", .policy = &only, .deadline = T0 + S(10)};
+        task_id(50 + i, r.id);
+        CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
+        CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+        CHECK_EQ_INT(a.provider, i);
+        struct octo_sched_report rep = {
+            .attempt = a.attempt, .outcome = OCTO_HEALTH_SUCCESS, .latency_us = latency_us[i]};
+        memcpy(rep.task, a.task, OCTO_SCHED_ID_LEN);
+        CHECK_OK(octo_sched_result(&s, &rep, T0));
+        CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+        CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE);
+    }
+    struct octo_sched_request r = {.model = "m",
+                                   .policy = &default_policy,
+                                   .strategy = OCTO_ROUTE_SPEED,
+                                   .deadline = T0 + S(10)};
+    task_id(60, r.id);
+    CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+    CHECK_EQ_INT(a.provider, 3); /* lowest latency */
+    r.strategy = OCTO_ROUTE_QUALITY;
+    task_id(61, r.id);
+    CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+    CHECK(a.provider != 3); /* the one whose probe failed has the lowest uptime */
+    r.strategy = OCTO_ROUTE_COST;
+    task_id(62, r.id);
+    CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+    CHECK_EQ_INT(a.provider, 0); /* cheapest: the others are at least twice its price */
+    octo_sched_deinit(&s);
+}
+
 static void test_cooldown_wait(void)
 {
     struct octo_sched s;
@@ -866,6 +920,7 @@ int main(void)
     OCTO_RUN(test_dispatch_success_charge_once);
     OCTO_RUN(test_failover_and_late_answer);
     OCTO_RUN(test_attempt_timeout_then_attempts_exhausted);
+    OCTO_RUN(test_speed_and_quality_strategies);
     OCTO_RUN(test_cooldown_wait);
     OCTO_RUN(test_parked_until_capacity);
     OCTO_RUN(test_no_candidate_explained_fail_closed);
