@@ -353,6 +353,25 @@ static void random_lists(struct octo_rng *r, struct octo_route_policy *p, size_t
     }
 }
 
+/* A random policy and strategy for the stream tests; `open` makes most candidates eligible
+ * so that streams can stop early. */
+static enum octo_route_strategy stream_policy(struct octo_rng *r, struct octo_route_policy *p,
+                                              size_t n, bool open)
+{
+    random_policy(r, p);
+    if (open) {
+        p->privacy = OCTO_DATA_PUBLIC;
+        p->min_reputation_bp = 0;
+        p->isolation_min = OCTO_ISOLATION_NONE;
+        p->quantizations_count = 0;
+    }
+    random_lists(r, p, n);
+    enum octo_route_strategy s = (enum octo_route_strategy)octo_rng_below(r, 5);
+    if (s == OCTO_ROUTE_GEO && p->continent[0] == '\0')
+        memcpy(p->continent, "EU", 3);
+    return s;
+}
+
 /* Runs the stream over c[0..n), stopping when offer says so; each offer goes through a
  * reused local copy that is scribbled over afterwards (the stream must not keep it). */
 static int run_stream(const struct octo_route_policy *p, enum octo_route_strategy s,
@@ -402,17 +421,7 @@ static void test_stream_equals_select(void)
         memcpy(sorted, pop, n * sizeof(pop[0]));
         qsort(sorted, n, sizeof(sorted[0]), cmp_price);
         struct octo_route_policy p;
-        random_policy(&r, &p);
-        if (seed % 5 == 0) {
-            p.privacy = OCTO_DATA_PUBLIC;
-            p.min_reputation_bp = 0;
-            p.isolation_min = OCTO_ISOLATION_NONE;
-            p.quantizations_count = 0;
-        }
-        random_lists(&r, &p, n);
-        enum octo_route_strategy s = (enum octo_route_strategy)octo_rng_below(&r, 5);
-        if (s == OCTO_ROUTE_GEO && p.continent[0] == '\0')
-            memcpy(p.continent, "EU", 3);
+        enum octo_route_strategy s = stream_policy(&r, &p, n, seed % 5 == 0);
         struct octo_route_result want, got;
         struct octo_rng r1;
         octo_rng_init(&r1, seed);
@@ -481,17 +490,7 @@ static void test_ranked_stream_equals_select(void)
                 pop[i].reputation_bp = (uint16_t)(octo_rng_below(&r, 3) * 5000);
         }
         struct octo_route_policy p;
-        random_policy(&r, &p);
-        if (seed % 2 == 0) {
-            p.privacy = OCTO_DATA_PUBLIC;
-            p.min_reputation_bp = 0;
-            p.isolation_min = OCTO_ISOLATION_NONE;
-            p.quantizations_count = 0;
-        }
-        random_lists(&r, &p, n);
-        enum octo_route_strategy s = (enum octo_route_strategy)octo_rng_below(&r, 5);
-        if (s == OCTO_ROUTE_GEO && p.continent[0] == '\0')
-            memcpy(p.continent, "EU", 3);
+        enum octo_route_strategy s = stream_policy(&r, &p, n, seed % 2 == 0);
         memcpy(sorted, pop, n * sizeof(pop[0]));
         rank_policy = &p;
         rank_strategy = s;
