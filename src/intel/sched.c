@@ -784,16 +784,13 @@ static bool offer(struct octo_sched *s, struct octo_sched_task *x, struct octo_r
 
 /* The rank key of the provider at registry index `slot` as candidate_fill would give it. */
 static uint64_t slot_rank_key(const struct octo_sched *s, const struct octo_sched_task *x,
-                              uint32_t slot)
+                              uint32_t slot, struct octo_route_candidate *c)
 {
     const struct octo_sched_hot *hot = &s->hot[slot];
-    struct octo_route_candidate c;
-    memset(&c, 0, sizeof(c));
-    c.reputation_bp = hot->reputation_bp;
-    c.latency_us = hot->latency_us;
-    c.throughput_tps = hot->throughput_tps;
-    return octo_route_rank_key(&s->policies[x->policy].p, (enum octo_route_strategy)x->strategy,
-                               &c);
+    c->reputation_bp = hot->reputation_bp;
+    c->latency_us = hot->latency_us;
+    c->throughput_tps = hot->throughput_tps;
+    return octo_route_rank_key(&s->policies[x->policy].p, (enum octo_route_strategy)x->strategy, c);
 }
 
 /* Offers the rows in rank-key order until the stream has enough. */
@@ -804,10 +801,12 @@ static void offer_ranked(struct octo_sched *s, struct octo_sched_task *x,
 {
     struct octo_rview_ranked *h = s->ranked;
     size_t len = 0;
+    struct octo_route_candidate key_view; /* only the fields a non-price rank key reads */
+    memset(&key_view, 0, sizeof(key_view));
     for (size_t i = 0; i < nrows && len < s->cfg.providers_max; i++) {
         if (tried_before(v, rows[i].slot))
             continue;
-        h[len++] = (struct octo_rview_ranked){.key = slot_rank_key(s, x, rows[i].slot),
+        h[len++] = (struct octo_rview_ranked){.key = slot_rank_key(s, x, rows[i].slot, &key_view),
                                               .row = (uint32_t)i};
     }
     octo_rview_rank_heapify(h, len);
