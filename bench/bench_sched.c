@@ -79,6 +79,7 @@ struct running {
     uint8_t id[OCTO_SCHED_ID_LEN];
     uint32_t attempt;
     uint32_t provider;
+    uint64_t dispatch;
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -114,6 +115,7 @@ static bool submit_dispatch(struct octo_sched *s, struct octo_rng *r,
             memcpy(out->id, a.task, OCTO_SCHED_ID_LEN);
             out->attempt = a.attempt;
             out->provider = a.provider;
+            out->dispatch = a.dispatch;
             return true;
         }
         if (a.kind == OCTO_SCHED_PROBE)
@@ -125,6 +127,7 @@ static bool submit_dispatch(struct octo_sched *s, struct octo_rng *r,
 static void finish_one(struct octo_sched *s, struct running *run, octo_tick now)
 {
     struct octo_sched_report rep = {.attempt = run->attempt,
+                                    .dispatch = run->dispatch,
                                     .outcome = OCTO_HEALTH_SUCCESS,
                                     /* each provider its own speed, so speed ranks */
                                     .latency_us =

@@ -4,22 +4,29 @@
  * Task records live in a fixed pool (tasks_max). A record is in exactly one place:
  *   T_QUEUED   in the task queue (priority order), waiting for its first routing;
  *   T_READY    on the ready FIFO: to be routed at the next poll (a retry, a woken task);
- *   T_RUNNING  dispatched; in the wake heap at min(deadline, dispatch + attempt_timeout);
+ *   T_RUNNING  dispatched; in the wake heap at min(deadline, dispatch + attempt_timeout) —
+ *              the first is the task's timeout (no penalty), the second the provider's;
  *   T_WAITING  every candidate is cooling down; in the wake heap at the earliest end;
- *   T_PARKED   every eligible provider is full; on the parked FIFO and in the wake heap at its
- *              deadline; a completion moves the oldest OCTO_SCHED_WAKE_PER_COMPLETION back
- *              to ready;
+ *   T_PARKED   some eligible provider is full (and the others, if any, cool down): on its
+ *              model's parked FIFO and in the wake heap at its deadline (or the earliest
+ *              cooldown end); a freed slot, an ok probe or an advert with room moves the
+ *              oldest tasks parked on that provider's models back to ready;
  *   T_DONE     finished; on the done FIFO until poll reports it, then freed.
  * Apart from T_QUEUED a record is "in flight" in the task queue (dequeued, not done), so the
  * queue's id index finds every record, and the queue's counts are the scheduler's.
  *
- * Routing a task: the model's candidates come from the registry's posting list, each with its
- * health (availability, latency, throughput, uptime as reputation) and load; the router
- * filters and ranks them (policy, strategy, load balancer); the failover manager picks the
- * first ranked provider this task has not tried. When nothing is eligible only because
- * providers are cooling down, the task is routed again with cooldowns ignored and the failover
- * manager's answer (wait until the earliest cooldown ends, or expire) is followed; when only
- * capacity is missing, the task parks.
+ * Routing a task: the model's candidates come from the price-ordered view (rview.h), or from a
+ * rank-key heap for latency/reputation rankings, each with its health (availability, latency,
+ * throughput, uptime as reputation) and load; the router filters and ranks them (policy,
+ * strategy, load balancer) and stops after the best few; the failover manager picks the first
+ * ranked provider this task has not tried. Providers are known to the failover manager by
+ * their registry incarnation, so a new provider in a tried provider's slot is a new
+ * candidate. When nothing is eligible only because providers are cooling down, the task is
+ * routed again with cooldowns ignored and waits for the earliest cooldown end (or expires when
+ * that is past its deadline); when a full provider is among the reasons, it parks instead.
+ *
+ * Answers are matched by (task id, attempt, dispatch number), so a late answer for an older
+ * use of a task id never completes a newer one. A poll call takes a bounded number of steps.
  *
  * Policies are interned: a task holds a reference to a canonical copy (unused list entries and
  * padding zeroed) in a refcounted table with a SipHash index, so 65k tasks do not carry 65k
@@ -55,9 +62,13 @@ struct octo_sched_task {
     uint64_t price_in, price_out; /* of the provider running the current attempt */
     uint64_t amount;
     struct octo_route_explain explain;
+    uint64_t dispatch;       /* sequence number of the running attempt's dispatch */
+    octo_tick attempt_until; /* when the running attempt times out */
     uint32_t policy;
     uint32_t provider, incarnation, attempt;
-    uint32_t next, prev; /* FIFO links (free, ready, done, parked) */
+    uint32_t tried_slot[OCTO_FAILOVER_ATTEMPTS_MAX]; /* registry index of attempt k + 1 */
+    uint32_t park_model;                             /* model id whose parked list holds it */
+    uint32_t next, prev;                             /* FIFO links (free, ready, done, parked) */
     uint8_t strategy, priority, state, has_owner;
     uint8_t done_state, done_reason;
     bool charge;
@@ -336,6 +347,8 @@ static void policy_unref(struct octo_sched *s, uint32_t id)
 /* ---- providers ---- */
 
 static void hot_update(struct octo_sched *s, uint32_t i);
+static void wake_parked(struct octo_sched *s, uint32_t slot, uint32_t n);
+static uint32_t free_slots(const struct octo_sched *s, uint32_t i);
 
 /* The scheduler state of the provider at registry index i (fresh when the slot changed
  * hands), or NULL when the slot is free. */
@@ -392,6 +405,8 @@ int octo_sched_init(struct octo_sched *s, const struct octo_sched_config *cfg, o
             c->tasks_max > OCTO_FAILOVER_TASKS_MAX / 4 ? OCTO_FAILOVER_TASKS_MAX : 4 * c->tasks_max;
     if (c->attempt_timeout == 0)
         c->attempt_timeout = OCTO_SCHED_ATTEMPT_TIMEOUT_DEFAULT;
+    if (c->attempt_timeout > OCTO_SCHED_ATTEMPT_TIMEOUT_MAX)
+        return OCTO_EINVAL;
     if (c->tasks_max > OCTO_SCHED_TASKS_LIMIT || c->tasks_max > OCTO_QUEUE_TASKS_MAX ||
         c->policies_max > OCTO_SCHED_POLICIES_LIMIT || c->records_max < c->tasks_max ||
         c->records_max > OCTO_FAILOVER_TASKS_MAX || c->providers_max == 0 ||
@@ -423,13 +438,20 @@ int octo_sched_init(struct octo_sched *s, const struct octo_sched_config *cfg, o
     s->policies = octo_calloc(c->policies_max, sizeof(*s->policies));
     s->ptable = octo_calloc(pslots, sizeof(*s->ptable));
     s->provs = octo_calloc(c->providers_max, sizeof(*s->provs));
-    s->cand_slots = octo_calloc(c->providers_max, sizeof(*s->cand_slots));
-    s->ranked = octo_calloc(c->providers_max, sizeof(*s->ranked));
+    /* a model has a posting per (provider, quantization): up to OCTO_ADVERT_MODELS_MAX per
+     * provider, and the router takes at most OCTO_ROUTE_CANDIDATES_MAX */
+    uint64_t cap = (uint64_t)c->providers_max * OCTO_ADVERT_MODELS_MAX;
+    s->cand_cap = (uint32_t)(cap < OCTO_ROUTE_CANDIDATES_MAX ? cap : OCTO_ROUTE_CANDIDATES_MAX);
+    s->cand_slots = octo_calloc(s->cand_cap, sizeof(*s->cand_slots));
+    s->ranked = octo_calloc(s->cand_cap, sizeof(*s->ranked));
+    s->parked_head = octo_calloc(c->models_max, sizeof(*s->parked_head));
+    s->parked_tail = octo_calloc(c->models_max, sizeof(*s->parked_tail));
     s->hot = octo_calloc(c->providers_max, sizeof(*s->hot));
     rv = OCTO_ENOMEM;
     if (!s->tasks || !s->policies || !s->ptable || !s->provs || !s->cand_slots || !s->ranked ||
-        !s->hot || octo_rview_init(&s->rv, c->models_max) < 0 ||
-        heap_init(&s->wake, c->tasks_max) < 0 || heap_init(&s->probes, c->providers_max) < 0)
+        !s->hot || !s->parked_head || !s->parked_tail ||
+        octo_rview_init(&s->rv, c->models_max) < 0 || heap_init(&s->wake, c->tasks_max) < 0 ||
+        heap_init(&s->probes, c->providers_max) < 0)
         goto fail;
     s->pmask = pslots - 1;
     for (uint32_t i = 0; i < c->tasks_max; i++)
@@ -440,7 +462,8 @@ int octo_sched_init(struct octo_sched *s, const struct octo_sched_config *cfg, o
     s->policy_free = 0;
     s->ready_head = s->ready_tail = NIL;
     s->done_head = s->done_tail = NIL;
-    s->parked_head = s->parked_tail = NIL;
+    for (uint32_t m = 0; m < c->models_max; m++)
+        s->parked_head[m] = s->parked_tail[m] = NIL;
     s->gc_next = now + OCTO_SCHED_GC_INTERVAL;
     return 0;
 fail:
@@ -461,6 +484,8 @@ void octo_sched_deinit(struct octo_sched *s)
     octo_free(s->cand_slots);
     octo_free(s->ranked);
     octo_free(s->hot);
+    octo_free(s->parked_head);
+    octo_free(s->parked_tail);
     heap_deinit(&s->wake);
     heap_deinit(&s->probes);
     memset(s, 0, sizeof(*s));
@@ -479,8 +504,12 @@ int octo_sched_advert(struct octo_sched *s, const struct octo_advert *a, uint64_
         *index = i;
     struct octo_sched_provider *p = prov_get(s, i, now);
     OCTO_ASSERT(p != NULL);
-    if (s->probes.pos[i] == 0)
+    if (rc == OCTO_REGISTRY_INSERTED || s->probes.pos[i] == 0) /* a reused slot's old entry too */
         heap_put(&s->probes, i, octo_health_next_probe(&p->health, now));
+    if (rc != OCTO_REGISTRY_STALE) { /* new capacity: parked tasks of its models may run */
+        uint32_t room = free_slots(s, i);
+        wake_parked(s, i, room < OCTO_SCHED_WAKE_PER_ADVERT ? room : OCTO_SCHED_WAKE_PER_ADVERT);
+    }
     return rc;
 }
 
@@ -490,6 +519,25 @@ uint32_t octo_sched_expire_adverts(struct octo_sched *s, uint64_t now_unix_ms)
 }
 
 /* ---- submit ---- */
+
+/* The policy's lists hold what their types promise (policy_canon copies by these lengths). */
+static bool policy_bounded(const struct octo_route_policy *p)
+{
+    const struct octo_peerid *lists[3] = {p->order, p->only, p->ignore};
+    const size_t counts[3] = {p->order_count, p->only_count, p->ignore_count};
+    for (size_t l = 0; l < 3; l++) {
+        for (size_t i = 0; i < counts[l] && i < OCTO_ROUTE_LIST_MAX; i++) {
+            if (lists[l][i].len > OCTO_PEERID_MAX_BYTES)
+                return false;
+        }
+    }
+    for (size_t i = 0; i < p->quantizations_count && i < OCTO_ROUTE_LIST_MAX; i++) {
+        if (memchr(p->quantizations[i], '\0', sizeof(p->quantizations[i])) == NULL)
+            return false;
+    }
+    return memchr(p->country, '\0', sizeof(p->country)) != NULL &&
+           memchr(p->continent, '\0', sizeof(p->continent)) != NULL;
+}
 
 static int request_check(const struct octo_sched *s, const struct octo_sched_request *r,
                          octo_tick now)
@@ -503,7 +551,7 @@ static int request_check(const struct octo_sched *s, const struct octo_sched_req
     if (n > OCTO_ADVERT_NAME_MAX || r->priority > OCTO_QUEUE_PRIORITY_MAX || r->deadline <= now ||
         r->max_attempts > OCTO_FAILOVER_ATTEMPTS_MAX || (unsigned)r->strategy > OCTO_ROUTE_GEO)
         return OCTO_EINVAL;
-    if (octo_route_policy_check(r->policy, &why) < 0)
+    if (octo_route_policy_check(r->policy, &why) < 0 || !policy_bounded(r->policy))
         return OCTO_EINVAL;
     if (r->strategy == OCTO_ROUTE_GEO && r->policy->country[0] == '\0' &&
         r->policy->continent[0] == '\0')
@@ -538,11 +586,14 @@ int octo_sched_submit(struct octo_sched *s, const struct octo_sched_request *req
         return OCTO_EBUSY;
     }
     uint32_t pid = policy_ref(s, req->policy);
-    if (pid == NIL)
+    if (pid == NIL) {
+        s->stats.rejected_limit++;
         return OCTO_ELIMIT;
+    }
     rc = octo_failover_begin(&s->fo, req->id, req->deadline, req->max_attempts, NULL);
     if (rc < 0) {
         policy_unref(s, pid);
+        s->stats.rejected_limit++;
         return rc;
     }
     uint32_t t = s->task_free;
@@ -607,15 +658,53 @@ static void provider_release(struct octo_sched *s, struct octo_sched_task *x)
     }
 }
 
-static void wake_parked(struct octo_sched *s, unsigned n)
+/* Parks record t (every eligible provider of its model is full) on its model's list, to be
+ * routed again when one of them frees a slot, or at wake_at at the latest. */
+static void park(struct octo_sched *s, uint32_t t, octo_tick wake_at)
 {
-    while (n-- > 0 && s->parked_head != NIL) {
-        uint32_t t = s->parked_head;
-        fifo_unlink(s, &s->parked_head, &s->parked_tail, t);
-        heap_remove(&s->wake, t);
-        s->tasks[t].state = T_READY;
-        fifo_push(s, &s->ready_head, &s->ready_tail, t);
+    struct octo_sched_task *x = &s->tasks[t];
+    uint32_t mid = 0;
+    int rc = octo_registry_model_lookup(&s->reg, x->model, &mid);
+    OCTO_ASSERT(rc == 0); /* full providers of the model exist */
+    x->park_model = mid;
+    x->state = T_PARKED;
+    fifo_push(s, &s->parked_head[mid], &s->parked_tail[mid], t);
+    heap_put(&s->wake, t, wake_at);
+    s->stats.parked++;
+}
+
+static void unpark(struct octo_sched *s, uint32_t t)
+{
+    uint32_t mid = s->tasks[t].park_model;
+    fifo_unlink(s, &s->parked_head[mid], &s->parked_tail[mid], t);
+    heap_remove(&s->wake, t);
+}
+
+/* Sends up to n of the oldest tasks parked on the models provider `slot` serves back to
+ * routing (it has room now). */
+static void wake_parked(struct octo_sched *s, uint32_t slot, uint32_t n)
+{
+    const struct octo_registry_entry *e = octo_registry_at(&s->reg, slot);
+    for (size_t k = 0; e != NULL && k < e->models_count && n > 0; k++) {
+        uint32_t mid = e->models[k].model_id;
+        while (n > 0 && s->parked_head[mid] != NIL) {
+            uint32_t t = s->parked_head[mid];
+            unpark(s, t);
+            s->tasks[t].state = T_READY;
+            fifo_push(s, &s->ready_head, &s->ready_tail, t);
+            n--;
+        }
     }
+}
+
+/* Free slots of the provider at registry index i (0 when it is gone). */
+static uint32_t free_slots(const struct octo_sched *s, uint32_t i)
+{
+    const struct octo_registry_entry *e = octo_registry_at(&s->reg, i);
+    if (e == NULL || s->provs[i].incarnation != e->incarnation)
+        return 0;
+    return s->provs[i].in_flight < e->max_concurrency ? e->max_concurrency - s->provs[i].in_flight
+                                                      : 0;
 }
 
 /* Applies an outcome to the running attempt of record t. */
@@ -628,12 +717,13 @@ static void attempt_end(struct octo_sched *s, uint32_t t, enum octo_health_outco
     provider_release(s, x);
     const struct octo_registry_entry *e = octo_registry_at(&s->reg, x->provider);
     if (e != NULL && e->incarnation == x->incarnation) {
+        uint64_t tokens = (uint64_t)tokens_in + tokens_out;
         OCTO_IGNORE(octo_health_record(&s->provs[x->provider].health, now, outcome, latency_us,
-                                       tokens_in + tokens_out));
+                                       (uint32_t)(tokens > UINT32_MAX ? UINT32_MAX : tokens)));
         hot_update(s, x->provider);
     }
     /* 1: the periodic octo_failover_expire already expired it (deadline passed) */
-    int rc = octo_failover_result(&s->fo, x->id, x->attempt, x->provider, outcome, now);
+    int rc = octo_failover_result(&s->fo, x->id, x->attempt, x->incarnation, outcome, now);
     OCTO_ASSERT(rc == 0 || rc == 1);
     struct octo_failover_view v;
     rc = octo_failover_get(&s->fo, x->id, &v);
@@ -650,7 +740,7 @@ static void attempt_end(struct octo_sched *s, uint32_t t, enum octo_health_outco
     } else {
         task_finish(s, t);
     }
-    wake_parked(s, OCTO_SCHED_WAKE_PER_COMPLETION);
+    wake_parked(s, x->provider, OCTO_SCHED_WAKE_PER_COMPLETION);
 }
 
 int octo_sched_result(struct octo_sched *s, const struct octo_sched_report *r, octo_tick now)
@@ -664,7 +754,7 @@ int octo_sched_result(struct octo_sched *s, const struct octo_sched_report *r, o
     }
     uint32_t t = (uint32_t)qt.value;
     struct octo_sched_task *x = &s->tasks[t];
-    if (x->state != T_RUNNING || x->attempt != r->attempt) {
+    if (x->state != T_RUNNING || x->attempt != r->attempt || x->dispatch != r->dispatch) {
         s->stats.late_results++;
         return 1;
     }
@@ -691,15 +781,18 @@ int octo_sched_cancel(struct octo_sched *s, const uint8_t id[OCTO_SCHED_ID_LEN],
         if (x->state == T_READY)
             fifo_unlink(s, &s->ready_head, &s->ready_tail, t);
         if (x->state == T_PARKED)
-            fifo_unlink(s, &s->parked_head, &s->parked_tail, t);
+            unpark(s, t);
         if (x->state == T_QUEUED) { /* the queue forgets it; the record is finished below */
             struct octo_queue_task out;
             int rc = octo_queue_cancel(&s->q, id, &out);
             OCTO_ASSERT(rc == 0);
         }
-        s->stats.cancelled++;
+        /* ETIMEDOUT: the deadline passed, it expires instead; ESTATE: the periodic
+         * octo_failover_expire expired it already */
         int rc = octo_failover_cancel(&s->fo, id, now);
-        OCTO_ASSERT(rc == 0 || rc == OCTO_ETIMEDOUT); /* or it expired just now */
+        OCTO_ASSERT(rc == 0 || rc == OCTO_ETIMEDOUT || rc == OCTO_ESTATE);
+        if (rc == 0)
+            s->stats.cancelled++;
         task_finish(s, t);
         return 0;
     default:
@@ -718,8 +811,8 @@ void octo_sched_probe_result(struct octo_sched *s, uint32_t provider, uint32_t i
     OCTO_IGNORE(octo_health_probe_result(&p->health, now, ok, latency_us));
     hot_update(s, provider);
     heap_put(&s->probes, provider, octo_health_next_probe(&p->health, now));
-    if (ok)
-        wake_parked(s, OCTO_SCHED_WAKE_PER_COMPLETION);
+    if (ok && free_slots(s, provider) > 0)
+        wake_parked(s, provider, OCTO_SCHED_WAKE_PER_COMPLETION);
 }
 
 /* ---- routing ---- */
@@ -751,11 +844,32 @@ static void candidate_fill(struct octo_sched *s, const struct octo_sched_task *x
     c->available = ignore_cooldown || octo_health_available(&p->health, now);
 }
 
-/* True when the task already ran an attempt on registry index i (it is not offered again). */
-static bool tried_before(const struct octo_failover_view *v, uint32_t i)
+/* The registry indexes a task must not be offered again: those of its attempts whose
+ * provider still holds the slot (the failover manager records providers by incarnation, so a
+ * new provider that took a tried provider's slot is offered). */
+struct tried {
+    uint32_t slot[OCTO_FAILOVER_ATTEMPTS_MAX];
+    uint32_t count;
+};
+
+static void tried_init(const struct octo_sched *s, const struct octo_sched_task *x,
+                       struct tried *tr)
 {
-    for (uint32_t k = 0; k < v->tried_count; k++) {
-        if (v->tried[k] == i)
+    struct octo_failover_view v;
+    int rc = octo_failover_get(&s->fo, x->id, &v);
+    OCTO_ASSERT(rc == 0 && v.tried_count <= OCTO_FAILOVER_ATTEMPTS_MAX);
+    tr->count = 0;
+    for (uint32_t k = 0; k < v.tried_count; k++) {
+        const struct octo_registry_entry *e = octo_registry_at(&s->reg, x->tried_slot[k]);
+        if (e != NULL && e->incarnation == v.tried[k])
+            tr->slot[tr->count++] = x->tried_slot[k];
+    }
+}
+
+static bool tried_before(const struct tried *tr, uint32_t slot)
+{
+    for (uint32_t k = 0; k < tr->count; k++) {
+        if (tr->slot[k] == slot)
             return true;
     }
     return false;
@@ -763,13 +877,13 @@ static bool tried_before(const struct octo_failover_view *v, uint32_t i)
 
 /* Offers one posting to the stream (unless the task tried that provider); false to stop. */
 static bool offer(struct octo_sched *s, struct octo_sched_task *x, struct octo_route_stream *st,
-                  const struct octo_failover_view *v, const struct octo_registry_candidate *rc,
+                  const struct tried *v, const struct octo_registry_candidate *rc,
                   bool ignore_cooldown, octo_tick now, size_t *n)
 {
     if (tried_before(v, rc->index))
         return true;
-    if (*n >= s->cfg.providers_max)
-        return false; /* bounded: more postings than providers (several quantizations) */
+    if (*n >= s->cand_cap)
+        return false; /* the router's bound on candidates */
     struct octo_route_candidate c;
     candidate_fill(s, x, rc, ignore_cooldown, now, &c);
     s->cand_slots[*n] = rc->index;
@@ -795,7 +909,7 @@ static uint64_t slot_rank_key(const struct octo_sched *s, const struct octo_sche
 
 /* Offers the rows in rank-key order until the stream has enough. */
 static void offer_ranked(struct octo_sched *s, struct octo_sched_task *x,
-                         struct octo_route_stream *st, const struct octo_failover_view *v,
+                         struct octo_route_stream *st, const struct tried *v,
                          const struct octo_rview_row *rows, size_t nrows, bool ignore_cooldown,
                          octo_tick now, size_t *n)
 {
@@ -803,7 +917,7 @@ static void offer_ranked(struct octo_sched *s, struct octo_sched_task *x,
     size_t len = 0;
     struct octo_route_candidate key_view; /* only the fields a non-price rank key reads */
     memset(&key_view, 0, sizeof(key_view));
-    for (size_t i = 0; i < nrows && len < s->cfg.providers_max; i++) {
+    for (size_t i = 0; i < nrows && len < s->cand_cap; i++) {
         if (tried_before(v, rows[i].slot))
             continue;
         h[len++] = (struct octo_rview_ranked){.key = slot_rank_key(s, x, rows[i].slot, &key_view),
@@ -829,9 +943,9 @@ static void offer_ranked(struct octo_sched *s, struct octo_sched_task *x,
 static int route(struct octo_sched *s, struct octo_sched_task *x, bool ignore_cooldown,
                  octo_tick now, struct octo_route_result *res)
 {
-    struct octo_failover_view v;
-    int rc = octo_failover_get(&s->fo, x->id, &v);
-    OCTO_ASSERT(rc == 0);
+    struct tried v;
+    tried_init(s, x, &v);
+    int rc;
     const struct octo_route_policy *pol = &s->policies[x->policy].p;
     enum octo_route_strategy strategy = (enum octo_route_strategy)x->strategy;
     uint32_t mid;
@@ -869,28 +983,34 @@ static int route(struct octo_sched *s, struct octo_sched_task *x, bool ignore_co
     return octo_route_stream_finish(&st, &s->rng, res);
 }
 
-static void dispatch(struct octo_sched *s, uint32_t t, const struct octo_failover_choice *ch,
-                     octo_tick now, struct octo_sched_action *out)
+static void dispatch(struct octo_sched *s, uint32_t t, uint32_t slot,
+                     const struct octo_failover_choice *ch, octo_tick now,
+                     struct octo_sched_action *out)
 {
     struct octo_sched_task *x = &s->tasks[t];
-    const struct octo_registry_entry *e = octo_registry_at(&s->reg, ch->provider);
-    struct octo_sched_provider *p = prov_get(s, ch->provider, now);
-    OCTO_ASSERT(e != NULL && p != NULL);
+    const struct octo_registry_entry *e = octo_registry_at(&s->reg, slot);
+    struct octo_sched_provider *p = prov_get(s, slot, now);
+    OCTO_ASSERT(e != NULL && p != NULL && ch->provider == e->incarnation);
     OCTO_ASSERT(p->in_flight < e->max_concurrency); /* the router checked capacity */
+    OCTO_ASSERT(ch->attempt >= 1 && ch->attempt <= OCTO_FAILOVER_ATTEMPTS_MAX);
     p->in_flight++;
-    x->provider = ch->provider;
+    x->provider = slot;
     x->incarnation = e->incarnation;
     x->attempt = ch->attempt;
+    x->tried_slot[ch->attempt - 1] = slot;
+    x->dispatch = ++s->dispatch_next;
     x->price_in = e->price_in_per_mtok;
     x->price_out = e->price_out_per_mtok;
     x->state = T_RUNNING;
-    octo_tick until = now + s->cfg.attempt_timeout;
-    heap_put(&s->wake, t, until < x->deadline ? until : x->deadline);
+    x->attempt_until =
+        UINT64_MAX - now < s->cfg.attempt_timeout ? UINT64_MAX : now + s->cfg.attempt_timeout;
+    heap_put(&s->wake, t, x->attempt_until < x->deadline ? x->attempt_until : x->deadline);
     memset(out, 0, sizeof(*out));
     out->kind = OCTO_SCHED_DISPATCH;
     memcpy(out->task, x->id, OCTO_SCHED_ID_LEN);
     out->attempt = ch->attempt;
-    out->provider = ch->provider;
+    out->dispatch = x->dispatch;
+    out->provider = slot;
     out->incarnation = e->incarnation;
     out->provider_id = e->provider;
     out->deadline = x->deadline;
@@ -898,7 +1018,10 @@ static void dispatch(struct octo_sched *s, uint32_t t, const struct octo_failove
 }
 
 /* Routes record t (state READY or QUEUED-just-dequeued) and follows the failover manager.
- * Returns true with *out set when it produced a DISPATCH. */
+ * Returns true with *out set when it produced a DISPATCH. When nothing is eligible because
+ * providers are cooling down, the task waits for the earliest cooldown end (or expires if
+ * that is past its deadline); when some eligible provider is only full, the task parks on
+ * its model instead, so that a freed slot (which may come sooner) wakes it. */
 static bool route_and_place(struct octo_sched *s, uint32_t t, octo_tick now,
                             struct octo_sched_action *out)
 {
@@ -906,32 +1029,43 @@ static bool route_and_place(struct octo_sched *s, uint32_t t, octo_tick now,
     struct octo_route_result res;
     int rc = route(s, x, false, now, &res);
     x->explain = res.explain;
+    bool full = res.explain.removed_capacity > 0;
     if (rc == OCTO_ENOTFOUND && res.explain.removed_unavailable > 0) {
         struct octo_route_result relaxed;
         int rc2 = route(s, x, true, now, &relaxed);
+        full = full || relaxed.explain.removed_capacity > 0;
         if (rc2 == 0) {
             rc = 0;
             res = relaxed;
         }
     }
     struct octo_failover_candidate fc[1 + OCTO_ROUTE_FALLBACKS_MAX];
+    uint32_t fc_slot[1 + OCTO_ROUTE_FALLBACKS_MAX];
     size_t nfc = 0;
     if (rc == 0) {
         size_t order[1 + OCTO_ROUTE_FALLBACKS_MAX];
         order[nfc++] = res.chosen;
         for (size_t i = 0; i < res.fallbacks_count; i++)
             order[nfc++] = res.fallbacks[i];
+        octo_tick earliest = UINT64_MAX;
         for (size_t i = 0; i < nfc; i++) {
             uint32_t slot = s->cand_slots[order[i]];
+            const struct octo_registry_entry *e = octo_registry_at(&s->reg, slot);
+            OCTO_ASSERT(e != NULL);
             const struct octo_health *h = &s->provs[slot].health;
             octo_tick at = octo_health_available(h, now) ? 0 : octo_health_cooldown_until(h);
-            fc[i] = (struct octo_failover_candidate){.provider = slot, .available_at = at};
+            fc[i] =
+                (struct octo_failover_candidate){.provider = e->incarnation, .available_at = at};
+            fc_slot[i] = slot;
+            if (at < earliest)
+                earliest = at;
         }
-    } else if (rc == OCTO_ENOTFOUND && res.explain.removed_capacity > 0 && now < x->deadline) {
-        x->state = T_PARKED;
-        fifo_push(s, &s->parked_head, &s->parked_tail, t);
-        heap_put(&s->wake, t, x->deadline);
-        s->stats.parked++;
+        if (earliest > now && full) { /* all cooling; a full one may free up sooner */
+            park(s, t, earliest < x->deadline ? earliest : x->deadline);
+            return false;
+        }
+    } else if (rc == OCTO_ENOTFOUND && full && now < x->deadline) {
+        park(s, t, x->deadline);
         return false;
     } else {
         OCTO_ASSERT(rc == OCTO_ENOTFOUND || rc == OCTO_EINVAL);
@@ -939,7 +1073,8 @@ static bool route_and_place(struct octo_sched *s, uint32_t t, octo_tick now,
     struct octo_failover_choice ch;
     rc = octo_failover_next(&s->fo, x->id, now, fc, nfc, &ch);
     if (rc == 0) {
-        dispatch(s, t, &ch, now, out);
+        OCTO_ASSERT(ch.candidate < nfc);
+        dispatch(s, t, fc_slot[ch.candidate], &ch, now, out);
         return true;
     }
     if (rc == OCTO_EAGAIN) {
@@ -1021,11 +1156,15 @@ static bool wake_one(struct octo_sched *s, octo_tick now)
     struct octo_sched_task *x = &s->tasks[t];
     heap_remove(&s->wake, t);
     switch (x->state) {
-    case T_RUNNING: /* no answer in time: the provider timed out */
-        attempt_end(s, t, OCTO_HEALTH_PROVIDER_TIMEOUT, s->cfg.attempt_timeout / 1000, 0, 0, now);
+    case T_RUNNING:
+        if (now >= x->deadline && now < x->attempt_until) /* the task's time ran out, not the */
+            attempt_end(s, t, OCTO_HEALTH_CALLER_TIMEOUT, 0, 0, 0, now); /* provider's */
+        else /* no answer within attempt_timeout: the provider timed out */
+            attempt_end(s, t, OCTO_HEALTH_PROVIDER_TIMEOUT, s->cfg.attempt_timeout / 1000, 0, 0,
+                        now);
         break;
     case T_PARKED:
-        fifo_unlink(s, &s->parked_head, &s->parked_tail, t);
+        unpark(s, t);
         /* fallthrough */
     case T_WAITING:
         x->state = T_READY;
@@ -1067,11 +1206,15 @@ int octo_sched_poll(struct octo_sched *s, octo_tick now, struct octo_sched_actio
         (void)octo_failover_expire(&s->fo, now);
         s->gc_next = now + OCTO_SCHED_GC_INTERVAL;
     }
-    for (;;) {
+    /* a budget of steps (wake-ups, expiries, routing decisions) per call: a backlog is
+     * worked off over several calls (next_wakeup then says now), never in one long call */
+    for (unsigned steps = 0;; steps++) {
         if (s->done_head != NIL) {
             emit_done(s, now, out);
             return 1;
         }
+        if (steps >= OCTO_SCHED_STEPS_PER_POLL)
+            return 0;
         if (wake_one(s, now))
             continue;
         if (s->ready_head != NIL) {
@@ -1107,7 +1250,10 @@ octo_tick octo_sched_next_wakeup(const struct octo_sched *s)
     if (s->done_head != NIL || s->ready_head != NIL || qc.queued > 0 || qc.expired > 0)
         return 0;
     octo_tick a = heap_top_key(&s->wake), b = heap_top_key(&s->probes);
-    return a < b ? a : b;
+    octo_tick w = a < b ? a : b;
+    if (s->fo.stats.tombstones > 0 && s->gc_next < w) /* finished records to drop in time */
+        w = s->gc_next;
+    return w;
 }
 
 /* ---- accessors ---- */
@@ -1164,6 +1310,22 @@ static uint32_t fifo_count(const struct octo_sched *s, uint32_t head, uint8_t st
     return n;
 }
 
+static uint32_t parked_count(const struct octo_sched *s)
+{
+    uint32_t n = 0;
+    for (uint32_t m = 0; m < s->cfg.models_max; m++) {
+        uint32_t k = fifo_count(s, s->parked_head[m], T_PARKED);
+        if (k == UINT32_MAX)
+            return UINT32_MAX;
+        for (uint32_t t = s->parked_head[m]; t != NIL; t = s->tasks[t].next) {
+            if (s->tasks[t].park_model != m)
+                return UINT32_MAX;
+        }
+        n += k;
+    }
+    return n;
+}
+
 bool octo_sched_invariants_ok(const struct octo_sched *s)
 {
     if (!heap_ok(&s->wake) || !heap_ok(&s->probes) || !octo_queue_invariants_ok(&s->q))
@@ -1185,8 +1347,7 @@ bool octo_sched_invariants_ok(const struct octo_sched *s)
         }
     }
     if (fifo_count(s, s->ready_head, T_READY) != count[T_READY] ||
-        fifo_count(s, s->parked_head, T_PARKED) != count[T_PARKED] ||
-        fifo_count(s, s->done_head, T_DONE) != count[T_DONE])
+        parked_count(s) != count[T_PARKED] || fifo_count(s, s->done_head, T_DONE) != count[T_DONE])
         return false;
     uint32_t free_n = 0;
     for (uint32_t t = s->task_free; t != NIL && free_n <= s->cfg.tasks_max; t = s->tasks[t].next)

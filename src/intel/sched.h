@@ -57,7 +57,10 @@
 #define OCTO_SCHED_TASKS_DEFAULT UINT32_C(65536)
 #define OCTO_SCHED_POLICIES_DEFAULT UINT32_C(4096)
 #define OCTO_SCHED_ATTEMPT_TIMEOUT_DEFAULT (UINT64_C(60) * OCTO_NS_PER_S)
+#define OCTO_SCHED_ATTEMPT_TIMEOUT_MAX (UINT64_C(86400) * OCTO_NS_PER_S)
 #define OCTO_SCHED_WAKE_PER_COMPLETION 2     /* parked tasks retried when a slot frees */
+#define OCTO_SCHED_WAKE_PER_ADVERT 64        /* parked tasks retried on new capacity */
+#define OCTO_SCHED_STEPS_PER_POLL 64         /* wake-ups, expiries, routings per poll call */
 #define OCTO_SCHED_GC_INTERVAL OCTO_NS_PER_S /* sweep of finished failover records */
 
 struct octo_sched_config {
@@ -68,7 +71,7 @@ struct octo_sched_config {
                                    deadline (idempotency); 0 = 4 x tasks_max */
     uint32_t policies_max;      /* distinct policies in use at once; 0 = default */
     uint32_t probe_interval_ms; /* active probes; 0 = the health checker's default */
-    octo_tick attempt_timeout;  /* 0 = OCTO_SCHED_ATTEMPT_TIMEOUT_DEFAULT */
+    octo_tick attempt_timeout;  /* 0 = default; at most OCTO_SCHED_ATTEMPT_TIMEOUT_MAX */
     uint8_t hash_key[16];       /* SipHash key of every table (random per node) */
     uint64_t seed;              /* load balancer draws */
 };
@@ -98,7 +101,8 @@ struct octo_sched_action {
     uint32_t provider;    /* registry index (DISPATCH, PROBE; DONE: last provider or NONE) */
     uint32_t incarnation; /* of that registry entry (PROBE: pass it back) */
     struct octo_peerid provider_id;
-    octo_tick deadline;               /* DISPATCH: the task's deadline */
+    octo_tick deadline; /* DISPATCH: the task's deadline */
+    uint64_t dispatch;  /* DISPATCH: this attempt's number, unique per scheduler: report it */
     enum octo_failover_state state;   /* DONE */
     enum octo_failover_reason reason; /* DONE */
     bool charge;     /* DONE: SUCCEEDED, charge `amount` now (exactly once per task) */
@@ -109,14 +113,16 @@ struct octo_sched_action {
 /* An attempt's outcome, reported by the shell. */
 struct octo_sched_report {
     uint8_t task[OCTO_SCHED_ID_LEN];
-    uint32_t attempt; /* from the DISPATCH action */
+    uint32_t attempt;  /* from the DISPATCH action */
+    uint64_t dispatch; /* from the DISPATCH action: an answer to an older dispatch of a reused
+                          id never completes a newer one */
     enum octo_health_outcome outcome;
     uint64_t latency_us;
     uint32_t tokens_in, tokens_out;
 };
 
 struct octo_sched_stats {
-    uint64_t submitted, duplicates, rejected_full, rejected_invalid;
+    uint64_t submitted, duplicates, rejected_full, rejected_invalid, rejected_limit;
     uint64_t dispatched, retries, waits, parked;
     uint64_t succeeded, failed, expired, cancelled;
     uint64_t late_results, probes;
@@ -148,13 +154,13 @@ struct octo_sched {
     struct octo_failover fo;
     struct octo_queue q;
     struct octo_rng rng;
-    struct octo_sched_task *tasks;     /* tasks_max records */
-    uint32_t task_free;                /* free list head */
-    uint32_t ready_head, ready_tail;   /* routed next (retries, woken tasks) */
-    uint32_t done_head, done_tail;     /* DONE actions not yet polled */
-    uint32_t parked_head, parked_tail; /* waiting for a provider slot */
-    struct octo_sched_heap wake;       /* tasks: attempt timeout, cooldown end, deadline */
-    struct octo_sched_heap probes;     /* providers: next probe */
+    struct octo_sched_task *tasks;       /* tasks_max records */
+    uint32_t task_free;                  /* free list head */
+    uint32_t ready_head, ready_tail;     /* routed next (retries, woken tasks) */
+    uint32_t done_head, done_tail;       /* DONE actions not yet polled */
+    uint32_t *parked_head, *parked_tail; /* per model id: tasks waiting for a provider slot */
+    struct octo_sched_heap wake;         /* tasks: attempt timeout, cooldown end, deadline */
+    struct octo_sched_heap probes;       /* providers: next probe */
     struct octo_sched_policy *policies;
     uint32_t *ptable; /* policy hash index: id + 1, 0 = empty */
     uint32_t pmask;
@@ -165,6 +171,8 @@ struct octo_sched {
     struct octo_rview_ranked *ranked;  /* rank-key heap for orderings other than price */
     struct octo_sched_hot *hot;        /* per registry index */
     octo_tick gc_next;
+    uint64_t dispatch_next;
+    uint32_t cand_cap; /* offers per decision (candidate arrays' size) */
     struct octo_sched_stats stats;
 };
 
@@ -194,13 +202,16 @@ OCTO_MUST_USE int octo_sched_submit(struct octo_sched *s, const struct octo_sche
                                     octo_tick now, struct octo_failover_view *existing);
 
 /* Applies an attempt's outcome. Returns 0 when applied, 1 when ignored (not the current
- * attempt of a running task: a late or duplicate answer, counted), OCTO_EINVAL for an
- * unknown outcome. */
+ * attempt and dispatch of a running task: a late or duplicate answer, counted), OCTO_EINVAL
+ * for an unknown outcome. An attempt that timed out (attempt_timeout) or was cancelled has
+ * already freed its provider slot. */
 OCTO_MUST_USE int octo_sched_result(struct octo_sched *s, const struct octo_sched_report *r,
                                     octo_tick now);
 
-/* Cancels a task that has not finished: it ends FAILED(CANCELLED) with a DONE action.
- * Returns 0, or OCTO_ENOTFOUND (unknown or already finished). */
+/* Cancels a task that has not finished: it ends FAILED(CANCELLED) with a DONE action (or
+ * EXPIRED(DEADLINE) when its deadline had passed already). A cancelled running attempt frees
+ * its provider slot at once: the shell must tell the provider to stop. Returns 0, or
+ * OCTO_ENOTFOUND (unknown or already finished). */
 OCTO_MUST_USE int octo_sched_cancel(struct octo_sched *s, const uint8_t id[OCTO_SCHED_ID_LEN],
                                     octo_tick now);
 
@@ -210,7 +221,10 @@ void octo_sched_probe_result(struct octo_sched *s, uint32_t provider, uint32_t i
                              uint64_t latency_us, octo_tick now);
 
 /* Produces the next action due at `now`. Returns 1 with *out filled, 0 when nothing is due
- * (call again after the next event or at octo_sched_next_wakeup). */
+ * (call again after the next event or at octo_sched_next_wakeup). One call takes at most
+ * OCTO_SCHED_STEPS_PER_POLL steps (routing decisions, wake-ups, expiries): when it returns 0
+ * with work left,
+ * octo_sched_next_wakeup says `now` (0), so the caller's loop stays bounded per turn. */
 OCTO_MUST_USE int octo_sched_poll(struct octo_sched *s, octo_tick now,
                                   struct octo_sched_action *out);
 

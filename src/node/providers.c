@@ -35,9 +35,12 @@ int octo_providers_accept(struct octo_provstore *ps, struct octo_sched *s,
     rc = octo_provstore_put(ps, &rec);
     if (rc < 0)
         goto out;
-    /* rc == 0: the store held a newer advert than memory (loaded later, or refused by the
-     * registry then): memory still takes this one, which the store's newer one supersedes at
-     * the next load */
+    if (rc == 0) { /* the store holds this or a newer advert already (memory was behind) */
+        rc = OCTO_REGISTRY_STALE;
+        goto out;
+    }
+    /* a registry limit refusing it now leaves the row stored: the next load counts it as
+     * refused (load stats) until the registry has room */
     rc = octo_sched_advert(s, a, now_ms, now, NULL, reason);
 out:
     octo_free(a);

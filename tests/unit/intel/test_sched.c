@@ -9,6 +9,7 @@
  * none charged twice.
  */
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/rng.h"
 #include "intel/sched.h"
 #include "test.h"
@@ -60,7 +61,7 @@ static void advert_of(uint32_t i, const struct prov *p, struct octo_advert *a)
     a->models_count = p->model2 != NULL ? 2 : 1;
     for (size_t m = 0; m < a->models_count; m++) {
         snprintf(a->models[m].name, sizeof(a->models[m].name), "%s", m ? p->model2 : p->model);
-        snprintf(a->models[m].quant, sizeof(a->models[m].quant), "q4_k_m");
+        snprintf(a->models[m].quant, sizeof(a->models[m].quant), m ? "q8_0" : "q4_k_m");
         memset(a->models[m].weights_hash, 7, sizeof(a->models[m].weights_hash));
         a->models[m].context_len = 8192;
     }
@@ -90,6 +91,22 @@ static void drain_probes(struct octo_sched *s, octo_tick now)
         CHECK_EQ_INT(a.kind, OCTO_SCHED_PROBE);
         octo_sched_probe_result(s, a.provider, a.incarnation, true, 1000, now);
     }
+}
+
+/* Registers provider `peer` (advert seq, expiring at expiry_ms) at wall time now_ms; returns
+ * the registry's answer and its index. */
+static int add_provider_at(struct octo_sched *s, uint32_t peer, const struct prov *p, uint64_t seq,
+                           uint64_t expiry_ms, uint64_t now_ms, octo_tick now, uint32_t *index)
+{
+    struct octo_advert *a = octo_malloc(sizeof(*a));
+    OCTO_ASSERT(a != NULL);
+    advert_of(peer, p, a);
+    a->seq = seq;
+    a->expiry_ms = expiry_ms;
+    enum octo_advert_reason why;
+    int rc = octo_sched_advert(s, a, now_ms, now, index, &why);
+    octo_free(a);
+    return rc;
 }
 
 static void sched_new(struct octo_sched *s, uint32_t providers, uint32_t tasks, octo_tick now)
@@ -140,6 +157,7 @@ static void report(struct octo_sched *s, const struct octo_sched_action *a,
                    enum octo_health_outcome o, octo_tick now, int want)
 {
     struct octo_sched_report r = {.attempt = a->attempt,
+                                  .dispatch = a->dispatch,
                                   .outcome = o,
                                   .latency_us = 200000,
                                   .tokens_in = 1000,
@@ -274,8 +292,10 @@ static void test_speed_and_quality_strategies(void)
         CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
         CHECK_EQ_INT(poll1(&s, T0, &a), 1);
         CHECK_EQ_INT(a.provider, i);
-        struct octo_sched_report rep = {
-            .attempt = a.attempt, .outcome = OCTO_HEALTH_SUCCESS, .latency_us = latency_us[i]};
+        struct octo_sched_report rep = {.attempt = a.attempt,
+                                        .dispatch = a.dispatch,
+                                        .outcome = OCTO_HEALTH_SUCCESS,
+                                        .latency_us = latency_us[i]};
         memcpy(rep.task, a.task, OCTO_SCHED_ID_LEN);
         CHECK_OK(octo_sched_result(&s, &rep, T0));
         CHECK_EQ_INT(poll1(&s, T0, &a), 1);
@@ -332,6 +352,9 @@ static void test_cooldown_wait(void)
     CHECK_EQ_INT(a.reason, OCTO_FAILOVER_REASON_DEADLINE);
     CHECK_OK(submit(&s, 200, "m", now, now + S(100)));
     CHECK_EQ_INT(poll1(&s, now, &a), 0); /* waits for the cooldown */
+    /* (the finished tasks' records are swept once a second: earlier wake-ups do nothing) */
+    CHECK(octo_sched_next_wakeup(&s) <= until);
+    CHECK_EQ_INT(poll1(&s, until - 1, &a), 0);
     CHECK_EQ_U64(octo_sched_next_wakeup(&s), until);
     CHECK_EQ_INT(poll1(&s, until, &a), 1);
     CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
@@ -562,6 +585,235 @@ static void test_policy_table(void)
     octo_sched_deinit(&s);
 }
 
+/* ---- regressions found in review ---- */
+
+/* A cancel after the periodic sweep expired the task's record ends it, no crash. */
+static void test_cancel_after_sweep(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 4, 16, T0);
+    CHECK_OK(submit(&s, 1, "m", T0, T0 + S(5)));
+    CHECK_OK(submit(&s, 2, "m", T0, T0 + S(5)));
+    uint8_t id[OCTO_SCHED_ID_LEN];
+    struct octo_sched_action a;
+    task_id(1, id);
+    CHECK_OK(octo_sched_cancel(&s, id, T0 + S(6)));
+    CHECK_EQ_INT(octo_sched_poll(&s, T0 + S(6), &a), 1); /* sweeps, then reports task 1 */
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE);
+    task_id(2, id);
+    CHECK_OK(octo_sched_cancel(&s, id, T0 + S(6)));
+    CHECK_EQ_INT(poll1(&s, T0 + S(6), &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE);
+    CHECK_EQ_INT(a.state, OCTO_FAILOVER_EXPIRED);
+    CHECK_EQ_INT(poll1(&s, T0 + S(6), &a), 0);
+    octo_sched_deinit(&s);
+}
+
+/* Three failed probes: the provider cools down for 5 s. */
+static void cool_down(struct octo_sched *s, uint32_t provider, octo_tick now)
+{
+    const struct octo_registry_entry *e = octo_registry_at(octo_sched_registry(s), provider);
+    for (int k = 0; k < 3; k++)
+        octo_sched_probe_result(s, provider, e->incarnation, false, 0, now);
+}
+
+/* A provider both cooling down and full: the task parks (a slot or the cooldown end may come
+ * first), it does not fail. */
+static void test_cooling_and_full_parks(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 4, 16, T0);
+    add_provider(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 1, "m", NULL}, T0);
+    drain_probes(&s, T0);
+    struct octo_sched_action run, a;
+    CHECK_OK(submit(&s, 1, "m", T0, T0 + S(60)));
+    CHECK_EQ_INT(poll1(&s, T0, &run), 1);
+    cool_down(&s, 0, T0);
+    CHECK_OK(submit(&s, 2, "m", T0, T0 + S(60)));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 0); /* parked, not failed */
+    report(&s, &run, OCTO_HEALTH_SUCCESS, T0 + S(1), 0);
+    CHECK_EQ_INT(poll1(&s, T0 + S(1), &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE); /* task 1; task 2 now waits for the cooldown */
+    CHECK_EQ_INT(poll1(&s, T0 + S(1), &a), 0);
+    octo_tick until = octo_health_cooldown_until(octo_sched_health(&s, 0));
+    CHECK_EQ_INT(poll1(&s, until, &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
+    CHECK_EQ_INT(a.task[0], 2);
+    octo_sched_deinit(&s);
+}
+
+/* A cooling provider that outranks a full one whose slot frees before the deadline: the
+ * task parks and runs on the freed slot instead of expiring at once. */
+static void test_cooling_outranks_full(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 4, 16, T0);
+    add_provider(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 4, "m", NULL}, T0);
+    add_provider(&s, 1, &(struct prov){900000, OCTO_ISOLATION_PROCESS, 1, "m", NULL}, T0);
+    drain_probes(&s, T0);
+    struct octo_route_policy only1;
+    octo_route_policy_init(&only1);
+    only1.only_count = 1;
+    peer_of(1, &only1.only[0]);
+    struct octo_sched_request r = {.model = "m", .policy = &only1, .deadline = T0 + S(60)};
+    task_id(1, r.id);
+    CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
+    struct octo_sched_action run, a;
+    CHECK_EQ_INT(poll1(&s, T0, &run), 1);
+    CHECK_EQ_INT(run.provider, 1); /* provider 1 is now full */
+    cool_down(&s, 0, T0);          /* provider 0 cools for 5 s */
+    CHECK_OK(submit(&s, 2, "m", T0, T0 + S(3)));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 0); /* parked: not expired although 5 s > 3 s */
+    report(&s, &run, OCTO_HEALTH_SUCCESS, T0 + S(1), 0);
+    CHECK_EQ_INT(poll1(&s, T0 + S(1), &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE);
+    CHECK_EQ_INT(poll1(&s, T0 + S(1), &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
+    CHECK_EQ_INT(a.task[0], 2);
+    CHECK_EQ_INT(a.provider, 1);
+    octo_sched_deinit(&s);
+}
+
+/* A freed slot wakes tasks parked on that provider's model, not the oldest of another model;
+ * an advert raising capacity wakes parked tasks too. */
+static void test_parked_per_model(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 4, 32, T0);
+    add_provider(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 1, "x", NULL}, T0);
+    add_provider(&s, 1, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 1, "y", NULL}, T0);
+    drain_probes(&s, T0);
+    struct octo_sched_action runx, runy, a;
+    CHECK_OK(submit(&s, 1, "x", T0, T0 + S(60)));
+    CHECK_EQ_INT(poll1(&s, T0, &runx), 1);
+    CHECK_OK(submit(&s, 2, "y", T0, T0 + S(60)));
+    CHECK_EQ_INT(poll1(&s, T0, &runy), 1);
+    for (uint32_t n = 10; n < 14; n++) /* four x tasks park first */
+        CHECK_OK(submit(&s, n, "x", T0, T0 + S(60)));
+    CHECK_OK(submit(&s, 20, "y", T0, T0 + S(60)));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 0);
+    report(&s, &runy, OCTO_HEALTH_SUCCESS, T0 + S(1), 0);
+    CHECK_EQ_INT(poll1(&s, T0 + S(1), &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE);
+    CHECK_EQ_INT(poll1(&s, T0 + S(1), &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
+    CHECK_EQ_INT(a.task[0], 20); /* the y task took y's slot */
+    /* x's provider advertises capacity 4: three more x tasks run at once */
+    uint32_t idx = 0;
+    CHECK_EQ_INT(add_provider_at(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 4, "x", NULL},
+                                 2, NOW_MS + 3600000, NOW_MS, T0 + S(2), &idx),
+                 OCTO_REGISTRY_REPLACED);
+    for (int k = 0; k < 3; k++) {
+        CHECK_EQ_INT(poll1(&s, T0 + S(2), &a), 1);
+        CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
+        CHECK_EQ_INT(a.provider, 0);
+    }
+    CHECK_EQ_INT(poll1(&s, T0 + S(2), &a), 0);
+    octo_sched_deinit(&s);
+}
+
+/* The task's own deadline ending a running attempt is not the provider's fault. */
+static void test_deadline_is_not_provider_timeout(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 4, 16, T0);
+    add_provider(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 8, "m", NULL}, T0);
+    drain_probes(&s, T0);
+    struct octo_sched_action a;
+    for (uint32_t n = 0; n < 4; n++) {
+        octo_tick now = T0 + S(n);
+        CHECK_OK(submit(&s, n, "m", now, now + MS(500)));
+        CHECK_EQ_INT(poll1(&s, now, &a), 1);
+        CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
+        CHECK_EQ_INT(poll1(&s, now + MS(500), &a), 1);
+        CHECK_EQ_INT(a.kind, OCTO_SCHED_DONE);
+        CHECK_EQ_INT(a.state, OCTO_FAILOVER_EXPIRED);
+        CHECK_EQ_INT(a.reason, OCTO_FAILOVER_REASON_DEADLINE);
+    }
+    const struct octo_health *h = octo_sched_health(&s, 0);
+    CHECK_EQ_INT(octo_health_consecutive_failures(h), 0);
+    CHECK(octo_health_available(h, T0 + S(4)));
+    octo_sched_deinit(&s);
+}
+
+/* A new provider that took the slot of a provider this task tried is offered to it; its first
+ * probe is due at registration. */
+static void test_reused_slot(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 1, 16, T0);
+    uint32_t idx = 9;
+    CHECK_EQ_INT(add_provider_at(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 4, "m", NULL},
+                                 1, NOW_MS + 1000, NOW_MS, T0, &idx),
+                 OCTO_REGISTRY_INSERTED);
+    drain_probes(&s, T0);
+    struct octo_sched_action a, b;
+    CHECK_OK(submit(&s, 1, "m", T0, T0 + S(60)));
+    CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+    CHECK_EQ_INT(octo_sched_expire_adverts(&s, NOW_MS + 2000), 1);
+    CHECK_EQ_INT(add_provider_at(&s, 7, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 4, "m", NULL},
+                                 1, NOW_MS + 3600000, NOW_MS + 2000, T0 + S(2), &idx),
+                 OCTO_REGISTRY_INSERTED);
+    CHECK_EQ_INT(idx, 0); /* the same slot */
+    CHECK_EQ_INT(octo_sched_poll(&s, T0 + S(2), &b), 1);
+    CHECK_EQ_INT(b.kind, OCTO_SCHED_PROBE); /* probed at registration */
+    CHECK(b.incarnation != a.incarnation);
+    octo_sched_probe_result(&s, b.provider, b.incarnation, true, 1000, T0 + S(2));
+    report(&s, &a, OCTO_HEALTH_PROVIDER_ERROR, T0 + S(3), 0); /* the old provider's attempt */
+    CHECK_EQ_INT(poll1(&s, T0 + S(3), &b), 1);
+    CHECK_EQ_INT(b.kind, OCTO_SCHED_DISPATCH); /* the new provider in the same slot */
+    CHECK_EQ_INT(b.provider, 0);
+    CHECK_EQ_INT(b.attempt, 2);
+    octo_sched_deinit(&s);
+}
+
+/* More postings than providers (two quantizations each) are all offered. */
+static void test_postings_beyond_providers(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 2, 16, T0);
+    add_provider(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 4, "m", "m"}, T0);
+    add_provider(&s, 1, &(struct prov){900000, OCTO_ISOLATION_PROCESS, 4, "m", NULL}, T0);
+    drain_probes(&s, T0);
+    struct octo_route_policy p;
+    octo_route_policy_init(&p);
+    p.ignore_count = 1;
+    peer_of(0, &p.ignore[0]);
+    struct octo_sched_request r = {.model = "m", .policy = &p, .deadline = T0 + S(60)};
+    task_id(1, r.id);
+    CHECK_OK(octo_sched_submit(&s, &r, T0, NULL));
+    struct octo_sched_action a;
+    CHECK_EQ_INT(poll1(&s, T0, &a), 1);
+    CHECK_EQ_INT(a.kind, OCTO_SCHED_DISPATCH);
+    CHECK_EQ_INT(a.provider, 1);
+    octo_sched_deinit(&s);
+}
+
+/* One poll call does a bounded amount of work; the backlog is worked off over calls. */
+static void test_poll_budget(void)
+{
+    struct octo_sched s;
+    sched_new(&s, 4, 512, T0);
+    add_provider(&s, 0, &(struct prov){1000, OCTO_ISOLATION_PROCESS, 1, "m", NULL}, T0);
+    drain_probes(&s, T0);
+    for (uint32_t n = 0; n < 300; n++)
+        CHECK_OK(submit(&s, n, "m", T0, T0 + S(60)));
+    struct octo_sched_action a;
+    CHECK_EQ_INT(octo_sched_poll(&s, T0, &a), 1); /* the first one runs */
+    unsigned calls = 0;
+    while (octo_sched_next_wakeup(&s) <= T0 && calls < 100) {
+        CHECK_EQ_INT(octo_sched_poll(&s, T0, &a), 0); /* the rest park, a budget per call */
+        calls++;
+    }
+    CHECK(calls >= 299 / OCTO_SCHED_STEPS_PER_POLL);
+    CHECK(calls < 100);
+    struct octo_sched_stats st;
+    octo_sched_stats(&s, &st);
+    CHECK_EQ_U64(st.parked, 299);
+    CHECK(octo_sched_invariants_ok(&s));
+    octo_sched_deinit(&s);
+}
+
 static void test_init_limits(void)
 {
     struct octo_sched s;
@@ -574,6 +826,9 @@ static void test_init_limits(void)
     c.probe_interval_ms = 1;
     CHECK_ERR(octo_sched_init(&s, &c, T0), OCTO_EINVAL);
     c.probe_interval_ms = 0;
+    c.attempt_timeout = OCTO_SCHED_ATTEMPT_TIMEOUT_MAX + 1;
+    CHECK_ERR(octo_sched_init(&s, &c, T0), OCTO_EINVAL);
+    c.attempt_timeout = 0;
     for (uint64_t n = 1; n < 64; n++) { /* every allocation failure is clean */
         octo_alloc_fail_after(n, 1);
         int rc = octo_sched_init(&s, &c, T0);
@@ -598,6 +853,7 @@ struct sim_event {
     uint8_t task[OCTO_SCHED_ID_LEN];
     uint32_t attempt;
     uint32_t provider;
+    uint64_t dispatch;
     uint8_t outcome;
 };
 
@@ -627,17 +883,18 @@ struct sim {
     uint64_t resubmitted;
 };
 
-static void sim_push(struct sim *m, octo_tick at, const uint8_t *task, uint32_t attempt,
-                     uint32_t provider, enum octo_health_outcome o)
+static void sim_push(struct sim *m, octo_tick at, const struct octo_sched_action *a,
+                     enum octo_health_outcome o)
 {
     CHECK(m->ev_n < SIM_EVENTS_MAX);
     if (m->ev_n >= SIM_EVENTS_MAX)
         return;
     struct sim_event *e = &m->ev[m->ev_n++];
     e->at = at;
-    memcpy(e->task, task, OCTO_SCHED_ID_LEN);
-    e->attempt = attempt;
-    e->provider = provider;
+    memcpy(e->task, a->task, OCTO_SCHED_ID_LEN);
+    e->attempt = a->attempt;
+    e->provider = a->provider;
+    e->dispatch = a->dispatch;
     e->outcome = (uint8_t)o;
 }
 
@@ -689,17 +946,17 @@ static void sim_action(struct sim *m, const struct octo_sched_action *a, octo_ti
     CHECK(p < SIM_PROVIDERS);
     if (now < m->down_until[p]) {
         if (m->down_mode[p] == 0)
-            sim_push(m, now + MS(20), a->task, a->attempt, p, OCTO_HEALTH_PROVIDER_ERROR);
+            sim_push(m, now + MS(20), a, OCTO_HEALTH_PROVIDER_ERROR);
         return; /* hangs: the attempt timeout catches it */
     }
     octo_tick lat = MS(m->latency_ms[p] + octo_rng_below(&m->r, m->latency_ms[p] + 1));
     if (octo_rng_below(&m->r, 100) == 0) { /* and 1 % of requests fail at random anyway */
-        sim_push(m, now + lat / 2, a->task, a->attempt, p, OCTO_HEALTH_PROVIDER_ERROR);
+        sim_push(m, now + lat / 2, a, OCTO_HEALTH_PROVIDER_ERROR);
         return;
     }
-    sim_push(m, now + lat, a->task, a->attempt, p, OCTO_HEALTH_SUCCESS);
+    sim_push(m, now + lat, a, OCTO_HEALTH_SUCCESS);
     if (octo_rng_below(&m->r, 100) == 0) { /* 1 %: the answer arrives twice */
-        sim_push(m, now + lat + MS(5), a->task, a->attempt, p, OCTO_HEALTH_SUCCESS);
+        sim_push(m, now + lat + MS(5), a, OCTO_HEALTH_SUCCESS);
         m->dup_answers++;
     }
 }
@@ -821,6 +1078,7 @@ static void sim_run(uint64_t seed, uint32_t ntasks, uint32_t per_second, uint32_
             struct sim_event e = m->ev[ev];
             m->ev[ev] = m->ev[--m->ev_n];
             struct octo_sched_report rep = {.attempt = e.attempt,
+                                            .dispatch = e.dispatch,
                                             .outcome = (enum octo_health_outcome)e.outcome,
                                             .latency_us = 1000,
                                             .tokens_in = 100,
@@ -928,6 +1186,14 @@ int main(void)
     OCTO_RUN(test_cancel_every_state);
     OCTO_RUN(test_probes);
     OCTO_RUN(test_policy_table);
+    OCTO_RUN(test_cancel_after_sweep);
+    OCTO_RUN(test_cooling_and_full_parks);
+    OCTO_RUN(test_cooling_outranks_full);
+    OCTO_RUN(test_parked_per_model);
+    OCTO_RUN(test_deadline_is_not_provider_timeout);
+    OCTO_RUN(test_reused_slot);
+    OCTO_RUN(test_postings_beyond_providers);
+    OCTO_RUN(test_poll_budget);
     OCTO_RUN(test_init_limits);
     OCTO_RUN(test_sim_1000_providers_1pct_failing);
     OCTO_RUN(test_sim_overload);
