@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define OCTO_ARGS_MAX 64 /* flag occurrences per command line */
-#define OCTO_ARGS_POSITIONAL_MAX 8
+#define OCTO_ARGS_MAX 64             /* flag occurrences per command line */
+#define OCTO_ARGS_POSITIONAL_MAX 256 /* `octo exec -- CMD ARGS...` passes a whole command */
 
 struct octo_flag {
     const char *name; /* without dashes: "home" */

@@ -1,0 +1,285 @@
+/*
+ * bench_sandbox.c — what a sandboxed task start costs (EXECUTION.md §3), all measured in the
+ * same run so that machine load affects every row alike:
+ *   true      plain fork + execve of /bin/true (the floor);
+ *   bwrap     `bwrap --unshare-all --ro-bind / / true` (Debian's bubblewrap, the reference);
+ *   cold      octo_sandbox_run of /bin/true (7 namespaces, pivot_root, cgroups, seccomp);
+ *   warm      a prepared sandbox from the warm pool — "n/a" while src/exec/pool.h does not exist;
+ *   crun      `crun run` of a prepared OCI bundle (/usr bound read-only, same namespaces, memory
+ *             and pids limits in a cgroup nested under ours).
+ * Figures: median (p50) and p90 wall time per start in ms, and the ratios cold/bwrap and
+ * warm/bwrap (targets: cold <= 1, warm <= 0.1). Rows whose tool is missing print "n/a".
+ * These 2-vCPU machines are noisy: read medians, repeat runs. --quick: 15 samples per row.
+ */
+#define _GNU_SOURCE
+#include "base/alloc.h"
+#include "bench.h"
+#include "exec/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SAMPLES_FULL 60
+#define SAMPLES_QUICK 15
+#define WARMUP 2
+
+struct row {
+    const char *name;
+    bool available;
+    const char *why; /* when not available */
+    double p50_ms, p90_ms;
+};
+
+static char g_bundle[64];
+static unsigned g_crun_seq;
+
+/* fork + execve of argv with stdio on /dev/null; returns the exit status or -1. */
+static int spawn_wait(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_RDWR);
+        if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(127);
+        char *const *args;
+        memcpy(&args, &argv, sizeof(args)); /* execv does not write argv */
+        execv(argv[0], args);
+        _exit(127);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_true(void)
+{
+    const char *argv[] = {"/bin/true", NULL};
+    return spawn_wait(argv);
+}
+
+static int run_bwrap(void)
+{
+    const char *argv[] = {"/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "true", NULL};
+    return spawn_wait(argv);
+}
+
+static int run_cold(void)
+{
+    const char *argv[] = {"/bin/true", NULL};
+    struct octo_sandbox_spec spec = {.argv = argv};
+    struct octo_sandbox_result r;
+    if (octo_sandbox_run(&spec, &r) != 0 || r.outcome != OCTO_SANDBOX_EXITED)
+        return -1;
+    return r.exit_code;
+}
+
+static int run_crun(void)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "octo-bench-%ld-%u", (long)getpid(), g_crun_seq++);
+    const char *argv[] = {"/usr/bin/crun", "run", "--bundle", g_bundle, id, NULL};
+    return spawn_wait(argv);
+}
+
+/* Our own memory cgroup (v1) or unified path, so the containers nest under it. */
+static void own_cgroup(char *out, size_t size)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (f == NULL)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *path = strrchr(line, ':');
+        bool memory = strstr(line, ":memory:") != NULL;
+        if (path != NULL && (memory || (strncmp(line, "0::", 3) == 0 && out[0] == '\0')) &&
+            strlen(path + 1) < size)
+            snprintf(out, size, "%s", strcmp(path + 1, "/") == 0 ? "" : path + 1);
+    }
+    fclose(f);
+}
+
+/* A bundle running /usr/bin/true: read-only rootfs with /usr bound in, fresh /proc, pid, net,
+ * ipc, uts, mount and cgroup namespaces, memory and pids limits, no capabilities. */
+static bool prepare_bundle(void)
+{
+    snprintf(g_bundle, sizeof(g_bundle), "/tmp/octo-bench-XXXXXX");
+    if (mkdtemp(g_bundle) == NULL)
+        return false;
+    static const char *const dirs[] = {"rootfs", "rootfs/usr", "rootfs/proc", "rootfs/tmp",
+                                       "rootfs/dev"};
+    char path[128];
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", g_bundle, dirs[i]);
+        if (mkdir(path, 0755) < 0)
+            return false;
+    }
+    snprintf(path, sizeof(path), "%s/rootfs/lib64", g_bundle);
+    if (symlink("usr/lib64", path) < 0)
+        return false;
+    snprintf(path, sizeof(path), "%s/rootfs/lib", g_bundle);
+    if (symlink("usr/lib", path) < 0)
+        return false;
+    char cg[256];
+    own_cgroup(cg, sizeof(cg));
+    snprintf(path, sizeof(path), "%s/config.json", g_bundle);
+    FILE *f = fopen(path, "we");
+    if (f == NULL)
+        return false;
+    fprintf(f,
+            "{\"ociVersion\":\"1.0.2\",\"hostname\":\"bench\","
+            "\"process\":{\"terminal\":false,\"user\":{\"uid\":65534,\"gid\":65534},"
+            "\"args\":[\"/usr/bin/true\"],\"env\":[\"PATH=/usr/bin\"],\"cwd\":\"/\","
+            "\"noNewPrivileges\":true,\"capabilities\":{\"bounding\":[],\"effective\":[],"
+            "\"permitted\":[],\"inheritable\":[],\"ambient\":[]}},"
+            "\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+            "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+            "{\"destination\":\"/usr\",\"type\":\"bind\",\"source\":\"/usr\","
+            "\"options\":[\"rbind\",\"ro\",\"nosuid\",\"nodev\"]}],"
+            "\"linux\":{\"cgroupsPath\":\"%s/octo-bench-%ld\","
+            "\"resources\":{\"memory\":{\"limit\":268435456},\"pids\":{\"limit\":64}},"
+            "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},"
+            "{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}]}}\n",
+            cg, (long)getpid());
+    return fclose(f) == 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_bundle(void)
+{
+    if (nftw(g_bundle, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "bench_sandbox: cannot remove %s\n", g_bundle);
+}
+
+/* crun 1.8 refuses hybrid cgroup hosts like this build machine (hugetlb on the unified
+ * hierarchy): before the crun row only, move this process into a private mount namespace
+ * with /sys/fs/cgroup/unified detached (the rows before it are already measured). */
+static bool hide_unified_hierarchy(void)
+{
+    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+        return true; /* pure v2: nothing to hide */
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return false;
+    if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        return false;
+    return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Times n starts of fn (after WARMUP untimed ones); fills p50/p90, or marks the row
+ * unavailable when a start fails. */
+static void measure(struct row *r, int (*fn)(void), size_t n)
+{
+    for (int i = 0; i < WARMUP; i++) {
+        if (fn() != 0) {
+            r->available = false;
+            r->why = "a start failed";
+            return;
+        }
+    }
+    uint64_t *t = octo_calloc(n, sizeof(*t));
+    if (t == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = octo_bench_now_ns();
+        int rc = fn();
+        t[i] = octo_bench_now_ns() - t0;
+        if (rc != 0) {
+            r->available = false;
+            r->why = "a start failed";
+            octo_free(t);
+            return;
+        }
+    }
+    qsort(t, n, sizeof(*t), cmp_u64);
+    r->p50_ms = (double)t[n / 2] / 1e6;
+    r->p90_ms = (double)t[n * 9 / 10] / 1e6;
+    octo_free(t);
+}
+
+static void print_row(const struct octo_bench *b, const struct row *r, size_t n)
+{
+    char metric[64], params[64];
+    snprintf(params, sizeof(params), "\"samples\":%zu", n);
+    if (!r->available) {
+        if (b->json)
+            printf("{\"bench\":\"%s\",\"metric\":\"%s\",\"value\":null,\"note\":\"%s\"}\n", b->name,
+                   r->name, r->why);
+        else
+            printf("  %-42s %14s  (%s)\n", r->name, "n/a", r->why);
+        return;
+    }
+    snprintf(metric, sizeof(metric), "%s_p50", r->name);
+    octo_bench_report(b, metric, r->p50_ms, "ms", params);
+    snprintf(metric, sizeof(metric), "%s_p90", r->name);
+    octo_bench_report(b, metric, r->p90_ms, "ms", params);
+}
+
+static void print_ratio(const struct octo_bench *b, const char *metric, const struct row *ours,
+                        const struct row *ref)
+{
+    if (ours->available && ref->available && ref->p50_ms > 0) {
+        octo_bench_report(b, metric, ours->p50_ms / ref->p50_ms, "x", NULL);
+    } else if (b->json) {
+        printf("{\"bench\":\"%s\",\"metric\":\"%s\",\"value\":null}\n", b->name, metric);
+    } else {
+        printf("  %-42s %14s\n", metric, "n/a");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct octo_bench b;
+    octo_bench_init(&b, "sandbox", argc, argv);
+    size_t n = b.quick ? SAMPLES_QUICK : SAMPLES_FULL;
+    struct row rows[] = {
+        {"true_fork_exec", true, NULL, 0, 0},
+        {"bwrap_unshare_all", access("/usr/bin/bwrap", X_OK) == 0, "bwrap not installed", 0, 0},
+        {"octo_sandbox_cold", true, NULL, 0, 0},
+        {"octo_sandbox_warm", false, "no warm pool yet (src/exec/pool.h absent)", 0, 0},
+        {"crun_run", access("/usr/bin/crun", X_OK) == 0, "crun not installed", 0, 0},
+    };
+    int (*fns[])(void) = {run_true, run_bwrap, run_cold, NULL, run_crun};
+    if (rows[4].available && !prepare_bundle()) {
+        rows[4].available = false;
+        rows[4].why = "cannot write the bundle";
+    }
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (fns[i] == run_crun && rows[i].available && !hide_unified_hierarchy()) {
+            rows[i].available = false;
+            rows[i].why = "cannot hide the hybrid cgroup2 hierarchy from crun";
+        }
+        if (rows[i].available && fns[i] != NULL)
+            measure(&rows[i], fns[i], n);
+        print_row(&b, &rows[i], n);
+    }
+    print_ratio(&b, "ratio_cold_over_bwrap_p50", &rows[2], &rows[1]);
+    print_ratio(&b, "ratio_warm_over_bwrap_p50", &rows[3], &rows[1]);
+    print_ratio(&b, "ratio_crun_over_bwrap_p50", &rows[4], &rows[1]);
+    if (g_bundle[0] != '\0')
+        remove_bundle();
+    return 0;
+}

@@ -1,0 +1,1259 @@
+/*
+ * sandbox.c — the process sandbox runner (sandbox.h): EXECUTION.md §4 step by step.
+ *
+ * Parent (supervisor), per run:
+ *   1. marks every inherited descriptor CLOEXEC (close_range(3, ~0, CLOEXEC));
+ *   2. prepares everything the child will need into one heap "plan": the resolved program
+ *      path, argv/envp pointer arrays, mount options, the seccomp program (seccomp.c, cached),
+ *      and detached mount trees for /usr, the merged-/usr entries that are directories, the
+ *      device nodes and every bind of the spec: open_tree(OPEN_TREE_CLONE) + mount_setattr
+ *      (read-only, nosuid, nodev — writable binds only nosuid, nodev) done here, as real root,
+ *      so host path permissions never matter to the child and the child cannot forget a flag;
+ *   3. creates the cgroup under our own (cgroup.c) with the memory, pids and CPU limits;
+ *   4. clone3(NEWUSER|NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS|PIDFD [|INTO_CGROUP on v2]),
+ *      falling back to clone when clone3 is missing; the child blocks on a sync pipe and,
+ *      once released (inside its cgroups), unshares NEWCGROUP so its cgroup root is its own;
+ *   5. writes uid_map/gid_map — namespace root -> HOST_ROOT_ID (an unused host id), workload
+ *      uid OCTO_SANDBOX_UID -> 65534 — (v1: writes the pid into each cgroup.procs), releases
+ *      the child;
+ *   6. supervises: poll() over stdout, stderr, the error pipe, the pidfd and stdin against the
+ *      wall deadline, counting bytes; SIGKILLs the namespace's init and the cgroup at the
+ *      output cap or the deadline; reaps; reads the cgroup counters; classifies; kills
+ *      leftovers and removes the cgroup.
+ *
+ * Child, before execve, raw system calls only (no allocation, no locks, no glibc setxid
+ * broadcast — set*id go through syscall(); forks are raw clone()):
+ *   the namespace's init (pid 1): PDEATHSIG, become namespace root, drop supplementary
+ *   groups, private mounts, tmpfs root (on /tmp of the private mount namespace), the prepared
+ *   trees moved in with move_mount, merged-/usr symlinks, /dev/{null,zero,urandom}, /tmp tmpfs
+ *   of limits.tmp_bytes, fresh /proc (nosuid,nodev,noexec; /proc/sys bound read-only), the
+ *   spec's binds, hostname, pivot_root + detach, / read-only, loopback up (NET_LOOPBACK
+ *   only); then it forks the command and only reaps: the kernel drops default-action signals
+ *   a namespace init sends itself (SIGXFSZ, SIGXCPU), so the command must not be pid 1. When
+ *   the command ends, init reports its wait status on the report pipe and exits, and the
+ *   kernel kills whatever the command left behind in the namespace.
+ *   the command (pid 2): stdin/stdout/stderr, error pipe on fd 3 (CLOEXEC), close_range(4..),
+ *   cwd, rlimits (CORE 0, NOFILE, FSIZE, CPU = wall + slack), bounding set dropped,
+ *   setresgid/setresuid(OCTO_SANDBOX_UID), capabilities and ambient set cleared,
+ *   NO_NEW_PRIVS, PDEATHSIG, seccomp, execve.
+ * Any failing step writes {step, arg, errno} to the report pipe and exits 127; the parent
+ * turns that into OCTO_SANDBOX_SETUP_ERROR naming the step.
+ *
+ * Supplementary groups: setgroups is left "allow" because the parent (root) writes gid_map
+ * with CAP_SETGID, which lets the child call setgroups(0, NULL) — with "deny" the child would
+ * keep host root's supplementary group 0, which still counts for permission checks on
+ * bind-mounted host files. Unprivileged operation (single-id maps, setgroups deny) is not
+ * supported: a non-root caller gets SETUP_ERROR.
+ *
+ * A bad program (argv[0] not found or not executable) is a SETUP_ERROR whose setup_error
+ * names execve and the errno: nothing of the command ran.
+ *
+ * Memory: the plan (~130 KiB) is one octo_calloc per run, freed before returning.
+ */
+#include "exec/sandbox.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "exec/cgroup.h"
+#include "exec/seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#endif
+#ifndef LANDLOCK_CREATE_RULESET_VERSION
+#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#endif
+
+/* Host id that namespace root maps to: above every range Debian hands out in /etc/subuid
+ * (100000 + 65536 * n for ordinary users) and never host root. */
+#define HOST_ROOT_ID 2000000000u
+#define HOST_NOBODY_ID 65534u
+#define ROOT_MNT "/tmp" /* where the new root tmpfs is mounted (private ns) */
+#define ROOT_TMPFS_OPTS "mode=0755,size=1m,nr_inodes=4k"
+#define HOSTNAME "octo-sandbox"
+#define CPU_SLACK_S 2u              /* RLIMIT_CPU backstop = wall + slack */
+#define KILL_GRACE_NS 2000000000ull /* after a kill, how long we wait for pipes to close */
+#define READ_CHUNK 65536
+#define MOUNTS_MAX (OCTO_SANDBOX_BINDS_MAX + 12)
+#define LINKS_MAX 12
+#define ROOT_ENTRY_TARGET_MAX 64
+
+static const char *const default_env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8", NULL};
+static const char *const root_entries[] = {"bin", "sbin", "lib", "lib64", "lib32", "libx32"};
+static const char *const dev_nodes[] = {"null", "zero", "urandom"};
+
+/* Child setup steps, reported through the error pipe. */
+enum step {
+    STEP_SYNC,
+    STEP_SETRESGID_ROOT,
+    STEP_SETRESUID_ROOT,
+    STEP_SETGROUPS,
+    STEP_MOUNT_PRIVATE,
+    STEP_ROOT_TMPFS,
+    STEP_CHDIR_ROOT,
+    STEP_SYMLINK,
+    STEP_MKDIR,
+    STEP_MOVE_MOUNT,
+    STEP_TMP_TMPFS,
+    STEP_PROC,
+    STEP_PROC_SYS_RO,
+    STEP_HOSTNAME,
+    STEP_PIVOT_ROOT,
+    STEP_UMOUNT_OLD,
+    STEP_REMOUNT_RO,
+    STEP_LOOPBACK,
+    STEP_STDIO,
+    STEP_CLOSE_RANGE,
+    STEP_CWD,
+    STEP_RLIMIT,
+    STEP_CAPBSET,
+    STEP_SETRESGID,
+    STEP_SETRESUID,
+    STEP_CAPSET,
+    STEP_AMBIENT,
+    STEP_NO_NEW_PRIVS,
+    STEP_PDEATHSIG,
+    STEP_SECCOMP,
+    STEP_EXECVE,
+    STEP_FORK,
+    STEP_CGROUP_NS,
+    STEP_COUNT,
+    STEP_STATUS = 1000, /* not a failure: init reports the command's wait status */
+};
+
+static const char *const step_names[STEP_COUNT] = {
+    "sync",
+    "setresgid(0)",
+    "setresuid(0)",
+    "setgroups(0)",
+    "mount private",
+    "root tmpfs",
+    "chdir root",
+    "symlink",
+    "mkdir",
+    "move_mount",
+    "/tmp tmpfs",
+    "mount /proc",
+    "/proc/sys ro",
+    "sethostname",
+    "pivot_root",
+    "umount old root",
+    "remount / ro",
+    "loopback up",
+    "stdio",
+    "close_range",
+    "chdir cwd",
+    "setrlimit",
+    "capbset drop",
+    "setresgid",
+    "setresuid",
+    "capset",
+    "ambient clear",
+    "no_new_privs",
+    "pdeathsig",
+    "seccomp",
+    "execve",
+    "fork workload",
+    "unshare cgroup ns",
+};
+
+struct err_record {
+    int32_t step, arg, err;
+};
+
+struct plan_mount {
+    int fd;                          /* detached tree (open_tree), owned by the plan */
+    bool dir;                        /* create a directory (else an empty file) as mount point */
+    char dst[OCTO_SANDBOX_PATH_MAX]; /* relative to the new root */
+};
+
+struct plan_link {
+    char name[16];
+    char target[ROOT_ENTRY_TARGET_MAX];
+};
+
+struct plan {
+    int sync_fd, err_fd, in_fd, out_fd, errout_fd;
+    bool loopback;
+    char tmp_opts[96];
+    size_t nmounts, first_bind; /* mounts[first_bind..] go after /tmp and /proc */
+    struct plan_mount mounts[MOUNTS_MAX];
+    size_t nlinks;
+    struct plan_link links[LINKS_MAX];
+    struct rlimit rl_nofile, rl_fsize, rl_cpu;
+    char exec_path[OCTO_SANDBOX_PATH_MAX];
+    char cwd[OCTO_SANDBOX_PATH_MAX];
+    char *argv[OCTO_SANDBOX_ARGS_MAX + 1];
+    char *envp[OCTO_SANDBOX_ENV_MAX + 1];
+    const struct sock_fprog *prog;
+    const struct sock_fprog *guard; /* stacked ioctl guard (seccomp.h) */
+    int cap_last;
+};
+
+/* Per-run effective limits (defaults applied). */
+struct limits {
+    uint64_t mem, wall_ms, output, fsize, tmp;
+    uint32_t pids, cpu_pct, nofile;
+};
+
+static atomic_uint g_seq;
+
+/* ---- helpers (parent) -------------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void setup_error(struct octo_sandbox_result *out, const char *what, int err)
+{
+    out->outcome = OCTO_SANDBOX_SETUP_ERROR;
+    if (err != 0)
+        snprintf(out->setup_error, sizeof(out->setup_error), "%s: %s", what, strerror(err));
+    else
+        snprintf(out->setup_error, sizeof(out->setup_error), "%s", what);
+}
+
+static uint64_t or_default(uint64_t v, uint64_t d)
+{
+    return v != 0 ? v : d;
+}
+
+static bool path_ok(const char *p)
+{
+    if (p == NULL || p[0] != '/')
+        return false;
+    size_t len = strnlen(p, OCTO_SANDBOX_PATH_MAX);
+    if (len >= OCTO_SANDBOX_PATH_MAX)
+        return false;
+    /* No ".." component: binds and cwd must stay where they say. */
+    for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2) {
+        bool start = s[-1] == '/';
+        bool end = s[2] == '/' || s[2] == '\0';
+        if (start && end)
+            return false;
+    }
+    return true;
+}
+
+static size_t count_list(const char *const *v, size_t max)
+{
+    size_t n = 0;
+    while (v[n] != NULL && n <= max)
+        n++;
+    return n;
+}
+
+static int validate(const struct octo_sandbox_spec *spec, struct limits *lim)
+{
+    if (spec == NULL || spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+        return OCTO_EINVAL;
+    if (count_list(spec->argv, OCTO_SANDBOX_ARGS_MAX) > OCTO_SANDBOX_ARGS_MAX)
+        return OCTO_EINVAL;
+    if (strnlen(spec->argv[0], OCTO_SANDBOX_PATH_MAX) >= OCTO_SANDBOX_PATH_MAX - 16)
+        return OCTO_EINVAL;
+    if (strchr(spec->argv[0], '/') != NULL && !path_ok(spec->argv[0]))
+        return OCTO_EINVAL;
+    if (spec->envp != NULL && count_list(spec->envp, OCTO_SANDBOX_ENV_MAX) > OCTO_SANDBOX_ENV_MAX)
+        return OCTO_EINVAL;
+    if (spec->cwd != NULL && !path_ok(spec->cwd))
+        return OCTO_EINVAL;
+    if (spec->stdin_len > 0 && spec->stdin_data == NULL)
+        return OCTO_EINVAL;
+    if (spec->stdin_len > OCTO_SANDBOX_STDIN_MAX)
+        return OCTO_EINVAL;
+    if (spec->binds_count > OCTO_SANDBOX_BINDS_MAX)
+        return OCTO_EINVAL;
+    for (size_t i = 0; i < spec->binds_count; i++) {
+        const struct octo_sandbox_bind *b = &spec->binds[i];
+        if (!path_ok(b->src) || !path_ok(b->dst) || strcmp(b->dst, "/") == 0)
+            return OCTO_EINVAL;
+    }
+    if (spec->net != OCTO_SANDBOX_NET_NONE && spec->net != OCTO_SANDBOX_NET_LOOPBACK)
+        return OCTO_EINVAL;
+    const struct octo_sandbox_limits *l = &spec->limits;
+    lim->mem = or_default(l->mem_bytes, OCTO_SANDBOX_MEM_DEFAULT);
+    lim->pids = (uint32_t)or_default(l->pids, OCTO_SANDBOX_PIDS_DEFAULT);
+    lim->cpu_pct = l->cpu_pct;
+    lim->wall_ms = or_default(l->wall_ms, OCTO_SANDBOX_WALL_MS_DEFAULT);
+    lim->output = or_default(l->output_bytes, OCTO_SANDBOX_OUTPUT_DEFAULT);
+    lim->fsize = or_default(l->fsize_bytes, OCTO_SANDBOX_FSIZE_DEFAULT);
+    lim->tmp = or_default(l->tmp_bytes, OCTO_SANDBOX_TMP_DEFAULT);
+    lim->nofile = (uint32_t)or_default(l->nofile, OCTO_SANDBOX_NOFILE_DEFAULT);
+    if (lim->mem > OCTO_SANDBOX_MEM_MAX || lim->pids > OCTO_SANDBOX_PIDS_MAX ||
+        lim->cpu_pct > OCTO_SANDBOX_CPU_PCT_MAX || lim->wall_ms > OCTO_SANDBOX_WALL_MS_MAX ||
+        lim->output > OCTO_SANDBOX_OUTPUT_MAX || lim->fsize > OCTO_SANDBOX_FSIZE_MAX ||
+        lim->tmp > OCTO_SANDBOX_TMP_MAX || lim->nofile > OCTO_SANDBOX_NOFILE_MAX)
+        return OCTO_EINVAL;
+    if (lim->nofile < 4)
+        return OCTO_EINVAL;
+    return 0;
+}
+
+/* Detaches a copy of the host mount tree at src with the given attributes into a new plan
+ * entry. Returns 0 or -errno. */
+static int plan_tree(struct plan *p, const char *src, const char *dst, uint64_t attrs)
+{
+    OCTO_ASSERT(p->nmounts < MOUNTS_MAX);
+    struct plan_mount *m = &p->mounts[p->nmounts];
+    struct stat st;
+    if (stat(src, &st) != 0)
+        return -errno;
+    while (*dst == '/')
+        dst++;
+    int n = snprintf(m->dst, sizeof(m->dst), "%s", dst);
+    if (n < 0 || (size_t)n >= sizeof(m->dst))
+        return -ENAMETOOLONG;
+    m->dir = S_ISDIR(st.st_mode);
+    m->fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (m->fd < 0)
+        return -errno;
+    struct mount_attr attr = {.attr_set = attrs};
+    if (mount_setattr(m->fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+        int e = errno;
+        close_fd(&m->fd);
+        return -e;
+    }
+    p->nmounts++;
+    return 0;
+}
+
+static void plan_free(struct plan *p)
+{
+    for (size_t i = 0; i < p->nmounts; i++)
+        close_fd(&p->mounts[i].fd);
+    octo_free(p);
+}
+
+static int read_cap_last(void)
+{
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 63;
+    char buf[16];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 63;
+    buf[n] = '\0';
+    char *end = NULL;
+    long v = strtol(buf, &end, 10);
+    return v >= 0 && v < 64 ? (int)v : 63;
+}
+
+static void resolve_program(const char *name, char *out, size_t size)
+{
+    if (strchr(name, '/') != NULL) {
+        snprintf(out, size, "%s", name);
+        return;
+    }
+    static const char *const dirs[] = {"/usr/bin", "/bin"};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(dirs); i++) {
+        snprintf(out, size, "%s/%s", dirs[i], name);
+        if (access(out, X_OK) == 0)
+            return;
+    }
+    snprintf(out, size, "/usr/bin/%s", name);
+}
+
+/* Fills the plan; on failure writes the reason into out and returns nonzero. */
+static int plan_prepare(struct plan *p, const struct octo_sandbox_spec *spec,
+                        const struct limits *lim, struct octo_sandbox_result *out)
+{
+    p->sync_fd = p->err_fd = p->in_fd = p->out_fd = p->errout_fd = -1;
+    p->loopback = spec->net == OCTO_SANDBOX_NET_LOOPBACK;
+    snprintf(p->tmp_opts, sizeof(p->tmp_opts), "mode=1777,size=%" PRIu64, lim->tmp);
+    resolve_program(spec->argv[0], p->exec_path, sizeof(p->exec_path));
+    snprintf(p->cwd, sizeof(p->cwd), "%s", spec->cwd != NULL ? spec->cwd : "/tmp");
+    size_t argc = count_list(spec->argv, OCTO_SANDBOX_ARGS_MAX);
+    memcpy(p->argv, spec->argv, argc * sizeof(char *));
+    p->argv[argc] = NULL;
+    const char *const *env = spec->envp != NULL ? spec->envp : default_env;
+    size_t envc = count_list(env, OCTO_SANDBOX_ENV_MAX);
+    memcpy(p->envp, env, envc * sizeof(char *));
+    p->envp[envc] = NULL;
+    p->rl_nofile.rlim_cur = p->rl_nofile.rlim_max = lim->nofile;
+    p->rl_fsize.rlim_cur = p->rl_fsize.rlim_max = lim->fsize;
+    p->rl_cpu.rlim_cur = (rlim_t)((lim->wall_ms + 999) / 1000 + CPU_SLACK_S);
+    p->rl_cpu.rlim_max = p->rl_cpu.rlim_cur + 1;
+    p->cap_last = read_cap_last();
+
+    int rc = octo__seccomp_program(p->loopback, &p->prog);
+    if (rc == 0)
+        rc = octo__seccomp_guard(&p->guard);
+    if (rc != 0) {
+        setup_error(out, "seccomp compile failed", 0);
+        return rc;
+    }
+    const uint64_t ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    rc = plan_tree(p, "/usr", "usr", ro);
+    if (rc != 0) {
+        setup_error(out, "open_tree /usr", -rc);
+        return rc;
+    }
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(root_entries); i++) {
+        char host[32], target[ROOT_ENTRY_TARGET_MAX];
+        snprintf(host, sizeof(host), "/%s", root_entries[i]);
+        struct stat st;
+        if (lstat(host, &st) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode)) {
+            ssize_t n = readlink(host, target, sizeof(target) - 1);
+            if (n <= 0 || (size_t)n >= sizeof(target) - 1 || p->nlinks >= LINKS_MAX)
+                continue;
+            target[n] = '\0';
+            struct plan_link *l = &p->links[p->nlinks++];
+            snprintf(l->name, sizeof(l->name), "%s", root_entries[i]);
+            memcpy(l->target, target, (size_t)n + 1);
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = plan_tree(p, host, root_entries[i], ro);
+            if (rc != 0) {
+                setup_error(out, "open_tree root entry", -rc);
+                return rc;
+            }
+        }
+    }
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(dev_nodes); i++) {
+        char host[32], dst[32];
+        snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+        snprintf(dst, sizeof(dst), "dev/%s", dev_nodes[i]);
+        rc = plan_tree(p, host, dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        if (rc != 0) {
+            setup_error(out, "open_tree /dev node", -rc);
+            return rc;
+        }
+    }
+    p->first_bind = p->nmounts;
+    for (size_t i = 0; i < spec->binds_count; i++) {
+        const struct octo_sandbox_bind *b = &spec->binds[i];
+        uint64_t attrs = b->writable ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : ro;
+        rc = plan_tree(p, b->src, b->dst, attrs);
+        if (rc != 0) {
+            char what[96];
+            snprintf(what, sizeof(what), "bind %zu (open_tree %.32s)", i, b->src);
+            setup_error(out, what, -rc);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- child ------------------------------------------------------------------------------- */
+
+static _Noreturn void child_fail(const struct plan *p, enum step step, int arg)
+{
+    struct err_record rec = {(int32_t)step, arg, errno};
+    ssize_t n = write(p->err_fd, &rec, sizeof(rec));
+    (void)n;
+    _exit(127);
+}
+
+/* mkdir -p of every parent of rel (relative to the cwd). */
+static int mkdir_parents(const char *rel)
+{
+    char buf[OCTO_SANDBOX_PATH_MAX];
+    size_t len = strlen(rel);
+    OCTO_ASSERT(len < sizeof(buf));
+    memcpy(buf, rel, len + 1);
+    for (size_t i = 1; i < len; i++) {
+        if (buf[i] != '/')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = '/';
+    }
+    return 0;
+}
+
+static void child_mount_tree(const struct plan *p, size_t i)
+{
+    const struct plan_mount *m = &p->mounts[i];
+    if (mkdir_parents(m->dst) != 0)
+        child_fail(p, STEP_MKDIR, (int)i);
+    if (m->dir) {
+        if (mkdir(m->dst, 0755) != 0 && errno != EEXIST)
+            child_fail(p, STEP_MKDIR, (int)i);
+    } else {
+        int fd = open(m->dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            child_fail(p, STEP_MKDIR, (int)i);
+        close(fd);
+    }
+    if (move_mount(m->fd, "", AT_FDCWD, m->dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        child_fail(p, STEP_MOVE_MOUNT, (int)i);
+}
+
+static void child_filesystem(const struct plan *p)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        child_fail(p, STEP_MOUNT_PRIVATE, 0);
+    if (mount("tmpfs", ROOT_MNT, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_TMPFS_OPTS) != 0)
+        child_fail(p, STEP_ROOT_TMPFS, 0);
+    if (chdir(ROOT_MNT) != 0)
+        child_fail(p, STEP_CHDIR_ROOT, 0);
+    for (size_t i = 0; i < p->nlinks; i++) {
+        if (symlink(p->links[i].target, p->links[i].name) != 0)
+            child_fail(p, STEP_SYMLINK, (int)i);
+    }
+    for (size_t i = 0; i < p->first_bind; i++)
+        child_mount_tree(p, i);
+    static const char *const dev_links[][2] = {{"/proc/self/fd", "dev/fd"},
+                                               {"/proc/self/fd/0", "dev/stdin"},
+                                               {"/proc/self/fd/1", "dev/stdout"},
+                                               {"/proc/self/fd/2", "dev/stderr"}};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(dev_links); i++) {
+        if (symlink(dev_links[i][0], dev_links[i][1]) != 0)
+            child_fail(p, STEP_SYMLINK, 100 + (int)i);
+    }
+    if (mkdir("tmp", 0755) != 0)
+        child_fail(p, STEP_MKDIR, -1);
+    if (mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, p->tmp_opts) != 0)
+        child_fail(p, STEP_TMP_TMPFS, 0);
+    if (mkdir("proc", 0755) != 0)
+        child_fail(p, STEP_MKDIR, -2);
+    if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        child_fail(p, STEP_PROC, 0);
+    if (mount("proc/sys", "proc/sys", NULL, MS_BIND | MS_REC, NULL) != 0 ||
+        mount(NULL, "proc/sys", NULL,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        child_fail(p, STEP_PROC_SYS_RO, 0);
+    for (size_t i = p->first_bind; i < p->nmounts; i++)
+        child_mount_tree(p, i);
+    if (sethostname(HOSTNAME, sizeof(HOSTNAME) - 1) != 0)
+        child_fail(p, STEP_HOSTNAME, 0);
+    if (syscall(SYS_pivot_root, ".", ".") != 0)
+        child_fail(p, STEP_PIVOT_ROOT, 0);
+    if (umount2(".", MNT_DETACH) != 0)
+        child_fail(p, STEP_UMOUNT_OLD, 0);
+    if (chdir("/") != 0)
+        child_fail(p, STEP_CHDIR_ROOT, 1);
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+        child_fail(p, STEP_REMOUNT_RO, 0);
+}
+
+static void child_loopback(const struct plan *p)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        child_fail(p, STEP_LOOPBACK, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+        child_fail(p, STEP_LOOPBACK, 1);
+    ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+        child_fail(p, STEP_LOOPBACK, 2);
+    close(s);
+}
+
+/* Moves the pipes to 0, 1, 2 and the error pipe to 3, closes everything else. */
+static void child_stdio(struct plan *p)
+{
+    int in = p->in_fd;
+    if (in < 0) {
+        in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+            child_fail(p, STEP_STDIO, 0);
+    }
+    /* First lift everything above the target range so dup2 cannot clobber a source. */
+    int hin = fcntl(in, F_DUPFD_CLOEXEC, 10);
+    int hout = fcntl(p->out_fd, F_DUPFD_CLOEXEC, 10);
+    int herr = fcntl(p->errout_fd, F_DUPFD_CLOEXEC, 10);
+    int hrep = fcntl(p->err_fd, F_DUPFD_CLOEXEC, 10);
+    if (hin < 0 || hout < 0 || herr < 0 || hrep < 0)
+        child_fail(p, STEP_STDIO, 1);
+    p->err_fd = hrep;
+    if (dup2(hin, 0) != 0 || dup2(hout, 1) != 1 || dup2(herr, 2) != 2)
+        child_fail(p, STEP_STDIO, 2);
+    if (dup3(hrep, 3, O_CLOEXEC) != 3)
+        child_fail(p, STEP_STDIO, 3);
+    p->err_fd = 3;
+    if (close_range(4, ~0U, 0) != 0)
+        child_fail(p, STEP_CLOSE_RANGE, 0);
+}
+
+static void child_privileges(const struct plan *p)
+{
+    for (int c = 0; c <= p->cap_last; c++) {
+        if (prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) != 0 && errno != EINVAL)
+            child_fail(p, STEP_CAPBSET, c);
+    }
+    if (syscall(SYS_setresgid, OCTO_SANDBOX_UID, OCTO_SANDBOX_UID, OCTO_SANDBOX_UID) != 0)
+        child_fail(p, STEP_SETRESGID, 0);
+    if (syscall(SYS_setresuid, OCTO_SANDBOX_UID, OCTO_SANDBOX_UID, OCTO_SANDBOX_UID) != 0)
+        child_fail(p, STEP_SETRESUID, 0);
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capset, &hdr, data) != 0)
+        child_fail(p, STEP_CAPSET, 0);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+        child_fail(p, STEP_AMBIENT, 0);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_fail(p, STEP_NO_NEW_PRIVS, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        child_fail(p, STEP_PDEATHSIG, 0);
+}
+
+/* The command itself (pid 2 of the namespace): descriptors, limits, privileges, seccomp,
+ * execve. */
+static _Noreturn void workload_main(struct plan *p)
+{
+    child_stdio(p);
+    if (chdir(p->cwd) != 0)
+        child_fail(p, STEP_CWD, 0);
+    const struct rlimit core = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &core) != 0 || setrlimit(RLIMIT_NOFILE, &p->rl_nofile) != 0 ||
+        setrlimit(RLIMIT_FSIZE, &p->rl_fsize) != 0 || setrlimit(RLIMIT_CPU, &p->rl_cpu) != 0)
+        child_fail(p, STEP_RLIMIT, 0);
+    child_privileges(p);
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->guard) != 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->prog) != 0)
+        child_fail(p, STEP_SECCOMP, 0);
+    execve(p->exec_path, p->argv, p->envp);
+    child_fail(p, STEP_EXECVE, 0);
+}
+
+/* The namespace's init (pid 1): the kernel drops signals with default action that a pid
+ * namespace's init sends itself (SIGXFSZ, SIGXCPU), so the command runs as its child. Init
+ * keeps only the report pipe, reaps every orphan, and when the command ends reports its wait
+ * status and exits — which makes the kernel kill whatever the command left running. */
+static _Noreturn void init_main(struct plan *p, pid_t workload)
+{
+    int rep = p->err_fd;
+    if (rep > 0)
+        (void)close_range(0, (unsigned)rep - 1, 0);
+    (void)close_range((unsigned)rep + 1, ~0U, 0);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(-1, &st, __WALL);
+        if (r == workload) {
+            struct err_record rec = {STEP_STATUS, 0, st};
+            ssize_t n = write(rep, &rec, sizeof(rec));
+            (void)n;
+            _exit(0);
+        }
+        if (r < 0 && errno != EINTR)
+            _exit(1);
+    }
+}
+
+static _Noreturn void child_main(struct plan *p)
+{
+    char b;
+    if (read(p->sync_fd, &b, 1) != 1) {
+        errno = EPIPE;
+        child_fail(p, STEP_SYNC, 0);
+    }
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        child_fail(p, STEP_PDEATHSIG, 1);
+    /* released: the parent has put us into the sandbox's cgroups (v1), or clone3 did (v2) */
+    if (unshare(CLONE_NEWCGROUP) != 0)
+        child_fail(p, STEP_CGROUP_NS, 0);
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0)
+        child_fail(p, STEP_SETRESGID_ROOT, 0);
+    if (syscall(SYS_setresuid, 0, 0, 0) != 0)
+        child_fail(p, STEP_SETRESUID_ROOT, 0);
+    if (syscall(SYS_setgroups, 0, NULL) != 0)
+        child_fail(p, STEP_SETGROUPS, 0);
+    child_filesystem(p);
+    if (p->loopback)
+        child_loopback(p);
+    /* A raw fork: glibc's fork() would run atfork handlers and take locks that another
+     * thread of the supervisor may have held at clone time. */
+    long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid < 0)
+        child_fail(p, STEP_FORK, 0);
+    if (pid == 0)
+        workload_main(p);
+    init_main(p, (pid_t)pid);
+}
+
+/* ---- parent: spawn and supervise --------------------------------------------------------- */
+
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+/* clone3 (with CLONE_INTO_CGROUP when cgroup_fd >= 0), or clone when clone3 is missing.
+ * Returns the pid in the parent (sets *joined when the kernel put the child in the cgroup),
+ * 0 in the child, -errno on failure. */
+static pid_t spawn(int cgroup_fd, int *pidfd, bool *joined)
+{
+    /* no CLONE_NEWCGROUP here: the child unshares it once it sits in its own cgroups, so
+     * the namespace's root is the sandbox's cgroup, not the supervisor's */
+    const uint64_t ns =
+        CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    struct clone_args_v2 a;
+    memset(&a, 0, sizeof(a));
+    a.flags = ns | CLONE_PIDFD;
+    a.pidfd = (uint64_t)(uintptr_t)pidfd;
+    a.exit_signal = SIGCHLD;
+    *joined = false;
+    if (cgroup_fd >= 0) {
+        a.flags |= CLONE_INTO_CGROUP;
+        a.cgroup = (uint64_t)cgroup_fd;
+        long r = syscall(SYS_clone3, &a, sizeof(a));
+        if (r >= 0) {
+            *joined = r > 0;
+            return (pid_t)r;
+        }
+        a.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+        a.cgroup = 0;
+    }
+    long r = syscall(SYS_clone3, &a, sizeof(a));
+    if (r >= 0)
+        return (pid_t)r;
+    if (errno != ENOSYS)
+        return -errno;
+    r = syscall(SYS_clone, (unsigned long)(ns | CLONE_PIDFD | SIGCHLD), NULL, pidfd, NULL, 0);
+    return r >= 0 ? (pid_t)r : -errno;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return -e;
+    return (size_t)n == len ? 0 : -EIO;
+}
+
+static int write_maps(pid_t pid)
+{
+    char path[64], map[96];
+    snprintf(map, sizeof(map), "0 %u 1\n%u %u 1\n", HOST_ROOT_ID, OCTO_SANDBOX_UID, HOST_NOBODY_ID);
+    snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+    int rc = write_file(path, map);
+    if (rc != 0)
+        return rc;
+    snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+    return write_file(path, map);
+}
+
+struct supervise {
+    const struct octo_sandbox_spec *spec;
+    const struct limits *lim;
+    pid_t pid;
+    int pidfd, out_fd, err_fd, rep_fd, in_fd;
+    size_t in_off;
+    bool reaped;
+    int status;
+    enum octo_sandbox_outcome killed_for; /* TIMEOUT / OUTPUT, or EXITED = not killed */
+    uint64_t kill_at;
+    struct err_record rec[2]; /* a setup failure and/or the command's wait status */
+    size_t rec_len;           /* bytes of rec filled */
+    uint64_t counts[2];
+    const struct octo__cgroup *cg;
+};
+
+static void kill_all(struct supervise *s, enum octo_sandbox_outcome why)
+{
+    if (s->killed_for == OCTO_SANDBOX_EXITED) {
+        s->killed_for = why;
+        s->kill_at = now_ns();
+    }
+    if (!s->reaped)
+        kill(s->pid, SIGKILL); /* the namespace's init: the kernel kills the rest */
+    octo__cgroup_kill(s->cg);
+}
+
+static void on_output(struct supervise *s, int stream, int *fd)
+{
+    uint8_t buf[READ_CHUNK];
+    ssize_t n = read(*fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close_fd(fd);
+        return;
+    }
+    uint64_t *count = &s->counts[stream - 1];
+    uint64_t room = s->lim->output - *count;
+    size_t take = (uint64_t)n < room ? (size_t)n : (size_t)room;
+    if (take > 0 && s->spec->on_output != NULL)
+        s->spec->on_output(s->spec->ctx, stream, buf, take);
+    *count += take;
+    if ((size_t)n > take)
+        kill_all(s, OCTO_SANDBOX_OUTPUT);
+}
+
+static void on_stdin(struct supervise *s)
+{
+    const struct octo_sandbox_spec *spec = s->spec;
+    ssize_t n = write(s->in_fd, spec->stdin_data + s->in_off, spec->stdin_len - s->in_off);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close_fd(&s->in_fd); /* EPIPE: the command stopped reading */
+        return;
+    }
+    s->in_off += (size_t)n;
+    if (s->in_off == spec->stdin_len)
+        close_fd(&s->in_fd);
+}
+
+static void on_report(struct supervise *s)
+{
+    uint8_t *at = (uint8_t *)s->rec + s->rec_len;
+    size_t room = sizeof(s->rec) - s->rec_len;
+    uint8_t discard[sizeof(struct err_record)];
+    ssize_t n = read(s->rep_fd, room > 0 ? at : discard, room > 0 ? room : sizeof(discard));
+    if (n < 0 && errno == EINTR)
+        return;
+    if (n <= 0) {
+        close_fd(&s->rep_fd);
+        return;
+    }
+    if (room > 0)
+        s->rec_len += (size_t)n;
+}
+
+static void reap(struct supervise *s, bool block)
+{
+    if (s->reaped)
+        return;
+    int st = 0;
+    pid_t r;
+    do {
+        r = waitpid(s->pid, &st, block ? __WALL : __WALL | WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == s->pid || (r < 0 && errno == ECHILD)) {
+        s->reaped = true;
+        s->status = st;
+    }
+}
+
+static void supervise_loop(struct supervise *s, uint64_t deadline)
+{
+    for (;;) {
+        struct pollfd pf[5];
+        int *fds[5];
+        nfds_t n = 0;
+        int *watch[] = {&s->out_fd, &s->err_fd, &s->rep_fd};
+        for (size_t i = 0; i < 3; i++) {
+            if (*watch[i] >= 0) {
+                pf[n] = (struct pollfd){*watch[i], POLLIN, 0};
+                fds[n++] = watch[i];
+            }
+        }
+        bool pipes_open = n > 0;
+        if (s->in_fd >= 0) {
+            pf[n] = (struct pollfd){s->in_fd, POLLOUT, 0};
+            fds[n++] = &s->in_fd;
+        }
+        if (!s->reaped) {
+            pf[n] = (struct pollfd){s->pidfd, POLLIN, 0};
+            fds[n++] = &s->pidfd;
+        }
+        if (!pipes_open && s->reaped)
+            break;
+        uint64_t now = now_ns();
+        if (s->killed_for == OCTO_SANDBOX_EXITED && now >= deadline)
+            kill_all(s, OCTO_SANDBOX_TIMEOUT);
+        uint64_t until =
+            s->killed_for == OCTO_SANDBOX_EXITED ? deadline : s->kill_at + KILL_GRACE_NS;
+        if (s->killed_for != OCTO_SANDBOX_EXITED && now >= until)
+            break;
+        uint64_t wait_ms = until > now ? (until - now + 999999) / 1000000 : 0;
+        int r = poll(pf, n, wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms);
+        if (r < 0 && errno != EINTR)
+            break;
+        for (nfds_t i = 0; r > 0 && i < n; i++) {
+            if (pf[i].revents == 0)
+                continue;
+            if (fds[i] == &s->out_fd)
+                on_output(s, 1, &s->out_fd);
+            else if (fds[i] == &s->err_fd)
+                on_output(s, 2, &s->err_fd);
+            else if (fds[i] == &s->rep_fd)
+                on_report(s);
+            else if (fds[i] == &s->in_fd)
+                on_stdin(s);
+            else
+                reap(s, false);
+        }
+    }
+    if (!s->reaped) {
+        kill_all(s, s->killed_for == OCTO_SANDBOX_EXITED ? OCTO_SANDBOX_TIMEOUT : s->killed_for);
+        reap(s, true);
+    }
+}
+
+static void classify(const struct supervise *s, const struct octo__cgroup_stats *st,
+                     struct octo_sandbox_result *out)
+{
+    size_t nrec = s->rec_len / sizeof(struct err_record);
+    int status = s->status; /* init's, until the command's own status is known */
+    for (size_t i = 0; i < nrec; i++) {
+        const struct err_record *r = &s->rec[i];
+        if (r->step == STEP_STATUS) {
+            status = r->err;
+            continue;
+        }
+        const char *name = r->step >= 0 && r->step < STEP_COUNT ? step_names[r->step] : "?";
+        out->outcome = OCTO_SANDBOX_SETUP_ERROR;
+        snprintf(out->setup_error, sizeof(out->setup_error), "child %s (%d): %s", name, (int)r->arg,
+                 strerror(r->err));
+        return;
+    }
+    if (WIFEXITED(status))
+        out->exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        out->signal = WTERMSIG(status);
+    if (s->killed_for != OCTO_SANDBOX_EXITED) {
+        out->outcome = s->killed_for;
+    } else if (st->oom_kills > 0) {
+        out->outcome = OCTO_SANDBOX_OOM;
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        if (sig == SIGSYS)
+            out->outcome = OCTO_SANDBOX_SECCOMP;
+        else if (sig == SIGXFSZ)
+            out->outcome = OCTO_SANDBOX_FSIZE;
+        else if (sig == SIGXCPU)
+            out->outcome = OCTO_SANDBOX_CPU;
+        else if (st->pids_max > 0)
+            out->outcome = OCTO_SANDBOX_PIDS;
+        else
+            out->outcome = OCTO_SANDBOX_SIGNALED;
+    } else if (st->pids_max > 0) {
+        out->outcome = OCTO_SANDBOX_PIDS;
+    } else {
+        out->outcome = OCTO_SANDBOX_EXITED;
+    }
+}
+
+/* Blocks SIGPIPE for this thread while we write the command's stdin; restores it after,
+ * swallowing a SIGPIPE we caused. */
+struct sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void sigpipe_restore(struct sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static int make_pipe(int fds[2])
+{
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
+}
+
+struct run_fds {
+    int sync[2], rep[2], out[2], err[2], in[2], pidfd;
+};
+
+static void run_fds_close(struct run_fds *f)
+{
+    int *all[] = {&f->sync[0], &f->sync[1], &f->rep[0], &f->rep[1], &f->out[0], &f->out[1],
+                  &f->err[0],  &f->err[1],  &f->in[0],  &f->in[1],  &f->pidfd};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(all); i++)
+        close_fd(all[i]);
+}
+
+static void run_child(struct plan *p, struct octo__cgroup *cg, const struct octo_sandbox_spec *spec,
+                      const struct limits *lim, struct octo_sandbox_result *out)
+{
+    struct run_fds f;
+    memset(&f, 0xff, sizeof(f)); /* every fd -1 */
+    int rc = make_pipe(f.sync);
+    if (rc == 0)
+        rc = make_pipe(f.rep);
+    if (rc == 0)
+        rc = make_pipe(f.out);
+    if (rc == 0)
+        rc = make_pipe(f.err);
+    if (rc == 0 && spec->stdin_data != NULL)
+        rc = make_pipe(f.in);
+    if (rc != 0) {
+        setup_error(out, "pipe2", -rc);
+        run_fds_close(&f);
+        return;
+    }
+    p->sync_fd = f.sync[0];
+    p->err_fd = f.rep[1];
+    p->in_fd = f.in[0];
+    p->out_fd = f.out[1];
+    p->errout_fd = f.err[1];
+
+    uint64_t t0 = now_ns();
+    bool joined = false;
+    pid_t pid = spawn(cg->v2_fd, &f.pidfd, &joined);
+    if (pid == 0)
+        child_main(p);
+    if (pid < 0) {
+        setup_error(out, "clone3", -pid);
+        run_fds_close(&f);
+        return;
+    }
+    close_fd(&f.sync[0]);
+    close_fd(&f.rep[1]);
+    close_fd(&f.in[0]);
+    close_fd(&f.out[1]);
+    close_fd(&f.err[1]);
+    rc = write_maps(pid);
+    const char *what = "uid/gid map";
+    if (rc == 0 && !joined) {
+        what = "cgroup attach";
+        rc = octo__cgroup_attach(cg, pid);
+        rc = rc == 0 ? 0 : -EIO;
+    }
+    if (rc == 0) {
+        what = "release child";
+        rc = write(f.sync[1], "x", 1) == 1 ? 0 : -errno;
+    }
+    close_fd(&f.sync[1]);
+    if (rc != 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {
+        }
+        setup_error(out, what, -rc);
+        run_fds_close(&f);
+        return;
+    }
+    if (f.in[1] >= 0)
+        (void)fcntl(f.in[1], F_SETFL, O_NONBLOCK);
+    struct supervise s = {.spec = spec,
+                          .lim = lim,
+                          .pid = pid,
+                          .pidfd = f.pidfd,
+                          .out_fd = f.out[0],
+                          .err_fd = f.err[0],
+                          .rep_fd = f.rep[0],
+                          .in_fd = f.in[1],
+                          .killed_for = OCTO_SANDBOX_EXITED,
+                          .cg = cg};
+    f.out[0] = f.err[0] = f.rep[0] = f.in[1] = -1;
+    if (s.in_fd >= 0 && spec->stdin_len == 0)
+        close_fd(&s.in_fd);
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    supervise_loop(&s, t0 + lim->wall_ms * 1000000ull);
+    sigpipe_restore(&guard);
+    close_fd(&s.out_fd);
+    close_fd(&s.err_fd);
+    close_fd(&s.rep_fd);
+    close_fd(&s.in_fd);
+    run_fds_close(&f);
+    struct octo__cgroup_stats st;
+    octo__cgroup_read_stats(cg, &st);
+    out->wall_ns = now_ns() - t0;
+    out->cpu_ns = st.cpu_ns;
+    out->mem_peak_bytes = st.mem_peak;
+    out->stdout_bytes = s.counts[0];
+    out->stderr_bytes = s.counts[1];
+    classify(&s, &st, out);
+}
+
+int octo_sandbox_run(const struct octo_sandbox_spec *spec, struct octo_sandbox_result *out)
+{
+    OCTO_ASSERT(out != NULL);
+    struct limits lim;
+    int rc = validate(spec, &lim);
+    if (rc != 0)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    if (geteuid() != 0) {
+        setup_error(out, "the sandbox runner needs root (two-range uid map, cgroups)", 0);
+        return 0;
+    }
+    /* Recipe step 1: nothing we hold leaks into a child by accident. */
+    (void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    struct plan *p = octo_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OCTO_ENOMEM;
+    if (plan_prepare(p, spec, &lim, out) != 0) {
+        plan_free(p);
+        return 0;
+    }
+    struct octo__cgroup_layout layout;
+    rc = octo__cgroup_layout_load(&layout);
+    if (rc != 0 || layout.version == 0) {
+        setup_error(out, "no usable cgroup hierarchy", 0);
+        plan_free(p);
+        return 0;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "octo-sbx-%d-%u", (int)getpid(), atomic_fetch_add(&g_seq, 1));
+    struct octo__cgroup cg;
+    const struct octo__cgroup_limits cl = {lim.mem, lim.pids, lim.cpu_pct};
+    rc = octo__cgroup_create(&cg, &layout, name, &cl, out->setup_error, sizeof(out->setup_error));
+    if (rc != 0) {
+        out->outcome = OCTO_SANDBOX_SETUP_ERROR;
+        plan_free(p);
+        return 0;
+    }
+    run_child(p, &cg, spec, &lim, out);
+    plan_free(p);
+    if (octo__cgroup_destroy(&cg) != 0)
+        OCTO_WARN("sandbox cgroup %s could not be removed (still busy)", name);
+    return 0;
+}
+
+/* ---- probe ------------------------------------------------------------------------------- */
+
+static bool try_clone(unsigned long flags)
+{
+    long r = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+    if (r == 0)
+        _exit(0);
+    if (r < 0)
+        return false;
+    int st = 0;
+    while (waitpid((pid_t)r, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void probe_oci(struct octo_sandbox_features *f)
+{
+    static const char *const runtimes[] = {"crun", "runc"};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(runtimes); i++) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) != 0)
+            return;
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        char *const argv[] = {(char *)(uintptr_t)runtimes[i], (char *)(uintptr_t) "--version",
+                              NULL};
+        char *const envp[] = {(char *)(uintptr_t) "PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+        pid_t pid = -1;
+        int rc = posix_spawnp(&pid, runtimes[i], &fa, NULL, argv, envp);
+        posix_spawn_file_actions_destroy(&fa);
+        close(fds[1]);
+        char buf[256];
+        size_t len = 0;
+        if (rc == 0) {
+            ssize_t n;
+            while (len + 1 < sizeof(buf) &&
+                   (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+                len += (size_t)n;
+            int st = 0;
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                len = 0;
+        }
+        close(fds[0]);
+        buf[len] = '\0';
+        /* First line: "crun version 1.8.1" / "runc version 1.1.5". */
+        const char *v = strstr(buf, "version ");
+        if (len > 0 && v != NULL) {
+            v += strlen("version ");
+            size_t vl = strcspn(v, " \n");
+            snprintf(f->oci_runtime, sizeof(f->oci_runtime), "%s %.*s", runtimes[i], (int)vl, v);
+            return;
+        }
+    }
+}
+
+int octo_sandbox_probe(struct octo_sandbox_features *f)
+{
+    OCTO_ASSERT(f != NULL);
+    memset(f, 0, sizeof(*f));
+    unsigned long extra = geteuid() == 0 ? 0 : CLONE_NEWUSER;
+    f->user_ns = try_clone(CLONE_NEWUSER);
+    f->mount_ns = try_clone(extra | CLONE_NEWNS);
+    f->pid_ns = try_clone(extra | CLONE_NEWPID);
+    f->net_ns = try_clone(extra | CLONE_NEWNET);
+    f->ipc_ns = try_clone(extra | CLONE_NEWIPC);
+    f->uts_ns = try_clone(extra | CLONE_NEWUTS);
+    f->cgroup_ns = try_clone(extra | CLONE_NEWCGROUP);
+
+    struct octo__cgroup_layout l;
+    if (octo__cgroup_layout_load(&l) != 0)
+        return OCTO_EIO;
+    f->cgroup_version = l.version;
+    octo__cgroup_usable(&l, &f->cgroup_memory, &f->cgroup_pids, &f->cgroup_cpu);
+    snprintf(f->cgroup_base, sizeof(f->cgroup_base), "%s", l.base[OCTO__CG_MEM]);
+    if (l.version == 2) {
+        /* clone3 exists when a NULL argument gives EFAULT/EINVAL rather than ENOSYS. */
+        long r = syscall(SYS_clone3, NULL, 0);
+        f->clone_into_cgroup = r < 0 && errno != ENOSYS;
+    }
+    f->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 &&
+                 access("/proc/sys/kernel/seccomp/actions_avail", R_OK) == 0;
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    f->landlock_abi = abi > 0 && abi < 1000 ? (int)abi : 0;
+    probe_oci(f);
+    f->tpm = access("/dev/tpm0", F_OK) == 0 || access("/dev/tpmrm0", F_OK) == 0;
+    return 0;
+}
