@@ -48,7 +48,16 @@
  * A bad program (argv[0] not found or not executable) is a SETUP_ERROR whose setup_error
  * names execve and the errno: nothing of the command ran.
  *
- * Memory: the plan (~130 KiB) is one octo_calloc per run, freed before returning.
+ * Warm sandboxes (pool.h): the same plan split in two — plan_env (everything but the task) is
+ * prepared and the child runs the whole init path up to /proc, pivot_root and loopback, closes
+ * every descriptor that is not its own (child_close_foreign), reports READY and blocks on the
+ * sync pipe; the task (struct task_hdr + strings: program, cwd, argv, envp, rlimits) arrives
+ * there later, and from the fork of the command on, a warm run is a cold run: the same
+ * workload_main, init_main, supervise_run and classify. The task's cgroup limits are written
+ * into the prepared group before the task is sent.
+ *
+ * Memory: the plan (~130 KiB) is one octo_calloc per run, freed before returning (a warm
+ * plan adds an OCTO__SANDBOX_TASK_MAX task buffer, freed once the child is ready).
  */
 #include "exec/sandbox.h"
 
@@ -56,6 +65,8 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "exec/cgroup.h"
+#include "exec/oci.h"
+#include "exec/pool.h"
 #include "exec/seccomp.h"
 
 #include <errno.h>
@@ -154,8 +165,10 @@ enum step {
     STEP_EXECVE,
     STEP_FORK,
     STEP_CGROUP_NS,
+    STEP_TASK,
     STEP_COUNT,
     STEP_STATUS = 1000, /* not a failure: init reports the command's wait status */
+    STEP_READY = 1001,  /* not a failure: a prepared (warm) sandbox waits for its task */
 };
 
 static const char *const step_names[STEP_COUNT] = {
@@ -192,10 +205,19 @@ static const char *const step_names[STEP_COUNT] = {
     "execve",
     "fork workload",
     "unshare cgroup ns",
+    "read task",
 };
 
 struct err_record {
     int32_t step, arg, err;
+};
+
+/* A warm sandbox's task, sent on the sync pipe: this header, then `len` bytes of
+ * NUL-terminated strings — program path, cwd, argc arguments, envc environment entries. */
+#define TASK_MAGIC 0x6f63746fu
+struct task_hdr {
+    uint32_t magic, len, argc, envc, stdin_pipe, pad;
+    uint64_t nofile, fsize, cpu_cur, cpu_max;
 };
 
 struct plan_mount {
@@ -225,6 +247,7 @@ struct plan {
     const struct sock_fprog *prog;
     const struct sock_fprog *guard; /* stacked ioctl guard (seccomp.h) */
     int cap_last;
+    char *task_buf; /* warm only: OCTO__SANDBOX_TASK_MAX bytes the child reads its task into */
 };
 
 /* Per-run effective limits (defaults applied). */
@@ -368,6 +391,7 @@ static void plan_free(struct plan *p)
 {
     for (size_t i = 0; i < p->nmounts; i++)
         close_fd(&p->mounts[i].fd);
+    octo_free(p->task_buf);
     octo_free(p);
 }
 
@@ -402,13 +426,20 @@ static void resolve_program(const char *name, char *out, size_t size)
     snprintf(out, size, "/usr/bin/%s", name);
 }
 
-/* Fills the plan; on failure writes the reason into out and returns nonzero. */
-static int plan_prepare(struct plan *p, const struct octo_sandbox_spec *spec,
-                        const struct limits *lim, struct octo_sandbox_result *out)
+/* The per-task rlimits of the command (NOFILE, FSIZE, CPU = wall + slack). */
+static void task_rlimits(const struct limits *lim, struct rlimit *nofile, struct rlimit *fsize,
+                         struct rlimit *cpu)
 {
-    p->sync_fd = p->err_fd = p->in_fd = p->out_fd = p->errout_fd = -1;
-    p->loopback = spec->net == OCTO_SANDBOX_NET_LOOPBACK;
-    snprintf(p->tmp_opts, sizeof(p->tmp_opts), "mode=1777,size=%" PRIu64, lim->tmp);
+    nofile->rlim_cur = nofile->rlim_max = lim->nofile;
+    fsize->rlim_cur = fsize->rlim_max = lim->fsize;
+    cpu->rlim_cur = (rlim_t)((lim->wall_ms + 999) / 1000 + CPU_SLACK_S);
+    cpu->rlim_max = cpu->rlim_cur + 1;
+}
+
+/* The task half of the plan: program, arguments, environment, cwd, rlimits. */
+static void plan_task(struct plan *p, const struct octo_sandbox_spec *spec,
+                      const struct limits *lim)
+{
     resolve_program(spec->argv[0], p->exec_path, sizeof(p->exec_path));
     snprintf(p->cwd, sizeof(p->cwd), "%s", spec->cwd != NULL ? spec->cwd : "/tmp");
     size_t argc = count_list(spec->argv, OCTO_SANDBOX_ARGS_MAX);
@@ -418,10 +449,18 @@ static int plan_prepare(struct plan *p, const struct octo_sandbox_spec *spec,
     size_t envc = count_list(env, OCTO_SANDBOX_ENV_MAX);
     memcpy(p->envp, env, envc * sizeof(char *));
     p->envp[envc] = NULL;
-    p->rl_nofile.rlim_cur = p->rl_nofile.rlim_max = lim->nofile;
-    p->rl_fsize.rlim_cur = p->rl_fsize.rlim_max = lim->fsize;
-    p->rl_cpu.rlim_cur = (rlim_t)((lim->wall_ms + 999) / 1000 + CPU_SLACK_S);
-    p->rl_cpu.rlim_max = p->rl_cpu.rlim_cur + 1;
+    task_rlimits(lim, &p->rl_nofile, &p->rl_fsize, &p->rl_cpu);
+}
+
+/* The environment half of the plan (what a warm sandbox prepares ahead of the task): net
+ * mode, /tmp size, seccomp programs, the detached trees of /usr, the root entries, the device
+ * nodes and the binds. On failure writes the reason into out and returns nonzero. */
+static int plan_env(struct plan *p, const struct octo_sandbox_spec *spec, const struct limits *lim,
+                    struct octo_sandbox_result *out)
+{
+    p->sync_fd = p->err_fd = p->in_fd = p->out_fd = p->errout_fd = -1;
+    p->loopback = spec->net == OCTO_SANDBOX_NET_LOOPBACK;
+    snprintf(p->tmp_opts, sizeof(p->tmp_opts), "mode=1777,size=%" PRIu64, lim->tmp);
     p->cap_last = read_cap_last();
 
     int rc = octo__seccomp_program(p->loopback, &p->prog);
@@ -482,6 +521,14 @@ static int plan_prepare(struct plan *p, const struct octo_sandbox_spec *spec,
         }
     }
     return 0;
+}
+
+/* Fills the plan; on failure writes the reason into out and returns nonzero. */
+static int plan_prepare(struct plan *p, const struct octo_sandbox_spec *spec,
+                        const struct limits *lim, struct octo_sandbox_result *out)
+{
+    plan_task(p, spec, lim);
+    return plan_env(p, spec, lim, out);
 }
 
 /* ---- child ------------------------------------------------------------------------------- */
@@ -687,8 +734,127 @@ static _Noreturn void init_main(struct plan *p, pid_t workload)
     }
 }
 
+/* Warm only, first thing after clone: closes every descriptor the supervisor happened to hold
+ * at clone time except the plan's own, so a prepared sandbox waiting in the pool never keeps
+ * another run's pipes open (its EOF would hang). */
+static void child_close_foreign(const struct plan *p)
+{
+    int keep[MOUNTS_MAX + 5];
+    size_t n = 0;
+    const int own[] = {p->sync_fd, p->err_fd, p->in_fd, p->out_fd, p->errout_fd};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(own); i++) {
+        if (own[i] >= 0)
+            keep[n++] = own[i];
+    }
+    for (size_t i = 0; i < p->nmounts; i++) {
+        if (p->mounts[i].fd >= 0)
+            keep[n++] = p->mounts[i].fd;
+    }
+    for (size_t i = 1; i < n; i++) { /* insertion sort: n is small */
+        int v = keep[i];
+        size_t j = i;
+        for (; j > 0 && keep[j - 1] > v; j--)
+            keep[j] = keep[j - 1];
+        keep[j] = v;
+    }
+    unsigned next = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned fd = (unsigned)keep[i];
+        if (fd > next)
+            (void)close_range(next, fd - 1, 0);
+        if (fd >= next)
+            next = fd + 1;
+    }
+    (void)close_range(next, ~0U, 0);
+}
+
+static int child_read_full(int fd, void *buf, size_t len)
+{
+    uint8_t *at = buf;
+    while (len > 0) {
+        ssize_t n = read(fd, at, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        at += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Next NUL-terminated string of the task at *at (the buffer ends with a NUL, checked). */
+static char *task_next(char **at, const char *end)
+{
+    char *s = *at;
+    if (s >= end)
+        return NULL;
+    *at = s + strlen(s) + 1;
+    return s;
+}
+
+static void task_copy(const struct plan *p, char *dst, size_t size, const char *src)
+{
+    if (src == NULL || strlen(src) >= size) {
+        errno = ENAMETOOLONG;
+        child_fail(p, STEP_TASK, 3);
+    }
+    memcpy(dst, src, strlen(src) + 1);
+}
+
+/* Warm only, after the filesystem is built: reports READY, waits for the task on the sync
+ * pipe (EOF = the pool discarded us: exit quietly) and fills the task half of the plan. */
+static void child_await_task(struct plan *p)
+{
+    struct err_record ready = {STEP_READY, 0, 0};
+    if (write(p->err_fd, &ready, sizeof(ready)) != (ssize_t)sizeof(ready))
+        _exit(127);
+    struct task_hdr h;
+    if (child_read_full(p->sync_fd, &h, sizeof(h)) != 0)
+        _exit(0);
+    if (h.magic != TASK_MAGIC || h.len == 0 || h.len > OCTO__SANDBOX_TASK_MAX || h.argc == 0 ||
+        h.argc > OCTO_SANDBOX_ARGS_MAX || h.envc > OCTO_SANDBOX_ENV_MAX) {
+        errno = EPROTO;
+        child_fail(p, STEP_TASK, 0);
+    }
+    if (child_read_full(p->sync_fd, p->task_buf, h.len) != 0) {
+        errno = EPIPE;
+        child_fail(p, STEP_TASK, 1);
+    }
+    close_fd(&p->sync_fd);
+    if (p->task_buf[h.len - 1] != '\0') {
+        errno = EPROTO;
+        child_fail(p, STEP_TASK, 2);
+    }
+    char *at = p->task_buf;
+    const char *end = p->task_buf + h.len;
+    task_copy(p, p->exec_path, sizeof(p->exec_path), task_next(&at, end));
+    task_copy(p, p->cwd, sizeof(p->cwd), task_next(&at, end));
+    for (uint32_t i = 0; i < h.argc + h.envc; i++) {
+        char *str = task_next(&at, end);
+        if (str == NULL) {
+            errno = EPROTO;
+            child_fail(p, STEP_TASK, 4);
+        }
+        if (i < h.argc)
+            p->argv[i] = str;
+        else
+            p->envp[i - h.argc] = str;
+    }
+    p->argv[h.argc] = NULL;
+    p->envp[h.envc] = NULL;
+    p->rl_nofile.rlim_cur = p->rl_nofile.rlim_max = (rlim_t)h.nofile;
+    p->rl_fsize.rlim_cur = p->rl_fsize.rlim_max = (rlim_t)h.fsize;
+    p->rl_cpu.rlim_cur = (rlim_t)h.cpu_cur;
+    p->rl_cpu.rlim_max = (rlim_t)h.cpu_max;
+    if (h.stdin_pipe == 0)
+        close_fd(&p->in_fd); /* the command reads /dev/null, as in a cold run */
+}
+
 static _Noreturn void child_main(struct plan *p)
 {
+    if (p->task_buf != NULL)
+        child_close_foreign(p);
     char b;
     if (read(p->sync_fd, &b, 1) != 1) {
         errno = EPIPE;
@@ -708,6 +874,8 @@ static _Noreturn void child_main(struct plan *p)
     child_filesystem(p);
     if (p->loopback)
         child_loopback(p);
+    if (p->task_buf != NULL)
+        child_await_task(p);
     /* A raw fork: glibc's fork() would run atfork handlers and take locks that another
      * thread of the supervisor may have held at clone time. */
     long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0);
@@ -1027,30 +1195,99 @@ static void run_fds_close(struct run_fds *f)
         close_fd(all[i]);
 }
 
+/* Opens the pipes of a run (the stdin pipe only when with_stdin) and hands the child's ends
+ * to the plan. Shared by cold and warm runs. Returns 0, or a negative errno with every
+ * descriptor of f closed. */
+static int run_fds_open(struct run_fds *f, bool with_stdin, struct plan *p)
+{
+    memset(f, 0xff, sizeof(*f)); /* every fd -1 */
+    int rc = make_pipe(f->sync);
+    if (rc == 0)
+        rc = make_pipe(f->rep);
+    if (rc == 0)
+        rc = make_pipe(f->out);
+    if (rc == 0)
+        rc = make_pipe(f->err);
+    if (rc == 0 && with_stdin)
+        rc = make_pipe(f->in);
+    if (rc != 0) {
+        run_fds_close(f);
+        return rc;
+    }
+    p->sync_fd = f->sync[0];
+    p->err_fd = f->rep[1];
+    p->in_fd = f->in[0];
+    p->out_fd = f->out[1];
+    p->errout_fd = f->err[1];
+    return 0;
+}
+
+/* Closes, in the parent, the pipe ends that belong to the child (after the clone). */
+static void run_fds_close_child_ends(struct run_fds *f)
+{
+    close_fd(&f->sync[0]);
+    close_fd(&f->rep[1]);
+    close_fd(&f->in[0]);
+    close_fd(&f->out[1]);
+    close_fd(&f->err[1]);
+}
+
+/* Maps the new child's ids, attaches it to cg unless the kernel already put it there
+ * (joined), then releases it with one byte on sync_fd (left open). Shared by cold and warm
+ * runs. Returns 0, or a negative errno (-EIO when the cgroup attach fails) with *what naming
+ * the step that failed. */
+static int release_child(pid_t pid, struct octo__cgroup *cg, bool joined, int sync_fd,
+                         const char **what)
+{
+    *what = "uid/gid map";
+    int rc = write_maps(pid);
+    if (rc == 0 && !joined) {
+        *what = "cgroup attach";
+        rc = octo__cgroup_attach(cg, pid) == 0 ? 0 : -EIO;
+    }
+    if (rc == 0) {
+        *what = "release child";
+        rc = write(sync_fd, "x", 1) == 1 ? 0 : -errno;
+    }
+    return rc;
+}
+
+/* Supervises a released sandbox from t0 (the descriptors in s are its parent ends; they are
+ * closed here), then reads the cgroup counters and classifies the outcome into out. Shared by
+ * cold and warm runs, so both are supervised and classified alike. */
+static void supervise_run(struct supervise *s, uint64_t t0, struct octo_sandbox_result *out)
+{
+    if (s->in_fd >= 0)
+        (void)fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
+    if (s->in_fd >= 0 && s->spec->stdin_len == 0)
+        close_fd(&s->in_fd);
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    supervise_loop(s, t0 + s->lim->wall_ms * 1000000ull);
+    sigpipe_restore(&guard);
+    close_fd(&s->out_fd);
+    close_fd(&s->err_fd);
+    close_fd(&s->rep_fd);
+    close_fd(&s->in_fd);
+    struct octo__cgroup_stats st;
+    octo__cgroup_read_stats(s->cg, &st);
+    out->wall_ns = now_ns() - t0;
+    out->cpu_ns = st.cpu_ns;
+    out->mem_peak_bytes = st.mem_peak;
+    out->stdout_bytes = s->counts[0];
+    out->stderr_bytes = s->counts[1];
+    classify(s, &st, out);
+}
+
 static void run_child(struct plan *p, struct octo__cgroup *cg, const struct octo_sandbox_spec *spec,
                       const struct limits *lim, struct octo_sandbox_result *out)
 {
     struct run_fds f;
-    memset(&f, 0xff, sizeof(f)); /* every fd -1 */
-    int rc = make_pipe(f.sync);
-    if (rc == 0)
-        rc = make_pipe(f.rep);
-    if (rc == 0)
-        rc = make_pipe(f.out);
-    if (rc == 0)
-        rc = make_pipe(f.err);
-    if (rc == 0 && spec->stdin_data != NULL)
-        rc = make_pipe(f.in);
+    int rc = run_fds_open(&f, spec->stdin_data != NULL, p);
     if (rc != 0) {
         setup_error(out, "pipe2", -rc);
-        run_fds_close(&f);
         return;
     }
-    p->sync_fd = f.sync[0];
-    p->err_fd = f.rep[1];
-    p->in_fd = f.in[0];
-    p->out_fd = f.out[1];
-    p->errout_fd = f.err[1];
 
     uint64_t t0 = now_ns();
     bool joined = false;
@@ -1062,22 +1299,9 @@ static void run_child(struct plan *p, struct octo__cgroup *cg, const struct octo
         run_fds_close(&f);
         return;
     }
-    close_fd(&f.sync[0]);
-    close_fd(&f.rep[1]);
-    close_fd(&f.in[0]);
-    close_fd(&f.out[1]);
-    close_fd(&f.err[1]);
-    rc = write_maps(pid);
-    const char *what = "uid/gid map";
-    if (rc == 0 && !joined) {
-        what = "cgroup attach";
-        rc = octo__cgroup_attach(cg, pid);
-        rc = rc == 0 ? 0 : -EIO;
-    }
-    if (rc == 0) {
-        what = "release child";
-        rc = write(f.sync[1], "x", 1) == 1 ? 0 : -errno;
-    }
+    run_fds_close_child_ends(&f);
+    const char *what = NULL;
+    rc = release_child(pid, cg, joined, f.sync[1], &what);
     close_fd(&f.sync[1]);
     if (rc != 0) {
         kill(pid, SIGKILL);
@@ -1087,8 +1311,6 @@ static void run_child(struct plan *p, struct octo__cgroup *cg, const struct octo
         run_fds_close(&f);
         return;
     }
-    if (f.in[1] >= 0)
-        (void)fcntl(f.in[1], F_SETFL, O_NONBLOCK);
     struct supervise s = {.spec = spec,
                           .lim = lim,
                           .pid = pid,
@@ -1100,25 +1322,8 @@ static void run_child(struct plan *p, struct octo__cgroup *cg, const struct octo
                           .killed_for = OCTO_SANDBOX_EXITED,
                           .cg = cg};
     f.out[0] = f.err[0] = f.rep[0] = f.in[1] = -1;
-    if (s.in_fd >= 0 && spec->stdin_len == 0)
-        close_fd(&s.in_fd);
-    struct sigpipe_guard guard;
-    sigpipe_block(&guard);
-    supervise_loop(&s, t0 + lim->wall_ms * 1000000ull);
-    sigpipe_restore(&guard);
-    close_fd(&s.out_fd);
-    close_fd(&s.err_fd);
-    close_fd(&s.rep_fd);
-    close_fd(&s.in_fd);
+    supervise_run(&s, t0, out);
     run_fds_close(&f);
-    struct octo__cgroup_stats st;
-    octo__cgroup_read_stats(cg, &st);
-    out->wall_ns = now_ns() - t0;
-    out->cpu_ns = st.cpu_ns;
-    out->mem_peak_bytes = st.mem_peak;
-    out->stdout_bytes = s.counts[0];
-    out->stderr_bytes = s.counts[1];
-    classify(&s, &st, out);
 }
 
 int octo_sandbox_run(const struct octo_sandbox_spec *spec, struct octo_sandbox_result *out)
@@ -1163,6 +1368,412 @@ int octo_sandbox_run(const struct octo_sandbox_spec *spec, struct octo_sandbox_r
     plan_free(p);
     if (octo__cgroup_destroy(&cg) != 0)
         OCTO_WARN("sandbox cgroup %s could not be removed (still busy)", name);
+    return 0;
+}
+
+/* ---- warm (prepared) sandboxes, for the pool (pool.h) ------------------------------------- */
+
+#define WARM_READY_MS 10000        /* a preparation that takes longer has failed */
+#define WARM_CPU_PERIOD_US 100000u /* the period cgroup.c writes with a CPU quota */
+#define WARM_CG_FILE_MAX (OCTO__CG_PATH_MAX + 64)
+
+struct octo__sandbox_warm {
+    pid_t pid; /* the sandbox's init; -1 before clone */
+    int pidfd, task_fd, rep_fd, out_fd, err_fd, in_fd;
+    bool reaped;
+    uint64_t mem; /* cgroup limits currently written */
+    uint32_t pids, cpu_pct;
+    struct octo__cgroup_layout layout;
+    struct octo__cgroup cg; /* cg.layout points at layout above */
+};
+
+static const char *const warm_dummy_argv[] = {"true", NULL};
+
+/* The template as a runnable spec (its argv is ignored and may be NULL). */
+static void warm_template(const struct octo_sandbox_spec *tmpl, struct octo_sandbox_spec *t)
+{
+    *t = *tmpl;
+    t->argv = warm_dummy_argv;
+    t->envp = NULL;
+    t->cwd = NULL;
+    t->stdin_data = NULL;
+    t->stdin_len = 0;
+}
+
+static void warm_note(char *err, size_t err_size, const char *what)
+{
+    if (err != NULL && err_size > 0)
+        snprintf(err, err_size, "%s", what);
+}
+
+void octo__sandbox_warm_discard(struct octo__sandbox_warm *w)
+{
+    if (w == NULL)
+        return;
+    if (w->pid > 0 && !w->reaped) {
+        kill(w->pid, SIGKILL); /* the namespace's init: the kernel kills the rest */
+        while (waitpid(w->pid, NULL, __WALL) < 0 && errno == EINTR) {
+        }
+    }
+    int *fds[] = {&w->pidfd, &w->task_fd, &w->rep_fd, &w->out_fd, &w->err_fd, &w->in_fd};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(fds); i++)
+        close_fd(fds[i]);
+    if (octo__cgroup_destroy(&w->cg) != 0)
+        OCTO_WARN("warm sandbox cgroup %s could not be removed (still busy)", w->cg.dir[0]);
+    octo_free(w);
+}
+
+/* Waits for the prepared child's READY record (or its failure report). */
+static int warm_wait_ready(struct octo__sandbox_warm *w, char *err, size_t err_size)
+{
+    struct err_record rec;
+    size_t got = 0;
+    uint64_t deadline = now_ns() + (uint64_t)WARM_READY_MS * 1000000u;
+    while (got < sizeof(rec)) {
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            warm_note(err, err_size, "warm sandbox: not ready in time");
+            return OCTO_EIO;
+        }
+        struct pollfd pf = {w->rep_fd, POLLIN, 0};
+        int r = poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        ssize_t n = r > 0 ? read(w->rep_fd, (uint8_t *)&rec + got, sizeof(rec) - got) : -1;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            warm_note(err, err_size, "warm sandbox: the child exited during setup");
+            return OCTO_EIO;
+        }
+        got += (size_t)n;
+    }
+    if (rec.step == STEP_READY)
+        return 0;
+    if (err != NULL && err_size > 0) {
+        const char *name = rec.step >= 0 && rec.step < STEP_COUNT ? step_names[rec.step] : "?";
+        snprintf(err, err_size, "child %s (%d): %s", name, (int)rec.arg, strerror(rec.err));
+    }
+    return OCTO_EIO;
+}
+
+/* Clones the prepared child with the plan, maps its ids, releases it and waits until it is
+ * ready. The parent ends of its pipes go into w. */
+static int warm_spawn(struct octo__sandbox_warm *w, struct plan *p, char *err, size_t err_size)
+{
+    struct run_fds f;
+    int rc = run_fds_open(&f, true, p);
+    if (rc != 0) {
+        warm_note(err, err_size, "warm sandbox: pipe2 failed");
+        return octo_err_from_errno(-rc);
+    }
+    bool joined = false;
+    pid_t pid = spawn(w->cg.v2_fd, &w->pidfd, &joined);
+    if (pid == 0)
+        child_main(p);
+    run_fds_close_child_ends(&f);
+    w->task_fd = f.sync[1];
+    w->rep_fd = f.rep[0];
+    w->out_fd = f.out[0];
+    w->err_fd = f.err[0];
+    w->in_fd = f.in[1];
+    if (pid < 0) {
+        warm_note(err, err_size, "warm sandbox: clone3 failed");
+        return octo_err_from_errno(-pid);
+    }
+    w->pid = pid;
+    const char *what = NULL;
+    rc = release_child(pid, &w->cg, joined, w->task_fd, &what);
+    if (rc != 0) {
+        warm_note(err, err_size, "warm sandbox: uid/gid map, cgroup attach or release failed");
+        return OCTO_EIO;
+    }
+    return warm_wait_ready(w, err, err_size);
+}
+
+int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *tmpl,
+                               struct octo__sandbox_warm **out, char *err, size_t err_size)
+{
+    OCTO_ASSERT(tmpl != NULL && out != NULL);
+    *out = NULL;
+    struct octo_sandbox_spec t;
+    warm_template(tmpl, &t);
+    struct limits lim;
+    int rc = validate(&t, &lim);
+    if (rc != 0)
+        return rc;
+    if (geteuid() != 0) {
+        warm_note(err, err_size, "the sandbox runner needs root (two-range uid map, cgroups)");
+        return OCTO_EUNSUPPORTED;
+    }
+    (void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    struct octo__sandbox_warm *w = octo_calloc(1, sizeof(*w));
+    struct plan *p = octo_calloc(1, sizeof(*p));
+    char *task = octo_malloc(OCTO__SANDBOX_TASK_MAX);
+    if (w == NULL || p == NULL || task == NULL) {
+        octo_free(w);
+        octo_free(p);
+        octo_free(task);
+        return OCTO_ENOMEM;
+    }
+    p->task_buf = task;
+    w->pid = -1;
+    w->pidfd = w->task_fd = w->rep_fd = w->out_fd = w->err_fd = w->in_fd = -1;
+    w->cg.v2_fd = -1;
+    struct octo_sandbox_result r;
+    memset(&r, 0, sizeof(r));
+    if (plan_env(p, &t, &lim, &r) != 0) {
+        warm_note(err, err_size, r.setup_error);
+        rc = OCTO_EIO;
+    } else if (octo__cgroup_layout_load(&w->layout) != 0 || w->layout.version == 0) {
+        warm_note(err, err_size, "no usable cgroup hierarchy");
+        rc = OCTO_EUNSUPPORTED;
+    } else {
+        char name[64];
+        snprintf(name, sizeof(name), "octo-sbx-%d-%u", (int)getpid(), atomic_fetch_add(&g_seq, 1));
+        const struct octo__cgroup_limits cl = {lim.mem, lim.pids, lim.cpu_pct};
+        rc = octo__cgroup_create(&w->cg, &w->layout, name, &cl, err, err_size);
+        if (rc == 0)
+            rc = warm_spawn(w, p, err, err_size);
+    }
+    plan_free(p); /* the child has its own copy; its mount trees are in place */
+    if (rc != 0) {
+        octo__sandbox_warm_discard(w);
+        return rc;
+    }
+    w->mem = lim.mem;
+    w->pids = lim.pids;
+    w->cpu_pct = lim.cpu_pct;
+    *out = w;
+    return 0;
+}
+
+/* Bytes of the task's strings: resolved program path, cwd, argv, envp (each with its NUL). */
+static size_t task_len(const struct octo_sandbox_spec *spec, const char *exec_path)
+{
+    size_t n = strlen(exec_path) + 1 + strlen(spec->cwd != NULL ? spec->cwd : "/tmp") + 1;
+    for (size_t i = 0; spec->argv[i] != NULL; i++)
+        n += strlen(spec->argv[i]) + 1;
+    const char *const *env = spec->envp != NULL ? spec->envp : default_env;
+    for (size_t i = 0; env[i] != NULL; i++)
+        n += strlen(env[i]) + 1;
+    return n;
+}
+
+static bool binds_equal(const struct octo_sandbox_spec *a, const struct octo_sandbox_spec *b)
+{
+    if (a->binds_count != b->binds_count)
+        return false;
+    for (size_t i = 0; i < a->binds_count; i++) {
+        const struct octo_sandbox_bind *x = &a->binds[i], *y = &b->binds[i];
+        if (strcmp(x->src, y->src) != 0 || strcmp(x->dst, y->dst) != 0 ||
+            x->writable != y->writable)
+            return false;
+    }
+    return true;
+}
+
+int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *tmpl,
+                               const struct octo_sandbox_spec *spec)
+{
+    OCTO_ASSERT(tmpl != NULL);
+    struct limits ls, lt;
+    int rc = validate(spec, &ls);
+    if (rc != 0)
+        return rc;
+    struct octo_sandbox_spec t;
+    warm_template(tmpl, &t);
+    if (validate(&t, &lt) != 0 || spec->net != t.net || !binds_equal(spec, &t) ||
+        ls.tmp != lt.tmp || (ls.cpu_pct > 0) != (lt.cpu_pct > 0))
+        return OCTO_EUNSUPPORTED;
+    char exec_path[OCTO_SANDBOX_PATH_MAX];
+    resolve_program(spec->argv[0], exec_path, sizeof(exec_path));
+    if (task_len(spec, exec_path) > OCTO__SANDBOX_TASK_MAX)
+        return OCTO_EUNSUPPORTED;
+    return 0;
+}
+
+static int warm_write(const char *dir, const char *file, const char *text)
+{
+    char path[WARM_CG_FILE_MAX];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    return write_file(path, text);
+}
+
+/* Writes the task's cgroup limits where they differ from what the group has. v1 orders the
+ * memory and memory+swap limits so that memsw >= mem holds at every step. */
+static int warm_set_limits(struct octo__sandbox_warm *w, const struct limits *lim)
+{
+    const struct octo__cgroup *cg = &w->cg;
+    char num[64];
+    int rc = 0;
+    bool v2 = w->layout.version == 2;
+    const char *mem_dir = cg->dir[OCTO__CG_MEM];
+    const char *pids_dir = v2 ? mem_dir : cg->dir[OCTO__CG_PIDS];
+    const char *cpu_dir = v2 ? mem_dir : cg->dir[OCTO__CG_CPU];
+    if (lim->mem != w->mem) {
+        snprintf(num, sizeof(num), "%" PRIu64, lim->mem);
+        if (v2) {
+            rc = warm_write(mem_dir, "memory.max", num);
+        } else {
+            char memsw[WARM_CG_FILE_MAX];
+            snprintf(memsw, sizeof(memsw), "%s/memory.memsw.limit_in_bytes", mem_dir);
+            bool has_memsw = access(memsw, F_OK) == 0;
+            if (has_memsw && lim->mem > w->mem)
+                rc = warm_write(mem_dir, "memory.memsw.limit_in_bytes", num);
+            if (rc == 0)
+                rc = warm_write(mem_dir, "memory.limit_in_bytes", num);
+            if (rc == 0 && has_memsw && lim->mem < w->mem)
+                rc = warm_write(mem_dir, "memory.memsw.limit_in_bytes", num);
+        }
+        if (rc != 0)
+            return rc;
+        w->mem = lim->mem;
+    }
+    if (lim->pids != w->pids) {
+        snprintf(num, sizeof(num), "%" PRIu32, lim->pids);
+        rc = warm_write(pids_dir, "pids.max", num);
+        if (rc != 0)
+            return rc;
+        w->pids = lim->pids;
+    }
+    if (lim->cpu_pct != w->cpu_pct && lim->cpu_pct > 0) {
+        uint64_t quota = (uint64_t)lim->cpu_pct * 1000u;
+        if (v2) {
+            snprintf(num, sizeof(num), "%" PRIu64 " %u", quota, WARM_CPU_PERIOD_US);
+            rc = warm_write(cpu_dir, "cpu.max", num);
+        } else {
+            snprintf(num, sizeof(num), "%" PRIu64, quota);
+            rc = warm_write(cpu_dir, "cpu.cfs_quota_us", num);
+        }
+        if (rc != 0)
+            return rc;
+        w->cpu_pct = lim->cpu_pct;
+    }
+    return 0;
+}
+
+/* Serialises the task (struct task_hdr + strings) into a heap buffer. */
+static int task_build(const struct octo_sandbox_spec *spec, const struct limits *lim, uint8_t **msg,
+                      size_t *msg_len)
+{
+    char exec_path[OCTO_SANDBOX_PATH_MAX];
+    resolve_program(spec->argv[0], exec_path, sizeof(exec_path));
+    size_t len = task_len(spec, exec_path);
+    if (len > OCTO__SANDBOX_TASK_MAX)
+        return OCTO_ETOOBIG;
+    uint8_t *buf = octo_malloc(sizeof(struct task_hdr) + len);
+    if (buf == NULL)
+        return OCTO_ENOMEM;
+    const char *const *env = spec->envp != NULL ? spec->envp : default_env;
+    struct task_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.magic = TASK_MAGIC;
+    h.len = (uint32_t)len;
+    h.argc = (uint32_t)count_list(spec->argv, OCTO_SANDBOX_ARGS_MAX);
+    h.envc = (uint32_t)count_list(env, OCTO_SANDBOX_ENV_MAX);
+    h.stdin_pipe = spec->stdin_data != NULL;
+    struct rlimit nofile, fsize, cpu;
+    task_rlimits(lim, &nofile, &fsize, &cpu);
+    h.nofile = nofile.rlim_cur;
+    h.fsize = fsize.rlim_cur;
+    h.cpu_cur = cpu.rlim_cur;
+    h.cpu_max = cpu.rlim_max;
+    memcpy(buf, &h, sizeof(h));
+    size_t at = sizeof(h);
+    const char *fixed[] = {exec_path, spec->cwd != NULL ? spec->cwd : "/tmp"};
+    for (size_t i = 0; i < 2 + h.argc + h.envc; i++) {
+        const char *s = i < 2 ? fixed[i] : i < 2 + h.argc ? spec->argv[i - 2] : env[i - 2 - h.argc];
+        size_t n = strlen(s) + 1;
+        memcpy(buf + at, s, n);
+        at += n;
+    }
+    OCTO_ASSERT(at == sizeof(h) + len);
+    *msg = buf;
+    *msg_len = at;
+    return 0;
+}
+
+static int write_full(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int octo__sandbox_warm_run(struct octo__sandbox_warm *w, const struct octo_sandbox_spec *spec,
+                           struct octo_sandbox_result *out)
+{
+    OCTO_ASSERT(w != NULL && out != NULL);
+    struct limits lim;
+    int rc = validate(spec, &lim);
+    if (rc != 0)
+        return rc;
+    if (w->pid <= 0 || w->task_fd < 0 || warm_set_limits(w, &lim) != 0)
+        return OCTO_EAGAIN;
+    uint8_t *msg = NULL;
+    size_t msg_len = 0;
+    rc = task_build(spec, &lim, &msg, &msg_len);
+    if (rc != 0)
+        return rc == OCTO_ENOMEM ? rc : OCTO_EAGAIN;
+    memset(out, 0, sizeof(*out));
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    uint64_t t0 = now_ns();
+    bool sent = write_full(w->task_fd, msg, msg_len) == 0;
+    octo_free(msg);
+    close_fd(&w->task_fd);
+    if (!sent) {
+        sigpipe_restore(&guard);
+        return OCTO_EAGAIN; /* the sandbox is gone: nothing ran */
+    }
+    if (spec->stdin_data == NULL)
+        close_fd(&w->in_fd);
+    struct supervise s = {.spec = spec,
+                          .lim = &lim,
+                          .pid = w->pid,
+                          .pidfd = w->pidfd,
+                          .out_fd = w->out_fd,
+                          .err_fd = w->err_fd,
+                          .rep_fd = w->rep_fd,
+                          .in_fd = w->in_fd,
+                          .killed_for = OCTO_SANDBOX_EXITED,
+                          .cg = &w->cg};
+    w->out_fd = w->err_fd = w->rep_fd = w->in_fd = -1;
+    supervise_run(&s, t0, out);
+    sigpipe_restore(&guard);
+    w->reaped = s.reaped;
+    /* Leftovers died with the namespace's init; the group is removed (and anything still in
+     * it killed) when the pool discards w, off the caller's path. */
+    return 0;
+}
+
+/* ---- shared with the container path (oci.h) ------------------------------------------- */
+
+int octo__sandbox_check(const struct octo_sandbox_spec *spec, struct octo_sandbox_limits *eff)
+{
+    OCTO_ASSERT(eff != NULL);
+    struct limits lim;
+    int rc = validate(spec, &lim);
+    if (rc != 0)
+        return rc;
+    *eff = (struct octo_sandbox_limits){.mem_bytes = lim.mem,
+                                        .pids = lim.pids,
+                                        .cpu_pct = lim.cpu_pct,
+                                        .wall_ms = lim.wall_ms,
+                                        .output_bytes = lim.output,
+                                        .fsize_bytes = lim.fsize,
+                                        .tmp_bytes = lim.tmp,
+                                        .nofile = lim.nofile};
     return 0;
 }
 

@@ -1165,13 +1165,13 @@ static bool wake_one(struct octo_sched *s, octo_tick now)
         break;
     case T_PARKED:
         unpark(s, t);
-        /* fallthrough */
+        OCTO_FALLTHROUGH;
     case T_WAITING:
         x->state = T_READY;
         fifo_push(s, &s->ready_head, &s->ready_tail, t);
         break;
     default:
-        OCTO_ASSERT(!"task in the wake heap in an unexpected state");
+        OCTO_ASSERT(x->state == T_RUNNING || x->state == T_PARKED || x->state == T_WAITING);
     }
     return true;
 }

@@ -46,8 +46,10 @@ static const char *get(const char *dir, const char *file)
 {
     static char buf[256];
     char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
     buf[0] = '\0';
+    int len = snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (len < 0 || (size_t)len >= sizeof(path))
+        return buf;
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return buf;
