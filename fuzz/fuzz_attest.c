@@ -77,12 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         OCTO_ASSERT(r.measurement_len == sizeof(meas));
         OCTO_ASSERT(memcmp(r.measurement, meas, sizeof(meas)) == 0);
         OCTO_ASSERT(!r.debug || anchors.allow_debug);
-        OCTO_ASSERT(octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE) == !r.debug);
+        OCTO_ASSERT(r.verified);
+        /* the anchor here is TEST ONLY: never PRIVATE in a node */
+        OCTO_ASSERT(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
+        OCTO_ASSERT(octo_att_satisfies(&r, OCTO_ATT_CLASS_SHARED));
     } else {
         OCTO_ASSERT(expected_error(rc));
         OCTO_ASSERT(r.reason[0] != '\0');
-        OCTO_ASSERT(!r.hardware_rooted);
+        OCTO_ASSERT(!r.hardware_rooted && !r.verified);
         OCTO_ASSERT(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
+        OCTO_ASSERT(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PUBLIC));
     }
     return 0;
 }

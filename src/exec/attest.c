@@ -58,6 +58,7 @@ int octo_att_reject(struct octo_att_result *out, int err, const char *reason)
     OCTO_ASSERT(err < 0);
     if (out == NULL)
         return err;
+    out->verified = false;
     out->hardware_rooted = false;
     out->test_anchor = false;
     memset(out->measurement, 0, sizeof(out->measurement));
@@ -142,9 +143,18 @@ int octo_att_binding(const uint8_t *nonce, size_t nonce_len, const uint8_t *pubk
     return 0;
 }
 
+/* Off in the node: results verified against TEST ONLY anchors never carry PRIVATE or
+ * CONFIDENTIAL data. Only test programs turn it on (octo_att_allow_test_anchors). */
+static bool g_test_anchors_ok;
+
+void octo_att_allow_test_anchors(bool allow)
+{
+    g_test_anchors_ok = allow;
+}
+
 bool octo_att_satisfies(const struct octo_att_result *r, enum octo_att_class cls)
 {
-    if (r == NULL || !type_valid(r->type))
+    if (r == NULL || !r->verified || !type_valid(r->type))
         return false;
     switch (cls) {
     case OCTO_ATT_CLASS_PUBLIC:
@@ -153,7 +163,8 @@ bool octo_att_satisfies(const struct octo_att_result *r, enum octo_att_class cls
     case OCTO_ATT_CLASS_CONFIDENTIAL:
     case OCTO_ATT_CLASS_PRIVATE:
         /* A TEE only: a TPM quote proves what booted, not that the host cannot read memory. */
-        return r->hardware_rooted && !r->debug && octo_att_type_is_tee(r->type);
+        return r->hardware_rooted && !r->debug && octo_att_type_is_tee(r->type) &&
+               (!r->test_anchor || g_test_anchors_ok);
     }
     return false;
 }

@@ -94,6 +94,7 @@ enum octo_att_class {
 /* Verifier output (an "Attestation Result"). */
 struct octo_att_result {
     enum octo_ev_type type;
+    bool verified;        /* set only by a verifier's success path; false after a rejection */
     bool hardware_rooted; /* verified against a hardware vendor's (or TPM) anchor */
     bool debug;           /* the TEE runs with debugging enabled (host can read it) */
     bool test_anchor;     /* the matching anchor was a TEST ONLY anchor */
@@ -210,9 +211,14 @@ OCTO_MUST_USE int octo_att_binding(const uint8_t *nonce, size_t nonce_len, const
                                    const uint8_t *input_hash, size_t input_hash_len,
                                    uint8_t out[OCTO_ATT_RD_LEN]);
 
-/* Whether a verified result may serve data of class cls (see the top comment). A NULL result
- * satisfies nothing. */
+/* Whether a verified result may serve data of class cls (see the top comment). A NULL result,
+ * a result whose verification failed (verified false) and — unless test anchors were allowed
+ * — a result verified against a TEST ONLY anchor satisfy nothing above SHARED. */
 bool octo_att_satisfies(const struct octo_att_result *r, enum octo_att_class cls);
+
+/* Lets results verified against TEST ONLY anchors satisfy PRIVATE/CONFIDENTIAL. For test
+ * programs only: the node never calls it. Not thread-safe (set it before any verification). */
+void octo_att_allow_test_anchors(bool allow);
 
 /* The verifier for a type compiled into this build, or NULL. */
 const struct octo_verifier_ops *octo_att_verifier(enum octo_ev_type t);

@@ -205,6 +205,7 @@ int octo_att_soft_verify(const uint8_t *ev, size_t len, const uint8_t expected_r
          !octo_ct_equal(anchors->ref_measurement, ev + SOFT_OFF_EXE, OCTO_SHA256_LEN)))
         return octo_att_reject(out, OCTO_EPERM, "binary hash differs from the reference");
 
+    out->verified = true;
     out->hardware_rooted = false;
     out->debug = false;
     out->test_anchor = anchor->test_only;

@@ -21,7 +21,10 @@
  *   2. PCK chain to an OCTO_ANCHOR_X509_DER anchor of type OCTO_EV_TDX_QUOTE (the Intel SGX
  *      Root CA in production), all certificates valid at now_s;
  *   3. QE report signature (P-256 / SHA-256) with the PCK leaf key over the 384-byte QE report;
- *   4. QE report_data == SHA-256(attestation key || QE auth data) || 32 zero bytes;
+ *   4. the QE's identity: quote header qe_vendor_id = Intel's, QE report MRSIGNER = Intel's
+ *      quoting-enclave signer, ISVPRODID = 2 (TD QE), DEBUG attribute clear (the minimum
+ *      QE ISVSVN comes with PCS's QE Identity collateral: not checked, see below);
+ *      QE report_data == SHA-256(attestation key || QE auth data) || 32 zero bytes;
  *   5. quote signature (P-256 / SHA-256) with the attestation key over header + TD report;
  *   6. report_data == expected_rd; mrtd == anchors->ref_measurement (48 bytes, required);
  *      td_attributes DEBUG clear unless anchors->allow_debug; TCB summary >= min_tcb_level
@@ -68,6 +71,15 @@
 #define TDX_QE_REPORT_LEN 384u
 #define TDX_QE_OFF_REPORT_DATA 320u
 #define TDX_CERT_QE_REPORT 6u
+/* The Quoting Enclave's identity, checked in its SGX report body: without it, any enclave the
+ * platform certifies (PROVISIONKEY is granted by the host operator under flexible launch
+ * control) could pose as the QE and sign TD quotes of its choosing. */
+#define TDX_OFF_QE_VENDOR_ID 12u
+#define TDX_QE_OFF_ATTRIBUTES 48u /* u64 flags, bit 1 = DEBUG */
+#define TDX_QE_OFF_MRSIGNER 128u
+#define TDX_QE_OFF_ISVPRODID 256u
+#define TDX_QE_ISVPRODID 2u /* the TD Quoting Enclave */
+#define TDX_QE_DEBUG 0x02u
 #define TDX_CERT_PCK_CHAIN 5u
 
 _Static_assert(TDX_OFF_REPORT_DATA + OCTO_ATT_RD_LEN == TDX_SIGNED_LEN, "TD report layout");
@@ -241,12 +253,39 @@ static EVP_PKEY *att_key_pkey(const uint8_t xy[TDX_KEY_LEN])
     return key;
 }
 
+/* Intel's QE vendor id (quote header) and the MRSIGNER of Intel's Quoting Enclaves. */
+static const uint8_t intel_qe_vendor_id[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                               0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
+static const uint8_t intel_qe_mrsigner[32] = {
+    0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f, 0x77, 0xc6, 0x8a, 0x82, 0x9a,
+    0x00, 0x56, 0xac, 0x8d, 0xed, 0x70, 0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff};
+
+/* The QE that signed is Intel's TD Quoting Enclave, not in debug mode. */
+static int qe_identity(const struct tdx_ev *e, struct octo_att_result *out)
+{
+    if (memcmp(e->quote + TDX_OFF_QE_VENDOR_ID, intel_qe_vendor_id, sizeof(intel_qe_vendor_id)) !=
+        0)
+        return octo_att_reject(out, OCTO_EPERM, "QE vendor id is not Intel's");
+    if (memcmp(e->qe_report + TDX_QE_OFF_MRSIGNER, intel_qe_mrsigner, sizeof(intel_qe_mrsigner)) !=
+        0)
+        return octo_att_reject(out, OCTO_EPERM, "QE MRSIGNER is not Intel's quoting enclave");
+    uint16_t prod = (uint16_t)(e->qe_report[TDX_QE_OFF_ISVPRODID] |
+                               e->qe_report[TDX_QE_OFF_ISVPRODID + 1] << 8);
+    if (prod != TDX_QE_ISVPRODID)
+        return octo_att_reject(out, OCTO_EPERM, "QE ISVPRODID is not the TD quoting enclave");
+    if (e->qe_report[TDX_QE_OFF_ATTRIBUTES] & TDX_QE_DEBUG)
+        return octo_att_reject(out, OCTO_EPERM, "QE runs in debug mode");
+    return 0;
+}
+
 /* Steps 3 to 5: the QE report (PCK), its binding to the attestation key, the quote. */
 static int quote_signatures(const struct tdx_ev *e, struct octo_att_result *out)
 {
     int rc =
         ecdsa_p256_verify(X509_get0_pubkey(e->pck), e->qe_report, TDX_QE_REPORT_LEN, e->qe_sig);
     rc = octo__att_sig_reject(rc, "QE report signature does not verify with the PCK key", out);
+    if (rc == 0)
+        rc = qe_identity(e, out);
     if (rc < 0)
         return rc;
     uint8_t want[64] = {0};

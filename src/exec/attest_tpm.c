@@ -630,6 +630,7 @@ int octo_att_tpm_verify(const uint8_t *ev, size_t len, const uint8_t expected_rd
         !octo_ct_equal(q->pcrDigest.buffer, want_digest, OCTO_SHA256_LEN))
         return octo_att_reject(out, OCTO_EPERM, "pcrDigest differs from the reference PCRs");
 
+    out->verified = true;
     out->hardware_rooted = !anchor->software;
     out->debug = false;
     out->test_anchor = anchor->test_only;

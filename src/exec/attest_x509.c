@@ -210,6 +210,7 @@ void octo__att_accept(struct octo_att_result *out, const struct octo_trust_ancho
 {
     OCTO_ASSERT(out != NULL && matched != NULL && measurement != NULL && report_data != NULL);
     OCTO_ASSERT(len <= OCTO_ATT_MEASUREMENT_MAX);
+    out->verified = true;
     out->hardware_rooted = !matched->software;
     out->test_anchor = matched->test_only;
     memcpy(out->measurement, measurement, len);

@@ -579,6 +579,28 @@ int octo_blob_put_update(struct octo_blob_put *p, const void *data, size_t len)
 }
 
 /* Header with the length, fsync, rename without replacing, directory fsync. */
+
+/* True when the blob already stored as `name` is a sound copy of the one being put: its header
+ * decodes to the same class, store key and plaintext length and the file has the expected
+ * size. Its mtime is renewed, so gc's grace period covers this put too. */
+static bool existing_sound(const struct octo_blob_put *p, int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    uint8_t h[OCTO_BLOB_HEADER_LEN];
+    struct blob_header hd;
+    struct stat st;
+    bool ok = read_full(fd, h, sizeof(h)) == OCTO_BLOB_HEADER_LEN && header_decode(h, &hd) == 0 &&
+              hd.cls == p->cls && hd.len == p->total &&
+              octo_ct_equal(hd.key_id, p->store->key_id, sizeof(hd.key_id)) &&
+              fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == p->disk;
+    if (ok)
+        ok = futimens(fd, NULL) == 0;
+    close(fd);
+    return ok;
+}
+
 static int put_commit(struct octo_blob_put *p, const struct octo_blob_cid *cid)
 {
     put_be64(p->header + 44, p->total);
@@ -594,7 +616,12 @@ static int put_commit(struct octo_blob_put *p, const struct octo_blob_cid *cid)
     if (renameat2(dfd, p->tmp, dfd, name, RENAME_NOREPLACE) != 0) {
         if (errno != EEXIST)
             return sys_err();
-        return 1; /* dedup: the temp file is removed by the caller */
+        /* dedup, if the stored file is a sound copy: right header (class, key, length) and
+         * size; a damaged or foreign one (e.g. written under a lost key) is replaced */
+        if (existing_sound(p, dfd, name))
+            return 1; /* the temp file is removed by the caller */
+        if (renameat(dfd, p->tmp, dfd, name) != 0)
+            return sys_err();
     }
     p->tmp[0] = '\0';
     rc = fsync_fd(dfd);
@@ -706,14 +733,20 @@ static int get_setup(struct octo_blob_get *g, const struct octo_blob_store *s,
         return OCTO_EPERM;
     if (hd.len > s->size_max)
         return OCTO_ETOOBIG;
+    struct stat st;
+    if (fstat(g->fd, &st) != 0)
+        return sys_err();
+    /* the file must be exactly as long as its header says: truncation or padding is caught
+     * here, before anything is sized from the header's length */
+    if ((uint64_t)st.st_size != disk_size_of(cls, hd.len, hd.chunk_size))
+        return OCTO_EMALFORMED;
     g->cls = cls;
     g->len = hd.len;
     g->chunk_size = hd.chunk_size;
     if (info != NULL) {
         info->cls = cls;
         info->size = hd.len;
-        struct stat st;
-        info->disk_size = fstat(g->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+        info->disk_size = (uint64_t)st.st_size;
     }
     if (cls != OCTO_BLOB_PUBLIC)
         rc = get_setup_crypto(g, s, h, &hd);

@@ -102,6 +102,7 @@ static void test_satisfies_matrix(void)
         for (int hw = 0; hw < 2; hw++) {
             for (int dbg = 0; dbg < 2; dbg++) {
                 octo_att_result_init(&r, (enum octo_ev_type)t);
+                r.verified = true;
                 r.hardware_rooted = hw != 0;
                 r.debug = dbg != 0;
                 bool tee_ok = hw && !dbg && octo_att_type_is_tee((enum octo_ev_type)t);
@@ -115,13 +116,35 @@ static void test_satisfies_matrix(void)
     }
     /* Even a (wrongly) hardware-rooted TPM or software result never gets PRIVATE. */
     octo_att_result_init(&r, OCTO_EV_TPM2_QUOTE);
+    r.verified = true;
     r.hardware_rooted = true;
     CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
     octo_att_result_init(&r, OCTO_EV_SOFTWARE_UNVERIFIED);
+    r.verified = true;
     r.hardware_rooted = true;
     CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_CONFIDENTIAL));
     octo_att_result_init(&r, (enum octo_ev_type)42);
+    r.verified = true;
     CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PUBLIC));
+    /* a result whose verification failed satisfies nothing, not even PUBLIC */
+    octo_att_result_init(&r, OCTO_EV_SEV_SNP_REPORT);
+    r.verified = true;
+    r.hardware_rooted = true;
+    CHECK(octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
+    CHECK_ERR(octo_att_reject(&r, OCTO_EBADSIG, "bad"), OCTO_EBADSIG);
+    CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PUBLIC));
+    CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
+    /* a TEST ONLY anchor never serves PRIVATE / CONFIDENTIAL unless a test allows it */
+    octo_att_result_init(&r, OCTO_EV_TDX_QUOTE);
+    r.verified = true;
+    r.hardware_rooted = true;
+    r.test_anchor = true;
+    CHECK(octo_att_satisfies(&r, OCTO_ATT_CLASS_SHARED));
+    CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
+    octo_att_allow_test_anchors(true);
+    CHECK(octo_att_satisfies(&r, OCTO_ATT_CLASS_PRIVATE));
+    octo_att_allow_test_anchors(false);
+    CHECK(!octo_att_satisfies(&r, OCTO_ATT_CLASS_CONFIDENTIAL));
 }
 
 static void test_check_args_and_reject(void)

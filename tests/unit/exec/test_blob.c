@@ -276,6 +276,47 @@ static void test_dedup(void)
     octo_test_rmtree(dir);
 }
 
+/* A damaged stored copy is not trusted by a dedup: the new put replaces it; a sound copy gets
+ * its mtime renewed (gc's grace period covers the new put); a file longer or shorter than its
+ * header says is refused before anything is sized from the header. */
+static void test_dedup_checks_existing(void)
+{
+    const char *dir = octo_test_tmpdir("blob-dedup2");
+    struct octo_blob_store s;
+    CHECK_OK(octo_blob_init(&s, dir, NULL));
+    struct octo_blob_cid a;
+    static const char text[] = "content that must survive";
+    CHECK_OK(octo_blob_put(&s, OCTO_BLOB_PRIVATE, text, sizeof(text), &a));
+    char path[4096];
+    blob_path(dir, OCTO_BLOB_PRIVATE, &a, path, sizeof(path));
+    CHECK_EQ_INT(truncate(path, 10), 0); /* damaged on disk */
+    struct octo_buf out;
+    octo_buf_init(&out, 4096);
+    CHECK_ERR(octo_blob_get(&s, &a, OCTO_BLOB_ALLOW_ALL, &out), OCTO_EMALFORMED);
+    CHECK_OK(octo_blob_put(&s, OCTO_BLOB_PRIVATE, text, sizeof(text), &a)); /* replaces it */
+    octo_buf_reset(&out);
+    CHECK_OK(octo_blob_get(&s, &a, OCTO_BLOB_ALLOW_ALL, &out));
+    CHECK_EQ_U64(out.len, sizeof(text));
+    /* a sound copy: the dedup renews its mtime */
+    struct timespec old[2] = {{.tv_sec = 1000000}, {.tv_sec = 1000000}};
+    CHECK_EQ_INT(utimensat(AT_FDCWD, path, old, 0), 0);
+    CHECK_OK(octo_blob_put(&s, OCTO_BLOB_PRIVATE, text, sizeof(text), &a));
+    struct stat st;
+    CHECK_EQ_INT(stat(path, &st), 0);
+    CHECK(st.st_mtime > 1000000);
+    /* a file padded past what its header says */
+    FILE *f = fopen(path, "ab");
+    CHECK(f != NULL);
+    fputc('x', f);
+    fclose(f);
+    octo_buf_reset(&out);
+    CHECK_ERR(octo_blob_get(&s, &a, OCTO_BLOB_ALLOW_ALL, &out), OCTO_EMALFORMED);
+    CHECK_EQ_U64(out.len, 0);
+    octo_buf_deinit(&out);
+    octo_blob_deinit(&s);
+    octo_test_rmtree(dir);
+}
+
 static bool contains(const uint8_t *hay, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
@@ -907,6 +948,7 @@ int main(void)
     OCTO_RUN(test_options_and_paths);
     OCTO_RUN(test_key_file);
     OCTO_RUN(test_refs_and_gc);
+    OCTO_RUN(test_dedup_checks_existing);
     OCTO_RUN(test_ls);
     OCTO_RUN(test_get_fd_and_states);
     OCTO_RUN(test_oom);
