@@ -197,9 +197,30 @@ static int config_linux(const struct octo_sandbox_limits *eff, const char *cgrou
         rc = octo_buf_append_str(b, ",\"readonlyPaths\":");
     if (rc == 0)
         rc = json_strings(b, ro_paths, OCTO_ARRAY_LEN(ro_paths));
+    /* The process sandbox's policy: deny by default (EPERM), its allowlist, clone without
+     * CLONE_NEW* bits, clone3 -> ENOSYS, AF_UNIX sockets only, kill for the never-list;
+     * native architecture only (x32 / i386 calls get the default). */
+    size_t allow_count = 0;
+    const char *const *allow_list = octo_sandbox_allow_list(&allow_count);
     if (rc == 0)
-        rc = octo_buf_append_str(b, ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+        rc = octo_buf_append_str(b, ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\","
+                                    "\"defaultErrnoRet\":1,"
+                                    "\"architectures\":[\"SCMP_ARCH_X86_64\"],"
                                     "\"syscalls\":[{\"names\":");
+    if (rc == 0)
+        rc = json_strings(b, allow_list, allow_count);
+    if (rc == 0)
+        rc = octo_buf_appendf(
+            b,
+            ",\"action\":\"SCMP_ACT_ALLOW\"},"
+            "{\"names\":[\"ioctl\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+            "{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,"
+            "\"value\":%" PRIu64 ",\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
+            "{\"names\":[\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38},"
+            "{\"names\":[\"socket\",\"socketpair\"],\"action\":\"SCMP_ACT_ALLOW\","
+            "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]},"
+            "{\"names\":",
+            octo_sandbox_clone_ns_mask());
     if (rc == 0)
         rc = json_strings(b, kill_list, kill_count);
     if (rc == 0)

@@ -133,6 +133,13 @@ int octo_sandbox_pool_init(struct octo_sandbox_pool *pool, size_t max,
     memset(pool, 0, sizeof(*pool));
     if (max == 0 || max > OCTO_SANDBOX_POOL_MAX)
         return OCTO_EINVAL;
+    /* Binds are fixed when a sandbox is prepared, and a host path may name another directory
+     * (a new tenant's) by the time the task comes: prepared sandboxes carry no binds, and a
+     * spec with binds runs cold (octo__sandbox_warm_accepts). */
+    if (template_spec->binds_count > 0) {
+        snprintf(pool->reason, sizeof(pool->reason), "a pool template has no binds");
+        return OCTO_EUNSUPPORTED;
+    }
     pool->tmpl = octo_malloc(sizeof(*pool->tmpl));
     if (pool->tmpl == NULL)
         return OCTO_ENOMEM;

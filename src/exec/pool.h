@@ -6,7 +6,7 @@
  * A prepared sandbox has done everything that does not depend on the task: clone3 with the
  * user, mount, pid, net, ipc and uts namespaces, the uid/gid maps, its cgroup created (with the
  * template's limits) and joined, the cgroup namespace unshared, the read-only root built with
- * the template's binds, /tmp and a fresh /proc mounted, pivot_root done, loopback up when the
+ * /tmp and a fresh /proc mounted (no binds: see below), pivot_root done, loopback up when the
  * template asks for it. Its init then waits on a pipe. Taking one for a task:
  *   1. the supervisor writes the task's cgroup limits (memory, pids, CPU quota) into its group;
  *   2. sends the task (program, arguments, environment, cwd, rlimits, whether stdin is fed);
@@ -17,10 +17,13 @@
  * A pooled sandbox is used once, never reused: after its run it is torn down (its cgroup
  * removed) and a fresh one is prepared in its place by the pool's refill thread.
  *
+ * Binds: prepared sandboxes have none, and a task with binds runs cold. A bind resolved at
+ * preparation could, by the time the task comes, show a directory the host path no longer
+ * names (a previous tenant's, renamed away), so binds are always resolved at run time.
  * What must match the template (else the task runs cold, counted in cold_mismatch; documented
- * choice: the caller still gets a correct run, only without the speed-up): the binds (same
- * src, dst, writable, same order), the net mode, the /tmp size (limits.tmp_bytes after
- * defaults) and whether a CPU quota is set at all (its value may differ). Everything else —
+ * choice: the caller still gets a correct run, only without the speed-up): no binds, the net
+ * mode, the /tmp size (limits.tmp_bytes after defaults) and whether a CPU quota is set at all
+ * (its value may differ). Everything else —
  * memory, pids, CPU quota value, deadline, output caps, file size, nofile, argv, envp, cwd,
  * stdin — is per task. An empty pool also runs cold (cold_empty).
  *
@@ -77,10 +80,11 @@ struct octo_sandbox_pool {
 };
 
 /* Starts a pool of `max` (1..OCTO_SANDBOX_POOL_MAX) prepared sandboxes built from template:
- * its binds, net mode and limits are used; its argv, envp, cwd, stdin and on_output are
- * ignored (argv may be NULL). Blocks until the pool is full (the refill thread prepares them).
+ * its net mode and limits are used; its argv, envp, cwd, stdin and on_output are ignored (argv
+ * may be NULL). Blocks until the pool is full (the refill thread prepares them).
  * Returns 0; OCTO_EINVAL for max out of range or a bad template (same rules as
- * octo_sandbox_run); OCTO_EUNSUPPORTED when sandboxes cannot be prepared here (not root, no
+ * octo_sandbox_run); OCTO_EUNSUPPORTED for a template with binds, or when sandboxes cannot be
+ * prepared here (not root, no
  * usable cgroup hierarchy; pool->reason says why); OCTO_EIO when a preparation failed
  * (reason); OCTO_ETIMEDOUT when the fill took over OCTO_SANDBOX_POOL_FILL_MS; OCTO_ENOMEM. On
  * failure nothing is left running and the pool needs no deinit. */

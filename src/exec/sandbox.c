@@ -74,6 +74,7 @@
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
@@ -365,18 +366,32 @@ static int plan_tree(struct plan *p, const char *src, const char *dst, uint64_t 
 {
     OCTO_ASSERT(p->nmounts < MOUNTS_MAX);
     struct plan_mount *m = &p->mounts[p->nmounts];
-    struct stat st;
-    if (stat(src, &st) != 0)
-        return -errno;
     while (*dst == '/')
         dst++;
     int n = snprintf(m->dst, sizeof(m->dst), "%s", dst);
     if (n < 0 || (size_t)n >= sizeof(m->dst))
         return -ENAMETOOLONG;
-    m->dir = S_ISDIR(st.st_mode);
-    m->fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-    if (m->fd < 0)
+    /* The source is resolved without following any symlink (or /proc magic link): a workload
+     * that planted `out/data -> /etc` in a writable bind must not get host /etc bound into a
+     * later sandbox that binds out/data. */
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    int src_fd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
+    if (src_fd < 0)
         return -errno;
+    struct stat st;
+    if (fstat(src_fd, &st) != 0) {
+        int e = errno;
+        close(src_fd);
+        return -e;
+    }
+    m->dir = S_ISDIR(st.st_mode);
+    m->fd =
+        open_tree(src_fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    int open_errno = errno;
+    close(src_fd);
+    if (m->fd < 0)
+        return -open_errno;
     struct mount_attr attr = {.attr_set = attrs};
     if (mount_setattr(m->fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
         int e = errno;
@@ -426,13 +441,19 @@ static void resolve_program(const char *name, char *out, size_t size)
     snprintf(out, size, "/usr/bin/%s", name);
 }
 
-/* The per-task rlimits of the command (NOFILE, FSIZE, CPU = wall + slack). */
+/* The per-task rlimits of the command (NOFILE, FSIZE, CPU). RLIMIT_CPU counts the CPU time of
+ * all the process's threads, so the backstop is (wall + slack) times the cores the task may
+ * use: its quota in cores (rounded up), or every online CPU without a quota — a multi-threaded
+ * task must not be killed as CPU before its wall deadline. */
 static void task_rlimits(const struct limits *lim, struct rlimit *nofile, struct rlimit *fsize,
                          struct rlimit *cpu)
 {
     nofile->rlim_cur = nofile->rlim_max = lim->nofile;
     fsize->rlim_cur = fsize->rlim_max = lim->fsize;
-    cpu->rlim_cur = (rlim_t)((lim->wall_ms + 999) / 1000 + CPU_SLACK_S);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t cores =
+        lim->cpu_pct > 0 ? (lim->cpu_pct + 99) / 100 : (online > 0 ? (uint64_t)online : 1);
+    cpu->rlim_cur = (rlim_t)(((lim->wall_ms + 999) / 1000 + CPU_SLACK_S) * cores);
     cpu->rlim_max = cpu->rlim_cur + 1;
 }
 
@@ -692,8 +713,25 @@ static void child_privileges(const struct plan *p)
 
 /* The command itself (pid 2 of the namespace): descriptors, limits, privileges, seccomp,
  * execve. */
+/* The command starts with every signal at its default action and none blocked, whatever the
+ * supervisor's process had set (the CLI ignores SIGPIPE, for one). Async-signal-safe calls. */
+static void child_signals_default(void)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            (void)sigaction(sig, &dfl, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static _Noreturn void workload_main(struct plan *p)
 {
+    child_signals_default();
     child_stdio(p);
     if (chdir(p->cwd) != 0)
         child_fail(p, STEP_CWD, 0);
@@ -734,7 +772,7 @@ static _Noreturn void init_main(struct plan *p, pid_t workload)
     }
 }
 
-/* Warm only, first thing after clone: closes every descriptor the supervisor happened to hold
+/* First thing after clone: closes every descriptor the supervisor happened to hold
  * at clone time except the plan's own, so a prepared sandbox waiting in the pool never keeps
  * another run's pipes open (its EOF would hang). */
 static void child_close_foreign(const struct plan *p)
@@ -853,8 +891,10 @@ static void child_await_task(struct plan *p)
 
 static _Noreturn void child_main(struct plan *p)
 {
-    if (p->task_buf != NULL)
-        child_close_foreign(p);
+    /* Cold and warm: keep only the plan's descriptors. This closes the sync pipe's write end
+     * too, so a supervisor that dies before releasing us gives EOF instead of a child blocked
+     * forever (PDEATHSIG is set only after the release), and other runs' pipes are never held. */
+    child_close_foreign(p);
     char b;
     if (read(p->sync_fd, &b, 1) != 1) {
         errno = EPIPE;
@@ -1583,8 +1623,8 @@ int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *tmpl,
         return rc;
     struct octo_sandbox_spec t;
     warm_template(tmpl, &t);
-    if (validate(&t, &lt) != 0 || spec->net != t.net || !binds_equal(spec, &t) ||
-        ls.tmp != lt.tmp || (ls.cpu_pct > 0) != (lt.cpu_pct > 0))
+    if (validate(&t, &lt) != 0 || spec->net != t.net || spec->binds_count > 0 ||
+        !binds_equal(spec, &t) || ls.tmp != lt.tmp || (ls.cpu_pct > 0) != (lt.cpu_pct > 0))
         return OCTO_EUNSUPPORTED;
     char exec_path[OCTO_SANDBOX_PATH_MAX];
     resolve_program(spec->argv[0], exec_path, sizeof(exec_path));

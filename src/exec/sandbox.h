@@ -146,6 +146,11 @@ OCTO_MUST_USE int octo_sandbox_run(const struct octo_sandbox_spec *spec,
  * container path, which puts the same list into its config. */
 const char *const *octo_sandbox_kill_list(size_t *count);
 
+/* The system calls the policy allows without conditions (the container path uses the same
+ * allowlist), and the CLONE_NEW* bits clone may not carry. */
+const char *const *octo_sandbox_allow_list(size_t *count);
+uint64_t octo_sandbox_clone_ns_mask(void);
+
 /* Name of an outcome ("exited", "oom", ...). */
 const char *octo_sandbox_outcome_name(enum octo_sandbox_outcome o);
 

@@ -279,6 +279,12 @@ static const char *const killed[] = {
     "mount_setattr",
 };
 
+const char *const *octo_sandbox_allow_list(size_t *count)
+{
+    *count = OCTO_ARRAY_LEN(allowed);
+    return allowed;
+}
+
 const char *const *octo_sandbox_kill_list(size_t *count)
 {
     *count = OCTO_ARRAY_LEN(killed);
@@ -292,6 +298,14 @@ static const uint64_t clone_new_bits[] = {
     CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
     CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET, CLONE_NEWTIME,
 };
+
+uint64_t octo_sandbox_clone_ns_mask(void)
+{
+    uint64_t mask = 0;
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(clone_new_bits); i++)
+        mask |= clone_new_bits[i];
+    return mask;
+}
 
 struct compiled {
     bool ready;

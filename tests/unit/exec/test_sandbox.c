@@ -11,6 +11,7 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -401,6 +402,51 @@ static void test_binds(void)
     octo_test_rmtree(dir);
 }
 
+/* A symlink planted in a bind source (e.g. by an earlier job in its writable output) is never
+ * followed on the host: the run fails closed instead of binding what it points at. */
+static void test_bind_symlink_refused(void)
+{
+    const char *dir = octo_test_tmpdir("sbx-binds-link");
+    char link[600], inner[600];
+    snprintf(link, sizeof(link), "%s/data", dir);
+    CHECK(symlink("/etc", link) == 0);
+    snprintf(inner, sizeof(inner), "%s/data/hostname", dir);
+    static const char *const argv[] = {"sh", "-c", "ls /in", NULL};
+    struct octo_sandbox_spec s;
+    struct octo_sandbox_result r;
+    spec_init(&s, argv);
+    s.binds[0] = (struct octo_sandbox_bind){link, "/in", false};
+    s.binds_count = 1;
+    CHECK_OK(run(&s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_SETUP_ERROR);
+    CHECK_EQ_INT(g_cap.out_len, 0);
+    s.binds[0].src = inner; /* a symlink in a middle component too */
+    CHECK_OK(run(&s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_SETUP_ERROR);
+    octo_test_rmtree(dir);
+}
+
+/* The command starts with default signal actions and an empty mask, whatever the supervisor's
+ * process ignores or blocks. */
+static void test_signals_default(void)
+{
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    sigset_t block, prev;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &prev);
+    static const char *const argv[] = {"sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status",
+                                       NULL};
+    struct octo_sandbox_spec s;
+    struct octo_sandbox_result r;
+    spec_init(&s, argv);
+    CHECK_OK(run(&s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+    CHECK_STR(g_cap.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    sigprocmask(SIG_SETMASK, &prev, NULL);
+    signal(SIGPIPE, old);
+}
+
 static void test_bad_specs(void)
 {
     static const char *const argv[] = {"/bin/true", NULL};
@@ -531,6 +577,8 @@ int main(void)
     OCTO_RUN(test_tmp_size);
     OCTO_RUN(test_bad_program);
     OCTO_RUN(test_binds);
+    OCTO_RUN(test_bind_symlink_refused);
+    OCTO_RUN(test_signals_default);
     OCTO_RUN(test_cpu_quota);
     OCTO_RUN(test_probe);
     OCTO_RUN(test_cold_start_timing);
