@@ -714,19 +714,27 @@ static void child_privileges(const struct plan *p)
 /* The command itself (pid 2 of the namespace): descriptors, limits, privileges, seccomp,
  * execve. */
 /* The command starts with every signal at its default action and none blocked, whatever the
- * supervisor's process had set (the CLI ignores SIGPIPE, for one). Async-signal-safe calls. */
+ * supervisor's process had set (the CLI ignores SIGPIPE, for one; a CI runner may have left
+ * signals 32/33 ignored). Raw rt_sigaction/rt_sigprocmask: glibc's wrappers refuse to touch
+ * the real-time signals it reserves for itself. Async-signal-safe. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 static void child_signals_default(void)
 {
-    struct sigaction dfl;
+    struct kernel_sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
+    dfl.handler = SIG_DFL;
+    for (int sig = 1; sig <= 64; sig++) {
         if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &dfl, NULL);
+            (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
     }
-    sigset_t none;
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    uint64_t none = 0;
+    (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
 }
 
 static _Noreturn void workload_main(struct plan *p)
