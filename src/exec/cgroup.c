@@ -164,6 +164,13 @@ int octo__cgroup_discover(const char *mount_root, const char *self_cgroup,
             const char *path = c2 + 1;
             size_t plen = (size_t)(end - path);
             if (v2 && c2 == c1 + 1 && c1 - line == 1 && line[0] == '0') {
+                /* Once v2_enable has moved us into our "octo-supervisor" leaf (the
+                 * no-internal-process rule), sandboxes still belong beside it, under its
+                 * parent: without this every run would nest one level deeper. */
+                static const char leaf[] = "/" OCTO__CG_SUPERVISOR_LEAF;
+                const size_t ll = sizeof(leaf) - 1;
+                if (plen > ll && memcmp(path + plen - ll, leaf, ll) == 0)
+                    plen -= ll;
                 int rc = base_path(l->base[OCTO__CG_MEM], mount_root, NULL, path, plen);
                 if (rc != 0)
                     return rc;
@@ -278,7 +285,7 @@ static int v2_enable(const struct octo__cgroup_layout *l, bool want_cpu, char *e
     if (rc == -EBUSY) {
         /* No-internal-process rule: move ourselves into a leaf, then enable. */
         char leaf[OCTO__CG_PATH_MAX];
-        if (path_join(leaf, sizeof(leaf), base, "octo-supervisor") != 0)
+        if (path_join(leaf, sizeof(leaf), base, OCTO__CG_SUPERVISOR_LEAF) != 0)
             return OCTO_ETOOBIG;
         if (mkdir(leaf, 0755) != 0 && errno != EEXIST) {
             int e = errno;

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define OCTO__CG_SUPERVISOR_LEAF "octo-supervisor" /* v2: where the supervisor moves itself */
 #define OCTO__CG_PATH_MAX 512
 #define OCTO__CG_SELF_MAX 8192 /* bytes of /proc/self/cgroup we read */
 

@@ -136,6 +136,12 @@ static void test_discover_v2_and_none(void)
     bool m = true, p = true, c = true;
     octo__cgroup_usable(&l, &m, &p, &c);
     CHECK(!m && !p && !c);
+    /* After the supervisor moved itself into its leaf, the base stays its parent (no nesting
+     * one level deeper on every run). */
+    make_dir("system.slice/octo.service/octo-supervisor");
+    CHECK_OK(octo__cgroup_discover(g_root, "0::/system.slice/octo.service/octo-supervisor\n", &l));
+    CHECK_EQ_INT(l.version, 2);
+    CHECK_STR(l.base[OCTO__CG_MEM], want);
     /* Root cgroup. */
     CHECK_OK(octo__cgroup_discover(g_root, "0::/\n", &l));
     CHECK_EQ_INT(l.version, 2);
