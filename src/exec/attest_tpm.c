@@ -37,7 +37,7 @@
  * ECC), chain it to the TPM vendor's CA, and (b) run credential activation: the verifier
  * MakeCredential()s a secret to the EK for the AK's Name, and only a TPM holding both the EK
  * and that AK can ActivateCredential() it — proving the AK lives in the same genuine TPM.
- * Not implemented (not required for this issue).
+ * Not implemented yet: until then the pinned AK is the trust root (listed as left in issue 5).
  */
 #include "base/alloc.h"
 #include "base/assert.h"

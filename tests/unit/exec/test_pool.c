@@ -12,6 +12,7 @@
 #include "exec/cgroup.h"
 #include "exec/pool.h"
 #include "exec/sandbox.h"
+#include "sbx_util.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -22,26 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAP_OUT 65536
 #define FILL_MS 20000
-
-struct capture {
-    char out[CAP_OUT];
-    size_t out_len;
-    char err[CAP_OUT];
-    size_t err_len;
-};
-
-static void capture_fn(void *ctx, int stream, const uint8_t *data, size_t len)
-{
-    struct capture *c = ctx;
-    char *buf = stream == 1 ? c->out : c->err;
-    size_t *l = stream == 1 ? &c->out_len : &c->err_len;
-    size_t take = len < CAP_OUT - 1 - *l ? len : CAP_OUT - 1 - *l;
-    memcpy(buf + *l, data, take);
-    *l += take;
-    buf[*l] = '\0';
-}
 
 static struct capture g_warm, g_cold;
 static struct octo_sandbox_pool g_pool;
@@ -54,31 +36,6 @@ static void spec_init(struct octo_sandbox_spec *s, const char *const *argv, stru
     s->on_output = capture_fn;
     s->ctx = c;
     s->limits.wall_ms = 20000;
-}
-
-/* "octo-sbx-<our pid>-*" directories left in our cgroup bases. */
-static int leftover_cgroups(void)
-{
-    struct octo__cgroup_layout l;
-    if (octo__cgroup_layout_load(&l) != 0)
-        return -1;
-    char prefix[32];
-    int plen = snprintf(prefix, sizeof(prefix), "octo-sbx-%d-", (int)getpid());
-    int n = 0;
-    for (size_t i = 0; i < OCTO__CG_SLOTS; i++) {
-        if (l.base[i][0] == '\0')
-            continue;
-        DIR *d = opendir(l.base[i]);
-        if (d == NULL)
-            continue;
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strncmp(e->d_name, prefix, (size_t)plen) == 0)
-                n++;
-        }
-        closedir(d);
-    }
-    return n;
 }
 
 static bool no_children(void)

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "exec/cgroup.h"
 #include "exec/sandbox.h"
+#include "sbx_util.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -16,26 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define CAP_OUT 65536
-
-struct capture {
-    char out[CAP_OUT];
-    size_t out_len;
-    char err[CAP_OUT];
-    size_t err_len;
-};
-
-static void capture_fn(void *ctx, int stream, const uint8_t *data, size_t len)
-{
-    struct capture *c = ctx;
-    char *buf = stream == 1 ? c->out : c->err;
-    size_t *l = stream == 1 ? &c->out_len : &c->err_len;
-    size_t take = len < CAP_OUT - 1 - *l ? len : CAP_OUT - 1 - *l;
-    memcpy(buf + *l, data, take);
-    *l += take;
-    buf[*l] = '\0';
-}
 
 static struct capture g_cap;
 
@@ -47,32 +28,6 @@ static void spec_init(struct octo_sandbox_spec *s, const char *const *argv)
     s->on_output = capture_fn;
     s->ctx = &g_cap;
     s->limits.wall_ms = 20000;
-}
-
-/* Counts "octo-sbx-<our pid>-*" directories left in our cgroup bases (other processes, such
- * as the escape suite running in parallel, have their own). */
-static int leftover_cgroups(void)
-{
-    struct octo__cgroup_layout l;
-    if (octo__cgroup_layout_load(&l) != 0)
-        return -1;
-    char prefix[32];
-    int plen = snprintf(prefix, sizeof(prefix), "octo-sbx-%d-", (int)getpid());
-    int n = 0;
-    for (size_t i = 0; i < OCTO__CG_SLOTS; i++) {
-        if (l.base[i][0] == '\0')
-            continue;
-        DIR *d = opendir(l.base[i]);
-        if (d == NULL)
-            continue;
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strncmp(e->d_name, prefix, (size_t)plen) == 0)
-                n++;
-        }
-        closedir(d);
-    }
-    return n;
 }
 
 static int run(const struct octo_sandbox_spec *s, struct octo_sandbox_result *r)
