@@ -619,7 +619,7 @@ int octo_oci_run(const struct octo_sandbox_spec *spec, struct octo_sandbox_resul
         snprintf(out->setup_error, sizeof(out->setup_error), "no OCI runtime (crun) installed");
         return OCTO_EUNSUPPORTED;
     }
-    if (spec->stdin_data != NULL) {
+    if (spec->stdin_data != NULL || spec->stdin_feed != NULL) {
         out->outcome = OCTO_SANDBOX_SETUP_ERROR;
         snprintf(out->setup_error, sizeof(out->setup_error),
                  "stdin is not supported by container isolation");

@@ -332,6 +332,8 @@ static int validate(const struct octo_sandbox_spec *spec, struct limits *lim)
         return OCTO_EINVAL;
     if (spec->stdin_len > OCTO_SANDBOX_STDIN_MAX)
         return OCTO_EINVAL;
+    if (spec->stdin_feed != NULL && spec->stdin_data != NULL)
+        return OCTO_EINVAL;
     if (spec->binds_count > OCTO_SANDBOX_BINDS_MAX)
         return OCTO_EINVAL;
     for (size_t i = 0; i < spec->binds_count; i++) {
@@ -1049,19 +1051,50 @@ static void on_output(struct supervise *s, int stream, int *fd)
         kill_all(s, OCTO_SANDBOX_OUTPUT);
 }
 
+static bool has_stdin(const struct octo_sandbox_spec *spec)
+{
+    return spec->stdin_data != NULL || spec->stdin_feed != NULL;
+}
+
 static void on_stdin(struct supervise *s)
 {
     const struct octo_sandbox_spec *spec = s->spec;
-    ssize_t n = write(s->in_fd, spec->stdin_data + s->in_off, spec->stdin_len - s->in_off);
+    struct octo_sandbox_feed *feed = spec->stdin_feed;
+    const uint8_t *from = feed != NULL ? feed->buf.data + feed->off : spec->stdin_data + s->in_off;
+    size_t len = feed != NULL ? feed->buf.len - feed->off : spec->stdin_len - s->in_off;
+    ssize_t n = len > 0 ? write(s->in_fd, from, len) : 0;
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
-    if (n <= 0) {
+    if (n < 0 || (n == 0 && len > 0)) {
         close_fd(&s->in_fd); /* EPIPE: the command stopped reading */
+        return;
+    }
+    if (feed != NULL) {
+        feed->off += (size_t)n;
+        if (feed->off == feed->buf.len) {
+            octo_buf_reset(&feed->buf); /* wiped when secret */
+            feed->off = 0;
+        }
+        if (feed->buf.len == 0 && feed->closed)
+            close_fd(&s->in_fd);
         return;
     }
     s->in_off += (size_t)n;
     if (s->in_off == spec->stdin_len)
         close_fd(&s->in_fd);
+}
+
+/* Whether stdin has bytes to write now; closes it when an interactive feed has ended. */
+static bool stdin_wants_write(struct supervise *s)
+{
+    const struct octo_sandbox_feed *feed = s->spec->stdin_feed;
+    if (s->in_fd < 0)
+        return false;
+    if (feed == NULL)
+        return true;
+    if (feed->buf.len == feed->off && feed->closed)
+        close_fd(&s->in_fd);
+    return feed->buf.len > feed->off;
 }
 
 static void on_report(struct supervise *s)
@@ -1109,7 +1142,7 @@ static void supervise_loop(struct supervise *s, uint64_t deadline)
             }
         }
         bool pipes_open = n > 0;
-        if (s->in_fd >= 0) {
+        if (stdin_wants_write(s)) {
             pf[n] = (struct pollfd){s->in_fd, POLLOUT, 0};
             fds[n++] = &s->in_fd;
         }
@@ -1307,7 +1340,7 @@ static void supervise_run(struct supervise *s, uint64_t t0, struct octo_sandbox_
 {
     if (s->in_fd >= 0)
         (void)fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
-    if (s->in_fd >= 0 && s->spec->stdin_len == 0)
+    if (s->in_fd >= 0 && s->spec->stdin_feed == NULL && s->spec->stdin_len == 0)
         close_fd(&s->in_fd);
     struct sigpipe_guard guard;
     sigpipe_block(&guard);
@@ -1331,7 +1364,7 @@ static void run_child(struct plan *p, struct octo__cgroup *cg, const struct octo
                       const struct limits *lim, struct octo_sandbox_result *out)
 {
     struct run_fds f;
-    int rc = run_fds_open(&f, spec->stdin_data != NULL, p);
+    int rc = run_fds_open(&f, has_stdin(spec), p);
     if (rc != 0) {
         setup_error(out, "pipe2", -rc);
         return;
@@ -1446,6 +1479,7 @@ static void warm_template(const struct octo_sandbox_spec *tmpl, struct octo_sand
     t->cwd = NULL;
     t->stdin_data = NULL;
     t->stdin_len = 0;
+    t->stdin_feed = NULL;
 }
 
 static void warm_note(char *err, size_t err_size, const char *what)
@@ -1722,7 +1756,7 @@ static int task_build(const struct octo_sandbox_spec *spec, const struct limits 
     h.len = (uint32_t)len;
     h.argc = (uint32_t)count_list(spec->argv, OCTO_SANDBOX_ARGS_MAX);
     h.envc = (uint32_t)count_list(env, OCTO_SANDBOX_ENV_MAX);
-    h.stdin_pipe = spec->stdin_data != NULL;
+    h.stdin_pipe = has_stdin(spec);
     struct rlimit nofile, fsize, cpu;
     task_rlimits(lim, &nofile, &fsize, &cpu);
     h.nofile = nofile.rlim_cur;
@@ -1784,7 +1818,7 @@ int octo__sandbox_warm_run(struct octo__sandbox_warm *w, const struct octo_sandb
         sigpipe_restore(&guard);
         return OCTO_EAGAIN; /* the sandbox is gone: nothing ran */
     }
-    if (spec->stdin_data == NULL)
+    if (!has_stdin(spec))
         close_fd(&w->in_fd);
     struct supervise s = {.spec = spec,
                           .lim = &lim,
@@ -1915,4 +1949,35 @@ int octo_sandbox_probe(struct octo_sandbox_features *f)
     probe_oci(f);
     f->tpm = access("/dev/tpm0", F_OK) == 0 || access("/dev/tpmrm0", F_OK) == 0;
     return 0;
+}
+
+void octo_sandbox_feed_init(struct octo_sandbox_feed *f, size_t max, bool secret)
+{
+    OCTO_ASSERT(f != NULL && max <= OCTO_SANDBOX_STDIN_MAX);
+    if (secret)
+        octo_buf_init_secret(&f->buf, max);
+    else
+        octo_buf_init(&f->buf, max);
+    f->off = 0;
+    f->closed = false;
+}
+
+void octo_sandbox_feed_deinit(struct octo_sandbox_feed *f)
+{
+    octo_buf_deinit(&f->buf);
+    f->off = 0;
+    f->closed = true;
+}
+
+int octo_sandbox_feed_push(struct octo_sandbox_feed *f, const uint8_t *data, size_t len)
+{
+    OCTO_ASSERT(f != NULL && (data != NULL || len == 0));
+    if (f->closed)
+        return OCTO_ESTATE;
+    return octo_buf_append(&f->buf, data, len);
+}
+
+void octo_sandbox_feed_close(struct octo_sandbox_feed *f)
+{
+    f->closed = true;
 }

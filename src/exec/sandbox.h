@@ -20,6 +20,7 @@
 #ifndef OCTO_EXEC_SANDBOX_H
 #define OCTO_EXEC_SANDBOX_H
 
+#include "base/buf.h"
 #include "base/err.h"
 
 #include <stdbool.h>
@@ -78,6 +79,25 @@ struct octo_sandbox_limits {
  * stdout, 2 = stderr), at most limits.output_bytes per stream in total. */
 typedef void (*octo_sandbox_output_fn)(void *ctx, int stream, const uint8_t *data, size_t len);
 
+/* Interactive stdin: bytes the caller queues while the command runs, typically from its
+ * on_output callback (which runs on the supervising thread, so no locking is needed). The
+ * supervisor writes queued bytes as the command reads them and closes the command's stdin once
+ * the feed is closed and drained. Caller-owned (init/deinit); exclusive with stdin_data. */
+struct octo_sandbox_feed {
+    struct octo_buf buf; /* queued bytes; buf[off..len) not yet written */
+    size_t off;
+    bool closed; /* no more bytes will be queued */
+};
+
+/* max: most bytes queued at once (<= OCTO_SANDBOX_STDIN_MAX); secret: wipe them once written. */
+void octo_sandbox_feed_init(struct octo_sandbox_feed *f, size_t max, bool secret);
+void octo_sandbox_feed_deinit(struct octo_sandbox_feed *f);
+/* Queues data. OCTO_ETOOBIG past max, OCTO_ENOMEM, OCTO_ESTATE once closed. */
+OCTO_MUST_USE int octo_sandbox_feed_push(struct octo_sandbox_feed *f, const uint8_t *data,
+                                         size_t len);
+/* Marks the end of input: the command reads EOF after the queued bytes. */
+void octo_sandbox_feed_close(struct octo_sandbox_feed *f);
+
 struct octo_sandbox_spec {
     const char *const *argv;   /* argv[0] is the program (absolute inside the sandbox, or
                                   looked up in /usr/bin, /bin) */
@@ -85,6 +105,7 @@ struct octo_sandbox_spec {
     const char *cwd;           /* inside the sandbox; NULL = /tmp */
     const uint8_t *stdin_data; /* fed to the command's stdin, or NULL for /dev/null */
     size_t stdin_len;
+    struct octo_sandbox_feed *stdin_feed; /* interactive stdin instead (process level only) */
     struct octo_sandbox_bind binds[OCTO_SANDBOX_BINDS_MAX]; /* extra binds beyond /usr */
     size_t binds_count;
     enum octo_sandbox_net net;

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "exec/cgroup.h"
 #include "exec/sandbox.h"
 #include "sbx_util.h"
@@ -125,6 +126,66 @@ static void test_stdin_unread(void)
     CHECK_OK(rc);
     CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
     CHECK_EQ_INT(r.exit_code, 0);
+}
+
+/* Interactive stdin: the command's first output makes the caller queue the rest, as the
+ * Privacy Containers' provider does with the worker's key and the client's task. */
+struct dialogue {
+    struct octo_sandbox_feed feed;
+    int pushes;
+};
+
+static void dialogue_fn(void *ctx, int stream, const uint8_t *data, size_t len)
+{
+    struct dialogue *d = ctx;
+    capture_fn(&g_cap, stream, data, len);
+    if (stream == 1 && d->pushes == 0 && strstr(g_cap.out, "ping\n") != NULL) {
+        d->pushes++;
+        OCTO_ASSERT(octo_sandbox_feed_push(&d->feed, (const uint8_t *)"pong\n", 5) == 0);
+        octo_sandbox_feed_close(&d->feed);
+    }
+}
+
+static void test_stdin_feed(void)
+{
+    static const char *const argv[] = {"/bin/cat", NULL};
+    struct octo_sandbox_spec s;
+    struct octo_sandbox_result r;
+    spec_init(&s, argv);
+    struct dialogue d = {.pushes = 0};
+    octo_sandbox_feed_init(&d.feed, 1024, true);
+    CHECK_OK(octo_sandbox_feed_push(&d.feed, (const uint8_t *)"ping\n", 5));
+    s.stdin_feed = &d.feed;
+    s.on_output = dialogue_fn;
+    s.ctx = &d;
+    memset(&g_cap, 0, sizeof(g_cap));
+    CHECK_OK(octo_sandbox_run(&s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED); /* cat saw EOF once the feed closed */
+    CHECK_EQ_INT(r.exit_code, 0);
+    CHECK_STR(g_cap.out, "ping\npong\n");
+    CHECK_EQ_INT(d.pushes, 1);
+    CHECK_ERR(octo_sandbox_feed_push(&d.feed, (const uint8_t *)"x", 1), OCTO_ESTATE);
+    CHECK(d.feed.buf.len == 0); /* written and wiped */
+    octo_sandbox_feed_deinit(&d.feed);
+
+    /* A feed that never closes: the deadline ends the run (no hang). */
+    struct octo_sandbox_feed open_feed;
+    octo_sandbox_feed_init(&open_feed, 16, false);
+    spec_init(&s, argv);
+    s.stdin_feed = &open_feed;
+    s.limits.wall_ms = 300;
+    CHECK_OK(run(&s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_TIMEOUT);
+    octo_sandbox_feed_deinit(&open_feed);
+
+    /* stdin_data and stdin_feed together are a bad spec. */
+    octo_sandbox_feed_init(&open_feed, 16, false);
+    spec_init(&s, argv);
+    s.stdin_feed = &open_feed;
+    s.stdin_data = (const uint8_t *)"x";
+    s.stdin_len = 1;
+    CHECK_ERR(octo_sandbox_run(&s, &r), OCTO_EINVAL);
+    octo_sandbox_feed_deinit(&open_feed);
 }
 
 static void test_env_scrubbed(void)
@@ -519,6 +580,7 @@ int main(void)
     OCTO_RUN(test_stdin_fed);
     OCTO_RUN(test_stdin_large);
     OCTO_RUN(test_stdin_unread);
+    OCTO_RUN(test_stdin_feed);
     OCTO_RUN(test_env_scrubbed);
     OCTO_RUN(test_identity_and_fs);
     OCTO_RUN(test_oom);
