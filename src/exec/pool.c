@@ -26,8 +26,12 @@
 
 struct octo__pool_template {
     struct octo_sandbox_spec spec;
+    bool started; /* started mode: argv/envp/cwd below are the waiting command's */
     char src[OCTO_SANDBOX_BINDS_MAX][OCTO_SANDBOX_PATH_MAX];
     char dst[OCTO_SANDBOX_BINDS_MAX][OCTO_SANDBOX_PATH_MAX];
+    const char *argv[OCTO_SANDBOX_ARGS_MAX + 1];
+    const char *envp[OCTO_SANDBOX_ENV_MAX + 1];
+    char *strings; /* one heap block behind argv, envp and cwd */
 };
 
 static const char *const template_argv[] = {"true", NULL};
@@ -42,11 +46,68 @@ static struct timespec deadline_in(uint64_t ms)
     return ts;
 }
 
-/* Copies the parts of the template a preparation uses; argv is a placeholder. */
+/* Copies a NULL-terminated list (at most max entries) into dst, its strings at *at. */
+static void list_copy(const char *const *in, const char **dst, char **at)
+{
+    size_t i = 0;
+    for (; in[i] != NULL; i++) {
+        size_t n = strlen(in[i]) + 1;
+        memcpy(*at, in[i], n);
+        dst[i] = *at;
+        *at += n;
+    }
+    dst[i] = NULL;
+}
+
+static size_t list_bytes(const char *const *in, size_t max, bool *ok)
+{
+    size_t n = 0, i = 0;
+    for (; in != NULL && in[i] != NULL && i <= max; i++)
+        n += strnlen(in[i], OCTO__SANDBOX_TASK_MAX) + 1;
+    if (i > max || n > OCTO__SANDBOX_TASK_MAX)
+        *ok = false;
+    return n;
+}
+
+/* Started mode: the command the sandboxes start, copied (strings in one heap block). */
+static int template_command(struct octo__pool_template *t, const struct octo_sandbox_spec *in)
+{
+    if (in->argv == NULL || in->argv[0] == NULL)
+        return OCTO_EINVAL;
+    bool ok = true;
+    size_t cwd_len = in->cwd != NULL ? strnlen(in->cwd, OCTO_SANDBOX_PATH_MAX) + 1 : 0;
+    size_t total = list_bytes(in->argv, OCTO_SANDBOX_ARGS_MAX, &ok) +
+                   list_bytes(in->envp, OCTO_SANDBOX_ENV_MAX, &ok) + cwd_len;
+    if (!ok || cwd_len > OCTO_SANDBOX_PATH_MAX)
+        return OCTO_EINVAL;
+    t->strings = octo_malloc(total + 1);
+    if (t->strings == NULL)
+        return OCTO_ENOMEM;
+    char *at = t->strings;
+    list_copy(in->argv, t->argv, &at);
+    t->spec.argv = t->argv;
+    if (in->envp != NULL) {
+        list_copy(in->envp, t->envp, &at);
+        t->spec.envp = t->envp;
+    }
+    if (in->cwd != NULL) {
+        memcpy(at, in->cwd, cwd_len);
+        t->spec.cwd = at;
+    }
+    return 0;
+}
+
+/* Copies the parts of the template a preparation uses; argv is a placeholder unless the pool
+ * starts the template's command. */
 static int template_copy(struct octo__pool_template *t, const struct octo_sandbox_spec *in)
 {
     memset(&t->spec, 0, sizeof(t->spec));
     t->spec.argv = template_argv;
+    if (t->started) {
+        int rc = template_command(t, in);
+        if (rc != 0)
+            return rc;
+    }
     t->spec.net = in->net;
     t->spec.limits = in->limits;
     if (in->binds_count > OCTO_SANDBOX_BINDS_MAX)
@@ -63,7 +124,7 @@ static int template_copy(struct octo__pool_template *t, const struct octo_sandbo
     }
     t->spec.binds_count = in->binds_count;
     /* the same checks as a run (paths, limits), on the copy */
-    int rc = octo__sandbox_warm_accepts(&t->spec, &t->spec);
+    int rc = octo__sandbox_warm_accepts(&t->spec, t->started, &t->spec);
     return rc == OCTO_EUNSUPPORTED ? OCTO_EINVAL : rc;
 }
 
@@ -99,7 +160,8 @@ static void *refill_main(void *arg)
         struct octo__sandbox_warm *w = NULL;
         char reason[sizeof(pool->reason)];
         reason[0] = '\0';
-        int rc = octo__sandbox_warm_prepare(&pool->tmpl->spec, &w, reason, sizeof(reason));
+        int rc = octo__sandbox_warm_prepare(&pool->tmpl->spec, pool->tmpl->started, &w, reason,
+                                            sizeof(reason));
         pthread_mutex_lock(&pool->mu);
         if (rc == 0 && !pool->stop && pool->count < pool->max) {
             pool->ready[pool->count++] = w;
@@ -126,8 +188,8 @@ static void *refill_main(void *arg)
     return NULL;
 }
 
-int octo_sandbox_pool_init(struct octo_sandbox_pool *pool, size_t max,
-                           const struct octo_sandbox_spec *template_spec)
+static int pool_init(struct octo_sandbox_pool *pool, size_t max,
+                     const struct octo_sandbox_spec *template_spec, bool started)
 {
     OCTO_ASSERT(pool != NULL && template_spec != NULL);
     memset(pool, 0, sizeof(*pool));
@@ -140,11 +202,13 @@ int octo_sandbox_pool_init(struct octo_sandbox_pool *pool, size_t max,
         snprintf(pool->reason, sizeof(pool->reason), "a pool template has no binds");
         return OCTO_EUNSUPPORTED;
     }
-    pool->tmpl = octo_malloc(sizeof(*pool->tmpl));
+    pool->tmpl = octo_calloc(1, sizeof(*pool->tmpl));
     if (pool->tmpl == NULL)
         return OCTO_ENOMEM;
+    pool->tmpl->started = started;
     int rc = template_copy(pool->tmpl, template_spec);
     if (rc != 0) {
+        octo_free(pool->tmpl->strings);
         octo_free(pool->tmpl);
         pool->tmpl = NULL;
         return rc;
@@ -172,6 +236,18 @@ int octo_sandbox_pool_init(struct octo_sandbox_pool *pool, size_t max,
     octo_sandbox_pool_deinit(pool);
     memcpy(pool->reason, reason, sizeof(reason));
     return err != 0 ? err : OCTO_ETIMEDOUT;
+}
+
+int octo_sandbox_pool_init(struct octo_sandbox_pool *pool, size_t max,
+                           const struct octo_sandbox_spec *template_spec)
+{
+    return pool_init(pool, max, template_spec, false);
+}
+
+int octo_sandbox_pool_init_started(struct octo_sandbox_pool *pool, size_t max,
+                                   const struct octo_sandbox_spec *template_spec)
+{
+    return pool_init(pool, max, template_spec, true);
 }
 
 /* Takes the oldest ready sandbox, or NULL when none is ready. */
@@ -211,7 +287,7 @@ int octo_sandbox_pool_run(struct octo_sandbox_pool *pool, const struct octo_sand
                           struct octo_sandbox_result *out)
 {
     OCTO_ASSERT(pool != NULL && pool->started && out != NULL);
-    int rc = octo__sandbox_warm_accepts(&pool->tmpl->spec, spec);
+    int rc = octo__sandbox_warm_accepts(&pool->tmpl->spec, pool->tmpl->started, spec);
     if (rc == OCTO_EINVAL)
         return rc;
     if (rc != 0) {
@@ -272,6 +348,7 @@ void octo_sandbox_pool_deinit(struct octo_sandbox_pool *pool)
     pool->count = pool->spent_count = 0;
     pthread_cond_destroy(&pool->cv);
     pthread_mutex_destroy(&pool->mu);
+    octo_free(pool->tmpl->strings);
     octo_free(pool->tmpl);
     pool->tmpl = NULL;
 }

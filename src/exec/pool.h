@@ -91,6 +91,19 @@ struct octo_sandbox_pool {
 OCTO_MUST_USE int octo_sandbox_pool_init(struct octo_sandbox_pool *pool, size_t max,
                                          const struct octo_sandbox_spec *template_spec);
 
+/* Started mode: like octo_sandbox_pool_init, but each prepared sandbox also starts the
+ * template's own command (argv, envp, cwd, with the template's limits), which then waits,
+ * blocked on its stdin (a pipe), for its task. A task is then only its input: a spec runs warm
+ * when it names the same command (argv, envp, cwd, equal rlimits: file size, nofile and the CPU
+ * backstop) besides the rules above, and its stdin (data or feed; none = EOF) goes to the
+ * waiting command. This is the pool for a fixed engine — the Privacy Containers' worker, a model
+ * server — whose per-task cost then excludes fork, seccomp load and exec. Output the command
+ * writes before its task arrives counts as the task's. A command that ended while it waited
+ * is discarded (the task runs cold, counted in cold_unusable). Same returns as
+ * octo_sandbox_pool_init; the template's argv must be set. */
+OCTO_MUST_USE int octo_sandbox_pool_init_started(struct octo_sandbox_pool *pool, size_t max,
+                                                 const struct octo_sandbox_spec *template_spec);
+
 /* Runs spec like octo_sandbox_run — same contract, same result — in a prepared sandbox when
  * one is ready and spec matches the template (see above), else cold. The used sandbox is
  * replaced in the background. Returns 0 with *out filled, or OCTO_EINVAL for a bad spec. */
@@ -117,13 +130,13 @@ void octo_sandbox_pool_deinit(struct octo_sandbox_pool *pool);
  * says why. Returns 0 with *out set; OCTO_EINVAL (bad template), OCTO_EUNSUPPORTED (not root,
  * no cgroups), OCTO_EIO (a setup step failed), OCTO_ENOMEM. */
 OCTO_MUST_USE int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *template_spec,
-                                             struct octo__sandbox_warm **out, char *err,
-                                             size_t err_size);
+                                             bool started, struct octo__sandbox_warm **out,
+                                             char *err, size_t err_size);
 
 /* Whether a sandbox prepared from template_spec can run spec. Returns 0 (yes), OCTO_EINVAL
  * (spec is invalid for any run), OCTO_EUNSUPPORTED (valid, but must run cold). */
 OCTO_MUST_USE int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *template_spec,
-                                             const struct octo_sandbox_spec *spec);
+                                             bool started, const struct octo_sandbox_spec *spec);
 
 /* Runs spec (accepted, see above) in w and supervises it. w is spent either way: the caller
  * discards it. Returns 0 with *out filled; OCTO_EAGAIN when nothing ran (the cgroup limits

@@ -1011,6 +1011,8 @@ struct supervise {
     int pidfd, out_fd, err_fd, rep_fd, in_fd;
     size_t in_off;
     bool reaped;
+    bool leave_init; /* warm: done once the command's status and output are in; init's exit
+                        (namespace teardown) is left to the pool's discard, off the caller's path */
     int status;
     enum octo_sandbox_outcome killed_for; /* TIMEOUT / OUTPUT, or EXITED = not killed */
     uint64_t kill_at;
@@ -1128,9 +1130,21 @@ static void reap(struct supervise *s, bool block)
     }
 }
 
+static bool status_seen(const struct supervise *s)
+{
+    for (size_t i = 0; i < s->rec_len / sizeof(struct err_record); i++) {
+        if (s->rec[i].step == STEP_STATUS)
+            return true;
+    }
+    return false;
+}
+
 static void supervise_loop(struct supervise *s, uint64_t deadline)
 {
     for (;;) {
+        if (s->leave_init && s->out_fd < 0 && s->err_fd < 0 &&
+            s->killed_for == OCTO_SANDBOX_EXITED && status_seen(s))
+            return; /* the command ended and its output is complete */
         struct pollfd pf[5];
         int *fds[5];
         nfds_t n = 0;
@@ -1462,6 +1476,7 @@ struct octo__sandbox_warm {
     pid_t pid; /* the sandbox's init; -1 before clone */
     int pidfd, task_fd, rep_fd, out_fd, err_fd, in_fd;
     bool reaped;
+    bool started; /* the template's command already runs, blocked on its stdin */
     uint64_t mem; /* cgroup limits currently written */
     uint32_t pids, cpu_pct;
     struct octo__cgroup_layout layout;
@@ -1470,13 +1485,19 @@ struct octo__sandbox_warm {
 
 static const char *const warm_dummy_argv[] = {"true", NULL};
 
-/* The template as a runnable spec (its argv is ignored and may be NULL). */
-static void warm_template(const struct octo_sandbox_spec *tmpl, struct octo_sandbox_spec *t)
+/* The template as a runnable spec. Unless started, its argv, envp and cwd are ignored (argv may
+ * be NULL); a started template keeps them: they are the command that runs ahead of its task. */
+static void warm_template(const struct octo_sandbox_spec *tmpl, bool started,
+                          struct octo_sandbox_spec *t)
 {
     *t = *tmpl;
-    t->argv = warm_dummy_argv;
-    t->envp = NULL;
-    t->cwd = NULL;
+    if (!started) {
+        t->argv = warm_dummy_argv;
+        t->envp = NULL;
+        t->cwd = NULL;
+    }
+    t->on_output = NULL;
+    t->ctx = NULL;
     t->stdin_data = NULL;
     t->stdin_len = 0;
     t->stdin_feed = NULL;
@@ -1573,13 +1594,43 @@ static int warm_spawn(struct octo__sandbox_warm *w, struct plan *p, char *err, s
     return warm_wait_ready(w, err, err_size);
 }
 
-int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *tmpl,
+static int task_build(const struct octo_sandbox_spec *spec, const struct limits *lim,
+                      bool stdin_pipe, uint8_t **msg, size_t *msg_len);
+static int write_full(int fd, const uint8_t *data, size_t len);
+
+/* Started mode: sends the template's own command as the task, so it runs now and blocks on its
+ * stdin (always a pipe) until a task's input arrives. */
+static int warm_start_command(struct octo__sandbox_warm *w, const struct octo_sandbox_spec *t,
+                              const struct limits *lim, char *err, size_t err_size)
+{
+    uint8_t *msg = NULL;
+    size_t msg_len = 0;
+    int rc = task_build(t, lim, true, &msg, &msg_len);
+    if (rc != 0) {
+        warm_note(err, err_size, "warm sandbox: the template's command does not fit a task");
+        return rc;
+    }
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    bool sent = write_full(w->task_fd, msg, msg_len) == 0;
+    sigpipe_restore(&guard);
+    octo_free(msg);
+    close_fd(&w->task_fd);
+    if (!sent) {
+        warm_note(err, err_size, "warm sandbox: the sandbox died before its command started");
+        return OCTO_EIO;
+    }
+    w->started = true;
+    return 0;
+}
+
+int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *tmpl, bool started,
                                struct octo__sandbox_warm **out, char *err, size_t err_size)
 {
     OCTO_ASSERT(tmpl != NULL && out != NULL);
     *out = NULL;
     struct octo_sandbox_spec t;
-    warm_template(tmpl, &t);
+    warm_template(tmpl, started, &t);
     struct limits lim;
     int rc = validate(&t, &lim);
     if (rc != 0)
@@ -1617,6 +1668,8 @@ int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *tmpl,
         rc = octo__cgroup_create(&w->cg, &w->layout, name, &cl, err, err_size);
         if (rc == 0)
             rc = warm_spawn(w, p, err, err_size);
+        if (rc == 0 && started)
+            rc = warm_start_command(w, &t, &lim, err, err_size);
     }
     plan_free(p); /* the child has its own copy; its mount trees are in place */
     if (rc != 0) {
@@ -1655,7 +1708,41 @@ static bool binds_equal(const struct octo_sandbox_spec *a, const struct octo_san
     return true;
 }
 
-int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *tmpl,
+static bool lists_equal(const char *const *a, const char *const *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    size_t i = 0;
+    for (; a[i] != NULL && b[i] != NULL; i++) {
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    }
+    return a[i] == NULL && b[i] == NULL;
+}
+
+/* Started mode: the task must be the command already running, with the file-size and
+ * descriptor rlimits it got; its RLIMIT_CPU backstop (set from the template's deadline) may be
+ * looser than the task's own would be: the supervisor's wall deadline and the cgroup quota
+ * still bound the task, the backstop only guards against a supervisor that is gone. */
+static bool same_command(const struct octo_sandbox_spec *a, const struct limits *la,
+                         const struct octo_sandbox_spec *b, const struct limits *lb)
+{
+    const char *cwd_a = a->cwd != NULL ? a->cwd : "/tmp";
+    const char *cwd_b = b->cwd != NULL ? b->cwd : "/tmp";
+    struct rlimit ra[3], rb[3];
+    task_rlimits(la, &ra[0], &ra[1], &ra[2]);
+    task_rlimits(lb, &rb[0], &rb[1], &rb[2]);
+    for (int i = 0; i < 2; i++) {
+        if (ra[i].rlim_cur != rb[i].rlim_cur || ra[i].rlim_max != rb[i].rlim_max)
+            return false;
+    }
+    if (ra[2].rlim_cur > rb[2].rlim_cur)
+        return false;
+    return lists_equal(a->argv, b->argv) && lists_equal(a->envp, b->envp) &&
+           strcmp(cwd_a, cwd_b) == 0;
+}
+
+int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *tmpl, bool started,
                                const struct octo_sandbox_spec *spec)
 {
     OCTO_ASSERT(tmpl != NULL);
@@ -1664,9 +1751,11 @@ int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *tmpl,
     if (rc != 0)
         return rc;
     struct octo_sandbox_spec t;
-    warm_template(tmpl, &t);
+    warm_template(tmpl, started, &t);
     if (validate(&t, &lt) != 0 || spec->net != t.net || spec->binds_count > 0 ||
         !binds_equal(spec, &t) || ls.tmp != lt.tmp || (ls.cpu_pct > 0) != (lt.cpu_pct > 0))
+        return OCTO_EUNSUPPORTED;
+    if (started && !same_command(spec, &ls, &t, &lt))
         return OCTO_EUNSUPPORTED;
     char exec_path[OCTO_SANDBOX_PATH_MAX];
     resolve_program(spec->argv[0], exec_path, sizeof(exec_path));
@@ -1738,8 +1827,8 @@ static int warm_set_limits(struct octo__sandbox_warm *w, const struct limits *li
 }
 
 /* Serialises the task (struct task_hdr + strings) into a heap buffer. */
-static int task_build(const struct octo_sandbox_spec *spec, const struct limits *lim, uint8_t **msg,
-                      size_t *msg_len)
+static int task_build(const struct octo_sandbox_spec *spec, const struct limits *lim,
+                      bool stdin_pipe, uint8_t **msg, size_t *msg_len)
 {
     char exec_path[OCTO_SANDBOX_PATH_MAX];
     resolve_program(spec->argv[0], exec_path, sizeof(exec_path));
@@ -1756,7 +1845,7 @@ static int task_build(const struct octo_sandbox_spec *spec, const struct limits 
     h.len = (uint32_t)len;
     h.argc = (uint32_t)count_list(spec->argv, OCTO_SANDBOX_ARGS_MAX);
     h.envc = (uint32_t)count_list(env, OCTO_SANDBOX_ENV_MAX);
-    h.stdin_pipe = has_stdin(spec);
+    h.stdin_pipe = stdin_pipe;
     struct rlimit nofile, fsize, cpu;
     task_rlimits(lim, &nofile, &fsize, &cpu);
     h.nofile = nofile.rlim_cur;
@@ -1792,6 +1881,44 @@ static int write_full(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* Supervises w's released task from t0 (the task was sent, or the command already runs). */
+static void warm_supervise(struct octo__sandbox_warm *w, const struct octo_sandbox_spec *spec,
+                           const struct limits *lim, uint64_t t0, struct octo_sandbox_result *out)
+{
+    if (!has_stdin(spec))
+        close_fd(&w->in_fd);
+    struct supervise s = {.spec = spec,
+                          .lim = lim,
+                          .pid = w->pid,
+                          .pidfd = w->pidfd,
+                          .out_fd = w->out_fd,
+                          .err_fd = w->err_fd,
+                          .rep_fd = w->rep_fd,
+                          .in_fd = w->in_fd,
+                          .leave_init = true,
+                          .killed_for = OCTO_SANDBOX_EXITED,
+                          .cg = &w->cg};
+    w->out_fd = w->err_fd = w->rep_fd = w->in_fd = -1;
+    supervise_run(&s, t0, out);
+    w->reaped = s.reaped;
+}
+
+/* Started mode: the command is running, blocked on its stdin; the task is its input. A command
+ * that already ended (or wrote a status) while it waited is not used: OCTO_EAGAIN, run cold. */
+static int warm_run_started(struct octo__sandbox_warm *w, const struct octo_sandbox_spec *spec,
+                            const struct limits *lim, struct octo_sandbox_result *out)
+{
+    struct pollfd pf[2] = {{w->pidfd, POLLIN, 0}, {w->rep_fd, POLLIN, 0}};
+    if (w->pid <= 0 || w->in_fd < 0 || poll(pf, 2, 0) != 0 || warm_set_limits(w, lim) != 0)
+        return OCTO_EAGAIN;
+    memset(out, 0, sizeof(*out));
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    warm_supervise(w, spec, lim, now_ns(), out);
+    sigpipe_restore(&guard);
+    return 0;
+}
+
 int octo__sandbox_warm_run(struct octo__sandbox_warm *w, const struct octo_sandbox_spec *spec,
                            struct octo_sandbox_result *out)
 {
@@ -1800,11 +1927,13 @@ int octo__sandbox_warm_run(struct octo__sandbox_warm *w, const struct octo_sandb
     int rc = validate(spec, &lim);
     if (rc != 0)
         return rc;
+    if (w->started)
+        return warm_run_started(w, spec, &lim, out);
     if (w->pid <= 0 || w->task_fd < 0 || warm_set_limits(w, &lim) != 0)
         return OCTO_EAGAIN;
     uint8_t *msg = NULL;
     size_t msg_len = 0;
-    rc = task_build(spec, &lim, &msg, &msg_len);
+    rc = task_build(spec, &lim, has_stdin(spec), &msg, &msg_len);
     if (rc != 0)
         return rc == OCTO_ENOMEM ? rc : OCTO_EAGAIN;
     memset(out, 0, sizeof(*out));
@@ -1818,22 +1947,8 @@ int octo__sandbox_warm_run(struct octo__sandbox_warm *w, const struct octo_sandb
         sigpipe_restore(&guard);
         return OCTO_EAGAIN; /* the sandbox is gone: nothing ran */
     }
-    if (!has_stdin(spec))
-        close_fd(&w->in_fd);
-    struct supervise s = {.spec = spec,
-                          .lim = &lim,
-                          .pid = w->pid,
-                          .pidfd = w->pidfd,
-                          .out_fd = w->out_fd,
-                          .err_fd = w->err_fd,
-                          .rep_fd = w->rep_fd,
-                          .in_fd = w->in_fd,
-                          .killed_for = OCTO_SANDBOX_EXITED,
-                          .cg = &w->cg};
-    w->out_fd = w->err_fd = w->rep_fd = w->in_fd = -1;
-    supervise_run(&s, t0, out);
+    warm_supervise(w, spec, &lim, t0, out);
     sigpipe_restore(&guard);
-    w->reaped = s.reaped;
     /* Leftovers died with the namespace's init; the group is removed (and anything still in
      * it killed) when the pool discards w, off the caller's path. */
     return 0;

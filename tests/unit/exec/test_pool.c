@@ -376,11 +376,138 @@ static void test_warm_start_timing(void)
     CHECK_EQ_INT(leftover_cgroups(), 0);
 }
 
+static uint64_t stat_of(size_t which)
+{
+    struct octo_sandbox_pool_stats st;
+    octo_sandbox_pool_stats(&g_pool, &st);
+    const uint64_t v[] = {st.warm_runs, st.cold_mismatch, st.cold_unusable};
+    return v[which];
+}
+
+/* Started mode: the template's command already runs; a task is its input. */
+static void test_started(void)
+{
+    static const char *const cat[] = {"/bin/cat", NULL};
+    struct octo_sandbox_spec t, s;
+    struct octo_sandbox_result r;
+    spec_init(&t, cat, &g_warm);
+    t.on_output = NULL;
+    CHECK_OK(octo_sandbox_pool_init_started(&g_pool, 2, &t));
+
+    static const char in[] = "fed to a command that was already waiting\n";
+    spec_init(&s, cat, &g_warm);
+    s.stdin_data = (const uint8_t *)in;
+    s.stdin_len = sizeof(in) - 1;
+    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+    CHECK_EQ_INT(r.exit_code, 0);
+    CHECK_STR(g_warm.out, in);
+    CHECK_EQ_U64(stat_of(0), 1);
+
+    /* No stdin: the command reads EOF. Per-task memory and deadline still apply. */
+    spec_init(&s, cat, &g_warm);
+    s.limits.mem_bytes = UINT64_C(64) << 20;
+    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+    CHECK_EQ_INT((int)g_warm.out_len, 0);
+    CHECK_EQ_U64(stat_of(0), 2);
+
+    /* An interactive feed that never closes: the task's deadline ends it. */
+    struct octo_sandbox_feed feed;
+    octo_sandbox_feed_init(&feed, 64, false);
+    spec_init(&s, cat, &g_warm);
+    s.stdin_feed = &feed;
+    s.limits.wall_ms = 300;
+    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_TIMEOUT);
+    octo_sandbox_feed_deinit(&feed);
+    CHECK_EQ_U64(stat_of(0), 3);
+
+    /* Another command, or the same one with other rlimits: cold, still correct. */
+    static const char *const tr[] = {"/usr/bin/tr", "a-z", "A-Z", NULL};
+    spec_init(&s, tr, &g_warm);
+    s.stdin_data = (const uint8_t *)"abc";
+    s.stdin_len = 3;
+    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_STR(g_warm.out, "ABC");
+    spec_init(&s, cat, &g_warm);
+    s.limits.nofile = 17;
+    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+    CHECK_EQ_U64(stat_of(1), 2);
+    CHECK_EQ_U64(stat_of(0), 3);
+    octo_sandbox_pool_deinit(&g_pool);
+    CHECK_EQ_INT(leftover_cgroups(), 0);
+    CHECK(no_children());
+
+    /* A template command that ends while it waits is never handed a task: cold instead. */
+    static const char *const echo[] = {"/bin/echo", "early", NULL};
+    spec_init(&t, echo, &g_warm);
+    CHECK_OK(octo_sandbox_pool_init_started(&g_pool, 1, &t));
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    spec_init(&s, echo, &g_warm);
+    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+    CHECK_STR(g_warm.out, "early\n");
+    CHECK_EQ_U64(stat_of(2), 1);
+    octo_sandbox_pool_deinit(&g_pool);
+
+    /* A started pool needs a command. */
+    memset(&t, 0, sizeof(t));
+    CHECK_ERR(octo_sandbox_pool_init_started(&g_pool, 1, &t), OCTO_EINVAL);
+    CHECK_EQ_INT(leftover_cgroups(), 0);
+    CHECK(no_children());
+}
+
+/* Warm start with the command already running, against a warm start that execs and a cold one:
+ * /bin/cat with 16 bytes in. */
+static void test_started_timing(void)
+{
+    static const char *const cat[] = {"/bin/cat", NULL};
+    struct octo_sandbox_spec t;
+    spec_init(&t, cat, &g_warm);
+    t.on_output = NULL;
+    CHECK_OK(octo_sandbox_pool_init_started(&g_pool, 2, &t));
+    uint64_t warm[20];
+    for (size_t i = 0; i < 20; i++) {
+        struct octo_sandbox_spec s;
+        struct octo_sandbox_result r;
+        spec_init(&s, cat, &g_warm);
+        s.stdin_data = (const uint8_t *)"sixteen bytes..\n";
+        s.stdin_len = 16;
+        CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+        CHECK_EQ_INT((int)g_warm.out_len, 16);
+        warm[i] = elapsed(&a, &b);
+    }
+    qsort(warm, 20, sizeof(warm[0]), cmp_u64);
+    printf("  /bin/cat started: warm median %.3f ms (min %.3f)\n",
+           (double)(warm[9] + warm[10]) / 2e6, (double)warm[0] / 1e6);
+    CHECK_EQ_U64(stat_of(0), 20);
+    octo_sandbox_pool_deinit(&g_pool);
+    CHECK_EQ_INT(leftover_cgroups(), 0);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
         printf("skip: the pool needs root (as in CI)\n");
         return 0;
+    }
+    if (getenv("ONLY_STARTED") != NULL) {
+        OCTO_RUN(test_started);
+        return octo_test_finish();
     }
     OCTO_RUN(test_bad_args);
     OCTO_RUN(test_warm_like_cold);
@@ -388,5 +515,7 @@ int main(void)
     OCTO_RUN(test_refill);
     OCTO_RUN(test_empty_falls_back_cold);
     OCTO_RUN(test_warm_start_timing);
+    OCTO_RUN(test_started);
+    OCTO_RUN(test_started_timing);
     return octo_test_finish();
 }
