@@ -7,21 +7,26 @@
  * Input: byte 0 selects: low 3 bits the target (0 signed envelope, 1 unsigned envelope,
  * 2 result payload, 3 frames, 4 KEY body, 5 RESULT body, 6 and 7 both envelope forms), bit 3
  * "the client's policy owns the node" (KEY) or "bodies of at most 64 bytes" (frames), bits
- * 4-5 the client's class (KEY, RESULT). The rest is the target's input.
+ * 4-5 the client's class (KEY, RESULT), bit 6 "the client's policy pins the fixed command"
+ * (KEY). The rest is the target's input.
  *
  * Fixed keys, the ones the seeds in fuzz/seeds/envelope/ were made with (write_seeds() in
- * tests/unit/exec/test_envelope.c; keep the SEED_* values equal): Ed25519 identities from the
- * 32-byte seeds 0xC1.. (client) and 0xD2.. (node), X25519 key pairs of the identities 0xE3..
- * (worker: tasks are opened with it) and 0xF4.. (the client's reply key: results), task id
- * 0x7B.., nonce 0x5A...
+ * tests/unit/exec/test_envelope.c; keep the SEED_* values and the command equal): Ed25519
+ * identities from the 32-byte seeds 0xC1.. (client) and 0xD2.. (node), X25519 key pairs of the
+ * identities 0xE3.. (worker: tasks are opened with it, results are boxed from it) and 0xF4..
+ * (the client's reply key: results), task id 0x7B.., nonce 0x5A.., command {"/bin/cat", "-n"}
+ * (its digest binds the seeds' KEY and results).
  *
  * Invariants: errors only from each function's documented set; a decoded envelope obeys the
- * layout rules, is canonical (re-encoding its fields and payload gives the same bytes; a
- * re-signature by a fixed identity gives the same signature) and opens only with its
- * recipient's key; a result payload re-encodes to the same bytes when its status is
- * representable; frames re-append to the same bytes; the client admits PRIVATE only on an
- * owned node and CONFIDENTIAL never (the policy trusts no TEE), and accepts a result only
- * when the fixed node signed it for this task.
+ * layout rules (a plaintext body never over OCTO_ENV_PAYLOAD_MAX), is canonical (re-encoding
+ * its fields and payload gives the same bytes; a re-signature by a fixed identity gives the
+ * same signature) and opens only with its recipient's key, and never with two different binds;
+ * a sealed result opens only when boxed by the fixed worker named in reply_to; a result
+ * payload re-encodes to the same bytes when its status is representable; frames re-append to
+ * the same bytes; the client admits PRIVATE only on an owned node and CONFIDENTIAL never (the
+ * policy trusts no TEE), a pinned policy only the fixed command, builds a task that the worker
+ * opens only with the announced command's bind, and accepts a result only when the fixed node
+ * signed it for this task (a sealed one boxed by the admitted worker to the reply key).
  */
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -44,6 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FIXED_NONCE 0x5A
 #define OUT_MAX (1u << 20)
 
+static const char *const fixed_cmd[] = {"/bin/cat", "-n", NULL};
+
 static struct {
     bool ready;
     struct octo_identity client, node;
@@ -51,6 +58,7 @@ static struct {
     struct octo_trust_anchor anchor;
     struct octo_trust_anchors anchors;
     uint8_t task[OCTO_ENV_TASK_ID_LEN];
+    uint8_t cmd[OCTO_ENV_BIND_LEN]; /* fixed_cmd's digest */
 } fz;
 
 static void identity_from_byte(struct octo_identity *id, uint8_t b)
@@ -76,6 +84,7 @@ static void fuzz_setup(void)
     seal_from_byte(&fz.worker, SEED_WORKER);
     seal_from_byte(&fz.reply, SEED_REPLY);
     memset(fz.task, FIXED_TASK, sizeof(fz.task));
+    octo_env_command_digest(fixed_cmd, fz.cmd);
     fz.anchor = (struct octo_trust_anchor){.type = OCTO_EV_SOFTWARE_UNVERIFIED,
                                            .kind = OCTO_ANCHOR_ED25519,
                                            .data = fz.node.pub.bytes,
@@ -138,6 +147,10 @@ static void check_canonical(const struct octo_envelope *e, const uint8_t *payloa
     p.sender = e->sender;
     p.reply_to = e->reply_to;
     p.recipient = e->recipient;
+    if (octo_env_class_sealed(e->cls) && e->kind == OCTO_ENV_RESULT) {
+        OCTO_ASSERT(memcmp(e->reply_to.bytes, fz.worker.pub.bytes, 32) == 0);
+        p.from = &fz.worker;
+    }
     memcpy(acl, e->acl, 32 * e->acl_count);
     p.acl = acl;
     p.acl_count = e->acl_count;
@@ -190,23 +203,48 @@ static void fuzz_env(const uint8_t *data, size_t size, bool want_signed)
     octo_buf_init_secret(&out, 3 + OCTO_ENV_BODY_MAX);
     OCTO_ASSERT(octo_buf_append(&out, "pre", 3) == 0);
     rc = octo_env_open(&e, sealed ? kp : NULL, &out);
+    if (rc != 0)
+        OCTO_ASSERT(out.len == 3); /* out unchanged on error */
     if (!sealed) {
         OCTO_ASSERT(rc == 0);
         OCTO_ASSERT(out.len == 3 + e.body_len);
         OCTO_ASSERT(e.body_len == 0 || memcmp(out.data + 3, e.body, e.body_len) == 0);
     } else if (memcmp(e.recipient.bytes, kp->pub.bytes, 32) != 0) {
         OCTO_ASSERT(rc == OCTO_EPERM);
-    } else if (rc == 0) {
-        OCTO_ASSERT(out.len == 3 + e.body_len - OCTO_SEAL_OVERHEAD - 32);
     } else {
-        OCTO_ASSERT(rc == OCTO_EDECRYPT || rc == OCTO_EMALFORMED);
+        /* a body opens with at most one of two different binds (zero, the fixed command) */
+        size_t overhead = e.kind == OCTO_ENV_RESULT ? OCTO_ENV_BOX_NONCE_LEN + OCTO_ENV_BOX_MAC_LEN
+                                                    : OCTO_SEAL_OVERHEAD;
+        /* (a sealed result body over OCTO_ENV_PAYLOAD_MAX + 32 + 40 bytes decodes but cannot
+         * be opened: OCTO_ETOOBIG from the inner buffer; see test_decoder_sizes) */
+        bool oversized = e.body_len - overhead - 32 > OCTO_ENV_PAYLOAD_MAX;
+        struct octo_buf other;
+        octo_buf_init_secret(&other, OCTO_ENV_BODY_MAX);
+        int rc_cmd = octo_env_open_bound(&e, kp, fz.cmd, &other);
+        OCTO_ASSERT(rc == 0 || rc == OCTO_EDECRYPT || rc == OCTO_EMALFORMED ||
+                    (oversized && rc == OCTO_ETOOBIG));
+        OCTO_ASSERT(rc_cmd == 0 || rc_cmd == OCTO_EDECRYPT || rc_cmd == OCTO_EMALFORMED ||
+                    (oversized && rc_cmd == OCTO_ETOOBIG));
+        OCTO_ASSERT(!(rc == 0 && rc_cmd == 0));
+        /* the box does not depend on the bind: both fail to decrypt or neither does */
+        OCTO_ASSERT((rc == OCTO_EDECRYPT) == (rc_cmd == OCTO_EDECRYPT));
+        if (rc_cmd != 0)
+            OCTO_ASSERT(other.len == 0);
+        if (rc == 0)
+            OCTO_ASSERT(out.len == 3 + e.body_len - overhead - 32);
+        if (rc_cmd == 0) {
+            OCTO_ASSERT(other.len == e.body_len - overhead - 32);
+            rc = 0; /* the canonical check below runs with this payload */
+            OCTO_ASSERT(octo_buf_append(&out, other.data, other.len) == 0);
+        }
+        octo_buf_deinit(&other);
     }
-    if (rc != 0)
-        OCTO_ASSERT(out.len == 3); /* out unchanged on error */
-    /* (the decoder accepts plaintext bodies up to OCTO_ENV_BODY_MAX, a little more than the
-     * encoder's OCTO_ENV_PAYLOAD_MAX: those cannot be re-encoded) */
-    if (rc == 0 && out.len - 3 <= OCTO_ENV_PAYLOAD_MAX)
+    /* the decoder refuses plaintext bodies over OCTO_ENV_PAYLOAD_MAX: everything that opened
+     * re-encodes */
+    if (rc == 0) {
+        OCTO_ASSERT(out.len - 3 <= OCTO_ENV_PAYLOAD_MAX);
         check_canonical(&e, out.len > 3 ? out.data + 3 : NULL, out.len - 3);
+    }
     octo_buf_deinit(&out);
 }
 
@@ -291,7 +329,8 @@ static void client_make(struct octo_privacy_client *c, enum octo_env_class cls)
     c->reply = fz.reply;
 }
 
-static void fuzz_key(const uint8_t *data, size_t size, enum octo_env_class cls, bool owned)
+static void fuzz_key(const uint8_t *data, size_t size, enum octo_env_class cls, bool owned,
+                     bool pinned)
 {
     struct octo_privacy_client c;
     client_make(&c, cls);
@@ -304,6 +343,8 @@ static void fuzz_key(const uint8_t *data, size_t size, enum octo_env_class cls, 
         pol.owned = &fz.node.pub;
         pol.owned_count = 1;
     }
+    if (pinned)
+        pol.command = fixed_cmd;
     char why[128];
     int rc = octo_privacy_client_on_key(&c, &pol, data, size, why, sizeof(why));
     OCTO_ASSERT(rc == 0 || rc == OCTO_EPERM || rc == OCTO_EBADSIG || rc == OCTO_EMALFORMED ||
@@ -321,6 +362,7 @@ static void fuzz_key(const uint8_t *data, size_t size, enum octo_env_class cls, 
         bool is_owned = owned && memcmp(c.node.bytes, fz.node.pub.bytes, 32) == 0;
         OCTO_ASSERT(cls == OCTO_ENV_PUBLIC || cls == OCTO_ENV_SHARED ||
                     (cls == OCTO_ENV_PRIVATE && is_owned));
+        OCTO_ASSERT(!pinned || memcmp(c.command, fz.cmd, OCTO_ENV_BIND_LEN) == 0);
         struct octo_buf f;
         octo_buf_init(&f, OCTO_FRAME_HEAD_LEN + OCTO_ENV_MAX);
         int t = octo_privacy_client_task(&c, &pol, (const uint8_t *)"fuzz", 4, &f);
@@ -335,8 +377,25 @@ static void fuzz_key(const uint8_t *data, size_t size, enum octo_env_class cls, 
             OCTO_ASSERT(octo_env_decode(b, n, true, &e) == 0);
             OCTO_ASSERT(e.cls == cls && e.kind == OCTO_ENV_TASK);
             OCTO_ASSERT(memcmp(e.sender.bytes, fz.client.pub.bytes, 32) == 0);
-            if (octo_env_class_sealed(cls))
+            if (octo_env_class_sealed(cls)) {
                 OCTO_ASSERT(memcmp(e.recipient.bytes, c.worker.bytes, 32) == 0);
+                OCTO_ASSERT(memcmp(e.reply_to.bytes, c.reply.pub.bytes, 32) == 0);
+            }
+            /* the fixed worker opens it with the announced command's bind, not another */
+            if (!octo_env_class_sealed(cls) ||
+                memcmp(c.worker.bytes, fz.worker.pub.bytes, 32) == 0) {
+                struct octo_buf pl;
+                octo_buf_init_secret(&pl, 64);
+                OCTO_ASSERT(octo_env_open_bound(&e, &fz.worker, c.command, &pl) == 0);
+                OCTO_ASSERT(pl.len == 4 && memcmp(pl.data, "fuzz", 4) == 0);
+                uint8_t other[OCTO_ENV_BIND_LEN];
+                memcpy(other, c.command, sizeof(other));
+                other[0] ^= 1;
+                int rc_other = octo_env_open_bound(&e, &fz.worker, other, &pl);
+                OCTO_ASSERT(octo_env_class_sealed(cls) ? rc_other == OCTO_EMALFORMED
+                                                       : rc_other == 0);
+                octo_buf_deinit(&pl);
+            }
         }
         octo_buf_deinit(&f);
     } else {
@@ -355,6 +414,7 @@ static void fuzz_result(const uint8_t *data, size_t size, enum octo_env_class cl
     client_make(&c, cls);
     c.node = fz.node.pub;
     c.worker = fz.worker.pub;
+    memcpy(c.command, fz.cmd, OCTO_ENV_BIND_LEN);
     c.admitted = true;
     struct octo_buf so, se;
     octo_buf_init_secret(&so, OUT_MAX);
@@ -375,6 +435,10 @@ static void fuzz_result(const uint8_t *data, size_t size, enum octo_env_class cl
         OCTO_ASSERT(e.kind == OCTO_ENV_RESULT && e.cls == cls);
         OCTO_ASSERT(memcmp(e.sender.bytes, fz.node.pub.bytes, 32) == 0);
         OCTO_ASSERT(memcmp(e.task_id, fz.task, sizeof(fz.task)) == 0);
+        if (octo_env_class_sealed(cls)) {
+            OCTO_ASSERT(memcmp(e.reply_to.bytes, fz.worker.pub.bytes, 32) == 0);
+            OCTO_ASSERT(memcmp(e.recipient.bytes, fz.reply.pub.bytes, 32) == 0);
+        }
     }
     if (rc != 0)
         OCTO_ASSERT(!out.have_result);
@@ -407,7 +471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_frames(in, len, (sel & 8) != 0 ? 64 : OCTO_FRAME_BODY_MAX);
         break;
     case 4:
-        fuzz_key(in, len, cls, (sel & 8) != 0);
+        fuzz_key(in, len, cls, (sel & 8) != 0, (sel & 0x40) != 0);
         break;
     case 5:
         fuzz_result(in, len, cls);

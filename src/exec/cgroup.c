@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,6 +455,44 @@ int octo__cgroup_attach(const struct octo__cgroup *cg, pid_t pid)
     return 0;
 }
 
+/* Whether text (a cgroup.procs listing) names pid. */
+static bool procs_list_has(const char *text, long pid)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            return false;
+        if (errno == 0 && v == pid)
+            return true;
+        p = end;
+        while (*p == '\n')
+            p++;
+    }
+    return false;
+}
+
+/* Kills pid if it is a member of the group whose cgroup.procs is at path. A pid read from the
+ * listing may exit and be reused by an unrelated process before the kill: a pidfd pins the
+ * process first (its number cannot be reused while the pidfd is open), the listing is read
+ * again to confirm membership, and the signal goes through the pidfd. Kernels without pidfds
+ * (before 5.3) get a plain kill. */
+static void kill_member(const char *path, long pid)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (pfd < 0) {
+        if (errno == ENOSYS)
+            kill((pid_t)pid, SIGKILL);
+        return; /* ESRCH: already gone */
+    }
+    char text[CG_FILE_MAX];
+    if (read_text(path, text, sizeof(text)) == 0 && procs_list_has(text, pid))
+        (void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+    close(pfd);
+}
+
 /* Kills each pid listed in dir/cgroup.procs; returns how many were listed. */
 static size_t kill_listed(const char *dir)
 {
@@ -470,7 +509,7 @@ static size_t kill_listed(const char *dir)
         if (end == p)
             break;
         if (errno == 0 && v > 1) {
-            kill((pid_t)v, SIGKILL);
+            kill_member(path, v);
             count++;
         }
         p = end;

@@ -80,8 +80,7 @@ static bool fields_ok(enum octo_env_kind kind, enum octo_env_class cls, const ui
     if ((unsigned)cls > OCTO_ENV_PRIVATE)
         return false;
     bool sealed = octo_env_class_sealed(cls);
-    bool wants_reply = sealed && kind == OCTO_ENV_TASK;
-    if (is_zero(reply_to, OCTO_X25519_PK_LEN) == wants_reply)
+    if (is_zero(reply_to, OCTO_X25519_PK_LEN) == sealed)
         return false;
     if (is_zero(recipient, OCTO_X25519_PK_LEN) == sealed)
         return false;
@@ -123,21 +122,57 @@ static int header_build(const struct octo_env_params *p, uint8_t *h, size_t *h_l
     return 0;
 }
 
-/* Seals SHA-256(header) || payload to the recipient, appending the sealed box to out. */
-static int seal_body(const struct octo_x25519_pk *to, const uint8_t *h, size_t h_len,
+/* The inner hash of a sealed body: SHA-256(header || bind). */
+static void inner_hash(const uint8_t *h, size_t h_len, const uint8_t bind[OCTO_ENV_BIND_LEN],
+                       uint8_t out[OCTO_SHA256_LEN])
+{
+    static const uint8_t zero[OCTO_ENV_BIND_LEN];
+    struct octo_sha256 st;
+    octo_sha256_init(&st);
+    octo_sha256_update(&st, h, h_len);
+    octo_sha256_update(&st, bind != NULL ? bind : zero, OCTO_ENV_BIND_LEN);
+    octo_sha256_final(&st, out);
+}
+
+/* A result's box: nonce || crypto_box(inner) from `from` to `to`, appended to out. */
+static int box_body(const struct octo_seal_keypair *from, const struct octo_x25519_pk *to,
+                    const struct octo_buf *inner, struct octo_buf *out)
+{
+    int rc = octo_buf_reserve(out, OCTO_ENV_BOX_NONCE_LEN + OCTO_ENV_BOX_MAC_LEN + inner->len);
+    if (rc != 0)
+        return rc;
+    uint8_t *at = out->data + out->len;
+    randombytes_buf(at, OCTO_ENV_BOX_NONCE_LEN);
+    if (crypto_box_easy(at + OCTO_ENV_BOX_NONCE_LEN, inner->data, inner->len, at, to->bytes,
+                        from->sk) != 0)
+        return OCTO_ECRYPTO;
+    out->len += OCTO_ENV_BOX_NONCE_LEN + OCTO_ENV_BOX_MAC_LEN + inner->len;
+    return 0;
+}
+
+/* Seals (task) or boxes (result) SHA-256(header || bind) || payload to the recipient. */
+static int seal_body(const struct octo_env_params *p, const uint8_t *h, size_t h_len,
                      const uint8_t *payload, size_t len, struct octo_buf *out)
 {
     struct octo_buf inner;
     octo_buf_init_secret(&inner, OCTO_SEAL_PLAINTEXT_MAX);
     uint8_t digest[OCTO_SHA256_LEN];
-    octo_sha256(h, h_len, digest);
+    inner_hash(h, h_len, p->bind, digest);
     int rc = octo_buf_append(&inner, digest, sizeof(digest));
     if (rc == 0)
         rc = octo_buf_append(&inner, payload, len);
-    if (rc == 0)
-        rc = octo_seal(to, inner.data, inner.len, out);
+    if (rc == 0 && p->kind == OCTO_ENV_RESULT)
+        rc = box_body(p->from, &p->recipient, &inner, out);
+    else if (rc == 0)
+        rc = octo_seal(&p->recipient, inner.data, inner.len, out);
     octo_buf_deinit(&inner);
     return rc;
+}
+
+static size_t sealed_overhead(enum octo_env_kind kind)
+{
+    return kind == OCTO_ENV_RESULT ? OCTO_ENV_BOX_NONCE_LEN + OCTO_ENV_BOX_MAC_LEN
+                                   : OCTO_SEAL_OVERHEAD;
 }
 
 int octo_env_encode(const struct octo_env_params *p, const uint8_t *payload, size_t len,
@@ -151,16 +186,19 @@ int octo_env_encode(const struct octo_env_params *p, const uint8_t *payload, siz
     int rc = header_build(p, h, &h_len);
     if (rc != 0)
         return rc;
+    bool sealed = octo_env_class_sealed(p->cls);
+    if (sealed && p->kind == OCTO_ENV_RESULT &&
+        (p->from == NULL || sodium_memcmp(p->from->pub.bytes, p->reply_to.bytes, 32) != 0))
+        return OCTO_EINVAL;
     size_t start = out->len;
     uint8_t blen[4];
-    bool sealed = octo_env_class_sealed(p->cls);
-    put_be32(blen, (uint32_t)(sealed ? len + 32 + OCTO_SEAL_OVERHEAD : len));
+    put_be32(blen, (uint32_t)(sealed ? len + 32 + sealed_overhead(p->kind) : len));
     rc = octo_buf_append(out, h, h_len);
     if (rc == 0)
         rc = octo_buf_append(out, blen, sizeof(blen));
     if (rc == 0)
-        rc = sealed ? seal_body(&p->recipient, h, h_len, payload, len, out)
-                    : octo_buf_append(out, payload, len);
+        rc =
+            sealed ? seal_body(p, h, h_len, payload, len, out) : octo_buf_append(out, payload, len);
     if (rc != 0)
         out->len = start;
     return rc;
@@ -197,8 +235,11 @@ static int parse_unsigned(const uint8_t *in, size_t len, struct octo_envelope *e
     if (len - h_len - 4 != body_len)
         return OCTO_EMALFORMED;
     bool sealed = octo_env_class_sealed((enum octo_env_class)in[6]);
-    if (sealed && body_len < OCTO_SEAL_OVERHEAD + OCTO_SHA256_LEN)
+    size_t overhead = sealed_overhead((enum octo_env_kind)in[5]) + OCTO_SHA256_LEN;
+    if (sealed && body_len < overhead)
         return OCTO_EMALFORMED;
+    if (sealed && body_len - overhead > OCTO_ENV_PAYLOAD_MAX)
+        return OCTO_ETOOBIG; /* the encoder never makes one (a result's box is smaller) */
     if (!sealed && body_len > OCTO_ENV_PAYLOAD_MAX)
         return OCTO_ETOOBIG; /* the encoder never makes one */
     memset(e, 0, sizeof(*e));
@@ -269,8 +310,24 @@ int octo_env_decode(const uint8_t *in, size_t len, bool want_signed, struct octo
     return 0;
 }
 
-int octo_env_open(const struct octo_envelope *e, const struct octo_seal_keypair *kp,
-                  struct octo_buf *out)
+/* Opens a result's box (authenticated by e->reply_to) with kp into inner. */
+static int unbox_body(const struct octo_envelope *e, const struct octo_seal_keypair *kp,
+                      struct octo_buf *inner)
+{
+    size_t n = e->body_len - OCTO_ENV_BOX_NONCE_LEN - OCTO_ENV_BOX_MAC_LEN;
+    int rc = octo_buf_reserve(inner, n);
+    if (rc != 0)
+        return rc;
+    if (crypto_box_open_easy(inner->data, e->body + OCTO_ENV_BOX_NONCE_LEN,
+                             e->body_len - OCTO_ENV_BOX_NONCE_LEN, e->body, e->reply_to.bytes,
+                             kp->sk) != 0)
+        return OCTO_EDECRYPT;
+    inner->len = n;
+    return 0;
+}
+
+int octo_env_open_bound(const struct octo_envelope *e, const struct octo_seal_keypair *kp,
+                        const uint8_t bind[OCTO_ENV_BIND_LEN], struct octo_buf *out)
 {
     OCTO_ASSERT(e != NULL && out != NULL);
     if (!octo_env_class_sealed(e->cls))
@@ -279,12 +336,13 @@ int octo_env_open(const struct octo_envelope *e, const struct octo_seal_keypair 
         return OCTO_EPERM;
     struct octo_buf inner;
     octo_buf_init_secret(&inner, OCTO_SEAL_PLAINTEXT_MAX);
-    int rc = octo_seal_open(kp, e->body, e->body_len, &inner);
+    int rc = e->kind == OCTO_ENV_RESULT ? unbox_body(e, kp, &inner)
+                                        : octo_seal_open(kp, e->body, e->body_len, &inner);
     if (rc == 0 && inner.len < OCTO_SHA256_LEN)
         rc = OCTO_EMALFORMED;
     if (rc == 0) {
         uint8_t digest[OCTO_SHA256_LEN];
-        octo_sha256(e->header, e->header_len, digest);
+        inner_hash(e->header, e->header_len, bind, digest);
         if (sodium_memcmp(digest, inner.data, OCTO_SHA256_LEN) != 0)
             rc = OCTO_EMALFORMED;
     }
@@ -292,6 +350,24 @@ int octo_env_open(const struct octo_envelope *e, const struct octo_seal_keypair 
         rc = octo_buf_append(out, inner.data + OCTO_SHA256_LEN, inner.len - OCTO_SHA256_LEN);
     octo_buf_deinit(&inner);
     return rc;
+}
+
+int octo_env_open(const struct octo_envelope *e, const struct octo_seal_keypair *kp,
+                  struct octo_buf *out)
+{
+    return octo_env_open_bound(e, kp, NULL, out);
+}
+
+void octo_env_command_digest(const char *const *argv, uint8_t out[OCTO_ENV_BIND_LEN])
+{
+    static const char domain[] = "octo-command-v1";
+    OCTO_ASSERT(argv != NULL && argv[0] != NULL);
+    struct octo_sha256 st;
+    octo_sha256_init(&st);
+    octo_sha256_update(&st, domain, sizeof(domain));
+    for (size_t i = 0; argv[i] != NULL; i++)
+        octo_sha256_update(&st, argv[i], strlen(argv[i]) + 1);
+    octo_sha256_final(&st, out);
 }
 
 bool octo_env_acl_allows(const struct octo_envelope *e, const struct octo_pubkey *who)

@@ -4,10 +4,10 @@
  *
  * Every payload travels in an envelope that names its data class. PUBLIC and SHARED bodies are
  * plaintext (SHARED relies on the Noise channel in transit and the blob store's encryption at
- * rest). PRIVATE and CONFIDENTIAL bodies are sealed end to end (crypto/seal.h) to the X25519
- * key of the one sandbox worker that executes the task; the worker made that key inside the
- * sandbox, so only it can open the body. CONFIDENTIAL adds an ACL: the Ed25519 keys of the
- * agents and providers allowed to see the data. The sender signs the whole envelope.
+ * rest). PRIVATE and CONFIDENTIAL bodies are sealed end to end to the X25519 key of the one
+ * sandbox worker that executes the task; the worker made that key inside the sandbox, so only
+ * it can open the body. CONFIDENTIAL adds an ACL: the Ed25519 keys of the agents and providers
+ * allowed to see the data. The sender signs the whole envelope.
  *
  * Layout (integers big-endian; the encoding is canonical: one byte string per envelope):
  *   off  len  field
@@ -18,18 +18,24 @@
  *     7    1  reserved, 0
  *     8   16  task id
  *    24   32  sender: Ed25519 key that signs the envelope (the client; the node for results)
- *    56   32  reply_to: task of a sealed class: the X25519 key results are sealed to; else 0
+ *    56   32  reply_to, sealed classes only (else 0): in a task, the client's X25519 key the
+ *             result is sealed to; in a result, the worker's X25519 key that authenticated it
  *    88   32  recipient: sealed class: the X25519 key the body is sealed to; else 0
  *   120    2  n, ACL entries: CONFIDENTIAL 1..OCTO_ENV_ACL_MAX, other classes 0
  *   122  32n  ACL: Ed25519 keys, strictly ascending (no duplicates)
  *          4  body length (<= OCTO_ENV_BODY_MAX)
- *             body: PUBLIC/SHARED: the payload; sealed classes: seal(recipient,
- *                   SHA-256(header) || payload), header = bytes [0, 122 + 32n)
+ *             body: PUBLIC/SHARED: the payload (<= OCTO_ENV_PAYLOAD_MAX); sealed classes, the
+ *             inner plaintext SHA-256(header || bind) || payload, with header = bytes
+ *             [0, 122 + 32n) and bind a 32-byte value both ends know (the digest of the command
+ *             the client agreed to; zero when none), as
+ *               task:   crypto_box_seal to recipient (anonymous sender: the client);
+ *               result: 24-byte nonce || crypto_box from reply_to (the worker's secret key) to
+ *                       recipient — only the attested worker can have made it;
  *         64  Ed25519 signature by sender over "octo-envelope-v1" || SHA-256(all bytes
  *             before it)
- * The hash inside the sealed body ties it to its header: a relay that re-wraps a sealed body
- * under another class, task, ACL or reply key (and signs the result with its own key) produces
- * an envelope the worker refuses.
+ * The hash inside the sealed body ties it to its header and to the command: a relay that
+ * re-wraps a sealed body under another class, task, ACL or reply key (signing with its own
+ * key), or hands it to another command, produces an envelope the worker refuses.
  *
  * Frames carry envelopes and the handshake over a byte stream: type (1) || length (4, big-
  * endian, <= OCTO_FRAME_BODY_MAX) || body. See exec/privacy.h for the exchange.
@@ -57,6 +63,9 @@
 #define OCTO_ENV_PAYLOAD_MAX (OCTO_SEAL_PLAINTEXT_MAX - 32) /* 16 MiB less the header hash */
 #define OCTO_ENV_BODY_MAX OCTO_SEAL_ENVELOPE_MAX
 #define OCTO_ENV_SIG_LEN 64
+#define OCTO_ENV_BIND_LEN 32
+#define OCTO_ENV_BOX_NONCE_LEN 24 /* crypto_box nonce of a sealed result */
+#define OCTO_ENV_BOX_MAC_LEN 16
 #define OCTO_ENV_MAX (OCTO_ENV_HEADER_MAX + 4 + OCTO_ENV_BODY_MAX + OCTO_ENV_SIG_LEN)
 
 enum octo_env_kind {
@@ -78,10 +87,13 @@ struct octo_env_params {
     enum octo_env_class cls;
     uint8_t task_id[OCTO_ENV_TASK_ID_LEN];
     struct octo_pubkey sender;
-    struct octo_x25519_pk reply_to;  /* sealed task: required; otherwise zero */
+    struct octo_x25519_pk reply_to;  /* sealed class: required (task: the client's reply
+                                        key; result: from's public key); otherwise zero */
     struct octo_x25519_pk recipient; /* sealed class: required; otherwise zero */
     const struct octo_pubkey *acl;
     size_t acl_count;
+    const struct octo_seal_keypair *from; /* sealed result: the worker's key pair (boxes it) */
+    uint8_t bind[OCTO_ENV_BIND_LEN];      /* sealed classes: mixed into the inner hash */
 };
 
 /* A decoded envelope. Pointers borrow the input bytes. */
@@ -110,11 +122,13 @@ const char *octo_env_class_name(enum octo_env_class cls);
 OCTO_MUST_USE int octo_env_class_parse(const char *name, enum octo_env_class *out);
 
 /* Encodes an unsigned envelope (everything but the signature) carrying payload[0..len),
- * appending it to out; a sealed class seals the body to p->recipient. Errors: OCTO_EINVAL
- * (kind/class out of range, a key present where the class forbids it or missing where it
- * needs one, ACL empty for CONFIDENTIAL or present for another class, duplicate ACL entries,
- * acl_count > OCTO_ENV_ACL_MAX), OCTO_ETOOBIG (len > OCTO_ENV_PAYLOAD_MAX or out's ceiling),
- * OCTO_ENOMEM, OCTO_ECRYPTO (invalid recipient key). out is unchanged on error. */
+ * appending it to out; a sealed class seals the body to p->recipient (a result: boxed from
+ * p->from, whose public key must be p->reply_to). Errors: OCTO_EINVAL (kind/class out of range,
+ * a key present where the class forbids it or missing where it needs one, a sealed result
+ * without from or with from not matching reply_to, ACL empty for CONFIDENTIAL or present for
+ * another class, duplicate ACL entries, acl_count > OCTO_ENV_ACL_MAX), OCTO_ETOOBIG (len >
+ * OCTO_ENV_PAYLOAD_MAX or out's ceiling), OCTO_ENOMEM, OCTO_ECRYPTO (invalid recipient key).
+ * out is unchanged on error. */
 OCTO_MUST_USE int octo_env_encode(const struct octo_env_params *p, const uint8_t *payload,
                                   size_t len, struct octo_buf *out);
 
@@ -132,13 +146,24 @@ OCTO_MUST_USE int octo_env_decode(const uint8_t *in, size_t len, bool want_signe
                                   struct octo_envelope *out);
 
 /* Appends e's payload to out (use a secret buffer for sealed classes): the body of a PUBLIC or
- * SHARED envelope; a sealed body is opened with kp, which must be e's recipient, and its
- * header hash checked. Errors: OCTO_EPERM (kp is not the recipient), OCTO_EDECRYPT (wrong
- * key, tampered body), OCTO_EMALFORMED (header hash mismatch or short plaintext),
- * OCTO_ETOOBIG / OCTO_ENOMEM (out). out is unchanged on error. kp may be NULL for an
- * unsealed class. */
+ * SHARED envelope; a sealed body is opened with kp, which must be e's recipient (a result's box
+ * is authenticated with e->reply_to: the caller checks that this is the worker it expects),
+ * and its inner hash checked against the header and bind (NULL = zero). Errors: OCTO_EPERM (kp
+ * is not the recipient), OCTO_EDECRYPT (wrong key, tampered body, a result not boxed by
+ * reply_to), OCTO_EMALFORMED (header/bind hash mismatch or short plaintext), OCTO_ETOOBIG /
+ * OCTO_ENOMEM (out). out is unchanged on error. kp may be NULL for an unsealed class. */
+OCTO_MUST_USE int octo_env_open_bound(const struct octo_envelope *e,
+                                      const struct octo_seal_keypair *kp,
+                                      const uint8_t bind[OCTO_ENV_BIND_LEN], struct octo_buf *out);
+
+/* octo_env_open_bound with a zero bind. */
 OCTO_MUST_USE int octo_env_open(const struct octo_envelope *e, const struct octo_seal_keypair *kp,
                                 struct octo_buf *out);
+
+/* The digest that names a command (argv) in the bind of sealed envelopes and in the worker's
+ * key announcement: SHA-256 over "octo-command-v1" and each argument with its NUL. argv holds
+ * at least one argument. */
+void octo_env_command_digest(const char *const *argv, uint8_t out[OCTO_ENV_BIND_LEN]);
 
 /* Whether the envelope's ACL admits who: true for classes without an ACL. */
 bool octo_env_acl_allows(const struct octo_envelope *e, const struct octo_pubkey *who);

@@ -440,14 +440,27 @@ static int v1_group_create(struct v1_group *g, const struct octo_sandbox_limits 
 static pid_t spawn_crun(const char *crun, const char *const *argv, int out_fd, int err_fd,
                         const struct v1_group *g)
 {
+    /* Everything that formats or allocates is done before fork: the child (of a possibly
+     * multi-threaded process) makes only async-signal-safe calls. */
+    char procs[CG_CTRLS][CG_DIR_MAX + 32];
+    for (int i = 0; i < CG_CTRLS; i++) {
+        procs[i][0] = '\0';
+        if (g != NULL && g->dir[i][0] != '\0')
+            snprintf(procs[i], sizeof(procs[i]), "%s/cgroup.procs", g->dir[i]);
+    }
+    bool hide_unified = !cgroup_v2_host();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    for (int i = 0; g != NULL && i < CG_CTRLS; i++) {
-        if (g->dir[i][0] != '\0' && write_cg(g->dir[i], "cgroup.procs", "0") < 0)
+    for (int i = 0; i < CG_CTRLS; i++) {
+        if (procs[i][0] == '\0')
+            continue;
+        int fd = open(procs[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
             _exit(127);
+        close(fd);
     }
-    if (!cgroup_v2_host()) { /* crun refuses hybrid hosts: hide the unified hierarchy */
+    if (hide_unified) { /* crun refuses hybrid hosts: hide the unified hierarchy */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             _exit(127);
         (void)umount2("/sys/fs/cgroup/unified", MNT_DETACH);
@@ -522,8 +535,11 @@ static void classify(const struct crun_run *c, int st, enum octo_sandbox_outcome
     }
 }
 
+#define CRUN_KILL_GRACE_MS 5000u /* after a kill, how long the container may take to go */
+
 /* Supervises `crun run`: passes output on until both pipes close, kills the container at the
- * deadline or the output cap. Fills *r and returns 0, or OCTO_EIO. */
+ * deadline or the output cap (and gives up on it CRUN_KILL_GRACE_MS later: crun is killed and
+ * the caller's forced delete removes the rest). Fills *r and returns 0, or OCTO_EIO. */
 static int supervise_crun(const struct crun_run *c, struct octo_sandbox_result *r)
 {
     int out_pipe[2], err_pipe[2];
@@ -543,16 +559,24 @@ static int supervise_crun(const struct crun_run *c, struct octo_sandbox_result *
     close(err_pipe[1]);
     struct pollfd pfd[2] = {{.fd = out_pipe[0], .events = POLLIN},
                             {.fd = err_pipe[0], .events = POLLIN}};
-    uint64_t counts[2] = {0, 0}, deadline = t0 + c->eff->wall_ms;
+    uint64_t counts[2] = {0, 0}, deadline = t0 + c->eff->wall_ms, killed_at = 0;
     enum octo_sandbox_outcome killed_for = OCTO_SANDBOX_EXITED;
     uint8_t buf[READ_CHUNK];
     while (pid > 0 && (pfd[0].fd >= 0 || pfd[1].fd >= 0)) {
         uint64_t now = now_ms();
         if (now >= deadline && killed_for == OCTO_SANDBOX_EXITED)
             killed_for = OCTO_SANDBOX_TIMEOUT;
+        if (killed_for != OCTO_SANDBOX_EXITED && killed_at == 0)
+            killed_at = now;
+        if (killed_at != 0 && now - killed_at >= CRUN_KILL_GRACE_MS) {
+            /* crun could not kill it (or something holds our pipes): stop waiting. Kill crun
+             * itself; the caller's `crun delete -f` removes the container and its processes. */
+            kill(pid, SIGKILL);
+            break;
+        }
         if (killed_for != OCTO_SANDBOX_EXITED) {
             const char *kill_argv[] = {"crun", "kill", c->id, "KILL", NULL};
-            OCTO_IGNORE(crun_quiet(c->crun, kill_argv));
+            OCTO_IGNORE(crun_quiet(c->crun, kill_argv)); /* again each second until it ends */
             deadline = UINT64_MAX;
         }
         int wait = deadline == UINT64_MAX ? 1000 : (int)(deadline - now);

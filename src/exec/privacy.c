@@ -21,10 +21,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,7 +82,8 @@ int octo_privacy_admit(enum octo_env_class cls, const struct octo_att_result *at
 /* The message the node signs in KEY. */
 static void key_message(const uint8_t nonce[OCTO_PRIVACY_NONCE_LEN],
                         const uint8_t task_id[OCTO_ENV_TASK_ID_LEN], uint8_t cls,
-                        const uint8_t worker[32], uint8_t ev_type, const uint8_t *ev, size_t ev_len,
+                        const uint8_t worker[32], const uint8_t command[OCTO_ENV_BIND_LEN],
+                        uint8_t ev_type, const uint8_t *ev, size_t ev_len,
                         uint8_t out[OCTO_SHA256_LEN])
 {
     struct octo_sha256 h;
@@ -89,6 +93,7 @@ static void key_message(const uint8_t nonce[OCTO_PRIVACY_NONCE_LEN],
     octo_sha256_update(&h, task_id, OCTO_ENV_TASK_ID_LEN);
     octo_sha256_update(&h, &cls, 1);
     octo_sha256_update(&h, worker, 32);
+    octo_sha256_update(&h, command, OCTO_ENV_BIND_LEN);
     octo_sha256_update(&h, &ev_type, 1);
     uint8_t ev_hash[OCTO_SHA256_LEN];
     octo_sha256(ev, ev_len, ev_hash);
@@ -98,14 +103,18 @@ static void key_message(const uint8_t nonce[OCTO_PRIVACY_NONCE_LEN],
 
 /* The report_data of a worker key's evidence. The task's input does not exist yet when the key
  * is attested (it is sealed to that key afterwards), so the input-hash slot carries the node's
- * identity key instead: evidence then names the node that relays it, and a node cannot pass
- * another node's attested worker off as its own to get onto an ACL. */
+ * identity key and the command's digest instead: evidence then names the node that relays it
+ * (a node cannot pass another node's attested worker off as its own to get onto an ACL) and
+ * the command the worker will run. */
 static int binding_of(const uint8_t nonce[OCTO_PRIVACY_NONCE_LEN], const uint8_t worker[32],
                       const uint8_t task_id[OCTO_ENV_TASK_ID_LEN], const uint8_t node[32],
-                      uint8_t rd[OCTO_ATT_RD_LEN])
+                      const uint8_t command[OCTO_ENV_BIND_LEN], uint8_t rd[OCTO_ATT_RD_LEN])
 {
+    uint8_t slot[32 + OCTO_ENV_BIND_LEN];
+    memcpy(slot, node, 32);
+    memcpy(slot + 32, command, OCTO_ENV_BIND_LEN);
     return octo_att_binding(nonce, OCTO_PRIVACY_NONCE_LEN, worker, 32, task_id,
-                            OCTO_ENV_TASK_ID_LEN, node, 32, rd);
+                            OCTO_ENV_TASK_ID_LEN, slot, sizeof(slot), rd);
 }
 
 /* ---- blocking frame I/O ---- */
@@ -117,47 +126,69 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int octo_privacy_write_all(int fd, const uint8_t *data, size_t len)
+/* Waits until fd is ready for events before the deadline: 1, 0 at the deadline, or -1. */
+static int wait_fd(int fd, short events, uint64_t deadline)
 {
+    for (;;) {
+        uint64_t now = mono_ms();
+        if (now >= deadline)
+            return 0;
+        struct pollfd pf = {fd, events, 0};
+        int r = poll(&pf, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now));
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r > 0)
+            return 1;
+    }
+}
+
+/* One bounded write: send() without SIGPIPE or blocking on a socket; on a pipe (ENOTSOCK) at
+ * most PIPE_BUF bytes, which a pipe that polled writable takes without blocking. */
+static ssize_t write_some(int fd, const uint8_t *data, size_t len)
+{
+    ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0 || errno != ENOTSOCK)
+        return n;
+    return write(fd, data, len < PIPE_BUF ? len : PIPE_BUF);
+}
+
+int octo_privacy_write_all(int fd, const uint8_t *data, size_t len, uint32_t timeout_ms)
+{
+    uint64_t deadline = mono_ms() + timeout_ms;
     while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
+        int ready = wait_fd(fd, POLLOUT, deadline);
+        if (ready <= 0)
+            return ready == 0 ? OCTO_ETIMEDOUT : OCTO_EIO;
+        ssize_t n = write_some(fd, data, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            struct pollfd pf = {fd, POLLOUT, 0};
-            (void)poll(&pf, 1, 1000);
-            continue;
-        }
         if (n <= 0)
-            return errno == EPIPE ? OCTO_ECLOSED : OCTO_EIO;
+            return n < 0 && (errno == EPIPE || errno == ECONNRESET) ? OCTO_ECLOSED : OCTO_EIO;
         data += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
-/* Reads exactly len bytes into buf before the deadline. */
+#define READ_STEP (64u * 1024u) /* buffer growth per read: never sized from a length field */
+
+/* Reads exactly len bytes onto buf before the deadline. */
 static int read_exact(int fd, struct octo_buf *buf, size_t len, uint64_t deadline)
 {
-    int rc = octo_buf_reserve(buf, len);
-    if (rc != 0)
-        return rc;
     size_t want = buf->len + len;
     while (buf->len < want) {
-        uint64_t now = mono_ms();
-        if (now >= deadline)
-            return OCTO_ETIMEDOUT;
-        struct pollfd pf = {fd, POLLIN, 0};
-        int r = poll(&pf, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now));
-        if (r < 0 && errno != EINTR)
-            return OCTO_EIO;
-        if (r <= 0)
-            continue;
-        ssize_t n = read(fd, buf->data + buf->len, want - buf->len);
+        size_t step = want - buf->len < READ_STEP ? want - buf->len : READ_STEP;
+        int rc = octo_buf_reserve(buf, step);
+        if (rc != 0)
+            return rc;
+        int ready = wait_fd(fd, POLLIN, deadline);
+        if (ready <= 0)
+            return ready == 0 ? OCTO_ETIMEDOUT : OCTO_EIO;
+        ssize_t n = read(fd, buf->data + buf->len, step);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0)
-            return OCTO_EIO;
+            return errno == ECONNRESET ? OCTO_ECLOSED : OCTO_EIO;
         if (n == 0)
             return OCTO_ECLOSED;
         buf->len += (size_t)n;
@@ -245,7 +276,7 @@ static void client_verify_evidence(struct octo_privacy_client *c,
         return;
     }
     uint8_t rd[OCTO_ATT_RD_LEN];
-    if (binding_of(c->nonce, c->worker.bytes, c->task_id, c->node.bytes, rd) != 0)
+    if (binding_of(c->nonce, c->worker.bytes, c->task_id, c->node.bytes, c->command, rd) != 0)
         return;
     OCTO_IGNORE(octo_att_verify((enum octo_ev_type)ev_type, ev, ev_len, rd, pol->anchors[ev_type],
                                 pol->now_s, &c->att));
@@ -264,15 +295,17 @@ int octo_privacy_client_on_key(struct octo_privacy_client *c, const struct octo_
     if (pol->owned_count > OCTO_PRIVACY_OWNED_MAX || pol->acl_count > OCTO_ENV_ACL_MAX)
         return OCTO_EINVAL;
     memcpy(c->worker.bytes, body, 32);
-    memcpy(c->node.bytes, body + 32, 32);
-    const uint8_t *sig = body + 64;
-    uint8_t ev_type = body[128];
+    memcpy(c->command, body + 32, OCTO_ENV_BIND_LEN);
+    memcpy(c->node.bytes, body + 64, 32);
+    const uint8_t *sig = body + 96;
+    uint8_t ev_type = body[160];
     const uint8_t *ev = body + OCTO_PRIVACY_KEY_FIXED;
     size_t ev_len = len - OCTO_PRIVACY_KEY_FIXED;
     if (ev_type == OCTO_PRIVACY_EV_NONE && ev_len != 0)
         return OCTO_EMALFORMED;
     uint8_t msg[OCTO_SHA256_LEN];
-    key_message(c->nonce, c->task_id, (uint8_t)c->cls, c->worker.bytes, ev_type, ev, ev_len, msg);
+    key_message(c->nonce, c->task_id, (uint8_t)c->cls, c->worker.bytes, c->command, ev_type, ev,
+                ev_len, msg);
     if (octo_pubkey_verify(&c->node, msg, sizeof(msg), sig) != 0) {
         say(why, why_size, "the node's signature over the worker key does not verify");
         return OCTO_EBADSIG;
@@ -284,6 +317,14 @@ int octo_privacy_client_on_key(struct octo_privacy_client *c, const struct octo_
     if (usable != 0) {
         say(why, why_size, "the worker key is not a usable X25519 key");
         return OCTO_EMALFORMED;
+    }
+    if (pol->command != NULL) {
+        uint8_t want[OCTO_ENV_BIND_LEN];
+        octo_env_command_digest(pol->command, want);
+        if (sodium_memcmp(want, c->command, OCTO_ENV_BIND_LEN) != 0) {
+            say(why, why_size, "the worker would run another command than the one agreed");
+            return OCTO_EPERM;
+        }
     }
     client_verify_evidence(c, pol, ev_type, ev, ev_len);
     bool owner = key_in(pol->owned, pol->owned_count, &c->node);
@@ -316,6 +357,7 @@ int octo_privacy_client_task(const struct octo_privacy_client *c,
         p.acl = pol->acl;
         p.acl_count = pol->acl_count;
     }
+    memcpy(p.bind, c->command, OCTO_ENV_BIND_LEN);
     struct octo_buf env;
     octo_buf_init(&env, OCTO_ENV_MAX);
     int rc = octo_env_encode(&p, payload, len, &env);
@@ -352,11 +394,12 @@ int octo_privacy_client_on_result(struct octo_privacy_client *c, const uint8_t *
     if (e.kind != OCTO_ENV_RESULT || e.cls != c->cls ||
         memcmp(e.task_id, c->task_id, OCTO_ENV_TASK_ID_LEN) != 0 ||
         memcmp(e.sender.bytes, c->node.bytes, 32) != 0 ||
-        (sealed && memcmp(e.recipient.bytes, c->reply.pub.bytes, 32) != 0))
+        (sealed && (memcmp(e.recipient.bytes, c->reply.pub.bytes, 32) != 0 ||
+                    memcmp(e.reply_to.bytes, c->worker.bytes, 32) != 0)))
         return OCTO_EPERM;
     struct octo_buf payload;
     octo_buf_init_secret(&payload, OCTO_ENV_PAYLOAD_MAX);
-    rc = octo_env_open(&e, sealed ? &c->reply : NULL, &payload);
+    rc = octo_env_open_bound(&e, sealed ? &c->reply : NULL, c->command, &payload);
     if (rc == 0)
         rc = octo_env_result_decode(payload.data, payload.len, &out->how, &out->code, out_stdout,
                                     out_stderr);
@@ -380,11 +423,13 @@ struct serve {
     struct octo_buf rx;     /* frames from the client */
     struct octo_buf result; /* the signed result envelope */
     uint8_t worker[32];
+    uint8_t command[OCTO_ENV_BIND_LEN];       /* digest of the command the worker runs */
     uint8_t task_header[OCTO_ENV_HEADER_MAX]; /* the accepted task's header */
     size_t task_header_len;
     struct octo_x25519_pk reply_to;
     enum serve_state state;
-    int err; /* why the exchange broke (BROKEN) */
+    uint64_t run_deadline_ms; /* the worker's wall deadline (monotonic ms) */
+    int err;                  /* why the exchange broke (BROKEN) */
     size_t log_bytes;
 };
 
@@ -406,7 +451,8 @@ static int serve_send_key(struct serve *s)
     size_t ev_len = 0;
     if (p->attester != NULL) {
         uint8_t rd[OCTO_ATT_RD_LEN];
-        int rc = binding_of(s->nonce, s->worker, s->report->task_id, p->node->pub.bytes, rd);
+        int rc =
+            binding_of(s->nonce, s->worker, s->report->task_id, p->node->pub.bytes, s->command, rd);
         if (rc == 0)
             rc = p->attester->ops->collect(p->attester->ctx, rd, &ev, &ev_len);
         if (rc != 0 || ev_len > OCTO_ATT_EVIDENCE_MAX) {
@@ -416,13 +462,14 @@ static int serve_send_key(struct serve *s)
         ev_type = (uint8_t)p->attester->ops->type;
     }
     uint8_t msg[OCTO_SHA256_LEN];
-    key_message(s->nonce, s->report->task_id, (uint8_t)s->report->cls, s->worker, ev_type, ev,
-                ev_len, msg);
+    key_message(s->nonce, s->report->task_id, (uint8_t)s->report->cls, s->worker, s->command,
+                ev_type, ev, ev_len, msg);
     uint8_t head[OCTO_PRIVACY_KEY_FIXED];
     memcpy(head, s->worker, 32);
-    memcpy(head + 32, p->node->pub.bytes, 32);
-    octo_identity_sign(p->node, msg, sizeof(msg), head + 64);
-    head[128] = ev_type;
+    memcpy(head + 32, s->command, OCTO_ENV_BIND_LEN);
+    memcpy(head + 64, p->node->pub.bytes, 32);
+    octo_identity_sign(p->node, msg, sizeof(msg), head + 96);
+    head[160] = ev_type;
     struct octo_buf f;
     octo_buf_init(&f, OCTO_FRAME_HEAD_LEN + OCTO_PRIVACY_KEY_MAX);
     uint8_t fh[OCTO_FRAME_HEAD_LEN] = {OCTO_FRAME_KEY};
@@ -433,7 +480,7 @@ static int serve_send_key(struct serve *s)
     if (rc == 0 && ev_len > 0)
         rc = octo_buf_append(&f, ev, ev_len);
     if (rc == 0)
-        rc = octo_privacy_write_all(s->out_fd, f.data, f.len);
+        rc = octo_privacy_write_all(s->out_fd, f.data, f.len, s->timeout_ms);
     octo_buf_deinit(&f);
     octo_free(ev);
     return rc;
@@ -463,18 +510,24 @@ static const char *serve_check_task(struct serve *s, const uint8_t *env, size_t 
 
 static void serve_on_worker_key(struct serve *s, const uint8_t *body, size_t len)
 {
-    if (len != 32) {
+    if (len != OCTO_PRIVACY_WORKER_KEY_LEN) {
         serve_refuse(s, OCTO_EPROTO, "the worker sent a malformed key");
         return;
     }
     memcpy(s->worker, body, 32);
+    memcpy(s->command, body + 32, OCTO_ENV_BIND_LEN);
     if (serve_send_key(s) != 0) {
         serve_refuse(s, OCTO_EIO, "could not collect evidence or send the worker key");
         return;
     }
+    /* This runs inside the sandbox loop's output callback: wait no longer than the worker's
+     * own deadline, which the loop enforces once we return. */
     const uint8_t *tb = NULL;
     size_t tlen = 0;
-    int type = octo_privacy_read_frame(s->in_fd, OCTO_ENV_MAX, s->timeout_ms, &s->rx, &tb, &tlen);
+    uint64_t now = mono_ms();
+    uint64_t left = s->run_deadline_ms > now ? s->run_deadline_ms - now : 0;
+    uint32_t wait_ms = left < s->timeout_ms ? (uint32_t)left : s->timeout_ms;
+    int type = octo_privacy_read_frame(s->in_fd, OCTO_ENV_MAX, wait_ms, &s->rx, &tb, &tlen);
     if (type < 0) {
         serve_refuse(s, type, "no task from the client");
         return;
@@ -507,7 +560,8 @@ static void serve_on_worker_result(struct serve *s, const uint8_t *body, size_t 
         e.cls != s->report->cls ||
         memcmp(e.task_id, s->report->task_id, OCTO_ENV_TASK_ID_LEN) != 0 ||
         memcmp(e.sender.bytes, node->pub.bytes, 32) != 0 ||
-        (sealed && memcmp(e.recipient.bytes, s->reply_to.bytes, 32) != 0) ||
+        (sealed && (memcmp(e.recipient.bytes, s->reply_to.bytes, 32) != 0 ||
+                    memcmp(e.reply_to.bytes, s->worker, 32) != 0)) ||
         e.header_len != s->task_header_len ||
         memcmp(e.acl, s->task_header + OCTO_ENV_FIXED_LEN, 32 * e.acl_count) != 0) {
         serve_refuse(s, OCTO_EPROTO, "the worker's result does not match the task");
@@ -578,7 +632,7 @@ static int serve_hello(struct serve *s)
     return 0;
 }
 
-static int send_error(int fd, const char *reason)
+static int send_error(int fd, const char *reason, uint32_t timeout_ms)
 {
     struct octo_buf f;
     octo_buf_init(&f, OCTO_FRAME_HEAD_LEN + OCTO_PRIVACY_ERROR_MAX);
@@ -586,7 +640,7 @@ static int send_error(int fd, const char *reason)
     int rc = octo_frame_append(&f, OCTO_FRAME_ERROR, (const uint8_t *)reason,
                                n < OCTO_PRIVACY_ERROR_MAX ? n : OCTO_PRIVACY_ERROR_MAX);
     if (rc == 0)
-        rc = octo_privacy_write_all(fd, f.data, f.len);
+        rc = octo_privacy_write_all(fd, f.data, f.len, timeout_ms);
     octo_buf_deinit(&f);
     return rc;
 }
@@ -608,7 +662,7 @@ static int send_result(struct serve *s)
     if (rc == 0)
         rc = octo_buf_append(&f, s->result.data, s->result.len);
     if (rc == 0)
-        rc = octo_privacy_write_all(s->out_fd, f.data, f.len);
+        rc = octo_privacy_write_all(s->out_fd, f.data, f.len, s->timeout_ms);
     octo_buf_deinit(&f);
     return rc;
 }
@@ -677,15 +731,16 @@ static void serve_run(struct serve *s, const char *const *argv)
     spec.stdin_feed = &s->feed;
     spec.on_output = serve_on_output;
     spec.ctx = s;
+    s->run_deadline_ms =
+        mono_ms() + (spec.limits.wall_ms != 0 ? spec.limits.wall_ms : OCTO_SANDBOX_WALL_MS_DEFAULT);
     int rc = octo_sandbox_run(&spec, &s->report->sandbox);
     if (rc != 0)
         serve_refuse(s, rc, "the sandbox refused the task's specification");
 }
 
-int octo_privacy_serve(const struct octo_privacy_provider *p, int in_fd, int out_fd,
-                       const char *const *argv, struct octo_privacy_report *report)
+static int serve_main(const struct octo_privacy_provider *p, int in_fd, int out_fd,
+                      const char *const *argv, struct octo_privacy_report *report)
 {
-    OCTO_ASSERT(report != NULL);
     memset(report, 0, sizeof(*report));
     if (p == NULL || p->node == NULL || p->worker_exe == NULL || p->worker_exe[0] != '/' ||
         argv == NULL || argv[0] == NULL)
@@ -711,7 +766,7 @@ int octo_privacy_serve(const struct octo_privacy_provider *p, int in_fd, int out
                  report->sandbox.exit_code != 0)
             OCTO_INFO("privacy worker exited with %d", report->sandbox.exit_code);
         if (s.state == BROKEN && s.err != OCTO_ECLOSED && s.err != OCTO_ETIMEDOUT)
-            (void)send_error(out_fd, report->reason);
+            (void)send_error(out_fd, report->reason, s.timeout_ms);
         if (s.state == DONE || s.state == WAIT_RESULT) {
             rc = send_result(&s);
             report->result_sent = rc == 0 && s.state == DONE;
@@ -719,11 +774,29 @@ int octo_privacy_serve(const struct octo_privacy_provider *p, int in_fd, int out
             rc = s.err;
         }
     } else if (rc == OCTO_EPROTO) {
-        (void)send_error(out_fd, "expected HELLO");
+        (void)send_error(out_fd, "expected HELLO", s.timeout_ms);
     }
     octo_sandbox_feed_deinit(&s.feed);
     octo_buf_deinit(&s.wout);
     octo_buf_deinit(&s.rx);
     octo_buf_deinit(&s.result);
+    return rc;
+}
+
+int octo_privacy_serve(const struct octo_privacy_provider *p, int in_fd, int out_fd,
+                       const char *const *argv, struct octo_privacy_report *report)
+{
+    OCTO_ASSERT(report != NULL);
+    /* A client that hangs up must give OCTO_ECLOSED, not kill the node with SIGPIPE (a pipe
+     * has no MSG_NOSIGNAL): block it for this thread, and swallow one we caused. */
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    int rc = serve_main(p, in_fd, out_fd, argv, report);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

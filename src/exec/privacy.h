@@ -14,30 +14,42 @@
  *   client                       provider node (supervisor)         sandbox: octo-worker
  *   HELLO nonce,task,class  ->   starts the sandbox with the worker
  *                                                               <-  KEY: X25519 key made in
- *                                                                   the sandbox
- *                           <-   KEY: worker key, node key, node signature, evidence with
- *                                report_data = octo_att_binding(nonce, worker key, task id,
- *                                node key)
+ *                                                                   the sandbox, digest of the
+ *                                                                   command it will run
+ *                           <-   KEY: worker key, command digest, node key, node signature,
+ *                                evidence with report_data = octo_att_binding(nonce, worker
+ *                                key, task id, node key || command digest)
  *   admit (octo_privacy_admit):
- *   evidence, owner, ACL
+ *   evidence, owner, ACL,
+ *   the command (pinned or
+ *   as announced)
  *   TASK: signed envelope,
- *   body sealed to worker   ->   checks class, task, recipient,   -> opens it (only here),
- *                                ACL; feeds it to the worker          runs the command with the
- *                                                                     payload on its stdin, seals
- *                                                                     exit status, stdout and
- *                                                                     stderr to the client's
- *                                                              <-     reply key: RESULT
- *                           <-   RESULT: outcome, the result envelope signed by the node
- *   opens the result
+ *   body sealed to worker,
+ *   bound to the command    ->   checks class, task, recipient,   -> opens it (only here, only
+ *                                ACL; feeds it to the worker          if the bind is its own
+ *                                                                     command), runs the command
+ *                                                                     with the payload on its
+ *                                                                     stdin, boxes exit status,
+ *                                                                     stdout and stderr from its
+ *                                                              <-     key to the client: RESULT
+ *   checks the box came     <-   RESULT: outcome, the result envelope signed by the node
+ *   from the worker, opens
  *
  * For PUBLIC and SHARED tasks the same exchange runs with plaintext bodies. A refusal at any
  * step fails closed: the provider sends ERROR with a reason, the worker exits without running
  * the command, the client never sends a sealed payload to a node the matrix does not allow.
  *
- * What the provider sees of a sealed task: its class, task id, sizes, ACL, and the sandbox's
- * outcome (exit of the worker, OOM, timeout). Not the payload, the command's exit status or
- * its output. tests/exec/canary.c proves it with a canary secret: no other process, log,
- * database or byte on the wire holds it in plaintext.
+ * What the provider sees of a sealed task: its class, task id, sizes (of the payload and of the
+ * result), ACL, the command's digest, and the outcome of the worker's sandbox (its exit, OOM,
+ * timeout, wall time, memory). Not the payload, the command's output or exit status. The
+ * command runs with the worker's uid, so a command that means to can still signal through
+ * what the provider sees (kill the worker, vary its time or output size): which command runs
+ * is therefore part of what the client agrees to (pin it with octo_privacy_policy.command; an
+ * attested TEE measures it with the node). tests/exec/canary.c proves the rest with a canary
+ * secret: no other process, log, database or byte on the wire holds it in plaintext.
+ *
+ * The provider's side trusts its transport to have authenticated and rate-limited the client
+ * (a Noise peer): a HELLO starts a sandbox.
  */
 #ifndef OCTO_EXEC_PRIVACY_H
 #define OCTO_EXEC_PRIVACY_H
@@ -56,7 +68,8 @@
 
 #define OCTO_PRIVACY_NONCE_LEN 32
 #define OCTO_PRIVACY_HELLO_LEN (OCTO_PRIVACY_NONCE_LEN + OCTO_ENV_TASK_ID_LEN + 1)
-#define OCTO_PRIVACY_KEY_FIXED (32 + 32 + 64 + 1) /* worker, node, signature, evidence type */
+#define OCTO_PRIVACY_KEY_FIXED (32 + 32 + 32 + 64 + 1) /* worker, command, node, sig, type */
+#define OCTO_PRIVACY_WORKER_KEY_LEN 64                 /* the worker's KEY: key, command */
 #define OCTO_PRIVACY_KEY_MAX (OCTO_PRIVACY_KEY_FIXED + OCTO_ATT_EVIDENCE_MAX)
 #define OCTO_PRIVACY_EV_NONE 0xff   /* KEY carries no evidence */
 #define OCTO_PRIVACY_RESULT_FIXED 9 /* outcome, worker exit code, signal */
@@ -81,6 +94,8 @@ struct octo_privacy_policy {
     size_t owned_count;              /* <= OCTO_PRIVACY_OWNED_MAX */
     const struct octo_pubkey *acl;   /* CONFIDENTIAL: agents and providers allowed */
     size_t acl_count;                /* <= OCTO_ENV_ACL_MAX */
+    const char *const *command;      /* the command the payload may go to (argv); NULL: the one
+                                        the worker announces */
     int64_t now_s;                   /* for certificate validity */
 };
 
@@ -93,6 +108,7 @@ struct octo_privacy_client {
     /* Set by octo_privacy_client_on_key: */
     bool admitted;
     struct octo_x25519_pk worker;
+    uint8_t command[OCTO_ENV_BIND_LEN]; /* digest of the command the worker runs */
     struct octo_pubkey node;
     struct octo_att_result att; /* the evidence's result; verified false when none or bad */
 };
@@ -120,6 +136,7 @@ OCTO_MUST_USE int octo_privacy_client_hello(const struct octo_privacy_client *c,
 
 /* Checks a KEY frame body: the node's signature, the evidence (verified against pol's anchor
  * for its type and bound to this task's nonce and the worker key) and the class matrix.
+ * A policy that pins a command refuses a worker announcing another (OCTO_EPERM).
  * Returns 0 (admitted), OCTO_EPERM (the class may not run there; why says which rule),
  * OCTO_EBADSIG, OCTO_EMALFORMED (also for a worker key that is not a usable X25519 key),
  * OCTO_ETOOBIG, OCTO_EINVAL (pol's owned or acl count over its limit). */
@@ -136,10 +153,10 @@ OCTO_MUST_USE int octo_privacy_client_task(const struct octo_privacy_client *c,
                                            struct octo_buf *out);
 
 /* Decodes a RESULT frame body; when it carries a result envelope (signed by the admitted node,
- * for this task), opens it and appends the command's stdout and stderr to out_stdout and
- * out_stderr (secret buffers for sealed classes). Returns 0, OCTO_EMALFORMED, OCTO_EBADSIG,
- * OCTO_EPERM (another signer or task), OCTO_EDECRYPT, OCTO_ETOOBIG, OCTO_EUNSUPPORTED
- * (another envelope version). */
+ * for this task, a sealed one boxed by the admitted worker's key), opens it and appends the
+ * command's stdout and stderr to out_stdout and out_stderr (secret buffers for sealed classes).
+ * Returns 0, OCTO_EMALFORMED, OCTO_EBADSIG, OCTO_EPERM (another signer or task), OCTO_EDECRYPT,
+ * OCTO_ETOOBIG, OCTO_EUNSUPPORTED (another envelope version). */
 OCTO_MUST_USE int octo_privacy_client_on_result(struct octo_privacy_client *c, const uint8_t *body,
                                                 size_t len, struct octo_privacy_outcome *out,
                                                 struct octo_buf *out_stdout,
@@ -178,11 +195,14 @@ struct octo_privacy_report {
 OCTO_MUST_USE int octo_privacy_serve(const struct octo_privacy_provider *p, int in_fd, int out_fd,
                                      const char *const *argv, struct octo_privacy_report *report);
 
-/* Blocking frame I/O on a descriptor (shared by provider, client tools and tests): writes all
- * of data; reads one frame of at most max body bytes into buf (reset first) with a timeout.
- * read returns the frame type, OCTO_ETIMEDOUT, OCTO_ECLOSED, OCTO_EIO, or octo_frame_parse's
- * errors. */
-OCTO_MUST_USE int octo_privacy_write_all(int fd, const uint8_t *data, size_t len);
+/* Frame I/O on a descriptor (a socket or a pipe; shared by provider, client tools and tests),
+ * bounded in time: writes all of data within timeout_ms (never raising SIGPIPE for a socket;
+ * octo_privacy_serve blocks SIGPIPE for pipes) and returns 0, OCTO_ETIMEDOUT, OCTO_ECLOSED
+ * (the peer is gone) or OCTO_EIO; reads one frame of at most max body bytes into buf (reset
+ * first; grown as bytes arrive, not from the length field) and returns the frame type,
+ * OCTO_ETIMEDOUT, OCTO_ECLOSED, OCTO_EIO, or octo_frame_parse's errors. */
+OCTO_MUST_USE int octo_privacy_write_all(int fd, const uint8_t *data, size_t len,
+                                         uint32_t timeout_ms);
 OCTO_MUST_USE int octo_privacy_read_frame(int fd, size_t max, uint32_t timeout_ms,
                                           struct octo_buf *buf, const uint8_t **body,
                                           size_t *body_len);

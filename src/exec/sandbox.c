@@ -2,7 +2,8 @@
  * sandbox.c — the process sandbox runner (sandbox.h): EXECUTION.md §4 step by step.
  *
  * Parent (supervisor), per run:
- *   1. marks every inherited descriptor CLOEXEC (close_range(3, ~0, CLOEXEC));
+ *   1. (nothing process-wide: the child closes every descriptor but its own first thing after
+ *      clone, so the host process's other descriptors keep their flags);
  *   2. prepares everything the child will need into one heap "plan": the resolved program
  *      path, argv/envp pointer arrays, mount options, the seccomp program (seccomp.c, cached),
  *      and detached mount trees for /usr, the merged-/usr entries that are directories, the
@@ -1433,8 +1434,6 @@ int octo_sandbox_run(const struct octo_sandbox_spec *spec, struct octo_sandbox_r
         setup_error(out, "the sandbox runner needs root (two-range uid map, cgroups)", 0);
         return 0;
     }
-    /* Recipe step 1: nothing we hold leaks into a child by accident. */
-    (void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     struct plan *p = octo_calloc(1, sizeof(*p));
     if (p == NULL)
         return OCTO_ENOMEM;
@@ -1639,7 +1638,6 @@ int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *tmpl, bool starte
         warm_note(err, err_size, "the sandbox runner needs root (two-range uid map, cgroups)");
         return OCTO_EUNSUPPORTED;
     }
-    (void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     struct octo__sandbox_warm *w = octo_calloc(1, sizeof(*w));
     struct plan *p = octo_calloc(1, sizeof(*p));
     char *task = octo_malloc(OCTO__SANDBOX_TASK_MAX);

@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,37 +58,94 @@
 static const char *g_worker;
 static char g_home[512];
 
+/* What the scanners look for: the canary, its hex and base64 forms, the client's reply key. */
+#define NEEDLES_MAX 6
+#define NEEDLE_MAX 160
+struct needles {
+    uint8_t bytes[NEEDLES_MAX][NEEDLE_MAX];
+    size_t len[NEEDLES_MAX];
+    size_t count;
+};
+
+static void needle_add(struct needles *n, const void *p, size_t len)
+{
+    OCTO_ASSERT(n->count < NEEDLES_MAX && len <= NEEDLE_MAX);
+    memcpy(n->bytes[n->count], p, len);
+    n->len[n->count++] = len;
+}
+
+/* The canary as ASCII, as hex of that ASCII (its first half), as base64 at each of the three
+ * alignments (the middle, where the alignment does not matter), and the reply key. */
+static void needles_init(struct needles *n, const char *canary, const uint8_t *reply_sk)
+{
+    memset(n, 0, sizeof(*n));
+    size_t len = strlen(canary);
+    needle_add(n, canary, len);
+    char hex[NEEDLE_MAX + 1];
+    OCTO_ASSERT(octo_hex_encode((const uint8_t *)canary, len / 2, hex, sizeof(hex)) > 0);
+    needle_add(n, hex, len);
+    for (size_t off = 0; off < 3; off++) {
+        char b64[NEEDLE_MAX];
+        sodium_bin2base64(b64, sizeof(b64), (const uint8_t *)canary + off, len - off,
+                          sodium_base64_VARIANT_ORIGINAL);
+        size_t b = strlen(b64);
+        needle_add(n, b64 + 4, b - 12);
+    }
+    if (reply_sk != NULL)
+        needle_add(n, reply_sk, OCTO_X25519_SK_LEN);
+    else
+        n->count = 5;
+}
+
+static void needles_wipe(struct needles *n)
+{
+    octo_wipe(n, sizeof(*n));
+}
+
 struct scan_stats {
     int outside_procs; /* processes scanned outside the sandbox */
-    int outside_hits;  /* of those, holding the canary (must stay 0) */
-    int inside_procs;  /* processes in another pid namespace (the sandbox) */
+    int outside_hits;  /* of those, holding a needle (must stay 0) */
+    int inside_procs;  /* processes of the executing sandbox */
     int inside_hits;   /* of those, holding the canary */
     pid_t first_hit;
+    bool saw_provider, saw_relay; /* their memory was read */
 };
 
 /* ---- memory scanning ---- */
 
-static bool mem_contains(int mem, uint64_t a, uint64_t b, const char *needle, size_t n,
-                         uint8_t *buf)
+static bool buf_has(const uint8_t *buf, size_t len, const struct needles *n, size_t *which)
 {
-    for (uint64_t at = a; at < b;) {
-        size_t want = (size_t)(b - at < SCAN_CHUNK ? b - at : SCAN_CHUNK);
-        ssize_t got = pread(mem, buf, want, (off_t)at);
-        if (got <= 0)
-            return false;
-        if (memmem(buf, (size_t)got, needle, n) != NULL)
+    for (size_t i = 0; i < n->count; i++) {
+        if (memmem(buf, len, n->bytes[i], n->len[i]) != NULL) {
+            *which = i;
             return true;
-        if (at + (uint64_t)got >= b)
-            break;
-        at += (size_t)got > n ? (uint64_t)got - (n - 1) : (uint64_t)got; /* overlap chunks */
+        }
     }
     return false;
 }
 
-/* Whether pid's memory holds needle; -1 when it cannot be read (gone, kernel thread). Scans
+static bool mem_contains(int mem, uint64_t a, uint64_t b, const struct needles *n, uint8_t *buf)
+{
+    bool found = false;
+    for (uint64_t at = a; at < b && !found;) {
+        size_t want = (size_t)(b - at < SCAN_CHUNK ? b - at : SCAN_CHUNK);
+        ssize_t got = pread(mem, buf, want, (off_t)at);
+        if (got <= 0)
+            break;
+        size_t which = 0;
+        found = buf_has(buf, (size_t)got, n, &which);
+        if (at + (uint64_t)got >= b)
+            break;
+        at += (size_t)got > NEEDLE_MAX ? (uint64_t)got - NEEDLE_MAX : (uint64_t)got; /* overlap */
+    }
+    octo_wipe(buf, SCAN_CHUNK); /* this scanner must not become a holder itself */
+    return found;
+}
+
+/* Whether pid's memory holds a needle; -1 when it cannot be read (gone, kernel thread). Scans
  * the readable mappings that have resident pages (/proc/PID/smaps: a header line per mapping,
- * then its fields, Rss among them). */
-static int proc_contains(pid_t pid, const char *needle, size_t n, uint8_t *buf)
+ * then its fields, Rss among them). No swap on the test machines: nothing is paged out. */
+static int proc_contains(pid_t pid, const struct needles *n, uint8_t *buf)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
@@ -107,7 +165,7 @@ static int proc_contains(pid_t pid, const char *needle, size_t n, uint8_t *buf)
         }
         if (candidate && strncmp(line, "Rss:", 4) == 0) {
             candidate = false;
-            if (strtoul(line + 4, NULL, 10) > 0 && mem_contains(mem, a, b, needle, n, buf))
+            if (strtoul(line + 4, NULL, 10) > 0 && mem_contains(mem, a, b, n, buf))
                 found = 1;
         }
     }
@@ -118,20 +176,62 @@ static int proc_contains(pid_t pid, const char *needle, size_t n, uint8_t *buf)
     return found;
 }
 
-static bool same_pidns(pid_t pid, const struct stat *mine)
+static bool pidns_of(pid_t pid, struct stat *st)
 {
     char path[64];
-    struct stat st;
     snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
-    if (stat(path, &st) != 0)
-        return true; /* gone: nothing to scan either way */
-    return st.st_ino == mine->st_ino && st.st_dev == mine->st_dev;
+    return stat(path, st) == 0;
 }
 
-static void scan_all(const char *needle, struct scan_stats *s)
+static pid_t ppid_of(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    pid_t pp = -1;
+    if (fgets(line, sizeof(line), f) != NULL) {
+        const char *close_paren = strrchr(line, ')');
+        int v = 0;
+        if (close_paren != NULL && sscanf(close_paren + 1, " %*c %d", &v) == 1)
+            pp = v;
+    }
+    fclose(f);
+    return pp;
+}
+
+/* The pid namespace of the executing sandbox: that of the provider's child (the sandbox's init)
+ * living in another namespace than ours. false while there is none. */
+static bool sandbox_ns(pid_t provider, struct stat *out)
 {
     struct stat mine;
-    OCTO_ASSERT(stat("/proc/self/ns/pid", &mine) == 0);
+    OCTO_ASSERT(pidns_of(getpid(), &mine));
+    DIR *d = opendir("/proc");
+    OCTO_ASSERT(d != NULL);
+    struct dirent *de;
+    bool found = false;
+    while (!found && (de = readdir(d)) != NULL) {
+        char *end = NULL;
+        long pid = strtol(de->d_name, &end, 10);
+        if (end == de->d_name || *end != '\0' || ppid_of((pid_t)pid) != provider)
+            continue;
+        struct stat st;
+        if (pidns_of((pid_t)pid, &st) && (st.st_ino != mine.st_ino || st.st_dev != mine.st_dev)) {
+            *out = st;
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Scans every process but this client. Inside = in the executing sandbox's pid namespace (the
+ * one place the canary may be); any other process, in any namespace, is outside. */
+static void scan_all(const struct needles *n, pid_t provider, pid_t relay, struct scan_stats *s)
+{
+    struct stat sbx;
+    bool have_sbx = sandbox_ns(provider, &sbx);
     uint8_t *buf = octo_malloc(SCAN_CHUNK);
     OCTO_ASSERT(buf != NULL);
     DIR *d = opendir("/proc");
@@ -142,19 +242,23 @@ static void scan_all(const char *needle, struct scan_stats *s)
         long pid = strtol(de->d_name, &end, 10);
         if (end == de->d_name || *end != '\0' || pid == (long)getpid())
             continue;
-        bool inside = !same_pidns((pid_t)pid, &mine);
-        int hit = proc_contains((pid_t)pid, needle, strlen(needle), buf);
+        struct stat st;
+        bool inside = have_sbx && pidns_of((pid_t)pid, &st) && st.st_ino == sbx.st_ino &&
+                      st.st_dev == sbx.st_dev;
+        int hit = proc_contains((pid_t)pid, n, buf);
         if (hit < 0)
             continue;
         if (inside) {
             s->inside_procs++;
             s->inside_hits += hit;
-        } else {
-            s->outside_procs++;
-            s->outside_hits += hit;
-            if (hit && s->first_hit == 0)
-                s->first_hit = (pid_t)pid;
+            continue;
         }
+        s->outside_procs++;
+        s->outside_hits += hit;
+        s->saw_provider |= pid == (long)provider;
+        s->saw_relay |= pid == (long)relay;
+        if (hit && s->first_hit == 0)
+            s->first_hit = (pid_t)pid;
     }
     closedir(d);
     octo_free(buf);
@@ -162,7 +266,7 @@ static void scan_all(const char *needle, struct scan_stats *s)
 
 /* ---- file scanning ---- */
 
-static int file_contains(const char *path, const char *needle)
+static int file_contains(const char *path, const struct needles *n)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -172,16 +276,18 @@ static int file_contains(const char *path, const char *needle)
     if (fstat(fd, &st) == 0 && st.st_size > 0) {
         uint8_t *buf = octo_malloc((size_t)st.st_size);
         OCTO_ASSERT(buf != NULL);
-        ssize_t n = read(fd, buf, (size_t)st.st_size);
-        hit = n > 0 && memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
+        ssize_t got = read(fd, buf, (size_t)st.st_size);
+        size_t which = 0;
+        hit = got > 0 && buf_has(buf, (size_t)got, n, &which);
+        octo_wipe(buf, (size_t)st.st_size);
         octo_free(buf);
     }
     close(fd);
     return hit;
 }
 
-/* Counts files under dir holding needle; *files receives the number scanned. */
-static int dir_hits(const char *dir, const char *needle, int *files)
+/* Counts files under dir holding a needle; *files receives the number scanned. */
+static int dir_hits(const char *dir, const struct needles *n, int *files)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -197,10 +303,10 @@ static int dir_hits(const char *dir, const char *needle, int *files)
         if (lstat(path, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
-            hits += dir_hits(path, needle, files);
+            hits += dir_hits(path, n, files);
         } else if (S_ISREG(st.st_mode)) {
             (*files)++;
-            hits += file_contains(path, needle);
+            hits += file_contains(path, n);
         }
     }
     closedir(d);
@@ -223,11 +329,16 @@ static int on_accept(void *ctx, const struct octo_envelope *task, const uint8_t 
 }
 
 static const char *const g_cmd[] = {
-    "/bin/sh", "-c", "read -r x; printf 'got:%s\\n' \"$x\"; printf 'err:%s\\n' \"$x\" >&2; sleep 2",
+    "/bin/sh", "-c", "read -r x; printf 'got:%s\\n' \"$x\"; printf 'err:%s\\n' \"$x\" >&2; sleep 4",
     NULL};
 
-static _Noreturn void provider_main(int fd, const struct octo_identity *node)
+/* The provider node: serves one task, writes its report, tells the client it is done (a byte
+ * on done_fd), then stays alive — its memory is scanned after the task too — until the client
+ * closes ctl_fd. */
+static _Noreturn void provider_main(int fd, const struct octo_identity *node, int done_fd,
+                                    int ctl_fd)
 {
+    signal(SIGPIPE, SIG_IGN);
     char path[600];
     snprintf(path, sizeof(path), "%s/node.stderr", g_home);
     int errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -264,6 +375,14 @@ static _Noreturn void provider_main(int fd, const struct octo_identity *node)
                 (int)rep.sandbox.outcome, rep.sandbox.exit_code, ns.accepted);
         fclose(f);
     }
+    if (log != NULL)
+        fflush(log);
+    if (write(done_fd, "d", 1) != 1) {
+        /* the client already hung up (a refusal case): nothing waits for us */
+    }
+    char b;
+    while (read(ctl_fd, &b, 1) > 0) {
+    }
     octo_att_soft_deinit(&soft);
     octo_blob_deinit(&ns.blobs);
     if (log != NULL)
@@ -296,7 +415,7 @@ static _Noreturn void relay_main(int a, int b)
             }
             if (cap >= 0 && write(cap, buf, (size_t)n) != n)
                 _exit(12);
-            if (octo_privacy_write_all(to[i], buf, (size_t)n) != 0)
+            if (octo_privacy_write_all(to[i], buf, (size_t)n, 10000) != 0)
                 open_[i] = false;
         }
     }
@@ -305,7 +424,9 @@ static _Noreturn void relay_main(int a, int b)
 
 struct world {
     struct octo_identity client, node, other;
-    int fd; /* the client's end */
+    int fd;      /* the client's end */
+    int done_fd; /* the provider writes a byte here once it has served */
+    int ctl_fd;  /* closing it lets the provider exit */
     pid_t provider, relay;
 };
 
@@ -314,9 +435,10 @@ static void world_start(struct world *w)
     CHECK_OK(octo_identity_generate(&w->client));
     CHECK_OK(octo_identity_generate(&w->node));
     CHECK_OK(octo_identity_generate(&w->other));
-    int cr[2], rp[2];
+    int cr[2], rp[2], done[2], ctl[2];
     OCTO_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cr) == 0);
     OCTO_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rp) == 0);
+    OCTO_ASSERT(pipe2(done, O_CLOEXEC) == 0 && pipe2(ctl, O_CLOEXEC) == 0);
     fflush(NULL);
     w->provider = fork();
     OCTO_ASSERT(w->provider >= 0);
@@ -324,25 +446,45 @@ static void world_start(struct world *w)
         close(cr[0]);
         close(cr[1]);
         close(rp[0]);
-        provider_main(rp[1], &w->node);
+        close(done[0]);
+        close(ctl[1]);
+        provider_main(rp[1], &w->node, done[1], ctl[0]);
     }
     w->relay = fork();
     OCTO_ASSERT(w->relay >= 0);
     if (w->relay == 0) {
         close(cr[0]);
         close(rp[1]);
+        close(done[0]);
+        close(done[1]);
+        close(ctl[0]);
+        close(ctl[1]);
         relay_main(cr[1], rp[0]);
     }
     close(cr[1]);
     close(rp[0]);
     close(rp[1]);
+    close(done[1]);
+    close(ctl[0]);
     w->fd = cr[0];
+    w->done_fd = done[0];
+    w->ctl_fd = ctl[1];
 }
 
-/* Waits for both helpers; reads the provider's report line into r[6]. */
+/* Waits until the provider has served (its report is written); it stays alive. */
+static bool world_served(struct world *w)
+{
+    struct pollfd pf = {w->done_fd, POLLIN, 0};
+    char b;
+    return poll(&pf, 1, 30000) == 1 && read(w->done_fd, &b, 1) == 1;
+}
+
+/* Lets the helpers exit and waits for them; reads the provider's report line into r[6]. */
 static void world_end(struct world *w, int r[6])
 {
     close(w->fd);
+    close(w->ctl_fd);
+    close(w->done_fd);
     int st = 0;
     OCTO_ASSERT(waitpid(w->provider, &st, 0) == w->provider);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -364,7 +506,7 @@ static void world_end(struct world *w, int r[6])
 
 static void send_buf(int fd, struct octo_buf *b)
 {
-    CHECK_OK(octo_privacy_write_all(fd, b->data, b->len));
+    CHECK_OK(octo_privacy_write_all(fd, b->data, b->len, 10000));
     octo_buf_reset(b);
 }
 
@@ -397,6 +539,7 @@ static void canary_case(enum octo_env_class cls)
     struct trust t;
     trust_init(&t, &w);
     struct octo_pubkey acl[2] = {w.node.pub, w.other.pub};
+    t.pol.command = g_cmd; /* the client pins the command its data goes to */
     if (cls == OCTO_ENV_PRIVATE) {
         t.pol.owned = &w.node.pub; /* the owner's own node: PRIVATE without a TEE */
         t.pol.owned_count = 1;
@@ -442,15 +585,17 @@ static void canary_case(enum octo_env_class cls)
     CHECK_OK(octo_privacy_client_task(&c, &t.pol, (const uint8_t *)canary, CANARY_HEX + 1, &io));
     canary[CANARY_HEX] = '\0';
     send_buf(w.fd, &io);
+    struct needles nd;
+    needles_init(&nd, canary, c.reply.sk);
 
-    /* Scan while the command holds it, until the result arrives. */
+    /* Scan while the command holds it (it sleeps after echoing), until the result arrives. */
     struct scan_stats during = {0};
     int type = 0;
-    for (int round = 0; round < 40; round++) {
+    for (int round = 0; round < 80; round++) {
         struct pollfd pf = {w.fd, POLLIN, 0};
-        if (poll(&pf, 1, 250) > 0)
+        if (poll(&pf, 1, 100) > 0)
             break;
-        scan_all(canary, &during);
+        scan_all(&nd, w.provider, w.relay, &during);
     }
     type = octo_privacy_read_frame(w.fd, OCTO_FRAME_BODY_MAX, 20000, &io, &body, &len);
     CHECK_EQ_INT(type, OCTO_FRAME_RESULT);
@@ -471,17 +616,20 @@ static void canary_case(enum octo_env_class cls)
     CHECK(se.len == strlen(expect) && memcmp(se.data, expect, se.len) == 0);
     octo_buf_deinit(&so);
     octo_buf_deinit(&se);
+
+    /* After the task, with the provider and the relay still alive: memory and files. */
+    CHECK(world_served(&w));
+    struct scan_stats after = {0};
+    scan_all(&nd, w.provider, w.relay, &after);
+    int files = 0;
+    int file_hits = dir_hits(g_home, &nd, &files);
+    needles_wipe(&nd);
     int r[6];
     world_end(&w, r);
     CHECK_EQ_INT(r[0], 0); /* serve's return */
     CHECK_EQ_INT(r[1], 1); /* accepted */
     CHECK_EQ_INT(r[2], 1); /* result sent */
     CHECK_EQ_INT(r[5], 1); /* the envelope went to the blob store */
-
-    struct scan_stats after = {0};
-    scan_all(canary, &after);
-    int files = 0;
-    int file_hits = dir_hits(g_home, canary, &files);
     printf("scans during the run: %d processes outside the sandbox (%d holding the canary), %d "
            "inside (%d holding it); after: %d outside (%d); node files scanned: %d (%d "
            "holding it)\n",
@@ -489,7 +637,8 @@ static void canary_case(enum octo_env_class cls)
            after.outside_procs, after.outside_hits, files, file_hits);
     if (during.outside_hits > 0)
         printf("first process holding the canary: pid %d\n", (int)during.first_hit);
-    CHECK(during.outside_procs > 0);
+    CHECK(during.saw_provider && during.saw_relay); /* both were read, during and after */
+    CHECK(after.saw_provider && after.saw_relay);
     CHECK_EQ_INT(during.outside_hits, 0);
     CHECK(during.inside_hits > 0); /* the scanner finds it where it is */
     CHECK_EQ_INT(after.outside_hits, 0);

@@ -12,9 +12,12 @@
  * class, holding CMD's exit status, stdout and stderr (each capped at N bytes). The node signs
  * it. The worker's own stderr carries diagnostics only, never payload bytes.
  *
- * Built as a small static program without the project's sanitizers (it must run as a plain
- * program on the sandbox's minimal root). The process is not dumpable, so the command it runs
- * (same uid) cannot ptrace it or read its memory; plaintext buffers are wiped before exit.
+ * The payload opens only if the client bound it to the command this worker announced (the
+ * digest in KEY), and the result is boxed with the worker's key, so the client knows it came
+ * from the worker it admitted. Built as a small static program without the project's
+ * sanitizers (it must run as a plain program on the sandbox's minimal root). The process is
+ * not dumpable, so the command it runs (same uid) cannot ptrace it or read its memory (its key
+ * included); plaintext buffers and the key are wiped before exit.
  * Exit codes: 0 a result was written; 2 usage; 3 refused task (no command ran); 4 I/O or
  * resource failure.
  */
@@ -132,9 +135,13 @@ static void read_task(struct octo_buf *buf)
         (uint32_t)head[1] << 24 | (uint32_t)head[2] << 16 | (uint32_t)head[3] << 8 | head[4];
     if (head[0] != OCTO_FRAME_TASK || n > OCTO_ENV_MAX)
         fail(EXIT_REFUSED, "expected one TASK frame within the size limit");
-    if (octo_buf_reserve(buf, n) != 0 || read_all(0, buf->data, n) != 0)
-        fail(EXIT_IO, "cannot read the task");
-    buf->len = n;
+    /* Grown as bytes arrive, not reserved from the length field. */
+    while (buf->len < n) {
+        size_t step = n - buf->len < 65536 ? n - buf->len : 65536;
+        if (octo_buf_reserve(buf, step) != 0 || read_all(0, buf->data + buf->len, step) != 0)
+            fail(EXIT_IO, "cannot read the task");
+        buf->len += step;
+    }
 }
 
 /* Checks the task against what the node started us for; NULL when it is acceptable. */
@@ -269,8 +276,10 @@ static int run_command(char **cmd, const uint8_t *payload, size_t len, uint64_t 
     return st;
 }
 
-/* Builds and sends the unsigned result envelope for task e. */
+/* Builds and sends the unsigned result envelope for task e: a sealed class is boxed from the
+ * worker's key (so the client knows the attested worker made it) to the client's reply key. */
 static void send_result(const struct octo_envelope *e, const struct args *a,
+                        const struct octo_seal_keypair *kp, const uint8_t bind[OCTO_ENV_BIND_LEN],
                         const struct octo_buf *payload)
 {
     struct octo_pubkey acl[OCTO_ENV_ACL_MAX];
@@ -282,8 +291,12 @@ static void send_result(const struct octo_envelope *e, const struct args *a,
     p.cls = e->cls;
     memcpy(p.task_id, e->task_id, OCTO_ENV_TASK_ID_LEN);
     p.sender = a->node;
-    if (octo_env_class_sealed(e->cls))
+    if (octo_env_class_sealed(e->cls)) {
         p.recipient = e->reply_to;
+        p.reply_to = kp->pub;
+        p.from = kp;
+    }
+    memcpy(p.bind, bind, OCTO_ENV_BIND_LEN);
     p.acl = acl;
     p.acl_count = e->acl_count;
     struct octo_buf env;
@@ -299,7 +312,8 @@ int main(int argc, char **argv)
     struct args a;
     memset(&a, 0, sizeof(a));
     parse_args(argc, argv, &a);
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        fail(EXIT_IO, "cannot make the worker non-dumpable");
     signal(SIGPIPE, SIG_IGN);
     if (sodium_init() < 0)
         fail(EXIT_IO, "libsodium");
@@ -307,7 +321,11 @@ int main(int argc, char **argv)
     struct octo_seal_keypair kp;
     if (octo_seal_keypair_generate(&kp) != 0)
         fail(EXIT_IO, "key generation");
-    send_frame(OCTO_FRAME_KEY, kp.pub.bytes, sizeof(kp.pub.bytes));
+    /* KEY: the public key and the digest of the command this worker will run. */
+    uint8_t key_msg[32 + OCTO_ENV_BIND_LEN];
+    memcpy(key_msg, kp.pub.bytes, 32);
+    octo_env_command_digest((const char *const *)a.cmd, key_msg + 32);
+    send_frame(OCTO_FRAME_KEY, key_msg, sizeof(key_msg));
 
     struct octo_buf task;
     octo_buf_init(&task, OCTO_ENV_MAX);
@@ -320,9 +338,8 @@ int main(int argc, char **argv)
         fail(EXIT_REFUSED, bad);
     struct octo_buf payload;
     octo_buf_init_secret(&payload, OCTO_ENV_PAYLOAD_MAX);
-    if (octo_env_open(&e, &kp, &payload) != 0)
-        fail(EXIT_REFUSED, "the task does not open with this worker's key");
-    octo_seal_keypair_deinit(&kp);
+    if (octo_env_open_bound(&e, &kp, key_msg + 32, &payload) != 0)
+        fail(EXIT_REFUSED, "the task does not open with this worker's key and command");
 
     struct octo_buf out, err;
     octo_buf_init_secret(&out, (size_t)a.out_max);
@@ -336,7 +353,8 @@ int main(int argc, char **argv)
         fail(EXIT_IO, "the command's output does not fit a result");
     octo_buf_deinit(&out);
     octo_buf_deinit(&err);
-    send_result(&e, &a, &result);
+    send_result(&e, &a, &kp, key_msg + 32, &result);
+    octo_seal_keypair_deinit(&kp);
     octo_buf_deinit(&result);
     octo_buf_deinit(&task);
     return 0;

@@ -1,18 +1,26 @@
 /*
  * test_privacy.c — the Privacy Containers' class matrix (octo_privacy_admit) and the client's
  * side of the sealed exchange (exec/privacy.h) against a provider simulated in this file: no
- * sandbox, no fork, no descriptors. The test plays the provider and the worker with their own
- * keys: it builds KEY frame bodies as privacy.c's provider does (worker key || node key ||
+ * sandbox, no fork. The test plays the provider and the worker with their own keys: it builds
+ * KEY frame bodies as privacy.c's provider does (worker key || command digest || node key ||
  * node signature over the key message || evidence type || evidence), with evidence from the
- * real software attester bound to the client's nonce, the worker key and the task id, opens
- * the client's TASK with the worker's key pair, and builds RESULT frame bodies as the worker
- * (result payload, result envelope) and the provider (9-byte outcome, node signature) do.
+ * real software attester bound to the client's nonce, the worker key, the task id and node key
+ * || command digest; opens the client's TASK with the worker's key pair and the command's bind;
+ * and builds RESULT frame bodies as the worker (result payload, result envelope boxed from the
+ * worker's key pair to the reply key) and the provider (9-byte outcome, node signature) do.
+ * Refused: a command other than the policy's pinned one, a tampered command digest, evidence
+ * bound to another command, a result boxed by any key but the admitted worker's (the node's
+ * forge), a result naming another worker, a result bound to another command.
  *
  * The key message is recomputed here from privacy.c's definition: SHA-256 over
  * "octo-worker-key-v1" || nonce (32) || task id (16) || class (1) || worker key (32) ||
- * evidence type (1) || SHA-256(evidence). octo_privacy_serve itself is exercised by the
- * end-to-end canary test, not here.
+ * command digest (32) || evidence type (1) || SHA-256(evidence). octo_privacy_serve itself is
+ * exercised by the end-to-end canary test, not here; its frame I/O (octo_privacy_write_all,
+ * octo_privacy_read_frame) is tested on socketpairs and pipes: timeouts against a peer that
+ * never reads, a closed peer (no SIGPIPE), and a header announcing OCTO_ENV_MAX that is not
+ * followed by a body (the buffer grows with the bytes that arrive, not with the length field).
  */
+#define _GNU_SOURCE /* pipe2, sigtimedwait */
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "crypto/hash.h"
@@ -23,8 +31,15 @@
 #include "exec/privacy.h"
 #include "test.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define WHY_MAX 256
 #define OUT_MAX 4096u
@@ -180,6 +195,12 @@ struct sim {
 
 static struct sim g;
 
+/* The command the simulated worker announces, and another one. */
+static const char *const g_cmd[] = {"/usr/bin/wc", "-c", NULL};
+static const char *const g_cmd_other[] = {"/bin/sh", "-c", "cat /etc/shadow", NULL};
+static uint8_t g_cmd_digest[OCTO_ENV_BIND_LEN];
+static uint8_t g_cmd_other_digest[OCTO_ENV_BIND_LEN];
+
 static int sim_init(void)
 {
     memset(&g, 0, sizeof(g));
@@ -200,6 +221,8 @@ static int sim_init(void)
                                           .test_only = true};
     g.anchors.items = &g.anchor;
     g.anchors.count = 1;
+    octo_env_command_digest(g_cmd, g_cmd_digest);
+    octo_env_command_digest(g_cmd_other, g_cmd_other_digest);
     return rc;
 }
 
@@ -250,8 +273,8 @@ static int sim_hello(const struct octo_privacy_client *c)
 
 /* privacy.c's key message, recomputed. */
 static void key_message(const uint8_t *nonce, const uint8_t *task_id, uint8_t cls,
-                        const uint8_t *worker, uint8_t ev_type, const uint8_t *ev, size_t ev_len,
-                        uint8_t out[OCTO_SHA256_LEN])
+                        const uint8_t *worker, const uint8_t *command, uint8_t ev_type,
+                        const uint8_t *ev, size_t ev_len, uint8_t out[OCTO_SHA256_LEN])
 {
     static const char domain[] = "octo-worker-key-v1";
     uint8_t ev_hash[OCTO_SHA256_LEN];
@@ -263,6 +286,7 @@ static void key_message(const uint8_t *nonce, const uint8_t *task_id, uint8_t cl
     octo_sha256_update(&h, task_id, OCTO_ENV_TASK_ID_LEN);
     octo_sha256_update(&h, &cls, 1);
     octo_sha256_update(&h, worker, 32);
+    octo_sha256_update(&h, command, OCTO_ENV_BIND_LEN);
     octo_sha256_update(&h, &ev_type, 1);
     octo_sha256_update(&h, ev_hash, sizeof(ev_hash));
     octo_sha256_final(&h, out);
@@ -275,6 +299,9 @@ struct key_opts {
     const struct octo_identity *signer; /* signs the key message (default: the node) */
     uint8_t ev_type_claimed;            /* nonzero: put this type byte (signed) instead */
     bool flip_sig;                      /* corrupt the signature */
+    const uint8_t *command;             /* announce (and sign) this digest, not g_cmd's */
+    const uint8_t *ev_command;          /* evidence bound to this digest instead */
+    bool tamper_command;                /* change the digest after signing */
 };
 
 /* Builds a KEY frame body as the provider would, from what HELLO carried. */
@@ -284,11 +311,14 @@ static int sim_key(const struct key_opts *o, struct octo_buf *out)
     uint8_t *ev = NULL;
     size_t ev_len = 0;
     int rc = 0;
+    const uint8_t *cmd = o->command != NULL ? o->command : g_cmd_digest;
     if (!o->no_evidence) {
-        uint8_t rd[OCTO_ATT_RD_LEN];
+        uint8_t rd[OCTO_ATT_RD_LEN], slot[32 + OCTO_ENV_BIND_LEN];
+        memcpy(slot, g.node.pub.bytes, 32);
+        memcpy(slot + 32, o->ev_command != NULL ? o->ev_command : cmd, OCTO_ENV_BIND_LEN);
         rc = octo_att_binding(o->bind_nonce != NULL ? o->bind_nonce : g.nonce,
                               OCTO_PRIVACY_NONCE_LEN, g.worker.pub.bytes, 32, g.task_id,
-                              OCTO_ENV_TASK_ID_LEN, g.node.pub.bytes, 32, rd);
+                              OCTO_ENV_TASK_ID_LEN, slot, sizeof(slot), rd);
         if (rc == 0)
             rc = octo_att_soft_ops.collect(&g.soft, rd, &ev, &ev_len);
         ev_type = OCTO_EV_SOFTWARE_UNVERIFIED;
@@ -296,13 +326,17 @@ static int sim_key(const struct key_opts *o, struct octo_buf *out)
     if (o->ev_type_claimed != 0)
         ev_type = o->ev_type_claimed;
     uint8_t msg[OCTO_SHA256_LEN], sig[OCTO_ED25519_SIG_LEN];
-    key_message(g.nonce, g.task_id, g.cls, g.worker.pub.bytes, ev_type, ev, ev_len, msg);
+    key_message(g.nonce, g.task_id, g.cls, g.worker.pub.bytes, cmd, ev_type, ev, ev_len, msg);
     octo_identity_sign(o->signer != NULL ? o->signer : &g.node, msg, sizeof(msg), sig);
     if (o->flip_sig)
         sig[10] ^= 0x20;
     octo_buf_reset(out);
     if (rc == 0)
         rc = octo_buf_append(out, g.worker.pub.bytes, 32);
+    if (rc == 0)
+        rc = octo_buf_append(out, cmd, OCTO_ENV_BIND_LEN);
+    if (rc == 0 && o->tamper_command)
+        out->data[32 + 7] ^= 0x01;
     if (rc == 0)
         rc = octo_buf_append(out, g.node.pub.bytes, 32);
     if (rc == 0)
@@ -377,6 +411,7 @@ static void test_key_admission(void)
         bool ok = c.admitted && c.att.verified && c.att.type == OCTO_EV_SOFTWARE_UNVERIFIED &&
                   !c.att.hardware_rooted && why[0] == '\0' &&
                   memcmp(c.worker.bytes, g.worker.pub.bytes, 32) == 0 &&
+                  memcmp(c.command, g_cmd_digest, 32) == 0 &&
                   memcmp(c.node.bytes, g.node.pub.bytes, 32) == 0;
         octo_privacy_client_deinit(&c);
         CHECK_OK(rc);
@@ -461,11 +496,12 @@ static void test_key_signature(void)
     octo_privacy_client_deinit(&c);
     CHECK_ERR(rc, OCTO_EBADSIG);
     CHECK(ok);
-    /* the signature covers the class, the worker key, the evidence: change each */
+    /* the signature covers the class, the worker key, the command digest, the evidence and
+     * its type: change each */
     struct octo_buf key;
     octo_buf_init(&key, OCTO_PRIVACY_KEY_MAX + 16);
     o = (struct key_opts){0};
-    int rcs[4] = {0, 0, 0, 0};
+    int rcs[5] = {0, 0, 0, 0, 0};
     rc = run_key(&c, OCTO_ENV_SHARED, &pol, &o, why, sizeof(why)); /* sets g.* from HELLO */
     if (rc == 0)
         rc = sim_key(&o, &key);
@@ -478,14 +514,17 @@ static void test_key_signature(void)
     key.data[key.len - 1] ^= 1; /* evidence */
     rcs[2] = octo_privacy_client_on_key(&c, &pol, key.data, key.len, NULL, 0);
     key.data[key.len - 1] ^= 1;
-    key.data[128] = OCTO_EV_TPM2_QUOTE; /* evidence type */
+    key.data[160] = OCTO_EV_TPM2_QUOTE; /* evidence type */
     rcs[3] = octo_privacy_client_on_key(&c, &pol, key.data, key.len, NULL, 0);
-    key.data[128] = OCTO_EV_SOFTWARE_UNVERIFIED;
+    key.data[160] = OCTO_EV_SOFTWARE_UNVERIFIED;
+    key.data[32 + 31] ^= 0x80; /* command digest */
+    rcs[4] = octo_privacy_client_on_key(&c, &pol, key.data, key.len, NULL, 0);
+    key.data[32 + 31] ^= 0x80;
     int rc_good = octo_privacy_client_on_key(&c, &pol, key.data, key.len, NULL, 0);
     octo_buf_deinit(&key);
     octo_privacy_client_deinit(&c);
     CHECK_OK(rc);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         CHECK_ERR(rcs[i], OCTO_EBADSIG);
     CHECK_OK(rc_good);
 }
@@ -585,7 +624,8 @@ static void test_key_malformed(void)
 
 /* ---- TASK ---- */
 
-/* Parses the TASK frame as the provider and opens it as the worker. */
+/* Parses the TASK frame as the provider and opens it as the worker, whose bind is the digest
+ * of the command it announced (g_cmd); a sealed body must not open with a zero bind. */
 static int sim_open_task(const struct octo_buf *frame, const struct octo_privacy_client *c,
                          struct octo_buf *payload, struct octo_envelope *e)
 {
@@ -607,7 +647,16 @@ static int sim_open_task(const struct octo_buf *frame, const struct octo_privacy
     if (octo_env_class_sealed(e->cls) && (memcmp(e->recipient.bytes, g.worker.pub.bytes, 32) != 0 ||
                                           memcmp(e->reply_to.bytes, c->reply.pub.bytes, 32) != 0))
         return OCTO_EPROTO;
-    return octo_env_open(e, octo_env_class_sealed(e->cls) ? &g.worker : NULL, payload);
+    if (octo_env_class_sealed(e->cls)) {
+        rc = octo_env_open(e, &g.worker, payload);
+        if (rc != OCTO_EMALFORMED)
+            return 2000 + rc;
+        rc = octo_env_open_bound(e, &g.worker, g_cmd_other_digest, payload);
+        if (rc != OCTO_EMALFORMED)
+            return 3000 + rc;
+    }
+    return octo_env_open_bound(e, octo_env_class_sealed(e->cls) ? &g.worker : NULL, g_cmd_digest,
+                               payload);
 }
 
 static void test_task(void)
@@ -678,6 +727,9 @@ struct result_opts {
     bool to_other_key; /* sealed to a key that is not the client's reply key */
     bool flip_sig;
     enum octo_env_kind kind; /* 0: RESULT */
+    bool forge;              /* the node boxes it with its own fresh key, naming the worker's */
+    bool other_worker;       /* boxed honestly by another X25519 key named in reply_to */
+    const uint8_t *bind;     /* bound to this digest instead of the client's c->command */
 };
 
 /* Builds a RESULT frame body: the worker's payload for status st, its envelope, the node's
@@ -692,8 +744,12 @@ static int sim_result(const struct octo_privacy_client *c, const struct result_o
     octo_buf_init(&be, OUT_MAX);
     octo_buf_init_secret(&payload, OCTO_ENV_PAYLOAD_MAX);
     octo_buf_init(&env, OCTO_ENV_MAX);
-    struct octo_seal_keypair other;
+    struct octo_seal_keypair other, forger;
     int rc = octo_seal_keypair_generate(&other);
+    if (rc == 0)
+        rc = octo_seal_keypair_generate(&forger);
+    struct octo_seal_keypair claim = forger; /* the forger's secret, the worker's public key */
+    claim.pub = g.worker.pub;
     if (rc == 0)
         rc = octo_buf_append_str(&bo, so);
     if (rc == 0)
@@ -712,6 +768,11 @@ static int sim_result(const struct octo_privacy_client *c, const struct result_o
         p.recipient = o->to_other_key ? other.pub : c->reply.pub;
     if (octo_env_class_sealed(cls) && p.kind == OCTO_ENV_TASK)
         p.reply_to = c->reply.pub;
+    if (octo_env_class_sealed(cls) && p.kind == OCTO_ENV_RESULT) {
+        p.from = o->forge ? &claim : o->other_worker ? &other : &g.worker;
+        p.reply_to = p.from->pub;
+    }
+    memcpy(p.bind, o->bind != NULL ? o->bind : c->command, OCTO_ENV_BIND_LEN);
     if (cls == OCTO_ENV_CONFIDENTIAL) {
         p.acl = &g.node.pub;
         p.acl_count = 1;
@@ -729,6 +790,8 @@ static int sim_result(const struct octo_privacy_client *c, const struct result_o
     if (rc == 0)
         rc = octo_buf_append(body, env.data, env.len);
     octo_seal_keypair_deinit(&other);
+    octo_seal_keypair_deinit(&forger);
+    octo_seal_keypair_deinit(&claim);
     octo_buf_deinit(&bo);
     octo_buf_deinit(&be);
     octo_buf_deinit(&payload);
@@ -830,6 +893,8 @@ static void test_result_outcome_only(void)
     CHECK_ERR(rc_empty, OCTO_EMALFORMED);
 }
 
+static const uint8_t g_zero_bind[OCTO_ENV_BIND_LEN];
+
 /* Results the client must refuse. */
 static void test_result_refused(void)
 {
@@ -848,6 +913,17 @@ static void test_result_refused(void)
         {OCTO_ENV_PRIVATE, {.kind = OCTO_ENV_TASK}, OCTO_EPERM}, /* not a result */
         {OCTO_ENV_PRIVATE, {.flip_sig = true}, OCTO_EBADSIG},
         {OCTO_ENV_SHARED, {.flip_sig = true}, OCTO_EBADSIG},
+        /* the reviewer's forge: the node boxes a result to the client's reply key with its own
+         * fresh X25519 pair, names the admitted worker in reply_to and signs it */
+        {OCTO_ENV_PRIVATE, {.forge = true}, OCTO_EDECRYPT},
+        {OCTO_ENV_CONFIDENTIAL, {.forge = true}, OCTO_EDECRYPT},
+        /* an honest box, by a worker the client did not admit */
+        {OCTO_ENV_PRIVATE, {.other_worker = true}, OCTO_EPERM},
+        {OCTO_ENV_CONFIDENTIAL, {.other_worker = true}, OCTO_EPERM},
+        /* bound to another command than the one the client agreed to, or to none */
+        {OCTO_ENV_PRIVATE, {.bind = g_cmd_other_digest}, OCTO_EMALFORMED},
+        {OCTO_ENV_CONFIDENTIAL, {.bind = g_cmd_other_digest}, OCTO_EMALFORMED},
+        {OCTO_ENV_PRIVATE, {.bind = g_zero_bind}, OCTO_EMALFORMED},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct octo_privacy_client c;
@@ -907,6 +983,9 @@ static void test_result_payload_errors(void)
     memcpy(p.task_id, g.task_id, OCTO_ENV_TASK_ID_LEN);
     p.sender = g.node.pub;
     p.recipient = c.reply.pub;
+    p.reply_to = g.worker.pub;
+    p.from = &g.worker;
+    memcpy(p.bind, c.command, OCTO_ENV_BIND_LEN);
     struct octo_buf env, body;
     octo_buf_init(&env, OCTO_ENV_MAX);
     octo_buf_init(&body, OCTO_FRAME_BODY_MAX);
@@ -940,6 +1019,307 @@ static void test_result_payload_errors(void)
     CHECK_ERR(rc_big, OCTO_ETOOBIG);
 }
 
+/* ---- the command ---- */
+
+/* The policy's pinned command, a KEY announcing another command, a tampered digest, evidence
+ * bound to another command. */
+static void test_key_command(void)
+{
+    struct octo_privacy_policy pol = policy_default();
+    struct octo_pubkey owned = g.node.pub;
+    pol.owned = &owned;
+    pol.owned_count = 1;
+    struct octo_privacy_client c;
+    char why[WHY_MAX];
+    struct key_opts o = {0};
+    /* pinned to the command the worker announces: admitted */
+    pol.command = g_cmd;
+    int rc = run_key(&c, OCTO_ENV_PRIVATE, &pol, &o, why, sizeof(why));
+    bool ok = c.admitted && c.att.verified && memcmp(c.command, g_cmd_digest, 32) == 0;
+    octo_privacy_client_deinit(&c);
+    CHECK_OK(rc);
+    CHECK(ok);
+    /* pinned to another command: refused with a reason, for every class */
+    pol.command = g_cmd_other;
+    for (size_t i = 0; i < 4; i++) {
+        rc = run_key(&c, all_classes[i], &pol, &o, why, sizeof(why));
+        ok = !c.admitted && strstr(why, "command") != NULL;
+        octo_privacy_client_deinit(&c);
+        CHECK_ERR(rc, OCTO_EPERM);
+        CHECK(ok);
+    }
+    /* the worker announces the other command (signed by the node): a policy pinned to g_cmd
+     * refuses it; an unpinned one takes it, and binds the task to it */
+    o.command = g_cmd_other_digest;
+    pol.command = g_cmd;
+    rc = run_key(&c, OCTO_ENV_SHARED, &pol, &o, why, sizeof(why));
+    ok = !c.admitted && why[0] != '\0';
+    octo_privacy_client_deinit(&c);
+    CHECK_ERR(rc, OCTO_EPERM);
+    CHECK(ok);
+    pol.command = NULL;
+    rc = run_key(&c, OCTO_ENV_PRIVATE, &pol, &o, why, sizeof(why));
+    ok = c.admitted && c.att.verified && memcmp(c.command, g_cmd_other_digest, 32) == 0;
+    struct octo_buf frame, payload;
+    octo_buf_init(&frame, OCTO_FRAME_HEAD_LEN + OCTO_ENV_MAX);
+    octo_buf_init_secret(&payload, OCTO_ENV_PAYLOAD_MAX);
+    int rc_task =
+        rc == 0 ? octo_privacy_client_task(&c, &pol, (const uint8_t *)"p", 1, &frame) : rc;
+    struct octo_envelope e;
+    int rc_dec = rc_task == 0 ? octo_env_decode(frame.data + OCTO_FRAME_HEAD_LEN,
+                                                frame.len - OCTO_FRAME_HEAD_LEN, true, &e)
+                              : rc_task;
+    int rc_mine = rc_dec == 0 ? octo_env_open_bound(&e, &g.worker, g_cmd_digest, &payload) : rc_dec;
+    int rc_theirs =
+        rc_dec == 0 ? octo_env_open_bound(&e, &g.worker, g_cmd_other_digest, &payload) : rc_dec;
+    bool opened = payload.len == 1 && payload.data[0] == 'p';
+    octo_buf_deinit(&frame);
+    octo_buf_deinit(&payload);
+    octo_privacy_client_deinit(&c);
+    CHECK_OK(rc);
+    CHECK(ok);
+    CHECK_OK(rc_task);
+    CHECK_OK(rc_dec);
+    CHECK_ERR(rc_mine, OCTO_EMALFORMED);
+    CHECK_OK(rc_theirs);
+    CHECK(opened);
+    /* a relay that changes the announced digest breaks the node's signature, pinned or not */
+    o = (struct key_opts){.tamper_command = true};
+    rc = run_key(&c, OCTO_ENV_PUBLIC, &pol, &o, why, sizeof(why));
+    ok = !c.admitted && why[0] != '\0';
+    octo_privacy_client_deinit(&c);
+    CHECK_ERR(rc, OCTO_EBADSIG);
+    CHECK(ok);
+    pol.command = g_cmd;
+    rc = run_key(&c, OCTO_ENV_PUBLIC, &pol, &o, why, sizeof(why));
+    octo_privacy_client_deinit(&c);
+    CHECK_ERR(rc, OCTO_EBADSIG);
+    /* evidence bound to another command digest than the KEY announces: not verified (the
+     * matrix then decides without it) */
+    o = (struct key_opts){.ev_command = g_cmd_other_digest};
+    pol.command = NULL;
+    pol.owned_count = 0;
+    rc = run_key(&c, OCTO_ENV_PUBLIC, &pol, &o, why, sizeof(why));
+    ok = c.admitted && !c.att.verified && c.att.reason[0] != '\0';
+    octo_privacy_client_deinit(&c);
+    CHECK_OK(rc);
+    CHECK(ok);
+    rc = run_key(&c, OCTO_ENV_PRIVATE, &pol, &o, why, sizeof(why));
+    ok = !c.admitted && !c.att.verified;
+    octo_privacy_client_deinit(&c);
+    CHECK_ERR(rc, OCTO_EPERM);
+    CHECK(ok);
+    /* control: the same policy with evidence bound to the announced command verifies */
+    o = (struct key_opts){0};
+    rc = run_key(&c, OCTO_ENV_PUBLIC, &pol, &o, why, sizeof(why));
+    ok = c.admitted && c.att.verified;
+    octo_privacy_client_deinit(&c);
+    CHECK_OK(rc);
+    CHECK(ok);
+}
+
+/* ---- frame I/O ---- */
+
+#define BIG_WRITE (4u * 1024u * 1024u)
+#define IO_TIMEOUT_MS 200u
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* 4 MiB to fd within IO_TIMEOUT_MS; *ms is how long it took. */
+static int write_big(int fd, uint64_t *ms)
+{
+    uint8_t *big = octo_calloc(1, BIG_WRITE);
+    if (big == NULL)
+        return 1000;
+    uint64_t t0 = now_ms();
+    int rc = octo_privacy_write_all(fd, big, BIG_WRITE, IO_TIMEOUT_MS);
+    *ms = now_ms() - t0;
+    octo_free(big);
+    return rc;
+}
+
+/* A peer that never reads: OCTO_ETIMEDOUT at about the timeout, on a socket and on a pipe. */
+static void test_write_all_timeout(void)
+{
+    int sv[2], pf[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHECK(pipe2(pf, O_CLOEXEC) == 0);
+    uint64_t ms_sock = 0, ms_pipe = 0;
+    int rc_sock = write_big(sv[0], &ms_sock);
+    int rc_pipe = write_big(pf[1], &ms_pipe);
+    /* a small write to a socket with room goes through, and arrives */
+    uint8_t small[100], got[100];
+    memset(small, 0x5c, sizeof(small));
+    int sv2[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv2) == 0);
+    int rc_small = octo_privacy_write_all(sv2[0], small, sizeof(small), IO_TIMEOUT_MS);
+    ssize_t n = read(sv2[1], got, sizeof(got));
+    close(sv[0]);
+    close(sv[1]);
+    close(sv2[0]);
+    close(sv2[1]);
+    close(pf[0]);
+    close(pf[1]);
+    CHECK_ERR(rc_sock, OCTO_ETIMEDOUT);
+    CHECK(ms_sock >= IO_TIMEOUT_MS - 10 && ms_sock < IO_TIMEOUT_MS + 1500);
+    CHECK_ERR(rc_pipe, OCTO_ETIMEDOUT);
+    CHECK(ms_pipe >= IO_TIMEOUT_MS - 10 && ms_pipe < IO_TIMEOUT_MS + 1500);
+    CHECK_OK(rc_small);
+    CHECK_EQ_INT(n, (int)sizeof(small));
+    CHECK_MEM(got, small, sizeof(small));
+}
+
+/* A peer that is gone: OCTO_ECLOSED, without SIGPIPE (a socket uses MSG_NOSIGNAL; for a pipe
+ * the caller blocks SIGPIPE, as octo_privacy_serve does). */
+static void test_write_all_closed(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    close(sv[1]);
+    uint64_t ms = 0;
+    int rc_small = octo_privacy_write_all(sv[0], (const uint8_t *)"gone?", 5, IO_TIMEOUT_MS);
+    int rc_big = write_big(sv[0], &ms);
+    close(sv[0]);
+    CHECK_ERR(rc_small, OCTO_ECLOSED);
+    CHECK_ERR(rc_big, OCTO_ECLOSED);
+    /* a pipe whose reader is gone, SIGPIPE blocked in this thread */
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    CHECK(pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0);
+    int pf[2];
+    CHECK(pipe2(pf, O_CLOEXEC) == 0);
+    close(pf[0]);
+    int rc_pipe = octo_privacy_write_all(pf[1], (const uint8_t *)"gone?", 5, IO_TIMEOUT_MS);
+    int rc_pipe_big = write_big(pf[1], &ms);
+    close(pf[1]);
+    sigemptyset(&pending);
+    bool raised = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {
+    }
+    CHECK(pthread_sigmask(SIG_SETMASK, &old, NULL) == 0);
+    CHECK_ERR(rc_pipe, OCTO_ECLOSED);
+    CHECK_ERR(rc_pipe_big, OCTO_ECLOSED);
+    CHECK(raised); /* the pipe did raise it: the block is what kept the test alive */
+}
+
+/* Writes bytes to fd (a socket with room for them). */
+static int peer_send(int fd, const uint8_t *p, size_t n)
+{
+    return octo_privacy_write_all(fd, p, n, 1000);
+}
+
+/* Reads one frame from a socketpair whose peer sent head (5 bytes) and extra zero bytes and
+ * then closed or not; *grew is how much octo_alloc's live bytes grew while buf held what
+ * read_frame left in it. */
+static int read_after(const uint8_t head[OCTO_FRAME_HEAD_LEN], size_t extra, bool close_peer,
+                      size_t max, uint32_t timeout_ms, uint64_t *grew)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return 1000;
+    uint8_t *zeros = octo_calloc(1, extra + 1);
+    int rc = zeros != NULL ? peer_send(sv[1], head, OCTO_FRAME_HEAD_LEN) : 1001;
+    if (rc == 0 && extra > 0)
+        rc = peer_send(sv[1], zeros, extra);
+    octo_free(zeros);
+    if (close_peer) {
+        close(sv[1]);
+        sv[1] = -1;
+    }
+    struct octo_buf buf;
+    octo_buf_init(&buf, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
+    struct octo_alloc_stats before, after;
+    octo_alloc_stats(&before);
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    if (rc == 0)
+        rc = octo_privacy_read_frame(sv[0], max, timeout_ms, &buf, &body, &body_len);
+    octo_alloc_stats(&after);
+    *grew = after.bytes_live - before.bytes_live;
+    octo_buf_deinit(&buf);
+    close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    return rc;
+}
+
+static void test_read_frame(void)
+{
+    /* a whole frame */
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    struct octo_buf f, buf;
+    octo_buf_init(&f, 256);
+    octo_buf_init(&buf, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
+    CHECK_OK(octo_frame_append(&f, OCTO_FRAME_TASK, (const uint8_t *)"abc", 3));
+    CHECK_OK(octo_frame_append(&f, OCTO_FRAME_ERROR, (const uint8_t *)"no", 2));
+    CHECK_OK(peer_send(sv[1], f.data, f.len));
+    const uint8_t *body = NULL;
+    size_t blen = 0;
+    int t1 = octo_privacy_read_frame(sv[0], 64, 1000, &buf, &body, &blen);
+    bool b1 = blen == 3 && body != NULL && memcmp(body, "abc", 3) == 0;
+    int t2 = octo_privacy_read_frame(sv[0], 64, 1000, &buf, &body, &blen);
+    bool b2 = blen == 2 && body != NULL && memcmp(body, "no", 2) == 0 &&
+              buf.len == OCTO_FRAME_HEAD_LEN + 2; /* reset first */
+    /* nothing more arrives: the deadline */
+    uint64_t t0 = now_ms();
+    int t3 = octo_privacy_read_frame(sv[0], 64, 100, &buf, &body, &blen);
+    uint64_t ms = now_ms() - t0;
+    close(sv[1]);
+    int t4 = octo_privacy_read_frame(sv[0], 64, 1000, &buf, &body, &blen); /* EOF */
+    close(sv[0]);
+    octo_buf_deinit(&f);
+    octo_buf_deinit(&buf);
+    CHECK_EQ_INT(t1, OCTO_FRAME_TASK);
+    CHECK(b1);
+    CHECK_EQ_INT(t2, OCTO_FRAME_ERROR);
+    CHECK(b2);
+    CHECK_ERR(t3, OCTO_ETIMEDOUT);
+    CHECK(ms >= 90 && ms < 1500);
+    CHECK_ERR(t4, OCTO_ECLOSED);
+    /* a header announcing OCTO_ENV_MAX, then the peer closes: OCTO_ECLOSED, and the buffer
+     * holds about what arrived, far from 16 MiB */
+    uint8_t head[OCTO_FRAME_HEAD_LEN] = {OCTO_FRAME_TASK};
+    head[1] = (uint8_t)(OCTO_ENV_MAX >> 24);
+    head[2] = (uint8_t)(OCTO_ENV_MAX >> 16);
+    head[3] = (uint8_t)(OCTO_ENV_MAX >> 8);
+    head[4] = (uint8_t)OCTO_ENV_MAX;
+    uint64_t grew = 0, grew_some = 0, grew_wait = 0;
+    int rc = read_after(head, 0, true, OCTO_ENV_MAX, 1000, &grew);
+    CHECK_ERR(rc, OCTO_ECLOSED);
+    CHECK(grew < 256u * 1024u);
+    /* ... after 100 000 body bytes */
+    rc = read_after(head, 100000, true, OCTO_ENV_MAX, 1000, &grew_some);
+    CHECK_ERR(rc, OCTO_ECLOSED);
+    CHECK(grew_some < 512u * 1024u);
+    /* ... or the peer stays but sends nothing more: the deadline, same memory */
+    rc = read_after(head, 0, false, OCTO_ENV_MAX, 100, &grew_wait);
+    CHECK_ERR(rc, OCTO_ETIMEDOUT);
+    CHECK(grew_wait < 256u * 1024u);
+    /* the same header against a smaller max, and an unknown frame type */
+    rc = read_after(head, 0, true, 1024, 1000, &grew);
+    CHECK_ERR(rc, OCTO_ETOOBIG);
+    uint8_t bad[OCTO_FRAME_HEAD_LEN] = {0x7f, 0, 0, 0, 1};
+    rc = read_after(bad, 1, true, 1024, 1000, &grew);
+    CHECK_ERR(rc, OCTO_EMALFORMED);
+    /* a header cut short */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHECK_OK(peer_send(sv[1], head, 3));
+    close(sv[1]);
+    octo_buf_init(&buf, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
+    rc = octo_privacy_read_frame(sv[0], OCTO_ENV_MAX, 1000, &buf, &body, &blen);
+    octo_buf_deinit(&buf);
+    close(sv[0]);
+    CHECK_ERR(rc, OCTO_ECLOSED);
+}
+
 int main(void)
 {
     if (octo_crypto_init() < 0 || sim_init() < 0) {
@@ -958,6 +1338,10 @@ int main(void)
     OCTO_RUN(test_result_outcome_only);
     OCTO_RUN(test_result_refused);
     OCTO_RUN(test_result_payload_errors);
+    OCTO_RUN(test_key_command);
+    OCTO_RUN(test_write_all_timeout);
+    OCTO_RUN(test_write_all_closed);
+    OCTO_RUN(test_read_frame);
     sim_deinit();
     return octo_test_finish();
 }
