@@ -8,6 +8,7 @@
 #include "exec/cgroup.h"
 
 #include "base/assert.h"
+#include "base/buf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -455,21 +456,64 @@ int octo__cgroup_attach(const struct octo__cgroup *cg, pid_t pid)
     return 0;
 }
 
-/* Whether text (a cgroup.procs listing) names pid. */
+#define PROCS_MAX (UINT64_C(1) << 20) /* bytes of a cgroup.procs listing (65536 pids fit) */
+
+/* Reads the whole cgroup.procs at path (a listing longer than one buffer must not be cut in
+ * the middle of a number). Returns 0 or a negative errno. */
+static int read_procs(const char *path, struct octo_buf *out)
+{
+    octo_buf_reset(out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    for (;;) {
+        if (octo_buf_reserve(out, 4096) != 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        ssize_t n = read(fd, out->data + out->len, 4096);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        out->len += (size_t)n;
+    }
+    close(fd);
+    if (rc == 0)
+        rc = octo_buf_append_byte(out, '\0') == 0 ? 0 : -ENOMEM;
+    return rc;
+}
+
+/* The next pid of a listing: a number ended by a newline (anything else is not a pid). Returns
+ * it and advances *p, or -1 at the end. */
+static long procs_next(const char **p)
+{
+    while (**p != '\0') {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(*p, &end, 10);
+        if (end == *p)
+            return -1;
+        bool whole = *end == '\n';
+        *p = end;
+        while (**p == '\n')
+            (*p)++;
+        if (errno == 0 && whole && v > 0)
+            return v;
+    }
+    return -1;
+}
+
 static bool procs_list_has(const char *text, long pid)
 {
     const char *p = text;
-    while (*p != '\0') {
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p)
-            return false;
-        if (errno == 0 && v == pid)
+    long v;
+    while ((v = procs_next(&p)) >= 0) {
+        if (v == pid)
             return true;
-        p = end;
-        while (*p == '\n')
-            p++;
     }
     return false;
 }
@@ -477,45 +521,43 @@ static bool procs_list_has(const char *text, long pid)
 /* Kills pid if it is a member of the group whose cgroup.procs is at path. A pid read from the
  * listing may exit and be reused by an unrelated process before the kill: a pidfd pins the
  * process first (its number cannot be reused while the pidfd is open), the listing is read
- * again to confirm membership, and the signal goes through the pidfd. Kernels without pidfds
- * (before 5.3) get a plain kill. */
-static void kill_member(const char *path, long pid)
+ * again to confirm membership, and the signal goes through the pidfd. Without a pidfd (a
+ * kernel before 5.3, a seccomp profile refusing it, descriptor exhaustion) a plain kill:
+ * leaving the group's processes alive would be worse. */
+static void kill_member(const char *path, long pid, struct octo_buf *scratch)
 {
     int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
     if (pfd < 0) {
-        if (errno == ENOSYS)
+        if (errno != ESRCH)
             kill((pid_t)pid, SIGKILL);
         return; /* ESRCH: already gone */
     }
-    char text[CG_FILE_MAX];
-    if (read_text(path, text, sizeof(text)) == 0 && procs_list_has(text, pid))
+    if (read_procs(path, scratch) == 0 && procs_list_has((const char *)scratch->data, pid))
         (void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
     close(pfd);
 }
 
-/* Kills each pid listed in dir/cgroup.procs; returns how many were listed. */
-static size_t kill_listed(const char *dir)
+size_t octo__cgroup_kill_dir(const char *dir)
 {
-    char path[OCTO__CG_PATH_MAX], text[CG_FILE_MAX];
-    if (path_join(path, sizeof(path), dir, "cgroup.procs") != 0 ||
-        read_text(path, text, sizeof(text)) != 0)
+    char path[OCTO__CG_PATH_MAX];
+    if (path_join(path, sizeof(path), dir, "cgroup.procs") != 0)
         return 0;
+    struct octo_buf list, scratch;
+    octo_buf_init(&list, PROCS_MAX);
+    octo_buf_init(&scratch, PROCS_MAX);
     size_t count = 0;
-    const char *p = text;
-    while (*p != '\0') {
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        if (errno == 0 && v > 1) {
-            kill_member(path, v);
-            count++;
+    if (read_procs(path, &list) == 0) {
+        const char *p = (const char *)list.data;
+        long v;
+        while ((v = procs_next(&p)) >= 0) {
+            if (v > 1) {
+                kill_member(path, v, &scratch);
+                count++;
+            }
         }
-        p = end;
-        while (*p == '\n')
-            p++;
     }
+    octo_buf_deinit(&list);
+    octo_buf_deinit(&scratch);
     return count;
 }
 
@@ -528,7 +570,7 @@ void octo__cgroup_kill(const struct octo__cgroup *cg)
         return;
     for (size_t i = 0; i < OCTO__CG_SLOTS; i++) {
         if (cg->dir[i][0] != '\0')
-            (void)kill_listed(cg->dir[i]);
+            (void)octo__cgroup_kill_dir(cg->dir[i]);
     }
 }
 

@@ -105,6 +105,11 @@ OCTO_MUST_USE int octo__cgroup_attach(const struct octo__cgroup *cg, pid_t pid);
  * cgroup.procs). Best effort. */
 void octo__cgroup_kill(const struct octo__cgroup *cg);
 
+/* Kills every process listed in dir/cgroup.procs (read whole), each through a pidfd after
+ * re-checking its membership, so a pid reused by another process is never signalled. Returns
+ * how many were listed. Shared with the container path's v1 groups. */
+size_t octo__cgroup_kill_dir(const char *dir);
+
 /* Reads the counters; unknown ones stay 0. */
 void octo__cgroup_read_stats(const struct octo__cgroup *cg, struct octo__cgroup_stats *st);
 

@@ -14,6 +14,8 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/log.h"
+#include "exec/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -378,17 +380,13 @@ static void v1_group_destroy(struct v1_group *g)
     for (int i = 0; i < CG_CTRLS; i++) {
         if (g->dir[i][0] == '\0')
             continue;
-        for (int attempt = 0; attempt < 50 && rmdir(g->dir[i]) < 0; attempt++) {
-            char path[CG_DIR_MAX + 32];
-            snprintf(path, sizeof(path), "%s/cgroup.procs", g->dir[i]);
-            FILE *f = fopen(path, "re");
-            long pid;
-            while (f != NULL && fscanf(f, "%ld", &pid) == 1)
-                kill((pid_t)pid, SIGKILL);
-            if (f != NULL)
-                fclose(f);
+        int attempt = 0;
+        for (; attempt < 50 && rmdir(g->dir[i]) < 0; attempt++) {
+            (void)octo__cgroup_kill_dir(g->dir[i]);
             usleep(20000);
         }
+        if (attempt == 50)
+            OCTO_WARN("container cgroup %s could not be removed (still busy)", g->dir[i]);
         g->dir[i][0] = '\0';
     }
 }
@@ -478,17 +476,31 @@ static pid_t spawn_crun(const char *crun, const char *const *argv, int out_fd, i
     _exit(127);
 }
 
+/* A housekeeping command (kill, delete) that takes longer is killed. */
+#define CRUN_QUIET_MS 10000
+
 /* Runs a crun housekeeping command (kill, delete) with its output discarded — a kill racing
- * the container's start fails harmlessly and is repeated — and returns its exit status. */
+ * the container's start fails harmlessly and is repeated — and returns its exit status, or -1
+ * (also when it hung for CRUN_QUIET_MS, as a container stuck in D state can make it). */
 static int crun_quiet(const char *crun, const char *const *argv)
 {
     pid_t pid = spawn_crun(crun, argv, -1, -1, NULL);
     int st = 0;
     if (pid < 0)
         return -1;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
             return -1;
+        if (waited >= CRUN_QUIET_MS) { /* stuck (a container in D state): do not hang */
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            return -1;
+        }
+        usleep(10000);
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -559,7 +571,7 @@ static int supervise_crun(const struct crun_run *c, struct octo_sandbox_result *
     close(err_pipe[1]);
     struct pollfd pfd[2] = {{.fd = out_pipe[0], .events = POLLIN},
                             {.fd = err_pipe[0], .events = POLLIN}};
-    uint64_t counts[2] = {0, 0}, deadline = t0 + c->eff->wall_ms, killed_at = 0;
+    uint64_t counts[2] = {0, 0}, deadline = t0 + c->eff->wall_ms, killed_at = 0, kill_sent = 0;
     enum octo_sandbox_outcome killed_for = OCTO_SANDBOX_EXITED;
     uint8_t buf[READ_CHUNK];
     while (pid > 0 && (pfd[0].fd >= 0 || pfd[1].fd >= 0)) {
@@ -574,9 +586,10 @@ static int supervise_crun(const struct crun_run *c, struct octo_sandbox_result *
             kill(pid, SIGKILL);
             break;
         }
-        if (killed_for != OCTO_SANDBOX_EXITED) {
+        if (killed_for != OCTO_SANDBOX_EXITED && now - kill_sent >= 1000) {
             const char *kill_argv[] = {"crun", "kill", c->id, "KILL", NULL};
             OCTO_IGNORE(crun_quiet(c->crun, kill_argv)); /* again each second until it ends */
+            kill_sent = now;
             deadline = UINT64_MAX;
         }
         int wait = deadline == UINT64_MAX ? 1000 : (int)(deadline - now);

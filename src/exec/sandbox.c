@@ -1597,6 +1597,73 @@ static int task_build(const struct octo_sandbox_spec *spec, const struct limits 
                       bool stdin_pipe, uint8_t **msg, size_t *msg_len);
 static int write_full(int fd, const uint8_t *data, size_t len);
 
+/* Whether the sandbox's command (init's child) has exec'd: its executable is no longer ours.
+ * 1 yes, 0 not yet, -1 cannot tell (no /proc children list, or it runs our own binary: then
+ * its seccomp filter being loaded — the last step before execve — has to do). */
+static int warm_command_execd(const struct octo__sandbox_warm *w, const char *self_exe)
+{
+    char path[64], text[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)w->pid, (int)w->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    long child = strtol(text, NULL, 10);
+    char exe[OCTO_SANDBOX_PATH_MAX];
+    snprintf(path, sizeof(path), "/proc/%ld/exe", child);
+    ssize_t len = readlink(path, exe, sizeof(exe) - 1);
+    if (len <= 0)
+        return 0;
+    exe[len] = '\0';
+    if (strcmp(exe, self_exe) != 0)
+        return 1;
+    snprintf(path, sizeof(path), "/proc/%ld/status", child);
+    FILE *f = fopen(path, "re");
+    char line[128];
+    bool filtered = false;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        filtered |= strcmp(line, "Seccomp:\t2\n") == 0;
+    if (f != NULL)
+        fclose(f);
+    return filtered ? -1 : 0;
+}
+
+/* Started mode: waits (up to WARM_READY_MS) until the command has exec'd, so a sandbox whose
+ * command cannot start or ends at once is never published, with the reason in err. */
+static int warm_wait_exec(struct octo__sandbox_warm *w, char *err, size_t err_size)
+{
+    char self_exe[OCTO_SANDBOX_PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+    self_exe[len > 0 ? len : 0] = '\0';
+    uint64_t deadline = now_ns() + (uint64_t)WARM_READY_MS * 1000000u;
+    int unsure_polls = 0;
+    while (now_ns() < deadline) {
+        struct pollfd pf = {w->rep_fd, POLLIN, 0};
+        if (poll(&pf, 1, 1) > 0) {
+            struct err_record rec = {0, 0, 0};
+            ssize_t n = read(w->rep_fd, &rec, sizeof(rec));
+            if (n == (ssize_t)sizeof(rec) && rec.step == STEP_STATUS)
+                snprintf(err, err_size, "started command ended before its task (status %d)",
+                         (int)rec.err);
+            else if (n == (ssize_t)sizeof(rec) && rec.step >= 0 && rec.step < STEP_COUNT)
+                snprintf(err, err_size, "started command: child %s (%d): %s", step_names[rec.step],
+                         (int)rec.arg, strerror(rec.err));
+            else
+                warm_note(err, err_size, "started command: the sandbox ended");
+            return OCTO_EIO;
+        }
+        int execd = warm_command_execd(w, self_exe);
+        if (execd == 1 || (execd < 0 && ++unsure_polls >= 10))
+            return 0;
+    }
+    warm_note(err, err_size, "started command: not running in time");
+    return OCTO_EIO;
+}
+
 /* Started mode: sends the template's own command as the task, so it runs now and blocks on its
  * stdin (always a pipe) until a task's input arrives. */
 static int warm_start_command(struct octo__sandbox_warm *w, const struct octo_sandbox_spec *t,
@@ -1620,7 +1687,7 @@ static int warm_start_command(struct octo__sandbox_warm *w, const struct octo_sa
         return OCTO_EIO;
     }
     w->started = true;
-    return 0;
+    return warm_wait_exec(w, err, err_size);
 }
 
 int octo__sandbox_warm_prepare(const struct octo_sandbox_spec *tmpl, bool started,
@@ -1753,7 +1820,9 @@ int octo__sandbox_warm_accepts(const struct octo_sandbox_spec *tmpl, bool starte
     if (validate(&t, &lt) != 0 || spec->net != t.net || spec->binds_count > 0 ||
         !binds_equal(spec, &t) || ls.tmp != lt.tmp || (ls.cpu_pct > 0) != (lt.cpu_pct > 0))
         return OCTO_EUNSUPPORTED;
-    if (started && !same_command(spec, &ls, &t, &lt))
+    /* Started: the command already runs its processes; a lower pids limit than the one it
+     * started under would not be enforced (pids.max does not kill what exists). */
+    if (started && (!same_command(spec, &ls, &t, &lt) || ls.pids < lt.pids))
         return OCTO_EUNSUPPORTED;
     char exec_path[OCTO_SANDBOX_PATH_MAX];
     resolve_program(spec->argv[0], exec_path, sizeof(exec_path));
@@ -1907,13 +1976,21 @@ static int warm_run_started(struct octo__sandbox_warm *w, const struct octo_sand
                             const struct limits *lim, struct octo_sandbox_result *out)
 {
     struct pollfd pf[2] = {{w->pidfd, POLLIN, 0}, {w->rep_fd, POLLIN, 0}};
-    if (w->pid <= 0 || w->in_fd < 0 || poll(pf, 2, 0) != 0 || warm_set_limits(w, lim) != 0)
+    if (w->pid <= 0 || w->in_fd < 0 || poll(pf, 2, 0) != 0)
+        return OCTO_EAGAIN;
+    /* The group's counters include the command's start: one that already met its memory or
+     * pids limit would make every task look OOM/PIDS, so it is not used; CPU time is counted
+     * from the task's start. */
+    struct octo__cgroup_stats before;
+    octo__cgroup_read_stats(&w->cg, &before);
+    if (before.oom_kills > 0 || before.pids_max > 0 || warm_set_limits(w, lim) != 0)
         return OCTO_EAGAIN;
     memset(out, 0, sizeof(*out));
     struct sigpipe_guard guard;
     sigpipe_block(&guard);
     warm_supervise(w, spec, lim, now_ns(), out);
     sigpipe_restore(&guard);
+    out->cpu_ns = out->cpu_ns > before.cpu_ns ? out->cpu_ns - before.cpu_ns : 0;
     return 0;
 }
 

@@ -446,17 +446,34 @@ static void test_started(void)
     CHECK(no_children());
 
     /* A template command that ends while it waits is never handed a task: cold instead. */
-    static const char *const echo[] = {"/bin/echo", "early", NULL};
-    spec_init(&t, echo, &g_warm);
+    static const char *const brief[] = {"/bin/sh", "-c", "sleep 0.1; echo early", NULL};
+    spec_init(&t, brief, &g_warm);
     CHECK_OK(octo_sandbox_pool_init_started(&g_pool, 1, &t));
-    struct timespec pause = {0, 200 * 1000 * 1000};
+    struct timespec pause = {0, 400 * 1000 * 1000};
     nanosleep(&pause, NULL);
-    spec_init(&s, echo, &g_warm);
-    CHECK_OK(octo_sandbox_pool_wait_full(&g_pool, FILL_MS));
+    spec_init(&s, brief, &g_warm);
     CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
     CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
     CHECK_STR(g_warm.out, "early\n");
     CHECK_EQ_U64(stat_of(2), 1);
+    octo_sandbox_pool_deinit(&g_pool);
+
+    /* A command that cannot start is never published: init fails and says why. */
+    static const char *const missing[] = {"/usr/bin/octo-no-such-program", NULL};
+    spec_init(&t, missing, &g_warm);
+    int rc = octo_sandbox_pool_init_started(&g_pool, 1, &t);
+    CHECK_ERR(rc, OCTO_EIO);
+    CHECK(strstr(g_pool.reason, "execve") != NULL);
+
+    /* A task asking for fewer pids than the command started with runs cold. */
+    spec_init(&t, cat, &g_warm);
+    t.limits.pids = 32;
+    CHECK_OK(octo_sandbox_pool_init_started(&g_pool, 1, &t));
+    spec_init(&s, cat, &g_warm);
+    s.limits.pids = 8;
+    CHECK_OK(octo_sandbox_pool_run(&g_pool, &s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_EXITED);
+    CHECK_EQ_U64(stat_of(1), 1);
     octo_sandbox_pool_deinit(&g_pool);
 
     /* A started pool needs a command. */
