@@ -510,6 +510,19 @@ static void send_buf(int fd, struct octo_buf *b)
     octo_buf_reset(b);
 }
 
+/* Starts a client of class cls on w: HELLO out, KEY in (body/len point into io). */
+static bool client_start(struct world *w, struct octo_privacy_client *c, enum octo_env_class cls,
+                         struct octo_buf *io, const uint8_t **body, size_t *len)
+{
+    octo_buf_init(io, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
+    if (octo_privacy_client_init(c, &w->client, cls, NULL) != 0 ||
+        octo_privacy_client_hello(c, io) != 0 ||
+        octo_privacy_write_all(w->fd, io->data, io->len, 10000) != 0)
+        return false;
+    return octo_privacy_read_frame(w->fd, OCTO_PRIVACY_KEY_MAX, 10000, io, body, len) ==
+           OCTO_FRAME_KEY;
+}
+
 /* The anchors the client trusts for software-unverified evidence: the node's key. */
 struct trust {
     struct octo_trust_anchor item;
@@ -548,15 +561,10 @@ static void canary_case(enum octo_env_class cls)
         t.pol.acl_count = 2;
     }
     struct octo_privacy_client c;
-    CHECK_OK(octo_privacy_client_init(&c, &w.client, cls, NULL));
     struct octo_buf io;
-    octo_buf_init(&io, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
-    CHECK_OK(octo_privacy_client_hello(&c, &io));
-    send_buf(w.fd, &io);
     const uint8_t *body = NULL;
     size_t len = 0;
-    CHECK_EQ_INT(octo_privacy_read_frame(w.fd, OCTO_PRIVACY_KEY_MAX, 10000, &io, &body, &len),
-                 OCTO_FRAME_KEY);
+    CHECK(client_start(&w, &c, cls, &io, &body, &len));
     char why[160];
     int admit = octo_privacy_client_on_key(&c, &t.pol, body, len, why, sizeof(why));
     CHECK(c.att.verified); /* the software evidence verified and is bound to the worker key */
@@ -668,15 +676,10 @@ static void test_private_refused(void)
     struct trust t;
     trust_init(&t, &w);
     struct octo_privacy_client c;
-    CHECK_OK(octo_privacy_client_init(&c, &w.client, OCTO_ENV_PRIVATE, NULL));
     struct octo_buf io;
-    octo_buf_init(&io, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
-    CHECK_OK(octo_privacy_client_hello(&c, &io));
-    send_buf(w.fd, &io);
     const uint8_t *body = NULL;
     size_t len = 0;
-    CHECK_EQ_INT(octo_privacy_read_frame(w.fd, OCTO_PRIVACY_KEY_MAX, 10000, &io, &body, &len),
-                 OCTO_FRAME_KEY);
+    CHECK(client_start(&w, &c, OCTO_ENV_PRIVATE, &io, &body, &len));
     char why[160];
     CHECK_ERR(octo_privacy_client_on_key(&c, &t.pol, body, len, why, sizeof(why)), OCTO_EPERM);
     CHECK(strstr(why, "owner") != NULL);
@@ -705,15 +708,10 @@ static void test_confidential_acl_refused(void)
     t.pol.acl = acl;
     t.pol.acl_count = 1;
     struct octo_privacy_client c;
-    CHECK_OK(octo_privacy_client_init(&c, &w.client, OCTO_ENV_CONFIDENTIAL, NULL));
     struct octo_buf io;
-    octo_buf_init(&io, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
-    CHECK_OK(octo_privacy_client_hello(&c, &io));
-    send_buf(w.fd, &io);
     const uint8_t *body = NULL;
     size_t len = 0;
-    CHECK_EQ_INT(octo_privacy_read_frame(w.fd, OCTO_PRIVACY_KEY_MAX, 10000, &io, &body, &len),
-                 OCTO_FRAME_KEY);
+    CHECK(client_start(&w, &c, OCTO_ENV_CONFIDENTIAL, &io, &body, &len));
     char why[160];
     CHECK_ERR(octo_privacy_client_on_key(&c, &t.pol, body, len, why, sizeof(why)), OCTO_EPERM);
     CHECK(strstr(why, "ACL") != NULL);
@@ -742,15 +740,10 @@ static void test_shared_round_trip(void)
     struct trust t;
     trust_init(&t, &w);
     struct octo_privacy_client c;
-    CHECK_OK(octo_privacy_client_init(&c, &w.client, OCTO_ENV_SHARED, NULL));
     struct octo_buf io;
-    octo_buf_init(&io, OCTO_FRAME_HEAD_LEN + OCTO_FRAME_BODY_MAX);
-    CHECK_OK(octo_privacy_client_hello(&c, &io));
-    send_buf(w.fd, &io);
     const uint8_t *body = NULL;
     size_t len = 0;
-    CHECK_EQ_INT(octo_privacy_read_frame(w.fd, OCTO_PRIVACY_KEY_MAX, 10000, &io, &body, &len),
-                 OCTO_FRAME_KEY);
+    CHECK(client_start(&w, &c, OCTO_ENV_SHARED, &io, &body, &len));
     CHECK_OK(octo_privacy_client_on_key(&c, &t.pol, body, len, NULL, 0));
     octo_buf_reset(&io); /* it held the KEY frame read above */
     CHECK_OK(octo_privacy_client_task(&c, &t.pol, (const uint8_t *)"hello\n", 6, &io));
