@@ -1,0 +1,112 @@
+/*
+ * fuzz_gguf.c — libFuzzer harness for the GGUF v3 reader (infer/gguf.h).
+ *
+ * Input: a whole GGUF file. The harness parses it and, when it is accepted, walks every KV
+ * (every array element, recursively, through every conversion), looks every key and tensor up
+ * by name and reads every tensor's first and last byte.
+ *
+ * Invariants: errors only from the documented set, always with a reason; an accepted file has
+ * version 3, unique keys and tensor names that find themselves, n_dims 1..4, offsets aligned,
+ * data inside the buffer and inside the data section, and no two non-empty tensors overlapping.
+ * Seeds (fuzz/seeds/gguf/) come from write_seeds() in tests/unit/infer/test_gguf.c.
+ */
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "infer/gguf.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static volatile uint64_t g_sink;
+
+static void walk_value(const struct octo_gguf_value *v, unsigned depth)
+{
+    OCTO_ASSERT(depth <= OCTO_GGUF_DEPTH_MAX);
+    uint64_t u;
+    int64_t i;
+    float f;
+    double d;
+    bool b;
+    const char *s;
+    size_t n;
+    if (octo_gguf_value_u64(v, &u) == 0)
+        g_sink += u;
+    if (octo_gguf_value_i64(v, &i) == 0)
+        g_sink += (uint64_t)i;
+    if (octo_gguf_value_f32(v, &f) == 0)
+        g_sink += f == f;
+    if (octo_gguf_value_f64(v, &d) == 0)
+        g_sink += d == d;
+    if (octo_gguf_value_bool(v, &b) == 0)
+        g_sink += b;
+    if (octo_gguf_value_str(v, &s, &n) == 0) {
+        OCTO_ASSERT(n <= OCTO_GGUF_STRING_MAX);
+        if (n > 0)
+            g_sink += (uint8_t)s[0] + (uint8_t)s[n - 1];
+    }
+    if (v->type != OCTO_GGUF_ARRAY)
+        return;
+    struct octo_gguf_value el;
+    for (uint64_t k = 0; k < v->count; k++) {
+        OCTO_ASSERT(octo_gguf_array_get(v, k, &el) == 0);
+        OCTO_ASSERT(el.type == v->elem_type);
+        walk_value(&el, depth + 1);
+    }
+    OCTO_ASSERT(octo_gguf_array_get(v, v->count, &el) == OCTO_ERANGE);
+}
+
+static void check_accepted(const struct octo_gguf *g, const uint8_t *data, size_t size)
+{
+    char name[OCTO_GGUF_KEY_MAX + 1];
+    OCTO_ASSERT(g->version == 3);
+    OCTO_ASSERT(g->data_offset <= size && g->data_offset + g->data_size == size);
+    for (uint64_t k = 0; k < g->n_kv; k++) {
+        const struct octo_gguf_kv *kv = &g->kvs[k];
+        memcpy(name, kv->key, kv->key_len);
+        name[kv->key_len] = '\0';
+        /* Keys may hold NUL bytes; only NUL-free keys can be looked up by C string. */
+        if (memchr(kv->key, 0, kv->key_len) == NULL)
+            OCTO_ASSERT(octo_gguf_find(g, name) == kv);
+        walk_value(&kv->value, 0);
+    }
+    for (uint64_t k = 0; k < g->n_tensors; k++) {
+        const struct octo_gguf_tensor *t = &g->tensors[k];
+        OCTO_ASSERT(t->n_dims >= 1 && t->n_dims <= OCTO_GGUF_DIMS_MAX);
+        OCTO_ASSERT(t->offset % g->alignment == 0);
+        OCTO_ASSERT(t->offset + t->size <= g->data_size);
+        OCTO_ASSERT(t->data >= data && t->data + t->size <= data + size);
+        memcpy(name, t->name, t->name_len);
+        name[t->name_len] = '\0';
+        if (memchr(t->name, 0, t->name_len) == NULL)
+            OCTO_ASSERT(octo_gguf_find_tensor(g, name) == t);
+        if (t->size > 0)
+            g_sink += t->data[0] + t->data[t->size - 1];
+        for (uint64_t m = 0; m < g->n_tensors; m++) {
+            const struct octo_gguf_tensor *o = &g->tensors[m];
+            if (m == k || t->size == 0 || o->size == 0)
+                continue;
+            OCTO_ASSERT(t->offset + t->size <= o->offset || o->offset + o->size <= t->offset);
+            if (m > 64)
+                break; /* quadratic check on the first tensors only */
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct octo_gguf g;
+    octo_gguf_init(&g);
+    int rc = octo_gguf_parse(&g, data, size);
+    if (rc == 0) {
+        check_accepted(&g, data, size);
+    } else {
+        OCTO_ASSERT(rc == OCTO_EMALFORMED || rc == OCTO_EUNSUPPORTED || rc == OCTO_ETOOBIG ||
+                    rc == OCTO_EEXIST || rc == OCTO_ERANGE || rc == OCTO_ENOMEM);
+        OCTO_ASSERT(g.reason[0] != '\0');
+        OCTO_ASSERT(g.kvs == NULL && g.tensors == NULL);
+    }
+    octo_gguf_deinit(&g);
+    return 0;
+}

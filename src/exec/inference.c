@@ -1,0 +1,379 @@
+/*
+ * inference.c — the built-in backend: mapped model, worker pool, generation loop
+ * (inference.h).
+ *
+ * The pool: a dispatch publishes (fn, arg, rows), sets `pending` to the worker count and bumps
+ * the generation counter; each worker runs its contiguous share of the rows (worker i of n
+ * takes [rows*i/n, rows*(i+1)/n), the caller the first share) and decrements `pending`; the
+ * caller waits until it reaches zero. Waiting is a short busy-wait (SPIN_PAUSES), then
+ * sched_yield (so a peer that lost its CPU to another process gets it back quickly), and for
+ * idle workers, after SPIN_NS, a sleep on the condition variable (counted in `sleepers`, so a
+ * dispatch only signals when someone sleeps).
+ */
+#include "exec/inference.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/hex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <immintrin.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SPIN_NS 2000000u  /* how long an idle worker waits before it sleeps */
+#define SPIN_PAUSES 4096u /* busy-wait iterations before yielding the CPU instead */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the model file ---- */
+
+int octo_infer_open(struct octo_infer_model *m, const char *path)
+{
+    OCTO_ASSERT(m != NULL && path != NULL);
+    memset(m, 0, sizeof(*m));
+    m->fd = -1;
+    octo_gguf_init(&m->gguf);
+    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (m->fd < 0 || fstat(m->fd, &st) != 0) {
+        int e = errno;
+        snprintf(m->reason, sizeof(m->reason), "%s: %s", path, strerror(e));
+        octo_infer_close(m);
+        return e == ENOENT ? OCTO_ENOTFOUND : e == EACCES ? OCTO_EPERM : OCTO_EIO;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+        snprintf(m->reason, sizeof(m->reason), "%s: not a regular, non-empty file", path);
+        octo_infer_close(m);
+        return OCTO_EMALFORMED;
+    }
+    m->len = (size_t)st.st_size;
+    void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
+    if (p == MAP_FAILED) {
+        snprintf(m->reason, sizeof(m->reason), "%s: mmap: %s", path, strerror(errno));
+        m->len = 0;
+        octo_infer_close(m);
+        return OCTO_EIO;
+    }
+    m->map = p;
+    int rc = octo_gguf_parse(&m->gguf, m->map, m->len);
+    if (rc != 0) {
+        snprintf(m->reason, sizeof(m->reason), "%s: %s", path, m->gguf.reason);
+        octo_infer_close(m);
+        return rc;
+    }
+    char why[OCTO_LLAMA_REASON_MAX];
+    rc = octo_llama_load(&m->llama, &m->gguf, why, sizeof(why));
+    if (rc != 0) {
+        snprintf(m->reason, sizeof(m->reason), "%s: %s", path, why);
+        octo_infer_close(m);
+    }
+    return rc;
+}
+
+void octo_infer_close(struct octo_infer_model *m)
+{
+    if (m == NULL)
+        return;
+    octo_llama_unload(&m->llama);
+    octo_gguf_deinit(&m->gguf);
+    if (m->map != NULL)
+        munmap((void *)(uintptr_t)m->map, m->len);
+    if (m->fd >= 0)
+        close(m->fd);
+    m->map = NULL;
+    m->len = 0;
+    m->fd = -1;
+}
+
+/* ---- the worker pool ---- */
+
+struct worker_arg;
+
+struct octo_infer_pool {
+    pthread_t th[OCTO_INFER_THREADS_MAX];
+    struct worker_arg *args; /* one per worker */
+    uint32_t workers;        /* threads - 1 */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_uint gen;
+    atomic_uint pending;
+    atomic_uint sleepers;
+    atomic_bool stop;
+    octo_llama_range_fn fn;
+    void *arg;
+    size_t rows;
+};
+
+struct worker_arg {
+    struct octo_infer_pool *p;
+    uint32_t index; /* 1..workers: the caller is share 0 */
+};
+
+static void share(size_t rows, uint32_t i, uint32_t n, size_t *r0, size_t *r1)
+{
+    *r0 = rows * i / n;
+    *r1 = rows * (i + 1) / n;
+}
+
+/* Waits for a generation other than seen; returns it (or the current one when stopping). */
+static unsigned wait_gen(struct octo_infer_pool *p, unsigned seen)
+{
+    uint64_t until = now_ns() + SPIN_NS;
+    for (unsigned spins = 0;; spins++) {
+        unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        if (g != seen || atomic_load(&p->stop))
+            return g;
+        if (spins < SPIN_PAUSES) {
+            _mm_pause();
+            continue;
+        }
+        if (now_ns() < until) {
+            sched_yield(); /* a descheduled peer (an oversubscribed CPU) gets to run */
+            continue;
+        }
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add(&p->sleepers, 1);
+        while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+            pthread_cond_wait(&p->cv, &p->mu);
+        atomic_fetch_sub(&p->sleepers, 1);
+        pthread_mutex_unlock(&p->mu);
+        until = now_ns() + SPIN_NS;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker_arg *w = arg;
+    struct octo_infer_pool *p = w->p;
+    unsigned seen = 0;
+    for (;;) {
+        seen = wait_gen(p, seen);
+        if (atomic_load(&p->stop))
+            return NULL;
+        size_t r0, r1;
+        share(p->rows, w->index, p->workers + 1, &r0, &r1);
+        if (r1 > r0)
+            p->fn(p->arg, r0, r1);
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    }
+}
+
+/* octo_llama_parallel_fn: the caller runs share 0 and waits for the workers. */
+static void pool_parallel(void *ctx, size_t rows, octo_llama_range_fn fn, void *arg)
+{
+    struct octo_infer_pool *p = ctx;
+    p->fn = fn;
+    p->arg = arg;
+    p->rows = rows;
+    atomic_store_explicit(&p->pending, p->workers, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    size_t r0, r1;
+    share(rows, 0, p->workers + 1, &r0, &r1);
+    if (r1 > r0)
+        fn(arg, r0, r1);
+    for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) != 0;
+         spins++) {
+        if (spins < SPIN_PAUSES)
+            _mm_pause();
+        else
+            sched_yield();
+    }
+}
+
+static void pool_stop(struct octo_infer_pool *p, uint32_t started)
+{
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, true);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    octo_free(p->args);
+    octo_free(p);
+}
+
+static int pool_start(struct octo_infer_pool **out, uint32_t threads)
+{
+    struct octo_infer_pool *p = octo_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OCTO_ENOMEM;
+    p->workers = threads - 1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->args = octo_calloc(p->workers > 0 ? p->workers : 1, sizeof(*p->args));
+    if (p->args == NULL) {
+        pool_stop(p, 0);
+        return OCTO_ENOMEM;
+    }
+    for (uint32_t i = 0; i < p->workers; i++) {
+        p->args[i] = (struct worker_arg){p, i + 1};
+        if (pthread_create(&p->th[i], NULL, worker_main, &p->args[i]) != 0) {
+            pool_stop(p, i);
+            return OCTO_EIO;
+        }
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- sessions ---- */
+
+int octo_infer_session_init(struct octo_infer_session *s, const struct octo_infer_model *m,
+                            uint32_t threads, uint32_t n_ctx, enum octo_quant_mode mode,
+                            const struct octo_sample_params *sp)
+{
+    OCTO_ASSERT(s != NULL && m != NULL && sp != NULL);
+    memset(s, 0, sizeof(*s));
+    if (threads == 0 || threads > OCTO_INFER_THREADS_MAX)
+        return OCTO_EINVAL;
+    s->m = m;
+    uint32_t eos = 0;
+    s->eos =
+        octo_gguf_get_u32(&m->gguf, "tokenizer.ggml.eos_token_id", &eos) == 0 ? eos : UINT32_MAX;
+    int rc = octo_llama_state_init(&s->state, &m->llama, n_ctx, mode);
+    if (rc == 0)
+        rc = octo_sampler_init(&s->sampler, sp, m->llama.cfg.n_vocab);
+    if (rc == 0 && threads > 1)
+        rc = pool_start(&s->pool, threads);
+    if (rc != 0) {
+        octo_infer_session_deinit(s);
+        return rc;
+    }
+    if (s->pool != NULL) {
+        s->state.parallel = pool_parallel;
+        s->state.parallel_ctx = s->pool;
+    }
+    return 0;
+}
+
+void octo_infer_session_deinit(struct octo_infer_session *s)
+{
+    if (s == NULL)
+        return;
+    if (s->pool != NULL)
+        pool_stop(s->pool, s->pool->workers);
+    octo_sampler_deinit(&s->sampler);
+    octo_llama_state_deinit(&s->state);
+    memset(s, 0, sizeof(*s));
+}
+
+void octo_infer_cancel(struct octo_infer_session *s)
+{
+    atomic_store(&s->cancel, true);
+}
+
+static double per_second(uint64_t count, uint64_t ns)
+{
+    return ns > 0 ? (double)count * 1e9 / (double)ns : 0.0;
+}
+
+int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, size_t n,
+                        uint32_t max_tokens, octo_infer_token_fn on_token, void *ctx,
+                        struct octo_infer_stats *st)
+{
+    OCTO_ASSERT(s != NULL && st != NULL && (prompt != NULL || n == 0));
+    memset(st, 0, sizeof(*st));
+    uint32_t vocab = s->m->llama.cfg.n_vocab;
+    if (n == 0 || n > s->state.n_ctx)
+        return OCTO_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (prompt[i] >= vocab)
+            return OCTO_EINVAL;
+    }
+    atomic_store(&s->cancel, false);
+    octo_llama_reset(&s->state);
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < n; i++) {
+        int rc = octo_llama_forward(&s->state, prompt[i]);
+        if (rc != 0)
+            return rc;
+        octo_sampler_accept(&s->sampler, prompt[i]);
+    }
+    st->prompt_tokens = (uint32_t)n;
+    st->prompt_ns = now_ns() - t0;
+    st->prompt_tps = per_second(n, st->prompt_ns);
+    uint64_t first = 0;
+    for (uint32_t i = 0; i < max_tokens; i++) {
+        long tok = octo_sampler_sample(&s->sampler, s->state.logits);
+        if (tok < 0)
+            return (int)tok;
+        uint64_t now = now_ns();
+        if (i == 0) {
+            st->ttft_ns = now - t0;
+            first = now;
+        }
+        st->completion_tokens++;
+        octo_sampler_accept(&s->sampler, (uint32_t)tok);
+        if ((uint32_t)tok == s->eos) {
+            st->stopped_eos = true;
+            break;
+        }
+        if (on_token != NULL && on_token(ctx, (uint32_t)tok) != 0)
+            break;
+        if (atomic_load(&s->cancel)) {
+            st->cancelled = true;
+            break;
+        }
+        if (i + 1 == max_tokens)
+            break;
+        if (s->state.pos >= s->state.n_ctx) {
+            st->context_full = true;
+            break;
+        }
+        int rc = octo_llama_forward(&s->state, (uint32_t)tok);
+        if (rc != 0)
+            return rc;
+    }
+    if (st->completion_tokens > 1) {
+        st->generate_ns = now_ns() - first;
+        st->generate_tps = per_second(st->completion_tokens - 1, st->generate_ns);
+    }
+    return 0;
+}
+
+int octo_infer_token_text(const struct octo_infer_model *m, uint32_t token, struct octo_buf *out)
+{
+    const struct octo_gguf_value *tokens = NULL;
+    struct octo_gguf_value v;
+    const char *s = NULL;
+    size_t len = 0;
+    if (octo_gguf_get_array(&m->gguf, "tokenizer.ggml.tokens", &tokens) != 0 ||
+        octo_gguf_array_get(tokens, token, &v) != 0 || octo_gguf_value_str(&v, &s, &len) != 0)
+        return OCTO_ENOTFOUND;
+    uint8_t byte = 0;
+    if (len == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' &&
+        octo_hex_decode(s + 3, 2, &byte, 1) == 1)
+        return octo_buf_append_byte(out, byte);
+    for (size_t i = 0; i < len; i++) {
+        int rc;
+        if (i + 2 < len && (uint8_t)s[i] == 0xe2 && (uint8_t)s[i + 1] == 0x96 &&
+            (uint8_t)s[i + 2] == 0x81) {
+            rc = octo_buf_append_byte(out, ' ');
+            i += 2;
+        } else {
+            rc = octo_buf_append_byte(out, (uint8_t)s[i]);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * inference.h — the Local Inference Engine's built-in backend as the node runs it: a GGUF
+ * model file mapped read-only (mmap), the llama-family forward pass (infer/llama.h) driven by
+ * a pool of worker threads that split every matrix-vector product by rows, a seeded sampler
+ * (infer/sample.h), streaming token callbacks, cancellation, and usage and timing figures.
+ *
+ * Threads: the pool has threads-1 workers plus the calling thread. Between products the
+ * workers spin briefly on an atomic generation counter (a token's products come every few
+ * microseconds) and then sleep on a condition variable, so an idle session costs no CPU.
+ * Results do not depend on the thread count in deterministic mode (llama.h, quant.h).
+ *
+ * One session is used by one thread at a time (octo_infer_cancel excepted: any thread).
+ */
+#ifndef OCTO_EXEC_INFERENCE_H
+#define OCTO_EXEC_INFERENCE_H
+
+#include "base/err.h"
+#include "infer/gguf.h"
+#include "infer/llama.h"
+#include "infer/sample.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OCTO_INFER_THREADS_MAX 256
+#define OCTO_INFER_REASON_MAX 256
+
+struct octo_infer_model {
+    int fd;
+    const uint8_t *map;
+    size_t len;
+    struct octo_gguf gguf;
+    struct octo_llama_model llama;
+    char reason[OCTO_INFER_REASON_MAX]; /* why open failed */
+};
+
+/* Maps and validates path (GGUF reader, then the llama loader). Errors (reason says why):
+ * OCTO_EIO / OCTO_ENOTFOUND / OCTO_EPERM from the file, the reader's and the loader's codes. */
+OCTO_MUST_USE int octo_infer_open(struct octo_infer_model *m, const char *path);
+void octo_infer_close(struct octo_infer_model *m);
+
+struct octo_infer_pool;
+
+struct octo_infer_stats {
+    uint32_t prompt_tokens, completion_tokens;
+    uint64_t prompt_ns;   /* feeding the prompt */
+    uint64_t ttft_ns;     /* from the call to the first generated token */
+    uint64_t generate_ns; /* from the first to the last generated token */
+    double prompt_tps;    /* prompt tokens per second */
+    double generate_tps;  /* generated tokens per second after the first */
+    bool cancelled;
+    bool context_full;
+    bool stopped_eos;
+};
+
+struct octo_infer_session {
+    const struct octo_infer_model *m;
+    struct octo_llama_state state;
+    struct octo_sampler sampler;
+    struct octo_infer_pool *pool; /* NULL with one thread */
+    uint32_t eos;                 /* end-of-sequence token, or UINT32_MAX */
+    atomic_bool cancel;
+};
+
+/* Called with each generated token; a non-zero return stops the generation. */
+typedef int (*octo_infer_token_fn)(void *ctx, uint32_t token);
+
+/* A session on m with `threads` threads (1..OCTO_INFER_THREADS_MAX), room for n_ctx positions
+ * (0 = the model's), the quant mode and sampling parameters. Errors: OCTO_EINVAL,
+ * OCTO_ENOMEM, OCTO_EIO (a thread could not start). */
+OCTO_MUST_USE int octo_infer_session_init(struct octo_infer_session *s,
+                                          const struct octo_infer_model *m, uint32_t threads,
+                                          uint32_t n_ctx, enum octo_quant_mode mode,
+                                          const struct octo_sample_params *sp);
+void octo_infer_session_deinit(struct octo_infer_session *s);
+
+/* Feeds prompt[0..n) (from position 0), then generates up to max_tokens, calling on_token for
+ * each; stops at the end-of-sequence token, a full context, a non-zero callback return or a
+ * cancel. Returns 0 with *st filled, or OCTO_EINVAL (empty prompt, a token outside the
+ * vocabulary), the forward pass's errors. */
+OCTO_MUST_USE int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt,
+                                      size_t n, uint32_t max_tokens, octo_infer_token_fn on_token,
+                                      void *ctx, struct octo_infer_stats *st);
+
+/* Asks a running generation to stop after the current token (any thread). */
+void octo_infer_cancel(struct octo_infer_session *s);
+
+/* The text of a token from the model's vocabulary (tokenizer.ggml.tokens): "▁" becomes a
+ * space, byte tokens <0xNN> their byte. Appends to out. OCTO_ENOTFOUND no vocabulary or id out
+ * of range; out's errors. */
+OCTO_MUST_USE int octo_infer_token_text(const struct octo_infer_model *m, uint32_t token,
+                                        struct octo_buf *out);
+
+#endif

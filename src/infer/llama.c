@@ -1,0 +1,466 @@
+/*
+ * llama.c — the llama-family forward pass (llama.h).
+ *
+ * One token per call (decoding; a prompt is fed token by token). Reductions outside the
+ * matrix-vector kernels (RMSNorm, attention scores and sums, softmax) accumulate in double in a
+ * fixed order, and RoPE angles are computed in double: accurate against the float64 NumPy
+ * reference and identical on every machine.
+ */
+#include "infer/llama.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void say(char *reason, size_t size, const char *fmt, const char *what)
+    __attribute__((format(printf, 3, 0)));
+
+static void say(char *reason, size_t size, const char *fmt, const char *what)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    if (reason != NULL && size > 0)
+        snprintf(reason, size, fmt, what); /* fmt is always one of this file's literals */
+#pragma GCC diagnostic pop
+}
+
+static int get_u32(const struct octo_gguf *g, const char *arch, const char *suffix, uint32_t *out,
+                   bool required, char *reason, size_t rsize)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "%s.%s", arch, suffix);
+    int rc = octo_gguf_get_u32(g, key, out);
+    if (rc == OCTO_ENOTFOUND && !required)
+        return 0;
+    if (rc != 0)
+        say(reason, rsize, "%s: missing or not an unsigned integer", key);
+    return rc;
+}
+
+static int get_f32(const struct octo_gguf *g, const char *arch, const char *suffix, float *out)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "%s.%s", arch, suffix);
+    int rc = octo_gguf_get_f32(g, key, out);
+    return rc == OCTO_ENOTFOUND ? 0 : rc;
+}
+
+static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, char *reason,
+                       size_t rsize)
+{
+    const char *arch = NULL;
+    size_t len = 0;
+    if (octo_gguf_get_str(g, "general.architecture", &arch, &len) != 0) {
+        say(reason, rsize, "%s: missing", "general.architecture");
+        return OCTO_ENOTFOUND;
+    }
+    if (!((len == 5 && memcmp(arch, "llama", 5) == 0) ||
+          (len == 5 && memcmp(arch, "qwen2", 5) == 0))) {
+        say(reason, rsize, "architecture '%s' is not supported (llama, qwen2)",
+            len < 16 ? arch : "(long)");
+        return OCTO_EUNSUPPORTED;
+    }
+    memcpy(c->arch, arch, len);
+    c->arch[len] = '\0';
+    c->neox = strcmp(c->arch, "qwen2") == 0;
+    c->eps = 1e-5f;
+    c->rope_base = 10000.0f;
+    int rc = get_u32(g, c->arch, "embedding_length", &c->n_embd, true, reason, rsize);
+    if (rc == 0)
+        rc = get_u32(g, c->arch, "block_count", &c->n_layer, true, reason, rsize);
+    if (rc == 0)
+        rc = get_u32(g, c->arch, "attention.head_count", &c->n_head, true, reason, rsize);
+    c->n_head_kv = c->n_head;
+    if (rc == 0)
+        rc = get_u32(g, c->arch, "attention.head_count_kv", &c->n_head_kv, false, reason, rsize);
+    if (rc == 0)
+        rc = get_u32(g, c->arch, "feed_forward_length", &c->n_ff, true, reason, rsize);
+    if (rc == 0)
+        rc = get_u32(g, c->arch, "context_length", &c->n_ctx, true, reason, rsize);
+    if (rc == 0)
+        rc = get_f32(g, c->arch, "attention.layer_norm_rms_epsilon", &c->eps);
+    if (rc == 0)
+        rc = get_f32(g, c->arch, "rope.freq_base", &c->rope_base);
+    if (rc != 0)
+        return rc;
+    if (c->n_embd == 0 || c->n_embd > OCTO_LLAMA_DIM_MAX || c->n_ff == 0 ||
+        c->n_ff > 4 * OCTO_LLAMA_DIM_MAX || c->n_layer == 0 || c->n_layer > OCTO_LLAMA_LAYERS_MAX ||
+        c->n_ctx == 0 || c->n_ctx > OCTO_LLAMA_CTX_MAX) {
+        say(reason, rsize, "%s: a dimension is zero or over its maximum", c->arch);
+        return OCTO_ETOOBIG;
+    }
+    if (c->n_head == 0 || c->n_head_kv == 0 || c->n_embd % c->n_head != 0 ||
+        c->n_head % c->n_head_kv != 0 || (c->n_embd / c->n_head) % 2 != 0 || !(c->eps > 0.0f) ||
+        !(c->rope_base > 0.0f)) {
+        say(reason, rsize, "%s: inconsistent heads, epsilon or rope base", c->arch);
+        return OCTO_EMALFORMED;
+    }
+    c->head_dim = c->n_embd / c->n_head;
+    return 0;
+}
+
+static int find(const struct octo_gguf *g, const char *name, const struct octo_gguf_tensor **t,
+                char *reason, size_t rsize)
+{
+    *t = octo_gguf_find_tensor(g, name);
+    if (*t == NULL) {
+        say(reason, rsize, "tensor '%s' is missing", name);
+        return OCTO_ENOTFOUND;
+    }
+    return 0;
+}
+
+static int load_matrix(const struct octo_gguf *g, const char *name, uint64_t rows, uint64_t cols,
+                       struct octo_quant_matrix *out, char *reason, size_t rsize)
+{
+    const struct octo_gguf_tensor *t = NULL;
+    int rc = find(g, name, &t, reason, rsize);
+    if (rc != 0)
+        return rc;
+    if (t->n_dims != 2 || t->ne[0] != cols || (rows != 0 && t->ne[1] != rows)) {
+        say(reason, rsize, "tensor '%s': shape does not match the configuration", name);
+        return OCTO_EMALFORMED;
+    }
+    rc = octo_quant_matrix_init(out, (enum octo_quant_type)t->type, t->data, t->size,
+                                (size_t)t->ne[1], (size_t)t->ne[0]);
+    if (rc != 0)
+        say(reason, rsize, "tensor '%s': type or layout not supported by the engine", name);
+    return rc;
+}
+
+static int load_vector(const struct octo_gguf *g, const char *name, uint64_t n, bool optional,
+                       const float **out, char *reason, size_t rsize)
+{
+    *out = NULL;
+    const struct octo_gguf_tensor *t = octo_gguf_find_tensor(g, name);
+    if (t == NULL && optional)
+        return 0;
+    int rc = find(g, name, &t, reason, rsize);
+    if (rc != 0)
+        return rc;
+    if (t->type != OCTO_GGML_F32 || t->n_dims != 1 || t->ne[0] != n ||
+        ((uintptr_t)t->data & 3u) != 0) {
+        say(reason, rsize, "tensor '%s': expected an aligned F32 vector of the model's width",
+            name);
+        return OCTO_EMALFORMED;
+    }
+    *out = (const float *)(const void *)t->data;
+    return 0;
+}
+
+static int load_layer(const struct octo_gguf *g, const struct octo_llama_config *c, uint32_t l,
+                      struct octo_llama_layer *L, char *reason, size_t rsize)
+{
+    char n[OCTO_GGUF_NAME_MAX + 1];
+    uint32_t kv = c->head_dim * c->n_head_kv;
+    bool qwen = c->neox;
+    int rc = 0;
+#define MAT(suffix, field, rows, cols)                                                             \
+    do {                                                                                           \
+        snprintf(n, sizeof(n), "blk.%u." suffix, l);                                               \
+        if (rc == 0)                                                                               \
+            rc = load_matrix(g, n, rows, cols, &L->field, reason, rsize);                          \
+    } while (0)
+#define VEC(suffix, field, len, optional)                                                          \
+    do {                                                                                           \
+        snprintf(n, sizeof(n), "blk.%u." suffix, l);                                               \
+        if (rc == 0)                                                                               \
+            rc = load_vector(g, n, len, optional, &L->field, reason, rsize);                       \
+    } while (0)
+    VEC("attn_norm.weight", attn_norm, c->n_embd, false);
+    VEC("ffn_norm.weight", ffn_norm, c->n_embd, false);
+    VEC("attn_q.bias", bq, c->n_embd, !qwen);
+    VEC("attn_k.bias", bk, kv, !qwen);
+    VEC("attn_v.bias", bv, kv, !qwen);
+    MAT("attn_q.weight", wq, c->n_embd, c->n_embd);
+    MAT("attn_k.weight", wk, kv, c->n_embd);
+    MAT("attn_v.weight", wv, kv, c->n_embd);
+    MAT("attn_output.weight", wo, c->n_embd, c->n_embd);
+    MAT("ffn_gate.weight", gate, c->n_ff, c->n_embd);
+    MAT("ffn_up.weight", up, c->n_ff, c->n_embd);
+    MAT("ffn_down.weight", down, c->n_embd, c->n_ff);
+#undef MAT
+#undef VEC
+    return rc;
+}
+
+int octo_llama_load(struct octo_llama_model *m, const struct octo_gguf *g, char *reason,
+                    size_t reason_size)
+{
+    OCTO_ASSERT(m != NULL && g != NULL);
+    memset(m, 0, sizeof(*m));
+    if (reason != NULL && reason_size > 0)
+        reason[0] = '\0';
+    int rc = load_config(&m->cfg, g, reason, reason_size);
+    if (rc == 0)
+        rc = load_matrix(g, "token_embd.weight", 0, m->cfg.n_embd, &m->tok_embd, reason,
+                         reason_size);
+    if (rc != 0)
+        return rc;
+    if (m->tok_embd.rows > OCTO_LLAMA_VOCAB_MAX) {
+        say(reason, reason_size, "%s: vocabulary over its maximum", "token_embd.weight");
+        return OCTO_ETOOBIG;
+    }
+    m->cfg.n_vocab = (uint32_t)m->tok_embd.rows;
+    m->cfg.tied = octo_gguf_find_tensor(g, "output.weight") == NULL;
+    if (m->cfg.tied)
+        m->output = m->tok_embd;
+    else
+        rc = load_matrix(g, "output.weight", m->cfg.n_vocab, m->cfg.n_embd, &m->output, reason,
+                         reason_size);
+    if (rc == 0)
+        rc = load_vector(g, "output_norm.weight", m->cfg.n_embd, false, &m->output_norm, reason,
+                         reason_size);
+    if (rc == 0) {
+        m->layers = octo_calloc(m->cfg.n_layer, sizeof(*m->layers));
+        if (m->layers == NULL)
+            rc = OCTO_ENOMEM;
+    }
+    for (uint32_t l = 0; rc == 0 && l < m->cfg.n_layer; l++)
+        rc = load_layer(g, &m->cfg, l, &m->layers[l], reason, reason_size);
+    if (rc != 0)
+        octo_llama_unload(m);
+    return rc;
+}
+
+void octo_llama_unload(struct octo_llama_model *m)
+{
+    if (m == NULL)
+        return;
+    octo_free(m->layers);
+    memset(m, 0, sizeof(*m));
+}
+
+int octo_llama_state_init(struct octo_llama_state *s, const struct octo_llama_model *m,
+                          uint32_t n_ctx, enum octo_quant_mode mode)
+{
+    OCTO_ASSERT(s != NULL && m != NULL);
+    memset(s, 0, sizeof(*s));
+    const struct octo_llama_config *c = &m->cfg;
+    if (n_ctx == 0)
+        n_ctx = c->n_ctx;
+    if (n_ctx > c->n_ctx || m->layers == NULL)
+        return OCTO_EINVAL;
+    s->m = m;
+    s->mode = mode;
+    s->n_ctx = n_ctx;
+    size_t kv = (size_t)c->head_dim * c->n_head_kv;
+    size_t wide = c->n_ff > c->n_embd ? c->n_ff : c->n_embd;
+    size_t cache = (size_t)c->n_layer * n_ctx * kv;
+    float **vecs[] = {&s->x, &s->xb, &s->xb2, &s->q, &s->k, &s->v};
+    for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
+        *vecs[i] = octo_calloc(c->n_embd, sizeof(float));
+    s->hb = octo_calloc(c->n_ff, sizeof(float));
+    s->hb2 = octo_calloc(c->n_ff, sizeof(float));
+    s->att = octo_calloc(n_ctx, sizeof(float));
+    s->logits = octo_calloc(c->n_vocab, sizeof(float));
+    s->k_cache = octo_calloc(cache, sizeof(float));
+    s->v_cache = octo_calloc(cache, sizeof(float));
+    s->xq = octo_calloc(wide / OCTO_QUANT_BLOCK + 1, sizeof(*s->xq));
+    bool ok = s->hb != NULL && s->hb2 != NULL && s->att != NULL && s->logits != NULL &&
+              s->k_cache != NULL && s->v_cache != NULL && s->xq != NULL;
+    for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
+        ok = ok && *vecs[i] != NULL;
+    if (!ok) {
+        octo_llama_state_deinit(s);
+        return OCTO_ENOMEM;
+    }
+    return 0;
+}
+
+void octo_llama_state_deinit(struct octo_llama_state *s)
+{
+    if (s == NULL)
+        return;
+    float *bufs[] = {s->x,  s->xb,  s->xb2, s->q,      s->k,       s->v,
+                     s->hb, s->hb2, s->att, s->logits, s->k_cache, s->v_cache};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        octo_free(bufs[i]);
+    octo_free(s->xq);
+    memset(s, 0, sizeof(*s));
+}
+
+void octo_llama_reset(struct octo_llama_state *s)
+{
+    s->pos = 0;
+}
+
+/* ---- the pieces of a step ---- */
+
+struct mv_job {
+    struct octo_llama_state *s;
+    const struct octo_quant_matrix *w;
+    const float *x;
+    float *y;
+};
+
+static void mv_range(void *arg, size_t r0, size_t r1)
+{
+    struct mv_job *j = arg;
+    bool q = j->w->type == OCTO_QUANT_Q8_0 || j->w->type == OCTO_QUANT_Q4_0;
+    int rc =
+        octo_quant_matvec(j->w, q ? NULL : j->x, q ? j->s->xq : NULL, r0, r1, j->s->mode, j->y);
+    if (rc != 0 && j->s->err == 0)
+        j->s->err = rc;
+}
+
+/* y = W x, the rows split by the parallel hook. */
+static int matvec(struct octo_llama_state *s, const struct octo_quant_matrix *w, const float *x,
+                  float *y)
+{
+    if (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0) {
+        int rc = octo_quant_act_q8_0(x, w->cols, s->xq, w->cols / OCTO_QUANT_BLOCK);
+        if (rc != 0)
+            return rc;
+    }
+    struct mv_job j = {s, w, x, y};
+    s->err = 0;
+    if (s->parallel != NULL)
+        s->parallel(s->parallel_ctx, w->rows, mv_range, &j);
+    else
+        mv_range(&j, 0, w->rows);
+    return s->err;
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps)
+{
+    double ss = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        ss += (double)x[i] * (double)x[i];
+    double scale = 1.0 / sqrt(ss / n + (double)eps);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (float)((double)x[i] * scale) * w[i];
+}
+
+static void rope(const struct octo_llama_config *c, float *v, uint32_t heads, uint32_t pos)
+{
+    uint32_t hd = c->head_dim, half = hd / 2;
+    for (uint32_t i = 0; i < half; i++) {
+        double theta = (double)pos * pow((double)c->rope_base, -2.0 * (double)i / (double)hd);
+        double co = cos(theta), si = sin(theta);
+        for (uint32_t h = 0; h < heads; h++) {
+            float *p = v + (size_t)h * hd;
+            uint32_t a = c->neox ? i : 2 * i, b = c->neox ? i + half : 2 * i + 1;
+            double x0 = p[a], x1 = p[b];
+            p[a] = (float)(x0 * co - x1 * si);
+            p[b] = (float)(x0 * si + x1 * co);
+        }
+    }
+}
+
+static void add_bias(float *v, const float *b, size_t n)
+{
+    for (size_t i = 0; b != NULL && i < n; i++)
+        v[i] += b[i];
+}
+
+/* Causal attention of every head at position pos over the cached keys and values. */
+static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos)
+{
+    const struct octo_llama_config *c = &s->m->cfg;
+    uint32_t hd = c->head_dim, group = c->n_head / c->n_head_kv;
+    size_t kv = (size_t)hd * c->n_head_kv;
+    const float *kc = s->k_cache + (size_t)layer * s->n_ctx * kv;
+    const float *vc = s->v_cache + (size_t)layer * s->n_ctx * kv;
+    double inv = 1.0 / sqrt((double)hd);
+    for (uint32_t h = 0; h < c->n_head; h++) {
+        const float *q = s->q + (size_t)h * hd;
+        size_t off = (size_t)(h / group) * hd;
+        double max = -INFINITY, sum = 0.0;
+        for (uint32_t t = 0; t <= pos; t++) {
+            const float *k = kc + t * kv + off;
+            double d = 0.0;
+            for (uint32_t i = 0; i < hd; i++)
+                d += (double)q[i] * (double)k[i];
+            s->att[t] = (float)(d * inv);
+            max = (double)s->att[t] > max ? (double)s->att[t] : max;
+        }
+        for (uint32_t t = 0; t <= pos; t++) {
+            double e = exp((double)s->att[t] - max);
+            s->att[t] = (float)e;
+            sum += e;
+        }
+        float *out = s->xb + (size_t)h * hd;
+        for (uint32_t i = 0; i < hd; i++) {
+            double acc = 0.0;
+            for (uint32_t t = 0; t <= pos; t++)
+                acc += (double)s->att[t] * (double)vc[t * kv + off + i];
+            out[i] = (float)(acc / sum);
+        }
+    }
+}
+
+static int layer_step(struct octo_llama_state *s, uint32_t l, uint32_t pos)
+{
+    const struct octo_llama_config *c = &s->m->cfg;
+    const struct octo_llama_layer *L = &s->m->layers[l];
+    size_t kv = (size_t)c->head_dim * c->n_head_kv;
+    float *kpos = s->k_cache + ((size_t)l * s->n_ctx + pos) * kv;
+    float *vpos = s->v_cache + ((size_t)l * s->n_ctx + pos) * kv;
+    rmsnorm(s->xb, s->x, L->attn_norm, c->n_embd, c->eps);
+    int rc = matvec(s, &L->wq, s->xb, s->q);
+    if (rc == 0)
+        rc = matvec(s, &L->wk, s->xb, kpos);
+    if (rc == 0)
+        rc = matvec(s, &L->wv, s->xb, vpos);
+    if (rc != 0)
+        return rc;
+    add_bias(s->q, L->bq, c->n_embd);
+    add_bias(kpos, L->bk, kv);
+    add_bias(vpos, L->bv, kv);
+    rope(c, s->q, c->n_head, pos);
+    rope(c, kpos, c->n_head_kv, pos);
+    attention(s, l, pos);
+    rc = matvec(s, &L->wo, s->xb, s->xb2);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < c->n_embd; i++)
+        s->x[i] += s->xb2[i];
+    rmsnorm(s->xb, s->x, L->ffn_norm, c->n_embd, c->eps);
+    rc = matvec(s, &L->gate, s->xb, s->hb);
+    if (rc == 0)
+        rc = matvec(s, &L->up, s->xb, s->hb2);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < c->n_ff; i++) {
+        double g = s->hb[i];
+        s->hb[i] = (float)(g / (1.0 + exp(-g)) * (double)s->hb2[i]);
+    }
+    rc = matvec(s, &L->down, s->hb, s->xb2);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < c->n_embd; i++)
+        s->x[i] += s->xb2[i];
+    return 0;
+}
+
+int octo_llama_forward(struct octo_llama_state *s, uint32_t token)
+{
+    OCTO_ASSERT(s != NULL && s->m != NULL);
+    const struct octo_llama_model *m = s->m;
+    const struct octo_llama_config *c = &m->cfg;
+    if (token >= c->n_vocab)
+        return OCTO_EINVAL;
+    if (s->pos >= s->n_ctx)
+        return OCTO_ENOSPACE;
+    const struct octo_quant_matrix *e = &m->tok_embd;
+    int rc = octo_quant_dequantize_row(e->type, e->data + (size_t)token * e->row_size, e->row_size,
+                                       c->n_embd, s->x);
+    for (uint32_t l = 0; rc == 0 && l < c->n_layer; l++)
+        rc = layer_step(s, l, s->pos);
+    if (rc != 0)
+        return rc;
+    rmsnorm(s->x, s->x, m->output_norm, c->n_embd, c->eps);
+    rc = matvec(s, &m->output, s->x, s->logits);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < c->n_vocab; i++) {
+        if (!isfinite(s->logits[i]))
+            return OCTO_ERANGE;
+    }
+    s->pos++;
+    return 0;
+}
