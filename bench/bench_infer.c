@@ -36,18 +36,26 @@ static int sink(void *ctx, const void *p, size_t n)
     return fwrite(p, 1, n, s->f) == n ? 0 : -1;
 }
 
+/* Writes the model to path (through a temp name and a rename, so an interrupted run never
+ * leaves a truncated file behind); a file already there from an earlier run is reused only
+ * if it still opens as a model. */
 static int gen_model(const char *path, const char *shape, uint32_t type)
 {
-    if (access(path, R_OK) == 0)
+    struct octo_infer_model probe;
+    int ok = octo_infer_open(&probe, path);
+    octo_infer_close(&probe);
+    if (ok == 0)
         return 0;
-    struct file_sink s = {fopen(path, "wb")};
+    char tmp[600];
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+    struct file_sink s = {fopen(tmp, "wb")};
     if (s.f == NULL)
         return -1;
     struct octo_gentest_params p = {
         .shape = octo_gentest_shape_find(shape), .weight_type = type, .seed = 1};
     int rc = octo_gentest_write(&p, sink, &s, NULL, 0);
-    if (fclose(s.f) != 0 || rc != 0) {
-        unlink(path);
+    if (fclose(s.f) != 0 || rc != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
         return -1;
     }
     return 0;

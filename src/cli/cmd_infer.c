@@ -68,10 +68,12 @@ static int parse_tokens(const char *s, uint32_t *out, size_t *n)
     *n = 0;
     while (s != NULL && *s != '\0') {
         char *end = NULL;
+        if (*s < '0' || *s > '9') /* no sign, no space */
+            return -1;
         errno = 0;
         unsigned long v = strtoul(s, &end, 10);
         if (errno != 0 || end == s || v > UINT32_MAX || *n == PROMPT_MAX ||
-            (*end != ',' && *end != '\0') || s[0] == '-')
+            (*end != ',' && *end != '\0') || (*end == ',' && end[1] == '\0'))
             return -1;
         out[(*n)++] = (uint32_t)v;
         s = *end == ',' ? end + 1 : end;
@@ -132,11 +134,19 @@ static int run_session(struct octo_cli *cli, const struct octo_infer_model *m, u
                        const struct octo_sample_params *sp, const uint32_t *prompt, size_t n,
                        uint32_t max_tokens)
 {
+    /* The KV cache holds what this run needs, not the model's whole context. */
+    uint64_t need = (uint64_t)n + max_tokens;
+    uint32_t n_ctx = need < m->llama.cfg.n_ctx ? (uint32_t)need : m->llama.cfg.n_ctx;
+    if (n > n_ctx)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "infer: the prompt (%zu tokens) is longer than the model's "
+                             "context (%u)",
+                             n, m->llama.cfg.n_ctx);
     const struct octo_args *a = &cli->args;
     enum octo_quant_mode mode =
         octo_args_has(a, "deterministic") ? OCTO_QUANT_DETERMINISTIC : OCTO_QUANT_FAST;
     struct octo_infer_session s;
-    int rc = octo_infer_session_init(&s, m, threads, 0, mode, sp);
+    int rc = octo_infer_session_init(&s, m, threads, n_ctx, mode, sp);
     if (rc != 0)
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "infer: cannot start a session: %s",
                              octo_strerror(rc));

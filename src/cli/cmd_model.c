@@ -99,7 +99,7 @@ static int parse_seed(const char *s, uint64_t *out)
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+    if (s[0] < '0' || s[0] > '9' || errno != 0 || end == s || *end != '\0')
         return -1;
     *out = v;
     return 0;
@@ -115,7 +115,7 @@ static int write_model(struct octo_cli *cli, const char *path, const struct octo
     if (f.fd < 0)
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "%s: %s", tmp, strerror(errno));
     f.buf = octo_malloc(OUT_CHUNK);
-    char why[OCTO_GGUF_REASON_MAX];
+    char why[OCTO_GGUF_REASON_MAX] = "out of memory";
     int rc = f.buf == NULL ? OCTO_ENOMEM : octo_gentest_write(p, sink_write, &f, why, sizeof(why));
     if (rc == 0)
         rc = sink_flush(&f);

@@ -18,7 +18,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,7 +141,7 @@ static unsigned wait_gen(struct octo_infer_pool *p, unsigned seen)
         if (g != seen || atomic_load(&p->stop))
             return g;
         if (spins < SPIN_PAUSES) {
-            _mm_pause();
+            CPU_RELAX();
             continue;
         }
         if (now_ns() < until) {
@@ -178,7 +183,8 @@ static void pool_parallel(void *ctx, size_t rows, octo_llama_range_fn fn, void *
     p->arg = arg;
     p->rows = rows;
     atomic_store_explicit(&p->pending, p->workers, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    /* seq_cst: pairs with the worker's sleepers++ then gen load (no lost wake-up). */
+    atomic_fetch_add(&p->gen, 1);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
@@ -191,7 +197,7 @@ static void pool_parallel(void *ctx, size_t rows, octo_llama_range_fn fn, void *
     for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) != 0;
          spins++) {
         if (spins < SPIN_PAUSES)
-            _mm_pause();
+            CPU_RELAX();
         else
             sched_yield();
     }
@@ -299,10 +305,14 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
         if (prompt[i] >= vocab)
             return OCTO_EINVAL;
     }
-    atomic_store(&s->cancel, false);
     octo_llama_reset(&s->state);
+    octo_sampler_reset(&s->sampler); /* a reused session draws what a fresh one would */
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < n; i++) {
+        if (atomic_exchange(&s->cancel, false)) {
+            st->cancelled = true;
+            return 0;
+        }
         int rc = octo_llama_forward(&s->state, prompt[i]);
         if (rc != 0)
             return rc;
@@ -329,7 +339,7 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
         }
         if (on_token != NULL && on_token(ctx, (uint32_t)tok) != 0)
             break;
-        if (atomic_load(&s->cancel)) {
+        if (atomic_exchange(&s->cancel, false)) {
             st->cancelled = true;
             break;
         }

@@ -79,13 +79,15 @@ void octo_infer_session_deinit(struct octo_infer_session *s);
 
 /* Feeds prompt[0..n) (from position 0), then generates up to max_tokens, calling on_token for
  * each; stops at the end-of-sequence token, a full context, a non-zero callback return or a
- * cancel. Returns 0 with *st filled, or OCTO_EINVAL (empty prompt, a token outside the
- * vocabulary), the forward pass's errors. */
+ * cancel (also checked between prompt tokens). The sampler starts from its seed on every call,
+ * so the same call on a reused session gives the same tokens. Returns 0 with *st filled, or
+ * OCTO_EINVAL (empty prompt, a token outside the vocabulary), the forward pass's errors. */
 OCTO_MUST_USE int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt,
                                       size_t n, uint32_t max_tokens, octo_infer_token_fn on_token,
                                       void *ctx, struct octo_infer_stats *st);
 
-/* Asks a running generation to stop after the current token (any thread). */
+/* Asks a running (or the next) generation to stop after the current token (any thread); the
+ * generation that stops consumes the request. */
 void octo_infer_cancel(struct octo_infer_session *s);
 
 /* The text of a token from the model's vocabulary (tokenizer.ggml.tokens): "▁" becomes a

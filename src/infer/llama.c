@@ -48,6 +48,30 @@ static int get_f32(const struct octo_gguf *g, const char *arch, const char *suff
     return rc == OCTO_ENOTFOUND ? 0 : rc;
 }
 
+/* RoPE variants this engine does not implement (scaling, per-frequency factors, partial
+ * rotary dimensions) would load fine and give wrong logits: refuse them. */
+static int refuse_rope_variants(const struct octo_gguf *g, const struct octo_llama_config *c,
+                                char *reason, size_t rsize)
+{
+    char key[96];
+    const char *v = NULL;
+    size_t len = 0;
+    snprintf(key, sizeof(key), "%s.rope.scaling.type", c->arch);
+    bool scaled =
+        octo_gguf_get_str(g, key, &v, &len) == 0 && !(len == 4 && memcmp(v, "none", 4) == 0);
+    if (scaled || octo_gguf_find_tensor(g, "rope_freqs.weight") != NULL) {
+        say(reason, rsize, "%s: RoPE scaling is not supported", c->arch);
+        return OCTO_EUNSUPPORTED;
+    }
+    uint32_t dims = 0;
+    snprintf(key, sizeof(key), "%s.rope.dimension_count", c->arch);
+    if (octo_gguf_get_u32(g, key, &dims) == 0 && dims != c->n_embd / c->n_head) {
+        say(reason, rsize, "%s: partial rotary dimensions are not supported", c->arch);
+        return OCTO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
 static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, char *reason,
                        size_t rsize)
 {
@@ -59,8 +83,9 @@ static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, c
     }
     if (!((len == 5 && memcmp(arch, "llama", 5) == 0) ||
           (len == 5 && memcmp(arch, "qwen2", 5) == 0))) {
-        say(reason, rsize, "architecture '%s' is not supported (llama, qwen2)",
-            len < 16 ? arch : "(long)");
+        if (reason != NULL && rsize > 0)
+            snprintf(reason, rsize, "architecture '%.*s' is not supported (llama, qwen2)",
+                     (int)(len < 32 ? len : 32), arch);
         return OCTO_EUNSUPPORTED;
     }
     memcpy(c->arch, arch, len);
@@ -80,10 +105,14 @@ static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, c
         rc = get_u32(g, c->arch, "feed_forward_length", &c->n_ff, true, reason, rsize);
     if (rc == 0)
         rc = get_u32(g, c->arch, "context_length", &c->n_ctx, true, reason, rsize);
-    if (rc == 0)
-        rc = get_f32(g, c->arch, "attention.layer_norm_rms_epsilon", &c->eps);
-    if (rc == 0)
-        rc = get_f32(g, c->arch, "rope.freq_base", &c->rope_base);
+    if (rc == 0 && get_f32(g, c->arch, "attention.layer_norm_rms_epsilon", &c->eps) != 0) {
+        say(reason, rsize, "%s.attention.layer_norm_rms_epsilon: not an f32", c->arch);
+        rc = OCTO_EMALFORMED;
+    }
+    if (rc == 0 && get_f32(g, c->arch, "rope.freq_base", &c->rope_base) != 0) {
+        say(reason, rsize, "%s.rope.freq_base: not an f32", c->arch);
+        rc = OCTO_EMALFORMED;
+    }
     if (rc != 0)
         return rc;
     if (c->n_embd == 0 || c->n_embd > OCTO_LLAMA_DIM_MAX || c->n_ff == 0 ||
@@ -99,7 +128,7 @@ static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, c
         return OCTO_EMALFORMED;
     }
     c->head_dim = c->n_embd / c->n_head;
-    return 0;
+    return refuse_rope_variants(g, c, reason, rsize);
 }
 
 static int find(const struct octo_gguf *g, const char *name, const struct octo_gguf_tensor **t,
@@ -257,8 +286,12 @@ int octo_llama_state_init(struct octo_llama_state *s, const struct octo_llama_mo
     s->hb2 = octo_calloc(c->n_ff, sizeof(float));
     s->att = octo_calloc(n_ctx, sizeof(float));
     s->logits = octo_calloc(c->n_vocab, sizeof(float));
-    s->k_cache = octo_calloc(cache, sizeof(float));
-    s->v_cache = octo_calloc(cache, sizeof(float));
+    if (cache > OCTO_LLAMA_KV_BYTES_MAX / 2 / sizeof(float))
+        return OCTO_ETOOBIG;
+    /* Not zeroed: each position is written before it is read (and untouched pages of a large
+     * cache cost no memory until used). */
+    s->k_cache = octo_malloc(cache * sizeof(float));
+    s->v_cache = octo_malloc(cache * sizeof(float));
     s->xq = octo_calloc(wide / OCTO_QUANT_BLOCK + 1, sizeof(*s->xq));
     bool ok = s->hb != NULL && s->hb2 != NULL && s->att != NULL && s->logits != NULL &&
               s->k_cache != NULL && s->v_cache != NULL && s->xq != NULL;
@@ -303,8 +336,10 @@ static void mv_range(void *arg, size_t r0, size_t r1)
     bool q = j->w->type == OCTO_QUANT_Q8_0 || j->w->type == OCTO_QUANT_Q4_0;
     int rc =
         octo_quant_matvec(j->w, q ? NULL : j->x, q ? j->s->xq : NULL, r0, r1, j->s->mode, j->y);
-    if (rc != 0 && j->s->err == 0)
-        j->s->err = rc;
+    if (rc != 0) {
+        int none = 0;
+        atomic_compare_exchange_strong(&j->s->err, &none, rc);
+    }
 }
 
 /* y = W x, the rows split by the parallel hook. */
@@ -317,12 +352,12 @@ static int matvec(struct octo_llama_state *s, const struct octo_quant_matrix *w,
             return rc;
     }
     struct mv_job j = {s, w, x, y};
-    s->err = 0;
+    atomic_store(&s->err, 0);
     if (s->parallel != NULL)
         s->parallel(s->parallel_ctx, w->rows, mv_range, &j);
     else
         mv_range(&j, 0, w->rows);
-    return s->err;
+    return atomic_load(&s->err);
 }
 
 static void rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps)

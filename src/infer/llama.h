@@ -10,8 +10,12 @@
  *
  * Determinism: in OCTO_QUANT_DETERMINISTIC mode every matrix-vector product is bit-identical
  * on every ISA path and every split (quant.h), and everything else here is scalar code in a
- * fixed order with the C library's sqrtf/expf/cos/sin: the same binary gives the same logits
- * on every machine and thread count.
+ * fixed order (compiled with -ffp-contract=off) that calls the C library's sqrt, exp, pow,
+ * cos and sin in double. So logits are bit-identical across thread counts and kernel ISA
+ * paths. Across machines they are as identical as the C library: glibc picks FMA variants of
+ * exp/pow/sin at run time and is not correctly rounded, so two CPUs with and without FMA, or
+ * two glibc versions, may differ in a last bit. Replacing those calls by our own fixed
+ * routines is open work.
  */
 #ifndef OCTO_INFER_LLAMA_H
 #define OCTO_INFER_LLAMA_H
@@ -20,6 +24,7 @@
 #include "infer/gguf.h"
 #include "infer/quant.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +34,7 @@
 #define OCTO_LLAMA_VOCAB_MAX (1u << 20)
 #define OCTO_LLAMA_CTX_MAX (1u << 20)
 #define OCTO_LLAMA_REASON_MAX 200
+#define OCTO_LLAMA_KV_BYTES_MAX (UINT64_C(16) << 30) /* keys + values of one state */
 
 struct octo_llama_config {
     char arch[16]; /* "llama" or "qwen2" */
@@ -66,7 +72,7 @@ struct octo_llama_state {
     float *x, *xb, *xb2, *q, *k, *v, *hb, *hb2, *att, *logits;
     float *k_cache, *v_cache; /* [layer][n_ctx][kv_dim] */
     struct octo_q8_0_block *xq;
-    int err; /* the first kernel error of a parallel product */
+    _Atomic int err; /* the first kernel error of a parallel product */
 };
 
 /* Reads the configuration and finds every tensor (names, shapes and types checked against the
@@ -79,7 +85,8 @@ OCTO_MUST_USE int octo_llama_load(struct octo_llama_model *m, const struct octo_
 void octo_llama_unload(struct octo_llama_model *m);
 
 /* A decoding state with room for n_ctx positions (<= the model's context length; 0 = all of
- * it). Errors: OCTO_EINVAL, OCTO_ENOMEM. */
+ * it — size it to what a task needs: the cache takes 2 * layers * n_ctx * kv_dim floats).
+ * Errors: OCTO_EINVAL, OCTO_ETOOBIG (the cache over OCTO_LLAMA_KV_BYTES_MAX), OCTO_ENOMEM. */
 OCTO_MUST_USE int octo_llama_state_init(struct octo_llama_state *s,
                                         const struct octo_llama_model *m, uint32_t n_ctx,
                                         enum octo_quant_mode mode);

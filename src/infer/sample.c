@@ -11,6 +11,7 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -63,6 +64,14 @@ void octo_sampler_deinit(struct octo_sampler *s)
     memset(s, 0, sizeof(*s));
 }
 
+void octo_sampler_reset(struct octo_sampler *s)
+{
+    OCTO_ASSERT(s != NULL);
+    octo_rng_init(&s->rng, s->params.seed);
+    s->recent_len = 0;
+    s->recent_at = 0;
+}
+
 void octo_sampler_accept(struct octo_sampler *s, uint32_t token)
 {
     OCTO_ASSERT(s != NULL);
@@ -85,7 +94,8 @@ static void apply_penalty(struct octo_sampler *s, float *logits)
         if (s->seen[t])
             continue;
         s->seen[t] = 1;
-        logits[t] = logits[t] > 0.0f ? logits[t] / pen : logits[t] * pen;
+        float v = logits[t] > 0.0f ? logits[t] / pen : logits[t] * pen;
+        logits[t] = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v;
     }
     for (size_t i = 0; i < s->recent_len; i++)
         s->seen[s->recent[i]] = 0;
@@ -172,18 +182,22 @@ long octo_sampler_sample(struct octo_sampler *s, float *logits)
     float max = s->cand[0].logit;
     for (size_t i = 1; i < n; i++)
         max = s->cand[i].logit > max ? s->cand[i].logit : max;
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        s->cand[i].p = exp(((double)s->cand[i].logit - (double)max) / (double)p->temperature);
-        sum += s->cand[i].p;
-    }
-    if (p->top_p < 1.0f) {
-        double mass = 0.0, want = (double)p->top_p * sum;
+    if (p->top_p < 1.0f) { /* on the raw distribution, before temperature */
+        double total = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            s->cand[i].p = exp((double)s->cand[i].logit - (double)max);
+            total += s->cand[i].p;
+        }
+        double mass = 0.0, want = (double)p->top_p * total;
         size_t keep = 0;
         while (keep < n && (keep == 0 || mass < want))
             mass += s->cand[keep++].p;
         n = keep;
-        sum = mass;
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        s->cand[i].p = exp(((double)s->cand[i].logit - (double)max) / (double)p->temperature);
+        sum += s->cand[i].p;
     }
     double u = (double)(octo_rng_next(&s->rng) >> 11) * (1.0 / 9007199254740992.0) * sum;
     double acc = 0.0;

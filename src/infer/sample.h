@@ -5,13 +5,15 @@
  *
  * Order of the steps (llama.cpp's default chain, restricted to these samplers):
  *   1. repetition penalty on the last repeat_last_n accepted tokens (each distinct token once):
- *      a positive logit is divided by the penalty, a negative one multiplied;
+ *      a positive logit is divided by the penalty, a negative one multiplied (clamped to the
+ *      finite floats);
  *   2. temperature 0 (or below OCTO_SAMPLE_GREEDY_TEMP): greedy, the highest logit, lowest id on
  *      ties — nothing is drawn;
  *   3. top-k: the k highest logits (ties broken by lower id); k = 0 keeps all;
- *   4. softmax of logit / temperature over the kept candidates (in double, max subtracted);
- *   5. top-p: the shortest prefix of the candidates by descending probability whose mass
+ *   4. top-p: the shortest prefix of the candidates by descending probability, under the
+ *      softmax of the raw logits (before temperature, as llama.cpp's chain does), whose mass
  *      reaches p (at least one); p >= 1 keeps all;
+ *   5. softmax of logit / temperature over the kept candidates (in double, max subtracted);
  *   6. one draw: u = 53 random bits / 2^53, walking the kept candidates in order.
  * Determinism: every step but the draw's exp() is exact or order-fixed; exp() is the platform's
  * (glibc's is the same everywhere it is the same version). A verifier re-running a task
@@ -70,6 +72,10 @@ void octo_sampler_deinit(struct octo_sampler *s);
  * accept it: call octo_sampler_accept with the token actually used. Returns the token id, or
  * OCTO_EINVAL when every logit is NaN. */
 OCTO_MUST_USE long octo_sampler_sample(struct octo_sampler *s, float *logits);
+
+/* Back to the state right after init: the generator reseeded, no recent tokens — so a task
+ * run on a reused sampler draws what a fresh one would. */
+void octo_sampler_reset(struct octo_sampler *s);
 
 /* Records a token (a prompt token or a sampled one) for the repetition penalty. */
 void octo_sampler_accept(struct octo_sampler *s, uint32_t token);

@@ -1,8 +1,10 @@
 #!/bin/sh
-# test_model.sh OCTO REF — `octo model gen-test`: the tiny model is written atomically, the
-# same seed gives the same bytes and another seed others, the independent NumPy reference
-# (REF = tests/infer/ref_llama.py, run by /usr/bin/python3 when it has NumPy) reads it and
-# decodes greedily, and usage errors exit 2 with one line. Prints one line per check.
+# test_model.sh OCTO REF — `octo model gen-test` and `octo infer`: the tiny model is written
+# atomically, the same seed gives the same bytes and another seed others, the independent
+# NumPy reference (REF = tests/infer/ref_llama.py, run by /usr/bin/python3 when it has NumPy)
+# reads it and decodes greedily, octo infer's greedy ids are the reference's, deterministic
+# sampling gives the same tokens on 1 and 2 threads, usage is printed, and bad flags, prompts
+# and models are refused with one line (exit 2 usage, 1 failure). One line per check.
 set -u
 OCTO=$1
 REF=$2
@@ -42,9 +44,42 @@ if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     [ "$n" -eq 16 ] && ok "16 greedy tokens" || bad "reference printed $n tokens"
     [ "$(wc -c <"$T/logits")" -eq $((16 * 512 * 8)) ] && ok "16 rows of 512 logits" ||
         bad "logits file size"
+    # octo infer's greedy ids are the reference's (the reference also prints the end-of-sequence
+    # token, where octo stops without printing it).
+    printf '%s\n' "$out" | grep -vx 2 >"$T/ref.ids"
+    run "$OCTO" infer --model "$T/a.gguf" --tokens 1,300,301 --max-tokens 16 --ids
+    expect_rc "infer greedy" 0
+    printf '%s\n' "$out" >"$T/octo.ids"
+    n=$(grep -c . "$T/octo.ids")
+    head -n "$n" "$T/ref.ids" | cmp -s - "$T/octo.ids" && ok "infer's greedy ids are the reference's" ||
+        bad "infer ids differ: $(tr '\n' ' ' <"$T/octo.ids") vs $(tr '\n' ' ' <"$T/ref.ids")"
 else
     echo "skip - /usr/bin/python3 has no NumPy (scripts/setup installs python3-numpy)"
 fi
+
+run "$OCTO" model gen-test --out "$T/q.gguf" --type q4_0 --seed 3
+expect_rc "gen-test q4_0" 0
+run "$OCTO" infer --model "$T/q.gguf" --tokens 1,300 --max-tokens 24 --ids --deterministic \
+    --temperature 0.8 --top-k 40 --seed 9
+cp "$T/out" "$T/one.ids"
+run "$OCTO" infer --model "$T/q.gguf" --tokens 1,300 --max-tokens 24 --ids --deterministic \
+    --temperature 0.8 --top-k 40 --seed 9 --threads 2
+cmp -s "$T/one.ids" "$T/out" && ok "deterministic sampling: 1 and 2 threads give the same tokens" ||
+    bad "threads changed the tokens"
+case "$err" in *"completion"*"tok/s"*"2 threads, deterministic"*) ok "infer prints usage and speed" ;;
+    *) bad "infer stderr: $err" ;; esac
+run "$OCTO" infer --model "$T/q.gguf" --tokens 1,,2
+expect_rc "malformed --tokens" 2
+run "$OCTO" infer --model "$T/q.gguf" --tokens " 5"
+expect_rc "--tokens with a space" 2
+run "$OCTO" infer --model "$T/q.gguf" "a text prompt"
+expect_rc "text prompt (tokenizers not built yet)" 2
+run "$OCTO" infer --model "$T/missing.gguf" --tokens 1
+expect_rc "missing model" 1
+case "$err" in *"missing.gguf"*) ok "missing model named" ;; *) bad "missing model: $err" ;; esac
+printf 'GGUF\003\000\000\000garbage' >"$T/bad.gguf"
+run "$OCTO" infer --model "$T/bad.gguf" --tokens 1
+expect_rc "malformed model" 1
 
 run "$OCTO" model gen-test --shape tiny
 expect_rc "gen-test without --out" 2

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef OCTO_REF_LLAMA
 #error "OCTO_REF_LLAMA: path of tests/infer/ref_llama.py"
@@ -62,6 +63,8 @@ static void setup(void)
     CHECK_EQ_U64(g_model.cfg.n_vocab, 512);
     CHECK(!g_model.cfg.tied && !g_model.cfg.neox && g_model.cfg.head_dim == 16);
     const char *tmp = getenv("OCTO_TEST_TMP");
+    if (tmp != NULL)
+        (void)mkdir(tmp, 0755); /* a fresh build tree may not have it yet */
     snprintf(g_dir, sizeof(g_dir), "%s/llama-XXXXXX", tmp != NULL ? tmp : "/tmp");
     CHECK(mkdtemp(g_dir) != NULL);
     char path[512];
