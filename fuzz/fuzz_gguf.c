@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "infer/gguf.h"
+#include "infer/llama.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -94,6 +95,25 @@ static void check_accepted(const struct octo_gguf *g, const uint8_t *data, size_
     }
 }
 
+/* An accepted file is also handed to the llama loader; a model that loads runs two steps. */
+static void try_model(const struct octo_gguf *g)
+{
+    struct octo_llama_model m;
+    char why[OCTO_LLAMA_REASON_MAX];
+    int rc = octo_llama_load(&m, g, why, sizeof(why));
+    if (rc != 0) {
+        OCTO_ASSERT(why[0] != '\0');
+        return;
+    }
+    struct octo_llama_state st;
+    if (octo_llama_state_init(&st, &m, 2, OCTO_QUANT_DETERMINISTIC) == 0) {
+        if (octo_llama_forward(&st, 0) == 0)
+            OCTO_IGNORE(octo_llama_forward(&st, m.cfg.n_vocab - 1));
+        octo_llama_state_deinit(&st);
+    }
+    octo_llama_unload(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct octo_gguf g;
@@ -101,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = octo_gguf_parse(&g, data, size);
     if (rc == 0) {
         check_accepted(&g, data, size);
+        try_model(&g);
     } else {
         OCTO_ASSERT(rc == OCTO_EMALFORMED || rc == OCTO_EUNSUPPORTED || rc == OCTO_ETOOBIG ||
                     rc == OCTO_EEXIST || rc == OCTO_ERANGE || rc == OCTO_ENOMEM);

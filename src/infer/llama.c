@@ -379,7 +379,7 @@ static void rope(const struct octo_llama_config *c, float *v, uint32_t heads, ui
         for (uint32_t h = 0; h < heads; h++) {
             float *p = v + (size_t)h * hd;
             uint32_t a = c->neox ? i : 2 * i, b = c->neox ? i + half : 2 * i + 1;
-            double x0 = p[a], x1 = p[b];
+            double x0 = (double)p[a], x1 = (double)p[b];
             p[a] = (float)(x0 * co - x1 * si);
             p[b] = (float)(x0 * si + x1 * co);
         }
@@ -404,7 +404,7 @@ static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos)
     for (uint32_t h = 0; h < c->n_head; h++) {
         const float *q = s->q + (size_t)h * hd;
         size_t off = (size_t)(h / group) * hd;
-        double max = -INFINITY, sum = 0.0;
+        double max = -(double)INFINITY, sum = 0.0;
         for (uint32_t t = 0; t <= pos; t++) {
             const float *k = kc + t * kv + off;
             double d = 0.0;
@@ -461,7 +461,7 @@ static int layer_step(struct octo_llama_state *s, uint32_t l, uint32_t pos)
     if (rc != 0)
         return rc;
     for (uint32_t i = 0; i < c->n_ff; i++) {
-        double g = s->hb[i];
+        double g = (double)s->hb[i];
         s->hb[i] = (float)(g / (1.0 + exp(-g)) * (double)s->hb2[i]);
     }
     rc = matvec(s, &L->down, s->hb, s->xb2);

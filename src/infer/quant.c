@@ -27,6 +27,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OCTO_QUANT_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
@@ -752,6 +753,15 @@ TARGET_AVX512 static float dot_q4_0_avx512(const uint8_t *w, const void *x, size
 
 typedef float (*dot_fn)(const uint8_t *w, const void *x, size_t n, bool det);
 
+#if OCTO_QUANT_X86
+/* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c". */
+static bool has_f16c(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+}
+#endif
+
 bool octo_quant_isa_available(enum octo_quant_isa isa)
 {
     switch (isa) {
@@ -759,8 +769,7 @@ bool octo_quant_isa_available(enum octo_quant_isa isa)
         return true;
 #if OCTO_QUANT_X86
     case OCTO_QUANT_ISA_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case OCTO_QUANT_ISA_AVX512:
         return octo_quant_isa_available(OCTO_QUANT_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
