@@ -419,6 +419,22 @@ static float dot_f16_scalar(const uint8_t *w, const void *xv, size_t n, bool det
     return reduce16(acc);
 }
 
+/* Adds block b's eight exact partials scaled by s: deterministic mode into lanes
+ * (b mod 2) * 8 + k with fmaf, fast mode into one running sum. */
+static void add_block(float acc[LANES], float *sum, const int32_t p[8], float s, size_t b, bool det)
+{
+    if (det) {
+        float *a = acc + (b % 2) * 8;
+        for (int k = 0; k < 8; k++)
+            a[k] = fmaf((float)p[k], s, a[k]);
+        return;
+    }
+    int32_t t = 0;
+    for (int k = 0; k < 8; k++)
+        t += p[k];
+    *sum += (float)t * s;
+}
+
 static float dot_q8_0_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
 {
     const struct octo_q8_0_block *x = xv;
@@ -429,17 +445,7 @@ static float dot_q8_0_scalar(const uint8_t *w, const void *xv, size_t n, bool de
         int32_t p[8];
         memcpy(&wb, w + b * sizeof(wb), sizeof(wb));
         partials_q8(&wb, &x[b], p);
-        float s = octo_fp16_to_fp32(wb.d) * octo_fp16_to_fp32(x[b].d);
-        if (det) {
-            float *a = acc + (b % 2) * 8;
-            for (int k = 0; k < 8; k++)
-                a[k] = fmaf((float)p[k], s, a[k]);
-        } else {
-            int32_t t = 0;
-            for (int k = 0; k < 8; k++)
-                t += p[k];
-            sum += (float)t * s;
-        }
+        add_block(acc, &sum, p, octo_fp16_to_fp32(wb.d) * octo_fp16_to_fp32(x[b].d), b, det);
     }
     return det ? reduce16(acc) : sum;
 }
@@ -454,17 +460,7 @@ static float dot_q4_0_scalar(const uint8_t *w, const void *xv, size_t n, bool de
         int32_t p[8];
         memcpy(&wb, w + b * sizeof(wb), sizeof(wb));
         partials_q4(&wb, &x[b], p);
-        float s = octo_fp16_to_fp32(wb.d) * octo_fp16_to_fp32(x[b].d);
-        if (det) {
-            float *a = acc + (b % 2) * 8;
-            for (int k = 0; k < 8; k++)
-                a[k] = fmaf((float)p[k], s, a[k]);
-        } else {
-            int32_t t = 0;
-            for (int k = 0; k < 8; k++)
-                t += p[k];
-            sum += (float)t * s;
-        }
+        add_block(acc, &sum, p, octo_fp16_to_fp32(wb.d) * octo_fp16_to_fp32(x[b].d), b, det);
     }
     return det ? reduce16(acc) : sum;
 }
