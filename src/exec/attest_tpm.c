@@ -37,7 +37,8 @@
  * ECC), chain it to the TPM vendor's CA, and (b) run credential activation: the verifier
  * MakeCredential()s a secret to the EK for the AK's Name, and only a TPM holding both the EK
  * and that AK can ActivateCredential() it — proving the AK lives in the same genuine TPM.
- * Not implemented yet: until then the pinned AK is the trust root (listed as left in issue 5).
+ * This file does neither: the AK pinned at enrolment is the trust root (an open item in the
+ * issue-5 closing note), so a TPM quote proves freshness and PCRs of that enrolled AK only.
  */
 #include "base/alloc.h"
 #include "base/assert.h"

@@ -435,34 +435,41 @@ static void add_block(float acc[LANES], float *sum, const int32_t p[8], float s,
     *sum += (float)t * s;
 }
 
-static float dot_q8_0_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
+/* Q8_0 or Q4_0 weights (q4) against Q8_0 activations: exact per-block partials, combined by
+ * add_block. */
+static float dot_qx_scalar(const uint8_t *w, const void *xv, size_t n, bool det, bool q4)
 {
     const struct octo_q8_0_block *x = xv;
+    size_t stride = q4 ? sizeof(struct octo_q4_0_block) : sizeof(struct octo_q8_0_block);
     float acc[LANES] = {0};
     float sum = 0.0f;
     for (size_t b = 0; b < n / QK; b++) {
-        struct octo_q8_0_block wb;
         int32_t p[8];
-        memcpy(&wb, w + b * sizeof(wb), sizeof(wb));
-        partials_q8(&wb, &x[b], p);
-        add_block(acc, &sum, p, octo_fp16_to_fp32(wb.d) * octo_fp16_to_fp32(x[b].d), b, det);
+        uint16_t d;
+        if (q4) {
+            struct octo_q4_0_block wb;
+            memcpy(&wb, w + b * stride, sizeof(wb));
+            partials_q4(&wb, &x[b], p);
+            d = wb.d;
+        } else {
+            struct octo_q8_0_block wb;
+            memcpy(&wb, w + b * stride, sizeof(wb));
+            partials_q8(&wb, &x[b], p);
+            d = wb.d;
+        }
+        add_block(acc, &sum, p, octo_fp16_to_fp32(d) * octo_fp16_to_fp32(x[b].d), b, det);
     }
     return det ? reduce16(acc) : sum;
 }
 
+static float dot_q8_0_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
+{
+    return dot_qx_scalar(w, xv, n, det, false);
+}
+
 static float dot_q4_0_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
 {
-    const struct octo_q8_0_block *x = xv;
-    float acc[LANES] = {0};
-    float sum = 0.0f;
-    for (size_t b = 0; b < n / QK; b++) {
-        struct octo_q4_0_block wb;
-        int32_t p[8];
-        memcpy(&wb, w + b * sizeof(wb), sizeof(wb));
-        partials_q4(&wb, &x[b], p);
-        add_block(acc, &sum, p, octo_fp16_to_fp32(wb.d) * octo_fp16_to_fp32(x[b].d), b, det);
-    }
-    return det ? reduce16(acc) : sum;
+    return dot_qx_scalar(w, xv, n, det, true);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -3,10 +3,8 @@
 # statuses and error lines. Prints one line per check and "N passed, N failed" at the end.
 set -u
 OCTO=$1
-base=${OCTO_TEST_TMP:-/tmp}
-mkdir -p "$base"
-T=$(mktemp -d "$base/cli-XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+cli_tmp cli
 unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
       OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE
 export HOME="$T/userhome"
@@ -16,23 +14,7 @@ SEED=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 PEER=12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB
 CID=bafzaajaiaejcaa5ba677htqqxyoxbxiy45f4bglh4tldbg5fbvpr3xegmqjfkmny
 PUBPB=0801122003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8
-pass=0
-fail=0
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-
-# run NAME: runs the rest of the line, captures stdout/stderr/status into out, err, rc
-run() {
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    out=$(cat "$T/out")
-    err=$(cat "$T/err")
-}
-
-expect_rc() { # expect_rc NAME WANT
-    if [ "$rc" -eq "$2" ]; then ok "$1 (exit $2)"; else bad "$1: exit $rc, want $2; stderr: $err"; fi
-}
 expect_out() { # expect_out NAME SUBSTRING
     case "$out" in *"$2"*) ok "$1" ;; *) bad "$1: stdout lacks '$2': $out" ;; esac
 }
@@ -201,5 +183,4 @@ run "$OCTO" init
 expect_rc "init default home" 0
 [ -f "$HOME/.octo/keys/node.key" ] && ok "default home ~/.octo" || bad "no key in ~/.octo"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -6,10 +6,8 @@
 # the home's data/blobs, and usage errors. Prints one line per check and a summary.
 set -u
 OCTO=$1
-base=${OCTO_TEST_TMP:-/tmp}
-mkdir -p "$base"
-T=$(mktemp -d "$base/data-XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+cli_tmp data
 unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
       OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE
 export HOME="$T/userhome"
@@ -18,21 +16,6 @@ mkdir -p "$HOME"
 CID_EMPTY=bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
 CID_HELLO=bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4
 CANARY=CANARY-d41b7c29-never-on-disk
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-
-run() {
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    out=$(cat "$T/out")
-    err=$(cat "$T/err")
-}
-expect_rc() {
-    if [ "$rc" -eq "$2" ]; then ok "$1 (exit $2)"; else bad "$1: exit $rc, want $2; stderr: $err"; fi
-}
 expect_out() {
     case "$out" in *"$2"*) ok "$1" ;; *) bad "$1: stdout lacks '$2': $out" ;; esac
 }
@@ -208,5 +191,4 @@ expect_rc "missing input file" 1
 run data get --allow bogus "$CID_HELLO"
 expect_rc "bad --allow" 2
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -5,25 +5,8 @@
 # cgroups), as in CI. Prints one line per check and "N passed, N failed" at the end.
 set -u
 OCTO=$1
-base=${OCTO_TEST_TMP:-/tmp}
-mkdir -p "$base"
-T=$(mktemp -d "$base/exec-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-
-run() {
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    out=$(cat "$T/out")
-    err=$(cat "$T/err")
-}
-expect_rc() {
-    if [ "$rc" -eq "$2" ]; then ok "$1 (exit $2)"; else bad "$1: exit $rc, want $2; stderr: $err"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_tmp exec
 expect_out() {
     if [ "$out" = "$2" ]; then ok "$1"; else bad "$1: stdout '$out', want '$2'"; fi
 }
@@ -164,5 +147,4 @@ else
     ok "# skip container isolation: no /usr/bin/crun"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

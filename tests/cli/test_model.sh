@@ -8,23 +8,8 @@
 set -u
 OCTO=$1
 REF=$2
-base=${OCTO_TEST_TMP:-/tmp}
-mkdir -p "$base"
-T=$(mktemp -d "$base/model-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-run() {
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    out=$(cat "$T/out")
-    err=$(cat "$T/err")
-}
-expect_rc() {
-    if [ "$rc" -eq "$2" ]; then ok "$1 (exit $2)"; else bad "$1: exit $rc, want $2; stderr: $err"; fi
-}
+. "$(dirname "$0")/lib.sh"
+cli_tmp model
 
 run "$OCTO" model gen-test --out "$T/a.gguf" --shape tiny --seed 5
 expect_rc "gen-test tiny" 0
@@ -96,5 +81,4 @@ expect_rc "unwritable path" 1
 run "$OCTO" model frobnicate
 expect_rc "unknown subcommand" 2
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -504,12 +504,6 @@ static void world_end(struct world *w, int r[6])
     octo_identity_deinit(&w->other);
 }
 
-static void send_buf(int fd, struct octo_buf *b)
-{
-    CHECK_OK(octo_privacy_write_all(fd, b->data, b->len, 10000));
-    octo_buf_reset(b);
-}
-
 /* Starts a client of class cls on w: HELLO out, KEY in (body/len point into io). */
 static bool client_start(struct world *w, struct octo_privacy_client *c, enum octo_env_class cls,
                          struct octo_buf *io, const uint8_t **body, size_t *len)
@@ -521,6 +515,19 @@ static bool client_start(struct world *w, struct octo_privacy_client *c, enum oc
         return false;
     return octo_privacy_read_frame(w->fd, OCTO_PRIVACY_KEY_MAX, 10000, io, body, len) ==
            OCTO_FRAME_KEY;
+}
+
+/* Sends payload as the client's TASK on w (io held the KEY frame: it is reused). */
+static int client_send_task(struct world *w, const struct octo_privacy_client *c,
+                            const struct octo_privacy_policy *pol, const char *payload, size_t n,
+                            struct octo_buf *io)
+{
+    octo_buf_reset(io);
+    int rc = octo_privacy_client_task(c, pol, (const uint8_t *)payload, n, io);
+    if (rc == 0)
+        rc = octo_privacy_write_all(w->fd, io->data, io->len, 10000);
+    octo_buf_reset(io);
+    return rc;
 }
 
 /* The anchors the client trusts for software-unverified evidence: the node's key. */
@@ -589,10 +596,8 @@ static void canary_case(enum octo_env_class cls)
     octo_wipe(raw, sizeof(raw));
     canary[CANARY_HEX] = '\n';
     canary[CANARY_HEX + 1] = '\0';
-    octo_buf_reset(&io); /* it held the KEY frame read above */
-    CHECK_OK(octo_privacy_client_task(&c, &t.pol, (const uint8_t *)canary, CANARY_HEX + 1, &io));
+    CHECK_OK(client_send_task(&w, &c, &t.pol, canary, CANARY_HEX + 1, &io));
     canary[CANARY_HEX] = '\0';
-    send_buf(w.fd, &io);
     struct needles nd;
     needles_init(&nd, canary, c.reply.sk);
 
@@ -715,10 +720,8 @@ static void test_confidential_acl_refused(void)
     char why[160];
     CHECK_ERR(octo_privacy_client_on_key(&c, &t.pol, body, len, why, sizeof(why)), OCTO_EPERM);
     CHECK(strstr(why, "ACL") != NULL);
-    c.admitted = true;   /* a misbehaving client sends it anyway */
-    octo_buf_reset(&io); /* it held the KEY frame read above */
-    CHECK_OK(octo_privacy_client_task(&c, &t.pol, (const uint8_t *)"secret\n", 7, &io));
-    send_buf(w.fd, &io);
+    c.admitted = true; /* a misbehaving client sends it anyway */
+    CHECK_OK(client_send_task(&w, &c, &t.pol, "secret\n", 7, &io));
     CHECK_EQ_INT(octo_privacy_read_frame(w.fd, OCTO_PRIVACY_ERROR_MAX, 20000, &io, &body, &len),
                  OCTO_FRAME_ERROR);
     CHECK(len > 0 && memmem(body, len, "ACL", 3) != NULL);
@@ -745,9 +748,7 @@ static void test_shared_round_trip(void)
     size_t len = 0;
     CHECK(client_start(&w, &c, OCTO_ENV_SHARED, &io, &body, &len));
     CHECK_OK(octo_privacy_client_on_key(&c, &t.pol, body, len, NULL, 0));
-    octo_buf_reset(&io); /* it held the KEY frame read above */
-    CHECK_OK(octo_privacy_client_task(&c, &t.pol, (const uint8_t *)"hello\n", 6, &io));
-    send_buf(w.fd, &io);
+    CHECK_OK(client_send_task(&w, &c, &t.pol, "hello\n", 6, &io));
     CHECK_EQ_INT(octo_privacy_read_frame(w.fd, OCTO_FRAME_BODY_MAX, 20000, &io, &body, &len),
                  OCTO_FRAME_RESULT);
     struct octo_privacy_outcome out;

@@ -166,6 +166,17 @@ static int parse_expect(struct octo_buf *b, int want, const char *needle)
     return ok;
 }
 
+/* A file with one tensor (name, dims, type, offset) and data_len bytes of data: parse must
+ * fail as parse_expect checks. */
+static int one_tensor(struct octo_buf *b, const char *name, uint32_t n_dims, const uint64_t *ne,
+                      uint32_t type, uint64_t offset, size_t data_len, int want, const char *needle)
+{
+    hb_head(b, 3, 1, 0);
+    hb_tensor(b, name, n_dims, ne, type, offset);
+    hb_data(b, 32, data_len);
+    return parse_expect(b, want, needle);
+}
+
 /* ---- round trips ---- */
 
 static void test_type_sizes(void)
@@ -733,45 +744,28 @@ static void test_tensor_rejections(void)
     hb_data(&b, 32, 48);
     CHECK(parse_expect(&b, OCTO_EEXIST, "duplicate tensor name 'blk.0.dup'"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "zero.dims", 0, ne4, OCTO_GGML_F32, 0);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'zero.dims': n_dims 0 outside 1..4"));
+    CHECK(one_tensor(&b, "zero.dims", 0, ne4, OCTO_GGML_F32, 0, 64, OCTO_EMALFORMED,
+                     "tensor 'zero.dims': n_dims 0 outside 1..4"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "five.dims", 5, ne5, OCTO_GGML_F32, 0);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'five.dims': n_dims 5 outside 1..4"));
+    CHECK(one_tensor(&b, "five.dims", 5, ne5, OCTO_GGML_F32, 0, 64, OCTO_EMALFORMED,
+                     "tensor 'five.dims': n_dims 5 outside 1..4"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "huge", 2, big, OCTO_GGML_F32, 0);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_ERANGE, "tensor 'huge': element count overflows"));
+    CHECK(one_tensor(&b, "huge", 2, big, OCTO_GGML_F32, 0, 64, OCTO_ERANGE,
+                     "tensor 'huge': element count overflows"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "neg", 1, neg, OCTO_GGML_F32, 0);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_ERANGE, "tensor 'neg'"));
+    CHECK(one_tensor(&b, "neg", 1, neg, OCTO_GGML_F32, 0, 64, OCTO_ERANGE, "tensor 'neg'"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "mis", 1, ne4, OCTO_GGML_F32, 16);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'mis': offset 16 not aligned to 32"));
+    CHECK(one_tensor(&b, "mis", 1, ne4, OCTO_GGML_F32, 16, 64, OCTO_EMALFORMED,
+                     "tensor 'mis': offset 16 not aligned to 32"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "past", 1, ne4, OCTO_GGML_F32, 32);
-    hb_data(&b, 32, 40);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'past': offset 32 + size 16 past"));
+    CHECK(one_tensor(&b, "past", 1, ne4, OCTO_GGML_F32, 32, 40, OCTO_EMALFORMED,
+                     "tensor 'past': offset 32 + size 16 past"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "past.end", 1, ne4, OCTO_GGML_F32, 0);
-    hb_data(&b, 32, 15);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'past.end'"));
+    CHECK(one_tensor(&b, "past.end", 1, ne4, OCTO_GGML_F32, 0, 15, OCTO_EMALFORMED,
+                     "tensor 'past.end'"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "far", 1, ne4, OCTO_GGML_F32, UINT64_MAX - 31);
-    hb_data(&b, 32, 16);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'far'"));
+    CHECK(one_tensor(&b, "far", 1, ne4, OCTO_GGML_F32, UINT64_MAX - 31, 16, OCTO_EMALFORMED,
+                     "tensor 'far'"));
 
     const uint64_t ne16[1] = {16};
     hb_head(&b, 3, 3, 0);
@@ -781,25 +775,18 @@ static void test_tensor_rejections(void)
     hb_data(&b, 32, 128);
     CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'third' overlaps tensor 'second'"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "odd.type", 1, ne4, 4, 0);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_EUNSUPPORTED, "tensor 'odd.type': unknown ggml type 4"));
+    CHECK(one_tensor(&b, "odd.type", 1, ne4, 4, 0, 64, OCTO_EUNSUPPORTED,
+                     "tensor 'odd.type': unknown ggml type 4"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "q.rows", 2, ne33, OCTO_GGML_Q8_0, 0);
-    hb_data(&b, 32, 128);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'q.rows': row length 33 not a multiple"));
+    CHECK(one_tensor(&b, "q.rows", 2, ne33, OCTO_GGML_Q8_0, 0, 128, OCTO_EMALFORMED,
+                     "tensor 'q.rows': row length 33 not a multiple"));
 
     hb_head(&b, 3, 1, 0);
     hb_u64(&b, 64);
     hb_data(&b, 1, 100);
     CHECK(parse_expect(&b, OCTO_ETOOBIG, "name of 64 bytes over the limit"));
 
-    hb_head(&b, 3, 1, 0);
-    hb_tensor(&b, "", 1, ne4, OCTO_GGML_F32, 0);
-    hb_data(&b, 32, 64);
-    CHECK(parse_expect(&b, OCTO_EMALFORMED, "is empty"));
+    CHECK(one_tensor(&b, "", 1, ne4, OCTO_GGML_F32, 0, 64, OCTO_EMALFORMED, "is empty"));
 
     /* Infos end, data section (the padding) missing. */
     hb_head(&b, 3, 1, 0);
