@@ -40,4 +40,14 @@ uint64_t octo_bench_now_ns(void);
 /* Keeps the compiler from discarding a computed value. */
 void octo_bench_sink(const void *p, size_t len);
 
+/* The machine's streaming read bandwidth with `threads` threads (1..OCTO_BENCH_BW_THREADS_MAX),
+ * in bytes/s: the best any memory-bound kernel can do. A 768 MiB buffer (more than the
+ * last-level cache, so the data comes from memory as a model's weights do) is split among the
+ * threads; each reads its share as four independent streams with the widest loads
+ * the CPU has (AVX-512, else AVX2, else 64-bit words) and software prefetch ahead of every
+ * stream. Best of five runs. Returns 0 when the buffer or a thread cannot be had, or threads
+ * is out of range. */
+#define OCTO_BENCH_BW_THREADS_MAX 64u
+double octo_bench_read_bandwidth(unsigned threads);
+
 #endif

@@ -3,17 +3,26 @@
  *
  * Input: a whole GGUF file. The harness parses it and, when it is accepted, walks every KV
  * (every array element, recursively, through every conversion), looks every key and tensor up
- * by name and reads every tensor's first and last byte.
+ * by name and reads every tensor's first and last byte; then hands it to the llama loader and
+ * to the tokenizer (octo_tok_init on whatever metadata it has; a tokenizer that builds encodes
+ * fixed texts with parse_special off and on, decodes them, and decodes ids taken from the
+ * input).
  *
  * Invariants: errors only from the documented set, always with a reason; an accepted file has
  * version 3, unique keys and tensor names that find themselves, n_dims 1..4, offsets aligned,
  * data inside the buffer and inside the data section, and no two non-empty tensors overlapping.
- * Seeds (fuzz/seeds/gguf/) come from write_seeds() in tests/unit/infer/test_gguf.c.
+ * Tokenizer: init fails only with a documented code and a reason; encode succeeds (or is
+ * OCTO_ENOTFOUND for an SPM byte the vocabulary cannot spell) with ids inside the vocabulary;
+ * every piece is at most OCTO_TOK_PIECE_MAX bytes and decode agrees with the pieces' total.
+ * Seeds (fuzz/seeds/gguf/) come from write_seeds() in tests/unit/infer/test_gguf.c; the vocab-*
+ * seeds are small SPM and BPE vocabularies written by tests/unit/infer/test_tokenizer.c (with
+ * OCTO_TOK_SEED_DIR set).
  */
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "infer/gguf.h"
 #include "infer/llama.h"
+#include "infer/tokenizer.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -114,6 +123,67 @@ static void try_model(const struct octo_gguf *g)
     octo_llama_unload(&m);
 }
 
+static const char *const tok_texts[] = {"Hello world", "<s>a b</s><|im_start|>x<|end|>",
+                                        " \n\n  it's 123 \xe2\x96\x81\xff\xc3\xa9"};
+
+/* Encodes and decodes with a tokenizer built from the file's metadata. */
+static void exercise_tok(const struct octo_tok *t, const uint8_t *data, size_t size)
+{
+    static int32_t ids[128];
+    static char piece[OCTO_TOK_PIECE_MAX];
+    for (size_t i = 0; i < sizeof(tok_texts) / sizeof(tok_texts[0]); i++) {
+        for (int ps = 0; ps < 2; ps++) {
+            size_t n = 0;
+            const char *s = tok_texts[i];
+            int rc = octo_tok_encode(t, s, strlen(s), ps == 1, ps == 1, ids, 128, &n);
+            OCTO_ASSERT(rc == 0 || rc == OCTO_ENOTFOUND || rc == OCTO_ENOSPACE);
+            if (rc == OCTO_ENOTFOUND)
+                continue;
+            size_t total = 0;
+            for (size_t k = 0; k < n && k < 128; k++) {
+                OCTO_ASSERT(ids[k] >= 0 && (uint32_t)ids[k] < octo_tok_n_vocab(t));
+                size_t pn = 0;
+                OCTO_ASSERT(octo_tok_piece(t, ids[k], ps == 1, piece, sizeof(piece), &pn) == 0);
+                total += pn;
+            }
+            size_t dlen = 0;
+            rc = octo_tok_decode(t, ids, n < 128 ? n : 128, ps == 1, NULL, 0, &dlen);
+            OCTO_ASSERT(rc == 0 || rc == OCTO_ENOSPACE);
+            OCTO_ASSERT(dlen == total || dlen + 1 == total);
+        }
+    }
+    /* ids from the input's last bytes */
+    size_t n = size / 4 < 128 ? size / 4 : 128;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t *p = data + size - 4 * (k + 1);
+        uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+        ids[k] = (int32_t)(v % octo_tok_n_vocab(t));
+        size_t pn = 0;
+        OCTO_ASSERT(octo_tok_piece(t, ids[k], true, piece, sizeof(piece), &pn) == 0);
+        OCTO_ASSERT(pn <= OCTO_TOK_PIECE_MAX);
+    }
+    size_t dlen = 0;
+    int rc = octo_tok_decode(t, ids, n, false, NULL, 0, &dlen);
+    OCTO_ASSERT(rc == 0 || rc == OCTO_ENOSPACE);
+    OCTO_ASSERT(dlen <= n * OCTO_TOK_PIECE_MAX);
+}
+
+/* An accepted file's tokenizer metadata, if any, builds a tokenizer or is refused cleanly. */
+static void try_tokenizer(const struct octo_gguf *g, const uint8_t *data, size_t size)
+{
+    struct octo_tok t;
+    char why[OCTO_TOK_REASON_MAX];
+    int rc = octo_tok_init(&t, g, why, sizeof(why));
+    if (rc != 0) {
+        OCTO_ASSERT(rc == OCTO_ENOTFOUND || rc == OCTO_EUNSUPPORTED || rc == OCTO_EMALFORMED ||
+                    rc == OCTO_ETOOBIG || rc == OCTO_ENOMEM);
+        OCTO_ASSERT(why[0] != '\0');
+        return;
+    }
+    exercise_tok(&t, data, size);
+    octo_tok_deinit(&t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct octo_gguf g;
@@ -122,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         check_accepted(&g, data, size);
         try_model(&g);
+        try_tokenizer(&g, data, size);
     } else {
         OCTO_ASSERT(rc == OCTO_EMALFORMED || rc == OCTO_EUNSUPPORTED || rc == OCTO_ETOOBIG ||
                     rc == OCTO_EEXIST || rc == OCTO_ERANGE || rc == OCTO_ENOMEM);

@@ -1,7 +1,7 @@
 /*
  * cmd_model.c — `octo model`: model files for the Local Inference Engine.
  *
- *   octo model gen-test --out FILE.gguf [--shape tiny|15m|110m|tinyllama|qwen05b]
+ *   octo model gen-test --out FILE.gguf [--shape tiny|tinyqwen|15m|110m|tinyllama|qwen05b]
  *                       [--type f32|f16|q8_0|q4_0] [--seed N]
  *
  * gen-test writes a deterministic random model (infer/gentest.h) with the exact tensor set,
@@ -24,7 +24,8 @@
 
 static const struct octo_flag model_flags[] = {
     {"out", 'o', true, false, "FILE", "gen-test: the GGUF file to write"},
-    {"shape", 0, true, false, "SHAPE", "gen-test: tiny (default), 15m, 110m, tinyllama, qwen05b"},
+    {"shape", 0, true, false, "SHAPE",
+     "gen-test: tiny (default), tinyqwen, 15m, 110m, tinyllama, qwen05b"},
     {"type", 0, true, false, "TYPE", "gen-test: weight type, f32 (default), f16, q8_0, q4_0"},
     {"seed", 0, true, false, "N", "gen-test: generator seed (default 1)"},
     {NULL, 0, false, false, NULL, NULL},
@@ -157,10 +158,11 @@ static int gen_test(struct octo_cli *cli)
     struct octo_gentest_params p = {
         .shape = octo_gentest_shape_find(shape_name != NULL ? shape_name : "tiny")};
     if (p.shape == NULL)
-        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
-                             "model gen-test: --shape: expected tiny, 15m, 110m, tinyllama or "
-                             "qwen05b, got '%.32s'",
-                             shape_name);
+        return octo_cli_fail(
+            cli, OCTO_EXIT_USAGE,
+            "model gen-test: --shape: expected tiny, tinyqwen, 15m, 110m, tinyllama or "
+            "qwen05b, got '%.32s'",
+            shape_name);
     if (parse_type(octo_args_get(a, "type"), &p.weight_type) != 0)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE,
                              "model gen-test: --type: expected f32, f16, q8_0 or q4_0, got '%.16s'",
@@ -192,7 +194,7 @@ const struct octo_cli_cmd octo_cmd_model = {
     .run = run_model,
     .flags = model_flags,
     .needs_config = false,
-    .usage = "model gen-test --out FILE.gguf [--shape tiny|15m|110m|tinyllama|qwen05b] "
+    .usage = "model gen-test --out FILE.gguf [--shape tiny|tinyqwen|15m|110m|tinyllama|qwen05b] "
              "[--type f32|f16|q8_0|q4_0] [--seed N]",
     .summary = "model files: generate a deterministic random test model",
 };

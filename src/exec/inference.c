@@ -255,7 +255,10 @@ int octo_infer_session_init(struct octo_infer_session *s, const struct octo_infe
     uint32_t eos = 0;
     s->eos =
         octo_gguf_get_u32(&m->gguf, "tokenizer.ggml.eos_token_id", &eos) == 0 ? eos : UINT32_MAX;
-    int rc = octo_llama_state_init(&s->state, &m->llama, n_ctx, mode);
+    /* prompts are fed in batches of up to OCTO_LLAMA_BATCH_MAX tokens (no more than fit) */
+    uint32_t ctx = n_ctx != 0 ? n_ctx : m->llama.cfg.n_ctx;
+    uint32_t batch = ctx < OCTO_LLAMA_BATCH_MAX ? ctx : OCTO_LLAMA_BATCH_MAX;
+    int rc = octo_llama_state_init_batch(&s->state, &m->llama, n_ctx, batch > 0 ? batch : 1, mode);
     if (rc == 0)
         rc = octo_sampler_init(&s->sampler, sp, m->llama.cfg.n_vocab);
     if (rc == 0 && threads > 1)
@@ -308,15 +311,20 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
     octo_llama_reset(&s->state);
     octo_sampler_reset(&s->sampler); /* a reused session draws what a fresh one would */
     uint64_t t0 = now_ns();
-    for (size_t i = 0; i < n; i++) {
+    /* The prompt in batches (one pass over the weights per batch, the products split over
+     * the pool's threads like a single step's), cancel checked between batches. */
+    for (size_t i = 0; i < n;) {
         if (atomic_exchange(&s->cancel, false)) {
             st->cancelled = true;
             return 0;
         }
-        int rc = octo_llama_forward(&s->state, prompt[i]);
+        uint32_t k = (uint32_t)(n - i < s->state.batch ? n - i : s->state.batch);
+        int rc = octo_llama_forward_batch(&s->state, prompt + i, k);
         if (rc != 0)
             return rc;
-        octo_sampler_accept(&s->sampler, prompt[i]);
+        for (uint32_t j = 0; j < k; j++)
+            octo_sampler_accept(&s->sampler, prompt[i + j]);
+        i += k;
     }
     st->prompt_tokens = (uint32_t)n;
     st->prompt_ns = now_ns() - t0;
@@ -333,7 +341,8 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
         }
         st->completion_tokens++;
         octo_sampler_accept(&s->sampler, (uint32_t)tok);
-        if ((uint32_t)tok == s->eos) {
+        if ((uint32_t)tok == s->eos ||
+            (s->is_stop != NULL && s->is_stop(s->stop_ctx, (uint32_t)tok))) {
             st->stopped_eos = true;
             break;
         }

@@ -62,6 +62,9 @@ struct octo_infer_session {
     struct octo_sampler sampler;
     struct octo_infer_pool *pool; /* NULL with one thread */
     uint32_t eos;                 /* end-of-sequence token, or UINT32_MAX */
+    /* More tokens that end a generation (end-of-turn and the like), or NULL. */
+    bool (*is_stop)(void *stop_ctx, uint32_t token);
+    void *stop_ctx;
     atomic_bool cancel;
 };
 
@@ -78,10 +81,11 @@ OCTO_MUST_USE int octo_infer_session_init(struct octo_infer_session *s,
 void octo_infer_session_deinit(struct octo_infer_session *s);
 
 /* Feeds prompt[0..n) (from position 0), then generates up to max_tokens, calling on_token for
- * each; stops at the end-of-sequence token, a full context, a non-zero callback return or a
- * cancel (also checked between prompt tokens). The sampler starts from its seed on every call,
- * so the same call on a reused session gives the same tokens. Returns 0 with *st filled, or
- * OCTO_EINVAL (empty prompt, a token outside the vocabulary), the forward pass's errors. */
+ * each; stops at the end-of-sequence token or one s->is_stop accepts, a full context, a
+ * non-zero callback return or a cancel (also checked between prompt batches). The sampler starts
+ * from its seed on every call, so the same call on a reused session gives the same tokens. Returns
+ * 0 with *st filled, or OCTO_EINVAL (empty prompt, a token outside the vocabulary), the forward
+ * pass's errors. */
 OCTO_MUST_USE int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt,
                                       size_t n, uint32_t max_tokens, octo_infer_token_fn on_token,
                                       void *ctx, struct octo_infer_stats *st);

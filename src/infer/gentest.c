@@ -22,6 +22,7 @@
 
 static const struct octo_gentest_shape shapes[] = {
     {"tiny", "llama", 64, 192, 2, 4, 2, 512, 256},
+    {"tinyqwen", "qwen2", 64, 192, 2, 4, 2, 512, 256},
     {"15m", "llama", 288, 768, 6, 6, 6, 32000, 256},
     {"110m", "llama", 768, 2048, 12, 12, 12, 32000, 1024},
     {"tinyllama", "llama", 2048, 5632, 22, 32, 4, 32000, 2048},
@@ -163,6 +164,9 @@ static int add_tokenizer(struct gen *g)
         rc = octo_gguf_writer_add_u32(&g->w, "tokenizer.ggml.unknown_token_id", 0);
     if (rc == 0)
         rc = octo_gguf_writer_add_bool(&g->w, "tokenizer.ggml.add_bos_token", true);
+    if (rc == 0 && g->p->chat_template != NULL)
+        rc = octo_gguf_writer_add_str(&g->w, "tokenizer.chat_template", g->p->chat_template,
+                                      strlen(g->p->chat_template));
     octo_free(types);
     octo_free(scores);
     octo_free(strs);

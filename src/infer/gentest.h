@@ -11,7 +11,8 @@
  * generated text shows the token ids a reference must reproduce.
  *
  * Shapes (the real models' dimensions; file sizes match at F32):
- *   tiny   llama  dim 64,   hidden 172,  2 layers,  4 heads / 2 kv, vocab 512,    ctx 256
+ *   tiny   llama  dim 64,   hidden 192,  2 layers,  4 heads / 2 kv, vocab 512,    ctx 256
+ *   tinyqwen  qwen2, otherwise as tiny (Q/K/V biases, tied output, NeoX RoPE)
  *   15m    llama  dim 288,  hidden 768,  6 layers,  6 heads / 6 kv, vocab 32000,  ctx 256
  *   110m   llama  dim 768,  hidden 2048, 12 layers, 12 heads / 12,  vocab 32000,  ctx 1024
  *   tinyllama  llama  dim 2048, hidden 5632, 22 layers, 32 / 4, vocab 32000, ctx 2048
@@ -46,6 +47,7 @@ struct octo_gentest_params {
     uint32_t weight_type; /* enum octo_ggml_type for the 2-D weights: F32, F16, Q8_0 or Q4_0
                              (quantized from the same values); norms and biases stay F32 */
     uint64_t seed;
+    const char *chat_template; /* NULL: none; else written as tokenizer.chat_template */
 };
 
 /* Streams the model as a GGUF file to write(wctx, ...). Errors: OCTO_EINVAL (no shape),

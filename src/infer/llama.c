@@ -1,7 +1,12 @@
 /*
  * llama.c — the llama-family forward pass (llama.h).
  *
- * One token per call (decoding; a prompt is fed token by token). Reductions outside the
+ * One token per call (decoding), or a batch of prompt tokens per call: the batch runs each
+ * weight matrix once over all its tokens (octo_quant_matmul, bit-identical to the matvec per
+ * token), then the causal attention token by token in position order, and the output matrix
+ * for the last token only. Every token's arithmetic is that of a single step, so the logits and
+ * the KV cache are those of feeding the tokens one by one. The per-token buffers are
+ * [batch][width] arrays sized at state init; a single step uses row 0. Reductions outside the
  * matrix-vector kernels (RMSNorm, attention scores and sums, softmax) accumulate in double in a
  * fixed order, and RoPE angles are computed in double: accurate against the float64 NumPy
  * reference and identical on every machine.
@@ -10,6 +15,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "infer/detmath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -263,36 +269,49 @@ void octo_llama_unload(struct octo_llama_model *m)
     memset(m, 0, sizeof(*m));
 }
 
-int octo_llama_state_init(struct octo_llama_state *s, const struct octo_llama_model *m,
-                          uint32_t n_ctx, enum octo_quant_mode mode)
+/* Bytes of the KV cache plus the per-state buffers for n_ctx positions and `batch` tokens
+ * (64-bit: every factor is bounded by the model's checked maxima and OCTO_LLAMA_BATCH_MAX). */
+static uint64_t state_bytes(const struct octo_llama_config *c, uint32_t n_ctx, uint32_t batch)
+{
+    uint64_t kv = (uint64_t)c->head_dim * c->n_head_kv;
+    uint64_t wide = c->n_ff > c->n_embd ? c->n_ff : c->n_embd;
+    uint64_t cache = 2 * (uint64_t)c->n_layer * n_ctx * kv * sizeof(float);
+    uint64_t rows = (4 * (uint64_t)c->n_embd + 2 * (uint64_t)c->n_ff) * sizeof(float) +
+                    wide / OCTO_QUANT_BLOCK * sizeof(struct octo_q8_0_block);
+    return cache + batch * rows + ((uint64_t)n_ctx + c->n_vocab) * sizeof(float);
+}
+
+int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_llama_model *m,
+                                uint32_t n_ctx, uint32_t batch, enum octo_quant_mode mode)
 {
     OCTO_ASSERT(s != NULL && m != NULL);
     memset(s, 0, sizeof(*s));
     const struct octo_llama_config *c = &m->cfg;
     if (n_ctx == 0)
         n_ctx = c->n_ctx;
-    if (n_ctx > c->n_ctx || m->layers == NULL)
+    if (n_ctx > c->n_ctx || m->layers == NULL || batch == 0 || batch > OCTO_LLAMA_BATCH_MAX)
         return OCTO_EINVAL;
+    if (state_bytes(c, n_ctx, batch) > OCTO_LLAMA_KV_BYTES_MAX)
+        return OCTO_ETOOBIG;
     s->m = m;
     s->mode = mode;
     s->n_ctx = n_ctx;
+    s->batch = batch;
     size_t kv = (size_t)c->head_dim * c->n_head_kv;
     size_t wide = c->n_ff > c->n_embd ? c->n_ff : c->n_embd;
     size_t cache = (size_t)c->n_layer * n_ctx * kv;
-    float **vecs[] = {&s->x, &s->xb, &s->xb2, &s->q, &s->k, &s->v};
+    float **vecs[] = {&s->x, &s->xb, &s->xb2, &s->q};
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
-        *vecs[i] = octo_calloc(c->n_embd, sizeof(float));
-    s->hb = octo_calloc(c->n_ff, sizeof(float));
-    s->hb2 = octo_calloc(c->n_ff, sizeof(float));
+        *vecs[i] = octo_calloc((size_t)batch * c->n_embd, sizeof(float));
+    s->hb = octo_calloc((size_t)batch * c->n_ff, sizeof(float));
+    s->hb2 = octo_calloc((size_t)batch * c->n_ff, sizeof(float));
     s->att = octo_calloc(n_ctx, sizeof(float));
     s->logits = octo_calloc(c->n_vocab, sizeof(float));
-    if (cache > OCTO_LLAMA_KV_BYTES_MAX / 2 / sizeof(float))
-        return OCTO_ETOOBIG;
     /* Not zeroed: each position is written before it is read (and untouched pages of a large
      * cache cost no memory until used). */
     s->k_cache = octo_malloc(cache * sizeof(float));
     s->v_cache = octo_malloc(cache * sizeof(float));
-    s->xq = octo_calloc(wide / OCTO_QUANT_BLOCK + 1, sizeof(*s->xq));
+    s->xq = octo_calloc((size_t)batch * (wide / OCTO_QUANT_BLOCK), sizeof(*s->xq));
     bool ok = s->hb != NULL && s->hb2 != NULL && s->att != NULL && s->logits != NULL &&
               s->k_cache != NULL && s->v_cache != NULL && s->xq != NULL;
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
@@ -304,12 +323,18 @@ int octo_llama_state_init(struct octo_llama_state *s, const struct octo_llama_mo
     return 0;
 }
 
+int octo_llama_state_init(struct octo_llama_state *s, const struct octo_llama_model *m,
+                          uint32_t n_ctx, enum octo_quant_mode mode)
+{
+    return octo_llama_state_init_batch(s, m, n_ctx, 1, mode);
+}
+
 void octo_llama_state_deinit(struct octo_llama_state *s)
 {
     if (s == NULL)
         return;
-    float *bufs[] = {s->x,  s->xb,  s->xb2, s->q,      s->k,       s->v,
-                     s->hb, s->hb2, s->att, s->logits, s->k_cache, s->v_cache};
+    float *bufs[] = {s->x,   s->xb,  s->xb2,    s->q,       s->hb,
+                     s->hb2, s->att, s->logits, s->k_cache, s->v_cache};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         octo_free(bufs[i]);
     octo_free(s->xq);
@@ -323,40 +348,46 @@ void octo_llama_reset(struct octo_llama_state *s)
 
 /* ---- the pieces of a step ---- */
 
-struct mv_job {
+struct mm_job {
     struct octo_llama_state *s;
     const struct octo_quant_matrix *w;
     const float *x;
+    size_t n;
     float *y;
+    size_t y_stride;
 };
 
-static void mv_range(void *arg, size_t r0, size_t r1)
+static void mm_range(void *arg, size_t r0, size_t r1)
 {
-    struct mv_job *j = arg;
+    struct mm_job *j = arg;
     bool q = j->w->type == OCTO_QUANT_Q8_0 || j->w->type == OCTO_QUANT_Q4_0;
-    int rc =
-        octo_quant_matvec(j->w, q ? NULL : j->x, q ? j->s->xq : NULL, r0, r1, j->s->mode, j->y);
+    int rc = octo_quant_matmul(j->w, q ? NULL : j->x, q ? j->s->xq : NULL, j->n, r0, r1, j->s->mode,
+                               j->y, j->y_stride);
     if (rc != 0) {
         int none = 0;
         atomic_compare_exchange_strong(&j->s->err, &none, rc);
     }
 }
 
-/* y = W x, the rows split by the parallel hook. */
-static int matvec(struct octo_llama_state *s, const struct octo_quant_matrix *w, const float *x,
-                  float *y)
+/* y_t = W x_t for the n vectors x_t = x + t * w->cols, into y + t * y_stride; the rows split by
+ * the parallel hook. */
+static int matmul(struct octo_llama_state *s, const struct octo_quant_matrix *w, const float *x,
+                  size_t n, float *y, size_t y_stride)
 {
     if (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0) {
-        int rc = octo_quant_act_q8_0(x, w->cols, s->xq, w->cols / OCTO_QUANT_BLOCK);
-        if (rc != 0)
-            return rc;
+        size_t nb = w->cols / OCTO_QUANT_BLOCK;
+        for (size_t t = 0; t < n; t++) {
+            int rc = octo_quant_act_q8_0(x + t * w->cols, w->cols, s->xq + t * nb, nb);
+            if (rc != 0)
+                return rc;
+        }
     }
-    struct mv_job j = {s, w, x, y};
+    struct mm_job j = {s, w, x, n, y, y_stride};
     atomic_store(&s->err, 0);
     if (s->parallel != NULL)
-        s->parallel(s->parallel_ctx, w->rows, mv_range, &j);
+        s->parallel(s->parallel_ctx, w->rows, mm_range, &j);
     else
-        mv_range(&j, 0, w->rows);
+        mm_range(&j, 0, w->rows);
     return atomic_load(&s->err);
 }
 
@@ -374,8 +405,10 @@ static void rope(const struct octo_llama_config *c, float *v, uint32_t heads, ui
 {
     uint32_t hd = c->head_dim, half = hd / 2;
     for (uint32_t i = 0; i < half; i++) {
-        double theta = (double)pos * pow((double)c->rope_base, -2.0 * (double)i / (double)hd);
-        double co = cos(theta), si = sin(theta);
+        double freq = octo_detmath_exp(-2.0 * (double)i / (double)hd *
+                                       octo_detmath_log((double)c->rope_base));
+        double co = 0.0, si = 0.0;
+        octo_detmath_sincos((double)pos * freq, &si, &co);
         for (uint32_t h = 0; h < heads; h++) {
             float *p = v + (size_t)h * hd;
             uint32_t a = c->neox ? i : 2 * i, b = c->neox ? i + half : 2 * i + 1;
@@ -392,8 +425,10 @@ static void add_bias(float *v, const float *b, size_t n)
         v[i] += b[i];
 }
 
-/* Causal attention of every head at position pos over the cached keys and values. */
-static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos)
+/* Causal attention of every head of the query q at position pos over the cached keys and
+ * values, into out (n_embd floats). */
+static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos, const float *qv,
+                      float *outv)
 {
     const struct octo_llama_config *c = &s->m->cfg;
     uint32_t hd = c->head_dim, group = c->n_head / c->n_head_kv;
@@ -402,7 +437,7 @@ static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos)
     const float *vc = s->v_cache + (size_t)layer * s->n_ctx * kv;
     double inv = 1.0 / sqrt((double)hd);
     for (uint32_t h = 0; h < c->n_head; h++) {
-        const float *q = s->q + (size_t)h * hd;
+        const float *q = qv + (size_t)h * hd;
         size_t off = (size_t)(h / group) * hd;
         double max = -(double)INFINITY, sum = 0.0;
         for (uint32_t t = 0; t <= pos; t++) {
@@ -414,11 +449,11 @@ static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos)
             max = (double)s->att[t] > max ? (double)s->att[t] : max;
         }
         for (uint32_t t = 0; t <= pos; t++) {
-            double e = exp((double)s->att[t] - max);
+            double e = octo_detmath_exp((double)s->att[t] - max);
             s->att[t] = (float)e;
             sum += e;
         }
-        float *out = s->xb + (size_t)h * hd;
+        float *out = outv + (size_t)h * hd;
         for (uint32_t i = 0; i < hd; i++) {
             double acc = 0.0;
             for (uint32_t t = 0; t <= pos; t++)
@@ -428,74 +463,97 @@ static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos)
     }
 }
 
-static int layer_step(struct octo_llama_state *s, uint32_t l, uint32_t pos)
+/* Layer l for the n tokens at positions pos..pos+n-1 (rows 0..n-1 of the buffers). */
+static int layer_batch(struct octo_llama_state *s, uint32_t l, uint32_t pos, uint32_t n)
 {
     const struct octo_llama_config *c = &s->m->cfg;
     const struct octo_llama_layer *L = &s->m->layers[l];
+    size_t d = c->n_embd, ff = c->n_ff;
     size_t kv = (size_t)c->head_dim * c->n_head_kv;
     float *kpos = s->k_cache + ((size_t)l * s->n_ctx + pos) * kv;
     float *vpos = s->v_cache + ((size_t)l * s->n_ctx + pos) * kv;
-    rmsnorm(s->xb, s->x, L->attn_norm, c->n_embd, c->eps);
-    int rc = matvec(s, &L->wq, s->xb, s->q);
+    for (uint32_t t = 0; t < n; t++)
+        rmsnorm(s->xb + t * d, s->x + t * d, L->attn_norm, c->n_embd, c->eps);
+    int rc = matmul(s, &L->wq, s->xb, n, s->q, d);
     if (rc == 0)
-        rc = matvec(s, &L->wk, s->xb, kpos);
+        rc = matmul(s, &L->wk, s->xb, n, kpos, kv);
     if (rc == 0)
-        rc = matvec(s, &L->wv, s->xb, vpos);
+        rc = matmul(s, &L->wv, s->xb, n, vpos, kv);
     if (rc != 0)
         return rc;
-    add_bias(s->q, L->bq, c->n_embd);
-    add_bias(kpos, L->bk, kv);
-    add_bias(vpos, L->bv, kv);
-    rope(c, s->q, c->n_head, pos);
-    rope(c, kpos, c->n_head_kv, pos);
-    attention(s, l, pos);
-    rc = matvec(s, &L->wo, s->xb, s->xb2);
-    if (rc != 0)
-        return rc;
-    for (uint32_t i = 0; i < c->n_embd; i++)
-        s->x[i] += s->xb2[i];
-    rmsnorm(s->xb, s->x, L->ffn_norm, c->n_embd, c->eps);
-    rc = matvec(s, &L->gate, s->xb, s->hb);
-    if (rc == 0)
-        rc = matvec(s, &L->up, s->xb, s->hb2);
-    if (rc != 0)
-        return rc;
-    for (uint32_t i = 0; i < c->n_ff; i++) {
-        double g = (double)s->hb[i];
-        s->hb[i] = (float)(g / (1.0 + exp(-g)) * (double)s->hb2[i]);
+    for (uint32_t t = 0; t < n; t++) {
+        add_bias(s->q + t * d, L->bq, d);
+        add_bias(kpos + t * kv, L->bk, kv);
+        add_bias(vpos + t * kv, L->bv, kv);
+        rope(c, s->q + t * d, c->n_head, pos + t);
+        rope(c, kpos + t * kv, c->n_head_kv, pos + t);
     }
-    rc = matvec(s, &L->down, s->hb, s->xb2);
+    /* in position order: token t sees the keys and values of positions <= pos + t only */
+    for (uint32_t t = 0; t < n; t++)
+        attention(s, l, pos + t, s->q + t * d, s->xb + t * d);
+    rc = matmul(s, &L->wo, s->xb, n, s->xb2, d);
     if (rc != 0)
         return rc;
-    for (uint32_t i = 0; i < c->n_embd; i++)
+    for (size_t i = 0; i < n * d; i++)
+        s->x[i] += s->xb2[i];
+    for (uint32_t t = 0; t < n; t++)
+        rmsnorm(s->xb + t * d, s->x + t * d, L->ffn_norm, c->n_embd, c->eps);
+    rc = matmul(s, &L->gate, s->xb, n, s->hb, ff);
+    if (rc == 0)
+        rc = matmul(s, &L->up, s->xb, n, s->hb2, ff);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n * ff; i++) {
+        double g = (double)s->hb[i];
+        s->hb[i] = (float)(g / (1.0 + octo_detmath_exp(-g)) * (double)s->hb2[i]);
+    }
+    rc = matmul(s, &L->down, s->hb, n, s->xb2, d);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n * d; i++)
         s->x[i] += s->xb2[i];
     return 0;
 }
 
-int octo_llama_forward(struct octo_llama_state *s, uint32_t token)
+int octo_llama_forward_batch(struct octo_llama_state *s, const uint32_t *tokens, uint32_t n)
 {
-    OCTO_ASSERT(s != NULL && s->m != NULL);
+    OCTO_ASSERT(s != NULL && s->m != NULL && (tokens != NULL || n == 0));
     const struct octo_llama_model *m = s->m;
     const struct octo_llama_config *c = &m->cfg;
-    if (token >= c->n_vocab)
+    if (n == 0)
         return OCTO_EINVAL;
-    if (s->pos >= s->n_ctx)
+    if (n > s->batch)
+        return OCTO_ETOOBIG;
+    for (uint32_t t = 0; t < n; t++) {
+        if (tokens[t] >= c->n_vocab)
+            return OCTO_EINVAL;
+    }
+    if (s->pos > s->n_ctx || n > s->n_ctx - s->pos)
         return OCTO_ENOSPACE;
     const struct octo_quant_matrix *e = &m->tok_embd;
-    int rc = octo_quant_dequantize_row(e->type, e->data + (size_t)token * e->row_size, e->row_size,
-                                       c->n_embd, s->x);
+    size_t d = c->n_embd;
+    int rc = 0;
+    for (uint32_t t = 0; rc == 0 && t < n; t++)
+        rc = octo_quant_dequantize_row(e->type, e->data + (size_t)tokens[t] * e->row_size,
+                                       e->row_size, c->n_embd, s->x + t * d);
     for (uint32_t l = 0; rc == 0 && l < c->n_layer; l++)
-        rc = layer_step(s, l, s->pos);
+        rc = layer_batch(s, l, s->pos, n);
     if (rc != 0)
         return rc;
-    rmsnorm(s->x, s->x, m->output_norm, c->n_embd, c->eps);
-    rc = matvec(s, &m->output, s->x, s->logits);
+    float *last = s->x + (size_t)(n - 1) * d;
+    rmsnorm(last, last, m->output_norm, c->n_embd, c->eps);
+    rc = matmul(s, &m->output, last, 1, s->logits, c->n_vocab);
     if (rc != 0)
         return rc;
     for (uint32_t i = 0; i < c->n_vocab; i++) {
         if (!isfinite(s->logits[i]))
             return OCTO_ERANGE;
     }
-    s->pos++;
+    s->pos += n;
     return 0;
+}
+
+int octo_llama_forward(struct octo_llama_state *s, uint32_t token)
+{
+    return octo_llama_forward_batch(s, &token, 1);
 }

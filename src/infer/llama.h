@@ -4,18 +4,20 @@
  * attention with a KV cache, SwiGLU, optional Q/K/V biases, tied or separate output.
  * Weights stay where the GGUF buffer has them (F32, F16, Q8_0, Q4_0 through infer/quant.h).
  *
+ * Prompts can be fed in batches (octo_llama_forward_batch): one pass over each weight matrix
+ * for all the batch's tokens, with results bit-identical to feeding them one by one.
+ *
  * Pure: no threads, clocks or I/O. Matrix-vector products are split into row ranges through
  * an optional `parallel` hook (the exec layer runs the ranges on its threads; without a hook
  * they run here, one range). Rows are independent, so the split never changes a result.
  *
  * Determinism: in OCTO_QUANT_DETERMINISTIC mode every matrix-vector product is bit-identical
  * on every ISA path and every split (quant.h), and everything else here is scalar code in a
- * fixed order (compiled with -ffp-contract=off) that calls the C library's sqrt, exp, pow,
- * cos and sin in double. So logits are bit-identical across thread counts and kernel ISA
- * paths. Across machines they are as identical as the C library: glibc picks FMA variants of
- * exp/pow/sin at run time and is not correctly rounded, so two CPUs with and without FMA, or
- * two glibc versions, may differ in a last bit. Replacing those calls by our own fixed
- * routines is open work.
+ * fixed order (compiled with -ffp-contract=off) using IEEE sqrt and the machine-independent
+ * exp, log, sin and cos of infer/detmath.h, never the C library's (glibc picks FMA variants at
+ * run time and is not correctly rounded). So the logits are bit-identical across thread
+ * counts, kernel ISA paths, machines and C library versions, given the same binary semantics
+ * of IEEE double and float arithmetic, which C17 on x86-64 and aarch64 provides.
  */
 #ifndef OCTO_INFER_LLAMA_H
 #define OCTO_INFER_LLAMA_H
@@ -34,7 +36,11 @@
 #define OCTO_LLAMA_VOCAB_MAX (1u << 20)
 #define OCTO_LLAMA_CTX_MAX (1u << 20)
 #define OCTO_LLAMA_REASON_MAX 200
-#define OCTO_LLAMA_KV_BYTES_MAX (UINT64_C(16) << 30) /* keys + values of one state */
+/* Bytes of one state: keys + values + the per-token buffers of its batch (and attention
+ * scores, logits). */
+#define OCTO_LLAMA_KV_BYTES_MAX (UINT64_C(16) << 30)
+/* Most tokens one octo_llama_forward_batch call takes (the batch a state is sized for). */
+#define OCTO_LLAMA_BATCH_MAX 64u
 
 struct octo_llama_config {
     char arch[16]; /* "llama" or "qwen2" */
@@ -69,10 +75,12 @@ struct octo_llama_state {
     void *parallel_ctx;
     uint32_t n_ctx; /* positions the KV cache holds */
     uint32_t pos;   /* the next position */
-    float *x, *xb, *xb2, *q, *k, *v, *hb, *hb2, *att, *logits;
-    float *k_cache, *v_cache; /* [layer][n_ctx][kv_dim] */
-    struct octo_q8_0_block *xq;
-    _Atomic int err; /* the first kernel error of a parallel product */
+    uint32_t batch; /* tokens per octo_llama_forward_batch call, 1..OCTO_LLAMA_BATCH_MAX */
+    /* per-token buffers, [batch][n_embd] (x, xb, xb2, q) and [batch][n_ff] (hb, hb2) */
+    float *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
+    float *k_cache, *v_cache;   /* [layer][n_ctx][kv_dim] */
+    struct octo_q8_0_block *xq; /* the batch's activations as Q8_0 */
+    _Atomic int err;            /* the first kernel error of a parallel product */
 };
 
 /* Reads the configuration and finds every tensor (names, shapes and types checked against the
@@ -85,8 +93,16 @@ OCTO_MUST_USE int octo_llama_load(struct octo_llama_model *m, const struct octo_
 void octo_llama_unload(struct octo_llama_model *m);
 
 /* A decoding state with room for n_ctx positions (<= the model's context length; 0 = all of
- * it — size it to what a task needs: the cache takes 2 * layers * n_ctx * kv_dim floats).
- * Errors: OCTO_EINVAL, OCTO_ETOOBIG (the cache over OCTO_LLAMA_KV_BYTES_MAX), OCTO_ENOMEM. */
+ * it — size it to what a task needs: the cache takes 2 * layers * n_ctx * kv_dim floats) and
+ * batches of up to `batch` tokens (1..OCTO_LLAMA_BATCH_MAX; the per-token buffers take
+ * batch * (4 * n_embd + 2 * n_ff) floats plus the Q8_0 activations). No call allocates after
+ * this. Errors: OCTO_EINVAL (n_ctx over the model's, batch out of range), OCTO_ETOOBIG (cache
+ * and buffers over OCTO_LLAMA_KV_BYTES_MAX), OCTO_ENOMEM. */
+OCTO_MUST_USE int octo_llama_state_init_batch(struct octo_llama_state *s,
+                                              const struct octo_llama_model *m, uint32_t n_ctx,
+                                              uint32_t batch, enum octo_quant_mode mode);
+
+/* octo_llama_state_init_batch with batch 1 (decoding only). */
 OCTO_MUST_USE int octo_llama_state_init(struct octo_llama_state *s,
                                         const struct octo_llama_model *m, uint32_t n_ctx,
                                         enum octo_quant_mode mode);
@@ -99,5 +115,14 @@ void octo_llama_reset(struct octo_llama_state *s);
  * valid until the next call). Errors: OCTO_EINVAL token >= n_vocab, OCTO_ENOSPACE the context
  * is full, OCTO_ERANGE a non-finite activation (a broken model). */
 OCTO_MUST_USE int octo_llama_forward(struct octo_llama_state *s, uint32_t token);
+
+/* Feeds tokens[0..n) at the next n positions (prompt processing) and computes the logits of the
+ * last one (s->logits). Each weight matrix is run once over the n tokens (octo_quant_matmul),
+ * the output matrix for the last token only. The logits and the KV cache are bit-identical to
+ * n calls of octo_llama_forward, in both modes. Errors: OCTO_EINVAL n == 0 or a token >=
+ * n_vocab, OCTO_ETOOBIG n > s->batch, OCTO_ENOSPACE fewer than n positions left, OCTO_ERANGE
+ * a non-finite activation (a broken model); after an error s->pos is unchanged. */
+OCTO_MUST_USE int octo_llama_forward_batch(struct octo_llama_state *s, const uint32_t *tokens,
+                                           uint32_t n);
 
 #endif

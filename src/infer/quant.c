@@ -1,8 +1,10 @@
 /*
  * quant.c — fp16/bf16 conversion, ggml Q8_0/Q4_0 block quantization, and the matrix-vector
- * kernels (scalar, AVX2+FMA+F16C, AVX-512 F/BW/VL) in FAST and DETERMINISTIC modes.
+ * kernels (scalar, AVX2+FMA+F16C, AVX-VNNI, AVX-512 F/BW/VL, AVX-512 VNNI) in FAST and
+ * DETERMINISTIC modes.
  *
- * Design: everything is a pure function of its inputs; no allocation, no global mutable state.
+ * Design: everything is a pure function of its inputs; no allocation; the only global state is
+ * the cached answer to "which ISA paths does this CPU have" (isa_mask).
  * SIMD functions carry __attribute__((target(...))) and are only called after
  * __builtin_cpu_supports has confirmed the features, so the build needs no -march flags; on
  * non-x86 targets only the scalar path is compiled.
@@ -13,6 +15,11 @@
  * fill a vector are finished with scalar fmaf on the stored lanes, which rounds exactly as the
  * vector FMA does. The file is compiled as ISO C (-std=c17), so GCC does not contract a*b+c
  * into FMAs behind our back (-ffp-contract=off is the ISO default).
+ *
+ * octo_quant_matmul (several vectors) runs, on the AVX-512 VNNI path, tiles of four rows by
+ * four vectors that load and prepare each weight pair once for the tile; on every other path it
+ * runs the matvec kernel per vector over cache-sized chunks of rows. Either way each output has
+ * the bits of the matvec on that vector (same partials, scale products and per-lane FMA order).
  *
  * The integer dots use the maddubs sign trick with the *weight* as the unsigned operand
  * (|w| <= 128) and the activation as the signed one (|x| <= 127 by construction of
@@ -602,43 +609,6 @@ TARGET_AVX2 static inline __m256i block_x_avx2(const struct octo_q8_0_block *x, 
     return _mm256_loadu_si256((const __m256i *)(const void *)x[b].qs);
 }
 
-/* Q8_0/Q4_0 on AVX2: lanes 0-7 (even blocks) in a0, lanes 8-15 (odd blocks) in a1. FAST mode
- * uses the same structure (it is as fast as any other order) with a tree horizontal sum. */
-TARGET_AVX2 static float dot_qx_avx2(const uint8_t *w, const struct octo_q8_0_block *x, size_t n,
-                                     bool det, bool q4)
-{
-    size_t nb = n / QK;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    size_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        __m256i p0 = partials_avx2(block_w_avx2(w, b, q4), block_x_avx2(x, b));
-        __m256i p1 = partials_avx2(block_w_avx2(w, b + 1, q4), block_x_avx2(x, b + 1));
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(block_scale(w, b, q4, x)), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(block_scale(w, b + 1, q4, x)),
-                             a1);
-    }
-    if (b < nb) {
-        __m256i p0 = partials_avx2(block_w_avx2(w, b, q4), block_x_avx2(x, b));
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(block_scale(w, b, q4, x)), a0);
-    }
-    if (!det)
-        return hsum256(_mm256_add_ps(a0, a1));
-    float a[LANES];
-    _mm256_storeu_ps(a, a0);
-    _mm256_storeu_ps(a + 8, a1);
-    return reduce16(a);
-}
-
-TARGET_AVX2 static float dot_q8_0_avx2(const uint8_t *w, const void *x, size_t n, bool det)
-{
-    return dot_qx_avx2(w, x, n, det, false);
-}
-
-TARGET_AVX2 static float dot_q4_0_avx2(const uint8_t *w, const void *x, size_t n, bool det)
-{
-    return dot_qx_avx2(w, x, n, det, true);
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* AVX-512 kernels                                                                           */
 
@@ -749,12 +719,550 @@ TARGET_AVX512 static float dot_q4_0_avx512(const uint8_t *w, const void *x, size
     return dot_qx_avx512(w, x, n, det, true);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Multi-row Q8_0/Q4_0 kernels: AVX2, AVX-VNNI (256-bit) and AVX-512 VNNI                    */
+/*                                                                                          */
+/* These run NR rows per step so that every activation block is loaded (and, for Q4_0,      */
+/* prepared) once for NR rows. Each row's arithmetic is the same whichever step it falls in */
+/* (a group of NR or a single leftover row), so any split of the rows gives the same bits   */
+/* in both modes. FAST mode uses the deterministic structure: it costs nothing extra here.  */
+/*                                                                                          */
+/* Q4_0 partials use the unsigned nibble q (0..15) as the u8 operand and the activation as  */
+/* the s8 one: sum (q-8)*x = sum q*x - 8*sum x, where the correction -8*sum x of each group */
+/* of four depends on the activation only and is computed once per block for all rows.      */
+/* Q8_0 partials on AVX-512 VNNI likewise use w+128 (w ^ 0x80) as the u8 operand and the    */
+/* activation as the s8 one: sum (w+128)*x - 128*sum x, the correction again per activation */
+/* block, so one xor and one vpdpbusd per row (exact: |sum| <= 4*255*127).                  */
+
+#define NR 4 /* rows per step */
+/* Software prefetch distance in bytes ahead of each row (AVX-512 VNNI tiles): with four row
+ * streams the hardware prefetcher alone left 15-20 % of the memory bandwidth unused. */
+#define PREFETCH 512
+/* The AVX-512 VNNI matvec kernel: rows per step (8 was slower: more row streams than the
+ * prefetchers and fill buffers keep up with) and the prefetch hint (into L2: T1 was a few per
+ * cent faster on cold matrices than T0, within the noise; NTA halved the speed). */
+#define NR512 4
+#define PF_HINT _MM_HINT_T1
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#define TARGET_AVXVNNI __attribute__((target("avxvnni,avx2,fma,f16c")))
+#define TARGET_VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+#define Q4_BS sizeof(struct octo_q4_0_block)
+#define Q8_BS sizeof(struct octo_q8_0_block)
+
+static uint16_t load_u16(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+/* ---- 256-bit: one block per vector, canonical lanes (even blocks a0, odd blocks a1) ---- */
+
+/* Q4_0 weight nibbles of one block as 32 u8 values 0..15 in element order. */
+TARGET_AVX2 static inline __m256i q4_u8_avx2(const uint8_t *qs)
+{
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)qs));
+    v = _mm256_srlv_epi64(v, _mm256_set_epi64x(4, 4, 0, 0));
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+
+/* -8 * (sum of each group of four activations), the Q4_0 correction. */
+TARGET_AVX2 static inline __m256i q4_corr_avx2(__m256i x)
+{
+    __m256i s =
+        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), x), _mm256_set1_epi16(1));
+    return _mm256_sub_epi32(_mm256_setzero_si256(), s);
+}
+
+TARGET_AVX2 static inline __m256i p8_avx2(__m256i w, __m256i x)
+{
+    return partials_avx2(w, x);
+}
+
+TARGET_AVX2 static inline __m256i p4_avx2(__m256i q, __m256i x, __m256i c)
+{
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), _mm256_set1_epi16(1));
+    return _mm256_add_epi32(p, c);
+}
+
+TARGET_AVXVNNI static inline __m256i p8_avxvnni(__m256i w, __m256i x)
+{
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w),
+                                   _mm256_sign_epi8(x, w));
+}
+
+TARGET_AVXVNNI static inline __m256i p4_avxvnni(__m256i q, __m256i x, __m256i c)
+{
+    return _mm256_dpbusd_avx_epi32(c, q, x);
+}
+
+/* The 256-bit row-group body, stamped out per ISA with its partial functions P8 and P4
+ * (which need that ISA's target attribute, hence a macro rather than a function). */
+#define DEFINE_ROWS256(NAME, TARGET, P8, P4)                                                       \
+    /* block b of nr rows into acc[r] */                                                           \
+    TARGET static ALWAYS_INLINE void NAME##_block(const uint8_t *w, size_t rs,                     \
+                                                  const struct octo_q8_0_block *x, size_t b,       \
+                                                  size_t nr, bool q4, __m256 acc[NR])              \
+    {                                                                                              \
+        const size_t bs = q4 ? Q4_BS : Q8_BS;                                                      \
+        __m256i xv = block_x_avx2(x, b);                                                           \
+        __m256i c = q4 ? q4_corr_avx2(xv) : _mm256_setzero_si256();                                \
+        float dx = _cvtsh_ss(x[b].d);                                                              \
+        _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)                                    \
+        {                                                                                          \
+            const uint8_t *pw = w + r * rs + b * bs;                                               \
+            __m256i p = q4 ? P4(q4_u8_avx2(pw + 2), xv, c)                                         \
+                           : P8(_mm256_loadu_si256((const __m256i *)(const void *)(pw + 2)), xv);  \
+            __m256 s = _mm256_set1_ps(_cvtsh_ss(load_u16(pw)) * dx);                               \
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, acc[r]);                            \
+        }                                                                                          \
+    }                                                                                              \
+    TARGET static ALWAYS_INLINE void NAME##_step(const uint8_t *w, size_t rs,                      \
+                                                 const struct octo_q8_0_block *x, size_t nb,       \
+                                                 size_t nr, bool q4, float *y)                     \
+    {                                                                                              \
+        __m256 a0[NR], a1[NR];                                                                     \
+        _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)                                    \
+        {                                                                                          \
+            a0[r] = _mm256_setzero_ps();                                                           \
+            a1[r] = _mm256_setzero_ps();                                                           \
+        }                                                                                          \
+        size_t b = 0;                                                                              \
+        for (; b + 2 <= nb; b += 2) {                                                              \
+            NAME##_block(w, rs, x, b, nr, q4, a0);                                                 \
+            NAME##_block(w, rs, x, b + 1, nr, q4, a1);                                             \
+        }                                                                                          \
+        if (b < nb)                                                                                \
+            NAME##_block(w, rs, x, b, nr, q4, a0);                                                 \
+        _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)                                    \
+        {                                                                                          \
+            float a[LANES];                                                                        \
+            _mm256_storeu_ps(a, a0[r]);                                                            \
+            _mm256_storeu_ps(a + 8, a1[r]);                                                        \
+            y[r] = reduce16(a);                                                                    \
+        }                                                                                          \
+    }                                                                                              \
+    TARGET static void NAME##_q8(const uint8_t *w, size_t rs, const void *x, size_t n,             \
+                                 size_t rows, float *y)                                            \
+    {                                                                                              \
+        size_t r = 0;                                                                              \
+        for (; r + NR <= rows; r += NR)                                                            \
+            NAME##_step(w + r * rs, rs, x, n / QK, NR, false, y + r);                              \
+        for (; r < rows; r++)                                                                      \
+            NAME##_step(w + r * rs, rs, x, n / QK, 1, false, y + r);                               \
+    }                                                                                              \
+    TARGET static void NAME##_q4(const uint8_t *w, size_t rs, const void *x, size_t n,             \
+                                 size_t rows, float *y)                                            \
+    {                                                                                              \
+        size_t r = 0;                                                                              \
+        for (; r + NR <= rows; r += NR)                                                            \
+            NAME##_step(w + r * rs, rs, x, n / QK, NR, true, y + r);                               \
+        for (; r < rows; r++)                                                                      \
+            NAME##_step(w + r * rs, rs, x, n / QK, 1, true, y + r);                                \
+    }
+
+DEFINE_ROWS256(rows_avx2, TARGET_AVX2, p8_avx2, p4_avx2)
+DEFINE_ROWS256(rows_avxvnni, TARGET_AVXVNNI, p8_avxvnni, p4_avxvnni)
+
+/* ---- AVX-512 VNNI: two blocks per vector ---------------------------------------------- */
+/*
+ * Q8_0 lanes are canonical (block b in lanes 0-7, b+1 in 8-15). Q4_0 keeps the nibbles where
+ * they fall: a vector holds [lo(b), lo(b+1), hi(b), hi(b+1)] in 128-bit quarters, i.e. lanes
+ * 4-7 carry canonical lanes 8-11 and lanes 8-11 canonical 4-7; the activation is permuted the
+ * same way once per pair, and the accumulator's two middle quarters are swapped back at the
+ * end. Either way every canonical lane receives the same FMAs in the same order.
+ *
+ * Scales: for eight blocks at a time, the eight fp16 d of a row are picked out of the row's
+ * bytes with word permutes (no gathers), converted and multiplied by the activation's eight
+ * scales; each pair then broadcasts its two scales with one permute. Q4_0's high-nibble lanes
+ * hold 16 times the partial (q4_w_512) and take the scale divided by 16 from lanes 8-15 of the
+ * same vector: fma(16p, s/16, acc) == fma(p, s, acc) bit for bit.
+ *
+ * Memory: the rows of a group lie one after another, so while a group is computed each row
+ * prefetches the same bytes of the row NR512 further on (the next group); every byte of the
+ * matrix is asked for once, about a group's compute time before it is needed.
+ */
+
+/* The eight fp16 scales of eight consecutive blocks of `stride` (18 or 34) bytes at p, as
+ * floats. Reads only bytes inside the eight blocks. */
+TARGET_VNNI512 static inline __m256 scales8_512(const uint8_t *p, bool q4)
+{
+    if (q4) { /* d_j at word 9j, j < 8: words 0..63 */
+        const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                             0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
+        __m512i d =
+            _mm512_permutex2var_epi16(_mm512_loadu_si512(p), idx, _mm512_loadu_si512(p + 64));
+        return _mm256_cvtph_ps(_mm512_castsi512_si128(d));
+    }
+    /* d_j at word 17j: j = 0, 1 in words 0..31 of p, j = 2, 3 in words 0..31 of p + 68 (word
+     * 34), and the same again from p + 136 */
+    const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                         0, 0, 0, 0, 0, 0, 0, 0, 49, 32, 17, 0);
+    __m512i a = _mm512_permutex2var_epi16(_mm512_loadu_si512(p), idx, _mm512_loadu_si512(p + 68));
+    __m512i b =
+        _mm512_permutex2var_epi16(_mm512_loadu_si512(p + 136), idx, _mm512_loadu_si512(p + 204));
+    __m128i d = _mm_unpacklo_epi64(_mm512_castsi512_si128(a), _mm512_castsi512_si128(b));
+    return _mm256_cvtph_ps(d);
+}
+
+/* An activation pair prepared for all rows: the signed activation (Q4_0: permuted to the
+ * nibble order) as the s8 operand and the correction c = -m * (sum of each four x), with
+ * m = 128 for Q8_0 (whose weight operand is w ^ 0x80 = w + 128) and, for Q4_0, m = 8 in the
+ * low-nibble lanes and 128 = 16 * 8 in the high-nibble lanes (whose operand is 16 * q, see
+ * q4_w_512). A lone last block (two == false) leaves the upper block 0. */
+struct act512 {
+    __m512i x;
+    __m512i c;
+};
+
+TARGET_VNNI512 static inline struct act512 act_pair_512(const struct octo_q8_0_block *x, size_t b,
+                                                        bool two, bool q4)
+{
+    __m256i hi = two ? block_x_avx2(x, b + 1) : _mm256_setzero_si256();
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(block_x_avx2(x, b)), hi, 1);
+    __m512i m = _mm512_set1_epi8((char)0x80);
+    if (q4) {
+        v = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+        m = _mm512_inserti64x4(_mm512_set1_epi8(8), _mm256_set1_epi8((char)0x80), 1);
+    }
+    struct act512 a;
+    a.x = v;
+    a.c =
+        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), m, v));
+    return a;
+}
+
+/* The Q4_0 weight pair at pw (blocks b, b+1; only b if !two) as the u8 operand
+ * [lo(b), lo(b+1), 16 * hi(b), 16 * hi(b+1)] (128-bit quarters): both blocks' bytes are
+ * broadcast by the loads and the high nibbles are kept in place (byte & 0xf0), so no shift is
+ * needed. The high-nibble lanes' partials come out exactly 16 times too large; their scales
+ * are divided by 16 instead (exact: a power of two, and d_w * d_x is far from the float
+ * subnormals), so fma(16p, s/16, acc) rounds exactly as fma(p, s, acc). */
+TARGET_VNNI512 static inline __m512i q4_w_512(const uint8_t *pw, bool two)
+{
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(pw + 2)));
+    if (two)
+        v = _mm512_mask_broadcast_i32x4(
+            v, (__mmask16)0xf0f0u,
+            _mm_loadu_si128((const __m128i *)(const void *)(pw + Q4_BS + 2)));
+    else
+        v = _mm512_maskz_mov_epi32((__mmask16)0x0f0fu, v);
+    const __m512i keep =
+        _mm512_inserti64x4(_mm512_set1_epi8(0x0f), _mm256_set1_epi8((char)0xf0), 1);
+    return _mm512_and_si512(v, keep);
+}
+
+/* Exact int32 partials of the weight pair at pw (blocks b, b+1; only b if !two); Q4_0's
+ * high-nibble lanes are 16 times the partial (see q4_w_512). */
+TARGET_VNNI512 static inline __m512i partials_512(const uint8_t *pw, const struct act512 *a,
+                                                  bool two, bool q4)
+{
+    if (q4)
+        return _mm512_dpbusd_epi32(a->c, q4_w_512(pw, two), a->x);
+    __m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)(pw + 2));
+    __m256i w1 = two ? _mm256_loadu_si256((const __m256i *)(const void *)(pw + Q8_BS + 2))
+                     : _mm256_setzero_si256();
+    __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1);
+    return _mm512_dpbusd_epi32(a->c, _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80)), a->x);
+}
+
+/* Lane multipliers of the scales: 1, and 1/16 for Q4_0's high-nibble lanes. */
+TARGET_VNNI512 static inline __m512 scale_mul_512(bool q4)
+{
+    return q4 ? _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(1.0f)),
+                                                    _mm256_castps_pd(_mm256_set1_ps(0.0625f)), 1))
+              : _mm512_set1_ps(1.0f);
+}
+
+/* nr rows at w (stride rs) against the nb activation blocks x into y[0..nr). pfd: how far
+ * ahead (bytes) each row's bytes are prefetched, normally the next group of rows at the same
+ * place, so that every byte of the matrix is asked for once, a group's time ahead. */
+TARGET_VNNI512 static ALWAYS_INLINE void rows_vnni512_step(const uint8_t *w, size_t rs,
+                                                           const struct octo_q8_0_block *x,
+                                                           size_t nb, size_t nr, bool q4, float *y,
+                                                           size_t pfd)
+{
+    const size_t bs = q4 ? Q4_BS : Q8_BS;
+    /* lanes of block b (the rest are block b+1) */
+    const __mmask16 lo_lanes = q4 ? (__mmask16)0x0f0fu : (__mmask16)0x00ffu;
+    /* scale index of each lane for the pair (b, b+1) at j = 0; Q4_0's high-nibble lanes take
+     * the scales divided by 16 from lanes 8-15 */
+    const __m512i base = q4 ? _mm512_set_epi32(9, 9, 9, 9, 8, 8, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0)
+                            : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512 smul = scale_mul_512(q4);
+    const uint8_t *xb = (const uint8_t *)x;
+    __m512 acc[NR512];
+    _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++) acc[r] = _mm512_setzero_ps();
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        __m256 dx = scales8_512(xb + b * Q8_BS, false);
+        /* the last chunk of eight also asks for the rest of the row (the tail blocks) */
+        size_t pfl = b + 16 > nb ? rs - b * bs : 8 * bs;
+        _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+        { /* a prefetch past the end of the data never faults */
+            const char *pf = (const char *)(w + r * rs + b * bs) + pfd;
+            for (size_t o = 0; o < pfl; o += 64)
+                _mm_prefetch(pf + o, PF_HINT);
+        }
+        __m512 s[NR512];
+        _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+        {
+            __m256 s8 = _mm256_mul_ps(scales8_512(w + r * rs + b * bs, q4), dx);
+            __m512 v = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(s8)));
+            s[r] = q4 ? _mm512_mul_ps(v, smul) : v;
+        }
+        for (size_t j = 0; j < 8; j += 2) {
+            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int)j));
+            struct act512 a = act_pair_512(x, b + j, true, q4);
+            _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+            {
+                __m512i p = partials_512(w + r * rs + (b + j) * bs, &a, true, q4);
+                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(idx, s[r]),
+                                         acc[r]);
+            }
+        }
+    }
+    for (; b < nb; b += 2) { /* fewer than eight blocks left: scales one by one */
+        bool two = b + 1 < nb;
+        struct act512 a = act_pair_512(x, b, two, q4);
+        float dx0 = _cvtsh_ss(x[b].d);
+        float dx1 = two ? _cvtsh_ss(x[b + 1].d) : 0.0f;
+        _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+        {
+            const uint8_t *pw = w + r * rs + b * bs;
+            __m512 p = _mm512_cvtepi32_ps(partials_512(pw, &a, two, q4));
+            __m512 s0 = _mm512_set1_ps(_cvtsh_ss(load_u16(pw)) * dx0);
+            if (two) {
+                __m512 s1 = _mm512_set1_ps(_cvtsh_ss(load_u16(pw + bs)) * dx1);
+                __m512 sv = _mm512_mul_ps(_mm512_mask_blend_ps(lo_lanes, s1, s0), smul);
+                acc[r] = _mm512_fmadd_ps(p, sv, acc[r]);
+            } else {
+                acc[r] = _mm512_mask3_fmadd_ps(p, _mm512_mul_ps(s0, smul), acc[r], lo_lanes);
+            }
+        }
+    }
+    _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+    {
+        __m512 v = q4 ? _mm512_shuffle_f32x4(acc[r], acc[r], _MM_SHUFFLE(3, 1, 2, 0)) : acc[r];
+        float a[LANES];
+        _mm512_storeu_ps(a, v);
+        y[r] = reduce16(a);
+    }
+}
+
+/* Rows in groups of NR512 (then one by one), each group prefetching the next. */
+TARGET_VNNI512 static ALWAYS_INLINE void rows_vnni512(const uint8_t *w, size_t rs, const void *x,
+                                                      size_t n, size_t rows, float *y, bool q4)
+{
+    size_t r = 0;
+    size_t pfd = NR512 * rs; /* one group ahead (two or more were no faster) */
+    for (; r + NR512 <= rows; r += NR512)
+        rows_vnni512_step(w + r * rs, rs, x, n / QK, NR512, q4, y + r, pfd);
+    for (; r < rows; r++)
+        rows_vnni512_step(w + r * rs, rs, x, n / QK, 1, q4, y + r, rs);
+}
+
+TARGET_VNNI512 static void rows_vnni512_q8(const uint8_t *w, size_t rs, const void *x, size_t n,
+                                           size_t rows, float *y)
+{
+    rows_vnni512(w, rs, x, n, rows, y, false);
+}
+
+TARGET_VNNI512 static void rows_vnni512_q4(const uint8_t *w, size_t rs, const void *x, size_t n,
+                                           size_t rows, float *y)
+{
+    rows_vnni512(w, rs, x, n, rows, y, true);
+}
+
+/* ---- AVX-512 VNNI tiles: NR rows x NV vectors (octo_quant_matmul) ---------------------- */
+/*
+ * A weight pair is prepared once as u8 for every vector of the tile (Q8_0: w ^ 0x80 = w + 128;
+ * Q4_0: the nibbles 0..15 as in partials_512), and the activation side carries the correction
+ * (Q8_0: -128 * the sum of each four x; Q4_0: -8 * that sum), so one p = dpbusd(c, wu, x) per
+ * row and vector is the exact int32 partial of the matvec kernels (|w + 128| <= 255 and
+ * |x| <= 127 keep every sum exact). Lanes, scale products (d_w * d_x, the same float product
+ * whichever operand is permuted first) and the FMA order per lane are those of
+ * rows_vnni512_step, so every y[v][r] has the matvec's bits.
+ */
+
+#define NV 4 /* vectors per tile */
+
+TARGET_VNNI512 static inline struct act512 tile_act_512(const struct octo_q8_0_block *x, size_t b,
+                                                        bool two, bool q4)
+{
+    __m256i hi = two ? block_x_avx2(x, b + 1) : _mm256_setzero_si256();
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(block_x_avx2(x, b)), hi, 1);
+    if (q4)
+        v = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+    __m512i m = _mm512_set1_epi8(q4 ? 8 : (char)0x80); /* as u8: 8 or 128 */
+    struct act512 a;
+    a.x = v;
+    a.c =
+        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), m, v));
+    return a;
+}
+
+/* The u8 weight operand of the pair at pw (blocks b, b+1; only b if !two). */
+TARGET_VNNI512 static inline __m512i tile_w_512(const uint8_t *pw, bool two, bool q4)
+{
+    if (q4) {
+        __m128i q0 = _mm_loadu_si128((const __m128i *)(const void *)(pw + 2));
+        __m128i q1 = two ? _mm_loadu_si128((const __m128i *)(const void *)(pw + Q4_BS + 2))
+                         : _mm_setzero_si128();
+        __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+        __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+        return _mm512_and_si512(wq, _mm512_set1_epi8(0x0f));
+    }
+    __m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)(pw + 2));
+    __m256i w1 = two ? _mm256_loadu_si256((const __m256i *)(const void *)(pw + Q8_BS + 2))
+                     : _mm256_setzero_si256();
+    __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1);
+    return _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80));
+}
+
+/* nr rows at w (stride rs) times nv vectors at x (xs blocks apart) into y[v * ys + r]. */
+TARGET_VNNI512 static ALWAYS_INLINE void tile_vnni512_step(const uint8_t *w, size_t rs,
+                                                           const struct octo_q8_0_block *x,
+                                                           size_t xs, size_t nb, size_t nr,
+                                                           size_t nv, bool q4, float *y, size_t ys)
+{
+    const size_t bs = q4 ? Q4_BS : Q8_BS;
+    const __mmask16 lo_lanes = q4 ? (__mmask16)0x0f0fu : (__mmask16)0x00ffu;
+    const __m512i base = q4 ? _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0)
+                            : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 acc[NR][NV];
+    _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
+    {
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
+    }
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        __m512 sw[NR], dx[NV];
+        _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
+        {
+            const char *pf = (const char *)(w + r * rs + b * bs) + PREFETCH;
+            for (size_t o = 0; o < 8 * bs; o += 64)
+                _mm_prefetch(pf + o, _MM_HINT_T0);
+            sw[r] = _mm512_castps256_ps512(scales8_512(w + r * rs + b * bs, q4));
+        }
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++) dx[v] =
+            _mm512_castps256_ps512(scales8_512((const uint8_t *)(x + v * xs + b), false));
+        for (size_t j = 0; j < 8; j += 2) {
+            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int)j));
+            __m512i wu[NR];
+            __m512 ws[NR];
+            _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
+            {
+                wu[r] = tile_w_512(w + r * rs + (b + j) * bs, true, q4);
+                ws[r] = _mm512_permutexvar_ps(idx, sw[r]);
+            }
+            _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++)
+            {
+                struct act512 a = tile_act_512(x + v * xs, b + j, true, q4);
+                __m512 xsc = _mm512_permutexvar_ps(idx, dx[v]);
+                _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
+                {
+                    __m512i p = _mm512_dpbusd_epi32(a.c, wu[r], a.x);
+                    acc[r][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(ws[r], xsc),
+                                                acc[r][v]);
+                }
+            }
+        }
+    }
+    for (; b < nb; b += 2) { /* fewer than eight blocks left: scales one by one */
+        bool two = b + 1 < nb;
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++)
+        {
+            const struct octo_q8_0_block *xv = x + v * xs;
+            struct act512 a = tile_act_512(xv, b, two, q4);
+            float dx0 = _cvtsh_ss(xv[b].d);
+            float dx1 = two ? _cvtsh_ss(xv[b + 1].d) : 0.0f;
+            _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
+            {
+                const uint8_t *pw = w + r * rs + b * bs;
+                __m512 p =
+                    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(a.c, tile_w_512(pw, two, q4), a.x));
+                __m512 s0 = _mm512_set1_ps(_cvtsh_ss(load_u16(pw)) * dx0);
+                if (two) {
+                    __m512 s1 = _mm512_set1_ps(_cvtsh_ss(load_u16(pw + bs)) * dx1);
+                    acc[r][v] =
+                        _mm512_fmadd_ps(p, _mm512_mask_blend_ps(lo_lanes, s1, s0), acc[r][v]);
+                } else {
+                    acc[r][v] = _mm512_mask3_fmadd_ps(p, s0, acc[r][v], lo_lanes);
+                }
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
+    {
+        _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++)
+        {
+            __m512 t = acc[r][v];
+            if (q4)
+                t = _mm512_shuffle_f32x4(t, t, _MM_SHUFFLE(3, 1, 2, 0));
+            float a[LANES];
+            _mm512_storeu_ps(a, t);
+            y[v * ys + r] = reduce16(a);
+        }
+    }
+}
+
+/* Rows [0, rows) times nv vectors: row groups of NR (then single rows), and within each the
+ * vectors in tiles of NV, then 2, then 1, so every call site has constant tile sizes. */
+TARGET_VNNI512 static ALWAYS_INLINE void tile_vnni512(const uint8_t *w, size_t rs,
+                                                      const struct octo_q8_0_block *x, size_t n,
+                                                      size_t rows, size_t nv, float *y, size_t ys,
+                                                      bool q4)
+{
+    size_t nb = n / QK;
+    size_t r = 0;
+    for (; r + NR <= rows; r += NR) {
+        const uint8_t *wr = w + r * rs;
+        size_t v = 0;
+        for (; v + NV <= nv; v += NV)
+            tile_vnni512_step(wr, rs, x + v * nb, nb, nb, NR, NV, q4, y + v * ys + r, ys);
+        if (v + 2 <= nv) {
+            tile_vnni512_step(wr, rs, x + v * nb, nb, nb, NR, 2, q4, y + v * ys + r, ys);
+            v += 2;
+        }
+        if (v < nv)
+            tile_vnni512_step(wr, rs, x + v * nb, nb, nb, NR, 1, q4, y + v * ys + r, ys);
+    }
+    for (; r < rows; r++) {
+        const uint8_t *wr = w + r * rs;
+        size_t v = 0;
+        for (; v + NV <= nv; v += NV)
+            tile_vnni512_step(wr, rs, x + v * nb, nb, nb, 1, NV, q4, y + v * ys + r, ys);
+        for (; v < nv; v++)
+            tile_vnni512_step(wr, rs, x + v * nb, nb, nb, 1, 1, q4, y + v * ys + r, ys);
+    }
+}
+
+TARGET_VNNI512 static void tile_vnni512_q8(const uint8_t *w, size_t rs, const void *x, size_t n,
+                                           size_t rows, size_t nv, float *y, size_t ys)
+{
+    tile_vnni512(w, rs, x, n, rows, nv, y, ys, false);
+}
+
+TARGET_VNNI512 static void tile_vnni512_q4(const uint8_t *w, size_t rs, const void *x, size_t n,
+                                           size_t rows, size_t nv, float *y, size_t ys)
+{
+    tile_vnni512(w, rs, x, n, rows, nv, y, ys, true);
+}
+
 #endif /* OCTO_QUANT_X86 */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Dispatch                                                                                  */
 
+/* One row: the dot of n elements at w with x. */
 typedef float (*dot_fn)(const uint8_t *w, const void *x, size_t n, bool det);
+
+/* `rows` consecutive rows at w (stride rs) against the activation blocks x into y[0..rows).
+ * The multi-row kernels compute FAST with the deterministic structure, so take no mode. */
+typedef void (*rows_fn)(const uint8_t *w, size_t rs, const void *x, size_t n, size_t rows,
+                        float *y);
 
 #if OCTO_QUANT_X86
 /* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c". */
@@ -763,9 +1271,22 @@ static bool has_f16c(void)
     unsigned a = 0, b = 0, c = 0, d = 0;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
 }
+
+/* AVX512-VNNI (leaf 7.0 ECX bit 11) and AVX-VNNI (leaf 7.1 EAX bit 4), read from CPUID for the
+ * same reason. The OS's saving of the vector state is checked by the avx512f / avx2 tests
+ * they are always paired with. */
+static bool has_cpuid7(unsigned sub, bool eax, unsigned bit)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, sub, &a, &b, &c, &d))
+        return false;
+    return ((eax ? a : c) & (1u << bit)) != 0;
+}
 #endif
 
-bool octo_quant_isa_available(enum octo_quant_isa isa)
+/* Whether `isa` runs here, asking the CPU (CPUID traps to the hypervisor in a VM: several
+ * microseconds each, so this is asked once and cached by isa_mask). */
+static bool isa_probe(enum octo_quant_isa isa)
 {
     switch (isa) {
     case OCTO_QUANT_ISA_SCALAR:
@@ -774,20 +1295,52 @@ bool octo_quant_isa_available(enum octo_quant_isa isa)
     case OCTO_QUANT_ISA_AVX2:
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case OCTO_QUANT_ISA_AVX512:
-        return octo_quant_isa_available(OCTO_QUANT_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
+        return isa_probe(OCTO_QUANT_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    case OCTO_QUANT_ISA_AVX512_VNNI:
+        return isa_probe(OCTO_QUANT_ISA_AVX512) && has_cpuid7(0, false, 11);
+    case OCTO_QUANT_ISA_AVX_VNNI:
+        return isa_probe(OCTO_QUANT_ISA_AVX2) && has_cpuid7(1, true, 4);
 #endif
     default:
         return false;
     }
 }
 
+/* Bit i set: ISA i is available; bit 31 marks the mask as computed. The module's only state:
+ * a pure function of the CPU, computed at most a few times when threads race on the first
+ * call (each computes the same value; relaxed atomics keep the race defined). */
+static uint32_t isa_cache;
+
+static uint32_t isa_mask(void)
+{
+    uint32_t m = __atomic_load_n(&isa_cache, __ATOMIC_RELAXED);
+    if (m != 0)
+        return m;
+    m = 1u << 31;
+    for (int i = 0; i < OCTO_QUANT_ISA_COUNT; i++) {
+        if (isa_probe((enum octo_quant_isa)i))
+            m |= 1u << i;
+    }
+    __atomic_store_n(&isa_cache, m, __ATOMIC_RELAXED);
+    return m;
+}
+
+bool octo_quant_isa_available(enum octo_quant_isa isa)
+{
+    if ((unsigned)isa >= OCTO_QUANT_ISA_COUNT)
+        return false;
+    return (isa_mask() & (1u << isa)) != 0;
+}
+
 enum octo_quant_isa octo_quant_isa_best(void)
 {
-    if (octo_quant_isa_available(OCTO_QUANT_ISA_AVX512))
-        return OCTO_QUANT_ISA_AVX512;
-    if (octo_quant_isa_available(OCTO_QUANT_ISA_AVX2))
-        return OCTO_QUANT_ISA_AVX2;
+    static const enum octo_quant_isa order[] = {OCTO_QUANT_ISA_AVX512_VNNI, OCTO_QUANT_ISA_AVX512,
+                                                OCTO_QUANT_ISA_AVX_VNNI, OCTO_QUANT_ISA_AVX2};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        if (octo_quant_isa_available(order[i]))
+            return order[i];
+    }
     return OCTO_QUANT_ISA_SCALAR;
 }
 
@@ -800,15 +1353,44 @@ const char *octo_quant_isa_name(enum octo_quant_isa isa)
         return "avx2";
     case OCTO_QUANT_ISA_AVX512:
         return "avx512";
+    case OCTO_QUANT_ISA_AVX512_VNNI:
+        return "avx512vnni";
+    case OCTO_QUANT_ISA_AVX_VNNI:
+        return "avxvnni";
     default:
         return "unknown";
     }
 }
 
+/* The multi-row kernel for (isa, type), or NULL when that pair runs row by row. */
+static rows_fn select_rows(enum octo_quant_isa isa, enum octo_quant_type type)
+{
+#if OCTO_QUANT_X86
+    bool q4 = type == OCTO_QUANT_Q4_0;
+    if (type != OCTO_QUANT_Q8_0 && !q4)
+        return NULL;
+    switch (isa) {
+    case OCTO_QUANT_ISA_AVX512_VNNI:
+        return q4 ? rows_vnni512_q4 : rows_vnni512_q8;
+    case OCTO_QUANT_ISA_AVX_VNNI:
+        return q4 ? rows_avxvnni_q4 : rows_avxvnni_q8;
+    case OCTO_QUANT_ISA_AVX2:
+        return q4 ? rows_avx2_q4 : rows_avx2_q8;
+    default:
+        return NULL;
+    }
+#else
+    (void)isa;
+    (void)type;
+    return NULL;
+#endif
+}
+
 static dot_fn select_dot(enum octo_quant_isa isa, enum octo_quant_type type)
 {
 #if OCTO_QUANT_X86
-    if (isa == OCTO_QUANT_ISA_AVX512) {
+    bool wide = isa == OCTO_QUANT_ISA_AVX512 || isa == OCTO_QUANT_ISA_AVX512_VNNI;
+    if (wide) {
         switch (type) {
         case OCTO_QUANT_F32:
             return dot_f32_avx512;
@@ -822,16 +1404,12 @@ static dot_fn select_dot(enum octo_quant_isa isa, enum octo_quant_type type)
             return NULL;
         }
     }
-    if (isa == OCTO_QUANT_ISA_AVX2) {
+    if (isa == OCTO_QUANT_ISA_AVX2 || isa == OCTO_QUANT_ISA_AVX_VNNI) {
         switch (type) {
         case OCTO_QUANT_F32:
             return dot_f32_avx2;
         case OCTO_QUANT_F16:
             return dot_f16_avx2;
-        case OCTO_QUANT_Q8_0:
-            return dot_q8_0_avx2;
-        case OCTO_QUANT_Q4_0:
-            return dot_q4_0_avx2;
         default:
             return NULL;
         }
@@ -867,6 +1445,12 @@ int octo_quant_matvec_isa(enum octo_quant_isa isa, const struct octo_quant_matri
     const void *operand = quantized ? (const void *)xq : (const void *)x;
     if (operand == NULL)
         return OCTO_EINVAL;
+    rows_fn rows = select_rows(isa, m->type);
+    if (rows != NULL) {
+        if (r1 > r0)
+            rows(m->data + r0 * m->row_size, m->row_size, operand, m->cols, r1 - r0, y + r0);
+        return 0;
+    }
     dot_fn dot = select_dot(isa, m->type);
     OCTO_ASSERT(dot != NULL); /* octo_quant_matrix_init admits only the four types */
     bool det = mode == OCTO_QUANT_DETERMINISTIC;
@@ -880,4 +1464,80 @@ int octo_quant_matvec(const struct octo_quant_matrix *m, const float *x,
                       enum octo_quant_mode mode, float *y)
 {
     return octo_quant_matvec_isa(octo_quant_isa_best(), m, x, xq, r0, r1, mode, y);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Matrix times several vectors                                                              */
+
+/* `rows` rows at w (stride rs) times nv vectors at x (consecutive, n elements each) into
+ * y[v * ys + r]; every value has the bits of the matching multi-row matvec kernel. */
+typedef void (*tile_fn)(const uint8_t *w, size_t rs, const void *x, size_t n, size_t rows,
+                        size_t nv, float *y, size_t ys);
+
+/* Weight bytes per chunk of the fallback: the chunk's rows stay in the L1/L2 caches while
+ * each vector runs over them, so the matrix is streamed from memory once per call. */
+#define CHUNK_BYTES 16384
+
+static tile_fn select_tile(enum octo_quant_isa isa, enum octo_quant_type type)
+{
+#if OCTO_QUANT_X86
+    if (isa == OCTO_QUANT_ISA_AVX512_VNNI && type == OCTO_QUANT_Q8_0)
+        return tile_vnni512_q8;
+    if (isa == OCTO_QUANT_ISA_AVX512_VNNI && type == OCTO_QUANT_Q4_0)
+        return tile_vnni512_q4;
+#else
+    (void)isa;
+    (void)type;
+#endif
+    return NULL;
+}
+
+int octo_quant_matmul_isa(enum octo_quant_isa isa, const struct octo_quant_matrix *m,
+                          const float *x, const struct octo_q8_0_block *xq, size_t n_vec, size_t r0,
+                          size_t r1, enum octo_quant_mode mode, float *y, size_t y_stride)
+{
+    OCTO_ASSERT(m != NULL);
+    OCTO_ASSERT(m->data != NULL);
+    OCTO_ASSERT(y != NULL);
+    if (!octo_quant_isa_available(isa))
+        return OCTO_EUNSUPPORTED;
+    if (r0 > r1 || r1 > m->rows || (n_vec > 1 && y_stride < r1))
+        return OCTO_EINVAL;
+    bool quantized = m->type == OCTO_QUANT_Q8_0 || m->type == OCTO_QUANT_Q4_0;
+    if ((quantized ? (const void *)xq : (const void *)x) == NULL)
+        return OCTO_EINVAL;
+    if (n_vec > OCTO_QUANT_MATMUL_VEC_MAX)
+        return OCTO_ETOOBIG;
+    if (n_vec == 0 || r0 == r1)
+        return 0;
+    if (n_vec == 1) /* the matvec kernels are the one-vector case */
+        return octo_quant_matvec_isa(isa, m, x, xq, r0, r1, mode, y);
+    size_t nb = m->cols / QK;
+    tile_fn tile = select_tile(isa, m->type);
+    if (tile != NULL) {
+        tile(m->data + r0 * m->row_size, m->row_size, xq, m->cols, r1 - r0, n_vec, y + r0,
+             y_stride);
+        return 0;
+    }
+    /* Any other path: the matvec kernel per vector over chunks of rows (a split of the rows
+     * never changes a result, quant.h). */
+    size_t chunk = CHUNK_BYTES / m->row_size;
+    chunk = chunk < 4 ? 4 : chunk - chunk % 4;
+    for (size_t c0 = r0; c0 < r1; c0 += chunk) {
+        size_t c1 = r1 - c0 < chunk ? r1 : c0 + chunk;
+        for (size_t v = 0; v < n_vec; v++) {
+            int rc = octo_quant_matvec_isa(isa, m, quantized ? NULL : x + v * m->cols,
+                                           quantized ? xq + v * nb : NULL, c0, c1, mode,
+                                           y + v * y_stride);
+            OCTO_ASSERT(rc == 0); /* the arguments were checked above */
+        }
+    }
+    return 0;
+}
+
+int octo_quant_matmul(const struct octo_quant_matrix *m, const float *x,
+                      const struct octo_q8_0_block *xq, size_t n_vec, size_t r0, size_t r1,
+                      enum octo_quant_mode mode, float *y, size_t y_stride)
+{
+    return octo_quant_matmul_isa(octo_quant_isa_best(), m, x, xq, n_vec, r0, r1, mode, y, y_stride);
 }

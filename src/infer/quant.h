@@ -18,18 +18,36 @@
  * int32, as ggml does. Two modes:
  *   FAST           fastest summation order per ISA; |y - ref| <= OCTO_QUANT_FAST_RTOL *
  *                  sum_i |w_i * x_i| where ref is the float64 dot of the (dequantized) operands.
- *   DETERMINISTIC  bit-identical results on every ISA path (scalar, AVX2+FMA, AVX-512) and
- *                  every split of rows. Structure (emulated exactly by the scalar path):
- *                  F32/F16: 16 lanes, lane l accumulates elements i = l (mod 16) with a fused
- *                  multiply-add in element order; Q8_0/Q4_0: per block b, eight exact int32
- *                  partials p_k (elements 4k..4k+3), lane (b mod 2)*8 + k accumulates
- *                  fma((float)p_k, d_w*d_x, lane) in block order. The 16 lanes are then
+ *   DETERMINISTIC  bit-identical results on every ISA path (scalar, AVX2, AVX-VNNI,
+ *                  AVX-512, AVX-512 VNNI) and every split of rows. Structure (emulated
+ *                  exactly by the scalar path): F32/F16: 16 lanes, lane l accumulates
+ *                  elements i = l (mod 16) with a fused multiply-add in element order;
+ *                  Q8_0/Q4_0: per block b, eight exact int32 partials p_k (elements
+ *                  4k..4k+3), lane (b mod 2)*8 + k accumulates fma((float)p_k, d_w*d_x, lane)
+ *                  in block order. The 16 lanes are then
  *                  reduced pairwise: l += l+8, l += l+4, l += l+2, l += l+1 (lane 0 is y).
  *                  Determinism assumes activation blocks with qs in [-127, 127], which
  *                  octo_quant_act_q8_0 always produces.
  *
- * ISA paths are chosen at run time (__builtin_cpu_supports); no -march flags are needed.
- * Tests can force a path with octo_quant_matvec_isa.
+ * The Q8_0/Q4_0 kernels of the AVX2, AVX-VNNI and AVX-512 VNNI paths run four rows per step
+ * (each activation block loaded once for four rows) and compute FAST with the deterministic
+ * structure, so there the two modes give the same bits; every row's arithmetic is the same
+ * whichever step it falls in, so any split of the rows gives the same bits in both modes.
+ * The VNNI paths compute the partials p_k with one vpdpbusd (exact int32 sums of four u8 x s8
+ * products; Q8_0 with the weight + 128 as the unsigned operand and the activation-only
+ * correction -128 * sum x, Q4_0 with the unsigned nibble and -8 * sum x), and the AVX-512 VNNI
+ * one prefetches the next group of rows while it computes the current one. The plain AVX-512
+ * path is the earlier one-row kernel, kept for AVX-512 CPUs without VNNI.
+ *
+ * Several vectors at once (octo_quant_matmul, prompt processing): every y[v][r] is
+ * bit-identical to octo_quant_matvec on vector v, on the same ISA path and in both modes (so in
+ * DETERMINISTIC mode identical on every path). The AVX-512 VNNI path runs tiles of four rows by
+ * four vectors (each weight pair loaded and prepared once per tile); the other paths run the
+ * matvec kernel per vector over cache-sized chunks of rows, so the matrix still comes from
+ * memory once per call.
+ *
+ * ISA paths are chosen at run time (__builtin_cpu_supports, CPUID); no -march flags are
+ * needed. Tests can force a path with octo_quant_matvec_isa.
  */
 #ifndef OCTO_INFER_QUANT_H
 #define OCTO_INFER_QUANT_H
@@ -77,11 +95,13 @@ enum octo_quant_mode {
 
 enum octo_quant_isa {
     OCTO_QUANT_ISA_SCALAR = 0,
-    OCTO_QUANT_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
-    OCTO_QUANT_ISA_AVX512 = 2, /* AVX-512 F/BW/VL + the AVX2 set */
+    OCTO_QUANT_ISA_AVX2 = 1,        /* AVX2 + FMA + F16C */
+    OCTO_QUANT_ISA_AVX512 = 2,      /* AVX-512 F/BW/VL + the AVX2 set */
+    OCTO_QUANT_ISA_AVX512_VNNI = 3, /* the AVX-512 set + AVX512-VNNI */
+    OCTO_QUANT_ISA_AVX_VNNI = 4,    /* the AVX2 set + AVX-VNNI (VEX-encoded vpdpbusd) */
 };
 
-#define OCTO_QUANT_ISA_COUNT 3
+#define OCTO_QUANT_ISA_COUNT 5
 
 /* IEEE binary16 -> binary32 (exact; subnormals and infinities kept; a NaN comes out quiet with
  * its sign and payload, as the x86 F16C instruction does). */
@@ -142,13 +162,15 @@ OCTO_MUST_USE int octo_quant_matrix_init(struct octo_quant_matrix *m, enum octo_
                                          const void *data, size_t data_len, size_t rows,
                                          size_t cols);
 
-/* Best ISA path on this CPU. */
+/* Best ISA path on this CPU: AVX-512 VNNI, AVX-512, AVX-VNNI, AVX2, scalar, the first this CPU
+ * has. */
 enum octo_quant_isa octo_quant_isa_best(void);
 
 /* Whether `isa` can run on this CPU (scalar always can). */
 bool octo_quant_isa_available(enum octo_quant_isa isa);
 
-/* Name of an ISA path ("scalar", "avx2", "avx512"). */
+/* Name of an ISA path ("scalar", "avx2", "avx512", "avx512vnni", "avxvnni"; "unknown" for any
+ * other value). */
 const char *octo_quant_isa_name(enum octo_quant_isa isa);
 
 /* y[r] = dot(row r of m, x) for r in [r0, r1), with the best ISA path. For F32/F16 weights x
@@ -165,5 +187,30 @@ OCTO_MUST_USE int octo_quant_matvec(const struct octo_quant_matrix *m, const flo
 OCTO_MUST_USE int octo_quant_matvec_isa(enum octo_quant_isa isa, const struct octo_quant_matrix *m,
                                         const float *x, const struct octo_q8_0_block *xq, size_t r0,
                                         size_t r1, enum octo_quant_mode mode, float *y);
+
+/* Most vectors one octo_quant_matmul call takes (bounds n_vec * cols and n_vec * y_stride). */
+#define OCTO_QUANT_MATMUL_VEC_MAX 4096u
+
+/* y[v * y_stride + r] = dot(row r of m, vector v) for v < n_vec and r in [r0, r1), with the best
+ * ISA path. The vectors lie one after another: for F32/F16 weights x holds n_vec * m->cols
+ * floats (xq unused, may be NULL); for Q8_0/Q4_0 xq holds n_vec * (m->cols/32) blocks, each
+ * vector's from octo_quant_act_q8_0 (x unused, may be NULL). Only y[v * y_stride + r0 ..
+ * v * y_stride + r1) is written for each v. Every value is bit-identical to octo_quant_matvec
+ * on vector v (quant.h). Threads may run disjoint row ranges of the same call concurrently.
+ * n_vec == 0 or an empty range writes nothing.
+ * Errors: OCTO_EINVAL r0 > r1, r1 > m->rows, y_stride < r1 with n_vec > 1 (rows of different
+ * vectors would overlap), or the operand the type needs is NULL; OCTO_ETOOBIG
+ * n_vec > OCTO_QUANT_MATMUL_VEC_MAX. */
+OCTO_MUST_USE int octo_quant_matmul(const struct octo_quant_matrix *m, const float *x,
+                                    const struct octo_q8_0_block *xq, size_t n_vec, size_t r0,
+                                    size_t r1, enum octo_quant_mode mode, float *y,
+                                    size_t y_stride);
+
+/* As octo_quant_matmul with a forced ISA path (for tests and benchmarks).
+ * Errors: as octo_quant_matmul; OCTO_EUNSUPPORTED the CPU lacks `isa`. */
+OCTO_MUST_USE int octo_quant_matmul_isa(enum octo_quant_isa isa, const struct octo_quant_matrix *m,
+                                        const float *x, const struct octo_q8_0_block *xq,
+                                        size_t n_vec, size_t r0, size_t r1,
+                                        enum octo_quant_mode mode, float *y, size_t y_stride);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "infer/detmath.h"
 
 #include <float.h>
 #include <math.h>
@@ -28,7 +29,7 @@ void octo_sample_params_default(struct octo_sample_params *p)
                                      .seed = 0};
 }
 
-static bool params_ok(const struct octo_sample_params *p)
+bool octo_sample_params_valid(const struct octo_sample_params *p)
 {
     return isfinite(p->temperature) && p->temperature >= 0.0f && !isnan(p->top_p) &&
            p->top_p > 0.0f && isfinite(p->repeat_penalty) && p->repeat_penalty > 0.0f &&
@@ -39,7 +40,7 @@ int octo_sampler_init(struct octo_sampler *s, const struct octo_sample_params *p
 {
     OCTO_ASSERT(s != NULL && p != NULL);
     memset(s, 0, sizeof(*s));
-    if (n_vocab == 0 || n_vocab > OCTO_SAMPLE_VOCAB_MAX || !params_ok(p))
+    if (n_vocab == 0 || n_vocab > OCTO_SAMPLE_VOCAB_MAX || !octo_sample_params_valid(p))
         return OCTO_EINVAL;
     s->params = *p;
     s->n_vocab = n_vocab;
@@ -62,6 +63,24 @@ void octo_sampler_deinit(struct octo_sampler *s)
     octo_free(s->seen);
     octo_free(s->recent);
     memset(s, 0, sizeof(*s));
+}
+
+int octo_sampler_set_params(struct octo_sampler *s, const struct octo_sample_params *p)
+{
+    OCTO_ASSERT(s != NULL && p != NULL && s->cand != NULL);
+    if (!octo_sample_params_valid(p))
+        return OCTO_EINVAL;
+    if (p->repeat_last_n != s->params.repeat_last_n) {
+        uint32_t *recent =
+            octo_calloc(p->repeat_last_n > 0 ? p->repeat_last_n : 1, sizeof(*s->recent));
+        if (recent == NULL)
+            return OCTO_ENOMEM;
+        octo_free(s->recent);
+        s->recent = recent;
+    }
+    s->params = *p;
+    octo_sampler_reset(s);
+    return 0;
 }
 
 void octo_sampler_reset(struct octo_sampler *s)
@@ -185,7 +204,7 @@ long octo_sampler_sample(struct octo_sampler *s, float *logits)
     if (p->top_p < 1.0f) { /* on the raw distribution, before temperature */
         double total = 0.0;
         for (size_t i = 0; i < n; i++) {
-            s->cand[i].p = exp((double)s->cand[i].logit - (double)max);
+            s->cand[i].p = octo_detmath_exp((double)s->cand[i].logit - (double)max);
             total += s->cand[i].p;
         }
         double mass = 0.0, want = (double)p->top_p * total;
@@ -196,7 +215,8 @@ long octo_sampler_sample(struct octo_sampler *s, float *logits)
     }
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
-        s->cand[i].p = exp(((double)s->cand[i].logit - (double)max) / (double)p->temperature);
+        s->cand[i].p =
+            octo_detmath_exp(((double)s->cand[i].logit - (double)max) / (double)p->temperature);
         sum += s->cand[i].p;
     }
     double u = (double)(octo_rng_next(&s->rng) >> 11) * (1.0 / 9007199254740992.0) * sum;

@@ -15,11 +15,12 @@
  *      reaches p (at least one); p >= 1 keeps all;
  *   5. softmax of logit / temperature over the kept candidates (in double, max subtracted);
  *   6. one draw: u = 53 random bits / 2^53, walking the kept candidates in order.
- * Determinism: every step but the draw's exp() is exact or order-fixed; exp() is the platform's
- * (glibc's is the same everywhere it is the same version). A verifier re-running a task
- * compares tokens, and greedy decoding involves no exp() at all.
+ * Determinism: every step is exact or order-fixed, and exp() is infer/detmath.h's, the same
+ * bits on every machine, so a verifier re-running a task with the same seed draws the same
+ * tokens; greedy decoding involves no exp() at all.
  *
- * Pure: no allocation after init (the candidate arrays are sized by the vocabulary at init).
+ * Pure: no allocation after init (the candidate arrays are sized by the vocabulary at init)
+ * except in octo_sampler_set_params when the repetition window changes size.
  */
 #ifndef OCTO_INFER_SAMPLE_H
 #define OCTO_INFER_SAMPLE_H
@@ -27,6 +28,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +64,10 @@ struct octo_sampler {
 /* Defaults: greedy, no top-k/top-p, no penalty, seed 0. */
 void octo_sample_params_default(struct octo_sample_params *p);
 
+/* Whether p is acceptable: temperature >= 0 and finite, top_p > 0, repeat_penalty > 0 (not
+ * NaN), repeat_last_n <= OCTO_SAMPLE_REPEAT_MAX. */
+bool octo_sample_params_valid(const struct octo_sample_params *p);
+
 /* Errors: OCTO_EINVAL (n_vocab 0 or > OCTO_SAMPLE_VOCAB_MAX, temperature < 0 or not finite,
  * top_p <= 0 or NaN, repeat_penalty <= 0 or NaN, repeat_last_n too large), OCTO_ENOMEM. */
 OCTO_MUST_USE int octo_sampler_init(struct octo_sampler *s, const struct octo_sample_params *p,
@@ -72,6 +78,11 @@ void octo_sampler_deinit(struct octo_sampler *s);
  * accept it: call octo_sampler_accept with the token actually used. Returns the token id, or
  * OCTO_EINVAL when every logit is NaN. */
 OCTO_MUST_USE long octo_sampler_sample(struct octo_sampler *s, float *logits);
+
+/* New parameters for a sampler made by octo_sampler_init (same vocabulary), then a reset.
+ * Errors: OCTO_EINVAL as init (the sampler is unchanged), OCTO_ENOMEM. */
+OCTO_MUST_USE int octo_sampler_set_params(struct octo_sampler *s,
+                                          const struct octo_sample_params *p);
 
 /* Back to the state right after init: the generator reseeded, no recent tokens — so a task
  * run on a reused sampler draws what a fresh one would. */

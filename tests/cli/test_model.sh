@@ -3,9 +3,12 @@
 # atomically, the same seed gives the same bytes and another seed others, the independent
 # NumPy reference (REF = tests/infer/ref_llama.py, run by /usr/bin/python3 when it has NumPy)
 # reads it and decodes greedily, octo infer's greedy ids are the reference's, deterministic
-# sampling gives the same tokens on 1 and 2 threads, usage is printed, and bad flags, prompts
-# and models are refused with one line (exit 2 usage, 1 failure). One line per check.
+# sampling gives the same tokens on 1 and 2 threads, usage is printed, text prompts run (chat
+# and raw) on the builtin and llama backends and through the http backend against the mock
+# OpenAI server (tests/exec/mock_openai.py), and bad flags, prompts and models are refused with
+# one line (exit 2 usage, 1 failure). One line per check.
 set -u
+unset OCTO_API_KEY # a developer's own key must not change the http cases
 OCTO=$1
 REF=$2
 . "$(dirname "$0")/lib.sh"
@@ -57,8 +60,54 @@ run "$OCTO" infer --model "$T/q.gguf" --tokens 1,,2
 expect_rc "malformed --tokens" 2
 run "$OCTO" infer --model "$T/q.gguf" --tokens " 5"
 expect_rc "--tokens with a space" 2
-run "$OCTO" infer --model "$T/q.gguf" "a text prompt"
-expect_rc "text prompt (tokenizers not built yet)" 2
+# Text prompts: chat (the model has no template: chatml) and raw, on each local backend.
+run "$OCTO" infer --model "$T/q.gguf" --max-tokens 8 "a text prompt"
+expect_rc "text prompt" 0
+case "$err" in *"prompt "*" tokens"*"builtin, 1 thread, fast, finish "*) ok "text prompt usage line" ;;
+    *) bad "text prompt stderr: $err" ;; esac
+run "$OCTO" infer --model "$T/q.gguf" --max-tokens 8 --raw --system "ignored" "a text prompt"
+expect_rc "raw prompt" 0
+run "$OCTO" infer --model "$T/q.gguf" --max-tokens 8 --chat-template jinja "x"
+expect_rc "unknown chat template" 2
+run "$OCTO" infer --model "$T/q.gguf" --tokens 1 "and a prompt"
+expect_rc "--tokens and a prompt" 2
+run "$OCTO" infer --model "$T/q.gguf" --backend vllm "x"
+expect_rc "unknown backend" 2
+run "$OCTO" infer --backend http "x"
+expect_rc "http without --url" 2
+run "$OCTO" infer --backend llama --model "$T/q.gguf" --deterministic "x"
+expect_rc "--deterministic on llama" 2
+# Greedy on the F32 model: llama.cpp's text is the built-in engine's, byte for byte.
+run "$OCTO" infer --model "$T/a.gguf" --max-tokens 12 --raw "x y z"
+expect_rc "builtin greedy text" 0
+cp "$T/out" "$T/builtin.txt"
+run "$OCTO" infer --backend llama --model "$T/a.gguf" --max-tokens 12 --raw "x y z"
+if [ "$rc" -eq 0 ]; then
+    case "$err" in *"llama, 1 thread, finish "*) ok "llama backend streams and reports" ;;
+        *) bad "llama stderr: $err" ;; esac
+    cmp -s "$T/builtin.txt" "$T/out" && ok "llama.cpp's greedy text is the built-in engine's" ||
+        bad "llama text differs: $(od -c "$T/out" | head -3)"
+else
+    case "$err" in *"without llama.cpp"*) echo "skip - this octo has no llama.cpp" ;;
+        *) bad "llama backend: exit $rc: $err" ;; esac
+fi
+
+# The http backend against the mock OpenAI server (key from the environment, never argv).
+MOCK="$(dirname "$REF")/../exec/mock_openai.py"
+python3 "$MOCK" >"$T/port" 2>/dev/null &
+mock=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$T/port" ] && break; sleep 0.2; done
+port=$(head -n1 "$T/port")
+run env OCTO_API_KEY=test-key "$OCTO" infer --backend http --url "http://127.0.0.1:$port/auth/v1" \
+    --model mock-7b --max-tokens 16 --temperature 0.5 --seed 18446744073709551615 "Say hi"
+expect_rc "http backend" 0
+[ "$out" = "Hello, w$(printf '\303\266')rld $(printf '\360\237\230\200')!" ] &&
+    ok "http backend streams the server's text" || bad "http output: $out"
+case "$err" in *"http, finish length"*) ok "http usage line" ;; *) bad "http stderr: $err" ;; esac
+run "$OCTO" infer --backend http --url "http://127.0.0.1:$port/auth/v1" --model mock-7b "Say hi"
+expect_rc "http without the key" 1
+case "$err" in *"invalid api key"*) ok "the server's error is shown" ;; *) bad "http 401: $err" ;; esac
+kill "$mock" 2>/dev/null
 run "$OCTO" infer --model "$T/missing.gguf" --tokens 1
 expect_rc "missing model" 1
 case "$err" in *"missing.gguf"*) ok "missing model named" ;; *) bad "missing model: $err" ;; esac

@@ -150,3 +150,18 @@ char *octo_test_read_file(const char *path, size_t *len)
         *len = n;
     return data;
 }
+
+bool octo_test_utf8_ends_open(const char *s, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = (unsigned char)s[n - back];
+        if ((c & 0xc0) != 0x80) {
+            size_t need = c >= 0xf0 && c <= 0xf4   ? 4
+                          : c >= 0xe0 && c <= 0xef ? 3
+                          : c >= 0xc2 && c <= 0xdf ? 2
+                                                   : 1;
+            return need > back;
+        }
+    }
+    return false;
+}

@@ -10,6 +10,7 @@
 #define OCTO_TEST_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,9 @@ const char *octo_test_tmpdir(const char *tag);
 void octo_test_rmtree(const char *path);
 /* Reads a whole file into a NUL-terminated heap buffer (free with octo_free); NULL if absent */
 char *octo_test_read_file(const char *path, size_t *len);
+/* Whether s[0..n) ends inside a UTF-8 character: a lead byte without all its continuation
+ * bytes (for tests of streamed text). */
+bool octo_test_utf8_ends_open(const char *s, size_t n);
 
 #define OCTO_RUN(fn) octo_test_run(#fn, fn)
 

@@ -121,7 +121,7 @@ static void test_shapes_and_refusals(void)
 {
     size_t count = 0;
     const struct octo_gentest_shape *all = octo_gentest_shapes(&count);
-    CHECK_EQ_INT((int)count, 5);
+    CHECK_EQ_INT((int)count, 6);
     for (size_t i = 0; i < count; i++) {
         CHECK(all[i].dim % all[i].heads == 0);
         CHECK(all[i].heads % all[i].kv_heads == 0);
@@ -130,6 +130,7 @@ static void test_shapes_and_refusals(void)
     }
     CHECK(octo_gentest_shape_find("huge") == NULL);
     CHECK(strcmp(octo_gentest_shape_find("qwen05b")->arch, "qwen2") == 0);
+    CHECK(strcmp(octo_gentest_shape_find("tinyqwen")->arch, "qwen2") == 0);
 
     struct octo_buf b;
     octo_buf_init(&b, 1u << 20);

@@ -8,11 +8,16 @@
  *     quantization (OCTO_REF_ACT_Q8=1), over 40 positions;
  *   - deterministic mode: logits are bit-identical whether the rows of every product run in
  *     one range or in many uneven ranges (what threads do), and across two runs;
- *   - load refuses a model with a missing tensor or a wrong shape, naming it.
+ *   - load refuses a model with a missing tensor or a wrong shape, naming it;
+ *   - batched prompt processing (octo_llama_forward_batch): batches of 1, 3, 17, 9 mixed with
+ *     single steps give logits and KV caches bit-identical to token-by-token feeding, on the
+ *     llama and qwen2 shapes, F32/F16/Q8_0/Q4_0, both modes, with and without a row split;
+ *     its errors (empty, over the batch, outside the vocabulary, context full, the budget).
  * The reference runs through /usr/bin/python3; without NumPy those checks are skipped (the
  * setup script installs python3-numpy, so CI runs them).
  */
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/buf.h"
 #include "infer/gentest.h"
 #include "infer/gguf.h"
@@ -300,6 +305,142 @@ static void test_load_refusals(void)
     octo_buf_deinit(&copy);
 }
 
+/* ---- batched prompt processing ---------------------------------------------------------- */
+
+/* Loads a generated model of `shape` and weight type into *file / *g / *m. */
+static void load_generated(const char *shape, uint32_t type, struct octo_buf *file,
+                           struct octo_gguf *g, struct octo_llama_model *m)
+{
+    octo_buf_init(file, 16u << 20);
+    struct octo_gentest_params p = {
+        .shape = octo_gentest_shape_find(shape), .weight_type = type, .seed = 21};
+    CHECK_OK(octo_gentest_write(&p, sink, file, NULL, 0));
+    octo_gguf_init(g);
+    CHECK_OK(octo_gguf_parse(g, file->data, file->len));
+    CHECK_OK(octo_llama_load(m, g, NULL, 0));
+}
+
+/* Whether positions [0, n) of both states' KV caches hold the same bits. */
+static bool same_cache(const struct octo_llama_state *a, const struct octo_llama_state *b,
+                       uint32_t n)
+{
+    const struct octo_llama_config *c = &a->m->cfg;
+    size_t kv = (size_t)c->head_dim * c->n_head_kv;
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        size_t oa = (size_t)l * a->n_ctx * kv, ob = (size_t)l * b->n_ctx * kv;
+        if (memcmp(a->k_cache + oa, b->k_cache + ob, n * kv * sizeof(float)) != 0 ||
+            memcmp(a->v_cache + oa, b->v_cache + ob, n * kv * sizeof(float)) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Batches of 1, 3, 17, then single steps, then 9 and 3 against token-by-token feeding: after
+ * every batch the logits equal those of the batch's last single step and the caches agree;
+ * `par` splits the batch's rows (NULL: one range). Adds the mismatches to *fails. */
+static void batch_case(const struct octo_llama_model *m, enum octo_quant_mode mode,
+                       octo_llama_parallel_fn par, int *fails)
+{
+    static const uint32_t sizes[] = {1, 3, 17, 1, 1, 9, 3};
+    enum { TOTAL = 35 };
+    uint32_t toks[TOTAL];
+    for (int i = 0; i < TOTAL; i++)
+        toks[i] = seq_token(i);
+    struct octo_llama_state one, bat;
+    CHECK_OK(octo_llama_state_init(&one, m, 64, mode));
+    CHECK_OK(octo_llama_state_init_batch(&bat, m, 64, 17, mode));
+    CHECK_EQ_U64(bat.batch, 17);
+    bat.parallel = par;
+    uint32_t at = 0;
+    for (size_t k = 0; k < OCTO_ARRAY_LEN(sizes); k++) {
+        for (uint32_t t = 0; t < sizes[k]; t++)
+            CHECK_OK(octo_llama_forward(&one, toks[at + t]));
+        CHECK_OK(octo_llama_forward_batch(&bat, toks + at, sizes[k]));
+        at += sizes[k];
+        CHECK_EQ_U64(bat.pos, at);
+        if (memcmp(one.logits, bat.logits, m->cfg.n_vocab * sizeof(float)) != 0 ||
+            !same_cache(&one, &bat, at)) {
+            printf("  batch of %u at %u differs (%s, mode %d)\n", sizes[k], at - sizes[k],
+                   m->cfg.arch, (int)mode);
+            (*fails)++;
+        }
+    }
+    CHECK_EQ_U64(at, TOTAL);
+    /* decoding on from the batched state stays identical */
+    for (uint32_t t = 0; t < 4; t++) {
+        CHECK_OK(octo_llama_forward(&one, toks[t]));
+        CHECK_OK(octo_llama_forward(&bat, toks[t]));
+        *fails += memcmp(one.logits, bat.logits, m->cfg.n_vocab * sizeof(float)) != 0;
+    }
+    octo_llama_state_deinit(&one);
+    octo_llama_state_deinit(&bat);
+}
+
+static void test_batch_identical(void)
+{
+    static const char *const shapes[] = {"tiny", "tinyqwen"};
+    static const uint32_t types[] = {OCTO_GGML_F32, OCTO_GGML_F16, OCTO_GGML_Q8_0, OCTO_GGML_Q4_0};
+    int fails = 0;
+    for (size_t si = 0; si < OCTO_ARRAY_LEN(shapes); si++) {
+        for (size_t ti = 0; ti < OCTO_ARRAY_LEN(types); ti++) {
+            struct octo_buf file;
+            struct octo_gguf g;
+            struct octo_llama_model m;
+            load_generated(shapes[si], types[ti], &file, &g, &m);
+            CHECK(m.cfg.neox == (si == 1));
+            for (int mode = 0; mode < 2; mode++)
+                batch_case(&m, (enum octo_quant_mode)mode, NULL, &fails);
+            batch_case(&m, OCTO_QUANT_DETERMINISTIC, uneven, &fails);
+            batch_case(&m, OCTO_QUANT_FAST, uneven, &fails);
+            octo_llama_unload(&m);
+            octo_gguf_deinit(&g);
+            octo_buf_deinit(&file);
+        }
+    }
+    CHECK_EQ_INT(fails, 0);
+}
+
+static void test_batch_errors(void)
+{
+    struct octo_llama_state s;
+    CHECK_ERR(octo_llama_state_init_batch(&s, &g_model, 20, 0, OCTO_QUANT_FAST), OCTO_EINVAL);
+    CHECK_ERR(
+        octo_llama_state_init_batch(&s, &g_model, 20, OCTO_LLAMA_BATCH_MAX + 1, OCTO_QUANT_FAST),
+        OCTO_EINVAL);
+    CHECK_OK(octo_llama_state_init_batch(&s, &g_model, 20, 8, OCTO_QUANT_FAST));
+    uint32_t toks[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    CHECK_ERR(octo_llama_forward_batch(&s, toks, 0), OCTO_EINVAL);
+    CHECK_ERR(octo_llama_forward_batch(&s, toks, 9), OCTO_ETOOBIG);
+    toks[2] = 512; /* outside the vocabulary */
+    CHECK_ERR(octo_llama_forward_batch(&s, toks, 3), OCTO_EINVAL);
+    toks[2] = 3;
+    CHECK_EQ_U64(s.pos, 0);
+    CHECK_OK(octo_llama_forward_batch(&s, toks, 8));
+    CHECK_OK(octo_llama_forward_batch(&s, toks, 8));
+    CHECK_ERR(octo_llama_forward_batch(&s, toks, 5), OCTO_ENOSPACE); /* 4 positions left */
+    CHECK_EQ_U64(s.pos, 16);
+    CHECK_OK(octo_llama_forward_batch(&s, toks, 4));
+    CHECK_ERR(octo_llama_forward_batch(&s, toks, 1), OCTO_ENOSPACE);
+    CHECK_ERR(octo_llama_forward(&s, 1), OCTO_ENOSPACE);
+    octo_llama_reset(&s);
+    CHECK_OK(octo_llama_forward_batch(&s, toks, 8));
+    octo_llama_state_deinit(&s);
+    /* the budget counts the batch's buffers: a model whose cache alone fits but not with 64
+     * tokens of a very wide layer (checked before anything is allocated) */
+    struct octo_llama_model big = g_model;
+    big.cfg.n_layer = 1;
+    big.cfg.n_head = 32;
+    big.cfg.n_head_kv = 32;
+    big.cfg.head_dim = 2048;
+    big.cfg.n_embd = 65536;
+    big.cfg.n_ff = 4 * 65536;
+    big.cfg.n_ctx = 32500; /* cache: 2 * 32500 * 65536 * 4 bytes, 134 MiB under the budget */
+    CHECK_ERR(octo_llama_state_init_batch(&s, &big, 0, OCTO_LLAMA_BATCH_MAX, OCTO_QUANT_FAST),
+              OCTO_ETOOBIG);
+    big.cfg.n_ctx = 40000; /* the cache alone over the budget */
+    CHECK_ERR(octo_llama_state_init(&s, &big, 0, OCTO_QUANT_FAST), OCTO_ETOOBIG);
+}
+
 static void teardown(void)
 {
     char cmd[512];
@@ -319,6 +460,8 @@ int main(void)
     OCTO_RUN(test_deterministic_splits);
     OCTO_RUN(test_context_full);
     OCTO_RUN(test_load_refusals);
+    OCTO_RUN(test_batch_identical);
+    OCTO_RUN(test_batch_errors);
     OCTO_RUN(teardown);
     return octo_test_finish();
 }

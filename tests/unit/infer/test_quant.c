@@ -2,8 +2,12 @@
  * test_quant.c — tensor formats and matvec kernels: fp16 exhaustively (and against the F16C
  * instructions when present), bf16, hand-computed Q8_0/Q4_0 blocks, round-trip error bounds,
  * fixed vectors from the NumPy reference (tests/infer/quant_ref.py, generated once and embedded
- * below), argument errors, and every ISA path on many lengths: DETERMINISTIC outputs memcmp-equal
- * across paths and row splits, FAST outputs within OCTO_QUANT_FAST_RTOL of a float64 reference.
+ * below), argument errors, and every ISA path (scalar, avx2, avx512, avx512vnni, avxvnni: those
+ * this CPU has) on many lengths: DETERMINISTIC outputs memcmp-equal across paths and row splits,
+ * FAST outputs within OCTO_QUANT_FAST_RTOL of a float64 reference and split-invariant too;
+ * the extreme partials (weights -128, activations +-127) exact; octo_quant_matmul (several
+ * vectors) bit-identical to the matvec per vector on every path, mode and row split, and its
+ * argument errors.
  * Prints (does not assert) GB/s of the Q4_0/Q8_0 kernels on a 4096x4096 matrix.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -484,7 +488,17 @@ static void test_matvec_errors(void)
     CHECK(!octo_quant_isa_available((enum octo_quant_isa)9));
     CHECK(octo_quant_isa_available(OCTO_QUANT_ISA_SCALAR));
     CHECK(octo_quant_isa_available(octo_quant_isa_best()));
+    CHECK_STR(octo_quant_isa_name(OCTO_QUANT_ISA_SCALAR), "scalar");
+    CHECK_STR(octo_quant_isa_name(OCTO_QUANT_ISA_AVX2), "avx2");
     CHECK_STR(octo_quant_isa_name(OCTO_QUANT_ISA_AVX512), "avx512");
+    CHECK_STR(octo_quant_isa_name(OCTO_QUANT_ISA_AVX512_VNNI), "avx512vnni");
+    CHECK_STR(octo_quant_isa_name(OCTO_QUANT_ISA_AVX_VNNI), "avxvnni");
+    /* a path implies the ones it builds on */
+    if (octo_quant_isa_available(OCTO_QUANT_ISA_AVX512_VNNI))
+        CHECK(octo_quant_isa_available(OCTO_QUANT_ISA_AVX512));
+    if (octo_quant_isa_available(OCTO_QUANT_ISA_AVX512) ||
+        octo_quant_isa_available(OCTO_QUANT_ISA_AVX_VNNI))
+        CHECK(octo_quant_isa_available(OCTO_QUANT_ISA_AVX2));
     CHECK_STR(octo_quant_isa_name((enum octo_quant_isa)9), "unknown");
     static uint8_t wq[4 * 34];
     CHECK_OK(octo_quant_matrix_init(&m, OCTO_QUANT_Q8_0, wq, sizeof(wq), 4, 32));
@@ -612,6 +626,365 @@ static void test_isa_paths_quantized(void)
     CHECK_EQ_INT(fails, 0);
 }
 
+/* The multi-row kernels: every split of 11 rows into two ranges, and row by row, gives the
+ * bits of the whole range in both modes, on every path, for lengths that end on a full
+ * eight-block chunk, a pair, or a lone block. */
+static void test_row_splits(void)
+{
+    enum { ROWS = 11 };
+    static const size_t lens[] = {32, 64, 96, 256, 288, 608, 896, 2048};
+    int fails = 0;
+    for (int t = 0; t < 2; t++) {
+        enum octo_quant_type type = t ? OCTO_QUANT_Q4_0 : OCTO_QUANT_Q8_0;
+        for (size_t li = 0; li < OCTO_ARRAY_LEN(lens); li++) {
+            size_t n = lens[li];
+            struct octo_quant_matrix m;
+            uint8_t *data = make_matrix(type, ROWS, n, (uint32_t)(n + 5), t == 1, &m);
+            float *x = octo_malloc(n * sizeof(float));
+            struct octo_q8_0_block *xq = octo_malloc(n / 32 * sizeof(*xq));
+            OCTO_ASSERT(data != NULL && x != NULL && xq != NULL);
+            rand_floats((uint32_t)n, x, n, 3.0f);
+            OCTO_ASSERT(octo_quant_act_q8_0(x, n, xq, n / 32) == 0);
+            float ref[ROWS];
+            OCTO_ASSERT(octo_quant_matvec_isa(OCTO_QUANT_ISA_SCALAR, &m, NULL, xq, 0, ROWS,
+                                              OCTO_QUANT_DETERMINISTIC, ref) == 0);
+            for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
+                enum octo_quant_isa ia = (enum octo_quant_isa)isa;
+                if (!octo_quant_isa_available(ia))
+                    continue;
+                for (int mode = 0; mode < 2; mode++) {
+                    enum octo_quant_mode md = (enum octo_quant_mode)mode;
+                    float full[ROWS], part[ROWS];
+                    OCTO_ASSERT(octo_quant_matvec_isa(ia, &m, NULL, xq, 0, ROWS, md, full) == 0);
+                    if (md == OCTO_QUANT_DETERMINISTIC && memcmp(full, ref, sizeof(ref)) != 0) {
+                        printf("  det != scalar: type %d n %zu isa %s\n", (int)type, n,
+                               octo_quant_isa_name(ia));
+                        fails++;
+                    }
+                    for (size_t k = 0; k <= ROWS; k++) {
+                        memset(part, 0xff, sizeof(part));
+                        OCTO_ASSERT(octo_quant_matvec_isa(ia, &m, NULL, xq, 0, k, md, part) == 0);
+                        OCTO_ASSERT(octo_quant_matvec_isa(ia, &m, NULL, xq, k, ROWS, md, part) ==
+                                    0);
+                        if (memcmp(part, full, sizeof(full)) != 0) {
+                            printf("  split at %zu differs: type %d n %zu isa %s mode %d\n", k,
+                                   (int)type, n, octo_quant_isa_name(ia), mode);
+                            fails++;
+                        }
+                    }
+                    memset(part, 0xff, sizeof(part));
+                    for (size_t r = 0; r < ROWS; r++)
+                        OCTO_ASSERT(octo_quant_matvec_isa(ia, &m, NULL, xq, r, r + 1, md, part) ==
+                                    0);
+                    if (memcmp(part, full, sizeof(full)) != 0) {
+                        printf("  row by row differs: type %d n %zu isa %s mode %d\n", (int)type, n,
+                               octo_quant_isa_name(ia), mode);
+                        fails++;
+                    }
+                }
+            }
+            octo_free(data);
+            octo_free(x);
+            octo_free(xq);
+        }
+    }
+    CHECK_EQ_INT(fails, 0);
+}
+
+/* The largest partials the integer dots can meet: weights -128 (Q8_0, no quantizer makes
+ * them) or nibble 0 (Q4_0, weight -8) against activations -127 and 127, exact on every path;
+ * the writes stay inside [r0, r1). */
+static void test_extreme_blocks(void)
+{
+    enum { ROWS = 6, N = 32 * 19 };
+    static uint8_t w8[ROWS * N / 32 * 34], w4[ROWS * N / 32 * 18];
+    static struct octo_q8_0_block xq[N / 32];
+    for (size_t b = 0; b < ROWS * N / 32; b++) {
+        w8[b * 34] = 0x00; /* d = 1.0 */
+        w8[b * 34 + 1] = 0x3c;
+        memset(w8 + b * 34 + 2, 0x80, 32);
+        w4[b * 18] = 0x00;
+        w4[b * 18 + 1] = 0x3c;
+        memset(w4 + b * 18 + 2, 0x00, 16);
+    }
+    for (size_t b = 0; b < N / 32; b++) {
+        xq[b].d = 0x3c00;
+        for (size_t j = 0; j < 32; j++)
+            xq[b].qs[j] = (int8_t)(b % 2 ? 127 : -127);
+    }
+    /* blocks alternate -127 / 127: per block +-128*127*32 (Q8_0), +-8*127*32 (Q4_0); 19
+     * blocks, ten of them positive: the sum is one positive block */
+    struct octo_quant_matrix m8, m4;
+    CHECK_OK(octo_quant_matrix_init(&m8, OCTO_QUANT_Q8_0, w8, sizeof(w8), ROWS, N));
+    CHECK_OK(octo_quant_matrix_init(&m4, OCTO_QUANT_Q4_0, w4, sizeof(w4), ROWS, N));
+    for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
+        enum octo_quant_isa ia = (enum octo_quant_isa)isa;
+        if (!octo_quant_isa_available(ia))
+            continue;
+        for (int mode = 0; mode < 2; mode++) {
+            float y[ROWS + 2];
+            for (size_t i = 0; i < ROWS + 2; i++)
+                y[i] = -1.0f;
+            CHECK_OK(octo_quant_matvec_isa(ia, &m8, NULL, xq, 1, ROWS - 1,
+                                           (enum octo_quant_mode)mode, y));
+            CHECK(y[0] == -1.0f && y[ROWS - 1] == -1.0f);
+            for (size_t r = 1; r < ROWS - 1; r++)
+                CHECK(y[r] == 128.0f * 127.0f * 32.0f);
+            CHECK_OK(
+                octo_quant_matvec_isa(ia, &m4, NULL, xq, 0, ROWS, (enum octo_quant_mode)mode, y));
+            for (size_t r = 0; r < ROWS; r++)
+                CHECK(y[r] == 8.0f * 127.0f * 32.0f);
+        }
+    }
+}
+
+/* ---- matmul: several vectors ---------------------------------------------------------- */
+
+/* Scales at the fp16 extremes (smallest subnormal, largest finite, both signs) on weights and
+ * activations, with Q4_0 nibbles 0 and 15 and Q8_0 bytes -128..127 against activations +-127:
+ * the AVX-512 VNNI kernel computes Q4_0's high-nibble lanes as fma(16p, s/16, acc), which must
+ * round exactly as fma(p, s, acc) even for the smallest products; DETERMINISTIC equals the
+ * scalar path on every path, and matmul equals matvec, for 9 rows (two groups and a single
+ * row) and 27 blocks (chunks of eight, a pair and a lone block). */
+static void test_scale_extremes(void)
+{
+    enum { ROWS = 9, NB = 27, N = NB * 32, NV = 3 };
+    static const uint16_t scales[] = {0x0001, 0x8001, 0x7bff, 0xfbff, 0x3c00, 0x0400, 0x03ff};
+    static uint8_t w8[ROWS * NB * 34], w4[ROWS * NB * 18];
+    static struct octo_q8_0_block xq[NV * NB];
+    rng_state = 12345u;
+    for (size_t b = 0; b < ROWS * NB; b++) {
+        uint16_t d = scales[(b * 3) % OCTO_ARRAY_LEN(scales)];
+        memcpy(w8 + b * 34, &d, 2);
+        memcpy(w4 + b * 18, &d, 2);
+        for (size_t j = 0; j < 32; j++)
+            w8[b * 34 + 2 + j] = (uint8_t)(b % 3 == 0 ? 0x80 : xorshift32() >> 24);
+        for (size_t j = 0; j < 16; j++)
+            w4[b * 18 + 2 + j] = (uint8_t)(b % 3 == 0 ? (j % 2 ? 0xf0 : 0x0f) : xorshift32() >> 24);
+    }
+    for (size_t b = 0; b < NV * NB; b++) {
+        xq[b].d = scales[(b * 5 + 1) % OCTO_ARRAY_LEN(scales)];
+        for (size_t j = 0; j < 32; j++)
+            xq[b].qs[j] =
+                (int8_t)(b % 2 ? ((j % 3) ? 127 : -127) : (int)(xorshift32() % 255) - 127);
+    }
+    int fails = 0;
+    for (int t = 0; t < 2; t++) {
+        struct octo_quant_matrix m;
+        if (t == 0)
+            CHECK_OK(octo_quant_matrix_init(&m, OCTO_QUANT_Q8_0, w8, sizeof(w8), ROWS, N));
+        else
+            CHECK_OK(octo_quant_matrix_init(&m, OCTO_QUANT_Q4_0, w4, sizeof(w4), ROWS, N));
+        float ref[NV][ROWS];
+        for (size_t v = 0; v < NV; v++)
+            CHECK_OK(octo_quant_matvec_isa(OCTO_QUANT_ISA_SCALAR, &m, NULL, xq + v * NB, 0, ROWS,
+                                           OCTO_QUANT_DETERMINISTIC, ref[v]));
+        for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
+            enum octo_quant_isa ia = (enum octo_quant_isa)isa;
+            if (!octo_quant_isa_available(ia))
+                continue;
+            for (int mode = 0; mode < 2; mode++) {
+                enum octo_quant_mode md = (enum octo_quant_mode)mode;
+                float y[NV][ROWS], ym[NV][ROWS];
+                for (size_t v = 0; v < NV; v++)
+                    CHECK_OK(octo_quant_matvec_isa(ia, &m, NULL, xq + v * NB, 0, ROWS, md, y[v]));
+                CHECK_OK(octo_quant_matmul_isa(ia, &m, NULL, xq, NV, 0, ROWS, md, &ym[0][0], ROWS));
+                if (memcmp(y, ym, sizeof(y)) != 0) {
+                    printf("  matmul != matvec: type %d isa %s mode %d\n", t,
+                           octo_quant_isa_name(ia), mode);
+                    fails++;
+                }
+                if (md == OCTO_QUANT_DETERMINISTIC && memcmp(y, ref, sizeof(ref)) != 0) {
+                    printf("  det != scalar: type %d isa %s\n", t, octo_quant_isa_name(ia));
+                    fails++;
+                }
+                for (size_t v = 0; v < NV; v++) {
+                    for (size_t r = 0; r < ROWS; r++) {
+                        double want, sum_abs;
+                        OCTO_ASSERT(ref_dot(&m, r, NULL, xq + v * NB, &want, &sum_abs) == 0);
+                        if (!(fabs((double)y[v][r] - want) <= OCTO_QUANT_FAST_RTOL * sum_abs)) {
+                            printf("  tolerance: type %d isa %s v %zu r %zu\n", t,
+                                   octo_quant_isa_name(ia), v, r);
+                            fails++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    CHECK_EQ_INT(fails, 0);
+}
+
+/* octo_quant_matmul against octo_quant_matvec per vector: memcmp-equal for n_vec 1..9, every
+ * ISA path, both modes, every split of 11 rows into two ranges, odd lengths (a lone last
+ * block, a chunk of eight plus a pair, float tails); a y_stride wider than the rows leaves the
+ * gaps untouched; DETERMINISTIC equal to the scalar path. */
+static int check_matmul(enum octo_quant_type type, size_t n, bool raw)
+{
+    enum { ROWS = 11, NV = 9, YS = ROWS + 3 };
+    struct octo_quant_matrix m;
+    uint8_t *data = make_matrix(type, ROWS, n, (uint32_t)(n * 13 + (size_t)type), raw, &m);
+    float *x = octo_malloc(NV * n * sizeof(float));
+    struct octo_q8_0_block *xq = octo_malloc((NV * (n / 32) + 1) * sizeof(*xq));
+    OCTO_ASSERT(data != NULL && x != NULL && xq != NULL);
+    bool q = type == OCTO_QUANT_Q8_0 || type == OCTO_QUANT_Q4_0;
+    for (size_t v = 0; v < NV; v++) {
+        rand_floats((uint32_t)(n + 17 * v + 1), x + v * n, n, (float)(v + 1) * 0.75f);
+        if (q)
+            OCTO_ASSERT(octo_quant_act_q8_0(x + v * n, n, xq + v * (n / 32), n / 32) == 0);
+    }
+    int fails = 0;
+    static float want[2][NV][ROWS], ydet_scalar[NV][ROWS];
+    for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
+        enum octo_quant_isa ia = (enum octo_quant_isa)isa;
+        if (!octo_quant_isa_available(ia))
+            continue;
+        for (int mode = 0; mode < 2; mode++) {
+            enum octo_quant_mode md = (enum octo_quant_mode)mode;
+            for (size_t v = 0; v < NV; v++)
+                OCTO_ASSERT(octo_quant_matvec_isa(ia, &m, x + v * n, xq + v * (n / 32), 0, ROWS, md,
+                                                  want[mode][v]) == 0);
+            if (ia == OCTO_QUANT_ISA_SCALAR && md == OCTO_QUANT_DETERMINISTIC)
+                memcpy(ydet_scalar, want[mode], sizeof(ydet_scalar));
+            if (md == OCTO_QUANT_DETERMINISTIC &&
+                memcmp(want[mode], ydet_scalar, sizeof(ydet_scalar)) != 0) {
+                printf("  matvec det != scalar: type %d n %zu isa %s\n", (int)type, n,
+                       octo_quant_isa_name(ia));
+                fails++;
+            }
+            for (size_t nv = 1; nv <= NV; nv++) {
+                for (size_t k = 0; k <= ROWS; k += (nv == NV || nv == 4) ? 1 : 5) {
+                    float y[NV * YS];
+                    for (size_t i = 0; i < NV * YS; i++)
+                        y[i] = -7.0f;
+                    OCTO_ASSERT(octo_quant_matmul_isa(ia, &m, x, xq, nv, 0, k, md, y, YS) == 0);
+                    OCTO_ASSERT(octo_quant_matmul_isa(ia, &m, x, xq, nv, k, ROWS, md, y, YS) == 0);
+                    for (size_t v = 0; v < NV; v++) {
+                        bool bad =
+                            v < nv && memcmp(y + v * YS, want[mode][v], ROWS * sizeof(float)) != 0;
+                        for (size_t i = v < nv ? ROWS : 0; i < YS; i++)
+                            bad = bad || y[v * YS + i] != -7.0f;
+                        if (bad) {
+                            printf("  matmul differs: type %d n %zu raw %d isa %s mode %d nv %zu "
+                                   "split %zu vec %zu\n",
+                                   (int)type, n, (int)raw, octo_quant_isa_name(ia), mode, nv, k, v);
+                            fails++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    octo_free(data);
+    octo_free(x);
+    octo_free(xq);
+    return fails;
+}
+
+static void test_matmul_identical(void)
+{
+    static const size_t qlens[] = {32, 64, 96, 256, 288, 608, 896, 2048};
+    static const size_t flens[] = {1, 15, 16, 33, 100, 288, 1000};
+    int fails = 0;
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(qlens); i++) {
+        for (int raw = 0; raw < 2; raw++) {
+            fails += check_matmul(OCTO_QUANT_Q8_0, qlens[i], raw);
+            fails += check_matmul(OCTO_QUANT_Q4_0, qlens[i], raw);
+        }
+    }
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(flens); i++) {
+        fails += check_matmul(OCTO_QUANT_F32, flens[i], false);
+        fails += check_matmul(OCTO_QUANT_F16, flens[i], false);
+    }
+    CHECK_EQ_INT(fails, 0);
+}
+
+/* Larger matrices than one fallback chunk (16 KiB of rows): the chunked loop and the tiles
+ * give the matvec's bits on every row. */
+static void test_matmul_chunks(void)
+{
+    enum { ROWS = 70, N = 1024, NV = 6 };
+    int fails = 0;
+    static const enum octo_quant_type types[] = {OCTO_QUANT_F32, OCTO_QUANT_Q4_0, OCTO_QUANT_Q8_0};
+    for (size_t t = 0; t < OCTO_ARRAY_LEN(types); t++) {
+        struct octo_quant_matrix m;
+        uint8_t *data = make_matrix(types[t], ROWS, N, 77u + (uint32_t)t, false, &m);
+        float *x = octo_malloc(NV * N * sizeof(float));
+        struct octo_q8_0_block *xq = octo_malloc(NV * N / 32 * sizeof(*xq));
+        float *y = octo_malloc(NV * ROWS * sizeof(float));
+        float *want = octo_malloc(ROWS * sizeof(float));
+        OCTO_ASSERT(data != NULL && x != NULL && xq != NULL && y != NULL && want != NULL);
+        rand_floats(3, x, NV * N, 1.5f);
+        for (size_t v = 0; v < NV; v++)
+            OCTO_ASSERT(octo_quant_act_q8_0(x + v * N, N, xq + v * N / 32, N / 32) == 0);
+        for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
+            enum octo_quant_isa ia = (enum octo_quant_isa)isa;
+            if (!octo_quant_isa_available(ia))
+                continue;
+            for (int mode = 0; mode < 2; mode++) {
+                enum octo_quant_mode md = (enum octo_quant_mode)mode;
+                OCTO_ASSERT(octo_quant_matmul_isa(ia, &m, x, xq, NV, 0, ROWS, md, y, ROWS) == 0);
+                for (size_t v = 0; v < NV; v++) {
+                    OCTO_ASSERT(octo_quant_matvec_isa(ia, &m, x + v * N, xq + v * N / 32, 0, ROWS,
+                                                      md, want) == 0);
+                    fails += memcmp(y + v * ROWS, want, ROWS * sizeof(float)) != 0;
+                }
+            }
+        }
+        octo_free(data);
+        octo_free(x);
+        octo_free(xq);
+        octo_free(y);
+        octo_free(want);
+    }
+    CHECK_EQ_INT(fails, 0);
+    /* the default path is the best one */
+    enum { R = 8 };
+    static float w[R * 64], x[3 * 64], y1[3 * R], y2[3 * R];
+    rand_floats(9, w, R * 64, 1.0f);
+    rand_floats(10, x, 3 * 64, 1.0f);
+    struct octo_quant_matrix m;
+    CHECK_OK(octo_quant_matrix_init(&m, OCTO_QUANT_F32, w, sizeof(w), R, 64));
+    CHECK_OK(octo_quant_matmul(&m, x, NULL, 3, 0, R, OCTO_QUANT_FAST, y1, R));
+    CHECK_OK(
+        octo_quant_matmul_isa(octo_quant_isa_best(), &m, x, NULL, 3, 0, R, OCTO_QUANT_FAST, y2, R));
+    CHECK(memcmp(y1, y2, sizeof(y1)) == 0);
+}
+
+static void test_matmul_errors(void)
+{
+    static float w[4 * 32], x[3 * 32];
+    static uint8_t wq[4 * 34];
+    struct octo_q8_0_block xq[3];
+    float y[3 * 4];
+    struct octo_quant_matrix m, mq;
+    CHECK_OK(octo_quant_matrix_init(&m, OCTO_QUANT_F32, w, sizeof(w), 4, 32));
+    CHECK_OK(octo_quant_matrix_init(&mq, OCTO_QUANT_Q8_0, wq, sizeof(wq), 4, 32));
+    CHECK_ERR(octo_quant_matmul(&m, x, NULL, 2, 3, 2, OCTO_QUANT_FAST, y, 4), OCTO_EINVAL);
+    CHECK_ERR(octo_quant_matmul(&m, x, NULL, 2, 0, 5, OCTO_QUANT_FAST, y, 5), OCTO_EINVAL);
+    CHECK_ERR(octo_quant_matmul(&m, x, NULL, 2, 0, 4, OCTO_QUANT_FAST, y, 3), OCTO_EINVAL);
+    CHECK_ERR(octo_quant_matmul(&m, NULL, xq, 2, 0, 4, OCTO_QUANT_FAST, y, 4), OCTO_EINVAL);
+    CHECK_ERR(octo_quant_matmul(&mq, x, NULL, 2, 0, 4, OCTO_QUANT_DETERMINISTIC, y, 4),
+              OCTO_EINVAL);
+    CHECK_ERR(
+        octo_quant_matmul(&m, x, NULL, OCTO_QUANT_MATMUL_VEC_MAX + 1, 0, 4, OCTO_QUANT_FAST, y, 4),
+        OCTO_ETOOBIG);
+    CHECK_ERR(
+        octo_quant_matmul_isa((enum octo_quant_isa)9, &m, x, NULL, 2, 0, 4, OCTO_QUANT_FAST, y, 4),
+        OCTO_EUNSUPPORTED);
+    /* nothing to do: no vector, an empty range; one vector needs no stride */
+    for (size_t i = 0; i < 12; i++)
+        y[i] = -1.0f;
+    CHECK_OK(octo_quant_matmul(&m, x, NULL, 0, 0, 4, OCTO_QUANT_FAST, y, 4));
+    CHECK_OK(octo_quant_matmul(&m, x, NULL, 3, 2, 2, OCTO_QUANT_FAST, y, 4));
+    CHECK(y[0] == -1.0f && y[11] == -1.0f);
+    memset(xq, 0, sizeof(xq));
+    CHECK_OK(octo_quant_matmul(&mq, NULL, xq, 1, 1, 3, OCTO_QUANT_DETERMINISTIC, y, 0));
+    CHECK(y[0] == -1.0f && y[1] == 0.0f && y[2] == 0.0f && y[3] == -1.0f);
+    CHECK_OK(octo_quant_matmul(&mq, NULL, xq, 3, 1, 3, OCTO_QUANT_FAST, y, 4));
+    CHECK(y[4] == -1.0f && y[5] == 0.0f && y[10] == 0.0f && y[11] == -1.0f);
+}
+
 /* ---- throughput (printed, not asserted) ----------------------------------------------- */
 
 static double now_s(void)
@@ -679,6 +1052,12 @@ int main(void)
     OCTO_RUN(test_matvec_errors);
     OCTO_RUN(test_isa_paths_float);
     OCTO_RUN(test_isa_paths_quantized);
+    OCTO_RUN(test_row_splits);
+    OCTO_RUN(test_extreme_blocks);
+    OCTO_RUN(test_scale_extremes);
+    OCTO_RUN(test_matmul_identical);
+    OCTO_RUN(test_matmul_chunks);
+    OCTO_RUN(test_matmul_errors);
     OCTO_RUN(test_throughput);
     return octo_test_finish();
 }

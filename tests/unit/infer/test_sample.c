@@ -163,6 +163,42 @@ static void test_seeded(void)
     CHECK(memcmp(a, c, sizeof(a)) != 0);
 }
 
+/* A sampler given new parameters draws what a fresh one with them draws. */
+static void test_set_params(void)
+{
+    enum { N = 300 };
+    static float logits[N], work[N];
+    fill_random(logits, N, 9);
+    struct octo_sample_params p1 = params(0.0f, 0, 1.0f, 1);
+    struct octo_sample_params p2 = params(0.7f, 20, 0.9f, 42);
+    p2.repeat_penalty = 1.2f;
+    p2.repeat_last_n = 16;
+    long want[32], got[32];
+    long *out[2] = {want, got};
+    for (int k = 0; k < 2; k++) {
+        struct octo_sampler s;
+        CHECK_OK(octo_sampler_init(&s, k == 0 ? &p2 : &p1, N));
+        if (k == 1) {
+            memcpy(work, logits, sizeof(work));
+            CHECK(octo_sampler_sample(&s, work) >= 0); /* used with the old parameters */
+            octo_sampler_accept(&s, 3);
+            CHECK_OK(octo_sampler_set_params(&s, &p2));
+        }
+        for (int i = 0; i < 32; i++) {
+            memcpy(work, logits, sizeof(work));
+            out[k][i] = octo_sampler_sample(&s, work);
+            octo_sampler_accept(&s, (uint32_t)out[k][i]);
+        }
+        struct octo_sample_params bad = p2;
+        bad.top_p = 0.0f;
+        CHECK(!octo_sample_params_valid(&bad) && octo_sample_params_valid(&p2));
+        CHECK_ERR(octo_sampler_set_params(&s, &bad), OCTO_EINVAL);
+        CHECK(s.params.top_p == p2.top_p);
+        octo_sampler_deinit(&s);
+    }
+    CHECK(memcmp(want, got, sizeof(want)) == 0);
+}
+
 static void test_params(void)
 {
     struct octo_sampler s;
@@ -193,6 +229,7 @@ int main(void)
     OCTO_RUN(test_top_k);
     OCTO_RUN(test_top_p_and_distribution);
     OCTO_RUN(test_seeded);
+    OCTO_RUN(test_set_params);
     OCTO_RUN(test_params);
     return octo_test_finish();
 }
