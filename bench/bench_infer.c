@@ -7,7 +7,8 @@
  *     threads as the row (octo_bench_read_bandwidth(1) and (2), bench.h) = the best tokens/s
  *     any engine could reach on this machine when decoding is memory-bound.
  *   - the same runs on llama.cpp (exec/backend_llama.h: its prebuilt CPU library, the best
- *     variant for this CPU, default settings: F16 KV cache, weight repacking) when the build
+ *     variant for this CPU, default settings: F16 KV cache, weight repacking; in a child
+ *     process of its own, so the engines do not share threads or memory) when the build
  *     has it, and the built-in engine's generation speed over llama.cpp's per mode
  *     ("builtin_over_llamacpp"; the issue's targets: fast >= 0.8, deterministic >= 0.5).
  * Models are generated into $TMPDIR once per run (the big shapes take a while). --quick: the
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PROMPT 32
@@ -108,11 +110,9 @@ static void report_run(const struct octo_bench *b, const char *params,
 }
 
 /* llama.cpp on the same file; its generation tokens/s, or 0 without it. */
-static double run_llama(const struct octo_bench *b, const char *path, const char *shape,
-                        const char *type_name, uint32_t threads, double bound)
+static double run_llama_here(const struct octo_bench *b, const char *path, const char *shape,
+                             const char *type_name, uint32_t threads, double bound)
 {
-    if (!octo_llamacpp_available())
-        return 0.0;
     struct octo_llamacpp l;
     struct octo_llamacpp_config cfg = {.model_path = path, .threads = threads, .n_ctx = 256};
     if (octo_llamacpp_open(&l, &cfg) != 0) {
@@ -136,6 +136,35 @@ static double run_llama(const struct octo_bench *b, const char *path, const char
              type_name, threads);
     report_run(b, params, &st, bound);
     return st.generate_tps;
+}
+
+/* llama.cpp runs in a child process, so that neither engine's threads, mappings or allocator
+ * state weigh on the other's rows; the child prints its rows and sends back its tokens/s. */
+static double run_llama(const struct octo_bench *b, const char *path, const char *shape,
+                        const char *type_name, uint32_t threads, double bound)
+{
+    if (!octo_llamacpp_available())
+        return 0.0;
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0.0;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        double tps = run_llama_here(b, path, shape, type_name, threads, bound);
+        fflush(stdout);
+        ssize_t w = write(fds[1], &tps, sizeof(tps));
+        _exit(w == (ssize_t)sizeof(tps) ? 0 : 1);
+    }
+    close(fds[1]);
+    double tps = 0.0;
+    if (pid < 0 || read(fds[0], &tps, sizeof(tps)) != (ssize_t)sizeof(tps))
+        tps = 0.0;
+    close(fds[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return tps;
 }
 
 static double run_one(const struct octo_bench *b, const char *shape, const char *type_name,
