@@ -3,8 +3,8 @@
  * (inference.h).
  *
  * The pool: a dispatch publishes (fn, arg, rows), sets `pending` to the worker count and bumps
- * the generation counter; each worker runs its contiguous share of the rows (worker i of n
- * takes [rows*i/n, rows*(i+1)/n), the caller the first share) and decrements `pending`; the
+ * the generation counter; the caller and every worker take chunks of rows from a shared
+ * counter until none are left (see chunk_for), then each worker decrements `pending`; the
  * caller waits until it reaches zero. Waiting is a short busy-wait (SPIN_PAUSES), then
  * sched_yield (so a peer that lost its CPU to another process gets it back quickly), and for
  * idle workers, after SPIN_NS, a sleep on the condition variable (counted in `sleepers`, so a
@@ -119,17 +119,35 @@ struct octo_infer_pool {
     octo_llama_range_fn fn;
     void *arg;
     size_t rows;
+    size_t chunk;       /* rows taken at a time (a multiple of 4, the kernels' row group) */
+    atomic_size_t next; /* the first row nobody has taken yet */
 };
 
 struct worker_arg {
     struct octo_infer_pool *p;
-    uint32_t index; /* 1..workers: the caller is share 0 */
+    uint32_t index; /* 1..workers (the caller is 0) */
 };
 
-static void share(size_t rows, uint32_t i, uint32_t n, size_t *r0, size_t *r1)
+/* Rows are taken in chunks from a shared counter rather than split in fixed shares, so a
+ * thread slowed by another process (or a busy core) does not hold the others back: about 8
+ * chunks per thread, multiples of 4 rows, at least 16. Rows are independent, so who computes
+ * which row never changes a result. */
+static size_t chunk_for(size_t rows, uint32_t threads)
 {
-    *r0 = rows * i / n;
-    *r1 = rows * (i + 1) / n;
+    size_t c = rows / ((size_t)threads * 8u);
+    c = (c + 3u) & ~(size_t)3u;
+    return c < 16u ? 16u : c;
+}
+
+static void run_chunks(struct octo_infer_pool *p)
+{
+    for (;;) {
+        size_t r0 = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
+        if (r0 >= p->rows)
+            return;
+        size_t r1 = p->rows - r0 < p->chunk ? p->rows : r0 + p->chunk;
+        p->fn(p->arg, r0, r1);
+    }
 }
 
 /* Waits for a generation other than seen; returns it (or the current one when stopping). */
@@ -167,21 +185,20 @@ static void *worker_main(void *arg)
         seen = wait_gen(p, seen);
         if (atomic_load(&p->stop))
             return NULL;
-        size_t r0, r1;
-        share(p->rows, w->index, p->workers + 1, &r0, &r1);
-        if (r1 > r0)
-            p->fn(p->arg, r0, r1);
+        run_chunks(p);
         atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
     }
 }
 
-/* octo_llama_parallel_fn: the caller runs share 0 and waits for the workers. */
+/* octo_llama_parallel_fn: the caller takes chunks with the workers, then waits for them. */
 static void pool_parallel(void *ctx, size_t rows, octo_llama_range_fn fn, void *arg)
 {
     struct octo_infer_pool *p = ctx;
     p->fn = fn;
     p->arg = arg;
     p->rows = rows;
+    p->chunk = chunk_for(rows, p->workers + 1);
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     atomic_store_explicit(&p->pending, p->workers, memory_order_relaxed);
     /* seq_cst: pairs with the worker's sleepers++ then gen load (no lost wake-up). */
     atomic_fetch_add(&p->gen, 1);
@@ -190,10 +207,7 @@ static void pool_parallel(void *ctx, size_t rows, octo_llama_range_fn fn, void *
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    size_t r0, r1;
-    share(rows, 0, p->workers + 1, &r0, &r1);
-    if (r1 > r0)
-        fn(arg, r0, r1);
+    run_chunks(p);
     for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) != 0;
          spins++) {
         if (spins < SPIN_PAUSES)
