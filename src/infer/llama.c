@@ -278,7 +278,7 @@ static uint64_t state_bytes(const struct octo_llama_config *c, uint32_t n_ctx, u
     uint64_t cache = 2 * (uint64_t)c->n_layer * n_ctx * kv * sizeof(float);
     uint64_t rows = (4 * (uint64_t)c->n_embd + 2 * (uint64_t)c->n_ff) * sizeof(float) +
                     wide / OCTO_QUANT_BLOCK * sizeof(struct octo_q8_0_block);
-    return cache + batch * rows + ((uint64_t)n_ctx + c->n_vocab) * sizeof(float);
+    return cache + batch * rows + ((uint64_t)n_ctx * c->n_head + c->n_vocab) * sizeof(float);
 }
 
 int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_llama_model *m,
@@ -305,7 +305,7 @@ int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_ll
         *vecs[i] = octo_calloc((size_t)batch * c->n_embd, sizeof(float));
     s->hb = octo_calloc((size_t)batch * c->n_ff, sizeof(float));
     s->hb2 = octo_calloc((size_t)batch * c->n_ff, sizeof(float));
-    s->att = octo_calloc(n_ctx, sizeof(float));
+    s->att = octo_calloc((size_t)n_ctx * c->n_head, sizeof(float)); /* a row per head */
     s->logits = octo_calloc(c->n_vocab, sizeof(float));
     /* Not zeroed: each position is written before it is read (and untouched pages of a large
      * cache cost no memory until used). */
@@ -369,6 +369,15 @@ static void mm_range(void *arg, size_t r0, size_t r1)
     }
 }
 
+/* Runs fn over [0, rows) through the parallel hook (or here, as one range). */
+static void run_rows(struct octo_llama_state *s, size_t rows, octo_llama_range_fn fn, void *arg)
+{
+    if (s->parallel != NULL)
+        s->parallel(s->parallel_ctx, rows, fn, arg);
+    else
+        fn(arg, 0, rows);
+}
+
 /* y_t = W x_t for the n vectors x_t = x + t * w->cols, into y + t * y_stride; the rows split by
  * the parallel hook. */
 static int matmul(struct octo_llama_state *s, const struct octo_quant_matrix *w, const float *x,
@@ -384,10 +393,7 @@ static int matmul(struct octo_llama_state *s, const struct octo_quant_matrix *w,
     }
     struct mm_job j = {s, w, x, n, y, y_stride};
     atomic_store(&s->err, 0);
-    if (s->parallel != NULL)
-        s->parallel(s->parallel_ctx, w->rows, mm_range, &j);
-    else
-        mm_range(&j, 0, w->rows);
+    run_rows(s, w->rows, mm_range, &j);
     return atomic_load(&s->err);
 }
 
@@ -425,41 +431,74 @@ static void add_bias(float *v, const float *b, size_t n)
         v[i] += b[i];
 }
 
-/* Causal attention of every head of the query q at position pos over the cached keys and
- * values, into out (n_embd floats). */
-static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos, const float *qv,
-                      float *outv)
+struct att_job {
+    struct octo_llama_state *s;
+    uint32_t layer, pos;
+    const float *qv;
+    float *outv;
+};
+
+/* Heads [h0, h1) of one query: each head works in its own row of s->att, so heads run in
+ * parallel and a head's arithmetic never depends on which thread ran it. */
+static void att_heads(void *arg, size_t h0, size_t h1)
 {
+    const struct att_job *j = arg;
+    struct octo_llama_state *s = j->s;
     const struct octo_llama_config *c = &s->m->cfg;
-    uint32_t hd = c->head_dim, group = c->n_head / c->n_head_kv;
+    uint32_t hd = c->head_dim, group = c->n_head / c->n_head_kv, pos = j->pos;
     size_t kv = (size_t)hd * c->n_head_kv;
-    const float *kc = s->k_cache + (size_t)layer * s->n_ctx * kv;
-    const float *vc = s->v_cache + (size_t)layer * s->n_ctx * kv;
+    const float *kc = s->k_cache + (size_t)j->layer * s->n_ctx * kv;
+    const float *vc = s->v_cache + (size_t)j->layer * s->n_ctx * kv;
     double inv = 1.0 / sqrt((double)hd);
-    for (uint32_t h = 0; h < c->n_head; h++) {
-        const float *q = qv + (size_t)h * hd;
-        size_t off = (size_t)(h / group) * hd;
+    for (size_t h = h0; h < h1; h++) {
+        const float *q = j->qv + h * hd;
+        float *att = s->att + h * s->n_ctx;
+        size_t off = (h / group) * hd;
         double max = -(double)INFINITY, sum = 0.0;
         for (uint32_t t = 0; t <= pos; t++) {
             const float *k = kc + t * kv + off;
             double d = 0.0;
             for (uint32_t i = 0; i < hd; i++)
                 d += (double)q[i] * (double)k[i];
-            s->att[t] = (float)(d * inv);
-            max = (double)s->att[t] > max ? (double)s->att[t] : max;
+            att[t] = (float)(d * inv);
+            max = (double)att[t] > max ? (double)att[t] : max;
         }
         for (uint32_t t = 0; t <= pos; t++) {
-            double e = octo_detmath_exp((double)s->att[t] - max);
-            s->att[t] = (float)e;
+            double e = octo_detmath_exp((double)att[t] - max);
+            att[t] = (float)e;
             sum += e;
         }
-        float *out = outv + (size_t)h * hd;
+        float *out = j->outv + h * hd;
         for (uint32_t i = 0; i < hd; i++) {
             double acc = 0.0;
             for (uint32_t t = 0; t <= pos; t++)
-                acc += (double)s->att[t] * (double)vc[t * kv + off + i];
+                acc += (double)att[t] * (double)vc[t * kv + off + i];
             out[i] = (float)(acc / sum);
         }
+    }
+}
+
+/* Causal attention of every head of the query qv at position pos over the cached keys and
+ * values, into outv (n_embd floats); heads split by the parallel hook. */
+static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos, const float *qv,
+                      float *outv)
+{
+    struct att_job j = {s, layer, pos, qv, outv};
+    run_rows(s, s->m->cfg.n_head, att_heads, &j);
+}
+
+struct swiglu_job {
+    float *gate;
+    const float *up;
+};
+
+/* hb[i] = silu(gate[i]) * up[i] over [i0, i1). */
+static void swiglu_range(void *arg, size_t i0, size_t i1)
+{
+    const struct swiglu_job *j = arg;
+    for (size_t i = i0; i < i1; i++) {
+        double g = (double)j->gate[i];
+        j->gate[i] = (float)(g / (1.0 + octo_detmath_exp(-g)) * (double)j->up[i]);
     }
 }
 
@@ -503,10 +542,8 @@ static int layer_batch(struct octo_llama_state *s, uint32_t l, uint32_t pos, uin
         rc = matmul(s, &L->up, s->xb, n, s->hb2, ff);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < n * ff; i++) {
-        double g = (double)s->hb[i];
-        s->hb[i] = (float)(g / (1.0 + octo_detmath_exp(-g)) * (double)s->hb2[i]);
-    }
+    struct swiglu_job sw = {s->hb, s->hb2};
+    run_rows(s, n * ff, swiglu_range, &sw);
     rc = matmul(s, &L->down, s->hb, n, s->xb2, d);
     if (rc != 0)
         return rc;
