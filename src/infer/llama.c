@@ -577,6 +577,12 @@ int octo_llama_forward_batch(struct octo_llama_state *s, const uint32_t *tokens,
         rc = layer_batch(s, l, s->pos, n);
     if (rc != 0)
         return rc;
+    /* A token whose state overflowed would have failed alone (its logits would not be finite);
+     * it fails the batch too, though its logits are never computed here. */
+    for (size_t i = 0; i < (size_t)(n - 1) * d; i++) {
+        if (!isfinite(s->x[i]))
+            return OCTO_ERANGE;
+    }
     float *last = s->x + (size_t)(n - 1) * d;
     rmsnorm(last, last, m->output_norm, c->n_embd, c->eps);
     rc = matmul(s, &m->output, last, 1, s->logits, c->n_vocab);

@@ -121,7 +121,9 @@ OCTO_MUST_USE int octo_llama_forward(struct octo_llama_state *s, uint32_t token)
  * the output matrix for the last token only. The logits and the KV cache are bit-identical to
  * n calls of octo_llama_forward, in both modes. Errors: OCTO_EINVAL n == 0 or a token >=
  * n_vocab, OCTO_ETOOBIG n > s->batch, OCTO_ENOSPACE fewer than n positions left, OCTO_ERANGE
- * a non-finite activation (a broken model); after an error s->pos is unchanged. */
+ * a non-finite activation (a broken model: any token's final state, or the last token's
+ * logits; an earlier token whose state is finite but whose logits alone would overflow is not
+ * detected, as they are never computed); after an error s->pos is unchanged. */
 OCTO_MUST_USE int octo_llama_forward_batch(struct octo_llama_state *s, const uint32_t *tokens,
                                            uint32_t n);
 

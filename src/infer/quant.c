@@ -30,6 +30,7 @@
 #include "base/assert.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -1506,7 +1507,8 @@ int octo_quant_matmul_isa(enum octo_quant_isa isa, const struct octo_quant_matri
     bool quantized = m->type == OCTO_QUANT_Q8_0 || m->type == OCTO_QUANT_Q4_0;
     if ((quantized ? (const void *)xq : (const void *)x) == NULL)
         return OCTO_EINVAL;
-    if (n_vec > OCTO_QUANT_MATMUL_VEC_MAX)
+    if (n_vec > OCTO_QUANT_MATMUL_VEC_MAX ||
+        (n_vec > 1 && y_stride > SIZE_MAX / sizeof(float) / n_vec))
         return OCTO_ETOOBIG;
     if (n_vec == 0 || r0 == r1)
         return 0;

@@ -188,7 +188,7 @@ OCTO_MUST_USE int octo_quant_matvec_isa(enum octo_quant_isa isa, const struct oc
                                         const float *x, const struct octo_q8_0_block *xq, size_t r0,
                                         size_t r1, enum octo_quant_mode mode, float *y);
 
-/* Most vectors one octo_quant_matmul call takes (bounds n_vec * cols and n_vec * y_stride). */
+/* Most vectors one octo_quant_matmul call takes (bounds n_vec * cols). */
 #define OCTO_QUANT_MATMUL_VEC_MAX 4096u
 
 /* y[v * y_stride + r] = dot(row r of m, vector v) for v < n_vec and r in [r0, r1), with the best
@@ -197,10 +197,10 @@ OCTO_MUST_USE int octo_quant_matvec_isa(enum octo_quant_isa isa, const struct oc
  * vector's from octo_quant_act_q8_0 (x unused, may be NULL). Only y[v * y_stride + r0 ..
  * v * y_stride + r1) is written for each v. Every value is bit-identical to octo_quant_matvec
  * on vector v (quant.h). Threads may run disjoint row ranges of the same call concurrently.
- * n_vec == 0 or an empty range writes nothing.
+ * Once the arguments are checked, n_vec == 0 or an empty range writes nothing.
  * Errors: OCTO_EINVAL r0 > r1, r1 > m->rows, y_stride < r1 with n_vec > 1 (rows of different
  * vectors would overlap), or the operand the type needs is NULL; OCTO_ETOOBIG
- * n_vec > OCTO_QUANT_MATMUL_VEC_MAX. */
+ * n_vec > OCTO_QUANT_MATMUL_VEC_MAX or n_vec * y_stride floats beyond the address space. */
 OCTO_MUST_USE int octo_quant_matmul(const struct octo_quant_matrix *m, const float *x,
                                     const struct octo_q8_0_block *xq, size_t n_vec, size_t r0,
                                     size_t r1, enum octo_quant_mode mode, float *y,

@@ -376,6 +376,7 @@ static void batch_case(const struct octo_llama_model *m, enum octo_quant_mode mo
     octo_llama_state_deinit(&bat);
 }
 
+/* Every shape, type and mode, with and without an uneven row split; then 15m at Q4_0. */
 static void test_batch_identical(void)
 {
     static const char *const shapes[] = {"tiny", "tinyqwen"};
@@ -397,6 +398,15 @@ static void test_batch_identical(void)
             octo_buf_deinit(&file);
         }
     }
+    /* A real shape (rows of 288 and 768 columns: the kernels' 8-block loops), Q4_0. */
+    struct octo_buf file;
+    struct octo_gguf g;
+    struct octo_llama_model m;
+    load_generated("15m", OCTO_GGML_Q4_0, &file, &g, &m);
+    batch_case(&m, OCTO_QUANT_DETERMINISTIC, uneven, &fails);
+    octo_llama_unload(&m);
+    octo_gguf_deinit(&g);
+    octo_buf_deinit(&file);
     CHECK_EQ_INT(fails, 0);
 }
 

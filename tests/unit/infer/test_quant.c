@@ -746,15 +746,16 @@ static void test_extreme_blocks(void)
  * round exactly as fma(p, s, acc) even for the smallest products; DETERMINISTIC equals the
  * scalar path on every path, and matmul equals matvec, for 9 rows (two groups and a single
  * row) and 27 blocks (chunks of eight, a pair and a lone block). */
-static void test_scale_extremes(void)
+/* With hostile = true the scales include infinities and NaNs with different payloads (a model
+ * file may hold anything): results are then inf/NaN, compared by their bits only. */
+static void scale_case(const uint16_t *scales, size_t n_scales, bool hostile, int *out_fails)
 {
     enum { ROWS = 9, NB = 27, N = NB * 32, NV = 3 };
-    static const uint16_t scales[] = {0x0001, 0x8001, 0x7bff, 0xfbff, 0x3c00, 0x0400, 0x03ff};
     static uint8_t w8[ROWS * NB * 34], w4[ROWS * NB * 18];
     static struct octo_q8_0_block xq[NV * NB];
     rng_state = 12345u;
     for (size_t b = 0; b < ROWS * NB; b++) {
-        uint16_t d = scales[(b * 3) % OCTO_ARRAY_LEN(scales)];
+        uint16_t d = scales[(b * 3) % n_scales];
         memcpy(w8 + b * 34, &d, 2);
         memcpy(w4 + b * 18, &d, 2);
         for (size_t j = 0; j < 32; j++)
@@ -763,7 +764,7 @@ static void test_scale_extremes(void)
             w4[b * 18 + 2 + j] = (uint8_t)(b % 3 == 0 ? (j % 2 ? 0xf0 : 0x0f) : xorshift32() >> 24);
     }
     for (size_t b = 0; b < NV * NB; b++) {
-        xq[b].d = scales[(b * 5 + 1) % OCTO_ARRAY_LEN(scales)];
+        xq[b].d = scales[(b * 5 + 1) % n_scales];
         for (size_t j = 0; j < 32; j++)
             xq[b].qs[j] =
                 (int8_t)(b % 2 ? ((j % 3) ? 127 : -127) : (int)(xorshift32() % 255) - 127);
@@ -798,7 +799,15 @@ static void test_scale_extremes(void)
                     printf("  det != scalar: type %d isa %s\n", t, octo_quant_isa_name(ia));
                     fails++;
                 }
-                for (size_t v = 0; v < NV; v++) {
+                /* quant.h: these paths compute FAST with the deterministic structure. */
+                bool same_structure = ia == OCTO_QUANT_ISA_AVX2 ||
+                                      ia == OCTO_QUANT_ISA_AVX512_VNNI ||
+                                      ia == OCTO_QUANT_ISA_AVX_VNNI;
+                if (md == OCTO_QUANT_FAST && same_structure && memcmp(y, ref, sizeof(ref)) != 0) {
+                    printf("  fast != det: type %d isa %s\n", t, octo_quant_isa_name(ia));
+                    fails++;
+                }
+                for (size_t v = 0; !hostile && v < NV; v++) {
                     for (size_t r = 0; r < ROWS; r++) {
                         double want, sum_abs;
                         OCTO_ASSERT(ref_dot(&m, r, NULL, xq + v * NB, &want, &sum_abs) == 0);
@@ -812,6 +821,20 @@ static void test_scale_extremes(void)
             }
         }
     }
+    *out_fails = fails;
+}
+
+static void test_scale_extremes(void)
+{
+    static const uint16_t scales[] = {0x0001, 0x8001, 0x7bff, 0xfbff, 0x3c00, 0x0400, 0x03ff};
+    int fails = -1;
+    scale_case(scales, OCTO_ARRAY_LEN(scales), false, &fails);
+    CHECK_EQ_INT(fails, 0);
+    /* +-inf, quiet NaNs with two payloads, a signalling NaN, among ordinary scales. */
+    static const uint16_t hostile[] = {0x7c00, 0x3c00, 0xfc00, 0x7e01, 0x0400,
+                                       0xfe55, 0x7c01, 0x3800, 0x7bff};
+    fails = -1;
+    scale_case(hostile, OCTO_ARRAY_LEN(hostile), true, &fails);
     CHECK_EQ_INT(fails, 0);
 }
 
@@ -1035,8 +1058,27 @@ static void test_throughput(void)
     octo_free(xq);
 }
 
+/* Says which ISA paths this CPU lets the suite test; with OCTO_QUANT_REQUIRE_ISA=all in the
+ * environment (a runner known to have every extension) a missing one is a failure rather than
+ * a silent skip. */
+static void test_isa_coverage(void)
+{
+    const char *req = getenv("OCTO_QUANT_REQUIRE_ISA");
+    bool all = req != NULL && strcmp(req, "all") == 0;
+    printf("  ISA paths tested here:");
+    for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
+        enum octo_quant_isa ia = (enum octo_quant_isa)isa;
+        bool have = octo_quant_isa_available(ia);
+        printf(" %s%s", octo_quant_isa_name(ia), have ? "" : " (SKIPPED: not on this CPU)");
+        if (all && !have)
+            octo_test_fail_at(__FILE__, __LINE__, "path %s required", octo_quant_isa_name(ia));
+    }
+    printf("\n");
+}
+
 int main(void)
 {
+    OCTO_RUN(test_isa_coverage);
     OCTO_RUN(test_fp16_exhaustive_roundtrip);
     OCTO_RUN(test_fp16_matches_f16c);
     OCTO_RUN(test_fp16_vectors);
