@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct octo_flag common_flags[] = {
@@ -255,4 +256,17 @@ int octo_cli_print_json(struct octo_cli *cli, struct cJSON *value)
     fprintf(cli->out, "%s\n", s);
     octo_free(s);
     return OCTO_EXIT_OK;
+}
+
+int octo_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (s == NULL || s[0] < '0' || s[0] > '9')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v > max)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
 }

@@ -13,6 +13,7 @@
 #include "crypto/ident.h"
 #include "node/config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 enum {
@@ -46,6 +47,10 @@ int octo_cli_main(int argc, char **argv, char *const *env);
 /* Prints "octo: msg" to cli->err and returns status. */
 int octo_cli_fail(struct octo_cli *cli, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Parses a flag's unsigned decimal value: digits only (no sign, space or suffix), the whole
+ * string, at most max. Returns 0 with *out set, or -1 (NULL, empty, junk, overflow). */
+int octo_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* Loads the passphrase named by --passphrase-file (or OCTO_PASSPHRASE_FILE) into out, a
  * secret buffer; returns 1 if one was loaded, 0 if none was asked for, or an exit status

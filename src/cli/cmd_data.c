@@ -42,28 +42,16 @@ static const struct octo_flag data_flags[] = {
 #define IO_CHUNK (64u * 1024u)
 
 /* Parses a decimal count in [0, max]; returns 0 or -1. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (s == NULL || s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > max)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
 static int open_store(struct octo_cli *cli, struct octo_blob_store *s)
 {
     struct octo_blob_options o = {0};
     const char *v = octo_args_get(&cli->args, "size-max");
-    if (v != NULL && (parse_u64(v, OCTO_BLOB_SIZE_MAX, &o.size_max) < 0 || o.size_max == 0))
+    if (v != NULL &&
+        (octo_cli_parse_u64(v, OCTO_BLOB_SIZE_MAX, &o.size_max) < 0 || o.size_max == 0))
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "--size-max: expected 1..%llu, got '%.32s'",
                              (unsigned long long)OCTO_BLOB_SIZE_MAX, v);
     v = octo_args_get(&cli->args, "quota");
-    if (v != NULL && parse_u64(v, UINT64_MAX, &o.quota) < 0)
+    if (v != NULL && octo_cli_parse_u64(v, UINT64_MAX, &o.quota) < 0)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "--quota: expected a byte count, got '%.32s'",
                              v);
     char path[OCTO_PATH_MAX];
@@ -383,7 +371,7 @@ static int cmd_gc(struct octo_cli *cli, struct octo_blob_store *s)
 {
     uint64_t min_age = 0;
     const char *v = octo_args_get(&cli->args, "min-age");
-    if (v != NULL && parse_u64(v, UINT32_MAX, &min_age) < 0)
+    if (v != NULL && octo_cli_parse_u64(v, UINT32_MAX, &min_age) < 0)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "--min-age: expected seconds, got '%.32s'", v);
     struct octo_blob_gc_stats st;
     int rc = octo_blob_gc(s, min_age, &st);

@@ -90,15 +90,7 @@ static int parse_bytes(const char *s, uint64_t max, uint64_t *out)
 
 static int parse_count(const char *s, uint64_t max, uint64_t *out)
 {
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
+    return octo_cli_parse_u64(s, max, out) == 0 && *out > 0 ? 0 : -1;
 }
 
 /* "64 MiB", "1 GiB", "1000 bytes". */

@@ -49,19 +49,6 @@ static const struct octo_flag infer_flags[] = {
 
 #define PROMPT_MAX 4096u
 
-static int parse_ulong(const char *s, unsigned long long max, unsigned long long *out)
-{
-    if (s == NULL || s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_float(const char *s, float lo, float hi, float *out)
 {
     if (s == NULL)
@@ -128,14 +115,14 @@ static int parse_sampling(struct octo_cli *cli, struct octo_sample_params *sp)
 {
     const struct octo_args *a = &cli->args;
     octo_sample_params_default(sp);
-    unsigned long long v = 0;
+    uint64_t v = 0;
     if (octo_args_has(a, "seed")) {
-        if (parse_ulong(octo_args_get(a, "seed"), UINT64_MAX, &v) != 0)
+        if (octo_cli_parse_u64(octo_args_get(a, "seed"), UINT64_MAX, &v) != 0)
             return octo_cli_fail(cli, OCTO_EXIT_USAGE, "infer: --seed: expected a number");
         sp->seed = v;
     }
     if (octo_args_has(a, "top-k")) {
-        if (parse_ulong(octo_args_get(a, "top-k"), 1u << 20, &v) != 0)
+        if (octo_cli_parse_u64(octo_args_get(a, "top-k"), 1u << 20, &v) != 0)
             return octo_cli_fail(cli, OCTO_EXIT_USAGE, "infer: --top-k: expected 0..1048576");
         sp->top_k = (uint32_t)v;
     }
@@ -197,18 +184,18 @@ static int run_session(struct octo_cli *cli, const struct octo_infer_model *m, u
 }
 
 /* The common numeric flags: max tokens, threads and sampling. */
-static int parse_common(struct octo_cli *cli, unsigned long long *max_tokens,
-                        unsigned long long *threads, struct octo_sample_params *sp)
+static int parse_common(struct octo_cli *cli, uint64_t *max_tokens, uint64_t *threads,
+                        struct octo_sample_params *sp)
 {
     const struct octo_args *a = &cli->args;
     *max_tokens = 16;
     *threads = 1;
     if (octo_args_has(a, "max-tokens") &&
-        (parse_ulong(octo_args_get(a, "max-tokens"), 1u << 20, max_tokens) != 0 ||
+        (octo_cli_parse_u64(octo_args_get(a, "max-tokens"), 1u << 20, max_tokens) != 0 ||
          *max_tokens == 0))
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "infer: --max-tokens: expected 1..1048576");
     if (octo_args_has(a, "threads") &&
-        (parse_ulong(octo_args_get(a, "threads"), OCTO_INFER_THREADS_MAX, threads) != 0 ||
+        (octo_cli_parse_u64(octo_args_get(a, "threads"), OCTO_INFER_THREADS_MAX, threads) != 0 ||
          *threads == 0))
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "infer: --threads: expected 1..%d",
                              OCTO_INFER_THREADS_MAX);
@@ -216,8 +203,8 @@ static int parse_common(struct octo_cli *cli, unsigned long long *max_tokens,
 }
 
 /* --tokens: the built-in engine on token ids, as before the tokenizers existed. */
-static int run_tokens(struct octo_cli *cli, const char *path, unsigned long long max_tokens,
-                      unsigned long long threads, const struct octo_sample_params *sp)
+static int run_tokens(struct octo_cli *cli, const char *path, uint64_t max_tokens, uint64_t threads,
+                      const struct octo_sample_params *sp)
 {
     const struct octo_args *a = &cli->args;
     if (a->positional_count > 0)
@@ -251,8 +238,7 @@ static int print_text(void *ctx, const char *text, size_t len)
     return 0;
 }
 
-static int backend_config(struct octo_cli *cli, struct octo_backend_config *cfg,
-                          unsigned long long threads)
+static int backend_config(struct octo_cli *cli, struct octo_backend_config *cfg, uint64_t threads)
 {
     const struct octo_args *a = &cli->args;
     memset(cfg, 0, sizeof(*cfg));
@@ -301,7 +287,7 @@ static void print_usage_line(struct octo_cli *cli, const struct octo_backend_con
 }
 
 /* A text prompt through exec/backend.h. */
-static int run_text(struct octo_cli *cli, unsigned long long max_tokens, unsigned long long threads,
+static int run_text(struct octo_cli *cli, uint64_t max_tokens, uint64_t threads,
                     const struct octo_sample_params *sp)
 {
     const struct octo_args *a = &cli->args;
@@ -351,7 +337,7 @@ static int run_text(struct octo_cli *cli, unsigned long long max_tokens, unsigne
 static int run_infer(struct octo_cli *cli)
 {
     const struct octo_args *a = &cli->args;
-    unsigned long long max_tokens = 16, threads = 1;
+    uint64_t max_tokens = 16, threads = 1;
     struct octo_sample_params sp;
     int status = parse_common(cli, &max_tokens, &threads, &sp);
     if (status != OCTO_EXIT_OK)

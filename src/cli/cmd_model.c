@@ -97,13 +97,7 @@ static int parse_seed(const char *s, uint64_t *out)
         *out = 1;
         return 0;
     }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || errno != 0 || end == s || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
+    return octo_cli_parse_u64(s, UINT64_MAX, out);
 }
 
 /* Writes the model to tmp, then renames it over path (fsync of file and directory). */
