@@ -1070,10 +1070,128 @@ TARGET_VNNI512 static void rows_vnni512_q8(const uint8_t *w, size_t rs, const vo
     rows_vnni512(w, rs, x, n, rows, y, false);
 }
 
+/*
+ * The Q4_0 matvec kernel (rows_vnni512_q4) trims the per-pair work of rows_vnni512_step:
+ *   - the activation side (permuted x, correction c, and the scales d_x of each eight blocks)
+ *     is prepared once per call into q4_act on the stack instead of once per row group;
+ *   - the high-nibble lanes (partials 16 times too large) keep the full scale and accumulate
+ *     16 times the canonical value: fma(16p, s, 16a) == 16 * fma(p, s, a) bit for bit (a power
+ *     of two; every value is a multiple of 2^-48, far from the float subnormals, and far
+ *     below overflow), and one multiply by 1/16 (exact) at the end gives the canonical lanes.
+ *     So a pair's scale vector is [s_b x4, s_b+1 x4] in both 256-bit halves;
+ *   - each row's eight scales are spread to [s_j x4] (two permutes per eight blocks) and kept
+ *     in a small table, from which every pair takes its scales with one broadcast load.
+ * Every canonical lane receives the same FMAs in the same order as in rows_vnni512_step.
+ */
+#define Q4_ACT_PAIRS 128 /* block pairs held in q4_act: rows up to 8192 elements */
+
+struct q4_act {
+    __m512i x[Q4_ACT_PAIRS];     /* act_pair_512's x of pair k (blocks 2k, 2k+1) */
+    __m512i c[Q4_ACT_PAIRS];     /* and its correction */
+    __m256 dx[Q4_ACT_PAIRS / 4]; /* the activation scales of blocks 8i..8i+7 */
+};
+
+TARGET_VNNI512 static void q4_act_prepare(const struct octo_q8_0_block *x, size_t nb,
+                                          struct q4_act *a)
+{
+    for (size_t b = 0; b < nb; b += 2) {
+        struct act512 p = act_pair_512(x, b, b + 1 < nb, true);
+        a->x[b / 2] = p.x;
+        a->c[b / 2] = p.c;
+    }
+    for (size_t b = 0; b + 8 <= nb; b += 8)
+        a->dx[b / 8] = scales8_512((const uint8_t *)(x + b), false);
+}
+
+/* nr rows at w (stride rs) against the prepared activation a (nb blocks of x) into y[0..nr);
+ * pfd as in rows_vnni512_step. */
+TARGET_VNNI512 static ALWAYS_INLINE void q4_step_512(const uint8_t *w, size_t rs,
+                                                     const struct octo_q8_0_block *x,
+                                                     const struct q4_act *a, size_t nb, size_t nr,
+                                                     float *y, size_t pfd)
+{
+    const __mmask16 lo_lanes = (__mmask16)0x0f0fu; /* lanes of block b, the rest b+1 */
+    const __m512i spread0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i spread1 = _mm512_add_epi32(spread0, _mm512_set1_epi32(4));
+    __m512 acc[NR512];
+    _Alignas(64) float st[NR512][32]; /* row r: s_j repeated four times, j < 8 */
+    _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++) acc[r] = _mm512_setzero_ps();
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        size_t pfl = b + 16 > nb ? rs - b * Q4_BS : 8 * Q4_BS;
+        _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+        {
+            const char *pf = (const char *)(w + r * rs + b * Q4_BS) + pfd;
+            for (size_t o = 0; o < pfl; o += 64)
+                _mm_prefetch(pf + o, PF_HINT);
+            __m256 s8 = _mm256_mul_ps(scales8_512(w + r * rs + b * Q4_BS, true), a->dx[b / 8]);
+            __m512 z = _mm512_castps256_ps512(s8);
+            _mm512_store_ps(st[r], _mm512_permutexvar_ps(spread0, z));
+            _mm512_store_ps(st[r] + 16, _mm512_permutexvar_ps(spread1, z));
+        }
+        /* keep the table in memory: gcc would otherwise forward the stores into a shuffle per
+         * pair, the very port-5 work the table avoids (broadcast loads use only load ports) */
+        __asm__ volatile("" : "+m"(st));
+        _Pragma("GCC unroll 4") for (size_t j = 0; j < 8; j += 2)
+        {
+            __m512i ax = a->x[(b + j) / 2];
+            __m512i ac = a->c[(b + j) / 2];
+            _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+            {
+                __m512i p =
+                    _mm512_dpbusd_epi32(ac, q4_w_512(w + r * rs + (b + j) * Q4_BS, true), ax);
+                __m512 sv = _mm512_castpd_ps(
+                    _mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_load_ps(st[r] + 4 * j))));
+                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sv, acc[r]);
+            }
+        }
+    }
+    for (; b < nb; b += 2) { /* fewer than eight blocks left: scales one by one */
+        bool two = b + 1 < nb;
+        __m512i ax = a->x[b / 2];
+        __m512i ac = a->c[b / 2];
+        float dx0 = _cvtsh_ss(x[b].d);
+        float dx1 = two ? _cvtsh_ss(x[b + 1].d) : 0.0f;
+        _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+        {
+            const uint8_t *pw = w + r * rs + b * Q4_BS;
+            __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(ac, q4_w_512(pw, two), ax));
+            __m512 s0 = _mm512_set1_ps(_cvtsh_ss(load_u16(pw)) * dx0);
+            if (two) {
+                __m512 s1 = _mm512_set1_ps(_cvtsh_ss(load_u16(pw + Q4_BS)) * dx1);
+                acc[r] = _mm512_fmadd_ps(p, _mm512_mask_blend_ps(lo_lanes, s1, s0), acc[r]);
+            } else {
+                acc[r] = _mm512_mask3_fmadd_ps(p, s0, acc[r], lo_lanes);
+            }
+        }
+    }
+    const __m512 unscale = _mm512_castpd_ps(_mm512_insertf64x4(
+        _mm512_castps_pd(_mm512_set1_ps(1.0f)), _mm256_castps_pd(_mm256_set1_ps(0.0625f)), 1));
+    _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
+    {
+        __m512 v = _mm512_mul_ps(acc[r], unscale);
+        v = _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+        float t[LANES];
+        _mm512_storeu_ps(t, v);
+        y[r] = reduce16(t);
+    }
+}
+
 TARGET_VNNI512 static void rows_vnni512_q4(const uint8_t *w, size_t rs, const void *x, size_t n,
                                            size_t rows, float *y)
 {
-    rows_vnni512(w, rs, x, n, rows, y, true);
+    size_t nb = n / QK;
+    if (nb > 2 * Q4_ACT_PAIRS) { /* longer rows than q4_act holds */
+        rows_vnni512(w, rs, x, n, rows, y, true);
+        return;
+    }
+    struct q4_act a;
+    q4_act_prepare(x, nb, &a);
+    size_t r = 0;
+    for (; r + NR512 <= rows; r += NR512)
+        q4_step_512(w + r * rs, rs, x, &a, nb, NR512, y + r, NR512 * rs);
+    for (; r < rows; r++)
+        q4_step_512(w + r * rs, rs, x, &a, nb, 1, y + r, rs);
 }
 
 /* ---- AVX-512 VNNI tiles: NR rows x NV vectors (octo_quant_matmul) ---------------------- */

@@ -36,7 +36,9 @@
  * The VNNI paths compute the partials p_k with one vpdpbusd (exact int32 sums of four u8 x s8
  * products; Q8_0 with the weight + 128 as the unsigned operand and the activation-only
  * correction -128 * sum x, Q4_0 with the unsigned nibble and -8 * sum x), and the AVX-512 VNNI
- * one prefetches the next group of rows while it computes the current one. The plain AVX-512
+ * one prefetches the next group of rows while it computes the current one (for Q4_0 rows of up
+ * to 8192 elements it also prepares the activation side once per call, on the stack, instead
+ * of once per group of rows; quant.c). The plain AVX-512
  * path is the earlier one-row kernel, kept for AVX-512 CPUs without VNNI.
  *
  * Several vectors at once (octo_quant_matmul, prompt processing): every y[v][r] is

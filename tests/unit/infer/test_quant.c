@@ -623,6 +623,13 @@ static void test_isa_paths_quantized(void)
         fails += check_paths(OCTO_QUANT_Q8_0, more[i], false);
         fails += check_paths(OCTO_QUANT_Q4_0, more[i], true);
     }
+    /* the AVX-512 VNNI Q4_0 kernel's limit for preparing the activation once per call (8192
+     * elements), and one or two blocks more, which take the per-group preparation instead */
+    static const size_t edge[] = {8192, 8192 + 32, 8192 + 64};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(edge); i++) {
+        for (int raw = 0; raw < 2; raw++)
+            fails += check_paths(OCTO_QUANT_Q4_0, edge[i], raw);
+    }
     CHECK_EQ_INT(fails, 0);
 }
 
@@ -742,8 +749,10 @@ static void test_extreme_blocks(void)
 
 /* Scales at the fp16 extremes (smallest subnormal, largest finite, both signs) on weights and
  * activations, with Q4_0 nibbles 0 and 15 and Q8_0 bytes -128..127 against activations +-127:
- * the AVX-512 VNNI kernel computes Q4_0's high-nibble lanes as fma(16p, s/16, acc), which must
- * round exactly as fma(p, s, acc) even for the smallest products; DETERMINISTIC equals the
+ * the AVX-512 VNNI Q4_0 matvec kernel (rows of up to 8192 elements, as here) accumulates the
+ * high-nibble lanes at 16 times their value, fma(16p, s, 16acc), scaled back by 1/16 at the
+ * end (the matmul tiles use the plain nibbles), which must round exactly as fma(p, s, acc)
+ * even for the smallest products; DETERMINISTIC equals the
  * scalar path on every path, and matmul equals matvec, for 9 rows (two groups and a single
  * row) and 27 blocks (chunks of eight, a pair and a lone block). */
 /* With hostile = true the scales include infinities and NaNs with different payloads (a model
