@@ -82,8 +82,7 @@ static int parse_tokens(const char *s, uint32_t *out, size_t *n)
 
 struct printer {
     struct octo_cli *cli;
-    const struct octo_infer_model *m;
-    const struct octo_tok *tok; /* NULL: the model's tokenizer is not one we read */
+    const struct octo_tok *tok; /* NULL: the model's tokenizer is not one we read (ids out) */
     bool ids;
     struct octo_buf text;
 };
@@ -91,9 +90,9 @@ struct printer {
 static int on_token(void *ctx, uint32_t token)
 {
     struct printer *p = ctx;
-    if (p->ids) {
+    if (p->ids || p->tok == NULL) {
         fprintf(p->cli->out, "%u\n", token);
-    } else if (p->tok != NULL) {
+    } else {
         size_t n = 0;
         int rc = octo_tok_piece(p->tok, (int32_t)token, false, NULL, 0, &n);
         if (rc == OCTO_ENOSPACE && octo_buf_reserve(&p->text, n) == 0)
@@ -101,10 +100,6 @@ static int on_token(void *ctx, uint32_t token)
                                 &n);
         if (rc == 0 && n > 0)
             fwrite(p->text.data, 1, n, p->cli->out);
-    } else {
-        octo_buf_reset(&p->text);
-        if (octo_infer_token_text(p->m, token, &p->text) == 0)
-            fwrite(p->text.data, 1, p->text.len, p->cli->out);
     }
     fflush(p->cli->out);
     return 0;
@@ -159,9 +154,12 @@ static int run_session(struct octo_cli *cli, const struct octo_infer_model *m, u
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "infer: cannot start a session: %s",
                              octo_strerror(rc));
     struct octo_tok tok;
-    bool have_tok = octo_tok_init(&tok, &m->gguf, NULL, 0) == 0;
-    struct printer p = {
-        .cli = cli, .m = m, .tok = have_tok ? &tok : NULL, .ids = octo_args_has(a, "ids")};
+    char why[OCTO_TOK_REASON_MAX] = "";
+    bool have_tok = octo_tok_init(&tok, &m->gguf, why, sizeof(why)) == 0;
+    if (!have_tok && !octo_args_has(a, "ids"))
+        fprintf(cli->err, "infer: printing token ids: the model's tokenizer cannot be read (%s)\n",
+                why);
+    struct printer p = {.cli = cli, .tok = have_tok ? &tok : NULL, .ids = octo_args_has(a, "ids")};
     octo_buf_init(&p.text, 4096);
     struct octo_infer_stats st;
     rc = octo_infer_generate(&s, prompt, n, max_tokens, on_token, &p, &st);

@@ -137,7 +137,6 @@ static int open_builtin(struct octo_backend *b, const struct octo_backend_config
     b->session_open = true;
     b->session.is_stop = builtin_is_stop;
     b->session.stop_ctx = b;
-    b->n_vocab = b->model.llama.cfg.n_vocab;
     add_end_token(b);
     return 0;
 }
@@ -158,7 +157,6 @@ static int open_llama(struct octo_backend *b, const struct octo_backend_config *
     rc = pick_template(b, cfg, tmpl, tmpl != NULL ? strlen(tmpl) : 0);
     if (rc != 0)
         return rc;
-    b->n_vocab = b->llama.n_vocab;
     add_end_token(b);
     return 0;
 }

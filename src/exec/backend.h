@@ -105,7 +105,6 @@ struct octo_backend {
     bool tmpl_ok; /* chats can be rendered (known or absent model template, or forced) */
     uint32_t stop[OCTO_BACKEND_STOP_MAX];
     size_t n_stop;
-    uint32_t n_vocab;
     char reason[OCTO_BACKEND_REASON_MAX];
 };
 

@@ -14,7 +14,6 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
-#include "base/hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -379,34 +378,6 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
     if (st->completion_tokens > 1) {
         st->generate_ns = now_ns() - first;
         st->generate_tps = per_second(st->completion_tokens - 1, st->generate_ns);
-    }
-    return 0;
-}
-
-int octo_infer_token_text(const struct octo_infer_model *m, uint32_t token, struct octo_buf *out)
-{
-    const struct octo_gguf_value *tokens = NULL;
-    struct octo_gguf_value v;
-    const char *s = NULL;
-    size_t len = 0;
-    if (octo_gguf_get_array(&m->gguf, "tokenizer.ggml.tokens", &tokens) != 0 ||
-        octo_gguf_array_get(tokens, token, &v) != 0 || octo_gguf_value_str(&v, &s, &len) != 0)
-        return OCTO_ENOTFOUND;
-    uint8_t byte = 0;
-    if (len == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' &&
-        octo_hex_decode(s + 3, 2, &byte, 1) == 1)
-        return octo_buf_append_byte(out, byte);
-    for (size_t i = 0; i < len; i++) {
-        int rc;
-        if (i + 2 < len && (uint8_t)s[i] == 0xe2 && (uint8_t)s[i + 1] == 0x96 &&
-            (uint8_t)s[i + 2] == 0x81) {
-            rc = octo_buf_append_byte(out, ' ');
-            i += 2;
-        } else {
-            rc = octo_buf_append_byte(out, (uint8_t)s[i]);
-        }
-        if (rc != 0)
-            return rc;
     }
     return 0;
 }

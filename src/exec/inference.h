@@ -94,10 +94,4 @@ OCTO_MUST_USE int octo_infer_generate(struct octo_infer_session *s, const uint32
  * generation that stops consumes the request. */
 void octo_infer_cancel(struct octo_infer_session *s);
 
-/* The text of a token from the model's vocabulary (tokenizer.ggml.tokens): "▁" becomes a
- * space, byte tokens <0xNN> their byte. Appends to out. OCTO_ENOTFOUND no vocabulary or id out
- * of range; out's errors. */
-OCTO_MUST_USE int octo_infer_token_text(const struct octo_infer_model *m, uint32_t token,
-                                        struct octo_buf *out);
-
 #endif
