@@ -1,5 +1,5 @@
 /*
- * inference.c — the built-in backend: mapped model, worker pool, generation loop
+ * inference.c — the built-in backend: model in memory, worker pool, generation loop
  * (inference.h).
  *
  * The pool: a dispatch publishes (fn, arg, rows), sets `pending` to the worker count and bumps
@@ -43,35 +43,94 @@ static uint64_t now_ns(void)
 
 /* ---- the model file ---- */
 
+/* The file is read into anonymous memory of our own rather than mapped: the weights are then
+ * backed by transparent huge pages where the kernel offers them (MADV_HUGEPAGE; the region is
+ * aligned to HUGE_PAGE for that), which spares the matrix-vector kernels a TLB miss every 4 KiB
+ * (they read every weight once per token; huge pages made a cold Q4_0 matvec about a quarter
+ * faster here), and a file truncated or rewritten later can no longer fault the reader. The
+ * cost is one read of the file at open and the model's size in anonymous memory. */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define READ_CHUNK ((size_t)64 << 20)
+
+static size_t map_len(size_t len)
+{
+    return (len + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+}
+
+/* An anonymous region of map_len(len) bytes aligned to HUGE_PAGE, or NULL. */
+static uint8_t *alloc_aligned(size_t len)
+{
+    size_t n = map_len(len);
+    uint8_t *p =
+        mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    size_t head = (size_t)(a - (uintptr_t)p);
+    if (head > 0)
+        munmap(p, head);
+    munmap((uint8_t *)a + n, HUGE_PAGE - head); /* never empty: p is only page-aligned */
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)a, n, MADV_HUGEPAGE); /* advice only: without THP, 4 KiB pages */
+#endif
+    return (uint8_t *)a;
+}
+
+static int load_file(struct octo_infer_model *m, int fd, const char *path)
+{
+    uint8_t *buf = alloc_aligned(m->len);
+    if (buf == NULL) {
+        snprintf(m->reason, sizeof(m->reason), "%s: cannot allocate %zu bytes: %s", path, m->len,
+                 strerror(errno));
+        m->len = 0;
+        return OCTO_ENOMEM;
+    }
+    m->map = buf;
+    size_t off = 0;
+    while (off < m->len) {
+        size_t want = m->len - off < READ_CHUNK ? m->len - off : READ_CHUNK;
+        ssize_t got = pread(fd, buf + off, want, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            snprintf(m->reason, sizeof(m->reason), "%s: read: %s", path,
+                     got == 0 ? "the file shrank while it was read" : strerror(errno));
+            return OCTO_EIO;
+        }
+        off += (size_t)got;
+    }
+    (void)mprotect(buf, map_len(m->len), PROT_READ); /* the weights are never written */
+    return 0;
+}
+
 int octo_infer_open(struct octo_infer_model *m, const char *path)
 {
     OCTO_ASSERT(m != NULL && path != NULL);
     memset(m, 0, sizeof(*m));
-    m->fd = -1;
     octo_gguf_init(&m->gguf);
-    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (m->fd < 0 || fstat(m->fd, &st) != 0) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         int e = errno;
         snprintf(m->reason, sizeof(m->reason), "%s: %s", path, strerror(e));
+        if (fd >= 0)
+            close(fd);
         octo_infer_close(m);
         return e == ENOENT ? OCTO_ENOTFOUND : e == EACCES ? OCTO_EPERM : OCTO_EIO;
     }
+    int rc = OCTO_EMALFORMED;
     if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
         snprintf(m->reason, sizeof(m->reason), "%s: not a regular, non-empty file", path);
-        octo_infer_close(m);
-        return OCTO_EMALFORMED;
+    } else {
+        m->len = (size_t)st.st_size;
+        rc = load_file(m, fd, path);
     }
-    m->len = (size_t)st.st_size;
-    void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
-    if (p == MAP_FAILED) {
-        snprintf(m->reason, sizeof(m->reason), "%s: mmap: %s", path, strerror(errno));
-        m->len = 0;
+    close(fd); /* on success everything is in memory now */
+    if (rc != 0) {
         octo_infer_close(m);
-        return OCTO_EIO;
+        return rc;
     }
-    m->map = p;
-    int rc = octo_gguf_parse(&m->gguf, m->map, m->len);
+    rc = octo_gguf_parse(&m->gguf, m->map, m->len);
     if (rc != 0) {
         snprintf(m->reason, sizeof(m->reason), "%s: %s", path, m->gguf.reason);
         octo_infer_close(m);
@@ -93,12 +152,9 @@ void octo_infer_close(struct octo_infer_model *m)
     octo_llama_unload(&m->llama);
     octo_gguf_deinit(&m->gguf);
     if (m->map != NULL)
-        munmap((void *)(uintptr_t)m->map, m->len);
-    if (m->fd >= 0)
-        close(m->fd);
+        munmap((void *)(uintptr_t)m->map, map_len(m->len));
     m->map = NULL;
     m->len = 0;
-    m->fd = -1;
 }
 
 /* ---- the worker pool ---- */

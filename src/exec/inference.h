@@ -1,6 +1,7 @@
 /*
  * inference.h — the Local Inference Engine's built-in backend as the node runs it: a GGUF
- * model file mapped read-only (mmap), the llama-family forward pass (infer/llama.h) driven by
+ * model file read into read-only memory of its own (huge pages where the kernel offers them;
+ * inference.c), the llama-family forward pass (infer/llama.h) driven by
  * a pool of worker threads that split every matrix-vector product by rows, a seeded sampler
  * (infer/sample.h), streaming token callbacks, cancellation, and usage and timing figures.
  *
@@ -29,7 +30,6 @@
 #define OCTO_INFER_REASON_MAX 256
 
 struct octo_infer_model {
-    int fd;
     const uint8_t *map;
     size_t len;
     struct octo_gguf gguf;
@@ -37,8 +37,10 @@ struct octo_infer_model {
     char reason[OCTO_INFER_REASON_MAX]; /* why open failed */
 };
 
-/* Maps and validates path (GGUF reader, then the llama loader). Errors (reason says why):
- * OCTO_EIO / OCTO_ENOTFOUND / OCTO_EPERM from the file, the reader's and the loader's codes. */
+/* Reads and validates path (GGUF reader, then the llama loader); the file is not used again,
+ * so it may change or go away while the model is open. Errors (reason says why):
+ * OCTO_EIO / OCTO_ENOTFOUND / OCTO_EPERM from the file, OCTO_ENOMEM no memory for it, the
+ * reader's and the loader's codes. */
 OCTO_MUST_USE int octo_infer_open(struct octo_infer_model *m, const char *path);
 void octo_infer_close(struct octo_infer_model *m);
 

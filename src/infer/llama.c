@@ -8,8 +8,13 @@
  * the KV cache are those of feeding the tokens one by one. The per-token buffers are
  * [batch][width] arrays sized at state init; a single step uses row 0. Reductions outside the
  * matrix-vector kernels (RMSNorm, attention scores and sums, softmax) accumulate in double in a
- * fixed order, and RoPE angles are computed in double: accurate against the float64 NumPy
- * reference and identical on every machine.
+ * fixed order, and RoPE angles are computed in double (the frequencies once per state):
+ * accurate against the float64 NumPy reference and identical on every machine.
+ *
+ * Parallel work goes through the state's hook in as few dispatches as the data allows, since
+ * each one is a barrier for the threads: q, k and v as one job over their rows end to end,
+ * gate, up and SwiGLU as one job (each range applies SwiGLU to the rows it computed), the
+ * attention heads as one job.
  */
 #include "infer/llama.h"
 
@@ -278,7 +283,15 @@ static uint64_t state_bytes(const struct octo_llama_config *c, uint32_t n_ctx, u
     uint64_t cache = 2 * (uint64_t)c->n_layer * n_ctx * kv * sizeof(float);
     uint64_t rows = (4 * (uint64_t)c->n_embd + 2 * (uint64_t)c->n_ff) * sizeof(float) +
                     wide / OCTO_QUANT_BLOCK * sizeof(struct octo_q8_0_block);
-    return cache + batch * rows + ((uint64_t)n_ctx * c->n_head + c->n_vocab) * sizeof(float);
+    return cache + batch * rows + ((uint64_t)n_ctx * c->n_head + c->n_vocab) * sizeof(float) +
+           ((uint64_t)c->n_embd + c->n_head + c->head_dim / 2 + 1) * sizeof(double);
+}
+
+/* The RoPE frequency of pair i: rope_base^(-2i / head_dim). */
+static double rope_freq_of(const struct octo_llama_config *c, uint32_t i)
+{
+    return octo_detmath_exp(-2.0 * (double)i / (double)c->head_dim *
+                            octo_detmath_log((double)c->rope_base));
 }
 
 int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_llama_model *m,
@@ -306,13 +319,17 @@ int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_ll
     s->hb = octo_calloc((size_t)batch * c->n_ff, sizeof(float));
     s->hb2 = octo_calloc((size_t)batch * c->n_ff, sizeof(float));
     s->att = octo_calloc((size_t)n_ctx * c->n_head, sizeof(float)); /* a row per head */
+    s->att_acc = octo_calloc(c->n_embd, sizeof(double));            /* head_dim per head */
+    s->att_sum = octo_calloc(c->n_head, sizeof(double));
+    s->rope_freq = octo_calloc(c->head_dim / 2 + 1, sizeof(double));
     s->logits = octo_calloc(c->n_vocab, sizeof(float));
     /* Not zeroed: each position is written before it is read (and untouched pages of a large
      * cache cost no memory until used). */
     s->k_cache = octo_malloc(cache * sizeof(float));
     s->v_cache = octo_malloc(cache * sizeof(float));
     s->xq = octo_calloc((size_t)batch * (wide / OCTO_QUANT_BLOCK), sizeof(*s->xq));
-    bool ok = s->hb != NULL && s->hb2 != NULL && s->att != NULL && s->logits != NULL &&
+    bool ok = s->hb != NULL && s->hb2 != NULL && s->att != NULL && s->att_acc != NULL &&
+              s->att_sum != NULL && s->rope_freq != NULL && s->logits != NULL &&
               s->k_cache != NULL && s->v_cache != NULL && s->xq != NULL;
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
         ok = ok && *vecs[i] != NULL;
@@ -320,6 +337,8 @@ int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_ll
         octo_llama_state_deinit(s);
         return OCTO_ENOMEM;
     }
+    for (uint32_t i = 0; i < c->head_dim / 2; i++)
+        s->rope_freq[i] = rope_freq_of(c, i);
     return 0;
 }
 
@@ -338,6 +357,9 @@ void octo_llama_state_deinit(struct octo_llama_state *s)
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         octo_free(bufs[i]);
     octo_free(s->xq);
+    octo_free(s->att_acc);
+    octo_free(s->att_sum);
+    octo_free(s->rope_freq);
     memset(s, 0, sizeof(*s));
 }
 
@@ -348,24 +370,72 @@ void octo_llama_reset(struct octo_llama_state *s)
 
 /* ---- the pieces of a step ---- */
 
-struct mm_job {
-    struct octo_llama_state *s;
+/* One parallel dispatch over up to MM_PARTS matrices that read the same input: in CONCAT mode
+ * the ranges cover the parts' rows one after another (q, k and v as one job); in SWIGLU mode
+ * they cover the rows of gate and up together, and each range then applies SwiGLU to its own
+ * elements (hb = silu(gate) * up), so the three steps need one dispatch instead of three.
+ * Either way every output gets the same arithmetic as a matmul of its own. */
+#define MM_PARTS 3
+
+struct mm_part {
     const struct octo_quant_matrix *w;
-    const float *x;
-    size_t n;
     float *y;
     size_t y_stride;
 };
 
-static void mm_range(void *arg, size_t r0, size_t r1)
+struct mm_job {
+    struct octo_llama_state *s;
+    const float *x;
+    size_t n; /* vectors */
+    struct mm_part part[MM_PARTS];
+    size_t n_part;
+    bool swiglu; /* parts: gate then up, rows in step */
+};
+
+static void mm_part_range(struct mm_job *j, const struct mm_part *p, size_t r0, size_t r1)
 {
-    struct mm_job *j = arg;
-    bool q = j->w->type == OCTO_QUANT_Q8_0 || j->w->type == OCTO_QUANT_Q4_0;
-    int rc = octo_quant_matmul(j->w, q ? NULL : j->x, q ? j->s->xq : NULL, j->n, r0, r1, j->s->mode,
-                               j->y, j->y_stride);
+    bool q = p->w->type == OCTO_QUANT_Q8_0 || p->w->type == OCTO_QUANT_Q4_0;
+    int rc = octo_quant_matmul(p->w, q ? NULL : j->x, q ? j->s->xq : NULL, j->n, r0, r1, j->s->mode,
+                               p->y, p->y_stride);
     if (rc != 0) {
         int none = 0;
         atomic_compare_exchange_strong(&j->s->err, &none, rc);
+    }
+}
+
+/* gate[i] = silu(gate[i]) * up[i] for the elements of rows [r0, r1) of every vector. */
+static void swiglu_rows(const struct mm_job *j, size_t r0, size_t r1)
+{
+    float *gate = j->part[0].y;
+    const float *up = j->part[1].y;
+    size_t stride = j->part[0].y_stride;
+    for (size_t t = 0; t < j->n; t++) {
+        for (size_t i = t * stride + r0; i < t * stride + r1; i++) {
+            double g = (double)gate[i];
+            gate[i] = (float)(g / (1.0 + octo_detmath_exp(-g)) * (double)up[i]);
+        }
+    }
+}
+
+static void mm_range(void *arg, size_t r0, size_t r1)
+{
+    struct mm_job *j = arg;
+    if (j->swiglu) {
+        mm_part_range(j, &j->part[0], r0, r1);
+        mm_part_range(j, &j->part[1], r0, r1);
+        if (atomic_load(&j->s->err) == 0)
+            swiglu_rows(j, r0, r1);
+        return;
+    }
+    size_t base = 0;
+    for (size_t k = 0; k < j->n_part && r0 < r1; k++) {
+        size_t rows = j->part[k].w->rows;
+        if (r0 < base + rows) {
+            size_t end = r1 < base + rows ? r1 : base + rows;
+            mm_part_range(j, &j->part[k], r0 - base, end - base);
+            r0 = end;
+        }
+        base += rows;
     }
 }
 
@@ -378,23 +448,43 @@ static void run_rows(struct octo_llama_state *s, size_t rows, octo_llama_range_f
         fn(arg, 0, rows);
 }
 
+/* Quantizes the n input vectors of width cols for Q8_0/Q4_0 weights, then runs the job. */
+static int run_mm(struct octo_llama_state *s, struct mm_job *j)
+{
+    const struct octo_quant_matrix *w = j->part[0].w;
+    if (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0) {
+        size_t nb = w->cols / OCTO_QUANT_BLOCK;
+        for (size_t t = 0; t < j->n; t++) {
+            int rc = octo_quant_act_q8_0(j->x + t * w->cols, w->cols, s->xq + t * nb, nb);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    size_t rows = 0;
+    for (size_t k = 0; k < j->n_part; k++) {
+        /* one input, one activation quantization: the parts must agree on it */
+        OCTO_ASSERT(j->part[k].w->cols == w->cols);
+        OCTO_ASSERT(
+            (j->part[k].w->type == OCTO_QUANT_Q8_0 || j->part[k].w->type == OCTO_QUANT_Q4_0) ==
+            (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0));
+        rows += j->part[k].w->rows;
+    }
+    if (j->swiglu) {
+        OCTO_ASSERT(j->n_part == 2 && j->part[1].w->rows == w->rows);
+        rows = w->rows;
+    }
+    atomic_store(&s->err, 0);
+    run_rows(s, rows, mm_range, j);
+    return atomic_load(&s->err);
+}
+
 /* y_t = W x_t for the n vectors x_t = x + t * w->cols, into y + t * y_stride; the rows split by
  * the parallel hook. */
 static int matmul(struct octo_llama_state *s, const struct octo_quant_matrix *w, const float *x,
                   size_t n, float *y, size_t y_stride)
 {
-    if (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0) {
-        size_t nb = w->cols / OCTO_QUANT_BLOCK;
-        for (size_t t = 0; t < n; t++) {
-            int rc = octo_quant_act_q8_0(x + t * w->cols, w->cols, s->xq + t * nb, nb);
-            if (rc != 0)
-                return rc;
-        }
-    }
-    struct mm_job j = {s, w, x, n, y, y_stride};
-    atomic_store(&s->err, 0);
-    run_rows(s, w->rows, mm_range, &j);
-    return atomic_load(&s->err);
+    struct mm_job j = {.s = s, .x = x, .n = n, .part = {{w, y, y_stride}}, .n_part = 1};
+    return run_mm(s, &j);
 }
 
 static void rmsnorm(float *out, const float *x, const float *w, uint32_t n, float eps)
@@ -407,14 +497,14 @@ static void rmsnorm(float *out, const float *x, const float *w, uint32_t n, floa
         out[i] = (float)((double)x[i] * scale) * w[i];
 }
 
-static void rope(const struct octo_llama_config *c, float *v, uint32_t heads, uint32_t pos)
+/* freq: the head_dim / 2 frequencies of rope_freq_of, computed once per state. */
+static void rope(const struct octo_llama_config *c, const double *freq, float *v, uint32_t heads,
+                 uint32_t pos)
 {
     uint32_t hd = c->head_dim, half = hd / 2;
     for (uint32_t i = 0; i < half; i++) {
-        double freq = octo_detmath_exp(-2.0 * (double)i / (double)hd *
-                                       octo_detmath_log((double)c->rope_base));
         double co = 0.0, si = 0.0;
-        octo_detmath_sincos((double)pos * freq, &si, &co);
+        octo_detmath_sincos((double)pos * freq[i], &si, &co);
         for (uint32_t h = 0; h < heads; h++) {
             float *p = v + (size_t)h * hd;
             uint32_t a = c->neox ? i : 2 * i, b = c->neox ? i + half : 2 * i + 1;
@@ -440,42 +530,79 @@ struct att_job {
 
 /* Heads [h0, h1) of one query: each head works in its own row of s->att, so heads run in
  * parallel and a head's arithmetic never depends on which thread ran it. */
+/* Attention arithmetic is in double and has a fixed order, so its bits are the same on every
+ * machine (the products of two floats are exact in double, so no step depends on whether the
+ * compiler fuses a multiply and an add). The orders are chosen so that the loops have
+ * independent lanes the compiler can run side by side instead of one long chain of adds. */
+#define ATT_LANES 8  /* q.k: element i accumulates in lane i % ATT_LANES */
+#define ATT_SPAN 64u /* values: output elements accumulated at a time */
+
+/* q . k over n elements: ATT_LANES lanes in element order, then lane l += lane l + s for
+ * s = 4, 2, 1. */
+static double dot_lanes(const float *q, const float *k, uint32_t n)
+{
+    double a[ATT_LANES] = {0};
+    uint32_t i = 0;
+    for (; i + ATT_LANES <= n; i += ATT_LANES)
+        for (uint32_t l = 0; l < ATT_LANES; l++)
+            a[l] += (double)q[i + l] * (double)k[i + l];
+    for (; i < n; i++)
+        a[i % ATT_LANES] += (double)q[i] * (double)k[i];
+    for (uint32_t s = ATT_LANES / 2; s > 0; s /= 2)
+        for (uint32_t l = 0; l < s; l++)
+            a[l] += a[l + s];
+    return a[0];
+}
+
+/* Heads [h0, h1) of one query: each head works in its own row of s->att, its own
+ * accumulators and sum, so heads run in parallel and a head's arithmetic never depends on which
+ * thread ran it. The cache is walked position by position across the range's heads (one
+ * contiguous stretch of a cache row per position) rather than head by head, which would read
+ * a few lines every kv floats, a stride the hardware prefetchers do not follow; every sum
+ * still runs in position order. */
 static void att_heads(void *arg, size_t h0, size_t h1)
 {
     const struct att_job *j = arg;
     struct octo_llama_state *s = j->s;
     const struct octo_llama_config *c = &s->m->cfg;
     uint32_t hd = c->head_dim, group = c->n_head / c->n_head_kv, pos = j->pos;
-    size_t kv = (size_t)hd * c->n_head_kv;
-    const float *kc = s->k_cache + (size_t)j->layer * s->n_ctx * kv;
-    const float *vc = s->v_cache + (size_t)j->layer * s->n_ctx * kv;
+    size_t kv = (size_t)hd * c->n_head_kv, n_ctx = s->n_ctx;
+    const float *kc = s->k_cache + (size_t)j->layer * n_ctx * kv;
+    const float *vc = s->v_cache + (size_t)j->layer * n_ctx * kv;
     double inv = 1.0 / sqrt((double)hd);
+    for (uint32_t t = 0; t <= pos; t++) {
+        const float *kt = kc + t * kv;
+        for (size_t h = h0; h < h1; h++)
+            s->att[h * n_ctx + t] =
+                (float)(dot_lanes(j->qv + h * hd, kt + (h / group) * hd, hd) * inv);
+    }
     for (size_t h = h0; h < h1; h++) {
-        const float *q = j->qv + h * hd;
-        float *att = s->att + h * s->n_ctx;
-        size_t off = (h / group) * hd;
+        float *att = s->att + h * n_ctx;
         double max = -(double)INFINITY, sum = 0.0;
-        for (uint32_t t = 0; t <= pos; t++) {
-            const float *k = kc + t * kv + off;
-            double d = 0.0;
-            for (uint32_t i = 0; i < hd; i++)
-                d += (double)q[i] * (double)k[i];
-            att[t] = (float)(d * inv);
+        for (uint32_t t = 0; t <= pos; t++)
             max = (double)att[t] > max ? (double)att[t] : max;
-        }
         for (uint32_t t = 0; t <= pos; t++) {
             double e = octo_detmath_exp((double)att[t] - max);
             att[t] = (float)e;
             sum += e;
         }
-        float *out = j->outv + h * hd;
-        for (uint32_t i = 0; i < hd; i++) {
-            double acc = 0.0;
-            for (uint32_t t = 0; t <= pos; t++)
-                acc += (double)att[t] * (double)vc[t * kv + off + i];
-            out[i] = (float)(acc / sum);
+        s->att_sum[h] = sum;
+    }
+    double *acc = s->att_acc + h0 * hd;
+    memset(acc, 0, (h1 - h0) * hd * sizeof(*acc));
+    for (uint32_t t = 0; t <= pos; t++) {
+        const float *vt = vc + t * kv;
+        for (size_t h = h0; h < h1; h++) {
+            double w = (double)s->att[h * n_ctx + t];
+            const float *v = vt + (h / group) * hd;
+            double *a = s->att_acc + h * hd;
+            for (uint32_t i = 0; i < hd; i++)
+                a[i] += w * (double)v[i];
         }
     }
+    for (size_t h = h0; h < h1; h++)
+        for (uint32_t i = 0; i < hd; i++)
+            j->outv[h * hd + i] = (float)(s->att_acc[h * hd + i] / s->att_sum[h]);
 }
 
 /* Causal attention of every head of the query qv at position pos over the cached keys and
@@ -485,21 +612,6 @@ static void attention(struct octo_llama_state *s, uint32_t layer, uint32_t pos, 
 {
     struct att_job j = {s, layer, pos, qv, outv};
     run_rows(s, s->m->cfg.n_head, att_heads, &j);
-}
-
-struct swiglu_job {
-    float *gate;
-    const float *up;
-};
-
-/* hb[i] = silu(gate[i]) * up[i] over [i0, i1). */
-static void swiglu_range(void *arg, size_t i0, size_t i1)
-{
-    const struct swiglu_job *j = arg;
-    for (size_t i = i0; i < i1; i++) {
-        double g = (double)j->gate[i];
-        j->gate[i] = (float)(g / (1.0 + octo_detmath_exp(-g)) * (double)j->up[i]);
-    }
 }
 
 /* Layer l for the n tokens at positions pos..pos+n-1 (rows 0..n-1 of the buffers). */
@@ -513,19 +625,20 @@ static int layer_batch(struct octo_llama_state *s, uint32_t l, uint32_t pos, uin
     float *vpos = s->v_cache + ((size_t)l * s->n_ctx + pos) * kv;
     for (uint32_t t = 0; t < n; t++)
         rmsnorm(s->xb + t * d, s->x + t * d, L->attn_norm, c->n_embd, c->eps);
-    int rc = matmul(s, &L->wq, s->xb, n, s->q, d);
-    if (rc == 0)
-        rc = matmul(s, &L->wk, s->xb, n, kpos, kv);
-    if (rc == 0)
-        rc = matmul(s, &L->wv, s->xb, n, vpos, kv);
+    struct mm_job qkv = {.s = s,
+                         .x = s->xb,
+                         .n = n,
+                         .part = {{&L->wq, s->q, d}, {&L->wk, kpos, kv}, {&L->wv, vpos, kv}},
+                         .n_part = 3};
+    int rc = run_mm(s, &qkv);
     if (rc != 0)
         return rc;
     for (uint32_t t = 0; t < n; t++) {
         add_bias(s->q + t * d, L->bq, d);
         add_bias(kpos + t * kv, L->bk, kv);
         add_bias(vpos + t * kv, L->bv, kv);
-        rope(c, s->q + t * d, c->n_head, pos + t);
-        rope(c, kpos + t * kv, c->n_head_kv, pos + t);
+        rope(c, s->rope_freq, s->q + t * d, c->n_head, pos + t);
+        rope(c, s->rope_freq, kpos + t * kv, c->n_head_kv, pos + t);
     }
     /* in position order: token t sees the keys and values of positions <= pos + t only */
     for (uint32_t t = 0; t < n; t++)
@@ -537,13 +650,15 @@ static int layer_batch(struct octo_llama_state *s, uint32_t l, uint32_t pos, uin
         s->x[i] += s->xb2[i];
     for (uint32_t t = 0; t < n; t++)
         rmsnorm(s->xb + t * d, s->x + t * d, L->ffn_norm, c->n_embd, c->eps);
-    rc = matmul(s, &L->gate, s->xb, n, s->hb, ff);
-    if (rc == 0)
-        rc = matmul(s, &L->up, s->xb, n, s->hb2, ff);
+    struct mm_job ffn = {.s = s,
+                         .x = s->xb,
+                         .n = n,
+                         .part = {{&L->gate, s->hb, ff}, {&L->up, s->hb2, ff}},
+                         .n_part = 2,
+                         .swiglu = true};
+    rc = run_mm(s, &ffn);
     if (rc != 0)
         return rc;
-    struct swiglu_job sw = {s->hb, s->hb2};
-    run_rows(s, n * ff, swiglu_range, &sw);
     rc = matmul(s, &L->down, s->hb, n, s->xb2, d);
     if (rc != 0)
         return rc;

@@ -78,6 +78,8 @@ struct octo_llama_state {
     uint32_t batch; /* tokens per octo_llama_forward_batch call, 1..OCTO_LLAMA_BATCH_MAX */
     /* per-token buffers, [batch][n_embd] (x, xb, xb2, q) and [batch][n_ff] (hb, hb2) */
     float *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
+    double *att_acc, *att_sum;  /* attention: n_embd value sums, n_head softmax sums */
+    double *rope_freq;          /* head_dim / 2 RoPE frequencies */
     float *k_cache, *v_cache;   /* [layer][n_ctx][kv_dim] */
     struct octo_q8_0_block *xq; /* the batch's activations as Q8_0 */
     _Atomic int err;            /* the first kernel error of a parallel product */

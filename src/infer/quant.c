@@ -885,6 +885,17 @@ DEFINE_ROWS256(rows_avxvnni, TARGET_AVXVNNI, p8_avxvnni, p4_avxvnni)
  * matrix is asked for once, about a group's compute time before it is needed.
  */
 
+/* reduce16 of the 16 lanes of v, in vector registers: the same adds in the same pairs
+ * (lane l += lane l + w for w = 8, 4, 2, 1), so the same bits, without a trip through memory. */
+TARGET_VNNI512 static inline float reduce16_512(__m512 v)
+{
+    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(v),
+                              _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
+    __m128 a2 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
+    return _mm_cvtss_f32(_mm_add_ss(a2, _mm_shuffle_ps(a2, a2, 1)));
+}
+
 /* The eight fp16 scales of eight consecutive blocks of `stride` (18 or 34) bytes at p, as
  * floats. Reads only bytes inside the eight blocks. */
 TARGET_VNNI512 static inline __m256 scales8_512(const uint8_t *p, bool q4)
@@ -1046,9 +1057,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void rows_vnni512_step(const uint8_t *w, siz
     _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
     {
         __m512 v = q4 ? _mm512_shuffle_f32x4(acc[r], acc[r], _MM_SHUFFLE(3, 1, 2, 0)) : acc[r];
-        float a[LANES];
-        _mm512_storeu_ps(a, v);
-        y[r] = reduce16(a);
+        y[r] = reduce16_512(v);
     }
 }
 
@@ -1170,10 +1179,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void q4_step_512(const uint8_t *w, size_t rs
     _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
     {
         __m512 v = _mm512_mul_ps(acc[r], unscale);
-        v = _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 1, 2, 0));
-        float t[LANES];
-        _mm512_storeu_ps(t, v);
-        y[r] = reduce16(t);
+        y[r] = reduce16_512(_mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 1, 2, 0)));
     }
 }
 
@@ -1320,9 +1326,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void tile_vnni512_step(const uint8_t *w, siz
             __m512 t = acc[r][v];
             if (q4)
                 t = _mm512_shuffle_f32x4(t, t, _MM_SHUFFLE(3, 1, 2, 0));
-            float a[LANES];
-            _mm512_storeu_ps(a, t);
-            y[v * ys + r] = reduce16(a);
+            y[v * ys + r] = reduce16_512(t);
         }
     }
 }

@@ -230,7 +230,7 @@ static bool sandbox_ns(pid_t provider, struct stat *out)
  * one place the canary may be); any other process, in any namespace, is outside. */
 static void scan_all(const struct needles *n, pid_t provider, pid_t relay, struct scan_stats *s)
 {
-    struct stat sbx;
+    struct stat sbx = {0};
     bool have_sbx = sandbox_ns(provider, &sbx);
     uint8_t *buf = octo_malloc(SCAN_CHUNK);
     OCTO_ASSERT(buf != NULL);

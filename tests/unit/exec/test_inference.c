@@ -3,8 +3,10 @@
  * model written to a file and mapped; deterministic mode gives bit-identical logits and the
  * same tokens with 1, 2 and 3 pool threads; a reused session repeats a fresh one's tokens
  * (sampler reseeded); usage counts; cancel from the token callback and before a call; open
- * refuses a missing file and a non-model with a reason.
+ * refuses a missing file and a non-model with a reason; the model is held in memory of its
+ * own, so a file truncated after open no longer matters (a mapped file would fault the reader).
  */
+#define _POSIX_C_SOURCE 200809L /* truncate */
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "exec/inference.h"
@@ -57,14 +59,20 @@ static int collect_fn(void *ctx, uint32_t token)
 
 static const uint32_t prompt[] = {1, 300, 301, 302, 310, 400};
 
-/* Generates 24 tokens with `threads` threads and temperature sampling; copies the last logits. */
-static void run(uint32_t threads, struct collect *c, float *logits, enum octo_quant_mode mode)
+/* Generates 24 tokens from the model at path with `threads` threads and temperature sampling;
+ * copies the last logits. drop: truncate and unlink the file once it is open. */
+static void run_file(const char *path, bool drop, uint32_t threads, struct collect *c,
+                     float *logits, enum octo_quant_mode mode)
 {
     struct octo_infer_model m;
-    int rc = octo_infer_open(&m, g_path);
+    int rc = octo_infer_open(&m, path);
     if (rc != 0)
         printf("  open: %s\n", m.reason);
     CHECK_OK(rc);
+    if (drop) {
+        CHECK(truncate(path, 0) == 0);
+        CHECK(unlink(path) == 0);
+    }
     struct octo_sample_params sp;
     octo_sample_params_default(&sp);
     sp.temperature = 0.9f;
@@ -85,6 +93,11 @@ static void run(uint32_t threads, struct collect *c, float *logits, enum octo_qu
     CHECK(again.n == c->n && memcmp(again.ids, c->ids, c->n * sizeof(uint32_t)) == 0);
     octo_infer_session_deinit(&s);
     octo_infer_close(&m);
+}
+
+static void run(uint32_t threads, struct collect *c, float *logits, enum octo_quant_mode mode)
+{
+    run_file(g_path, false, threads, c, logits, mode);
 }
 
 static void test_threads_identical(void)
@@ -148,6 +161,29 @@ static void test_open_refusals(void)
     octo_infer_close(&m);
 }
 
+/* Open a copy, truncate the copy to nothing and remove it, then generate: the same tokens and
+ * logits as from the intact file. */
+static void test_truncated_after_open(void)
+{
+    static float ref_logits[512];
+    struct collect ref;
+    run(1, &ref, ref_logits, OCTO_QUANT_DETERMINISTIC);
+    char copy[600];
+    snprintf(copy, sizeof(copy), "%s.copy", g_path);
+    FILE *in = fopen(g_path, "rb"), *out = fopen(copy, "wb");
+    CHECK(in != NULL && out != NULL);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        CHECK(fwrite(buf, 1, n, out) == n);
+    CHECK(fclose(in) == 0 && fclose(out) == 0);
+    static float logits[512];
+    struct collect c;
+    run_file(copy, true, 1, &c, logits, OCTO_QUANT_DETERMINISTIC);
+    CHECK(c.n == ref.n && memcmp(c.ids, ref.ids, c.n * sizeof(uint32_t)) == 0);
+    CHECK(memcmp(logits, ref_logits, sizeof(logits)) == 0);
+}
+
 static void teardown(void)
 {
     CHECK(unlink(g_path) == 0);
@@ -159,6 +195,7 @@ int main(void)
     OCTO_RUN(test_threads_identical);
     OCTO_RUN(test_cancel);
     OCTO_RUN(test_open_refusals);
+    OCTO_RUN(test_truncated_after_open);
     OCTO_RUN(teardown);
     return octo_test_finish();
 }
