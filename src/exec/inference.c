@@ -48,7 +48,9 @@ static uint64_t now_ns(void)
  * aligned to HUGE_PAGE for that), which spares the matrix-vector kernels a TLB miss every 4 KiB
  * (they read every weight once per token; huge pages made a cold Q4_0 matvec about a quarter
  * faster here), and a file truncated or rewritten later can no longer fault the reader. The
- * cost is one read of the file at open and the model's size in anonymous memory. */
+ * cost is one read of the file at open and the model's size in anonymous memory, which the
+ * kernel cannot evict as it can a mapped file's pages: a model must fit in memory (open fails
+ * with OCTO_ENOMEM, or the kernel's OOM handling steps in, rather than paging from the file). */
 #define HUGE_PAGE ((size_t)2 << 20)
 #define READ_CHUNK ((size_t)64 << 20)
 
@@ -69,7 +71,7 @@ static uint8_t *alloc_aligned(size_t len)
     size_t head = (size_t)(a - (uintptr_t)p);
     if (head > 0)
         munmap(p, head);
-    munmap((uint8_t *)a + n, HUGE_PAGE - head); /* never empty: p is only page-aligned */
+    munmap((uint8_t *)a + n, HUGE_PAGE - head); /* never empty: head < HUGE_PAGE */
 #ifdef MADV_HUGEPAGE
     (void)madvise((void *)a, n, MADV_HUGEPAGE); /* advice only: without THP, 4 KiB pages */
 #endif
@@ -121,6 +123,9 @@ int octo_infer_open(struct octo_infer_model *m, const char *path)
     int rc = OCTO_EMALFORMED;
     if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
         snprintf(m->reason, sizeof(m->reason), "%s: not a regular, non-empty file", path);
+    } else if ((uint64_t)st.st_size > (uint64_t)(SIZE_MAX - 2 * HUGE_PAGE)) {
+        snprintf(m->reason, sizeof(m->reason), "%s: too large for this address space", path);
+        rc = OCTO_ETOOBIG;
     } else {
         m->len = (size_t)st.st_size;
         rc = load_file(m, fd, path);

@@ -392,9 +392,14 @@ struct mm_job {
     bool swiglu; /* parts: gate then up, rows in step */
 };
 
+static bool is_block_type(const struct octo_quant_matrix *w)
+{
+    return w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0;
+}
+
 static void mm_part_range(struct mm_job *j, const struct mm_part *p, size_t r0, size_t r1)
 {
-    bool q = p->w->type == OCTO_QUANT_Q8_0 || p->w->type == OCTO_QUANT_Q4_0;
+    bool q = is_block_type(p->w);
     int rc = octo_quant_matmul(p->w, q ? NULL : j->x, q ? j->s->xq : NULL, j->n, r0, r1, j->s->mode,
                                p->y, p->y_stride);
     if (rc != 0) {
@@ -448,11 +453,15 @@ static void run_rows(struct octo_llama_state *s, size_t rows, octo_llama_range_f
         fn(arg, 0, rows);
 }
 
-/* Quantizes the n input vectors of width cols for Q8_0/Q4_0 weights, then runs the job. */
+/* Quantizes the n input vectors of width cols when a part has Q8_0/Q4_0 weights (a file may mix
+ * types among q, k and v: each part then reads the operand its type needs), then runs the job. */
 static int run_mm(struct octo_llama_state *s, struct mm_job *j)
 {
     const struct octo_quant_matrix *w = j->part[0].w;
-    if (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0) {
+    bool blocks = false;
+    for (size_t k = 0; k < j->n_part; k++)
+        blocks = blocks || is_block_type(j->part[k].w);
+    if (blocks) {
         size_t nb = w->cols / OCTO_QUANT_BLOCK;
         for (size_t t = 0; t < j->n; t++) {
             int rc = octo_quant_act_q8_0(j->x + t * w->cols, w->cols, s->xq + t * nb, nb);
@@ -462,11 +471,7 @@ static int run_mm(struct octo_llama_state *s, struct mm_job *j)
     }
     size_t rows = 0;
     for (size_t k = 0; k < j->n_part; k++) {
-        /* one input, one activation quantization: the parts must agree on it */
-        OCTO_ASSERT(j->part[k].w->cols == w->cols);
-        OCTO_ASSERT(
-            (j->part[k].w->type == OCTO_QUANT_Q8_0 || j->part[k].w->type == OCTO_QUANT_Q4_0) ==
-            (w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0));
+        OCTO_ASSERT(j->part[k].w->cols == w->cols); /* one input (the loader checks shapes) */
         rows += j->part[k].w->rows;
     }
     if (j->swiglu) {
@@ -528,14 +533,11 @@ struct att_job {
     float *outv;
 };
 
-/* Heads [h0, h1) of one query: each head works in its own row of s->att, so heads run in
- * parallel and a head's arithmetic never depends on which thread ran it. */
 /* Attention arithmetic is in double and has a fixed order, so its bits are the same on every
  * machine (the products of two floats are exact in double, so no step depends on whether the
  * compiler fuses a multiply and an add). The orders are chosen so that the loops have
  * independent lanes the compiler can run side by side instead of one long chain of adds. */
-#define ATT_LANES 8  /* q.k: element i accumulates in lane i % ATT_LANES */
-#define ATT_SPAN 64u /* values: output elements accumulated at a time */
+#define ATT_LANES 8 /* q.k: element i accumulates in lane i % ATT_LANES */
 
 /* q . k over n elements: ATT_LANES lanes in element order, then lane l += lane l + s for
  * s = 4, 2, 1. */

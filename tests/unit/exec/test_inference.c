@@ -166,7 +166,7 @@ static void test_open_refusals(void)
 static void test_truncated_after_open(void)
 {
     static float ref_logits[512];
-    struct collect ref;
+    struct collect ref = {0};
     run(1, &ref, ref_logits, OCTO_QUANT_DETERMINISTIC);
     char copy[600];
     snprintf(copy, sizeof(copy), "%s.copy", g_path);
@@ -178,7 +178,7 @@ static void test_truncated_after_open(void)
         CHECK(fwrite(buf, 1, n, out) == n);
     CHECK(fclose(in) == 0 && fclose(out) == 0);
     static float logits[512];
-    struct collect c;
+    struct collect c = {0};
     run_file(copy, true, 1, &c, logits, OCTO_QUANT_DETERMINISTIC);
     CHECK(c.n == ref.n && memcmp(c.ids, ref.ids, c.n * sizeof(uint32_t)) == 0);
     CHECK(memcmp(logits, ref_logits, sizeof(logits)) == 0);

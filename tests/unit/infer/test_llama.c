@@ -451,6 +451,54 @@ static void test_batch_errors(void)
     CHECK_ERR(octo_llama_state_init(&s, &big, 0, OCTO_QUANT_FAST), OCTO_ETOOBIG);
 }
 
+/* A file may mix weight types inside one fused job (q/k/v, gate/up): a Q8_0 model whose v and
+ * up matrices are F32 runs (no assertion, finite logits through the uneven hook) and stays
+ * close to the all-F32 model. */
+static void test_mixed_types(void)
+{
+    struct octo_buf fq, ff;
+    struct octo_gguf gq, gf;
+    struct octo_llama_model mq, mf;
+    load_generated("tiny", OCTO_GGML_Q8_0, &fq, &gq, &mq);
+    load_generated("tiny", OCTO_GGML_F32, &ff, &gf, &mf);
+    struct octo_llama_layer *layers = octo_calloc(mq.cfg.n_layer, sizeof(*layers));
+    CHECK(layers != NULL);
+    memcpy(layers, mq.layers, mq.cfg.n_layer * sizeof(*layers));
+    for (uint32_t l = 0; l < mq.cfg.n_layer; l++) {
+        layers[l].wv = mf.layers[l].wv;
+        layers[l].up = mf.layers[l].up;
+    }
+    struct octo_llama_model mixed = mq;
+    mixed.layers = layers;
+    struct octo_llama_state a, b;
+    CHECK_OK(octo_llama_state_init(&a, &mixed, 32, OCTO_QUANT_DETERMINISTIC));
+    CHECK_OK(octo_llama_state_init(&b, &mf, 32, OCTO_QUANT_DETERMINISTIC));
+    a.parallel = uneven;
+    double worst = 0.0;
+    for (int i = 0; i < 16; i++) {
+        CHECK_OK(octo_llama_forward(&a, seq_token(i)));
+        CHECK_OK(octo_llama_forward(&b, seq_token(i)));
+        double amax = 0.0, diff = 0.0;
+        for (uint32_t v = 0; v < mf.cfg.n_vocab; v++) {
+            CHECK(isfinite(a.logits[v]));
+            amax = fmax(amax, fabs((double)b.logits[v]));
+            diff = fmax(diff, fabs((double)a.logits[v] - (double)b.logits[v]));
+        }
+        worst = fmax(worst, diff / amax);
+    }
+    printf("  mixed Q8_0/F32 vs F32: worst %.2e relative to max |logit|\n", worst);
+    CHECK(worst < 5e-2);
+    octo_llama_state_deinit(&a);
+    octo_llama_state_deinit(&b);
+    octo_free(layers);
+    octo_llama_unload(&mq);
+    octo_llama_unload(&mf);
+    octo_gguf_deinit(&gq);
+    octo_gguf_deinit(&gf);
+    octo_buf_deinit(&fq);
+    octo_buf_deinit(&ff);
+}
+
 static void teardown(void)
 {
     char cmd[512];
@@ -472,6 +520,7 @@ int main(void)
     OCTO_RUN(test_load_refusals);
     OCTO_RUN(test_batch_identical);
     OCTO_RUN(test_batch_errors);
+    OCTO_RUN(test_mixed_types);
     OCTO_RUN(teardown);
     return octo_test_finish();
 }
