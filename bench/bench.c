@@ -102,7 +102,7 @@ void octo_bench_report(const struct octo_bench *b, const char *metric, double va
 #define BW_STEP 256      /* bytes per stream per loop iteration */
 #define BW_PREFETCH 1024 /* bytes ahead of each stream */
 
-/* One thread's share: four streams s[k] of len bytes each (len a multiple of BW_STEP). */
+/* One thread's share: BW_STREAMS streams s[k] of len bytes each (len a multiple of BW_STEP). */
 struct bw_share {
     const uint8_t *base;
     size_t len;

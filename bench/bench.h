@@ -43,7 +43,7 @@ void octo_bench_sink(const void *p, size_t len);
 /* The machine's streaming read bandwidth with `threads` threads (1..OCTO_BENCH_BW_THREADS_MAX),
  * in bytes/s: the best any memory-bound kernel can do. A 768 MiB buffer (more than the
  * last-level cache, so the data comes from memory as a model's weights do) is split among the
- * threads; each reads its share as four independent streams with the widest loads
+ * threads; each reads its share as eight independent streams with the widest loads
  * the CPU has (AVX-512, else AVX2, else 64-bit words) and software prefetch ahead of every
  * stream. Best of five runs. Returns 0 when the buffer or a thread cannot be had, or threads
  * is out of range. */

@@ -20,8 +20,8 @@
 #include "exec/backend_llama.h"
 #include "exec/inference.h"
 #include "infer/gentest.h"
+#include "node/fs.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +31,14 @@
 #define PROMPT 32
 #define GENERATE 64
 
-struct file_sink {
-    FILE *f;
-};
-
-static int sink(void *ctx, const void *p, size_t n)
+static int gen_fill(void *ctx, octo_fs_write_fn write, void *wctx)
 {
-    struct file_sink *s = ctx;
-    return fwrite(p, 1, n, s->f) == n ? 0 : -1;
+    return octo_gentest_write(ctx, write, wctx, NULL, 0);
 }
 
-/* Writes the model to path (through a temp name and a rename, so an interrupted run never
- * leaves a truncated file behind); a file already there from an earlier run is reused only
- * if it still opens as a model. */
+/* Writes the model to path (node/fs's atomic stream: a temp name and a rename, so an interrupted
+ * run never leaves a truncated file behind); a file already there from an earlier run is reused
+ * only if it still opens as a model. */
 static int gen_model(const char *path, const char *shape, uint32_t type)
 {
     struct octo_infer_model probe;
@@ -51,19 +46,13 @@ static int gen_model(const char *path, const char *shape, uint32_t type)
     octo_infer_close(&probe);
     if (ok == 0)
         return 0;
-    char tmp[600];
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-    struct file_sink s = {fopen(tmp, "wb")};
-    if (s.f == NULL)
-        return -1;
     struct octo_gentest_params p = {
         .shape = octo_gentest_shape_find(shape), .weight_type = type, .seed = 1};
-    int rc = octo_gentest_write(&p, sink, &s, NULL, 0);
-    if (fclose(s.f) != 0 || rc != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    struct octo_fs_error err;
+    int rc = octo_fs_write_atomic_stream(path, gen_fill, &p, 0644, false, &err);
+    if (rc != 0 && err.msg[0] != '\0')
+        fprintf(stderr, "bench_infer: %s\n", err.msg);
+    return rc;
 }
 
 /* Read bandwidth in bytes/s with 1 and 2 threads (bw[0], bw[1]; bench.h), reported. */

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "base/alloc.h"
+#include "base/rng.h"
 #include "bench.h"
 #include "infer/quant.h"
 
@@ -50,7 +51,7 @@ struct run {
     size_t next;
     const struct octo_q8_0_block *xq;
     float *y;
-    size_t n_vec; /* run_matmul: vectors per call, one after another in xq and y */
+    size_t n_vec; /* vectors per call, one after another in xq and y */
 };
 
 /* n_vec matvecs (matmul == false) or one matmul over n_vec vectors, per iteration. */
@@ -85,43 +86,69 @@ static void run_matvecs(void *ctx, uint64_t iters)
     run_vectors(ctx, iters, false);
 }
 
-static void run_matvec(void *ctx, uint64_t iters)
-{
-    struct run *r = ctx;
-    for (uint64_t i = 0; i < iters; i++) {
-        const struct octo_quant_matrix *m = &r->mats[r->next];
-        r->next = (r->next + 1) % r->n_mats;
-        if (octo_quant_matvec_isa(r->isa, m, NULL, r->xq, 0, m->rows, r->mode, r->y) != 0)
-            abort();
-        octo_bench_sink(r->y, m->rows * sizeof(float));
-    }
-}
-
-static uint32_t xorshift32(uint32_t *s)
-{
-    uint32_t v = *s;
-    v ^= v << 13;
-    v ^= v >> 17;
-    v ^= v << 5;
-    *s = v;
-    return v;
-}
-
 /* Random weight bytes with small finite fp16 scales in every block. */
-static void fill_random(uint8_t *p, size_t len, enum octo_quant_type type, uint32_t seed)
+static void fill_random(uint8_t *p, size_t len, enum octo_quant_type type, uint64_t seed)
 {
-    uint32_t s = seed;
-    for (size_t i = 0; i + 4 <= len; i += 4) {
-        uint32_t v = xorshift32(&s);
-        memcpy(p + i, &v, 4);
-    }
+    struct octo_rng rng;
+    octo_rng_init(&rng, seed);
+    octo_rng_fill(&rng, p, len);
     size_t bs =
         type == OCTO_QUANT_Q8_0 ? sizeof(struct octo_q8_0_block) : sizeof(struct octo_q4_0_block);
     for (size_t off = 0; off + bs <= len; off += bs) {
         /* exponent 2^-10 .. 2^-7, random mantissa and sign */
-        uint16_t h = (uint16_t)((xorshift32(&s) & 0x83ffu) | ((uint32_t)(5 + off % 4) << 10));
+        uint16_t h = (uint16_t)((octo_rng_next(&rng) & 0x83ffu) | ((uint32_t)(5 + off % 4) << 10));
         memcpy(p + off, &h, 2);
     }
+}
+
+/* One shape's matrices over the pool (n_cold distinct ones of `bytes` each), n_vec random
+ * activation vectors in [-1, 1) as Q8_0 blocks, one after another, and room for their outputs. */
+struct setup {
+    struct octo_quant_matrix *mats;
+    size_t n_cold;
+    size_t bytes;
+    struct octo_q8_0_block *xq;
+    float *y;
+};
+
+/* false when the shape does not fit the type (nothing allocated); aborts when out of memory. */
+static bool setup_init(struct setup *st, const struct shape *sh, enum octo_quant_type type,
+                       uint8_t *pool, size_t n_vec, uint64_t seed)
+{
+    size_t rs = 0;
+    if (octo_quant_row_size(type, sh->cols, &rs) != 0)
+        return false;
+    size_t nb = sh->cols / 32;
+    st->bytes = sh->rows * rs;
+    st->n_cold = POOL_BYTES / st->bytes;
+    st->mats = octo_calloc(st->n_cold, sizeof(*st->mats));
+    st->xq = octo_malloc(n_vec * nb * sizeof(*st->xq));
+    st->y = octo_malloc(n_vec * sh->rows * sizeof(float));
+    float *x = octo_malloc(sh->cols * sizeof(float));
+    if (st->mats == NULL || st->xq == NULL || st->y == NULL || x == NULL)
+        abort();
+    struct octo_rng rng;
+    octo_rng_init(&rng, seed);
+    for (size_t v = 0; v < n_vec; v++) {
+        for (size_t i = 0; i < sh->cols; i++)
+            x[i] = (float)(octo_rng_next(&rng) >> 40) * 0x1p-23f - 1.0f;
+        if (octo_quant_act_q8_0(x, sh->cols, st->xq + v * nb, nb) != 0)
+            abort();
+    }
+    octo_free(x);
+    for (size_t i = 0; i < st->n_cold; i++) {
+        if (octo_quant_matrix_init(&st->mats[i], type, pool + i * st->bytes, st->bytes, sh->rows,
+                                   sh->cols) != 0)
+            abort();
+    }
+    return true;
+}
+
+static void setup_deinit(struct setup *st)
+{
+    octo_free(st->mats);
+    octo_free(st->xq);
+    octo_free(st->y);
 }
 
 static const char *type_name(enum octo_quant_type t)
@@ -135,7 +162,7 @@ static double measure(const struct octo_bench *b, struct run *r, enum octo_quant
 {
     r->isa = isa;
     r->mode = mode;
-    double ns = octo_bench_measure(b, run_matvec, r);
+    double ns = octo_bench_measure(b, run_matvecs, r);
     const struct octo_quant_matrix *m = &r->mats[0];
     return (double)(m->rows * m->row_size) / ns;
 }
@@ -143,30 +170,13 @@ static double measure(const struct octo_bench *b, struct run *r, enum octo_quant
 static void bench_shape(const struct octo_bench *b, const struct shape *sh,
                         enum octo_quant_type type, uint8_t *pool, double bw)
 {
-    size_t rs = 0;
-    if (octo_quant_row_size(type, sh->cols, &rs) != 0)
+    struct setup st;
+    if (!setup_init(&st, sh, type, pool, 1, 7))
         return;
-    size_t bytes = sh->rows * rs;
-    size_t n_cold = POOL_BYTES / bytes;
-    struct octo_quant_matrix *mats = octo_calloc(n_cold, sizeof(*mats));
-    float *x = octo_malloc(sh->cols * sizeof(float));
-    struct octo_q8_0_block *xq = octo_malloc(sh->cols / 32 * sizeof(*xq));
-    float *y = octo_malloc(sh->rows * sizeof(float));
-    if (mats == NULL || x == NULL || xq == NULL || y == NULL)
-        abort();
-    uint32_t s = 7;
-    for (size_t i = 0; i < sh->cols; i++)
-        x[i] = (float)(xorshift32(&s) >> 8) * 0x1p-23f - 1.0f;
-    if (octo_quant_act_q8_0(x, sh->cols, xq, sh->cols / 32) != 0)
-        abort();
-    for (size_t i = 0; i < n_cold; i++) {
-        if (octo_quant_matrix_init(&mats[i], type, pool + i * bytes, bytes, sh->rows, sh->cols) !=
-            0)
-            abort();
-    }
     bool have_before = octo_quant_isa_available(OCTO_QUANT_ISA_AVX512);
     for (int cold = 1; cold >= 0; cold--) {
-        struct run r = {.mats = mats, .n_mats = cold ? n_cold : 1, .xq = xq, .y = y};
+        struct run r = {
+            .mats = st.mats, .n_mats = cold ? st.n_cold : 1, .xq = st.xq, .y = st.y, .n_vec = 1};
         for (int mode = 0; mode < 2; mode++) {
             enum octo_quant_mode md = (enum octo_quant_mode)mode;
             double before = have_before ? measure(b, &r, OCTO_QUANT_ISA_AVX512, md) : 0.0;
@@ -186,47 +196,24 @@ static void bench_shape(const struct octo_bench *b, const struct shape *sh,
             }
         }
     }
-    octo_free(mats);
-    octo_free(x);
-    octo_free(xq);
-    octo_free(y);
+    setup_deinit(&st);
 }
 
 /* MATMUL_VEC vectors through one matrix on the best path, cold: matmul against as many matvecs. */
 static void bench_matmul(const struct octo_bench *b, const struct shape *sh,
                          enum octo_quant_type type, uint8_t *pool)
 {
-    size_t rs = 0;
-    if (octo_quant_row_size(type, sh->cols, &rs) != 0)
+    struct setup st;
+    if (!setup_init(&st, sh, type, pool, MATMUL_VEC, 9))
         return;
-    size_t bytes = sh->rows * rs, nb = sh->cols / 32;
-    size_t n_cold = POOL_BYTES / bytes;
-    struct octo_quant_matrix *mats = octo_calloc(n_cold, sizeof(*mats));
-    float *x = octo_malloc(sh->cols * sizeof(float));
-    struct octo_q8_0_block *xq = octo_malloc(MATMUL_VEC * nb * sizeof(*xq));
-    float *y = octo_malloc(MATMUL_VEC * sh->rows * sizeof(float));
-    if (mats == NULL || x == NULL || xq == NULL || y == NULL)
-        abort();
-    uint32_t s = 9;
-    for (size_t v = 0; v < MATMUL_VEC; v++) {
-        for (size_t i = 0; i < sh->cols; i++)
-            x[i] = (float)(xorshift32(&s) >> 8) * 0x1p-23f - 1.0f;
-        if (octo_quant_act_q8_0(x, sh->cols, xq + v * nb, nb) != 0)
-            abort();
-    }
-    for (size_t i = 0; i < n_cold; i++) {
-        if (octo_quant_matrix_init(&mats[i], type, pool + i * bytes, bytes, sh->rows, sh->cols) !=
-            0)
-            abort();
-    }
     enum octo_quant_isa isa = octo_quant_isa_best();
     for (int mode = 0; mode < 2; mode++) {
         struct run r = {.isa = isa,
                         .mode = (enum octo_quant_mode)mode,
-                        .mats = mats,
-                        .n_mats = n_cold,
-                        .xq = xq,
-                        .y = y,
+                        .mats = st.mats,
+                        .n_mats = st.n_cold,
+                        .xq = st.xq,
+                        .y = st.y,
                         .n_vec = MATMUL_VEC};
         double ns_mm = octo_bench_measure(b, run_matmul, &r);
         double ns_mv = octo_bench_measure(b, run_matvecs, &r);
@@ -235,12 +222,9 @@ static void bench_matmul(const struct octo_bench *b, const struct shape *sh,
         snprintf(params, sizeof(params),
                  "\"shape\":\"%s\",\"isa\":\"%s\",\"mode\":\"%s\",\"per_vector_speedup\":%.2f",
                  sh->name, octo_quant_isa_name(isa), mode ? "det" : "fast", ns_mv / ns_mm);
-        octo_bench_report(b, metric, (double)(bytes * MATMUL_VEC) / ns_mm, "GB/s", params);
+        octo_bench_report(b, metric, (double)(st.bytes * MATMUL_VEC) / ns_mm, "GB/s", params);
     }
-    octo_free(mats);
-    octo_free(x);
-    octo_free(xq);
-    octo_free(y);
+    setup_deinit(&st);
 }
 
 int main(int argc, char **argv)
@@ -259,7 +243,7 @@ int main(int argc, char **argv)
     }
     static const enum octo_quant_type types[] = {OCTO_QUANT_Q8_0, OCTO_QUANT_Q4_0};
     for (size_t t = 0; t < 2; t++) {
-        fill_random(pool, POOL_BYTES, types[t], 11u + (uint32_t)t);
+        fill_random(pool, POOL_BYTES, types[t], 11u + t);
         size_t n = b.quick ? sizeof(QUICK_SHAPES) / sizeof(QUICK_SHAPES[0])
                            : sizeof(SHAPES) / sizeof(SHAPES[0]);
         for (size_t i = 0; i < n; i++)

@@ -6,6 +6,8 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *octo_strerror(int err)
 {
@@ -80,4 +82,15 @@ int octo_err_from_errno(int errnum)
     default:
         return OCTO_EIO;
     }
+}
+
+int octo_err_reason(char *reason, size_t size, int rc, const char *fmt, ...)
+{
+    if (reason != NULL && size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(reason, size, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

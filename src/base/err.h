@@ -8,6 +8,8 @@
 #ifndef OCTO_BASE_ERR_H
 #define OCTO_BASE_ERR_H
 
+#include <stddef.h>
+
 /* X-macro table: name, value, message. Values are stable; never reuse a retired one. */
 #define OCTO_ERRNO_MAP(X)                                                                          \
     X(EINVAL, -1, "invalid argument")                                                              \
@@ -52,6 +54,11 @@ const char *octo_err_name(int err);
 
 /* Maps a positive errno value to an OCTO_E* code (documented table in err.c). */
 int octo_err_from_errno(int errnum);
+
+/* Writes the printf-formatted reason into reason[0..size) when reason is not NULL and size > 0,
+ * and returns rc: the one-line "say why, return the code" of parsers and loaders. */
+int octo_err_reason(char *reason, size_t size, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #define OCTO_MUST_USE __attribute__((warn_unused_result))
 

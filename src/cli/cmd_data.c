@@ -41,7 +41,8 @@ static const struct octo_flag data_flags[] = {
 
 #define IO_CHUNK (64u * 1024u)
 
-/* Parses a decimal count in [0, max]; returns 0 or -1. */
+/* Opens the blob store in --dir (default: the node home's data/blobs) with the --size-max and
+ * --quota limits; OCTO_EXIT_OK, or an exit status after printing the error. */
 static int open_store(struct octo_cli *cli, struct octo_blob_store *s)
 {
     struct octo_blob_options o = {0};

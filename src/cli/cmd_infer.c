@@ -13,7 +13,9 @@
  * key comes from $OCTO_API_KEY (never from the command line, where `ps` would show it).
  * Text streams to stdout as it is generated; usage and speed go to stderr at the end:
  * "prompt 12 tokens (1234.5 tok/s), completion 16 tokens (45.6 tok/s), first token 1.2 ms,
- * builtin, 1 thread, fast, finish stop".
+ * builtin, 1 thread, fast, finish stop". --tokens runs the built-in engine (exec/inference.h)
+ * on the ids themselves, below the backend: only the model's end-of-sequence token stops it, a
+ * tokenizer octo cannot read only means ids are printed, and the usage line is the same.
  */
 #include "base/alloc.h"
 #include "cli/cli.h"
@@ -84,7 +86,7 @@ struct printer {
     struct octo_cli *cli;
     const struct octo_tok *tok; /* NULL: the model's tokenizer is not one we read (ids out) */
     bool ids;
-    struct octo_buf text;
+    char *piece; /* OCTO_TOK_PIECE_MAX bytes: any token's text */
 };
 
 static int on_token(void *ctx, uint32_t token)
@@ -94,15 +96,27 @@ static int on_token(void *ctx, uint32_t token)
         fprintf(p->cli->out, "%u\n", token);
     } else {
         size_t n = 0;
-        int rc = octo_tok_piece(p->tok, (int32_t)token, false, NULL, 0, &n);
-        if (rc == OCTO_ENOSPACE && octo_buf_reserve(&p->text, n) == 0)
-            rc = octo_tok_piece(p->tok, (int32_t)token, false, (char *)p->text.data, p->text.cap,
-                                &n);
-        if (rc == 0 && n > 0)
-            fwrite(p->text.data, 1, n, p->cli->out);
+        if (octo_tok_piece(p->tok, (int32_t)token, false, p->piece, OCTO_TOK_PIECE_MAX, &n) == 0)
+            fwrite(p->piece, 1, n, p->cli->out);
     }
     fflush(p->cli->out);
     return 0;
+}
+
+static void print_usage_line(struct octo_cli *cli, const struct octo_backend_config *cfg,
+                             const struct octo_backend_result *res)
+{
+    const struct octo_infer_stats *st = &res->stats;
+    fprintf(cli->err,
+            "prompt %u tokens (%.1f tok/s), completion %u tokens (%.1f tok/s), first token "
+            "%.1f ms, %s",
+            st->prompt_tokens, st->prompt_tps, st->completion_tokens, st->generate_tps,
+            (double)st->ttft_ns / 1e6, octo_backend_kind_name(cfg->kind));
+    if (cfg->kind != OCTO_BACKEND_HTTP)
+        fprintf(cli->err, ", %u thread%s", cfg->threads, cfg->threads == 1 ? "" : "s");
+    if (cfg->kind == OCTO_BACKEND_BUILTIN)
+        fprintf(cli->err, ", %s", cfg->mode == OCTO_QUANT_DETERMINISTIC ? "deterministic" : "fast");
+    fprintf(cli->err, ", finish %s\n", res->finish_reason);
 }
 
 /* The sampling flags into sp; 0 or a usage failure already reported. */
@@ -137,9 +151,9 @@ static int run_session(struct octo_cli *cli, const struct octo_infer_model *m, u
                        const struct octo_sample_params *sp, const uint32_t *prompt, size_t n,
                        uint32_t max_tokens)
 {
-    /* The KV cache holds what this run needs, not the model's whole context. */
-    uint64_t need = (uint64_t)n + max_tokens;
-    uint32_t n_ctx = need < m->llama.cfg.n_ctx ? (uint32_t)need : m->llama.cfg.n_ctx;
+    /* The KV cache holds what this run needs, not the model's whole context (n is at most
+     * PROMPT_MAX and max_tokens 2^20: the sum fits). */
+    uint32_t n_ctx = octo_infer_ctx_for((uint32_t)n + max_tokens, m->llama.cfg.n_ctx);
     if (n > n_ctx)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE,
                              "infer: the prompt (%zu tokens) is longer than the model's "
@@ -160,10 +174,13 @@ static int run_session(struct octo_cli *cli, const struct octo_infer_model *m, u
         fprintf(cli->err, "infer: printing token ids: the model's tokenizer cannot be read (%s)\n",
                 why);
     struct printer p = {.cli = cli, .tok = have_tok ? &tok : NULL, .ids = octo_args_has(a, "ids")};
-    octo_buf_init(&p.text, 4096);
-    struct octo_infer_stats st;
-    rc = octo_infer_generate(&s, prompt, n, max_tokens, on_token, &p, &st);
-    octo_buf_deinit(&p.text);
+    p.piece = have_tok && !p.ids ? octo_malloc(OCTO_TOK_PIECE_MAX) : NULL;
+    struct octo_backend_result res = {0};
+    if (have_tok && !p.ids && p.piece == NULL)
+        rc = OCTO_ENOMEM;
+    else
+        rc = octo_infer_generate(&s, prompt, n, max_tokens, on_token, &p, &res.stats);
+    octo_free(p.piece);
     if (have_tok)
         octo_tok_deinit(&tok);
     octo_infer_session_deinit(&s);
@@ -171,13 +188,12 @@ static int run_session(struct octo_cli *cli, const struct octo_infer_model *m, u
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "infer: %s", octo_strerror(rc));
     if (!p.ids)
         fputc('\n', cli->out);
-    fprintf(cli->err,
-            "prompt %u tokens (%.1f tok/s), completion %u tokens (%.1f tok/s), first token "
-            "%.1f ms, %u thread%s, %s%s\n",
-            st.prompt_tokens, st.prompt_tps, st.completion_tokens, st.generate_tps,
-            (double)st.ttft_ns / 1e6, threads, threads == 1 ? "" : "s",
-            mode == OCTO_QUANT_DETERMINISTIC ? "deterministic" : "fast",
-            st.stopped_eos ? ", stopped at end of sequence" : "");
+    /* The same line as a text prompt's (the built-in engine, this mode and thread count). */
+    const struct octo_backend_config cfg = {
+        .kind = OCTO_BACKEND_BUILTIN, .threads = threads, .mode = mode};
+    snprintf(res.finish_reason, sizeof(res.finish_reason), "%s",
+             octo_backend_finish_reason(&res.stats, max_tokens));
+    print_usage_line(cli, &cfg, &res);
     return OCTO_EXIT_OK;
 }
 
@@ -268,22 +284,6 @@ static int backend_config(struct octo_cli *cli, struct octo_backend_config *cfg,
     return OCTO_EXIT_OK;
 }
 
-static void print_usage_line(struct octo_cli *cli, const struct octo_backend_config *cfg,
-                             const struct octo_backend_result *res)
-{
-    const struct octo_infer_stats *st = &res->stats;
-    fprintf(cli->err,
-            "prompt %u tokens (%.1f tok/s), completion %u tokens (%.1f tok/s), first token "
-            "%.1f ms, %s",
-            st->prompt_tokens, st->prompt_tps, st->completion_tokens, st->generate_tps,
-            (double)st->ttft_ns / 1e6, octo_backend_kind_name(cfg->kind));
-    if (cfg->kind != OCTO_BACKEND_HTTP)
-        fprintf(cli->err, ", %u thread%s", cfg->threads, cfg->threads == 1 ? "" : "s");
-    if (cfg->kind == OCTO_BACKEND_BUILTIN)
-        fprintf(cli->err, ", %s", cfg->mode == OCTO_QUANT_DETERMINISTIC ? "deterministic" : "fast");
-    fprintf(cli->err, ", finish %s\n", res->finish_reason);
-}
-
 /* A text prompt through exec/backend.h. */
 static int run_text(struct octo_cli *cli, uint64_t max_tokens, uint64_t threads,
                     const struct octo_sample_params *sp)
@@ -361,7 +361,8 @@ const struct octo_cli_cmd octo_cmd_infer = {
     .needs_config = false,
     .usage = "infer [--backend builtin|llama|http] --model FILE.gguf [--url URL] [--threads N] "
              "[--max-tokens N] [--seed S] [--temperature T] [--top-k K] [--top-p P] "
-             "[--deterministic] [--system TEXT] [--chat-template NAME] [--raw] \"prompt\" | "
+             "[--repeat-penalty R] [--deterministic] [--system TEXT] [--chat-template NAME] "
+             "[--raw] \"prompt\" | "
              "--tokens ID,ID,... [--ids]",
     .summary = "run a model (built-in engine, llama.cpp or an OpenAI-compatible server), "
                "streaming the answer",

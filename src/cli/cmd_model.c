@@ -6,21 +6,18 @@
  *
  * gen-test writes a deterministic random model (infer/gentest.h) with the exact tensor set,
  * shapes and metadata of its family — the devnet's embedded default and the tests' and
- * benchmarks' models, since no trained model can be downloaded here. The file is written to a
- * temp name beside FILE, fsynced and renamed, so FILE is either absent or complete.
+ * benchmarks' models, since no trained model can be downloaded here. The file is written
+ * through octo_fs_write_atomic_stream (node/fs.h: a temp name beside FILE, fsynced and renamed),
+ * so FILE is either absent or complete.
  */
-#include "base/alloc.h"
 #include "cli/cli.h"
 #include "infer/gentest.h"
 #include "infer/gguf.h"
+#include "node/fs.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const struct octo_flag model_flags[] = {
     {"out", 'o', true, false, "FILE", "gen-test: the GGUF file to write"},
@@ -30,48 +27,6 @@ static const struct octo_flag model_flags[] = {
     {"seed", 0, true, false, "N", "gen-test: generator seed (default 1)"},
     {NULL, 0, false, false, NULL, NULL},
 };
-
-#define OUT_CHUNK (1u << 20)
-
-struct file_sink {
-    int fd;
-    uint8_t *buf; /* OUT_CHUNK bytes: batches the writer's small pieces */
-    size_t len;
-    int err; /* errno of a failed write */
-};
-
-static int sink_flush(struct file_sink *f)
-{
-    size_t at = 0;
-    while (at < f->len) {
-        ssize_t n = write(f->fd, f->buf + at, f->len - at);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            f->err = n < 0 ? errno : EIO;
-            return OCTO_EIO;
-        }
-        at += (size_t)n;
-    }
-    f->len = 0;
-    return 0;
-}
-
-static int sink_write(void *ctx, const void *p, size_t n)
-{
-    struct file_sink *f = ctx;
-    const uint8_t *src = p;
-    while (n > 0) {
-        size_t take = OUT_CHUNK - f->len < n ? OUT_CHUNK - f->len : n;
-        memcpy(f->buf + f->len, src, take);
-        f->len += take;
-        src += take;
-        n -= take;
-        if (f->len == OUT_CHUNK && sink_flush(f) != 0)
-            return OCTO_EIO;
-    }
-    return 0;
-}
 
 static int parse_type(const char *s, uint32_t *out)
 {
@@ -100,44 +55,31 @@ static int parse_seed(const char *s, uint64_t *out)
     return octo_cli_parse_u64(s, UINT64_MAX, out);
 }
 
-/* Writes the model to tmp, then renames it over path (fsync of file and directory). */
+struct gen_fill {
+    const struct octo_gentest_params *p;
+    char why[OCTO_GGUF_REASON_MAX];
+};
+
+static int gen_fill(void *ctx, octo_fs_write_fn write, void *wctx)
+{
+    struct gen_fill *g = ctx;
+    return octo_gentest_write(g->p, write, wctx, g->why, sizeof(g->why));
+}
+
+/* Writes the model through node/fs's atomic stream (a temp file beside path, fsynced and
+ * renamed over it, the directory fsynced). */
 static int write_model(struct octo_cli *cli, const char *path, const struct octo_gentest_params *p)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof(tmp))
+    if (strlen(path) + 32 > OCTO_PATH_MAX) /* room for the temp name's suffix */
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "model gen-test: --out: path too long");
-    struct file_sink f = {.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-    if (f.fd < 0)
-        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "%s: %s", tmp, strerror(errno));
-    f.buf = octo_malloc(OUT_CHUNK);
-    char why[OCTO_GGUF_REASON_MAX] = "out of memory";
-    int rc = f.buf == NULL ? OCTO_ENOMEM : octo_gentest_write(p, sink_write, &f, why, sizeof(why));
-    if (rc == 0)
-        rc = sink_flush(&f);
-    if (rc == 0 && fsync(f.fd) != 0) {
-        f.err = errno;
-        rc = OCTO_EIO;
-    }
-    octo_free(f.buf);
-    close(f.fd);
-    if (rc == 0 && rename(tmp, path) != 0) {
-        f.err = errno;
-        rc = OCTO_EIO;
-    }
+    struct gen_fill g = {.p = p};
+    struct octo_fs_error err;
+    int rc = octo_fs_write_atomic_stream(path, gen_fill, &g, 0644, false, &err);
     if (rc != 0) {
-        (void)unlink(tmp);
+        if (err.msg[0] != '\0') /* a file-system error, named by fs */
+            return octo_cli_fail(cli, OCTO_EXIT_FAIL, "model gen-test: %s", err.msg);
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "model gen-test: %s: %s", path,
-                             f.err != 0 ? strerror(f.err) : why);
-    }
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    int dfd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
+                             g.why[0] != '\0' ? g.why : octo_strerror(rc));
     }
     return OCTO_EXIT_OK;
 }

@@ -9,8 +9,6 @@
 #include "net/net.h"
 #include "node/sysclock.h"
 
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const struct octo_flag ping_flags[] = {
@@ -84,18 +82,6 @@ static void on_dialed(struct octo_net *n, int status, const struct octo_peerid *
     }
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0' || v == 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int run_ping(struct octo_cli *cli)
 {
     if (cli->args.positional_count != 1)
@@ -105,12 +91,12 @@ static int run_ping(struct octo_cli *cli)
     if (rc < 0)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "invalid multiaddr '%.200s': %s",
                              cli->args.positional[0], octo_strerror(rc));
-    unsigned long count = 5, timeout = 0;
+    uint64_t count = 5, timeout = 0;
     const char *v = octo_args_get(&cli->args, "count");
-    if (v != NULL && parse_uint(v, 10000, &count) < 0)
+    if (v != NULL && (octo_cli_parse_u64(v, 10000, &count) < 0 || count == 0))
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "flag --count: expected 1..10000");
     v = octo_args_get(&cli->args, "timeout");
-    if (v != NULL && parse_uint(v, 86400, &timeout) < 0)
+    if (v != NULL && (octo_cli_parse_u64(v, 86400, &timeout) < 0 || timeout == 0))
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "flag --timeout: expected 1..86400 seconds");
     if (timeout == 0)
         timeout = 10 + count;

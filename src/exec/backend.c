@@ -95,12 +95,6 @@ static void add_end_token(struct octo_backend *b)
         b->stop[b->n_stop++] = id;
 }
 
-static uint32_t context_for(const struct octo_backend_config *cfg, uint32_t model_ctx)
-{
-    uint32_t n = cfg->n_ctx != 0 ? cfg->n_ctx : OCTO_BACKEND_CTX_DEFAULT;
-    return model_ctx != 0 && model_ctx < n ? model_ctx : n;
-}
-
 static int open_builtin(struct octo_backend *b, const struct octo_backend_config *cfg)
 {
     int rc = octo_infer_open(&b->model, cfg->model);
@@ -131,7 +125,8 @@ static int open_builtin(struct octo_backend *b, const struct octo_backend_config
     struct octo_sample_params sp;
     octo_sample_params_default(&sp);
     rc = octo_infer_session_init(&b->session, &b->model, cfg->threads != 0 ? cfg->threads : 1,
-                                 context_for(cfg, b->model.llama.cfg.n_ctx), cfg->mode, &sp);
+                                 octo_infer_ctx_for(cfg->n_ctx, b->model.llama.cfg.n_ctx),
+                                 cfg->mode, &sp);
     if (rc != 0)
         return fail(b, rc, "cannot start a session", octo_strerror(rc));
     b->session_open = true;
@@ -146,7 +141,7 @@ static int open_llama(struct octo_backend *b, const struct octo_backend_config *
     struct octo_llamacpp_config lc = {
         .model_path = cfg->model,
         .threads = cfg->threads != 0 ? cfg->threads : 1,
-        .n_ctx = cfg->n_ctx, /* 0: min(the model's, its default) */
+        .n_ctx = cfg->n_ctx, /* clipped there as for builtin (octo_infer_ctx_for) */
         .kv_f32 = cfg->llama_kv_f32,
     };
     int rc = octo_llamacpp_open(&b->llama, &lc);
@@ -295,8 +290,8 @@ int octo_backend_prompt_tokens(struct octo_backend *b, const struct octo_backend
 struct local_run {
     struct octo_backend *b;
     struct octo_utf8_gate gate;
-    struct octo_buf piece;
-    int err; /* a token's text failed */
+    struct octo_buf piece; /* builtin: room for OCTO_TOK_PIECE_MAX bytes from the start */
+    int err;               /* a token's text failed */
 };
 
 static int on_local_token(void *ctx, uint32_t tok)
@@ -306,12 +301,8 @@ static int on_local_token(void *ctx, uint32_t tok)
     int rc;
     if (r->b->kind == OCTO_BACKEND_BUILTIN) {
         size_t n = 0;
-        rc = octo_tok_piece(&r->b->tok, (int32_t)tok, false, NULL, 0, &n);
-        if (rc == OCTO_ENOSPACE)
-            rc = octo_buf_reserve(&r->piece, n);
-        if (rc == 0)
-            rc = octo_tok_piece(&r->b->tok, (int32_t)tok, false, (char *)r->piece.data,
-                                r->piece.cap, &n);
+        rc = octo_tok_piece(&r->b->tok, (int32_t)tok, false, (char *)r->piece.data, r->piece.cap,
+                            &n);
         if (rc == 0)
             r->piece.len = n;
     } else {
@@ -325,15 +316,13 @@ static int on_local_token(void *ctx, uint32_t tok)
     return r->gate.stopped ? 1 : 0;
 }
 
-static void finish_reason(struct octo_backend_result *res, uint32_t max_tokens)
+const char *octo_backend_finish_reason(const struct octo_infer_stats *st, uint32_t max_tokens)
 {
-    const struct octo_infer_stats *st = &res->stats;
-    const char *why = "stop";
     if (st->cancelled)
-        why = "cancelled";
-    else if (!st->stopped_eos && (st->context_full || st->completion_tokens >= max_tokens))
-        why = "length";
-    snprintf(res->finish_reason, sizeof(res->finish_reason), "%s", why);
+        return "cancelled";
+    if (!st->stopped_eos && (st->context_full || st->completion_tokens >= max_tokens))
+        return "length";
+    return "stop";
 }
 
 static int generate_local(struct octo_backend *b, const struct octo_backend_request *req,
@@ -352,7 +341,10 @@ static int generate_local(struct octo_backend *b, const struct octo_backend_requ
         octo_utf8_gate_init(&r.gate, on_text, ctx);
         octo_buf_init(&r.piece, 1u << 16);
         if (b->kind == OCTO_BACKEND_BUILTIN) {
-            rc = octo_sampler_set_params(&b->session.sampler, &req->sampling);
+            /* every piece fits: octo_tok_piece is called once per token */
+            rc = octo_buf_reserve(&r.piece, OCTO_TOK_PIECE_MAX);
+            if (rc == 0)
+                rc = octo_sampler_set_params(&b->session.sampler, &req->sampling);
             if (rc == 0)
                 rc = octo_infer_generate(&b->session, ids, n, req->max_tokens, on_local_token, &r,
                                          &res->stats);
@@ -406,7 +398,7 @@ static int generate_http(struct octo_backend *b, const struct octo_backend_reque
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *src = req->n_messages > 0 ? req->messages[i].content : req->prompt;
         size_t len = req->n_messages > 0 ? req->messages[i].content_len : req->prompt_len;
-        if (src == NULL || len > OCTO_CHAT_CONTENT_MAX) {
+        if (src == NULL) {
             rc = OCTO_EINVAL;
             break;
         }
@@ -433,12 +425,13 @@ static int generate_http(struct octo_backend *b, const struct octo_backend_reque
         octo_utf8_gate_init(&gate, on_text, ctx);
         struct octo_http_chat_result hr;
         rc = octo_http_chat(&b->http, &p, on_http_text, &gate, &hr);
+        bool asked = gate.stopped; /* the caller's callback stopped the stream */
         octo_utf8_gate_flush(&gate);
         if (rc == 0) {
             res->stats = hr.stats;
             const char *why = "stop";
-            if (gate.stopped) /* the caller's callback asked: as the local backends say */
-                why = "stop";
+            if (asked) /* not a cancel: the local backends report it so too */
+                res->stats.cancelled = false;
             else if (hr.stats.cancelled)
                 why = "cancelled";
             else if (strcmp(hr.finish_reason, "length") == 0)
@@ -471,7 +464,8 @@ int octo_backend_generate(struct octo_backend *b, const struct octo_backend_requ
     int rc = b->kind == OCTO_BACKEND_HTTP ? generate_http(b, req, on_text, ctx, res)
                                           : generate_local(b, req, on_text, ctx, res);
     if (rc == 0 && b->kind != OCTO_BACKEND_HTTP)
-        finish_reason(res, req->max_tokens);
+        snprintf(res->finish_reason, sizeof(res->finish_reason), "%s",
+                 octo_backend_finish_reason(&res->stats, req->max_tokens));
     clear_cancel(b);
     return rc;
 }

@@ -44,7 +44,6 @@
 #define OCTO_BACKEND_PROMPT_MAX 65536u   /* prompt tokens of one request */
 #define OCTO_BACKEND_TEXT_MAX (1u << 20) /* bytes of one rendered prompt */
 #define OCTO_BACKEND_STOP_MAX 8u         /* stop tokens besides the tokenizer's own */
-#define OCTO_BACKEND_CTX_DEFAULT 4096u   /* positions when neither caller nor model says less */
 
 enum octo_backend_kind {
     OCTO_BACKEND_BUILTIN = 0,
@@ -54,11 +53,11 @@ enum octo_backend_kind {
 
 struct octo_backend_config {
     enum octo_backend_kind kind;
-    const char *model;         /* builtin/llama: GGUF path; http: the model name (NULL = default) */
-    const char *url;           /* http: base URL, e.g. http://127.0.0.1:8080/v1 */
-    const char *api_key;       /* http: bearer token or NULL */
-    uint32_t threads;          /* builtin/llama: 1..OCTO_INFER_THREADS_MAX (0 = 1) */
-    uint32_t n_ctx;            /* builtin/llama: positions (0 = min(model, CTX_DEFAULT)) */
+    const char *model;   /* builtin/llama: GGUF path; http: the model name (NULL = default) */
+    const char *url;     /* http: base URL, e.g. http://127.0.0.1:8080/v1 */
+    const char *api_key; /* http: bearer token or NULL */
+    uint32_t threads;    /* builtin/llama: 1..OCTO_INFER_THREADS_MAX (0 = 1) */
+    uint32_t n_ctx;      /* builtin/llama: positions (0 = min(model, OCTO_INFER_CTX_DEFAULT)) */
     enum octo_quant_mode mode; /* builtin */
     const char *chat_template; /* builtin/llama: a family name (infer/chat.h); NULL = model's */
     uint32_t timeout_ms;       /* http: whole request (0 = its default) */
@@ -112,8 +111,9 @@ struct octo_backend {
 OCTO_MUST_USE int octo_backend_kind_parse(const char *name, enum octo_backend_kind *out);
 const char *octo_backend_kind_name(enum octo_backend_kind kind);
 
-/* Opens the backend cfg describes: maps and checks the model and reads its tokenizer
- * (builtin), loads it in llama.cpp (llama), or checks the URL (http; no request is made).
+/* Opens the backend cfg describes: reads the model into memory, checks it and reads its
+ * tokenizer (builtin; exec/inference.h), loads it in llama.cpp (llama), or checks the URL (http;
+ * no request is made).
  * Errors (b->reason says why): OCTO_EINVAL / OCTO_ENOTFOUND (bad config, unknown template
  * name), OCTO_EUNSUPPORTED (llama without llama.cpp in the build, a tokenizer kind the engine
  * lacks), the file, loader and tokenizer errors. */
@@ -138,6 +138,11 @@ OCTO_MUST_USE int octo_backend_generate(struct octo_backend *b,
 OCTO_MUST_USE int octo_backend_prompt_tokens(struct octo_backend *b,
                                              const struct octo_backend_request *req, uint32_t *ids,
                                              size_t cap, size_t *n);
+
+/* The finish reason of a local generation that ended with st after asking max_tokens:
+ * "cancelled", "length" (max_tokens or a full context, short of a stop token) or "stop" (a stop
+ * token, or the text callback asked). */
+const char *octo_backend_finish_reason(const struct octo_infer_stats *st, uint32_t max_tokens);
 
 /* Asks the running request to stop; any thread. A cancel that arrives while no request runs
  * is dropped: it never stops the next request, which may be another client's. */

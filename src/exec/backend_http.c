@@ -23,7 +23,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define HTTP_ERROR_BODY_MAX (64u * 1024u)
 #define HTTP_PATH_MAX 32u
@@ -34,13 +33,6 @@ static CURLcode curl_init_rc = CURLE_OK;
 static void curl_init_once(void)
 {
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int copy_str(char *dst, size_t cap, const char *src)
@@ -145,7 +137,7 @@ static const char *error_message(const cJSON *j)
 
 static int emit_text(struct request *r, const char *text, size_t len)
 {
-    uint64_t t = now_ns();
+    uint64_t t = octo_infer_now_ns();
     if (r->res->content_chunks == 0)
         r->t_first = t;
     r->t_last = t;
@@ -319,9 +311,11 @@ static void status_reason(struct request *r, long status)
         msg = error_message(j);
     if (msg != NULL)
         snprintf(r->b->reason, sizeof(r->b->reason), "HTTP %ld: %s", status, msg);
-    else
-        snprintf(r->b->reason, sizeof(r->b->reason), "HTTP %ld: %.200s", status,
-                 r->body.len != 0 ? (const char *)r->body.data : "(empty body)");
+    else if (r->body.len == 0)
+        snprintf(r->b->reason, sizeof(r->b->reason), "HTTP %ld: (empty body)", status);
+    else /* the body's start; it is not NUL-terminated */
+        snprintf(r->b->reason, sizeof(r->b->reason), "HTTP %ld: %.*s", status,
+                 (int)(r->body.len < 200 ? r->body.len : 200), (const char *)r->body.data);
     cJSON_Delete(j);
 }
 
@@ -515,17 +509,12 @@ out:
 static void finish_stats(struct request *r)
 {
     struct octo_infer_stats *st = &r->res->stats;
+    bool any = r->res->content_chunks != 0;
     if (!r->res->usage_present)
         st->completion_tokens = r->res->content_chunks;
-    if (r->res->content_chunks != 0) {
-        st->ttft_ns = r->t_first - r->t0;
-        st->prompt_ns = st->ttft_ns; /* the server's prompt time is not visible apart */
-        st->generate_ns = r->t_last - r->t_first;
-    }
-    if (st->prompt_ns != 0)
-        st->prompt_tps = (double)st->prompt_tokens * 1e9 / (double)st->prompt_ns;
-    if (st->generate_ns != 0 && st->completion_tokens > 1)
-        st->generate_tps = (double)(st->completion_tokens - 1) * 1e9 / (double)st->generate_ns;
+    if (any) /* the server's prompt time is not visible apart from the first token's */
+        st->prompt_ns = r->t_first - r->t0;
+    octo_infer_stats_finish(st, r->t0, any ? r->t_first : 0, r->t_last);
     st->cancelled = r->cancelled;
     st->stopped_eos = strcmp(r->res->finish_reason, "stop") == 0;
 }
@@ -554,7 +543,7 @@ int octo_http_chat(struct octo_http_backend *b, const struct octo_http_chat_para
     r.on_text = on_text;
     r.ctx = ctx;
     r.res = res;
-    r.t0 = now_ns();
+    r.t0 = octo_infer_now_ns();
     int rc = perform(&r, "/chat/completions", body);
     if (rc == 0)
         finish_stats(&r);

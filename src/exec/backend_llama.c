@@ -19,7 +19,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef OCTO_HAVE_LLAMA
 #include <ggml-backend.h>
@@ -105,18 +104,6 @@ void octo_llamacpp_cancel(struct octo_llamacpp *b)
 
 #define BATCH_MAX 512u /* prompt tokens per llama_decode */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double per_second(uint64_t count, uint64_t ns)
-{
-    return ns > 0 ? (double)count * 1e9 / (double)ns : 0.0;
-}
-
 /* llama.cpp's log lines (which end in '\n' and may come in pieces) at WARN and above. */
 static void on_log(enum ggml_log_level level, const char *text, void *ud)
 {
@@ -183,9 +170,7 @@ int octo_llamacpp_open(struct octo_llamacpp *b, const struct octo_llamacpp_confi
     int32_t train_ctx = llama_model_n_ctx_train(b->model);
     /* What the caller asks (or the default), never more than the model was trained for nor
      * OCTO_LLAMACPP_CTX_MAX: llama.cpp allocates the whole KV cache up front. */
-    uint32_t n_ctx = cfg->n_ctx != 0 ? cfg->n_ctx : OCTO_LLAMACPP_CTX_DEFAULT;
-    if (train_ctx > 0 && (uint32_t)train_ctx < n_ctx)
-        n_ctx = (uint32_t)train_ctx;
+    uint32_t n_ctx = octo_infer_ctx_for(cfg->n_ctx, train_ctx > 0 ? (uint32_t)train_ctx : 0);
     if (n_ctx > OCTO_LLAMACPP_CTX_MAX)
         n_ctx = OCTO_LLAMACPP_CTX_MAX;
     struct llama_context_params cp = llama_context_default_params();
@@ -211,7 +196,6 @@ int octo_llamacpp_open(struct octo_llamacpp *b, const struct octo_llamacpp_confi
     }
     b->n_vocab = (uint32_t)nv;
     b->n_ctx = llama_n_ctx(b->ctx);
-    b->threads = cfg->threads;
     return 0;
 }
 
@@ -374,15 +358,53 @@ static struct llama_sampler *make_sampler(const struct octo_llamacpp *b,
     return chain;
 }
 
-static bool is_stop(const struct octo_llamacpp *b, uint32_t tok, const uint32_t *stop, size_t n)
+/* One generation's state for octo_infer_drive's steps. */
+struct run {
+    struct octo_llamacpp *b;
+    struct llama_sampler *smpl;
+    const uint32_t *stop;
+    size_t n_stop;
+};
+
+static int run_sample(void *ctx, uint32_t *tok)
 {
-    if (octo_llamacpp_is_eog(b, tok))
+    struct run *r = ctx;
+    llama_token t = llama_sampler_sample(r->smpl, r->b->ctx, -1); /* also accepts it */
+    if (t < 0 || (uint32_t)t >= r->b->n_vocab) {
+        set_reason(r->b, "llama.cpp's sampler returned no token");
+        return OCTO_EIO;
+    }
+    *tok = (uint32_t)t;
+    return 0;
+}
+
+static bool run_is_stop(void *ctx, uint32_t tok)
+{
+    const struct run *r = ctx;
+    if (octo_llamacpp_is_eog(r->b, tok))
         return true;
-    for (size_t i = 0; i < n; i++) {
-        if (stop[i] == tok)
+    for (size_t i = 0; i < r->n_stop; i++) {
+        if (r->stop[i] == tok)
             return true;
     }
     return false;
+}
+
+static int run_step(void *ctx, uint32_t tok, uint32_t pos)
+{
+    (void)pos; /* llama.cpp places a lone token after the last */
+    struct run *r = ctx;
+    llama_token t = (llama_token)tok;
+    int32_t rc = llama_decode(r->b->ctx, llama_batch_get_one(&t, 1));
+    if (rc == 2) { /* aborted: our cancel */
+        atomic_store(&r->b->cancel, false);
+        return OCTO_INFER_STEP_CANCELLED;
+    }
+    if (rc != 0) {
+        snprintf(r->b->reason, sizeof(r->b->reason), "llama_decode failed (%d)", (int)rc);
+        return OCTO_EIO;
+    }
+    return 0;
 }
 
 int octo_llamacpp_generate(struct octo_llamacpp *b, const uint32_t *prompt, size_t n,
@@ -408,67 +430,23 @@ int octo_llamacpp_generate(struct octo_llamacpp *b, const uint32_t *prompt, size
     for (size_t i = 0; i < n; i++)
         llama_sampler_accept(smpl, (llama_token)prompt[i]);
     llama_memory_clear(llama_get_memory(b->ctx), true);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = octo_infer_now_ns();
     rc = decode(b, prompt, n, 0, false, NULL);
     if (rc == OCTO_ECLOSED) {
         st->cancelled = true;
         rc = 0;
-        goto out;
+    } else if (rc == 0) {
+        struct run r = {.b = b, .smpl = smpl, .stop = stop, .n_stop = n_stop};
+        const struct octo_infer_steps steps = {
+            .sample = run_sample,
+            .is_stop = run_is_stop,
+            .step = run_step,
+            .ctx = &r,
+            .cancel = &b->cancel,
+            .n_ctx = b->n_ctx,
+        };
+        rc = octo_infer_drive(&steps, n, max_tokens, t0, on_token, ctx, st);
     }
-    if (rc != 0)
-        goto out;
-    st->prompt_tokens = (uint32_t)n;
-    st->prompt_ns = now_ns() - t0;
-    st->prompt_tps = per_second(n, st->prompt_ns);
-    uint64_t first = 0;
-    uint32_t pos = (uint32_t)n;
-    for (uint32_t i = 0; i < max_tokens; i++) {
-        llama_token tok = llama_sampler_sample(smpl, b->ctx, -1); /* also accepts it */
-        uint64_t now = now_ns();
-        if (i == 0) {
-            st->ttft_ns = now - t0;
-            first = now;
-        }
-        if (tok < 0 || (uint32_t)tok >= b->n_vocab) {
-            set_reason(b, "llama.cpp's sampler returned no token");
-            rc = OCTO_EIO;
-            break;
-        }
-        st->completion_tokens++;
-        if (is_stop(b, (uint32_t)tok, stop, n_stop)) {
-            st->stopped_eos = true;
-            break;
-        }
-        if (on_token != NULL && on_token(ctx, (uint32_t)tok) != 0)
-            break;
-        if (atomic_exchange(&b->cancel, false)) {
-            st->cancelled = true;
-            break;
-        }
-        if (i + 1 == max_tokens)
-            break;
-        if (pos >= b->n_ctx) {
-            st->context_full = true;
-            break;
-        }
-        pos++;
-        int32_t r = llama_decode(b->ctx, llama_batch_get_one(&tok, 1));
-        if (r == 2) {
-            atomic_store(&b->cancel, false);
-            st->cancelled = true;
-            break;
-        }
-        if (r != 0) {
-            snprintf(b->reason, sizeof(b->reason), "llama_decode failed (%d)", (int)r);
-            rc = OCTO_EIO;
-            break;
-        }
-    }
-    if (st->completion_tokens > 1) {
-        st->generate_ns = now_ns() - first;
-        st->generate_tps = per_second(st->completion_tokens - 1, st->generate_ns);
-    }
-out:
     llama_sampler_free(smpl);
     return rc;
 }

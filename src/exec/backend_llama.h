@@ -29,8 +29,7 @@
 #include <stdint.h>
 
 #define OCTO_LLAMACPP_REASON_MAX 256u
-#define OCTO_LLAMACPP_CTX_DEFAULT 4096u /* positions when the caller does not say */
-#define OCTO_LLAMACPP_CTX_MAX 131072u   /* positions ever asked of llama.cpp */
+#define OCTO_LLAMACPP_CTX_MAX 131072u /* positions ever asked of llama.cpp */
 
 struct llama_model;
 struct llama_context;
@@ -39,8 +38,8 @@ struct llama_vocab;
 struct octo_llamacpp_config {
     const char *model_path;
     uint32_t threads; /* 1..OCTO_INFER_THREADS_MAX */
-    uint32_t n_ctx;   /* 0 = OCTO_LLAMACPP_CTX_DEFAULT; clipped to the model's training
-                         context and OCTO_LLAMACPP_CTX_MAX */
+    uint32_t n_ctx;   /* 0 = OCTO_INFER_CTX_DEFAULT; clipped to the model's training
+                         context (octo_infer_ctx_for) and OCTO_LLAMACPP_CTX_MAX */
     bool kv_f32;      /* F32 KV cache (llama.cpp's default is F16); for logit comparisons */
 };
 
@@ -48,7 +47,7 @@ struct octo_llamacpp {
     struct llama_model *model;
     struct llama_context *ctx;
     const struct llama_vocab *vocab;
-    uint32_t n_vocab, n_ctx, threads;
+    uint32_t n_vocab, n_ctx;
     atomic_bool cancel;
     char reason[OCTO_LLAMACPP_REASON_MAX]; /* why the last call failed */
 };
@@ -81,16 +80,17 @@ bool octo_llamacpp_is_eog(const struct octo_llamacpp *b, uint32_t id);
 /* The model's default Jinja chat template, or NULL. */
 const char *octo_llamacpp_chat_template(const struct octo_llamacpp *b);
 
-/* Runs tokens[0..n) from position 0 as one batch and writes the logits after every token to
+/* Runs tokens[0..n) from position 0 (in batches) and writes the logits after every token to
  * out[i * n_vocab .. (i + 1) * n_vocab). Errors: OCTO_EINVAL n == 0, n > n_ctx, an id out of
  * range; OCTO_EIO llama_decode failed; OCTO_ECLOSED cancelled. */
 OCTO_MUST_USE int octo_llamacpp_logits(struct octo_llamacpp *b, const uint32_t *tokens, size_t n,
                                        float *out);
 
-/* As octo_infer_generate (exec/inference.h) on llama.cpp: feeds the prompt as one batch, then
- * samples up to max_tokens with llama.cpp's samplers configured from sp (penalty over the last
- * sp->repeat_last_n tokens, then greedy at temperature 0, else top-k, top-p, temperature and a
- * draw seeded with sp->seed folded to 32 bits), stopping at an end-of-generation token, any of
+/* As octo_infer_generate (exec/inference.h) on llama.cpp, through the same loop
+ * (octo_infer_drive): feeds the prompt in batches, then samples up to max_tokens with
+ * llama.cpp's samplers configured from sp (penalty over the last sp->repeat_last_n tokens, then
+ * greedy at temperature 0, else top-k, top-p, temperature and a draw seeded with sp->seed
+ * folded to 32 bits), stopping at an end-of-generation token, any of
  * stop[0..n_stop), a full context, a non-zero callback return or a cancel. Errors: OCTO_EINVAL
  * (bad tokens, invalid sampling parameters), OCTO_EIO (llama.cpp failed), OCTO_ENOMEM; b->reason
  * says why. The struct must not move while open (llama.cpp keeps a pointer to it for the

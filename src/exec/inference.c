@@ -1,6 +1,7 @@
 /*
  * inference.c — the built-in backend: model in memory, worker pool, generation loop
- * (inference.h).
+ * (inference.h). The loop itself (octo_infer_drive) and the timing figures are shared with the
+ * llama.cpp backend, which supplies its own sample and step functions.
  *
  * The pool: a dispatch publishes (fn, arg, rows), sets `pending` to the worker count and bumps
  * the generation counter; the caller and every worker take chunks of rows from a shared
@@ -34,7 +35,7 @@
 #define SPIN_NS 2000000u  /* how long an idle worker waits before it sleeps */
 #define SPIN_PAUSES 4096u /* busy-wait iterations before yielding the CPU instead */
 
-static uint64_t now_ns(void)
+uint64_t octo_infer_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -213,7 +214,7 @@ static void run_chunks(struct octo_infer_pool *p)
 /* Waits for a generation other than seen; returns it (or the current one when stopping). */
 static unsigned wait_gen(struct octo_infer_pool *p, unsigned seen)
 {
-    uint64_t until = now_ns() + SPIN_NS;
+    uint64_t until = octo_infer_now_ns() + SPIN_NS;
     for (unsigned spins = 0;; spins++) {
         unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
         if (g != seen || atomic_load(&p->stop))
@@ -222,7 +223,7 @@ static unsigned wait_gen(struct octo_infer_pool *p, unsigned seen)
             CPU_RELAX();
             continue;
         }
-        if (now_ns() < until) {
+        if (octo_infer_now_ns() < until) {
             sched_yield(); /* a descheduled peer (an oversubscribed CPU) gets to run */
             continue;
         }
@@ -232,7 +233,7 @@ static unsigned wait_gen(struct octo_infer_pool *p, unsigned seen)
             pthread_cond_wait(&p->cv, &p->mu);
         atomic_fetch_sub(&p->sleepers, 1);
         pthread_mutex_unlock(&p->mu);
-        until = now_ns() + SPIN_NS;
+        until = octo_infer_now_ns() + SPIN_NS;
     }
 }
 
@@ -369,6 +370,88 @@ static double per_second(uint64_t count, uint64_t ns)
     return ns > 0 ? (double)count * 1e9 / (double)ns : 0.0;
 }
 
+void octo_infer_stats_finish(struct octo_infer_stats *st, uint64_t t0, uint64_t first,
+                             uint64_t last)
+{
+    if (first != 0)
+        st->ttft_ns = first - t0;
+    st->generate_ns = first != 0 && st->completion_tokens > 1 ? last - first : 0;
+    st->prompt_tps = per_second(st->prompt_tokens, st->prompt_ns);
+    st->generate_tps =
+        st->completion_tokens > 1 ? per_second(st->completion_tokens - 1, st->generate_ns) : 0.0;
+}
+
+int octo_infer_drive(const struct octo_infer_steps *d, size_t n, uint32_t max_tokens, uint64_t t0,
+                     octo_infer_token_fn on_token, void *ctx, struct octo_infer_stats *st)
+{
+    st->prompt_tokens = (uint32_t)n;
+    st->prompt_ns = octo_infer_now_ns() - t0;
+    uint64_t first = 0;
+    uint32_t pos = (uint32_t)n;
+    int rc = 0;
+    for (uint32_t i = 0; i < max_tokens; i++) {
+        uint32_t tok = 0;
+        rc = d->sample(d->ctx, &tok);
+        if (rc != 0)
+            break;
+        if (i == 0)
+            first = octo_infer_now_ns();
+        st->completion_tokens++;
+        if (d->is_stop(d->ctx, tok)) {
+            st->stopped_eos = true;
+            break;
+        }
+        if (on_token != NULL && on_token(ctx, tok) != 0)
+            break;
+        if (atomic_exchange(d->cancel, false)) {
+            st->cancelled = true;
+            break;
+        }
+        if (i + 1 == max_tokens)
+            break;
+        if (pos >= d->n_ctx) {
+            st->context_full = true;
+            break;
+        }
+        rc = d->step(d->ctx, tok, pos++);
+        if (rc == OCTO_INFER_STEP_CANCELLED) {
+            st->cancelled = true;
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            break;
+    }
+    octo_infer_stats_finish(st, t0, first, octo_infer_now_ns());
+    return rc;
+}
+
+/* The built-in engine's steps: octo's sampler, the session's stop rule, one forward pass. */
+static int session_sample(void *ctx, uint32_t *tok)
+{
+    struct octo_infer_session *s = ctx;
+    long t = octo_sampler_sample(&s->sampler, s->state.logits);
+    if (t < 0)
+        return (int)t;
+    octo_sampler_accept(&s->sampler, (uint32_t)t);
+    *tok = (uint32_t)t;
+    return 0;
+}
+
+static bool session_is_stop(void *ctx, uint32_t tok)
+{
+    const struct octo_infer_session *s = ctx;
+    return tok == s->eos || (s->is_stop != NULL && s->is_stop(s->stop_ctx, tok));
+}
+
+static int session_step(void *ctx, uint32_t tok, uint32_t pos)
+{
+    struct octo_infer_session *s = ctx;
+    OCTO_DASSERT(s->state.pos == pos);
+    (void)pos;
+    return octo_llama_forward(&s->state, tok);
+}
+
 int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, size_t n,
                         uint32_t max_tokens, octo_infer_token_fn on_token, void *ctx,
                         struct octo_infer_stats *st)
@@ -384,7 +467,7 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
     }
     octo_llama_reset(&s->state);
     octo_sampler_reset(&s->sampler); /* a reused session draws what a fresh one would */
-    uint64_t t0 = now_ns();
+    uint64_t t0 = octo_infer_now_ns();
     /* The prompt in batches (one pass over the weights per batch, the products split over
      * the pool's threads like a single step's), cancel checked between batches. */
     for (size_t i = 0; i < n;) {
@@ -400,45 +483,13 @@ int octo_infer_generate(struct octo_infer_session *s, const uint32_t *prompt, si
             octo_sampler_accept(&s->sampler, prompt[i + j]);
         i += k;
     }
-    st->prompt_tokens = (uint32_t)n;
-    st->prompt_ns = now_ns() - t0;
-    st->prompt_tps = per_second(n, st->prompt_ns);
-    uint64_t first = 0;
-    for (uint32_t i = 0; i < max_tokens; i++) {
-        long tok = octo_sampler_sample(&s->sampler, s->state.logits);
-        if (tok < 0)
-            return (int)tok;
-        uint64_t now = now_ns();
-        if (i == 0) {
-            st->ttft_ns = now - t0;
-            first = now;
-        }
-        st->completion_tokens++;
-        octo_sampler_accept(&s->sampler, (uint32_t)tok);
-        if ((uint32_t)tok == s->eos ||
-            (s->is_stop != NULL && s->is_stop(s->stop_ctx, (uint32_t)tok))) {
-            st->stopped_eos = true;
-            break;
-        }
-        if (on_token != NULL && on_token(ctx, (uint32_t)tok) != 0)
-            break;
-        if (atomic_exchange(&s->cancel, false)) {
-            st->cancelled = true;
-            break;
-        }
-        if (i + 1 == max_tokens)
-            break;
-        if (s->state.pos >= s->state.n_ctx) {
-            st->context_full = true;
-            break;
-        }
-        int rc = octo_llama_forward(&s->state, (uint32_t)tok);
-        if (rc != 0)
-            return rc;
-    }
-    if (st->completion_tokens > 1) {
-        st->generate_ns = now_ns() - first;
-        st->generate_tps = per_second(st->completion_tokens - 1, st->generate_ns);
-    }
-    return 0;
+    const struct octo_infer_steps steps = {
+        .sample = session_sample,
+        .is_stop = session_is_stop,
+        .step = session_step,
+        .ctx = s,
+        .cancel = &s->cancel,
+        .n_ctx = s->state.n_ctx,
+    };
+    return octo_infer_drive(&steps, n, max_tokens, t0, on_token, ctx, st);
 }

@@ -28,6 +28,17 @@
 
 #define OCTO_INFER_THREADS_MAX 256
 #define OCTO_INFER_REASON_MAX 256
+/* Positions a backend asks for when neither the caller nor the model says less
+ * (octo_infer_ctx_for). */
+#define OCTO_INFER_CTX_DEFAULT 4096u
+
+/* The positions a backend gives a request: asked (0 = OCTO_INFER_CTX_DEFAULT), never more than
+ * the model's model_ctx (0 = the model does not say). */
+static inline uint32_t octo_infer_ctx_for(uint32_t asked, uint32_t model_ctx)
+{
+    uint32_t n = asked != 0 ? asked : OCTO_INFER_CTX_DEFAULT;
+    return model_ctx != 0 && model_ctx < n ? model_ctx : n;
+}
 
 struct octo_infer_model {
     const uint8_t *map;
@@ -58,6 +69,15 @@ struct octo_infer_stats {
     bool stopped_eos;
 };
 
+/* Monotonic nanoseconds (CLOCK_MONOTONIC): the clock of every backend's timing figures. */
+uint64_t octo_infer_now_ns(void);
+
+/* Completes st's timing once its counts and prompt_ns are set: t0 is when the call began, first
+ * and last when the first and the last generated token arrived (first 0: none did). Sets ttft_ns,
+ * generate_ns (0 unless more than one token was generated), prompt_tps and generate_tps. */
+void octo_infer_stats_finish(struct octo_infer_stats *st, uint64_t t0, uint64_t first,
+                             uint64_t last);
+
 struct octo_infer_session {
     const struct octo_infer_model *m;
     struct octo_llama_state state;
@@ -72,6 +92,29 @@ struct octo_infer_session {
 
 /* Called with each generated token; a non-zero return stops the generation. */
 typedef int (*octo_infer_token_fn)(void *ctx, uint32_t token);
+
+/* A local backend's side of the shared generation loop (octo_infer_drive). */
+#define OCTO_INFER_STEP_CANCELLED 1 /* step: a cancel stopped the forward pass */
+struct octo_infer_steps {
+    /* The next token into *tok, already accepted by the sampler; an OCTO_E* code on failure. */
+    int (*sample)(void *ctx, uint32_t *tok);
+    /* Whether tok ends the generation (end of sequence or turn, a caller's stop token). */
+    bool (*is_stop)(void *ctx, uint32_t tok);
+    /* Runs tok at position pos: 0, OCTO_INFER_STEP_CANCELLED, or an OCTO_E* code. */
+    int (*step)(void *ctx, uint32_t tok, uint32_t pos);
+    void *ctx;
+    atomic_bool *cancel; /* consumed when it stops the loop */
+    uint32_t n_ctx;      /* positions in the context */
+};
+
+/* The generation loop of the local backends, entered once the n prompt tokens are fed (the call
+ * began at t0): samples up to max_tokens, calling on_token (may be NULL) for each, and stops at a
+ * stop token (stopped_eos, not passed on), a non-zero callback return, a cancel, max_tokens or a
+ * full context. Fills *st (counts, prompt_ns, then octo_infer_stats_finish). Returns 0, or the
+ * first error of sample or step. */
+OCTO_MUST_USE int octo_infer_drive(const struct octo_infer_steps *d, size_t n, uint32_t max_tokens,
+                                   uint64_t t0, octo_infer_token_fn on_token, void *ctx,
+                                   struct octo_infer_stats *st);
 
 /* A session on m with `threads` threads (1..OCTO_INFER_THREADS_MAX), room for n_ctx positions
  * (0 = the model's), the quant mode and sampling parameters. Errors: OCTO_EINVAL,

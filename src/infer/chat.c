@@ -2,6 +2,7 @@
  * chat.c — chat templates (see chat.h). Every family is a short loop over the messages that
  * appends fixed markers and the contents; nothing is interpreted inside a content.
  */
+#define _GNU_SOURCE /* memmem */
 #include "infer/chat.h"
 
 #include "base/assert.h"
@@ -13,16 +14,9 @@ static const char *const template_names[] = {
     [OCTO_CHAT_ZEPHYR] = "zephyr", [OCTO_CHAT_PHI3] = "phi3",     [OCTO_CHAT_RAW] = "raw",
 };
 
-#define TEMPLATE_COUNT (sizeof(template_names) / sizeof(template_names[0]))
-
 static bool contains(const char *hay, size_t len, const char *needle)
 {
-    size_t n = strlen(needle);
-    for (size_t i = 0; n <= len && i <= len - n; i++) {
-        if (memcmp(hay + i, needle, n) == 0)
-            return true;
-    }
-    return false;
+    return memmem(hay, len, needle, strlen(needle)) != NULL;
 }
 
 enum octo_chat_template octo_chat_detect(const char *tmpl, size_t len, bool *known)
@@ -52,7 +46,7 @@ enum octo_chat_template octo_chat_detect(const char *tmpl, size_t len, bool *kno
 int octo_chat_template_parse(const char *name, enum octo_chat_template *out)
 {
     OCTO_ASSERT(name != NULL && out != NULL);
-    for (size_t i = 0; i < TEMPLATE_COUNT; i++) {
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(template_names); i++) {
         if (strcmp(name, template_names[i]) == 0) {
             *out = (enum octo_chat_template)i;
             return 0;
@@ -63,7 +57,7 @@ int octo_chat_template_parse(const char *name, enum octo_chat_template *out)
 
 const char *octo_chat_template_name(enum octo_chat_template t)
 {
-    return (size_t)t < TEMPLATE_COUNT ? template_names[t] : "unknown";
+    return (size_t)t < OCTO_ARRAY_LEN(template_names) ? template_names[t] : "unknown";
 }
 
 const char *octo_chat_end_text(enum octo_chat_template t)

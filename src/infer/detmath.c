@@ -65,7 +65,7 @@ double octo_detmath_exp(double x)
 double octo_detmath_log(double x)
 {
     if (isnan(x) || x < 0.0)
-        return NAN;
+        return (double)NAN;
     if (x == 0.0)
         return -HUGE_VAL;
     if (isinf(x))
@@ -127,8 +127,8 @@ static double cos_kernel(double r)
 void octo_detmath_sincos(double x, double *s, double *c)
 {
     if (!(fabs(x) <= TRIG_MAX)) { /* also NaN and the infinities */
-        *s = NAN;
-        *c = NAN;
+        *s = (double)NAN;
+        *c = (double)NAN;
         return;
     }
     double k = round_half_away(x * TWO_OVER_PI);

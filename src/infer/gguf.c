@@ -314,6 +314,21 @@ static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
+/* An entry's name (key or tensor name) and its length. */
+typedef const char *(*name_of_fn)(const struct octo_gguf *g, uint32_t i, size_t *len);
+
+static const char *kv_name(const struct octo_gguf *g, uint32_t i, size_t *len)
+{
+    *len = g->kvs[i].key_len;
+    return g->kvs[i].key;
+}
+
+static const char *tensor_name(const struct octo_gguf *g, uint32_t i, size_t *len)
+{
+    *len = g->tensors[i].name_len;
+    return g->tensors[i].name;
+}
+
 /* Index comparators: compare entries a and b of g's tables. */
 typedef int (*index_cmp_fn)(const struct octo_gguf *g, uint32_t a, uint32_t b);
 
@@ -327,6 +342,20 @@ static int tensor_index_cmp(const struct octo_gguf *g, uint32_t a, uint32_t b)
 {
     const struct octo_gguf_tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
     return name_cmp(ta->name, ta->name_len, tb->name, tb->name_len);
+}
+
+/* The entry (a table position) of index[0..n), sorted by name, whose name the next entry
+ * repeats, the first such; -1 when all names differ. */
+static long index_first_duplicate(const struct octo_gguf *g, const uint32_t *index, uint64_t n,
+                                  name_of_fn name_of)
+{
+    for (uint64_t i = 1; i < n; i++) {
+        size_t la, lb;
+        const char *a = name_of(g, index[i - 1], &la), *b = name_of(g, index[i], &lb);
+        if (name_cmp(a, la, b, lb) == 0)
+            return (long)index[i - 1];
+    }
+    return -1;
 }
 
 static int tensor_offset_cmp(const struct octo_gguf *g, uint32_t a, uint32_t b)
@@ -443,11 +472,10 @@ static int parse_kvs(struct pctx *x, struct cursor *c)
     g->kv_index = make_index(g, g->n_kv, kv_index_cmp);
     if (g->kv_index == NULL)
         return fail(x, OCTO_ENOMEM, "out of memory for the key index");
-    for (uint64_t i = 1; i < g->n_kv; i++) {
-        const struct octo_gguf_kv *a = &g->kvs[g->kv_index[i - 1]];
-        const struct octo_gguf_kv *b = &g->kvs[g->kv_index[i]];
-        if (name_cmp(a->key, a->key_len, b->key, b->key_len) == 0)
-            return fail(x, OCTO_EEXIST, "duplicate key '%.*s'", (int)fmt_len(a->key_len), a->key);
+    long dup = index_first_duplicate(g, g->kv_index, g->n_kv, kv_name);
+    if (dup >= 0) {
+        const struct octo_gguf_kv *a = &g->kvs[dup];
+        return fail(x, OCTO_EEXIST, "duplicate key '%.*s'", (int)fmt_len(a->key_len), a->key);
     }
     return 0;
 }
@@ -574,11 +602,10 @@ static int parse_tensors(struct pctx *x, struct cursor *c)
     g->tensor_index = make_index(g, g->n_tensors, tensor_index_cmp);
     if (g->tensor_index == NULL)
         return fail(x, OCTO_ENOMEM, "out of memory for the tensor index");
-    for (uint64_t i = 1; i < g->n_tensors; i++) {
-        const struct octo_gguf_tensor *a = &g->tensors[g->tensor_index[i - 1]];
-        const struct octo_gguf_tensor *b = &g->tensors[g->tensor_index[i]];
-        if (name_cmp(a->name, a->name_len, b->name, b->name_len) == 0)
-            return fail(x, OCTO_EEXIST, "duplicate tensor name '%.*s'", (int)a->name_len, a->name);
+    long dup = index_first_duplicate(g, g->tensor_index, g->n_tensors, tensor_name);
+    if (dup >= 0) {
+        const struct octo_gguf_tensor *a = &g->tensors[dup];
+        return fail(x, OCTO_EEXIST, "duplicate tensor name '%.*s'", (int)a->name_len, a->name);
     }
     /* The data section starts at the aligned end of the infos. A file without tensors may end
      * before the padding. */
@@ -610,52 +637,46 @@ int octo_gguf_parse(struct octo_gguf *g, const void *buf, size_t len)
     if (rc == 0)
         rc = parse_tensors(&x, &c);
     if (rc < 0) {
-        octo_gguf_deinit(g);
-        octo_arena_init(&g->arena, ARENA_CHUNK, SIZE_MAX / 8);
+        octo_gguf_deinit(g); /* the arena is reset, still usable */
+        g->alignment = OCTO_GGUF_ALIGN_DEFAULT;
     }
     return rc;
 }
 
 /* ---- reader: lookups ---- */
 
-const struct octo_gguf_kv *octo_gguf_find(const struct octo_gguf *g, const char *key)
+/* Position in index[0..n) (sorted by name) of the entry named name[0..len), or -1; name_of
+ * gives an entry's name. O(log n). */
+static long index_find(const struct octo_gguf *g, const uint32_t *index, uint64_t n,
+                       name_of_fn name_of, const char *name, size_t len)
 {
-    size_t klen = strlen(key);
-    size_t lo = 0, hi = (size_t)g->n_kv;
-    if (g->kv_index == NULL)
-        return NULL;
+    if (index == NULL)
+        return -1;
+    size_t lo = 0, hi = (size_t)n;
     while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct octo_gguf_kv *kv = &g->kvs[g->kv_index[mid]];
-        int r = name_cmp(kv->key, kv->key_len, key, klen);
+        size_t mid = lo + (hi - lo) / 2, elen;
+        const char *e = name_of(g, index[mid], &elen);
+        int r = name_cmp(e, elen, name, len);
         if (r == 0)
-            return kv;
+            return (long)mid;
         if (r < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    return -1;
+}
+
+const struct octo_gguf_kv *octo_gguf_find(const struct octo_gguf *g, const char *key)
+{
+    long i = index_find(g, g->kv_index, g->n_kv, kv_name, key, strlen(key));
+    return i < 0 ? NULL : &g->kvs[g->kv_index[i]];
 }
 
 const struct octo_gguf_tensor *octo_gguf_find_tensor(const struct octo_gguf *g, const char *name)
 {
-    size_t nlen = strlen(name);
-    size_t lo = 0, hi = (size_t)g->n_tensors;
-    if (g->tensor_index == NULL)
-        return NULL;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct octo_gguf_tensor *t = &g->tensors[g->tensor_index[mid]];
-        int r = name_cmp(t->name, t->name_len, name, nlen);
-        if (r == 0)
-            return t;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    long i = index_find(g, g->tensor_index, g->n_tensors, tensor_name, name, strlen(name));
+    return i < 0 ? NULL : &g->tensors[g->tensor_index[i]];
 }
 
 int octo_gguf_array_get(const struct octo_gguf_value *arr, uint64_t i, struct octo_gguf_value *out)
@@ -869,11 +890,17 @@ int octo_gguf_get_array(const struct octo_gguf *g, const char *key,
 
 /* ---- writer ---- */
 
+/* The n low bytes of v, little-endian, at p. */
+static void store_le(uint8_t *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static int put_le(struct octo_buf *b, uint64_t v, size_t n)
 {
     uint8_t tmp[8];
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = (uint8_t)(v >> (8 * i));
+    store_le(tmp, v, n);
     return octo_buf_append(b, tmp, n);
 }
 
@@ -911,7 +938,9 @@ int octo_gguf_encode_str(struct octo_buf *b, const char *s, size_t n)
     return rc < 0 ? rc : octo_buf_append(b, s, n);
 }
 
-int octo_gguf_encode_scalar(struct octo_buf *b, uint32_t type, const void *v)
+/* Encodes a fixed-size scalar of `type` from host memory into out (8 bytes); returns its size,
+ * or OCTO_EINVAL for a type that is not a fixed-size scalar or a bool other than 0 or 1. */
+static int scalar_encode(uint32_t type, const void *v, uint8_t out[8])
 {
     size_t n = scalar_size(type);
     if (n == 0)
@@ -932,7 +961,15 @@ int octo_gguf_encode_scalar(struct octo_buf *b, uint32_t type, const void *v)
     }
     if (type == OCTO_GGUF_BOOL && raw > 1)
         return OCTO_EINVAL;
-    return put_le(b, raw, n);
+    store_le(out, raw, n);
+    return (int)n;
+}
+
+int octo_gguf_encode_scalar(struct octo_buf *b, uint32_t type, const void *v)
+{
+    uint8_t enc[8];
+    int n = scalar_encode(type, v, enc);
+    return n < 0 ? n : octo_buf_append(b, enc, (size_t)n);
 }
 
 /* Checks the key and records it; on success the caller appends the key, type and value. */
@@ -957,9 +994,11 @@ static int writer_key(struct octo_gguf_writer *w, const char *key)
     return 0;
 }
 
-/* Appends one complete KV (value bytes already encoded) and records the key. */
-static int writer_put(struct octo_gguf_writer *w, const char *key, uint32_t type, const void *enc,
-                      size_t len)
+/* Appends one complete KV and records the key. The value's bytes are head[0..head_len) (a
+ * scalar or a string's length prefix, encoded on the caller's stack: no heap buffer) followed
+ * by body[0..body_len) (a string's bytes, an encoded array or value), copied once. */
+static int writer_put(struct octo_gguf_writer *w, const char *key, uint32_t type, const void *head,
+                      size_t head_len, const void *body, size_t body_len)
 {
     int rc = writer_key(w, key);
     if (rc < 0)
@@ -971,8 +1010,10 @@ static int writer_put(struct octo_gguf_writer *w, const char *key, uint32_t type
         rc = octo_buf_append(&w->kv, key, n);
     if (rc == 0)
         rc = put_le(&w->kv, type, 4);
-    if (rc == 0)
-        rc = octo_buf_append(&w->kv, enc, len);
+    if (rc == 0 && head_len > 0)
+        rc = octo_buf_append(&w->kv, head, head_len);
+    if (rc == 0 && body_len > 0)
+        rc = octo_buf_append(&w->kv, body, body_len);
     if (rc == 0)
         rc = octo_buf_append(&w->keys, key, n + 1);
     if (rc < 0) {
@@ -986,13 +1027,9 @@ static int writer_put(struct octo_gguf_writer *w, const char *key, uint32_t type
 
 static int writer_scalar(struct octo_gguf_writer *w, const char *key, uint32_t type, const void *v)
 {
-    struct octo_buf b;
-    octo_buf_init(&b, 8);
-    int rc = octo_gguf_encode_scalar(&b, type, v);
-    if (rc == 0)
-        rc = writer_put(w, key, type, b.data, b.len);
-    octo_buf_deinit(&b);
-    return rc;
+    uint8_t enc[8];
+    int n = scalar_encode(type, v, enc);
+    return n < 0 ? n : writer_put(w, key, type, enc, (size_t)n, NULL, 0);
 }
 
 int octo_gguf_writer_add_u8(struct octo_gguf_writer *w, const char *key, uint8_t v)
@@ -1062,33 +1099,9 @@ int octo_gguf_writer_add_str(struct octo_gguf_writer *w, const char *key, const 
 {
     if (n > OCTO_GGUF_STRING_MAX)
         return OCTO_ETOOBIG;
-    struct octo_buf b;
-    octo_buf_init(&b, 8);
-    int rc = put_le(&b, n, 8);
-    if (rc == 0)
-        rc = writer_key(w, key);
-    if (rc == 0) {
-        /* Appended in place to avoid copying the string twice. */
-        size_t n_key = strlen(key);
-        size_t kv_len = w->kv.len;
-        rc = put_le(&w->kv, n_key, 8);
-        if (rc == 0)
-            rc = octo_buf_append(&w->kv, key, n_key);
-        if (rc == 0)
-            rc = put_le(&w->kv, OCTO_GGUF_STRING, 4);
-        if (rc == 0)
-            rc = octo_buf_append(&w->kv, b.data, b.len);
-        if (rc == 0)
-            rc = octo_buf_append(&w->kv, s, n);
-        if (rc == 0)
-            rc = octo_buf_append(&w->keys, key, n_key + 1);
-        if (rc < 0)
-            w->kv.len = kv_len;
-        else
-            w->n_kv++;
-    }
-    octo_buf_deinit(&b);
-    return rc;
+    uint8_t len[8];
+    store_le(len, n, 8);
+    return writer_put(w, key, OCTO_GGUF_STRING, len, sizeof(len), s, n);
 }
 
 int octo_gguf_writer_add_array(struct octo_gguf_writer *w, const char *key, uint32_t elem_type,
@@ -1106,7 +1119,7 @@ int octo_gguf_writer_add_array(struct octo_gguf_writer *w, const char *key, uint
     for (uint64_t i = 0; i < count && rc == 0; i++)
         rc = octo_gguf_encode_scalar(&b, elem_type, p + i * n);
     if (rc == 0)
-        rc = writer_put(w, key, OCTO_GGUF_ARRAY, b.data, b.len);
+        rc = writer_put(w, key, OCTO_GGUF_ARRAY, NULL, 0, b.data, b.len);
     octo_buf_deinit(&b);
     return rc;
 }
@@ -1124,7 +1137,7 @@ int octo_gguf_writer_add_str_array(struct octo_gguf_writer *w, const char *key,
     for (uint64_t i = 0; i < count && rc == 0; i++)
         rc = octo_gguf_encode_str(&b, strs[i], lens != NULL ? lens[i] : strlen(strs[i]));
     if (rc == 0)
-        rc = writer_put(w, key, OCTO_GGUF_ARRAY, b.data, b.len);
+        rc = writer_put(w, key, OCTO_GGUF_ARRAY, NULL, 0, b.data, b.len);
     octo_buf_deinit(&b);
     return rc;
 }
@@ -1150,7 +1163,7 @@ int octo_gguf_writer_add_value(struct octo_gguf_writer *w, const char *key, uint
                   (int)fmt_len(x.what_len), key, len - c.pos);
     octo_arena_deinit(&arena);
     if (rc == 0)
-        rc = writer_put(w, key, type, enc, len);
+        rc = writer_put(w, key, type, NULL, 0, enc, len);
     return rc;
 }
 

@@ -26,18 +26,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void say(char *reason, size_t size, const char *fmt, const char *what)
-    __attribute__((format(printf, 3, 0)));
-
-static void say(char *reason, size_t size, const char *fmt, const char *what)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    if (reason != NULL && size > 0)
-        snprintf(reason, size, fmt, what); /* fmt is always one of this file's literals */
-#pragma GCC diagnostic pop
-}
-
 static int get_u32(const struct octo_gguf *g, const char *arch, const char *suffix, uint32_t *out,
                    bool required, char *reason, size_t rsize)
 {
@@ -47,8 +35,8 @@ static int get_u32(const struct octo_gguf *g, const char *arch, const char *suff
     if (rc == OCTO_ENOTFOUND && !required)
         return 0;
     if (rc != 0)
-        say(reason, rsize, "%s: missing or not an unsigned integer", key);
-    return rc;
+        return octo_err_reason(reason, rsize, rc, "%s: missing or not an unsigned integer", key);
+    return 0;
 }
 
 static int get_f32(const struct octo_gguf *g, const char *arch, const char *suffix, float *out)
@@ -70,16 +58,14 @@ static int refuse_rope_variants(const struct octo_gguf *g, const struct octo_lla
     snprintf(key, sizeof(key), "%s.rope.scaling.type", c->arch);
     bool scaled =
         octo_gguf_get_str(g, key, &v, &len) == 0 && !(len == 4 && memcmp(v, "none", 4) == 0);
-    if (scaled || octo_gguf_find_tensor(g, "rope_freqs.weight") != NULL) {
-        say(reason, rsize, "%s: RoPE scaling is not supported", c->arch);
-        return OCTO_EUNSUPPORTED;
-    }
+    if (scaled || octo_gguf_find_tensor(g, "rope_freqs.weight") != NULL)
+        return octo_err_reason(reason, rsize, OCTO_EUNSUPPORTED,
+                               "%s: RoPE scaling is not supported", c->arch);
     uint32_t dims = 0;
     snprintf(key, sizeof(key), "%s.rope.dimension_count", c->arch);
-    if (octo_gguf_get_u32(g, key, &dims) == 0 && dims != c->n_embd / c->n_head) {
-        say(reason, rsize, "%s: partial rotary dimensions are not supported", c->arch);
-        return OCTO_EUNSUPPORTED;
-    }
+    if (octo_gguf_get_u32(g, key, &dims) == 0 && dims != c->n_embd / c->n_head)
+        return octo_err_reason(reason, rsize, OCTO_EUNSUPPORTED,
+                               "%s: partial rotary dimensions are not supported", c->arch);
     return 0;
 }
 
@@ -88,17 +74,13 @@ static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, c
 {
     const char *arch = NULL;
     size_t len = 0;
-    if (octo_gguf_get_str(g, "general.architecture", &arch, &len) != 0) {
-        say(reason, rsize, "%s: missing", "general.architecture");
-        return OCTO_ENOTFOUND;
-    }
+    if (octo_gguf_get_str(g, "general.architecture", &arch, &len) != 0)
+        return octo_err_reason(reason, rsize, OCTO_ENOTFOUND, "general.architecture: missing");
     if (!((len == 5 && memcmp(arch, "llama", 5) == 0) ||
-          (len == 5 && memcmp(arch, "qwen2", 5) == 0))) {
-        if (reason != NULL && rsize > 0)
-            snprintf(reason, rsize, "architecture '%.*s' is not supported (llama, qwen2)",
-                     (int)(len < 32 ? len : 32), arch);
-        return OCTO_EUNSUPPORTED;
-    }
+          (len == 5 && memcmp(arch, "qwen2", 5) == 0)))
+        return octo_err_reason(reason, rsize, OCTO_EUNSUPPORTED,
+                               "architecture '%.*s' is not supported (llama, qwen2)",
+                               (int)(len < 32 ? len : 32), arch);
     memcpy(c->arch, arch, len);
     c->arch[len] = '\0';
     c->neox = strcmp(c->arch, "qwen2") == 0;
@@ -116,28 +98,24 @@ static int load_config(struct octo_llama_config *c, const struct octo_gguf *g, c
         rc = get_u32(g, c->arch, "feed_forward_length", &c->n_ff, true, reason, rsize);
     if (rc == 0)
         rc = get_u32(g, c->arch, "context_length", &c->n_ctx, true, reason, rsize);
-    if (rc == 0 && get_f32(g, c->arch, "attention.layer_norm_rms_epsilon", &c->eps) != 0) {
-        say(reason, rsize, "%s.attention.layer_norm_rms_epsilon: not an f32", c->arch);
-        rc = OCTO_EMALFORMED;
-    }
-    if (rc == 0 && get_f32(g, c->arch, "rope.freq_base", &c->rope_base) != 0) {
-        say(reason, rsize, "%s.rope.freq_base: not an f32", c->arch);
-        rc = OCTO_EMALFORMED;
-    }
     if (rc != 0)
         return rc;
+    if (get_f32(g, c->arch, "attention.layer_norm_rms_epsilon", &c->eps) != 0)
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "%s.attention.layer_norm_rms_epsilon: not an f32", c->arch);
+    if (get_f32(g, c->arch, "rope.freq_base", &c->rope_base) != 0)
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "%s.rope.freq_base: not an f32",
+                               c->arch);
     if (c->n_embd == 0 || c->n_embd > OCTO_LLAMA_DIM_MAX || c->n_ff == 0 ||
         c->n_ff > 4 * OCTO_LLAMA_DIM_MAX || c->n_layer == 0 || c->n_layer > OCTO_LLAMA_LAYERS_MAX ||
-        c->n_ctx == 0 || c->n_ctx > OCTO_LLAMA_CTX_MAX) {
-        say(reason, rsize, "%s: a dimension is zero or over its maximum", c->arch);
-        return OCTO_ETOOBIG;
-    }
+        c->n_ctx == 0 || c->n_ctx > OCTO_LLAMA_CTX_MAX)
+        return octo_err_reason(reason, rsize, OCTO_ETOOBIG,
+                               "%s: a dimension is zero or over its maximum", c->arch);
     if (c->n_head == 0 || c->n_head_kv == 0 || c->n_embd % c->n_head != 0 ||
         c->n_head % c->n_head_kv != 0 || (c->n_embd / c->n_head) % 2 != 0 || !(c->eps > 0.0f) ||
-        !(c->rope_base > 0.0f)) {
-        say(reason, rsize, "%s: inconsistent heads, epsilon or rope base", c->arch);
-        return OCTO_EMALFORMED;
-    }
+        !(c->rope_base > 0.0f))
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "%s: inconsistent heads, epsilon or rope base", c->arch);
     c->head_dim = c->n_embd / c->n_head;
     return refuse_rope_variants(g, c, reason, rsize);
 }
@@ -146,10 +124,8 @@ static int find(const struct octo_gguf *g, const char *name, const struct octo_g
                 char *reason, size_t rsize)
 {
     *t = octo_gguf_find_tensor(g, name);
-    if (*t == NULL) {
-        say(reason, rsize, "tensor '%s' is missing", name);
-        return OCTO_ENOTFOUND;
-    }
+    if (*t == NULL)
+        return octo_err_reason(reason, rsize, OCTO_ENOTFOUND, "tensor '%s' is missing", name);
     return 0;
 }
 
@@ -160,15 +136,15 @@ static int load_matrix(const struct octo_gguf *g, const char *name, uint64_t row
     int rc = find(g, name, &t, reason, rsize);
     if (rc != 0)
         return rc;
-    if (t->n_dims != 2 || t->ne[0] != cols || (rows != 0 && t->ne[1] != rows)) {
-        say(reason, rsize, "tensor '%s': shape does not match the configuration", name);
-        return OCTO_EMALFORMED;
-    }
+    if (t->n_dims != 2 || t->ne[0] != cols || (rows != 0 && t->ne[1] != rows))
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "tensor '%s': shape does not match the configuration", name);
     rc = octo_quant_matrix_init(out, (enum octo_quant_type)t->type, t->data, t->size,
                                 (size_t)t->ne[1], (size_t)t->ne[0]);
     if (rc != 0)
-        say(reason, rsize, "tensor '%s': type or layout not supported by the engine", name);
-    return rc;
+        return octo_err_reason(reason, rsize, rc,
+                               "tensor '%s': type or layout not supported by the engine", name);
+    return 0;
 }
 
 static int load_vector(const struct octo_gguf *g, const char *name, uint64_t n, bool optional,
@@ -182,48 +158,56 @@ static int load_vector(const struct octo_gguf *g, const char *name, uint64_t n, 
     if (rc != 0)
         return rc;
     if (t->type != OCTO_GGML_F32 || t->n_dims != 1 || t->ne[0] != n ||
-        ((uintptr_t)t->data & 3u) != 0) {
-        say(reason, rsize, "tensor '%s': expected an aligned F32 vector of the model's width",
-            name);
-        return OCTO_EMALFORMED;
-    }
+        ((uintptr_t)t->data & 3u) != 0)
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "tensor '%s': expected an aligned F32 vector of the model's width",
+                               name);
     *out = (const float *)(const void *)t->data;
     return 0;
+}
+
+/* Writes the tensor name "blk.<layer>.<suffix>" into buf (n bytes) and returns buf. */
+static const char *blk_name(char *buf, size_t n, uint32_t layer, const char *suffix)
+{
+    snprintf(buf, n, "blk.%u.%s", layer, suffix);
+    return buf;
 }
 
 static int load_layer(const struct octo_gguf *g, const struct octo_llama_config *c, uint32_t l,
                       struct octo_llama_layer *L, char *reason, size_t rsize)
 {
     char n[OCTO_GGUF_NAME_MAX + 1];
-    uint32_t kv = c->head_dim * c->n_head_kv;
-    bool qwen = c->neox;
+    uint32_t d = c->n_embd, kv = c->head_dim * c->n_head_kv, ff = c->n_ff;
+    bool bias = c->neox; /* qwen2 has Q/K/V biases, llama none */
+    const struct {
+        const char *suffix;
+        const float **field;
+        uint32_t len;
+        bool optional;
+    } vecs[] = {
+        {"attn_norm.weight", &L->attn_norm, d, false},
+        {"ffn_norm.weight", &L->ffn_norm, d, false},
+        {"attn_q.bias", &L->bq, d, !bias},
+        {"attn_k.bias", &L->bk, kv, !bias},
+        {"attn_v.bias", &L->bv, kv, !bias},
+    };
+    const struct {
+        const char *suffix;
+        struct octo_quant_matrix *field;
+        uint32_t rows, cols;
+    } mats[] = {
+        {"attn_q.weight", &L->wq, d, d},      {"attn_k.weight", &L->wk, kv, d},
+        {"attn_v.weight", &L->wv, kv, d},     {"attn_output.weight", &L->wo, d, d},
+        {"ffn_gate.weight", &L->gate, ff, d}, {"ffn_up.weight", &L->up, ff, d},
+        {"ffn_down.weight", &L->down, d, ff},
+    };
     int rc = 0;
-#define MAT(suffix, field, rows, cols)                                                             \
-    do {                                                                                           \
-        snprintf(n, sizeof(n), "blk.%u." suffix, l);                                               \
-        if (rc == 0)                                                                               \
-            rc = load_matrix(g, n, rows, cols, &L->field, reason, rsize);                          \
-    } while (0)
-#define VEC(suffix, field, len, optional)                                                          \
-    do {                                                                                           \
-        snprintf(n, sizeof(n), "blk.%u." suffix, l);                                               \
-        if (rc == 0)                                                                               \
-            rc = load_vector(g, n, len, optional, &L->field, reason, rsize);                       \
-    } while (0)
-    VEC("attn_norm.weight", attn_norm, c->n_embd, false);
-    VEC("ffn_norm.weight", ffn_norm, c->n_embd, false);
-    VEC("attn_q.bias", bq, c->n_embd, !qwen);
-    VEC("attn_k.bias", bk, kv, !qwen);
-    VEC("attn_v.bias", bv, kv, !qwen);
-    MAT("attn_q.weight", wq, c->n_embd, c->n_embd);
-    MAT("attn_k.weight", wk, kv, c->n_embd);
-    MAT("attn_v.weight", wv, kv, c->n_embd);
-    MAT("attn_output.weight", wo, c->n_embd, c->n_embd);
-    MAT("ffn_gate.weight", gate, c->n_ff, c->n_embd);
-    MAT("ffn_up.weight", up, c->n_ff, c->n_embd);
-    MAT("ffn_down.weight", down, c->n_embd, c->n_ff);
-#undef MAT
-#undef VEC
+    for (size_t i = 0; rc == 0 && i < sizeof(vecs) / sizeof(vecs[0]); i++)
+        rc = load_vector(g, blk_name(n, sizeof(n), l, vecs[i].suffix), vecs[i].len,
+                         vecs[i].optional, vecs[i].field, reason, rsize);
+    for (size_t i = 0; rc == 0 && i < sizeof(mats) / sizeof(mats[0]); i++)
+        rc = load_matrix(g, blk_name(n, sizeof(n), l, mats[i].suffix), mats[i].rows, mats[i].cols,
+                         mats[i].field, reason, rsize);
     return rc;
 }
 
@@ -240,10 +224,9 @@ int octo_llama_load(struct octo_llama_model *m, const struct octo_gguf *g, char 
                          reason_size);
     if (rc != 0)
         return rc;
-    if (m->tok_embd.rows > OCTO_LLAMA_VOCAB_MAX) {
-        say(reason, reason_size, "%s: vocabulary over its maximum", "token_embd.weight");
-        return OCTO_ETOOBIG;
-    }
+    if (m->tok_embd.rows > OCTO_LLAMA_VOCAB_MAX)
+        return octo_err_reason(reason, reason_size, OCTO_ETOOBIG,
+                               "token_embd.weight: vocabulary over its maximum");
     m->cfg.n_vocab = (uint32_t)m->tok_embd.rows;
     m->cfg.tied = octo_gguf_find_tensor(g, "output.weight") == NULL;
     if (m->cfg.tied)
@@ -392,14 +375,9 @@ struct mm_job {
     bool swiglu; /* parts: gate then up, rows in step */
 };
 
-static bool is_block_type(const struct octo_quant_matrix *w)
-{
-    return w->type == OCTO_QUANT_Q8_0 || w->type == OCTO_QUANT_Q4_0;
-}
-
 static void mm_part_range(struct mm_job *j, const struct mm_part *p, size_t r0, size_t r1)
 {
-    bool q = is_block_type(p->w);
+    bool q = octo_quant_type_is_block(p->w->type);
     int rc = octo_quant_matmul(p->w, q ? NULL : j->x, q ? j->s->xq : NULL, j->n, r0, r1, j->s->mode,
                                p->y, p->y_stride);
     if (rc != 0) {
@@ -460,7 +438,7 @@ static int run_mm(struct octo_llama_state *s, struct mm_job *j)
     const struct octo_quant_matrix *w = j->part[0].w;
     bool blocks = false;
     for (size_t k = 0; k < j->n_part; k++)
-        blocks = blocks || is_block_type(j->part[k].w);
+        blocks = blocks || octo_quant_type_is_block(j->part[k].w->type);
     if (blocks) {
         size_t nb = w->cols / OCTO_QUANT_BLOCK;
         for (size_t t = 0; t < j->n; t++) {

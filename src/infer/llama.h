@@ -87,9 +87,9 @@ struct octo_llama_state {
 
 /* Reads the configuration and finds every tensor (names, shapes and types checked against the
  * configuration) in g, which must outlive the model. Errors (reason says which key or tensor):
- * OCTO_EUNSUPPORTED architecture or tensor type, OCTO_ENOTFOUND missing key or tensor,
- * OCTO_EMALFORMED inconsistent shapes, OCTO_ETOOBIG a dimension over its maximum,
- * OCTO_ENOMEM. */
+ * OCTO_EUNSUPPORTED architecture, tensor type, RoPE scaling or partial rotary dimensions,
+ * OCTO_ENOTFOUND missing key or tensor, OCTO_EMALFORMED inconsistent shapes or heads or a norm
+ * or bias that is not an F32 vector, OCTO_ETOOBIG a dimension over its maximum, OCTO_ENOMEM. */
 OCTO_MUST_USE int octo_llama_load(struct octo_llama_model *m, const struct octo_gguf *g,
                                   char *reason, size_t reason_size);
 void octo_llama_unload(struct octo_llama_model *m);

@@ -121,6 +121,11 @@ float octo_bf16_to_fp32(uint16_t h)
 /* ---------------------------------------------------------------------------------------- */
 /* Sizes and quantization                                                                    */
 
+bool octo_quant_type_is_block(enum octo_quant_type type)
+{
+    return type == OCTO_QUANT_Q8_0 || type == OCTO_QUANT_Q4_0;
+}
+
 int octo_quant_row_size(enum octo_quant_type type, size_t cols, size_t *out)
 {
     OCTO_ASSERT(out != NULL);
@@ -146,7 +151,7 @@ int octo_quant_row_size(enum octo_quant_type type, size_t cols, size_t *out)
     }
     if (cols == 0)
         return OCTO_EINVAL;
-    if ((type == OCTO_QUANT_Q8_0 || type == OCTO_QUANT_Q4_0) && cols % QK != 0)
+    if (octo_quant_type_is_block(type) && cols % QK != 0)
         return OCTO_EINVAL;
     *out = size;
     return 0;
@@ -273,6 +278,13 @@ int octo_quant_quantize_row(enum octo_quant_type type, const float *x, size_t n,
     return (int)size;
 }
 
+/* Weight element j (0..31) of a Q4_0 block as a signed value in [-8, 7]. */
+static int q4_elem(const struct octo_q4_0_block *b, int j)
+{
+    int q = j < QK / 2 ? (b->qs[j] & 0x0f) : (b->qs[j - QK / 2] >> 4);
+    return q - 8;
+}
+
 int octo_quant_dequantize_row(enum octo_quant_type type, const void *src, size_t src_len, size_t n,
                               float *y)
 {
@@ -285,6 +297,25 @@ int octo_quant_dequantize_row(enum octo_quant_type type, const void *src, size_t
     if (src_len < size)
         return OCTO_EMALFORMED;
     const uint8_t *s = src;
+    if (octo_quant_type_is_block(type)) { /* block by block: the scale converted once */
+        for (size_t b = 0; b < n / QK; b++) {
+            float *yb = y + b * QK;
+            if (type == OCTO_QUANT_Q8_0) {
+                struct octo_q8_0_block blk;
+                memcpy(&blk, s + b * sizeof(blk), sizeof(blk));
+                float d = octo_fp16_to_fp32(blk.d);
+                for (int j = 0; j < QK; j++)
+                    yb[j] = (float)blk.qs[j] * d;
+            } else {
+                struct octo_q4_0_block blk;
+                memcpy(&blk, s + b * sizeof(blk), sizeof(blk));
+                float d = octo_fp16_to_fp32(blk.d);
+                for (int j = 0; j < QK; j++)
+                    yb[j] = (float)q4_elem(&blk, j) * d;
+            }
+        }
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         uint16_t h;
         switch (type) {
@@ -299,20 +330,6 @@ int octo_quant_dequantize_row(enum octo_quant_type type, const void *src, size_t
             memcpy(&h, s + 2 * i, 2);
             y[i] = octo_bf16_to_fp32(h);
             break;
-        case OCTO_QUANT_Q8_0: {
-            struct octo_q8_0_block blk;
-            memcpy(&blk, s + (i / QK) * sizeof(blk), sizeof(blk));
-            y[i] = (float)blk.qs[i % QK] * octo_fp16_to_fp32(blk.d);
-            break;
-        }
-        case OCTO_QUANT_Q4_0: {
-            struct octo_q4_0_block blk;
-            memcpy(&blk, s + (i / QK) * sizeof(blk), sizeof(blk));
-            size_t j = i % QK;
-            int q = j < QK / 2 ? (blk.qs[j] & 0x0f) : (blk.qs[j - QK / 2] >> 4);
-            y[i] = (float)(q - 8) * octo_fp16_to_fp32(blk.d);
-            break;
-        }
         default:
             OCTO_UNREACHABLE();
         }
@@ -361,13 +378,6 @@ static float reduce16(float a[LANES])
     return a[0];
 }
 
-/* Weight element j (0..31) of a Q4_0 block as a signed value in [-8, 7]. */
-static int q4_elem(const struct octo_q4_0_block *b, int j)
-{
-    int q = j < QK / 2 ? (b->qs[j] & 0x0f) : (b->qs[j - QK / 2] >> 4);
-    return q - 8;
-}
-
 /* The eight exact partials p[k] = sum of elements 4k..4k+3 of a block product. */
 static void partials_q8(const struct octo_q8_0_block *w, const struct octo_q8_0_block *x,
                         int32_t p[8])
@@ -398,13 +408,18 @@ static float load_f16(const uint8_t *p)
     return octo_fp16_to_fp32(h);
 }
 
-static float dot_f32_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
+/* F32 or F16 weights (f16) against float activations: lane i % 16 accumulates element i
+ * (deterministic mode with fmaf), then the shared reduction. */
+static float dot_fx_scalar(const uint8_t *w, const void *xv, size_t n, bool det, bool f16)
 {
     const float *x = xv;
     float acc[LANES] = {0};
     for (size_t i = 0; i < n; i++) {
         float wi;
-        memcpy(&wi, w + 4 * i, 4);
+        if (f16)
+            wi = load_f16(w + 2 * i);
+        else
+            memcpy(&wi, w + 4 * i, 4);
         if (det)
             acc[i % LANES] = fmaf(wi, x[i], acc[i % LANES]);
         else
@@ -413,18 +428,14 @@ static float dot_f32_scalar(const uint8_t *w, const void *xv, size_t n, bool det
     return reduce16(acc);
 }
 
+static float dot_f32_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
+{
+    return dot_fx_scalar(w, xv, n, det, false);
+}
+
 static float dot_f16_scalar(const uint8_t *w, const void *xv, size_t n, bool det)
 {
-    const float *x = xv;
-    float acc[LANES] = {0};
-    for (size_t i = 0; i < n; i++) {
-        float wi = load_f16(w + 2 * i);
-        if (det)
-            acc[i % LANES] = fmaf(wi, x[i], acc[i % LANES]);
-        else
-            acc[i % LANES] += wi * x[i];
-    }
-    return reduce16(acc);
+    return dot_fx_scalar(w, xv, n, det, true);
 }
 
 /* Adds block b's eight exact partials scaled by s: deterministic mode into lanes
@@ -919,25 +930,30 @@ TARGET_VNNI512 static inline __m256 scales8_512(const uint8_t *p, bool q4)
 }
 
 /* An activation pair prepared for all rows: the signed activation (Q4_0: permuted to the
- * nibble order) as the s8 operand and the correction c = -m * (sum of each four x), with
- * m = 128 for Q8_0 (whose weight operand is w ^ 0x80 = w + 128) and, for Q4_0, m = 8 in the
- * low-nibble lanes and 128 = 16 * 8 in the high-nibble lanes (whose operand is 16 * q, see
- * q4_w_512). A lone last block (two == false) leaves the upper block 0. */
+ * nibble order) as the s8 operand and the correction c = -m * (sum of each four x), where the
+ * u8 multipliers m match the weight operand: 128 for Q8_0 (whose weight operand is
+ * w ^ 0x80 = w + 128); for Q4_0 in the matvec kernels (act_m_512) 8 in the low-nibble lanes
+ * and 128 = 16 * 8 in the high-nibble lanes (whose operand is 16 * q, see q4_w_512), in the
+ * tiles 8 in every lane (whose operand is q itself, see tile_w_512). A lone last block
+ * (two == false) leaves the upper block 0. */
 struct act512 {
     __m512i x;
     __m512i c;
 };
 
+TARGET_VNNI512 static inline __m512i act_m_512(bool q4)
+{
+    return q4 ? _mm512_inserti64x4(_mm512_set1_epi8(8), _mm256_set1_epi8((char)0x80), 1)
+              : _mm512_set1_epi8((char)0x80);
+}
+
 TARGET_VNNI512 static inline struct act512 act_pair_512(const struct octo_q8_0_block *x, size_t b,
-                                                        bool two, bool q4)
+                                                        bool two, bool q4, __m512i m)
 {
     __m256i hi = two ? block_x_avx2(x, b + 1) : _mm256_setzero_si256();
     __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(block_x_avx2(x, b)), hi, 1);
-    __m512i m = _mm512_set1_epi8((char)0x80);
-    if (q4) {
+    if (q4)
         v = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
-        m = _mm512_inserti64x4(_mm512_set1_epi8(8), _mm256_set1_epi8((char)0x80), 1);
-    }
     struct act512 a;
     a.x = v;
     a.c =
@@ -1003,6 +1019,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void rows_vnni512_step(const uint8_t *w, siz
     const __m512i base = q4 ? _mm512_set_epi32(9, 9, 9, 9, 8, 8, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0)
                             : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m512 smul = scale_mul_512(q4);
+    const __m512i am = act_m_512(q4);
     const uint8_t *xb = (const uint8_t *)x;
     __m512 acc[NR512];
     _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++) acc[r] = _mm512_setzero_ps();
@@ -1026,7 +1043,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void rows_vnni512_step(const uint8_t *w, siz
         }
         for (size_t j = 0; j < 8; j += 2) {
             __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int)j));
-            struct act512 a = act_pair_512(x, b + j, true, q4);
+            struct act512 a = act_pair_512(x, b + j, true, q4, am);
             _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
             {
                 __m512i p = partials_512(w + r * rs + (b + j) * bs, &a, true, q4);
@@ -1037,7 +1054,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void rows_vnni512_step(const uint8_t *w, siz
     }
     for (; b < nb; b += 2) { /* fewer than eight blocks left: scales one by one */
         bool two = b + 1 < nb;
-        struct act512 a = act_pair_512(x, b, two, q4);
+        struct act512 a = act_pair_512(x, b, two, q4, am);
         float dx0 = _cvtsh_ss(x[b].d);
         float dx1 = two ? _cvtsh_ss(x[b + 1].d) : 0.0f;
         _Pragma("GCC unroll 8") for (size_t r = 0; r < nr; r++)
@@ -1104,7 +1121,7 @@ TARGET_VNNI512 static void q4_act_prepare(const struct octo_q8_0_block *x, size_
                                           struct q4_act *a)
 {
     for (size_t b = 0; b < nb; b += 2) {
-        struct act512 p = act_pair_512(x, b, b + 1 < nb, true);
+        struct act512 p = act_pair_512(x, b, b + 1 < nb, true, act_m_512(true));
         a->x[b / 2] = p.x;
         a->c[b / 2] = p.c;
     }
@@ -1213,21 +1230,6 @@ TARGET_VNNI512 static void rows_vnni512_q4(const uint8_t *w, size_t rs, const vo
 
 #define NV 4 /* vectors per tile */
 
-TARGET_VNNI512 static inline struct act512 tile_act_512(const struct octo_q8_0_block *x, size_t b,
-                                                        bool two, bool q4)
-{
-    __m256i hi = two ? block_x_avx2(x, b + 1) : _mm256_setzero_si256();
-    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(block_x_avx2(x, b)), hi, 1);
-    if (q4)
-        v = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
-    __m512i m = _mm512_set1_epi8(q4 ? 8 : (char)0x80); /* as u8: 8 or 128 */
-    struct act512 a;
-    a.x = v;
-    a.c =
-        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), m, v));
-    return a;
-}
-
 /* The u8 weight operand of the pair at pw (blocks b, b+1; only b if !two). */
 TARGET_VNNI512 static inline __m512i tile_w_512(const uint8_t *pw, bool two, bool q4)
 {
@@ -1256,6 +1258,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void tile_vnni512_step(const uint8_t *w, siz
     const __mmask16 lo_lanes = q4 ? (__mmask16)0x0f0fu : (__mmask16)0x00ffu;
     const __m512i base = q4 ? _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0)
                             : _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i am = _mm512_set1_epi8(q4 ? 8 : (char)0x80); /* act_pair_512's m: 8 or 128 */
     __m512 acc[NR][NV];
     _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
     {
@@ -1284,7 +1287,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void tile_vnni512_step(const uint8_t *w, siz
             }
             _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++)
             {
-                struct act512 a = tile_act_512(x + v * xs, b + j, true, q4);
+                struct act512 a = act_pair_512(x + v * xs, b + j, true, q4, am);
                 __m512 xsc = _mm512_permutexvar_ps(idx, dx[v]);
                 _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
                 {
@@ -1300,7 +1303,7 @@ TARGET_VNNI512 static ALWAYS_INLINE void tile_vnni512_step(const uint8_t *w, siz
         _Pragma("GCC unroll 4") for (size_t v = 0; v < nv; v++)
         {
             const struct octo_q8_0_block *xv = x + v * xs;
-            struct act512 a = tile_act_512(xv, b, two, q4);
+            struct act512 a = act_pair_512(xv, b, two, q4, am);
             float dx0 = _cvtsh_ss(xv[b].d);
             float dx1 = two ? _cvtsh_ss(xv[b + 1].d) : 0.0f;
             _Pragma("GCC unroll 4") for (size_t r = 0; r < nr; r++)
@@ -1489,9 +1492,9 @@ const char *octo_quant_isa_name(enum octo_quant_isa isa)
 static rows_fn select_rows(enum octo_quant_isa isa, enum octo_quant_type type)
 {
 #if OCTO_QUANT_X86
-    bool q4 = type == OCTO_QUANT_Q4_0;
-    if (type != OCTO_QUANT_Q8_0 && !q4)
+    if (!octo_quant_type_is_block(type))
         return NULL;
+    bool q4 = type == OCTO_QUANT_Q4_0;
     switch (isa) {
     case OCTO_QUANT_ISA_AVX512_VNNI:
         return q4 ? rows_vnni512_q4 : rows_vnni512_q8;
@@ -1564,7 +1567,7 @@ int octo_quant_matvec_isa(enum octo_quant_isa isa, const struct octo_quant_matri
         return OCTO_EUNSUPPORTED;
     if (r0 > r1 || r1 > m->rows)
         return OCTO_EINVAL;
-    bool quantized = m->type == OCTO_QUANT_Q8_0 || m->type == OCTO_QUANT_Q4_0;
+    bool quantized = octo_quant_type_is_block(m->type);
     const void *operand = quantized ? (const void *)xq : (const void *)x;
     if (operand == NULL)
         return OCTO_EINVAL;
@@ -1626,7 +1629,7 @@ int octo_quant_matmul_isa(enum octo_quant_isa isa, const struct octo_quant_matri
         return OCTO_EUNSUPPORTED;
     if (r0 > r1 || r1 > m->rows || (n_vec > 1 && y_stride < r1))
         return OCTO_EINVAL;
-    bool quantized = m->type == OCTO_QUANT_Q8_0 || m->type == OCTO_QUANT_Q4_0;
+    bool quantized = octo_quant_type_is_block(m->type);
     if ((quantized ? (const void *)xq : (const void *)x) == NULL)
         return OCTO_EINVAL;
     if (n_vec > OCTO_QUANT_MATMUL_VEC_MAX ||

@@ -71,6 +71,10 @@ enum octo_quant_type {
 
 #define OCTO_QUANT_BLOCK 32 /* elements per Q8_0 / Q4_0 block */
 
+/* Whether `type` is a block format (Q8_0, Q4_0): rows are whole blocks, and the kernels take
+ * the activation as Q8_0 blocks (octo_quant_act_q8_0) instead of floats. */
+bool octo_quant_type_is_block(enum octo_quant_type type);
+
 /* Largest row length accepted (elements); bounds every size computation. */
 #define OCTO_QUANT_COLS_MAX ((size_t)1 << 30)
 

@@ -5,6 +5,10 @@
  * depend on the sort's stability. top-k selects with a bounded min-heap (O(n log k)) before
  * sorting the k winners; without top-k and top-p nothing is sorted and the draw walks ids in
  * order.
+ *
+ * Non-finite logits: NaN ones are skipped everywhere (OCTO_EINVAL only when all are NaN);
+ * greedy compares the raw values; the drawn path counts +-inf as +-FLT_MAX, so a +inf logit is
+ * always drawn (several share the draw) and a row of -inf ones is drawn from uniformly.
  */
 #include "infer/sample.h"
 
@@ -190,8 +194,13 @@ long octo_sampler_sample(struct octo_sampler *s, float *logits)
         return greedy(s, logits);
     size_t n = 0;
     for (size_t i = 0; i < s->n_vocab; i++) {
-        if (!isnan(logits[i]))
-            s->cand[n++] = (struct octo_sample_cand){logits[i], (uint32_t)i, 0.0};
+        float v = logits[i];
+        if (isnan(v))
+            continue;
+        /* +-inf as +-FLT_MAX (as the penalty clamps): logit - max stays finite, so a +inf
+         * logit wins and all -inf ones are equally likely instead of NaN probabilities. */
+        v = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v;
+        s->cand[n++] = (struct octo_sample_cand){v, (uint32_t)i, 0.0};
     }
     if (n == 0)
         return OCTO_EINVAL;

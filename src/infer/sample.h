@@ -75,7 +75,8 @@ OCTO_MUST_USE int octo_sampler_init(struct octo_sampler *s, const struct octo_sa
 void octo_sampler_deinit(struct octo_sampler *s);
 
 /* Picks the next token from logits[0..n_vocab) (modified in place by the penalty). Does not
- * accept it: call octo_sampler_accept with the token actually used. Returns the token id, or
+ * accept it: call octo_sampler_accept with the token actually used. Infinite logits count as
+ * +-FLT_MAX (a +inf token wins; NaN logits are never picked). Returns the token id, or
  * OCTO_EINVAL when every logit is NaN. */
 OCTO_MUST_USE long octo_sampler_sample(struct octo_sampler *s, float *logits);
 

@@ -6,7 +6,8 @@
  *   Special tokens. Tokens typed CONTROL, USER_DEFINED or UNKNOWN are cut out of the text
  *   first, longest text first (ties: lower id first; llama.cpp's std::sort leaves ties
  *   unordered), each one's every occurrence in every remaining raw fragment, honouring the
- *   LSTRIP/RSTRIP attributes (set for Phi-3 vocabularies by general.name, as llama.cpp does).
+ *   RSTRIP attribute (set for Phi-3 vocabularies by general.name, as llama.cpp does; nothing
+ *   here sets llama.cpp's LSTRIP).
  *   Without parse_special, CONTROL and UNKNOWN tokens are left as text but USER_DEFINED ones
  *   are still cut out. Texts llama.cpp recognises as end-of-turn / FIM / end-of-generation
  *   markers get the CONTROL attribute as there.
@@ -15,7 +16,7 @@
  *   its cost of a pass over the text per special token). The raw fragments are always the
  *   maximal runs of text bytes not yet cut or stripped, kept as a bitmap of used bytes; a pass
  *   for token k takes its occurrences left to right, each one lying wholly in unused bytes, and
- *   marks it (and the whitespace its LSTRIP/RSTRIP removes) used — exactly what the per-
+ *   marks it (and the whitespace its RSTRIP removes) used — exactly what the per-
  *   fragment leftmost search does. An Aho-Corasick automaton over the special texts (built at
  *   init) first finds which special tokens occur in the text at all, in one pass: usually none,
  *   and then the text is one fragment. Otherwise a second pass lists every occurrence of those,
@@ -87,9 +88,9 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/hex.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,20 +114,6 @@ struct octo_tok_merge {
 };
 
 /* ---- errors ---- */
-
-static int fail(char *reason, size_t size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *reason, size_t size, int rc, const char *fmt, ...)
-{
-    if (reason != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(reason, size, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* Writes s[0..n) into out (size >= 4 bytes, NUL-terminated) for a reason: printable ASCII as
  * is, every other byte (and '\\', '\'') as \xNN; at most 48 input bytes, then "...". */
@@ -324,20 +311,15 @@ static size_t utf8_put(uint32_t cp, char *out)
     return 4;
 }
 
-/* The mapped UTF-8 of every byte (1 or 2 bytes each). */
-struct gpt2_map {
-    char s[256][2];
-    uint8_t n[256];
-};
-
-static void gpt2_map_build(struct gpt2_map *m)
+/* t->gpt2_text/gpt2_len: the mapped UTF-8 of every byte (1 or 2 bytes each). */
+static void gpt2_map_build(struct octo_tok *t)
 {
     for (unsigned b = 0; b < 256; b++) {
         char tmp[4];
         size_t n = utf8_put(gpt2_byte_cp((uint8_t)b), tmp);
         OCTO_ASSERT(n <= 2);
-        memcpy(m->s[b], tmp, n);
-        m->n[b] = (uint8_t)n;
+        memcpy(t->gpt2_text[b], tmp, n);
+        t->gpt2_len[b] = (uint8_t)n;
     }
 }
 
@@ -409,7 +391,7 @@ static int regex_add(struct octo_tok *t, const char *pattern, char *reason, size
     OCTO_ASSERT(t->n_re < OCTO_TOK_REGEX_MAX);
     pcre2_compile_context *cctx = pcre2_compile_context_create(t->re_gctx);
     if (cctx == NULL)
-        return fail(reason, rsize, OCTO_ENOMEM, "out of memory compiling a pattern");
+        return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory compiling a pattern");
     int err = 0;
     PCRE2_SIZE err_off = 0;
     pcre2_code *code =
@@ -418,15 +400,15 @@ static int regex_add(struct octo_tok *t, const char *pattern, char *reason, size
     pcre2_compile_context_free(cctx);
     if (code == NULL) {
         if (err == PCRE2_ERROR_HEAP_FAILED || err == PCRE2_ERROR_NOMEMORY)
-            return fail(reason, rsize, OCTO_ENOMEM, "out of memory compiling a pattern");
+            return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory compiling a pattern");
         /* Our own patterns compile on every PCRE2 >= 10.34 built with Unicode support; a
          * library built otherwise says so here. */
         PCRE2_UCHAR msg[120];
         if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
             msg[0] = 0;
-        return fail(reason, rsize, OCTO_EUNSUPPORTED,
-                    "this PCRE2 library cannot compile the pre-tokenizer pattern: %s",
-                    (const char *)msg);
+        return octo_err_reason(reason, rsize, OCTO_EUNSUPPORTED,
+                               "this PCRE2 library cannot compile the pre-tokenizer pattern: %s",
+                               (const char *)msg);
     }
     /* JIT is an optimisation: without it (unsupported CPU, no executable memory) the
      * interpreter gives the same matches. */
@@ -440,11 +422,11 @@ static int regex_setup(struct octo_tok *t, char *reason, size_t rsize)
     uint32_t unicode = 0;
     if (t->pre != OCTO_TOK_PRE_NONE &&
         (pcre2_config(PCRE2_CONFIG_UNICODE, &unicode) < 0 || unicode == 0))
-        return fail(reason, rsize, OCTO_EUNSUPPORTED,
-                    "the PCRE2 library was built without Unicode support");
+        return octo_err_reason(reason, rsize, OCTO_EUNSUPPORTED,
+                               "the PCRE2 library was built without Unicode support");
     t->re_gctx = pcre2_general_context_create(pcre_alloc, pcre_dealloc, NULL);
     if (t->re_gctx == NULL)
-        return fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+        return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
     const char *list[OCTO_TOK_REGEX_MAX];
     size_t n = 0;
     switch (t->pre) {
@@ -485,10 +467,10 @@ static int read_id(const struct octo_tok *t, const struct octo_gguf *g, const ch
     if (rc == OCTO_ENOTFOUND)
         return 0;
     if (rc < 0)
-        return fail(reason, rsize, OCTO_EMALFORMED, "%s is not a u32 token id", key);
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "%s is not a u32 token id", key);
     if (v >= t->n_vocab)
-        return fail(reason, rsize, OCTO_EMALFORMED, "%s = %u is outside the vocabulary (%u)", key,
-                    v, t->n_vocab);
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "%s = %u is outside the vocabulary (%u)", key, v, t->n_vocab);
     *id = (int32_t)v;
     return 0;
 }
@@ -500,7 +482,7 @@ static int read_bool(const struct octo_gguf *g, const char *key, bool *out, char
     if (rc == OCTO_ENOTFOUND)
         return 0;
     if (rc < 0)
-        return fail(reason, rsize, OCTO_EMALFORMED, "%s is not a bool", key);
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "%s is not a bool", key);
     return 0;
 }
 
@@ -516,15 +498,14 @@ static int read_array(const struct octo_gguf *g, const char *key, uint32_t type_
 {
     *arr = NULL;
     int rc = octo_gguf_get_array(g, key, arr);
-    if (rc == OCTO_ENOTFOUND) {
-        *arr = NULL;
+    if (rc == OCTO_ENOTFOUND)
         return 0;
-    }
     if (rc < 0 || ((*arr)->elem_type != type_a && (*arr)->elem_type != type_b))
-        return fail(reason, rsize, OCTO_EMALFORMED, "%s has the wrong type", key);
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "%s has the wrong type", key);
     if ((*arr)->count != n)
-        return fail(reason, rsize, OCTO_EMALFORMED, "%s has %llu entries for %llu tokens", key,
-                    (unsigned long long)(*arr)->count, (unsigned long long)n);
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "%s has %llu entries for %llu tokens", key,
+                               (unsigned long long)(*arr)->count, (unsigned long long)n);
     return 0;
 }
 
@@ -549,17 +530,6 @@ static uint16_t type_attr(int32_t type)
     }
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* ---- init: tokens ---- */
 
 static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reason, size_t rsize)
@@ -567,14 +537,15 @@ static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reas
     const struct octo_gguf_value *toks;
     int rc = octo_gguf_get_array(g, "tokenizer.ggml.tokens", &toks);
     if (rc == OCTO_ENOTFOUND)
-        return fail(reason, rsize, rc, "tokenizer.ggml.tokens is missing");
+        return octo_err_reason(reason, rsize, rc, "tokenizer.ggml.tokens is missing");
     if (rc < 0 || toks->elem_type != OCTO_GGUF_STRING)
-        return fail(reason, rsize, OCTO_EMALFORMED, "tokenizer.ggml.tokens is not a string array");
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "tokenizer.ggml.tokens is not a string array");
     if (toks->count == 0)
-        return fail(reason, rsize, OCTO_EMALFORMED, "the vocabulary is empty");
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "the vocabulary is empty");
     if (toks->count > OCTO_TOK_VOCAB_MAX)
-        return fail(reason, rsize, OCTO_ETOOBIG, "%llu tokens exceed the limit of %u",
-                    (unsigned long long)toks->count, OCTO_TOK_VOCAB_MAX);
+        return octo_err_reason(reason, rsize, OCTO_ETOOBIG, "%llu tokens exceed the limit of %u",
+                               (unsigned long long)toks->count, OCTO_TOK_VOCAB_MAX);
     t->n_vocab = (uint32_t)toks->count;
 
     const struct octo_gguf_value *scores, *types;
@@ -589,15 +560,15 @@ static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reas
 
     t->tokens = octo_calloc(t->n_vocab, sizeof(*t->tokens));
     if (t->tokens == NULL)
-        return fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+        return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         struct octo_tok_entry *e = &t->tokens[i];
         struct octo_gguf_value v;
         rc = octo_gguf_array_get(toks, i, &v);
         OCTO_ASSERT(rc == 0);
         if (v.len > OCTO_TOK_TOKEN_MAX)
-            return fail(reason, rsize, OCTO_ETOOBIG, "token %u is %llu bytes (limit %u)", i,
-                        (unsigned long long)v.len, OCTO_TOK_TOKEN_MAX);
+            return octo_err_reason(reason, rsize, OCTO_ETOOBIG, "token %u is %llu bytes (limit %u)",
+                                   i, (unsigned long long)v.len, OCTO_TOK_TOKEN_MAX);
         e->text = (const char *)v.data;
         e->len = (uint32_t)v.len;
         if (e->len == 0) {
@@ -606,7 +577,7 @@ static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reas
             OCTO_ASSERT(k > 0 && (size_t)k < sizeof(name));
             e->text = octo_arena_memdup(&t->arena, name, (size_t)k);
             if (e->text == NULL)
-                return fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+                return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
             e->len = (uint32_t)k;
         }
         e->score = 0.0f;
@@ -619,7 +590,8 @@ static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reas
                 e->score = (float)s;
             }
             if (isnan(e->score))
-                return fail(reason, rsize, OCTO_EMALFORMED, "token %u has a NaN score", i);
+                return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "token %u has a NaN score",
+                                       i);
         }
         e->attr = OCTO_TOK_ATTR_NORMAL;
         if (types != NULL) {
@@ -628,12 +600,10 @@ static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reas
             e->attr = type_attr(ty);
         }
         if (e->attr & OCTO_TOK_ATTR_BYTE) {
-            int hi = e->len == 6 ? hex_digit(e->text[3]) : -1;
-            int lo = e->len == 6 ? hex_digit(e->text[4]) : -1;
-            if (hi < 0 || lo < 0 || memcmp(e->text, "<0x", 3) != 0 || e->text[5] != '>')
-                return fail(reason, rsize, OCTO_EMALFORMED, "byte token %u is not spelled <0xNN>",
-                            i);
-            e->byte = (uint8_t)(hi * 16 + lo);
+            if (e->len != 6 || memcmp(e->text, "<0x", 3) != 0 || e->text[5] != '>' ||
+                octo_hex_decode(e->text + 3, 2, &e->byte, 1) != 1)
+                return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                                       "byte token %u is not spelled <0xNN>", i);
         }
     }
 
@@ -641,14 +611,14 @@ static int load_tokens(struct octo_tok *t, const struct octo_gguf *g, char *reas
     size_t slots = pow2_at_least((size_t)t->n_vocab * 4);
     t->text_slots = octo_calloc(slots, sizeof(*t->text_slots));
     if (t->text_slots == NULL)
-        return fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+        return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
     t->text_mask = slots - 1;
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         if (text_insert(t, i) < 0)
-            return fail(reason, rsize, OCTO_EMALFORMED,
-                        "token %u's text collides with %u others in the text hash "
-                        "(a crafted vocabulary?)",
-                        i, OCTO_TOK_PROBE_MAX);
+            return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                                   "token %u's text collides with %u others in the text hash "
+                                   "(a crafted vocabulary?)",
+                                   i, OCTO_TOK_PROBE_MAX);
     }
     return 0;
 }
@@ -683,12 +653,14 @@ static int merges_parse(struct octo_tok *t, const struct octo_gguf_value *arr, s
         /* llama.cpp splits at the first space after the first byte. */
         const char *sp = n > 1 ? memchr(s + 1, ' ', n - 1) : NULL;
         if (sp == NULL || (size_t)(sp - s) + 1 >= n)
-            return fail(reason, rsize, OCTO_EMALFORMED, "merge %u is not \"left right\"", i);
+            return octo_err_reason(reason, rsize, OCTO_EMALFORMED, "merge %u is not \"left right\"",
+                                   i);
         size_t nl = (size_t)(sp - s), nr = n - nl - 1;
         int32_t l = find_text(t, s, nl);
         int32_t r = find_text(t, sp + 1, nr);
         if (l < 0 || r < 0)
-            return fail(reason, rsize, OCTO_EMALFORMED, "merge %u names an unknown token", i);
+            return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                                   "merge %u names an unknown token", i);
         in[i] = (struct merge_in){(uint32_t)l, (uint32_t)r, i, find_text2(t, s, nl, sp + 1, nr)};
         t->merge_row[l + 1]++;
     }
@@ -726,19 +698,21 @@ static int load_merges(struct octo_tok *t, const struct octo_gguf *g, char *reas
     const struct octo_gguf_value *arr;
     int rc = octo_gguf_get_array(g, "tokenizer.ggml.merges", &arr);
     if (rc == OCTO_ENOTFOUND)
-        return fail(reason, rsize, rc, "tokenizer.ggml.merges is missing (required for BPE)");
+        return octo_err_reason(reason, rsize, rc,
+                               "tokenizer.ggml.merges is missing (required for BPE)");
     if (rc < 0 || arr->elem_type != OCTO_GGUF_STRING)
-        return fail(reason, rsize, OCTO_EMALFORMED, "tokenizer.ggml.merges is not a string array");
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "tokenizer.ggml.merges is not a string array");
     if (arr->count > OCTO_TOK_MERGES_MAX)
-        return fail(reason, rsize, OCTO_ETOOBIG, "%llu merges exceed the limit of %u",
-                    (unsigned long long)arr->count, OCTO_TOK_MERGES_MAX);
+        return octo_err_reason(reason, rsize, OCTO_ETOOBIG, "%llu merges exceed the limit of %u",
+                               (unsigned long long)arr->count, OCTO_TOK_MERGES_MAX);
     t->n_merges = (uint32_t)arr->count;
     t->merge_row = octo_calloc((size_t)t->n_vocab + 1, sizeof(*t->merge_row));
     t->merges = octo_malloc(((size_t)t->n_merges + 1) * sizeof(*t->merges));
     struct merge_in *in = octo_malloc(((size_t)t->n_merges + 1) * sizeof(*in));
     if (t->merge_row == NULL || t->merges == NULL || in == NULL) {
         octo_free(in);
-        return fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+        return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
     }
     rc = merges_parse(t, arr, in, reason, rsize);
     if (rc == 0)
@@ -755,9 +729,10 @@ static int load_model(struct octo_tok *t, const struct octo_gguf *g, char *reaso
     size_t n;
     int rc = octo_gguf_get_str(g, "tokenizer.ggml.model", &s, &n);
     if (rc == OCTO_ENOTFOUND)
-        return fail(reason, rsize, rc, "tokenizer.ggml.model is missing");
+        return octo_err_reason(reason, rsize, rc, "tokenizer.ggml.model is missing");
     if (rc < 0)
-        return fail(reason, rsize, OCTO_EMALFORMED, "tokenizer.ggml.model is not a string");
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "tokenizer.ggml.model is not a string");
     if (str_is(s, n, "llama")) {
         t->model = OCTO_TOK_SPM;
     } else if (str_is(s, n, "gpt2")) {
@@ -765,8 +740,8 @@ static int load_model(struct octo_tok *t, const struct octo_gguf *g, char *reaso
     } else {
         char name[OCTO_TOK_REASON_MAX];
         escape_name(s, n, name, sizeof(name));
-        return fail(reason, rsize, OCTO_EUNSUPPORTED,
-                    "tokenizer model '%s' is not supported (only llama and gpt2)", name);
+        return octo_err_reason(reason, rsize, OCTO_EUNSUPPORTED,
+                               "tokenizer model '%s' is not supported (only llama and gpt2)", name);
     }
     if (t->model == OCTO_TOK_SPM) {
         t->pre = OCTO_TOK_PRE_NONE;
@@ -778,7 +753,8 @@ static int load_model(struct octo_tok *t, const struct octo_gguf *g, char *reaso
         return 0;
     }
     if (rc < 0)
-        return fail(reason, rsize, OCTO_EMALFORMED, "tokenizer.ggml.pre is not a string");
+        return octo_err_reason(reason, rsize, OCTO_EMALFORMED,
+                               "tokenizer.ggml.pre is not a string");
     if (n == 0 || str_is(s, n, "default")) {
         t->pre = OCTO_TOK_PRE_DEFAULT;
     } else if (str_is(s, n, "gpt-2") || str_is(s, n, "gpt2")) {
@@ -790,10 +766,11 @@ static int load_model(struct octo_tok *t, const struct octo_gguf *g, char *reaso
     } else {
         char name[OCTO_TOK_REASON_MAX];
         escape_name(s, n, name, sizeof(name));
-        return fail(reason, rsize, OCTO_EUNSUPPORTED,
-                    "pre-tokenizer '%s' is not supported (default, gpt-2, llama3/llama-bpe, "
-                    "qwen2)",
-                    name);
+        return octo_err_reason(
+            reason, rsize, OCTO_EUNSUPPORTED,
+            "pre-tokenizer '%s' is not supported (default, gpt-2, llama3/llama-bpe, "
+            "qwen2)",
+            name);
     }
     return 0;
 }
@@ -804,13 +781,11 @@ static int load_flags(struct octo_tok *t, const struct octo_gguf *g, char *reaso
     if (t->model == OCTO_TOK_SPM) {
         t->bos = 1;
         t->eos = 2;
-        t->unk = 0;
         t->add_bos = true;
         t->add_space_prefix = true;
     } else {
         t->bos = 11;
         t->eos = 11;
-        t->unk = -1;
         t->add_bos = t->pre == OCTO_TOK_PRE_LLAMA3;
         t->ignore_merges = t->pre == OCTO_TOK_PRE_LLAMA3;
         t->add_space_prefix = false;
@@ -820,18 +795,17 @@ static int load_flags(struct octo_tok *t, const struct octo_gguf *g, char *reaso
         t->bos = -1;
     if (t->eos >= nv)
         t->eos = -1;
-    if (t->unk >= nv)
-        t->unk = -1;
-    t->eot = t->eom = t->pad = -1;
+    t->eot = t->eom = -1;
     t->add_eos = false;
+    int32_t unk = -1, pad = -1; /* only checked: nothing here uses them */
 
     struct {
         const char *key;
         int32_t *id;
     } ids[] = {
-        {"tokenizer.ggml.bos_token_id", &t->bos},     {"tokenizer.ggml.eos_token_id", &t->eos},
-        {"tokenizer.ggml.eot_token_id", &t->eot},     {"tokenizer.ggml.eom_token_id", &t->eom},
-        {"tokenizer.ggml.unknown_token_id", &t->unk}, {"tokenizer.ggml.padding_token_id", &t->pad},
+        {"tokenizer.ggml.bos_token_id", &t->bos},  {"tokenizer.ggml.eos_token_id", &t->eos},
+        {"tokenizer.ggml.eot_token_id", &t->eot},  {"tokenizer.ggml.eom_token_id", &t->eom},
+        {"tokenizer.ggml.unknown_token_id", &unk}, {"tokenizer.ggml.padding_token_id", &pad},
     };
     for (size_t i = 0; i < OCTO_ARRAY_LEN(ids); i++) {
         int rc = read_id(t, g, ids[i].key, ids[i].id, reason, rsize);
@@ -848,8 +822,7 @@ static int load_flags(struct octo_tok *t, const struct octo_gguf *g, char *reaso
 
 static void load_byte_tables(struct octo_tok *t)
 {
-    struct gpt2_map map;
-    gpt2_map_build(&map);
+    gpt2_map_build(t);
     for (unsigned b = 0; b < 256; b++) {
         char raw = (char)b;
         t->byte1_tok[b] = find_text(t, &raw, 1);
@@ -859,7 +832,7 @@ static void load_byte_tables(struct octo_tok *t)
             int32_t id = find_text(t, hex, 6);
             t->byte_tok[b] = id >= 0 ? id : t->byte1_tok[b];
         } else {
-            t->byte_tok[b] = find_text(t, map.s[b], map.n[b]);
+            t->byte_tok[b] = find_text(t, t->gpt2_text[b], t->gpt2_len[b]);
         }
     }
 }
@@ -1058,7 +1031,7 @@ static int load_specials(struct octo_tok *t, const struct octo_gguf *g, char *re
     if (rc == 0)
         rc = eog_add(t, t->eom);
     if (rc < 0)
-        return fail(reason, rsize, rc, "out of memory");
+        return octo_err_reason(reason, rsize, rc, "out of memory");
     if (t->n_eog > 1)
         qsort(t->eog, t->n_eog, sizeof(*t->eog), cmp_u32);
 
@@ -1073,7 +1046,7 @@ static int load_specials(struct octo_tok *t, const struct octo_gguf *g, char *re
         t->special = octo_malloc(count * sizeof(*t->special));
         if (keyed == NULL || t->special == NULL) {
             octo_free(keyed);
-            return fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+            return octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
         }
         uint32_t k = 0;
         for (uint32_t i = 0; i < t->n_vocab; i++)
@@ -1291,7 +1264,7 @@ static int matcher_build(struct octo_tok *t, char *reason, size_t rsize)
     int rc = 0;
     if (m == NULL || list == NULL || parent == NULL || queue == NULL || byte_of == NULL) {
         matcher_free(m);
-        rc = fail(reason, rsize, OCTO_ENOMEM, "out of memory");
+        rc = octo_err_reason(reason, rsize, OCTO_ENOMEM, "out of memory");
     } else {
         for (uint32_t k = 0; k < t->n_special; k++) {
             const struct octo_tok_entry *e = &t->tokens[t->special[k]];
@@ -1342,10 +1315,8 @@ void octo_tok_deinit(struct octo_tok *t)
 {
     for (uint32_t i = 0; i < t->n_re; i++)
         pcre2_code_free((pcre2_code *)t->re[i]);
-    t->n_re = 0;
     if (t->re_gctx != NULL)
         pcre2_general_context_free((pcre2_general_context *)t->re_gctx);
-    t->re_gctx = NULL;
     octo_free(t->tokens);
     octo_free(t->text_slots);
     octo_free(t->merge_row);
@@ -1353,17 +1324,8 @@ void octo_tok_deinit(struct octo_tok *t)
     octo_free(t->special);
     octo_free(t->eog);
     matcher_free(t->matcher);
-    t->matcher = NULL;
-    t->tokens = NULL;
-    t->text_slots = NULL;
-    t->merge_row = NULL;
-    t->merges = NULL;
-    t->special = NULL;
-    t->eog = NULL;
-    t->n_vocab = 0;
-    t->n_special = 0;
-    t->n_eog = 0;
     octo_arena_deinit(&t->arena);
+    memset(t, 0, sizeof(*t));
 }
 
 /* ======================================================================================== */
@@ -1383,17 +1345,15 @@ struct sym {
     int32_t id; /* BPE: token of the symbol's text, or -1 */
 };
 
-struct spm_bigram {
-    float score;
+/* A candidate merge of the adjacent symbols left and right. The heap pops the highest prio,
+ * then the leftmost pair: SPM's prio is the merged token's score (a float, exact as a double),
+ * BPE's is -rank (exact: ranks are below 2^53), so SPM merges the best score first and BPE the
+ * lowest rank first, leftmost on ties, as llama.cpp does. */
+struct bigram {
+    double prio;
     int32_t left, right;
-    uint32_t size;
-};
-
-struct bpe_bigram {
-    uint32_t rank;
-    int32_t left, right;
-    uint32_t nl, nr;
-    int32_t result;
+    uint32_t size;  /* bytes of left + right when pushed (see bigram_stale) */
+    int32_t result; /* BPE: the merged token; SPM: -1 */
 };
 
 struct span {
@@ -1421,11 +1381,10 @@ struct out {
 
 struct scratch {
     struct budget budget;
-    struct vec frags;    /* struct frag: the text cut at special tokens */
-    struct vec text;     /* bytes: an SPM session text or a mapped BPE word */
-    struct vec syms;     /* struct sym */
-    struct vec heap;     /* struct spm_bigram */
-    struct vec bpe_heap; /* struct bpe_bigram */
+    struct vec frags; /* struct frag: the text cut at special tokens */
+    struct vec text;  /* bytes: an SPM session text or a mapped BPE word */
+    struct vec syms;  /* struct sym */
+    struct vec heap;  /* struct bigram */
     struct vec words, words2;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
@@ -1516,14 +1475,10 @@ static bool c_isspace(char c)
 #define OCC_PER_BYTE 2u
 #define OCC_EXTRA 4096u
 
+/* An occurrence of special k at text byte `start` (listed, or cut). */
 struct occ {
     uint32_t start;
     uint32_t k; /* index in t->special */
-};
-
-struct cut {
-    uint32_t start;
-    uint32_t k;
 };
 
 /* Scratch of one partition. `used` bit i: text byte i is cut or stripped. */
@@ -1537,7 +1492,7 @@ struct cutter {
     struct vec occ;   /* struct occ, in text order */
     struct vec order; /* uint32_t: occ indices grouped by k, text order within a group */
     struct vec group; /* uint32_t [n_special]: end of group k in order[] */
-    struct vec cuts;  /* struct cut */
+    struct vec cuts;  /* struct occ: the occurrences cut */
 };
 
 static bool bit_get(const struct vec *v, size_t i)
@@ -1600,7 +1555,7 @@ static void cutter_init(struct cutter *c, const struct octo_tok *t, const char *
     vec_init(&c->occ, sizeof(struct occ), occ_max, b);
     vec_init(&c->order, sizeof(uint32_t), occ_max, b);
     vec_init(&c->group, sizeof(uint32_t), (size_t)t->n_special + 1, b);
-    vec_init(&c->cuts, sizeof(struct cut), len, b);
+    vec_init(&c->cuts, sizeof(struct occ), len, b);
 }
 
 static void cutter_deinit(struct cutter *c)
@@ -1675,24 +1630,21 @@ static int list_occurrences(struct cutter *c)
     return 0;
 }
 
-/* Cuts special k at [p, p + len): marks it, and the whitespace its LSTRIP/RSTRIP attributes
- * remove from the raw text next to it, as used; records the cut. *end: the first byte after
- * what was marked. */
+/* Cuts special k at [p, p + len): marks it, and the whitespace its RSTRIP attribute removes
+ * from the raw text after it, as used; records the cut. *end: the first byte after what was
+ * marked. */
 static int cut_at(struct cutter *c, size_t p, uint32_t k, size_t *end)
 {
     const struct octo_tok_entry *e = &c->t->tokens[c->t->special[k]];
-    size_t a = p, b = p + e->len;
-    OCTO_DASSERT(b <= c->len && range_free(&c->used, a, b));
-    if (e->attr & OCTO_TOK_ATTR_LSTRIP)
-        while (a > 0 && !bit_get(&c->used, a - 1) && c_isspace(c->text[a - 1]))
-            a--;
+    size_t b = p + e->len;
+    OCTO_DASSERT(b <= c->len && range_free(&c->used, p, b));
     if (e->attr & OCTO_TOK_ATTR_RSTRIP)
         while (b < c->len && !bit_get(&c->used, b) && c_isspace(c->text[b]))
             b++;
-    for (size_t i = a; i < b; i++)
+    for (size_t i = p; i < b; i++)
         bit_set(&c->used, i);
     *end = b;
-    struct cut cut = {(uint32_t)p, k};
+    struct occ cut = {(uint32_t)p, k};
     return vec_push(&c->cuts, &cut);
 }
 
@@ -1742,9 +1694,9 @@ static int cut_searched(struct cutter *c)
     return 0;
 }
 
-static int cmp_cut(const void *a, const void *b)
+static int cmp_occ_start(const void *a, const void *b)
 {
-    const struct cut *x = a, *y = b;
+    const struct occ *x = a, *y = b;
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
@@ -1768,9 +1720,9 @@ static int push_raw_runs(const struct cutter *c, size_t a, size_t b, struct vec 
 /* The fragment list: raw runs and cuts in text order. */
 static int partition_emit(struct cutter *c, struct vec *frags)
 {
-    struct cut *cuts = c->cuts.p;
+    struct occ *cuts = c->cuts.p;
     if (c->cuts.n > 1)
-        qsort(cuts, c->cuts.n, sizeof(*cuts), cmp_cut);
+        qsort(cuts, c->cuts.n, sizeof(*cuts), cmp_occ_start);
     size_t pos = 0;
     for (size_t i = 0; i < c->cuts.n; i++) {
         int rc = push_raw_runs(c, pos, cuts[i].start, frags);
@@ -1825,25 +1777,25 @@ static int partition(const struct octo_tok *t, const char *text, size_t len, boo
     return rc;
 }
 
-/* ---- SPM ---- */
+/* ---- the merge heap (SPM and BPE) ---- */
 
-static bool spm_before(const struct spm_bigram *a, const struct spm_bigram *b)
+static bool bigram_before(const struct bigram *a, const struct bigram *b)
 {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
+    return a->prio > b->prio || (a->prio == b->prio && a->left < b->left);
 }
 
-static int spm_push(struct vec *h, const struct spm_bigram *b)
+static int bigram_push(struct vec *h, const struct bigram *b)
 {
     int rc = vec_push(h, b);
     if (rc < 0)
         return rc;
-    struct spm_bigram *a = h->p;
+    struct bigram *a = h->p;
     size_t i = h->n - 1;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!spm_before(&a[i], &a[parent]))
+        if (!bigram_before(&a[i], &a[parent]))
             break;
-        struct spm_bigram tmp = a[i];
+        struct bigram tmp = a[i];
         a[i] = a[parent];
         a[parent] = tmp;
         i = parent;
@@ -1851,27 +1803,48 @@ static int spm_push(struct vec *h, const struct spm_bigram *b)
     return 0;
 }
 
-static struct spm_bigram spm_pop(struct vec *h)
+static struct bigram bigram_pop(struct vec *h)
 {
-    struct spm_bigram *a = h->p;
-    struct spm_bigram top = a[0];
+    struct bigram *a = h->p;
+    struct bigram top = a[0];
     a[0] = a[--h->n];
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, best = i;
-        if (l < h->n && spm_before(&a[l], &a[best]))
+        if (l < h->n && bigram_before(&a[l], &a[best]))
             best = l;
-        if (r < h->n && spm_before(&a[r], &a[best]))
+        if (r < h->n && bigram_before(&a[r], &a[best]))
             best = r;
         if (best == i)
             break;
-        struct spm_bigram tmp = a[i];
+        struct bigram tmp = a[i];
         a[i] = a[best];
         a[best] = tmp;
         i = best;
     }
     return top;
 }
+
+/* A popped bigram is outdated when either side has merged since it was pushed. Symbols start
+ * non-empty and only grow, or drop to 0 bytes when merged into their left neighbour, so "both
+ * sides unchanged" is "both non-empty with the pushed total". */
+static bool bigram_stale(const struct sym *l, const struct sym *r, const struct bigram *b)
+{
+    return l->n == 0 || r->n == 0 || l->n + r->n != b->size;
+}
+
+/* Merges the popped bigram b's right symbol into its left one (unlinking the right). */
+static void bigram_merge(struct sym *sy, const struct bigram *b)
+{
+    struct sym *l = &sy[b->left], *r = &sy[b->right];
+    l->n += r->n;
+    r->n = 0;
+    l->next = r->next;
+    if (r->next >= 0)
+        sy[r->next].prev = b->left;
+}
+
+/* ---- SPM ---- */
 
 static int spm_try_bigram(const struct octo_tok *t, const char *text, struct scratch *s,
                           int32_t left, int32_t right)
@@ -1883,8 +1856,8 @@ static int spm_try_bigram(const struct octo_tok *t, const char *text, struct scr
     int32_t id = find_text(t, text + sy[left].off, n);
     if (id < 0)
         return 0;
-    struct spm_bigram b = {t->tokens[id].score, left, right, (uint32_t)n};
-    return spm_push(&s->heap, &b);
+    struct bigram b = {(double)t->tokens[id].score, left, right, (uint32_t)n, -1};
+    return bigram_push(&s->heap, &b);
 }
 
 /* Tokenizes text[0..len) (already prefixed and escaped) with the SPM algorithm. */
@@ -1913,17 +1886,12 @@ static int spm_session(const struct octo_tok *t, const char *text, size_t len, s
             return rc;
     }
     while (s->heap.n > 0) {
-        struct spm_bigram b = spm_pop(&s->heap);
+        struct bigram b = bigram_pop(&s->heap);
         struct sym *sy = s->syms.p;
-        struct sym *l = &sy[b.left], *r = &sy[b.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
+        if (bigram_stale(&sy[b.left], &sy[b.right], &b))
             continue;
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            sy[r->next].prev = b.left;
-        int32_t prev = l->prev, next = l->next;
+        bigram_merge(sy, &b);
+        int32_t prev = sy[b.left].prev, next = sy[b.left].next;
         rc = spm_try_bigram(t, text, s, prev, b.left);
         if (rc == 0)
             rc = spm_try_bigram(t, text, s, b.left, next);
@@ -1973,52 +1941,6 @@ static int spm_text(const char *raw, size_t len, bool prefix, struct vec *buf)
 
 /* ---- BPE ---- */
 
-static bool bpe_before(const struct bpe_bigram *a, const struct bpe_bigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static int bpe_push(struct vec *h, const struct bpe_bigram *b)
-{
-    int rc = vec_push(h, b);
-    if (rc < 0)
-        return rc;
-    struct bpe_bigram *a = h->p;
-    size_t i = h->n - 1;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!bpe_before(&a[i], &a[parent]))
-            break;
-        struct bpe_bigram tmp = a[i];
-        a[i] = a[parent];
-        a[parent] = tmp;
-        i = parent;
-    }
-    return 0;
-}
-
-static struct bpe_bigram bpe_pop(struct vec *h)
-{
-    struct bpe_bigram *a = h->p;
-    struct bpe_bigram top = a[0];
-    a[0] = a[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, best = i;
-        if (l < h->n && bpe_before(&a[l], &a[best]))
-            best = l;
-        if (r < h->n && bpe_before(&a[r], &a[best]))
-            best = r;
-        if (best == i)
-            break;
-        struct bpe_bigram tmp = a[i];
-        a[i] = a[best];
-        a[best] = tmp;
-        i = best;
-    }
-    return top;
-}
-
 static int bpe_try_bigram(const struct octo_tok *t, struct scratch *s, int32_t left, int32_t right)
 {
     if (left < 0 || right < 0)
@@ -2029,19 +1951,18 @@ static int bpe_try_bigram(const struct octo_tok *t, struct scratch *s, int32_t l
     const struct octo_tok_merge *m = merge_find(t, (uint32_t)sy[left].id, (uint32_t)sy[right].id);
     if (m == NULL)
         return 0;
-    struct bpe_bigram b = {m->rank, left, right, sy[left].n, sy[right].n, m->result};
-    return bpe_push(&s->bpe_heap, &b);
+    struct bigram b = {-(double)m->rank, left, right, sy[left].n + sy[right].n, m->result};
+    return bigram_push(&s->heap, &b);
 }
 
 /* Emits the tokens of the mapped bytes of raw[0..n) one byte at a time (the fallback for a
  * symbol that is not a token). */
-static void bpe_fallback(const struct octo_tok *t, const struct gpt2_map *map, const char *raw,
-                         size_t n, struct out *o)
+static void bpe_fallback(const struct octo_tok *t, const char *raw, size_t n, struct out *o)
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t b = (uint8_t)raw[i];
-        for (size_t j = 0; j < map->n[b]; j++) {
-            int32_t id = t->byte1_tok[(uint8_t)map->s[b][j]];
+        for (size_t j = 0; j < t->gpt2_len[b]; j++) {
+            int32_t id = t->byte1_tok[(uint8_t)t->gpt2_text[b][j]];
             if (id >= 0)
                 emit(o, id);
         }
@@ -2049,8 +1970,8 @@ static void bpe_fallback(const struct octo_tok *t, const struct gpt2_map *map, c
 }
 
 /* BPE over one pre-tokenized word raw[0..len) (raw bytes; symbols start as single bytes). */
-static int bpe_word(const struct octo_tok *t, const struct gpt2_map *map, const char *raw,
-                    size_t len, struct scratch *s, struct out *o)
+static int bpe_word(const struct octo_tok *t, const char *raw, size_t len, struct scratch *s,
+                    struct out *o)
 {
     int rc;
     if (t->ignore_merges) {
@@ -2061,8 +1982,8 @@ static int bpe_word(const struct octo_tok *t, const struct gpt2_map *map, const 
         size_t n = 0;
         for (size_t i = 0; i < len; i++) {
             uint8_t b = (uint8_t)raw[i];
-            memcpy(p + n, map->s[b], map->n[b]);
-            n += map->n[b];
+            memcpy(p + n, t->gpt2_text[b], t->gpt2_len[b]);
+            n += t->gpt2_len[b];
         }
         int32_t id = find_text(t, p, n);
         if (id >= 0) {
@@ -2071,7 +1992,7 @@ static int bpe_word(const struct octo_tok *t, const struct gpt2_map *map, const 
         }
     }
     s->syms.n = 0;
-    s->bpe_heap.n = 0;
+    s->heap.n = 0;
     for (size_t i = 0; i < len; i++) {
         struct sym sy = {(uint32_t)i, 1, (int32_t)i - 1, i + 1 == len ? -1 : (int32_t)i + 1,
                          t->byte_tok[(uint8_t)raw[i]]};
@@ -2084,19 +2005,14 @@ static int bpe_word(const struct octo_tok *t, const struct gpt2_map *map, const 
         if (rc < 0)
             return rc;
     }
-    while (s->bpe_heap.n > 0) {
-        struct bpe_bigram b = bpe_pop(&s->bpe_heap);
+    while (s->heap.n > 0) {
+        struct bigram b = bigram_pop(&s->heap);
         struct sym *sy = s->syms.p;
-        struct sym *l = &sy[b.left], *r = &sy[b.right];
-        if (l->n != b.nl || r->n != b.nr)
-            continue; /* outdated: one side has merged since */
-        l->n += r->n;
-        l->id = b.result;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            sy[r->next].prev = b.left;
-        int32_t prev = l->prev, next = l->next;
+        if (bigram_stale(&sy[b.left], &sy[b.right], &b))
+            continue;
+        bigram_merge(sy, &b);
+        sy[b.left].id = b.result;
+        int32_t prev = sy[b.left].prev, next = sy[b.left].next;
         rc = bpe_try_bigram(t, s, prev, b.left);
         if (rc == 0)
             rc = bpe_try_bigram(t, s, b.left, next);
@@ -2108,7 +2024,7 @@ static int bpe_word(const struct octo_tok *t, const struct gpt2_map *map, const 
         if (sy[i].id >= 0)
             emit(o, sy[i].id);
         else
-            bpe_fallback(t, map, raw + sy[i].off, sy[i].n, o);
+            bpe_fallback(t, raw + sy[i].off, sy[i].n, o);
     }
     return 0;
 }
@@ -2130,10 +2046,8 @@ static int pcre_error(int rc)
 }
 
 /* Splits every span of s->words by pattern re: matches and the gaps between them. */
-static int split_words(const struct octo_tok *t, const pcre2_code *re, const char *text,
-                       struct scratch *s)
+static int split_words(const pcre2_code *re, const char *text, struct scratch *s)
 {
-    (void)t;
     s->words2.n = 0;
     const struct span *ws = s->words.p;
     for (size_t w = 0; w < s->words.n; w++) {
@@ -2172,20 +2086,20 @@ static int split_words(const struct octo_tok *t, const pcre2_code *re, const cha
     return 0;
 }
 
-static int bpe_fragment(const struct octo_tok *t, const struct gpt2_map *map, const char *text,
-                        struct frag f, struct scratch *s, struct out *o)
+static int bpe_fragment(const struct octo_tok *t, const char *text, struct frag f,
+                        struct scratch *s, struct out *o)
 {
     s->words.n = 0;
     struct span all = {f.off, f.len};
     int rc = vec_push(&s->words, &all);
     for (uint32_t i = 0; rc == 0 && i < t->n_re; i++)
-        rc = split_words(t, (const pcre2_code *)t->re[i], text, s);
+        rc = split_words((const pcre2_code *)t->re[i], text, s);
     if (rc < 0)
         return rc;
     /* bpe_word reuses syms/heap/text; the word list stays intact. */
     const struct span *ws = s->words.p;
     for (size_t w = 0; w < s->words.n; w++) {
-        rc = bpe_word(t, map, text + ws[w].off, ws[w].len, s, o);
+        rc = bpe_word(t, text + ws[w].off, ws[w].len, s, o);
         if (rc < 0)
             return rc;
     }
@@ -2195,8 +2109,8 @@ static int bpe_fragment(const struct octo_tok *t, const struct gpt2_map *map, co
 /* Scratch for a text of len bytes: every array's ceiling follows from len. Fragments: a raw
  * run and a cut per byte at most. Session text: 3 bytes per byte plus the prefix. Symbols: at
  * most one per session-text byte (SPM symbols follow lead bytes, and an invalid lead byte
- * before a space can split its "▁" into three; BPE symbols are the word's bytes). Heaps: the
- * first bigrams and two per merge, so three per symbol. Words: one per byte. The budget
+ * before a space can split its "▁" into three; BPE symbols are the word's bytes). The heap:
+ * the first bigrams and two per merge, so three per symbol. Words: one per byte. The budget
  * (OCTO_TOK_SCRATCH_MAX), not these ceilings, is what binds in practice. */
 static void scratch_init(struct scratch *s, size_t len)
 {
@@ -2205,8 +2119,7 @@ static void scratch_init(struct scratch *s, size_t len)
     vec_init(&s->frags, sizeof(struct frag), 2 * len + 1, &s->budget);
     vec_init(&s->text, 1, 3 * len + 3, &s->budget);
     vec_init(&s->syms, sizeof(struct sym), 3 * len + 3, &s->budget);
-    vec_init(&s->heap, sizeof(struct spm_bigram), 9 * len + 9, &s->budget);
-    vec_init(&s->bpe_heap, sizeof(struct bpe_bigram), 3 * len + 3, &s->budget);
+    vec_init(&s->heap, sizeof(struct bigram), 9 * len + 9, &s->budget);
     vec_init(&s->words, sizeof(struct span), len + 1, &s->budget);
     vec_init(&s->words2, sizeof(struct span), len + 1, &s->budget);
     s->md = NULL;
@@ -2219,7 +2132,6 @@ static void scratch_deinit(struct scratch *s)
     vec_free(&s->text);
     vec_free(&s->syms);
     vec_free(&s->heap);
-    vec_free(&s->bpe_heap);
     vec_free(&s->words);
     vec_free(&s->words2);
     OCTO_ASSERT(s->budget.used == 0);
@@ -2260,7 +2172,6 @@ static int encode_fragments(const struct octo_tok *t, const char *text, size_t l
     if (t->model == OCTO_TOK_SPM) {
         bool prev_special = true;
         for (size_t i = 0; rc == 0 && i < n_frags; i++) {
-            fs = s->frags.p;
             if (fs[i].id >= 0) {
                 emit(o, fs[i].id);
                 prev_special = true;
@@ -2274,8 +2185,6 @@ static int encode_fragments(const struct octo_tok *t, const char *text, size_t l
         }
         return rc;
     }
-    struct gpt2_map map;
-    gpt2_map_build(&map);
     rc = regex_scratch(t, len, s);
     if (rc < 0)
         return rc;
@@ -2284,7 +2193,7 @@ static int encode_fragments(const struct octo_tok *t, const char *text, size_t l
         if (f.id >= 0)
             emit(o, f.id);
         else
-            rc = bpe_fragment(t, &map, text, f, s, o);
+            rc = bpe_fragment(t, text, f, s, o);
     }
     return rc;
 }
@@ -2367,12 +2276,11 @@ static void bpe_decode_text(const struct octo_tok_entry *e, struct writer *w)
                 memcpy(enc, p + i, n);
                 k = n;
             }
+            char hex[2 * sizeof(enc) + 1];
+            int hn = octo_hex_encode((const uint8_t *)enc, k, hex, sizeof(hex));
+            OCTO_ASSERT(hn == (int)(2 * k));
             put(w, "[UNK_BYTE_0x", 12);
-            for (size_t j = 0; j < k; j++) {
-                char hex[3];
-                snprintf(hex, sizeof(hex), "%02x", (uint8_t)enc[j]);
-                put(w, hex, 2);
-            }
+            put(w, hex, (size_t)hn);
             if (!marked)
                 put(w, e->text, e->len);
             marked = true;

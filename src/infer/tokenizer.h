@@ -55,7 +55,8 @@
  * and "[UNK_BYTE_0x<utf8 hex>]" (at most 19 bytes per text byte) for every later one. */
 #define OCTO_TOK_PIECE_MAX (20u * OCTO_TOK_TOKEN_MAX)
 
-/* Token attributes (llama.cpp's llama_token_attr bits, derived from token_type). */
+/* Token attributes (llama.cpp's llama_token_attr bits, derived from token_type; of its strip
+ * bits only RSTRIP is ever set, by the Phi-3 rule). */
 #define OCTO_TOK_ATTR_UNDEFINED 0x0000u
 #define OCTO_TOK_ATTR_UNKNOWN 0x0001u
 #define OCTO_TOK_ATTR_UNUSED 0x0002u
@@ -63,7 +64,6 @@
 #define OCTO_TOK_ATTR_CONTROL 0x0008u
 #define OCTO_TOK_ATTR_USER_DEFINED 0x0010u
 #define OCTO_TOK_ATTR_BYTE 0x0020u
-#define OCTO_TOK_ATTR_LSTRIP 0x0080u
 #define OCTO_TOK_ATTR_RSTRIP 0x0100u
 
 enum octo_tok_model {
@@ -108,9 +108,11 @@ struct octo_tok {
     struct octo_tok_matcher *matcher; /* finds the special texts in a text (NULL: none) */
     uint32_t *eog;                    /* end-of-generation ids, sorted */
     uint32_t n_eog;
-    int32_t byte_tok[256];  /* SPM: "<0xNN>" (else the 1-byte text); BPE: the mapped char */
-    int32_t byte1_tok[256]; /* BPE: the token whose text is this single raw byte, or -1 */
-    int32_t bos, eos, eot, eom, unk, pad; /* -1 when absent */
+    int32_t byte_tok[256];      /* SPM: "<0xNN>" (else the 1-byte text); BPE: the mapped char */
+    int32_t byte1_tok[256];     /* BPE: the token whose text is this single raw byte, or -1 */
+    char gpt2_text[256][2];     /* BPE: each byte's GPT-2 code point as UTF-8 ... */
+    uint8_t gpt2_len[256];      /* ... of 1 or 2 bytes */
+    int32_t bos, eos, eot, eom; /* -1 when absent */
     bool add_bos, add_eos, add_space_prefix, ignore_merges;
     void *re[OCTO_TOK_REGEX_MAX]; /* compiled pcre2_code_8 patterns */
     uint32_t n_re;

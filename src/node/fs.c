@@ -1,10 +1,11 @@
 /*
  * fs.c — file helpers for the node home (config, key files, data directory).
  *
- * Durability: octo_fs_write_atomic never leaves a half-written file under the final name;
- * after it returns 0 the new content survives a crash or power loss (file and directory are
- * fsynced). Key files are created with their final mode from the start, so a secret is never
- * readable by others even for an instant.
+ * Durability: octo_fs_write_atomic_stream (whose content comes from a callback, in pieces) and
+ * octo_fs_write_atomic (a thin wrapper over it) never leave a half-written file under the final
+ * name; after they return 0 the new content survives a crash or power loss (file and directory
+ * are fsynced). Key files are created with their final mode from the start, so a secret is
+ * never readable by others even for an instant; the batching buffer is wiped after use.
  */
 #include "node/fs.h"
 
@@ -149,9 +150,52 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
-int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                         bool exclusive, struct octo_fs_error *err)
+/* The batching writer of octo_fs_write_atomic_stream. */
+#define STREAM_BUF 16384
+
+struct stream {
+    int fd;
+    int errnum; /* errno of the first failed write, else 0 */
+    size_t len;
+    uint8_t buf[STREAM_BUF];
+};
+
+static int stream_flush(struct stream *s)
 {
+    if (s->errnum == 0 && write_all(s->fd, s->buf, s->len) != 0)
+        s->errnum = errno;
+    s->len = 0;
+    return s->errnum == 0 ? 0 : octo_err_from_errno(s->errnum);
+}
+
+static int stream_write(void *ctx, const void *data, size_t len)
+{
+    struct stream *s = ctx;
+    if (s->errnum != 0)
+        return octo_err_from_errno(s->errnum);
+    if (len > sizeof(s->buf) - s->len) {
+        int rc = stream_flush(s);
+        if (rc != 0)
+            return rc;
+        if (len >= sizeof(s->buf)) { /* a large piece goes straight to the file */
+            if (write_all(s->fd, data, len) != 0) {
+                s->errnum = errno;
+                return octo_err_from_errno(s->errnum);
+            }
+            return 0;
+        }
+    }
+    if (len > 0)
+        memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    return 0;
+}
+
+int octo_fs_write_atomic_stream(const char *path, octo_fs_fill_fn fill, void *ctx, mode_t mode,
+                                bool exclusive, struct octo_fs_error *err)
+{
+    if (err != NULL)
+        err->msg[0] = '\0';
     char tmp[OCTO_PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
         return fail(err, path, ENAMETOOLONG, OCTO_ETOOBIG);
@@ -159,9 +203,20 @@ int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t 
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return fail_errno(err, tmp);
+    struct stream s = {.fd = fd};
     int rc = 0;
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        rc = fail_errno(err, tmp);
+    if (fchmod(fd, mode) != 0)
+        s.errnum = errno;
+    else
+        rc = fill(ctx, stream_write, &s);
+    if (rc >= 0)
+        rc = stream_flush(&s);
+    octo_wipe(s.buf, sizeof(s.buf)); /* the content may be a secret */
+    if (s.errnum == 0 && rc == 0 && fsync(fd) != 0)
+        s.errnum = errno;
+    if (s.errnum != 0 || rc != 0) {
+        if (s.errnum != 0)
+            rc = fail(err, tmp, s.errnum, octo_err_from_errno(s.errnum));
         close(fd);
         goto out_unlink;
     }
@@ -186,6 +241,24 @@ int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t 
 out_unlink:
     unlink(tmp);
     return rc;
+}
+
+struct bytes {
+    const void *data;
+    size_t len;
+};
+
+static int fill_bytes(void *ctx, octo_fs_write_fn write, void *wctx)
+{
+    const struct bytes *b = ctx;
+    return write(wctx, b->data, b->len);
+}
+
+int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         bool exclusive, struct octo_fs_error *err)
+{
+    struct bytes b = {data, len};
+    return octo_fs_write_atomic_stream(path, fill_bytes, &b, mode, exclusive, err);
 }
 
 int octo_fs_mkdir_p(const char *path, mode_t mode, struct octo_fs_error *err)

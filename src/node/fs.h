@@ -36,6 +36,23 @@ OCTO_MUST_USE int octo_fs_read_private(const char *path, struct octo_buf *out,
 OCTO_MUST_USE int octo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                        bool exclusive, struct octo_fs_error *err);
 
+/* The writer octo_fs_write_atomic_stream hands to its fill callback: writes all len bytes or
+ * returns a negative OCTO_E* code. */
+typedef int (*octo_fs_write_fn)(void *wctx, const void *data, size_t len);
+
+/* Produces a file's content through write(wctx, ...), in pieces of any size; returns 0 or a
+ * negative OCTO_E* code (a write's, passed on, or its own). */
+typedef int (*octo_fs_fill_fn)(void *ctx, octo_fs_write_fn write, void *wctx);
+
+/* As octo_fs_write_atomic, with the content produced by fill(ctx, ...) (small pieces are
+ * batched here), so a file of any size is written without being held in memory. When fill
+ * fails, neither path nor the temporary file is left behind and fill's code is returned with
+ * err->msg empty (the caller knows the reason), unless a write failed: then, as for every
+ * other failure, err->msg names the file and the OS error. */
+OCTO_MUST_USE int octo_fs_write_atomic_stream(const char *path, octo_fs_fill_fn fill, void *ctx,
+                                              mode_t mode, bool exclusive,
+                                              struct octo_fs_error *err);
+
 /* Creates path and missing parents with `mode`, fsyncing the parent of each directory it
  * creates; an existing directory is fine. */
 OCTO_MUST_USE int octo_fs_mkdir_p(const char *path, mode_t mode, struct octo_fs_error *err);

@@ -10,6 +10,7 @@ The first path segment picks the behaviour, so one server serves every case:
                               is checked and a 400 error is returned when it is wrong
   /auth/...                   like /ok but requires "Authorization: Bearer test-key"
   /err500/...                 status 500 with an {"error":{"message"}} body
+  /html502/...                status 502 with a short text/html body (a proxy's error page)
   /stall/...                  one event, then silence
   /big/...                    an endless stream of content events
   /bad/...                    an event that is not JSON
@@ -20,6 +21,8 @@ import json
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HTML502 = "<html>Bad Gateway</html>"
 
 def chunk(content=None, finish=None, role=None):
     delta = {}
@@ -44,6 +47,14 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_html(self, status, text):
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -79,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
                 {"id": "mock-7b", "object": "model"}, {"id": "mock-0.5b", "object": "model"}]})
         if sc == "bad":
             return self.send_json(200, {"object": "list"})
+        if sc == "html502":
+            return self.send_html(502, HTML502)
         self.send_json(404, {"error": {"message": "no such path"}})
 
     def check_request(self):
@@ -116,6 +129,8 @@ class Handler(BaseHTTPRequestHandler):
         if sc == "err500":
             return self.send_json(500, {"error": {"code": 500, "type": "server_error",
                                                   "message": "Failed to parse input"}})
+        if sc == "html502":
+            return self.send_html(502, HTML502)
         self.start_stream()
         if sc == "stall":
             self.piece(event(chunk(content="x")), 30)

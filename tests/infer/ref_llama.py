@@ -9,7 +9,6 @@ SwiGLU, optional Q/K/V biases (qwen2), tied or untied output. It prints nothing 
   ref_llama.py MODEL.gguf logits TOKENS OUT      logits after each of TOKENS (comma list)
   ref_llama.py MODEL.gguf greedy TOKENS N OUT    greedy continuation of N tokens; OUT gets
                                                  the logits of every step
-  ref_llama.py MODEL.gguf dequant NAME OUT       one tensor, dequantized, row-major float64
 
 With OCTO_REF_ACT_Q8=1 in the environment, the input of every product with a Q8_0 or Q4_0
 matrix is first quantized to Q8_0 blocks as ggml (and the C engine) does — d = max|x|/127,
@@ -214,10 +213,6 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     path, mode = argv[1], argv[2]
-    if mode == "dequant":
-        kv, t = load(path)
-        t[argv[3]][0].astype("<f8").tofile(argv[4])
-        return 0
     m = Model(path)
     tokens = [int(x) for x in argv[3].split(",") if x != ""]
     rows = []

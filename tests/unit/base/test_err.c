@@ -1,11 +1,13 @@
 /*
  * test_err.c — error codes: every code has a distinct negative value, a name and a message;
- * unknown codes fall back; the errno mapping follows the table documented in err.c.
+ * unknown codes fall back; the errno mapping follows the table documented in err.c;
+ * octo_err_reason formats, truncates, tolerates no buffer and returns its code.
  */
 #include "base/err.h"
 #include "test.h"
 
 #include <errno.h>
+#include <string.h>
 
 struct err_row {
     int code;
@@ -104,6 +106,21 @@ static void test_errno_mapping(void)
     CHECK_EQ_INT(octo_err_from_errno(0), OCTO_EIO);
 }
 
+static void test_reason(void)
+{
+    char r[16];
+    CHECK_ERR(octo_err_reason(r, sizeof(r), OCTO_EMALFORMED, "bad %s at %d", "key", 7),
+              OCTO_EMALFORMED);
+    CHECK(strcmp(r, "bad key at 7") == 0);
+    CHECK_ERR(octo_err_reason(r, sizeof(r), OCTO_EINVAL, "%s", "a reason longer than 16"),
+              OCTO_EINVAL);
+    CHECK(strcmp(r, "a reason longer") == 0); /* truncated, terminated */
+    CHECK_ERR(octo_err_reason(NULL, 0, OCTO_ENOMEM, "unused %d", 1), OCTO_ENOMEM);
+    r[0] = 'x';
+    CHECK_ERR(octo_err_reason(r, 0, OCTO_EIO, "unused"), OCTO_EIO);
+    CHECK(r[0] == 'x');
+}
+
 int main(void)
 {
     OCTO_RUN(test_values_stable);
@@ -111,5 +128,6 @@ int main(void)
     OCTO_RUN(test_names_and_messages);
     OCTO_RUN(test_unknown_codes);
     OCTO_RUN(test_errno_mapping);
+    OCTO_RUN(test_reason);
     return octo_test_finish();
 }

@@ -83,19 +83,6 @@ static struct octo_backend_request raw_request(const char *prompt, uint32_t max_
     return req;
 }
 
-struct ids {
-    uint32_t v[256];
-    size_t n;
-};
-
-static int collect_ids(void *ctx, uint32_t t)
-{
-    struct ids *c = ctx;
-    if (c->n < 256)
-        c->v[c->n++] = t;
-    return 0;
-}
-
 /* The streamed text equals the pieces of the ids a separate lower-layer session generates. */
 static void test_text_equals_pieces(void)
 {
@@ -121,8 +108,8 @@ static void test_text_equals_pieces(void)
     octo_sample_params_default(&sp);
     CHECK_OK(octo_infer_session_init(&sess, &b->model, 1, 256, OCTO_QUANT_FAST, &sp));
     struct octo_infer_stats st;
-    struct ids gen = {{0}, 0};
-    CHECK_OK(octo_infer_generate(&sess, ids, n, 200, collect_ids, &gen, &st));
+    struct model_util_ids gen = {{0}, 0};
+    CHECK_OK(octo_infer_generate(&sess, ids, n, 200, model_util_collect, &gen, &st));
     octo_infer_session_deinit(&sess);
     CHECK_EQ_U64(st.completion_tokens, res.stats.completion_tokens);
     struct octo_buf want;
@@ -283,14 +270,18 @@ static void test_cancel_and_refusals(void)
     CHECK_ERR(octo_backend_open(b, &cfg), OCTO_EINVAL);
     struct octo_backend_config http = {.kind = OCTO_BACKEND_HTTP, .url = "ftp://x"};
     CHECK_ERR(octo_backend_open(b, &http), OCTO_EINVAL);
-    http.url = "http://127.0.0.1:9/v1";
+    int fd = -1;
+    char url[64];
+    model_util_refused_url(&fd, url, sizeof(url));
+    http.url = url;
     CHECK_OK(octo_backend_open(b, &http));
     uint32_t ids[4];
     size_t n = 0;
     CHECK_ERR(octo_backend_prompt_tokens(b, &req, ids, 4, &n), OCTO_EUNSUPPORTED);
-    CHECK(octo_backend_generate(b, &req, NULL, NULL, &res) < 0); /* nothing listens there */
+    CHECK_ERR(octo_backend_generate(b, &req, NULL, NULL, &res), OCTO_ECONNREFUSED);
     CHECK(b->reason[0] != '\0');
     close_backend(b);
+    close(fd);
 
     enum octo_backend_kind k;
     CHECK_OK(octo_backend_kind_parse("llama", &k));

@@ -60,19 +60,6 @@ static void builtin_logits(const char *path, const uint32_t *t, size_t n, float 
     octo_infer_close(&m);
 }
 
-struct ids {
-    uint32_t v[64];
-    size_t n;
-};
-
-static int collect(void *ctx, uint32_t tok)
-{
-    struct ids *c = ctx;
-    if (c->n < 64)
-        c->v[c->n++] = tok;
-    return 0;
-}
-
 static void compare(const char *shape, uint32_t type, double tol)
 {
     char path[512];
@@ -113,9 +100,9 @@ static void compare(const char *shape, uint32_t type, double tol)
     /* Greedy: llama.cpp's choice must be ours unless our top two are within the tolerance. */
     struct octo_sample_params sp;
     octo_sample_params_default(&sp);
-    struct ids got = {0};
+    struct model_util_ids got = {0};
     struct octo_infer_stats st;
-    CHECK_OK(octo_llamacpp_generate(&b, t, 8, 24, &sp, NULL, 0, collect, &got, &st));
+    CHECK_OK(octo_llamacpp_generate(&b, t, 8, 24, &sp, NULL, 0, model_util_collect, &got, &st));
     CHECK_EQ_U64(st.prompt_tokens, 8);
     CHECK(got.n >= 1);
     struct octo_infer_model m;
@@ -213,13 +200,14 @@ static void test_text_and_errors(void)
     CHECK_OK(octo_llamacpp_generate(&b, p, 3, 50, &sp, NULL, 0, cancel_after_two, &b, &st));
     CHECK(st.cancelled);
     CHECK_EQ_U64(st.completion_tokens, 2);
-    struct ids first = {0}, again = {0};
-    CHECK_OK(octo_llamacpp_generate(&b, p, 3, 6, &sp, NULL, 0, collect, &first, &st));
-    CHECK_OK(octo_llamacpp_generate(&b, p, 3, 6, &sp, NULL, 0, collect, &again, &st));
+    struct model_util_ids first = {0}, again = {0};
+    CHECK_OK(octo_llamacpp_generate(&b, p, 3, 6, &sp, NULL, 0, model_util_collect, &first, &st));
+    CHECK_OK(octo_llamacpp_generate(&b, p, 3, 6, &sp, NULL, 0, model_util_collect, &again, &st));
     CHECK(first.n == again.n && memcmp(first.v, again.v, first.n * sizeof(uint32_t)) == 0);
     if (first.n > 0) {
-        struct ids stopped = {0};
-        CHECK_OK(octo_llamacpp_generate(&b, p, 3, 6, &sp, first.v, 1, collect, &stopped, &st));
+        struct model_util_ids stopped = {0};
+        CHECK_OK(octo_llamacpp_generate(&b, p, 3, 6, &sp, first.v, 1, model_util_collect, &stopped,
+                                        &st));
         CHECK(st.stopped_eos);
         CHECK_EQ_U64(stopped.n, 0);
     }

@@ -1,43 +1,27 @@
 /*
  * test_inference.c — the built-in backend as the node runs it (exec/inference.h): a generated
- * model written to a file and mapped; deterministic mode gives bit-identical logits and the
- * same tokens with 1, 2 and 3 pool threads; a reused session repeats a fresh one's tokens
- * (sampler reseeded); usage counts; cancel from the token callback and before a call; open
- * refuses a missing file and a non-model with a reason; the model is held in memory of its
+ * model written to a file and read into memory; deterministic mode gives bit-identical logits
+ * and the same tokens with 1, 2 and 3 pool threads; a reused session repeats a fresh one's
+ * tokens (sampler reseeded); usage counts; cancel from the token callback and before a call;
+ * open refuses a missing file and a non-model with a reason; the model is held in memory of its
  * own, so a file truncated after open no longer matters (a mapped file would fault the reader).
  */
 #define _POSIX_C_SOURCE 200809L /* truncate */
-#include "base/alloc.h"
-#include "base/buf.h"
 #include "exec/inference.h"
-#include "infer/gentest.h"
+#include "model_util.h"
 #include "test.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#define MODEL_SEED 4u
 
 static char g_path[512];
 
-static int file_sink(void *ctx, const void *p, size_t n)
-{
-    return fwrite(p, 1, n, ctx) == n ? 0 : OCTO_EIO;
-}
-
 static void setup(void)
 {
-    const char *tmp = getenv("OCTO_TEST_TMP");
-    if (tmp != NULL)
-        (void)mkdir(tmp, 0755);
-    snprintf(g_path, sizeof(g_path), "%s/infer-%d.gguf", tmp != NULL ? tmp : "/tmp", (int)getpid());
-    FILE *f = fopen(g_path, "wb");
-    CHECK(f != NULL);
-    struct octo_gentest_params p = {
-        .shape = octo_gentest_shape_find("tiny"), .weight_type = OCTO_GGML_Q8_0, .seed = 4};
-    CHECK_OK(octo_gentest_write(&p, file_sink, f, NULL, 0));
-    CHECK(fclose(f) == 0);
+    model_util_write("infer", "tiny", OCTO_GGML_Q8_0, MODEL_SEED, g_path, sizeof(g_path));
 }
 
 struct collect {
@@ -161,22 +145,15 @@ static void test_open_refusals(void)
     octo_infer_close(&m);
 }
 
-/* Open a copy, truncate the copy to nothing and remove it, then generate: the same tokens and
- * logits as from the intact file. */
+/* Open a copy (the same model written again: the same bytes), truncate the copy to nothing and
+ * remove it, then generate: the same tokens and logits as from the intact file. */
 static void test_truncated_after_open(void)
 {
     static float ref_logits[512];
     struct collect ref = {0};
     run(1, &ref, ref_logits, OCTO_QUANT_DETERMINISTIC);
-    char copy[600];
-    snprintf(copy, sizeof(copy), "%s.copy", g_path);
-    FILE *in = fopen(g_path, "rb"), *out = fopen(copy, "wb");
-    CHECK(in != NULL && out != NULL);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-        CHECK(fwrite(buf, 1, n, out) == n);
-    CHECK(fclose(in) == 0 && fclose(out) == 0);
+    char copy[512];
+    model_util_write("infer-copy", "tiny", OCTO_GGML_Q8_0, MODEL_SEED, copy, sizeof(copy));
     static float logits[512];
     struct collect c = {0};
     run_file(copy, true, 1, &c, logits, OCTO_QUANT_DETERMINISTIC);

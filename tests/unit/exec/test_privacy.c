@@ -744,7 +744,7 @@ static int sim_result(const struct octo_privacy_client *c, const struct result_o
     octo_buf_init(&be, OUT_MAX);
     octo_buf_init_secret(&payload, OCTO_ENV_PAYLOAD_MAX);
     octo_buf_init(&env, OCTO_ENV_MAX);
-    struct octo_seal_keypair other, forger;
+    struct octo_seal_keypair other = {0}, forger = {0};
     int rc = octo_seal_keypair_generate(&other);
     if (rc == 0)
         rc = octo_seal_keypair_generate(&forger);

@@ -3,8 +3,7 @@
  * reader, has the llama tensor set with the right shapes and metadata, a tokenizer whose
  * pieces name their ids, values in the documented ranges; the same seed gives the same bytes
  * and another seed other bytes; qwen2's shape has biases and a tied output; unsupported weight
- * types are refused with a reason. With OCTO_GENTEST_OUT set, also writes the tiny model there
- * (for the NumPy reference, tests/infer/ref_llama.py).
+ * types are refused with a reason.
  */
 #include "test.h"
 
@@ -14,7 +13,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int sink(void *ctx, const void *p, size_t n)
@@ -88,14 +86,6 @@ static void test_tiny(void)
     CHECK(octo_gguf_find_tensor(&g, "output.weight") != NULL);
     CHECK(octo_gguf_find_tensor(&g, "blk.0.attn_q.bias") == NULL);
     octo_gguf_deinit(&g);
-
-    const char *out = getenv("OCTO_GENTEST_OUT");
-    if (out != NULL) {
-        FILE *f = fopen(out, "wb");
-        CHECK(f != NULL && fwrite(b.data, 1, b.len, f) == b.len);
-        if (f != NULL)
-            fclose(f);
-    }
     octo_buf_deinit(&b);
 }
 

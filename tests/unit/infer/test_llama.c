@@ -8,7 +8,10 @@
  *     quantization (OCTO_REF_ACT_Q8=1), over 40 positions;
  *   - deterministic mode: logits are bit-identical whether the rows of every product run in
  *     one range or in many uneven ranges (what threads do), and across two runs;
- *   - load refuses a model with a missing tensor or a wrong shape, naming it;
+ *   - load refuses, with the documented code and a reason naming the problem, a model with a
+ *     missing tensor, a wrong tensor shape, an unsupported architecture, RoPE scaling or
+ *     partial rotary dimensions, a dimension over its maximum, inconsistent heads, or a norm
+ *     that is not F32 (patched copies of the generated file);
  *   - batched prompt processing (octo_llama_forward_batch): batches of 1, 3, 17, 9 mixed with
  *     single steps give logits and KV caches bit-identical to token-by-token feeding, on the
  *     llama and qwen2 shapes, F32/F16/Q8_0/Q4_0, both modes, with and without a row split;
@@ -28,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef OCTO_REF_LLAMA
 #error "OCTO_REF_LLAMA: path of tests/infer/ref_llama.py"
@@ -67,11 +69,7 @@ static void setup(void)
     CHECK_OK(rc);
     CHECK_EQ_U64(g_model.cfg.n_vocab, 512);
     CHECK(!g_model.cfg.tied && !g_model.cfg.neox && g_model.cfg.head_dim == 16);
-    const char *tmp = getenv("OCTO_TEST_TMP");
-    if (tmp != NULL)
-        (void)mkdir(tmp, 0755); /* a fresh build tree may not have it yet */
-    snprintf(g_dir, sizeof(g_dir), "%s/llama-XXXXXX", tmp != NULL ? tmp : "/tmp");
-    CHECK(mkdtemp(g_dir) != NULL);
+    snprintf(g_dir, sizeof(g_dir), "%s", octo_test_tmpdir("llama"));
     char path[512];
     snprintf(path, sizeof(path), "%s/tiny.gguf", g_dir);
     FILE *f = fopen(path, "wb");
@@ -82,6 +80,18 @@ static void setup(void)
 static uint32_t seq_token(int i)
 {
     return i == 0 ? 1u : (uint32_t)((i * 37 + 5) % 512);
+}
+
+/* max |c - ref| / (1 + max |ref|) over a row of n logits. */
+static double row_rel_err(const float *c, const double *ref, size_t n)
+{
+    double max = 0.0, err = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        max = fabs(ref[j]) > max ? fabs(ref[j]) : max;
+        double e = fabs((double)c[j] - ref[j]);
+        err = e > err ? e : err;
+    }
+    return err / (1.0 + max);
 }
 
 /* Reads n float64 values from path into out. */
@@ -116,14 +126,7 @@ static void test_logits_match_reference(void)
     double worst = 0.0;
     for (int i = 0; i < N_POS; i++) {
         CHECK_OK(octo_llama_forward(&s, seq_token(i)));
-        const double *row = ref + (size_t)i * 512;
-        double max = 0.0, err = 0.0;
-        for (int j = 0; j < 512; j++) {
-            max = fabs(row[j]) > max ? fabs(row[j]) : max;
-            double e = fabs((double)s.logits[j] - row[j]);
-            err = e > err ? e : err;
-        }
-        double rel = err / (1.0 + max);
+        double rel = row_rel_err(s.logits, ref + (size_t)i * 512, 512);
         worst = rel > worst ? rel : worst;
         CHECK(rel <= 1e-4);
     }
@@ -192,16 +195,28 @@ static void run_logits(enum octo_quant_mode mode, octo_llama_parallel_fn par, fl
     octo_llama_state_deinit(&s);
 }
 
+/* Loads a generated model of `shape`, weight type and seed into *file / *g / *m. */
+static void load_generated(const char *shape, uint32_t type, uint64_t seed, struct octo_buf *file,
+                           struct octo_gguf *g, struct octo_llama_model *m)
+{
+    octo_buf_init(file, 16u << 20);
+    struct octo_gentest_params p = {
+        .shape = octo_gentest_shape_find(shape), .weight_type = type, .seed = seed};
+    CHECK_OK(octo_gentest_write(&p, sink, file, NULL, 0));
+    octo_gguf_init(g);
+    CHECK_OK(octo_gguf_parse(g, file->data, file->len));
+    CHECK_OK(octo_llama_load(m, g, NULL, 0));
+}
+
 /* Q8_0 and Q4_0 models against the reference run with ggml's activation quantization
  * (OCTO_REF_ACT_Q8=1): logits within 1e-3 relative per row over 40 positions, and 32 greedy
  * tokens equal. */
 static void quantized_case(uint32_t type, const char *name)
 {
     struct octo_buf file;
-    octo_buf_init(&file, 16u << 20);
-    struct octo_gentest_params p = {
-        .shape = octo_gentest_shape_find("tiny"), .weight_type = type, .seed = 9};
-    CHECK_OK(octo_gentest_write(&p, sink, &file, NULL, 0));
+    struct octo_gguf g;
+    struct octo_llama_model m;
+    load_generated("tiny", type, 9, &file, &g, &m);
     char path[512], out[512], cmd[2048], toks[40 * 5];
     snprintf(path, sizeof(path), "%s/%s.gguf", g_dir, name);
     snprintf(out, sizeof(out), "%s/%s.logits", g_dir, name);
@@ -216,24 +231,13 @@ static void quantized_case(uint32_t type, const char *name)
     CHECK_EQ_INT(system(cmd), 0);
     double *ref = octo_calloc(40 * 512, sizeof(double));
     CHECK(ref != NULL && read_f64(out, ref, 40 * 512));
-    struct octo_gguf g;
-    octo_gguf_init(&g);
-    CHECK_OK(octo_gguf_parse(&g, file.data, file.len));
-    struct octo_llama_model m;
-    CHECK_OK(octo_llama_load(&m, &g, NULL, 0));
     struct octo_llama_state s;
     CHECK_OK(octo_llama_state_init(&s, &m, 64, OCTO_QUANT_DETERMINISTIC));
     double worst = 0.0;
     for (int i = 0; i < 40; i++) {
         CHECK_OK(octo_llama_forward(&s, seq_token(i)));
-        const double *row = ref + (size_t)i * 512;
-        double max = 0.0, err = 0.0;
-        for (int j = 0; j < 512; j++) {
-            max = fabs(row[j]) > max ? fabs(row[j]) : max;
-            double e = fabs((double)s.logits[j] - row[j]);
-            err = e > err ? e : err;
-        }
-        worst = err / (1.0 + max) > worst ? err / (1.0 + max) : worst;
+        double rel = row_rel_err(s.logits, ref + (size_t)i * 512, 512);
+        worst = rel > worst ? rel : worst;
     }
     printf("  %s: 40 positions, worst |c - ref| / (1 + max|ref|) = %.2e\n", name, worst);
     CHECK(worst <= 1e-3);
@@ -284,41 +288,175 @@ static void test_context_full(void)
     CHECK_ERR(octo_llama_state_init(&s, &g_model, 100000, OCTO_QUANT_FAST), OCTO_EINVAL);
 }
 
-static void test_load_refusals(void)
+/* A copy of the tiny model's file, with room for inserted KVs. */
+static void copy_model(struct octo_buf *b)
 {
-    /* The same file with one tensor renamed: "blk.1.ffn_up.weight" -> "blk.1.ffn_up.weighX". */
-    struct octo_buf copy;
-    octo_buf_init(&copy, g_file.len);
-    CHECK_OK(octo_buf_append(&copy, g_file.data, g_file.len));
-    const char *name = "blk.1.ffn_up.weight";
-    uint8_t *hit = memmem(copy.data, copy.len, name, strlen(name));
-    CHECK(hit != NULL);
-    hit[strlen(name) - 1] = 'X';
+    octo_buf_init(b, g_file.len + 4096);
+    OCTO_ASSERT(octo_buf_append(b, g_file.data, g_file.len) == 0);
+}
+
+/* The bytes right after a key's or a tensor's name in the file (the value's type, or the
+ * tensor's n_dims): names are stored as a u64 length (little-endian) and the bytes, so the
+ * length keeps "head_count" from matching inside "head_count_kv". NULL if absent. */
+static uint8_t *after_name(struct octo_buf *b, const char *name)
+{
+    uint8_t pat[8 + OCTO_GGUF_NAME_MAX + 32];
+    uint64_t n = strlen(name);
+    OCTO_ASSERT(n <= sizeof(pat) - 8);
+    memcpy(pat, &n, 8);
+    memcpy(pat + 8, name, n);
+    uint8_t *hit = memmem(b->data, b->len, pat, 8 + n);
+    return hit == NULL ? NULL : hit + 8 + n;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+/* Appends a string KV to kv. */
+static void encode_str_kv(struct octo_buf *kv, const char *key, const char *value)
+{
+    uint32_t type = OCTO_GGUF_STRING;
+    OCTO_ASSERT(octo_gguf_encode_str(kv, key, strlen(key)) == 0);
+    OCTO_ASSERT(octo_gguf_encode_scalar(kv, OCTO_GGUF_U32, &type) == 0);
+    OCTO_ASSERT(octo_gguf_encode_str(kv, value, strlen(value)) == 0);
+}
+
+/* *out = the tiny model with the string KV key = value inserted after the header, plus a KV
+ * "test.pad" sized so that the inserted bytes are a whole number of alignment units: the data
+ * section then moves by exactly that many bytes and every tensor offset stays valid. */
+static void with_str_kv(struct octo_buf *out, const char *key, const char *value)
+{
+    enum { HEADER = 24 }; /* magic, version, tensor count, KV count (at 16) */
+    struct octo_buf kv;
+    octo_buf_init(&kv, 4096);
+    encode_str_kv(&kv, key, value);
+    size_t align = (size_t)g_gguf.alignment;
+    size_t pad_fixed = 8 + 8 + 4 + 8; /* key length, "test.pad", type, value length */
+    size_t pad = (align - (kv.len + pad_fixed) % align) % align;
+    char filler[64];
+    OCTO_ASSERT(pad < sizeof(filler));
+    memset(filler, 'x', pad);
+    filler[pad] = '\0';
+    encode_str_kv(&kv, "test.pad", filler);
+    OCTO_ASSERT(kv.len % align == 0);
+    octo_buf_init(out, g_file.len + kv.len);
+    OCTO_ASSERT(octo_buf_append(out, g_file.data, HEADER) == 0);
+    OCTO_ASSERT(octo_buf_append(out, kv.data, kv.len) == 0);
+    OCTO_ASSERT(octo_buf_append(out, g_file.data + HEADER, g_file.len - HEADER) == 0);
+    uint64_t n_kv;
+    memcpy(&n_kv, out->data + 16, 8);
+    put_u64(out->data + 16, n_kv + 2);
+    octo_buf_deinit(&kv);
+}
+
+/* Parses the patched file b and loads it: *rc gets the load's code and why its reason. */
+static void load_patched(const struct octo_buf *b, int *rc, char *why, size_t why_size)
+{
     struct octo_gguf g;
     octo_gguf_init(&g);
-    CHECK_OK(octo_gguf_parse(&g, copy.data, copy.len));
-    struct octo_llama_model m;
-    char why[OCTO_LLAMA_REASON_MAX];
-    CHECK_ERR(octo_llama_load(&m, &g, why, sizeof(why)), OCTO_ENOTFOUND);
-    CHECK(strstr(why, "blk.1.ffn_up.weight") != NULL);
+    int prc = octo_gguf_parse(&g, b->data, b->len);
+    if (prc != 0)
+        printf("  parse: %s\n", g.reason);
+    *rc = prc;
+    why[0] = '\0';
+    if (prc == 0) {
+        struct octo_llama_model m;
+        *rc = octo_llama_load(&m, &g, why, why_size);
+        if (*rc == 0)
+            octo_llama_unload(&m);
+    }
     octo_gguf_deinit(&g);
-    octo_buf_deinit(&copy);
+}
+
+/* Loading b (then freed) fails with `want` and a reason holding both needles (NULL: none). */
+static void expect_refusal(struct octo_buf *b, int want, const char *needle, const char *needle2)
+{
+    int rc;
+    char why[OCTO_LLAMA_REASON_MAX];
+    load_patched(b, &rc, why, sizeof(why));
+    octo_buf_deinit(b);
+    if (rc != want || strstr(why, needle) == NULL ||
+        (needle2 != NULL && strstr(why, needle2) == NULL))
+        printf("  got %d: %s\n", rc, why);
+    CHECK_EQ_INT(rc, want);
+    CHECK(strstr(why, needle) != NULL);
+    CHECK(needle2 == NULL || strstr(why, needle2) != NULL);
+}
+
+static void test_load_refusals(void)
+{
+    struct octo_buf b;
+    /* One tensor renamed: "blk.1.ffn_up.weight" -> "blk.1.ffn_up.weighX". */
+    copy_model(&b);
+    const char *name = "blk.1.ffn_up.weight";
+    uint8_t *hit = memmem(b.data, b.len, name, strlen(name));
+    CHECK(hit != NULL);
+    hit[strlen(name) - 1] = 'X';
+    expect_refusal(&b, OCTO_ENOTFOUND, "blk.1.ffn_up.weight", "missing");
+    /* An architecture the engine does not run: the value "llama" -> "llamX". */
+    copy_model(&b);
+    uint8_t *arch = after_name(&b, "general.architecture");
+    CHECK(arch != NULL && memcmp(arch + 4 + 8, "llama", 5) == 0); /* type, length, bytes */
+    arch[4 + 8 + 4] = 'X';
+    expect_refusal(&b, OCTO_EUNSUPPORTED, "'llamX'", "not supported");
+    /* A wrong shape: blk.0.attn_k.weight with 16 rows instead of 32 (n_dims, ne[0], ne[1]). */
+    copy_model(&b);
+    uint8_t *k = after_name(&b, "blk.0.attn_k.weight");
+    CHECK(k != NULL);
+    put_u64(k + 4 + 8, 16);
+    expect_refusal(&b, OCTO_EMALFORMED, "blk.0.attn_k.weight", "shape");
+    /* A norm that is not F32: blk.0.attn_norm.weight typed F16 (n_dims, ne[0], type). */
+    copy_model(&b);
+    uint8_t *norm = after_name(&b, "blk.0.attn_norm.weight");
+    CHECK(norm != NULL);
+    put_u32(norm + 4 + 8, OCTO_GGML_F16);
+    expect_refusal(&b, OCTO_EMALFORMED, "blk.0.attn_norm.weight", "F32");
+    /* A dimension over its maximum: 1000 layers (at most OCTO_LLAMA_LAYERS_MAX). */
+    copy_model(&b);
+    uint8_t *layers = after_name(&b, "llama.block_count");
+    CHECK(layers != NULL);
+    put_u32(layers + 4, 1000);
+    expect_refusal(&b, OCTO_ETOOBIG, "over its maximum", NULL);
+    /* Inconsistent heads: 5 heads do not divide the width 64. */
+    copy_model(&b);
+    uint8_t *heads = after_name(&b, "llama.attention.head_count");
+    CHECK(heads != NULL);
+    put_u32(heads + 4, 5);
+    expect_refusal(&b, OCTO_EMALFORMED, "inconsistent heads", NULL);
+}
+
+/* RoPE variants the engine does not implement are refused; their neutral settings load. */
+static void test_load_rope_variants(void)
+{
+    struct octo_buf b;
+    with_str_kv(&b, "llama.rope.scaling.type", "linear");
+    expect_refusal(&b, OCTO_EUNSUPPORTED, "RoPE scaling", "not supported");
+    with_str_kv(&b, "llama.rope.scaling.type", "none");
+    int rc;
+    char why[OCTO_LLAMA_REASON_MAX];
+    load_patched(&b, &rc, why, sizeof(why));
+    octo_buf_deinit(&b);
+    CHECK_OK(rc);
+    /* The generated file says rope.dimension_count = head_dim (16): make it 8. */
+    copy_model(&b);
+    uint8_t *dims = after_name(&b, "llama.rope.dimension_count");
+    uint32_t type, n;
+    CHECK(dims != NULL);
+    memcpy(&type, dims, 4);
+    memcpy(&n, dims + 4, 4);
+    CHECK(type == OCTO_GGUF_U32 && n == 16);
+    put_u32(dims + 4, 8);
+    expect_refusal(&b, OCTO_EUNSUPPORTED, "partial rotary", NULL);
 }
 
 /* ---- batched prompt processing ---------------------------------------------------------- */
-
-/* Loads a generated model of `shape` and weight type into *file / *g / *m. */
-static void load_generated(const char *shape, uint32_t type, struct octo_buf *file,
-                           struct octo_gguf *g, struct octo_llama_model *m)
-{
-    octo_buf_init(file, 16u << 20);
-    struct octo_gentest_params p = {
-        .shape = octo_gentest_shape_find(shape), .weight_type = type, .seed = 21};
-    CHECK_OK(octo_gentest_write(&p, sink, file, NULL, 0));
-    octo_gguf_init(g);
-    CHECK_OK(octo_gguf_parse(g, file->data, file->len));
-    CHECK_OK(octo_llama_load(m, g, NULL, 0));
-}
 
 /* Whether positions [0, n) of both states' KV caches hold the same bits. */
 static bool same_cache(const struct octo_llama_state *a, const struct octo_llama_state *b,
@@ -387,7 +525,7 @@ static void test_batch_identical(void)
             struct octo_buf file;
             struct octo_gguf g;
             struct octo_llama_model m;
-            load_generated(shapes[si], types[ti], &file, &g, &m);
+            load_generated(shapes[si], types[ti], 21, &file, &g, &m);
             CHECK(m.cfg.neox == (si == 1));
             for (int mode = 0; mode < 2; mode++)
                 batch_case(&m, (enum octo_quant_mode)mode, NULL, &fails);
@@ -402,7 +540,7 @@ static void test_batch_identical(void)
     struct octo_buf file;
     struct octo_gguf g;
     struct octo_llama_model m;
-    load_generated("15m", OCTO_GGML_Q4_0, &file, &g, &m);
+    load_generated("15m", OCTO_GGML_Q4_0, 21, &file, &g, &m);
     batch_case(&m, OCTO_QUANT_DETERMINISTIC, uneven, &fails);
     octo_llama_unload(&m);
     octo_gguf_deinit(&g);
@@ -459,8 +597,8 @@ static void test_mixed_types(void)
     struct octo_buf fq, ff;
     struct octo_gguf gq, gf;
     struct octo_llama_model mq, mf;
-    load_generated("tiny", OCTO_GGML_Q8_0, &fq, &gq, &mq);
-    load_generated("tiny", OCTO_GGML_F32, &ff, &gf, &mf);
+    load_generated("tiny", OCTO_GGML_Q8_0, 21, &fq, &gq, &mq);
+    load_generated("tiny", OCTO_GGML_F32, 21, &ff, &gf, &mf);
     struct octo_llama_layer *layers = octo_calloc(mq.cfg.n_layer, sizeof(*layers));
     CHECK(layers != NULL);
     memcpy(layers, mq.layers, mq.cfg.n_layer * sizeof(*layers));
@@ -501,9 +639,7 @@ static void test_mixed_types(void)
 
 static void teardown(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    octo_test_rmtree(g_dir);
     octo_llama_unload(&g_model);
     octo_gguf_deinit(&g_gguf);
     octo_buf_deinit(&g_file);
@@ -518,6 +654,7 @@ int main(void)
     OCTO_RUN(test_deterministic_splits);
     OCTO_RUN(test_context_full);
     OCTO_RUN(test_load_refusals);
+    OCTO_RUN(test_load_rope_variants);
     OCTO_RUN(test_batch_identical);
     OCTO_RUN(test_batch_errors);
     OCTO_RUN(test_mixed_types);

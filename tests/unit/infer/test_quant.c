@@ -7,18 +7,14 @@
  * FAST outputs within OCTO_QUANT_FAST_RTOL of a float64 reference and split-invariant too;
  * the extreme partials (weights -128, activations +-127) exact; octo_quant_matmul (several
  * vectors) bit-identical to the matvec per vector on every path, mode and row split, and its
- * argument errors.
- * Prints (does not assert) GB/s of the Q4_0/Q8_0 kernels on a 4096x4096 matrix.
+ * argument errors. (Kernel speed is bench/bench_quant's business, not the unit tests'.)
  */
-#define _POSIX_C_SOURCE 200809L
-
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "infer/quant.h"
 #include "test.h"
 
 #include <math.h>
-#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -145,8 +141,9 @@ __attribute__((target("f16c"))) static uint16_t hw_f2h(float f)
 static void test_fp16_matches_f16c(void)
 {
 #if HAVE_X86
-    if (!__builtin_cpu_supports("f16c")) {
-        printf("  (no F16C on this CPU: skipped)\n");
+    /* the AVX2 path includes F16C (clang's __builtin_cpu_supports has no "f16c") */
+    if (!octo_quant_isa_available(OCTO_QUANT_ISA_AVX2)) {
+        printf("  (no AVX2/F16C on this CPU: skipped)\n");
         return;
     }
     for (uint32_t h = 0; h < 65536; h++)
@@ -226,6 +223,9 @@ static void test_row_size(void)
     CHECK_ERR(octo_quant_row_size((enum octo_quant_type)3, 32, &s), OCTO_EUNSUPPORTED);
     CHECK_ERR(octo_quant_row_size(OCTO_QUANT_F32, OCTO_QUANT_COLS_MAX + 1, &s), OCTO_ETOOBIG);
     CHECK_OK(octo_quant_row_size(OCTO_QUANT_F32, OCTO_QUANT_COLS_MAX, &s));
+    CHECK(octo_quant_type_is_block(OCTO_QUANT_Q8_0) && octo_quant_type_is_block(OCTO_QUANT_Q4_0));
+    CHECK(!octo_quant_type_is_block(OCTO_QUANT_F32) && !octo_quant_type_is_block(OCTO_QUANT_F16) &&
+          !octo_quant_type_is_block(OCTO_QUANT_BF16));
 }
 
 static void test_q8_0_hand_block(void)
@@ -551,7 +551,7 @@ static int check_paths(enum octo_quant_type type, size_t n, bool raw)
     struct octo_q8_0_block *xq = octo_malloc((n / 32 + 1) * sizeof(*xq));
     OCTO_ASSERT(data != NULL && x != NULL && xq != NULL);
     rand_floats((uint32_t)n + 99u, x, n, 2.0f);
-    bool q = type == OCTO_QUANT_Q8_0 || type == OCTO_QUANT_Q4_0;
+    bool q = octo_quant_type_is_block(type);
     if (q)
         OCTO_ASSERT(octo_quant_act_q8_0(x, n, xq, n / 32) == 0);
     int fails = 0;
@@ -859,7 +859,7 @@ static int check_matmul(enum octo_quant_type type, size_t n, bool raw)
     float *x = octo_malloc(NV * n * sizeof(float));
     struct octo_q8_0_block *xq = octo_malloc((NV * (n / 32) + 1) * sizeof(*xq));
     OCTO_ASSERT(data != NULL && x != NULL && xq != NULL);
-    bool q = type == OCTO_QUANT_Q8_0 || type == OCTO_QUANT_Q4_0;
+    bool q = octo_quant_type_is_block(type);
     for (size_t v = 0; v < NV; v++) {
         rand_floats((uint32_t)(n + 17 * v + 1), x + v * n, n, (float)(v + 1) * 0.75f);
         if (q)
@@ -1017,56 +1017,6 @@ static void test_matmul_errors(void)
     CHECK(y[4] == -1.0f && y[5] == 0.0f && y[10] == 0.0f && y[11] == -1.0f);
 }
 
-/* ---- throughput (printed, not asserted) ----------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void test_throughput(void)
-{
-    enum { N = 4096 };
-    float *x = octo_malloc(N * sizeof(float));
-    float *y = octo_malloc(N * sizeof(float));
-    struct octo_q8_0_block *xq = octo_malloc(N / 32 * sizeof(*xq));
-    CHECK(x != NULL && y != NULL && xq != NULL);
-    rand_floats(5, x, N, 1.0f);
-    CHECK_OK(octo_quant_act_q8_0(x, N, xq, N / 32));
-    static const enum octo_quant_type types[] = {OCTO_QUANT_Q4_0, OCTO_QUANT_Q8_0};
-    for (size_t t = 0; t < 2; t++) {
-        struct octo_quant_matrix m;
-        uint8_t *data = make_matrix(types[t], N, N, 3, false, &m);
-        CHECK(data != NULL);
-        for (int isa = 0; isa < OCTO_QUANT_ISA_COUNT; isa++) {
-            if (!octo_quant_isa_available((enum octo_quant_isa)isa))
-                continue;
-            for (int mode = 0; mode < 2; mode++) {
-                int reps = isa == OCTO_QUANT_ISA_SCALAR ? 1 : 5;
-                double best = 1e9;
-                for (int k = 0; k < reps; k++) {
-                    double t0 = now_s();
-                    CHECK_OK(octo_quant_matvec_isa((enum octo_quant_isa)isa, &m, NULL, xq, 0, N,
-                                                   (enum octo_quant_mode)mode, y));
-                    double dt = now_s() - t0;
-                    best = dt < best ? dt : best;
-                }
-                printf("  %s %-6s %-13s 4096x4096: %7.3f ms  %6.2f GB/s\n",
-                       types[t] == OCTO_QUANT_Q4_0 ? "Q4_0" : "Q8_0",
-                       octo_quant_isa_name((enum octo_quant_isa)isa),
-                       mode ? "deterministic" : "fast", best * 1e3,
-                       (double)(m.rows * m.row_size) / best * 1e-9);
-            }
-        }
-        octo_free(data);
-    }
-    octo_free(x);
-    octo_free(y);
-    octo_free(xq);
-}
-
 /* Says which ISA paths this CPU lets the suite test; with OCTO_QUANT_REQUIRE_ISA=all in the
  * environment (a runner known to have every extension) a missing one is a failure rather than
  * a silent skip. */
@@ -1109,6 +1059,5 @@ int main(void)
     OCTO_RUN(test_matmul_identical);
     OCTO_RUN(test_matmul_chunks);
     OCTO_RUN(test_matmul_errors);
-    OCTO_RUN(test_throughput);
     return octo_test_finish();
 }

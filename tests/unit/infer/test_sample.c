@@ -1,8 +1,8 @@
 /*
- * test_sample.c — the token sampler (infer/sample.h): greedy and its tie rule, NaN handling,
- * the repetition penalty (sign rule, each token once, the ring of the last N), top-k (= greedy
- * at k = 1; draws stay inside the k best, checked against a full sort), top-p, the drawn
- * distribution, seeded determinism, and the parameter checks.
+ * test_sample.c — the token sampler (infer/sample.h): greedy and its tie rule, NaN and infinite
+ * logits, the repetition penalty (sign rule, each token once, the ring of the last N), top-k
+ * (= greedy at k = 1; draws stay inside the k best, checked against a full sort), top-p, the
+ * drawn distribution, seeded determinism, and the parameter checks.
  */
 #include "base/rng.h"
 #include "infer/sample.h"
@@ -35,6 +35,48 @@ static void test_greedy(void)
     float l3[5] = {NAN, NAN, NAN, NAN, NAN};
     CHECK_ERR(octo_sampler_sample(&s, l3), OCTO_EINVAL);
     octo_sampler_deinit(&s);
+}
+
+/* Infinite logits: a +inf one is drawn at any temperature (it used to give NaN probabilities
+ * and the last candidate); a row of -inf ones still yields a valid id, as greedy does. */
+static void test_infinite(void)
+{
+    for (uint64_t seed = 0; seed < 8; seed++) {
+        struct octo_sampler s;
+        struct octo_sample_params p = params(1.0f, 0, 1.0f, seed);
+        CHECK_OK(octo_sampler_init(&s, &p, 3));
+        for (int i = 0; i < 16; i++) {
+            float l[3] = {INFINITY, 1.0f, 2.0f};
+            CHECK_EQ_INT(octo_sampler_sample(&s, l), 0);
+            float m[3] = {1.0f, 2.0f, INFINITY};
+            CHECK_EQ_INT(octo_sampler_sample(&s, m), 2);
+        }
+        octo_sampler_deinit(&s);
+        p = params(1.0f, 2, 0.9f, seed); /* the same through top-k and top-p */
+        CHECK_OK(octo_sampler_init(&s, &p, 3));
+        float l[3] = {INFINITY, 1.0f, 2.0f};
+        CHECK_EQ_INT(octo_sampler_sample(&s, l), 0);
+        octo_sampler_deinit(&s);
+    }
+    struct octo_sampler s;
+    struct octo_sample_params p = params(0.0f, 0, 1.0f, 1);
+    CHECK_OK(octo_sampler_init(&s, &p, 3));
+    float g[3] = {-INFINITY, -INFINITY, -INFINITY};
+    CHECK_EQ_INT(octo_sampler_sample(&s, g), 0); /* greedy: all tie, the lowest id */
+    octo_sampler_deinit(&s);
+    int seen[3] = {0};
+    for (uint64_t seed = 0; seed < 4; seed++) {
+        p = params(seed % 2 == 0 ? 1.0f : 0.5f, seed < 2 ? 0 : 2, seed < 2 ? 1.0f : 0.5f, seed);
+        CHECK_OK(octo_sampler_init(&s, &p, 3));
+        for (int i = 0; i < 64; i++) {
+            float l[3] = {-INFINITY, -INFINITY, -INFINITY};
+            long t = octo_sampler_sample(&s, l);
+            CHECK(t >= 0 && t < 3);
+            seen[t]++;
+        }
+        octo_sampler_deinit(&s);
+    }
+    CHECK(seen[0] > 0 && seen[1] > 0); /* equal logits: more than one id is drawn */
 }
 
 static void test_penalty(void)
@@ -225,6 +267,7 @@ static void test_params(void)
 int main(void)
 {
     OCTO_RUN(test_greedy);
+    OCTO_RUN(test_infinite);
     OCTO_RUN(test_penalty);
     OCTO_RUN(test_top_k);
     OCTO_RUN(test_top_p_and_distribution);

@@ -51,6 +51,16 @@ struct vocab {
     double init_ms;
 };
 
+static void vocab_free(struct vocab *v)
+{
+    octo_tok_deinit(&v->t);
+    octo_gguf_deinit(&v->g);
+    octo_free(v->file);
+    v->file = NULL;
+}
+
+/* Loads ggml-vocab-<name>.gguf; on failure prints why and frees what it had (v is then safe to
+ * free again). */
 static int vocab_load(struct vocab *v, const char *name)
 {
     char path[1024];
@@ -60,28 +70,23 @@ static int vocab_load(struct vocab *v, const char *name)
     v->file = octo_test_read_file(path, &v->len);
     if (v->file == NULL) {
         printf("  cannot read %s\n", path);
-        return -1;
+        return OCTO_ENOTFOUND;
     }
     int rc = octo_gguf_parse(&v->g, v->file, v->len);
     if (rc != 0) {
         printf("  parse %s: %s\n", path, v->g.reason);
+        vocab_free(v);
         return rc;
     }
     char why[OCTO_TOK_REASON_MAX];
     double t0 = now_s();
     rc = octo_tok_init(&v->t, &v->g, why, sizeof(why));
     v->init_ms = (now_s() - t0) * 1e3;
-    if (rc != 0)
+    if (rc != 0) {
         printf("  tok init %s: %s\n", name, why);
+        vocab_free(v);
+    }
     return rc;
-}
-
-static void vocab_free(struct vocab *v)
-{
-    octo_tok_deinit(&v->t);
-    octo_gguf_deinit(&v->g);
-    octo_free(v->file);
-    v->file = NULL;
 }
 
 /* Encodes into a heap array (*ids, freed by the caller) using the ENOSPACE protocol. */
@@ -140,10 +145,8 @@ static int corpus_check(const char *name, bool roundtrip)
 {
     struct vocab v;
     int rc = vocab_load(&v, name);
-    if (rc != 0) {
-        vocab_free(&v);
+    if (rc != 0)
         return -1;
-    }
     char path[1024];
     size_t inp_len, out_len;
     snprintf(path, sizeof(path), "%s/ggml-vocab-%s.gguf.inp", g_models, name);
@@ -296,10 +299,7 @@ static void expect_ids(const struct octo_tok *t, const char *s, bool add_special
 static void test_special_qwen2(void)
 {
     struct vocab v;
-    int rc = vocab_load(&v, "qwen2");
-    if (rc != 0)
-        vocab_free(&v);
-    CHECK_OK(rc);
+    CHECK_OK(vocab_load(&v, "qwen2"));
     const struct octo_tok *t = &v.t;
     int32_t im_start = octo_tok_find(t, "<|im_start|>");
     int32_t im_end = octo_tok_find(t, "<|im_end|>");
@@ -359,7 +359,7 @@ static void test_special_qwen2(void)
     CHECK_OK(encode_all(t, chat, strlen(chat), false, true, &all, &n));
     char *dec;
     size_t dlen;
-    rc = decode_all(t, all, n, true, &dec, &dlen);
+    int rc = decode_all(t, all, n, true, &dec, &dlen);
     octo_free(all);
     CHECK_OK(rc);
     CHECK_EQ_U64(dlen, strlen(chat));
@@ -383,10 +383,7 @@ static void test_special_qwen2(void)
 static void test_special_llama_spm(void)
 {
     struct vocab v;
-    int rc = vocab_load(&v, "llama-spm");
-    if (rc != 0)
-        vocab_free(&v);
-    CHECK_OK(rc);
+    CHECK_OK(vocab_load(&v, "llama-spm"));
     const struct octo_tok *t = &v.t;
     CHECK_EQ_INT(octo_tok_n_vocab(t), 32000);
     CHECK_EQ_INT(octo_tok_bos(t), 1);
@@ -439,10 +436,7 @@ static void test_special_llama_spm(void)
 static void test_special_phi3(void)
 {
     struct vocab v;
-    int rc = vocab_load(&v, "phi-3");
-    if (rc != 0)
-        vocab_free(&v);
-    CHECK_OK(rc);
+    CHECK_OK(vocab_load(&v, "phi-3"));
     const struct octo_tok *t = &v.t;
     CHECK(octo_tok_attr(t, 2) & OCTO_TOK_ATTR_RSTRIP);
     CHECK(octo_tok_is_eog(t, 32007)); /* <|end|> */
@@ -462,10 +456,7 @@ static void test_special_phi3(void)
 static void test_special_llama_bpe(void)
 {
     struct vocab v;
-    int rc = vocab_load(&v, "llama-bpe");
-    if (rc != 0)
-        vocab_free(&v);
-    CHECK_OK(rc);
+    CHECK_OK(vocab_load(&v, "llama-bpe"));
     const struct octo_tok *t = &v.t;
     const int32_t want[] = {128000, 9906, 1917};
     expect_ids(t, "Hello world", true, false, want, 3);
@@ -498,7 +489,6 @@ static void test_speed(void)
     for (size_t k = 0; k < OCTO_ARRAY_LEN(names); k++) {
         struct vocab v;
         if (vocab_load(&v, names[k]) != 0) {
-            vocab_free(&v);
             octo_free(text);
             CHECK(0);
         }
@@ -983,9 +973,6 @@ static size_t ref_pass(const struct octo_tok *t, const char *text, int32_t id,
                 break;
             }
             size_t match = (size_t)(hit - text), left = match - base;
-            if (attr & OCTO_TOK_ATTR_LSTRIP)
-                while (left > 0 && ref_space(text[base + left - 1]))
-                    left--;
             if (left > 0)
                 out[m++] = (struct rfrag){base, left, -1};
             out[m++] = (struct rfrag){0, 0, id};

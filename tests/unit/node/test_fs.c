@@ -1,5 +1,6 @@
 /*
- * test_fs.c — node/fs.c: atomic writes with modes, exclusive creation, bounded reads,
+ * test_fs.c — node/fs.c: atomic writes with modes, exclusive creation, the streaming form
+ * (content in pieces; a failing fill leaves no file and no temporary), bounded reads,
  * directory creation and the private-file check.
  */
 #define _GNU_SOURCE
@@ -59,6 +60,78 @@ static void test_write_exclusive(void)
     CHECK_OK(octo_fs_read(path, &b, &err));
     CHECK_MEM(b.data, "one", 3);
     octo_buf_deinit(&b);
+    octo_test_rmtree(dir);
+}
+
+/* The content of the streaming tests: bytes (i * 7) & 0xff in pieces of 1, 2, ... 40000
+ * bytes (small ones batched, large ones written straight through), then fail_rc if nonzero. */
+struct pieces {
+    size_t total;
+    int fail_rc;
+};
+
+static int fill_pieces(void *ctx, octo_fs_write_fn write, void *wctx)
+{
+    const struct pieces *p = ctx;
+    static uint8_t chunk[40000];
+    size_t at = 0;
+    for (size_t n = 1; at < p->total; n = n * 3 + 1) {
+        size_t take = n < p->total - at ? n : p->total - at;
+        take = take < sizeof(chunk) ? take : sizeof(chunk);
+        for (size_t i = 0; i < take; i++)
+            chunk[i] = (uint8_t)((at + i) * 7);
+        int rc = write(wctx, chunk, take);
+        if (rc != 0)
+            return rc;
+        at += take;
+    }
+    return p->fail_rc;
+}
+
+static void test_write_atomic_stream(void)
+{
+    const char *dir = octo_test_tmpdir("fs");
+    char path[OCTO_PATH_MAX], tmp[OCTO_PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s", in(dir, "model"));
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    struct octo_fs_error err;
+    /* success: every byte in order, the mode given, no temporary left */
+    struct pieces ok = {.total = 100000};
+    CHECK_OK(octo_fs_write_atomic_stream(path, fill_pieces, &ok, 0640, false, &err));
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0640);
+    struct octo_buf b;
+    octo_buf_init(&b, 200000);
+    CHECK_OK(octo_fs_read(path, &b, &err));
+    CHECK_EQ_U64(b.len, ok.total);
+    size_t bad = 0;
+    for (size_t i = 0; i < b.len; i++)
+        bad += b.data[i] != (uint8_t)(i * 7);
+    CHECK_EQ_U64(bad, 0);
+    octo_buf_deinit(&b);
+    CHECK_EQ_INT(octo_fs_exists(tmp), 0);
+    /* the fill fails after writing: its code, no message (the reason is the caller's), the old
+     * file untouched and no temporary left; with a new name, no file at all */
+    struct pieces fails = {.total = 50000, .fail_rc = OCTO_EPROTO};
+    CHECK_ERR(octo_fs_write_atomic_stream(path, fill_pieces, &fails, 0600, false, &err),
+              OCTO_EPROTO);
+    CHECK_STR(err.msg, "");
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ_INT(st.st_size, 100000);
+    CHECK_EQ_INT(st.st_mode & 0777, 0640);
+    CHECK_EQ_INT(octo_fs_exists(tmp), 0);
+    char fresh[OCTO_PATH_MAX];
+    snprintf(fresh, sizeof(fresh), "%s", in(dir, "fresh"));
+    CHECK_ERR(octo_fs_write_atomic_stream(fresh, fill_pieces, &fails, 0600, false, &err),
+              OCTO_EPROTO);
+    CHECK_EQ_INT(octo_fs_exists(fresh), 0);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", fresh, (long)getpid());
+    CHECK_EQ_INT(octo_fs_exists(tmp), 0);
+    /* a file-system failure names the file: a missing directory */
+    CHECK_ERR(octo_fs_write_atomic_stream(in(dir, "no/such"), fill_pieces, &ok, 0600, false, &err),
+              OCTO_ENOTFOUND);
+    CHECK(strstr(err.msg, "no/such") != NULL);
     octo_test_rmtree(dir);
 }
 
@@ -136,6 +209,7 @@ int main(void)
 {
     OCTO_RUN(test_write_atomic_mode_and_content);
     OCTO_RUN(test_write_exclusive);
+    OCTO_RUN(test_write_atomic_stream);
     OCTO_RUN(test_read_limits_and_errors);
     OCTO_RUN(test_mkdir_p_and_private);
     return octo_test_finish();
