@@ -67,15 +67,15 @@ static int gen_fill(void *ctx, octo_fs_write_fn write, void *wctx)
 }
 
 /* Writes the model through node/fs's atomic stream (a temp file beside path, fsynced and
- * renamed over it, the directory fsynced). */
+ * renamed over it, the directory fsynced), mode 0644 whatever the umask. */
 static int write_model(struct octo_cli *cli, const char *path, const struct octo_gentest_params *p)
 {
-    if (strlen(path) + 32 > OCTO_PATH_MAX) /* room for the temp name's suffix */
-        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "model gen-test: --out: path too long");
     struct gen_fill g = {.p = p};
     struct octo_fs_error err;
     int rc = octo_fs_write_atomic_stream(path, gen_fill, &g, 0644, false, &err);
     if (rc != 0) {
+        if (rc == OCTO_ETOOBIG && err.msg[0] != '\0') /* no room for the temp name */
+            return octo_cli_fail(cli, OCTO_EXIT_USAGE, "model gen-test: --out: path too long");
         if (err.msg[0] != '\0') /* a file-system error, named by fs */
             return octo_cli_fail(cli, OCTO_EXIT_FAIL, "model gen-test: %s", err.msg);
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "model gen-test: %s: %s", path,

@@ -1346,11 +1346,13 @@ struct sym {
 };
 
 /* A candidate merge of the adjacent symbols left and right. The heap pops the highest prio,
- * then the leftmost pair: SPM's prio is the merged token's score (a float, exact as a double),
- * BPE's is -rank (exact: ranks are below 2^53), so SPM merges the best score first and BPE the
- * lowest rank first, leftmost on ties, as llama.cpp does. */
+ * then the leftmost pair: SPM's prio is the merged token's score (a float), BPE's is -rank
+ * (exact in a float: ranks are below OCTO_TOK_MERGES_MAX = 2^21 < 2^24), so SPM merges the best
+ * score first and BPE the lowest rank first, leftmost on ties, as llama.cpp does. 20 bytes. */
+_Static_assert(OCTO_TOK_MERGES_MAX <= (1u << 24), "BPE ranks must be exact as floats");
+
 struct bigram {
-    double prio;
+    float prio;
     int32_t left, right;
     uint32_t size;  /* bytes of left + right when pushed (see bigram_stale) */
     int32_t result; /* BPE: the merged token; SPM: -1 */
@@ -1856,7 +1858,7 @@ static int spm_try_bigram(const struct octo_tok *t, const char *text, struct scr
     int32_t id = find_text(t, text + sy[left].off, n);
     if (id < 0)
         return 0;
-    struct bigram b = {(double)t->tokens[id].score, left, right, (uint32_t)n, -1};
+    struct bigram b = {t->tokens[id].score, left, right, (uint32_t)n, -1};
     return bigram_push(&s->heap, &b);
 }
 
@@ -1951,7 +1953,7 @@ static int bpe_try_bigram(const struct octo_tok *t, struct scratch *s, int32_t l
     const struct octo_tok_merge *m = merge_find(t, (uint32_t)sy[left].id, (uint32_t)sy[right].id);
     if (m == NULL)
         return 0;
-    struct bigram b = {-(double)m->rank, left, right, sy[left].n + sy[right].n, m->result};
+    struct bigram b = {-(float)m->rank, left, right, sy[left].n + sy[right].n, m->result};
     return bigram_push(&s->heap, &b);
 }
 
