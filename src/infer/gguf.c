@@ -575,13 +575,20 @@ static int place_tensors(struct pctx *x)
     uint32_t *by_off = make_index(g, g->n_tensors, tensor_offset_cmp);
     if (by_off == NULL)
         return fail(x, OCTO_ENOMEM, "out of memory for the offset index");
+    /* In offset order, each non-empty tensor against the non-empty one reaching furthest so
+     * far: any earlier tensor it overlaps reaches past its start, so that one does too (empty
+     * tensors overlap nothing, and must not hide an overlap between their neighbours). */
     int rc = 0;
-    for (uint64_t i = 1; i < g->n_tensors && rc == 0; i++) {
-        const struct octo_gguf_tensor *a = &g->tensors[by_off[i - 1]];
+    const struct octo_gguf_tensor *far = NULL;
+    for (uint64_t i = 0; i < g->n_tensors && rc == 0; i++) {
         const struct octo_gguf_tensor *b = &g->tensors[by_off[i]];
-        if (a->offset + a->size > b->offset && a->size != 0 && b->size != 0)
+        if (b->size == 0)
+            continue;
+        if (far != NULL && far->offset + far->size > b->offset)
             rc = fail(x, OCTO_EMALFORMED, "tensor '%.*s' overlaps tensor '%.*s'", (int)b->name_len,
-                      b->name, (int)a->name_len, a->name);
+                      b->name, (int)far->name_len, far->name);
+        if (far == NULL || b->offset + b->size > far->offset + far->size)
+            far = b;
     }
     octo_free(by_off);
     return rc;

@@ -775,6 +775,17 @@ static void test_tensor_rejections(void)
     hb_data(&b, 32, 128);
     CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'third' overlaps tensor 'second'"));
 
+    /* An empty tensor between two that overlap does not hide the overlap (found by fuzz_gguf):
+     * sorted by offset they are wide, empty, late, after, and late lies inside wide. */
+    const uint64_t ne0[1] = {0}, ne32[1] = {32};
+    hb_head(&b, 3, 4, 0);
+    hb_tensor(&b, "wide", 1, ne32, OCTO_GGML_F32, 0); /* 0..128 */
+    hb_tensor(&b, "empty", 1, ne0, OCTO_GGML_F32, 32);
+    hb_tensor(&b, "late", 1, ne4, OCTO_GGML_F32, 64); /* 64..80 */
+    hb_tensor(&b, "after", 1, ne4, OCTO_GGML_F32, 128);
+    hb_data(&b, 32, 160);
+    CHECK(parse_expect(&b, OCTO_EMALFORMED, "tensor 'late' overlaps tensor 'wide'"));
+
     CHECK(one_tensor(&b, "odd.type", 1, ne4, 4, 0, 64, OCTO_EUNSUPPORTED,
                      "tensor 'odd.type': unknown ggml type 4"));
 
