@@ -3,8 +3,12 @@
  *
  * Each block carries a 16-byte header holding its size, so that octo_free can keep the live
  * byte count exact and octo_free_secret can wipe the whole block. 16 bytes keeps the user
- * pointer aligned for any type (max_align_t on x86-64 and aarch64).
+ * pointer aligned for any type (max_align_t on x86-64 and aarch64). Large blocks
+ * (octo_malloc_large) carry no header: the caller gives their size back when freeing.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* posix_memalign, madvise */
+#endif
 #include "base/alloc.h"
 
 #include "base/assert.h"
@@ -13,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define HEADER_SIZE 16u
 _Static_assert(HEADER_SIZE >= sizeof(size_t), "header holds the size");
@@ -117,6 +122,35 @@ void octo_free(void *ptr)
 void octo_free_secret(void *ptr)
 {
     release(ptr, 1);
+}
+
+void *octo_malloc_large(size_t size)
+{
+    if (size == 0 || size > SIZE_MAX - OCTO_ALLOC_LARGE_ALIGN || should_fail())
+        return NULL;
+    size_t rounded = (size + OCTO_ALLOC_LARGE_ALIGN - 1) & ~(OCTO_ALLOC_LARGE_ALIGN - 1);
+    void *p = NULL;
+    /* octo-lint: allow BANNEDFUNC 1 */
+    if (posix_memalign(&p, OCTO_ALLOC_LARGE_ALIGN, rounded) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure leaves small pages */
+#endif
+    atomic_fetch_add(&bytes_live, size);
+    atomic_fetch_add(&allocs_live, 1);
+    atomic_fetch_add(&allocs_total, 1);
+    return p;
+}
+
+void octo_free_large(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return;
+    OCTO_ASSERT(atomic_load(&allocs_live) > 0);
+    atomic_fetch_sub(&bytes_live, size);
+    atomic_fetch_sub(&allocs_live, 1);
+    /* octo-lint: allow BANNEDFUNC 1 */
+    free(ptr);
 }
 
 char *octo_strndup(const char *s, size_t n)

@@ -18,6 +18,14 @@ void *octo_realloc(void *ptr, size_t size);
 void octo_free(void *ptr);
 /* Wipes the block (as octo_wipe) before freeing it: for buffers that held secrets. */
 void octo_free_secret(void *ptr);
+/* Large buffers read as long streams (a model's KV cache): aligned to OCTO_ALLOC_LARGE_ALIGN
+ * and marked for transparent huge pages where the kernel has them (MADV_HUGEPAGE is advice:
+ * without it the pages are ordinary ones). Fewer TLB misses on every pass; under a VM's nested
+ * paging a miss every 4 KiB is a large share of a stream's time. Not zeroed; counted and
+ * fault-injected as octo_malloc. Free with octo_free_large and the size asked for. */
+#define OCTO_ALLOC_LARGE_ALIGN ((size_t)2 << 20)
+void *octo_malloc_large(size_t size);
+void octo_free_large(void *ptr, size_t size);
 /* Copy of a NUL-terminated string, or NULL on OOM. */
 char *octo_strdup(const char *s);
 char *octo_strndup(const char *s, size_t n);

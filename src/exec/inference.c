@@ -180,7 +180,7 @@ struct octo_infer_pool {
     octo_llama_range_fn fn;
     void *arg;
     size_t rows;
-    size_t chunk;       /* rows taken at a time (a multiple of 4, the kernels' row group) */
+    size_t chunk;       /* rows taken at a time (chunk_for) */
     atomic_size_t next; /* the first row nobody has taken yet */
 };
 
@@ -191,10 +191,14 @@ struct worker_arg {
 
 /* Rows are taken in chunks from a shared counter rather than split in fixed shares, so a
  * thread slowed by another process (or a busy core) does not hold the others back: about 8
- * chunks per thread, multiples of 4 rows, at least 16. Rows are independent, so who computes
- * which row never changes a result. */
+ * chunks per thread, multiples of 4 rows, at least 16. Fewer than CHUNK_FEW rows (attention's
+ * heads: 12 to 64) are split evenly, one share per thread, so that no thread waits while one
+ * takes them all. Rows are independent, so who computes which row never changes a result. */
+#define CHUNK_FEW 64u
 static size_t chunk_for(size_t rows, uint32_t threads)
 {
+    if (rows < CHUNK_FEW)
+        return (rows + threads - 1) / threads;
     size_t c = rows / ((size_t)threads * 8u);
     c = (c + 3u) & ~(size_t)3u;
     return c < 16u ? 16u : c;

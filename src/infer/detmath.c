@@ -3,7 +3,8 @@
  *
  * exp: x = k ln2 + r with ln2 split in two (the high part has trailing zero bits, so k * hi is
  *      exact for |k| < 2^11), |r| <= ln2/2, e^r by its Taylor series to r^13 (truncation below
- *      1e-17 relative) in Horner form, then scaled by 2^k with ldexp (exact).
+ *      1e-17 relative) in Horner form, then scaled by 2^k (exact): a multiply by 2^k built
+ *      from its bits while the result is a normal double, else ldexp.
  * log: x = m 2^e with m in [sqrt(1/2), sqrt(2)) (frexp, exact), log m = 2 atanh(f) with
  *      f = (m - 1)/(m + 1), |f| <= 0.172, by the odd series to f^23.
  * sin, cos: x = k pi/2 + r with pi/2 split in three 33-bit parts (k * part exact for |k| < 2^20,
@@ -15,6 +16,8 @@
 #include "infer/detmath.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #define LN2_HI 6.93147180369123816490e-01 /* 0x3fe62e42fee00000 */
 #define LN2_LO 1.90821492927058770002e-10
@@ -35,6 +38,15 @@ static double round_half_away(double t)
     return t < 0.0 ? -floor(-t + 0.5) : floor(t + 0.5);
 }
 
+/* 2^k for -1022 <= k <= 1023 (a normal double), from its bits. */
+static double pow2(int k)
+{
+    uint64_t b = (uint64_t)(k + 1023) << 52;
+    double d;
+    memcpy(&d, &b, sizeof(d));
+    return d;
+}
+
 double octo_detmath_exp(double x)
 {
     if (isnan(x))
@@ -43,7 +55,11 @@ double octo_detmath_exp(double x)
         return HUGE_VAL;
     if (x < EXP_MIN)
         return 0.0;
-    double k = round_half_away(x * INV_LN2);
+    /* round_half_away without a libm call: |t| + 0.5 (|t| < 1100) truncated by the int
+     * conversion is floor(|t| + 0.5), the sign put back as round_half_away does */
+    double t = x * INV_LN2;
+    double f = (double)(int)(fabs(t) + 0.5);
+    double k = t < 0.0 ? -f : f;
     double r = (x - k * LN2_HI) - k * LN2_LO;
     double p = 1.0 / 6227020800.0; /* 1/13! */
     p = p * r + 1.0 / 479001600.0;
@@ -59,7 +75,10 @@ double octo_detmath_exp(double x)
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    return ldexp(p, (int)k);
+    /* p is within [0.70, 1.42], so for these k the product is a normal double and exact:
+     * ldexp's value, without the call */
+    int ki = (int)k;
+    return ki >= -1021 && ki <= 1023 ? p * pow2(ki) : ldexp(p, ki);
 }
 
 double octo_detmath_log(double x)

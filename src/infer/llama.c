@@ -21,6 +21,7 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "infer/detmath.h"
+#include "infer/vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -291,11 +292,13 @@ int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_ll
         return OCTO_ETOOBIG;
     s->m = m;
     s->mode = mode;
+    s->vec = octo_vec_ops_for(octo_quant_isa_best());
     s->n_ctx = n_ctx;
     s->batch = batch;
     size_t kv = (size_t)c->head_dim * c->n_head_kv;
     size_t wide = c->n_ff > c->n_embd ? c->n_ff : c->n_embd;
     size_t cache = (size_t)c->n_layer * n_ctx * kv;
+    s->cache_bytes = cache * sizeof(float);
     float **vecs[] = {&s->x, &s->xb, &s->xb2, &s->q};
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
         *vecs[i] = octo_calloc((size_t)batch * c->n_embd, sizeof(float));
@@ -308,8 +311,8 @@ int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_ll
     s->logits = octo_calloc(c->n_vocab, sizeof(float));
     /* Not zeroed: each position is written before it is read (and untouched pages of a large
      * cache cost no memory until used). */
-    s->k_cache = octo_malloc(cache * sizeof(float));
-    s->v_cache = octo_malloc(cache * sizeof(float));
+    s->k_cache = octo_malloc_large(cache * sizeof(float));
+    s->v_cache = octo_malloc_large(cache * sizeof(float));
     s->xq = octo_calloc((size_t)batch * (wide / OCTO_QUANT_BLOCK), sizeof(*s->xq));
     bool ok = s->hb != NULL && s->hb2 != NULL && s->att != NULL && s->att_acc != NULL &&
               s->att_sum != NULL && s->rope_freq != NULL && s->logits != NULL &&
@@ -335,10 +338,11 @@ void octo_llama_state_deinit(struct octo_llama_state *s)
 {
     if (s == NULL)
         return;
-    float *bufs[] = {s->x,   s->xb,  s->xb2,    s->q,       s->hb,
-                     s->hb2, s->att, s->logits, s->k_cache, s->v_cache};
+    float *bufs[] = {s->x, s->xb, s->xb2, s->q, s->hb, s->hb2, s->att, s->logits};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         octo_free(bufs[i]);
+    octo_free_large(s->k_cache, s->cache_bytes);
+    octo_free_large(s->v_cache, s->cache_bytes);
     octo_free(s->xq);
     octo_free(s->att_acc);
     octo_free(s->att_sum);
@@ -392,12 +396,8 @@ static void swiglu_rows(const struct mm_job *j, size_t r0, size_t r1)
     float *gate = j->part[0].y;
     const float *up = j->part[1].y;
     size_t stride = j->part[0].y_stride;
-    for (size_t t = 0; t < j->n; t++) {
-        for (size_t i = t * stride + r0; i < t * stride + r1; i++) {
-            double g = (double)gate[i];
-            gate[i] = (float)(g / (1.0 + octo_detmath_exp(-g)) * (double)up[i]);
-        }
-    }
+    for (size_t t = 0; t < j->n; t++)
+        j->s->vec->swiglu(gate + t * stride + r0, up + t * stride + r0, r1 - r0);
 }
 
 static void mm_range(void *arg, size_t r0, size_t r1)
@@ -513,76 +513,34 @@ struct att_job {
 
 /* Attention arithmetic is in double and has a fixed order, so its bits are the same on every
  * machine (the products of two floats are exact in double, so no step depends on whether the
- * compiler fuses a multiply and an add). The orders are chosen so that the loops have
- * independent lanes the compiler can run side by side instead of one long chain of adds. */
-#define ATT_LANES 8 /* q.k: element i accumulates in lane i % ATT_LANES */
-
-/* q . k over n elements: ATT_LANES lanes in element order, then lane l += lane l + s for
- * s = 4, 2, 1. */
-static double dot_lanes(const float *q, const float *k, uint32_t n)
-{
-    double a[ATT_LANES] = {0};
-    uint32_t i = 0;
-    for (; i + ATT_LANES <= n; i += ATT_LANES)
-        for (uint32_t l = 0; l < ATT_LANES; l++)
-            a[l] += (double)q[i + l] * (double)k[i + l];
-    for (; i < n; i++)
-        a[i % ATT_LANES] += (double)q[i] * (double)k[i];
-    for (uint32_t s = ATT_LANES / 2; s > 0; s /= 2)
-        for (uint32_t l = 0; l < s; l++)
-            a[l] += a[l + s];
-    return a[0];
-}
-
-/* Heads [h0, h1) of one query: each head works in its own row of s->att, its own
+ * compiler fuses a multiply and an add); vec.h gives the order and runs it, with SIMD where the
+ * CPU has it. Heads [h0, h1) of one query: each head works in its own row of s->att, its own
  * accumulators and sum, so heads run in parallel and a head's arithmetic never depends on which
- * thread ran it. The cache is walked position by position across the range's heads (one
- * contiguous stretch of a cache row per position) rather than head by head, which would read
- * a few lines every kv floats, a stride the hardware prefetchers do not follow; every sum
- * still runs in position order. */
+ * thread ran it. */
 static void att_heads(void *arg, size_t h0, size_t h1)
 {
     const struct att_job *j = arg;
     struct octo_llama_state *s = j->s;
     const struct octo_llama_config *c = &s->m->cfg;
-    uint32_t hd = c->head_dim, group = c->n_head / c->n_head_kv, pos = j->pos;
-    size_t kv = (size_t)hd * c->n_head_kv, n_ctx = s->n_ctx;
-    const float *kc = s->k_cache + (size_t)j->layer * n_ctx * kv;
-    const float *vc = s->v_cache + (size_t)j->layer * n_ctx * kv;
-    double inv = 1.0 / sqrt((double)hd);
-    for (uint32_t t = 0; t <= pos; t++) {
-        const float *kt = kc + t * kv;
-        for (size_t h = h0; h < h1; h++)
-            s->att[h * n_ctx + t] =
-                (float)(dot_lanes(j->qv + h * hd, kt + (h / group) * hd, hd) * inv);
-    }
-    for (size_t h = h0; h < h1; h++) {
-        float *att = s->att + h * n_ctx;
-        double max = -(double)INFINITY, sum = 0.0;
-        for (uint32_t t = 0; t <= pos; t++)
-            max = (double)att[t] > max ? (double)att[t] : max;
-        for (uint32_t t = 0; t <= pos; t++) {
-            double e = octo_detmath_exp((double)att[t] - max);
-            att[t] = (float)e;
-            sum += e;
-        }
-        s->att_sum[h] = sum;
-    }
-    double *acc = s->att_acc + h0 * hd;
-    memset(acc, 0, (h1 - h0) * hd * sizeof(*acc));
-    for (uint32_t t = 0; t <= pos; t++) {
-        const float *vt = vc + t * kv;
-        for (size_t h = h0; h < h1; h++) {
-            double w = (double)s->att[h * n_ctx + t];
-            const float *v = vt + (h / group) * hd;
-            double *a = s->att_acc + h * hd;
-            for (uint32_t i = 0; i < hd; i++)
-                a[i] += w * (double)v[i];
-        }
-    }
-    for (size_t h = h0; h < h1; h++)
-        for (uint32_t i = 0; i < hd; i++)
-            j->outv[h * hd + i] = (float)(s->att_acc[h * hd + i] / s->att_sum[h]);
+    size_t kv = (size_t)c->head_dim * c->n_head_kv, n_ctx = s->n_ctx;
+    struct octo_vec_att a = {
+        .q = j->qv,
+        .k = s->k_cache + (size_t)j->layer * n_ctx * kv,
+        .v = s->v_cache + (size_t)j->layer * n_ctx * kv,
+        .kv = kv,
+        .hd = c->head_dim,
+        .group = c->n_head / c->n_head_kv,
+        .h0 = h0,
+        .h1 = h1,
+        .n_pos = (size_t)j->pos + 1,
+        .scale = 1.0 / sqrt((double)c->head_dim),
+        .att = s->att,
+        .att_stride = n_ctx,
+        .acc = s->att_acc,
+        .sum = s->att_sum,
+        .out = j->outv,
+    };
+    s->vec->attend(&a);
 }
 
 /* Causal attention of every head of the query qv at position pos over the cached keys and

@@ -68,9 +68,12 @@ struct octo_llama_model {
 typedef void (*octo_llama_range_fn)(void *arg, size_t r0, size_t r1);
 typedef void (*octo_llama_parallel_fn)(void *ctx, size_t rows, octo_llama_range_fn fn, void *arg);
 
+struct octo_vec_ops;
+
 struct octo_llama_state {
     const struct octo_llama_model *m;
     enum octo_quant_mode mode;
+    const struct octo_vec_ops *vec;  /* attention and SwiGLU (vec.h) */
     octo_llama_parallel_fn parallel; /* NULL: one range, here */
     void *parallel_ctx;
     uint32_t n_ctx; /* positions the KV cache holds */
@@ -80,7 +83,8 @@ struct octo_llama_state {
     float *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
     double *att_acc, *att_sum;  /* attention: n_embd value sums, n_head softmax sums */
     double *rope_freq;          /* head_dim / 2 RoPE frequencies */
-    float *k_cache, *v_cache;   /* [layer][n_ctx][kv_dim] */
+    float *k_cache, *v_cache;   /* [layer][n_ctx][kv_dim], octo_malloc_large */
+    size_t cache_bytes;         /* of each */
     struct octo_q8_0_block *xq; /* the batch's activations as Q8_0 */
     _Atomic int err;            /* the first kernel error of a parallel product */
 };

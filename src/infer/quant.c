@@ -190,6 +190,10 @@ static void quantize_block_q8_0(const float *x, struct octo_q8_0_block *y)
         y->qs[j] = to_i8(roundf(x[j] * id), -127.0f, 127.0f);
 }
 
+#if OCTO_QUANT_X86
+TARGET_AVX512 static void act_q8_0_avx512(const float *x, size_t nb, struct octo_q8_0_block *y);
+#endif
+
 static void quantize_block_q4_0(const float *x, struct octo_q4_0_block *y)
 {
     float amax = 0.0f;
@@ -225,6 +229,12 @@ int octo_quant_act_q8_0(const float *x, size_t n, struct octo_q8_0_block *out, s
         return OCTO_ENOSPACE;
     if (!all_finite(x, n))
         return OCTO_ERANGE;
+#if OCTO_QUANT_X86
+    if (octo_quant_isa_available(OCTO_QUANT_ISA_AVX512)) {
+        act_q8_0_avx512(x, n / QK, out);
+        return 0;
+    }
+#endif
     for (size_t b = 0; b < n / QK; b++)
         quantize_block_q8_0(x + b * QK, &out[b]);
     return 0;
@@ -876,6 +886,43 @@ TARGET_AVXVNNI static inline __m256i p4_avxvnni(__m256i q, __m256i x, __m256i c)
 
 DEFINE_ROWS256(rows_avx2, TARGET_AVX2, p8_avx2, p4_avx2)
 DEFINE_ROWS256(rows_avxvnni, TARGET_AVXVNNI, p8_avxvnni, p4_avxvnni)
+
+/* ---- AVX-512: activation quantization ------------------------------------------------- */
+/*
+ * quantize_block_q8_0 sixteen floats at a time, with its bits: the largest magnitude (a max, in
+ * any order the same), d and 1/d as scalars, x * id as one float multiply per element, and
+ * roundf as trunc plus one step away from zero where the dropped fraction (exact: x minus its
+ * integer part) is at least one half; to_i8's range check maps the rest (inf, NaN) to 0.
+ */
+TARGET_AVX512 static __m512i q8_round_512(__m512 v)
+{
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(v, t);
+    t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(f, _mm512_set1_ps(0.5f), _CMP_GE_OQ), t,
+                           _mm512_set1_ps(1.0f));
+    t = _mm512_mask_sub_ps(t, _mm512_cmp_ps_mask(f, _mm512_set1_ps(-0.5f), _CMP_LE_OQ), t,
+                           _mm512_set1_ps(1.0f));
+    __mmask16 in = _mm512_cmp_ps_mask(t, _mm512_set1_ps(-127.0f), _CMP_GE_OQ) &
+                   _mm512_cmp_ps_mask(t, _mm512_set1_ps(127.0f), _CMP_LE_OQ);
+    return _mm512_maskz_cvttps_epi32(in, t);
+}
+
+TARGET_AVX512 static void act_q8_0_avx512(const float *x, size_t nb, struct octo_q8_0_block *y)
+{
+    for (size_t b = 0; b < nb; b++) {
+        __m512 v0 = _mm512_loadu_ps(x + b * QK), v1 = _mm512_loadu_ps(x + b * QK + 16);
+        __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
+        float amax = _mm512_reduce_max_ps(m);
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = octo_fp32_to_fp16(d);
+        __m512 vid = _mm512_set1_ps(id);
+        _mm_storeu_si128((__m128i *)(void *)y[b].qs,
+                         _mm512_cvtepi32_epi8(q8_round_512(_mm512_mul_ps(v0, vid))));
+        _mm_storeu_si128((__m128i *)(void *)(y[b].qs + 16),
+                         _mm512_cvtepi32_epi8(q8_round_512(_mm512_mul_ps(v1, vid))));
+    }
+}
 
 /* ---- AVX-512 VNNI: two blocks per vector ---------------------------------------------- */
 /*

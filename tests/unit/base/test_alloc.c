@@ -124,6 +124,30 @@ static void test_free_secret(void)
     octo_free_secret(NULL);
 }
 
+static void test_large(void)
+{
+    struct octo_alloc_stats before = stats();
+    size_t n = 3 * OCTO_ALLOC_LARGE_ALIGN + 5;
+    unsigned char *p = octo_malloc_large(n);
+    CHECK(p != NULL);
+    CHECK((uintptr_t)p % OCTO_ALLOC_LARGE_ALIGN == 0);
+    p[0] = 1;
+    p[n - 1] = 2; /* the whole size is usable */
+    struct octo_alloc_stats mid = stats();
+    CHECK_EQ_U64(mid.bytes_live, before.bytes_live + n);
+    CHECK_EQ_U64(mid.allocs_live, before.allocs_live + 1);
+    octo_free_large(p, n);
+    octo_free_large(NULL, 0);
+    struct octo_alloc_stats after = stats();
+    CHECK_EQ_U64(after.bytes_live, before.bytes_live);
+    CHECK_EQ_U64(after.allocs_live, before.allocs_live);
+    CHECK(octo_malloc_large(0) == NULL);
+    CHECK(octo_malloc_large(SIZE_MAX) == NULL);
+    octo_alloc_fail_after(1, 0);
+    CHECK(octo_malloc_large(64) == NULL);
+    CHECK_EQ_U64(stats().failures_injected, after.failures_injected + 1);
+}
+
 static void test_strdup(void)
 {
     char *a = octo_strdup("hello");
@@ -151,6 +175,7 @@ int main(void)
     OCTO_RUN(test_fail_injection_one_shot);
     OCTO_RUN(test_fail_injection_sticky);
     OCTO_RUN(test_free_secret);
+    OCTO_RUN(test_large);
     OCTO_RUN(test_strdup);
     return octo_test_finish();
 }

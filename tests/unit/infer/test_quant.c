@@ -1035,6 +1035,31 @@ static void test_isa_coverage(void)
     printf("\n");
 }
 
+/* octo_quant_act_q8_0 (the SIMD quantizer where the CPU has one) gives octo_quant_quantize_row's
+ * bytes: random blocks at magnitudes from 1e-42 (a subnormal d: 1/d is infinite) to 1e30, and
+ * blocks of exact halves (the roundf ties). */
+static void test_act_q8_0_matches_row(void)
+{
+    enum { NB = 64 };
+    static float x[NB * 32];
+    static uint8_t row[NB * 34];
+    static struct octo_q8_0_block act[NB];
+    uint64_t s = 12345;
+    static const float scales[] = {1e-42f, 1e-38f, 1e-6f, 1.0f, 127.0f, 3e5f, 1e30f};
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < NB * 32; i++) {
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            float u = (float)(int32_t)(s >> 33) / 1073741824.0f; /* [-2, 2) */
+            float sc = scales[(i / 32 + round) % 7];
+            x[i] = round % 4 == 3 ? (float)((int)(u * 64.0f)) * 0.5f : u * sc;
+        }
+        CHECK_EQ_INT(octo_quant_quantize_row(OCTO_QUANT_Q8_0, x, NB * 32, row, sizeof(row)),
+                     NB * 34);
+        CHECK_OK(octo_quant_act_q8_0(x, NB * 32, act, NB));
+        CHECK_MEM(act, row, sizeof(row));
+    }
+}
+
 int main(void)
 {
     OCTO_RUN(test_isa_coverage);
@@ -1044,6 +1069,7 @@ int main(void)
     OCTO_RUN(test_bf16);
     OCTO_RUN(test_row_size);
     OCTO_RUN(test_q8_0_hand_block);
+    OCTO_RUN(test_act_q8_0_matches_row);
     OCTO_RUN(test_q4_0_hand_block);
     OCTO_RUN(test_f32_f16_rows);
     OCTO_RUN(test_quantize_errors);
