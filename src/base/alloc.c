@@ -147,6 +147,7 @@ void octo_free_large(void *ptr, size_t size)
     if (ptr == NULL)
         return;
     OCTO_ASSERT(atomic_load(&allocs_live) > 0);
+    OCTO_ASSERT(atomic_load(&bytes_live) >= size); /* the size given back is the one asked for */
     atomic_fetch_sub(&bytes_live, size);
     atomic_fetch_sub(&allocs_live, 1);
     /* octo-lint: allow BANNEDFUNC 1 */

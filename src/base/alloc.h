@@ -21,8 +21,9 @@ void octo_free_secret(void *ptr);
 /* Large buffers read as long streams (a model's KV cache): aligned to OCTO_ALLOC_LARGE_ALIGN
  * and marked for transparent huge pages where the kernel has them (MADV_HUGEPAGE is advice:
  * without it the pages are ordinary ones). Fewer TLB misses on every pass; under a VM's nested
- * paging a miss every 4 KiB is a large share of a stream's time. Not zeroed; counted and
- * fault-injected as octo_malloc. Free with octo_free_large and the size asked for. */
+ * paging a miss every 4 KiB is a large share of a stream's time. Memory is committed 2 MiB at
+ * a time where huge pages are granted. Not zeroed; counted and fault-injected as octo_malloc;
+ * size 0 gives NULL (unlike octo_malloc). Free with octo_free_large and the size asked for. */
 #define OCTO_ALLOC_LARGE_ALIGN ((size_t)2 << 20)
 void *octo_malloc_large(size_t size);
 void octo_free_large(void *ptr, size_t size);

@@ -192,8 +192,9 @@ struct worker_arg {
 /* Rows are taken in chunks from a shared counter rather than split in fixed shares, so a
  * thread slowed by another process (or a busy core) does not hold the others back: about 8
  * chunks per thread, multiples of 4 rows, at least 16. Fewer than CHUNK_FEW rows (attention's
- * heads: 12 to 64) are split evenly, one share per thread, so that no thread waits while one
- * takes them all. Rows are independent, so who computes which row never changes a result. */
+ * 12 to 64 heads, a tiny model's matrices) are split evenly, one share per thread, so that no
+ * thread waits while one takes them all (the 16-row minimum gave 12 heads to one thread).
+ * Rows are independent, so who computes which row never changes a result. */
 #define CHUNK_FEW 64u
 static size_t chunk_for(size_t rows, uint32_t threads)
 {

@@ -15,13 +15,15 @@
  */
 #include "infer/detmath.h"
 
+#include "infer/detmath_exp.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#define LN2_HI 6.93147180369123816490e-01 /* 0x3fe62e42fee00000 */
-#define LN2_LO 1.90821492927058770002e-10
-#define INV_LN2 1.44269504088896338700e+00
+#define LN2_HI OCTO_DETMATH_LN2_HI
+#define LN2_LO OCTO_DETMATH_LN2_LO
+#define INV_LN2 OCTO_DETMATH_INV_LN2
 #define EXP_MAX 709.782712893383973096
 #define EXP_MIN (-745.133219101941108420)
 #define SQRT_HALF 0.70710678118654752440
@@ -61,24 +63,13 @@ double octo_detmath_exp(double x)
     double f = (double)(int)(fabs(t) + 0.5);
     double k = t < 0.0 ? -f : f;
     double r = (x - k * LN2_HI) - k * LN2_LO;
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    double p = OCTO_DETMATH_EXP_C13;
+    for (size_t i = 0; i < OCTO_DETMATH_EXP_NCOEF; i++)
+        p = p * r + OCTO_DETMATH_EXP_COEF[i];
     /* p is within [0.70, 1.42], so for these k the product is a normal double and exact:
      * ldexp's value, without the call */
     int ki = (int)k;
-    return ki >= -1021 && ki <= 1023 ? p * pow2(ki) : ldexp(p, ki);
+    return ki >= OCTO_DETMATH_K_MIN && ki <= OCTO_DETMATH_K_MAX ? p * pow2(ki) : ldexp(p, ki);
 }
 
 double octo_detmath_log(double x)

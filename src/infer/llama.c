@@ -309,8 +309,8 @@ int octo_llama_state_init_batch(struct octo_llama_state *s, const struct octo_ll
     s->att_sum = octo_calloc(c->n_head, sizeof(double));
     s->rope_freq = octo_calloc(c->head_dim / 2 + 1, sizeof(double));
     s->logits = octo_calloc(c->n_vocab, sizeof(float));
-    /* Not zeroed: each position is written before it is read (and untouched pages of a large
-     * cache cost no memory until used). */
+    /* Not zeroed: each position is written before it is read. Huge pages where offered, so
+     * the first token already commits 2 MiB per layer in each (at most state_bytes). */
     s->k_cache = octo_malloc_large(cache * sizeof(float));
     s->v_cache = octo_malloc_large(cache * sizeof(float));
     s->xq = octo_calloc((size_t)batch * (wide / OCTO_QUANT_BLOCK), sizeof(*s->xq));

@@ -9,23 +9,25 @@
  * The AVX-512 path holds eight doubles per vector. q.k: the eight lanes of a vector are the
  * eight dot lanes; the fold (4, 2, 1) is two half-vector adds and one scalar add. Softmax and
  * SwiGLU take exp eight at a time (exp8): octo_detmath_exp's reduction and polynomial, lane by
- * lane the same operations; lanes outside [-708, 709] (and NaN), where the scalar function
- * takes another branch, are recomputed by it. The value sums are elementwise.
+ * lane the same operations (the constants come from detmath_exp.h); lanes outside the range
+ * where 2^k is built from its bits (and NaN, the infinities) are recomputed by the scalar
+ * function. The value sums are elementwise.
  * All of it is plain multiplies and adds (no FMA: src/infer is built with -ffp-contract=off and
  * the intrinsics used are separate), so each lane rounds as the scalar code does.
  */
 #include "infer/vec.h"
 
-#include "base/assert.h"
 #include "infer/detmath.h"
+#include "infer/detmath_exp.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__)
 #define OCTO_VEC_X86 1
 #include <immintrin.h>
-#define TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define TARGET_AVX512 __attribute__((target("avx512f,avx2")))
 #else
 #define OCTO_VEC_X86 0
 #endif
@@ -139,44 +141,26 @@ static void swiglu_scalar(float *gate, const float *up, size_t n)
 
 #if OCTO_VEC_X86
 
-/* octo_detmath_exp's constants (detmath.c) */
-#define LN2_HI 6.93147180369123816490e-01
-#define LN2_LO 1.90821492927058770002e-10
-#define INV_LN2 1.44269504088896338700e+00
-
 /* octo_detmath_exp of eight doubles, lane by lane the same operations (see the top). */
 TARGET_AVX512 static __m512d exp8(__m512d x)
 {
-    __mmask8 ok = _mm512_cmp_pd_mask(x, _mm512_set1_pd(-708.0), _CMP_GE_OQ) &
-                  _mm512_cmp_pd_mask(x, _mm512_set1_pd(709.0), _CMP_LE_OQ);
+    __mmask8 ok = _mm512_cmp_pd_mask(x, _mm512_set1_pd(OCTO_DETMATH_FAST_LO), _CMP_GE_OQ) &
+                  _mm512_cmp_pd_mask(x, _mm512_set1_pd(OCTO_DETMATH_FAST_HI), _CMP_LE_OQ);
     __m512d xs = _mm512_maskz_mov_pd(ok, x);
-    __m512d t = _mm512_mul_pd(xs, _mm512_set1_pd(INV_LN2));
+    __m512d t = _mm512_mul_pd(xs, _mm512_set1_pd(OCTO_DETMATH_INV_LN2));
     __m512d f = _mm512_roundscale_pd(_mm512_add_pd(_mm512_abs_pd(t), _mm512_set1_pd(0.5)),
                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    /* k = f with t's sign: -f where t < 0, as round_half_away gives */
-    __m512i sign = _mm512_and_si512(_mm512_castpd_si512(t), _mm512_set1_epi64(INT64_MIN));
+    /* k = -f where t < 0 (f's sign bit set: f >= 0), as round_half_away gives */
     __mmask8 neg = _mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_LT_OQ);
-    __m512d k = _mm512_castsi512_pd(
-        _mm512_mask_or_epi64(_mm512_castpd_si512(f), neg, _mm512_castpd_si512(f), sign));
-    __m512d r = _mm512_sub_pd(_mm512_sub_pd(xs, _mm512_mul_pd(k, _mm512_set1_pd(LN2_HI))),
-                              _mm512_mul_pd(k, _mm512_set1_pd(LN2_LO)));
-    static const double c[] = {1.0 / 479001600.0,
-                               1.0 / 39916800.0,
-                               1.0 / 3628800.0,
-                               1.0 / 362880.0,
-                               1.0 / 40320.0,
-                               1.0 / 5040.0,
-                               1.0 / 720.0,
-                               1.0 / 120.0,
-                               1.0 / 24.0,
-                               1.0 / 6.0,
-                               0.5,
-                               1.0,
-                               1.0};
-    __m512d p = _mm512_set1_pd(1.0 / 6227020800.0);
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-        p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(c[i]));
-    /* 2^k from its bits: k is in [-1021, 1023] on the lanes that are ok */
+    __m512d k = _mm512_castsi512_pd(_mm512_mask_or_epi64(
+        _mm512_castpd_si512(f), neg, _mm512_castpd_si512(f), _mm512_set1_epi64(INT64_MIN)));
+    __m512d r =
+        _mm512_sub_pd(_mm512_sub_pd(xs, _mm512_mul_pd(k, _mm512_set1_pd(OCTO_DETMATH_LN2_HI))),
+                      _mm512_mul_pd(k, _mm512_set1_pd(OCTO_DETMATH_LN2_LO)));
+    __m512d p = _mm512_set1_pd(OCTO_DETMATH_EXP_C13);
+    for (size_t i = 0; i < OCTO_DETMATH_EXP_NCOEF; i++)
+        p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(OCTO_DETMATH_EXP_COEF[i]));
+    /* 2^k from its bits: k is in [OCTO_DETMATH_K_MIN, OCTO_DETMATH_K_MAX] on the ok lanes */
     __m512i ki = _mm512_cvtepi32_epi64(_mm512_cvttpd_epi32(k));
     __m512i e = _mm512_slli_epi64(_mm512_add_epi64(ki, _mm512_set1_epi64(1023)), 52);
     __m512d y = _mm512_mul_pd(p, _mm512_castsi512_pd(e));
@@ -273,7 +257,9 @@ TARGET_AVX512 static void swiglu_avx512(float *gate, const float *up, size_t n)
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m512d g = _mm512_cvtps_pd(_mm256_loadu_ps(gate + i));
-        __m512d e = exp8(_mm512_sub_pd(_mm512_setzero_pd(), g));
+        /* -g: the sign bit flipped, as the scalar negation does (0 - g would give +0 for +0) */
+        __m512d e = exp8(_mm512_castsi512_pd(
+            _mm512_xor_si512(_mm512_castpd_si512(g), _mm512_set1_epi64(INT64_MIN))));
         __m512d y = _mm512_mul_pd(_mm512_div_pd(g, _mm512_add_pd(_mm512_set1_pd(1.0), e)),
                                   _mm512_cvtps_pd(_mm256_loadu_ps(up + i)));
         _mm256_storeu_ps(gate + i, _mm512_cvtpd_ps(y));

@@ -6,7 +6,7 @@
  *  - identities (exp(log x) = x, sin^2 + cos^2 = 1, quadrant symmetry);
  *  - a golden checksum of the bits of 40,000 results, fixed when the code was written: a
  *    machine, compiler or C library that changed a single bit would fail here, which is the
- *    property the deterministic mode relies on.
+ *    property the deterministic mode relies on; and one over the edges of exp's range.
  */
 #include "infer/detmath.h"
 #include "test.h"
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define GOLDEN 0x011c49b5b263a419u
+#define GOLDEN_EXP_EDGES 0x845d9457c6fffceau
 
 static double rel_err(double got, double want)
 {
@@ -144,6 +145,23 @@ static void test_golden(void)
     CHECK_EQ_U64(h, GOLDEN);
 }
 
+/* The same over the edges of exp's range ([-746, -700] and [700, 709.8]: subnormal results,
+ * the underflow and overflow cut-offs, and both sides of the change from 2^k built from its
+ * bits to ldexp); the value was taken from the ldexp-only code this replaced. */
+static void test_golden_exp_edges(void)
+{
+    uint64_t h = 1469598103934665603u;
+    for (int i = 0; i <= 20000; i++) {
+        double lo = -746.0 + (double)i * 0.0023, hi = 700.0 + (double)i * 0.00049;
+        double v[2] = {octo_detmath_exp(lo), octo_detmath_exp(hi)};
+        for (int k = 0; k < 2; k++) {
+            h ^= bits(v[k]);
+            h *= 1099511628211u;
+        }
+    }
+    CHECK_EQ_U64(h, GOLDEN_EXP_EDGES);
+}
+
 int main(void)
 {
     OCTO_RUN(test_exp);
@@ -151,5 +169,6 @@ int main(void)
     OCTO_RUN(test_sincos);
     OCTO_RUN(test_sincos_large);
     OCTO_RUN(test_golden);
+    OCTO_RUN(test_golden_exp_edges);
     return octo_test_finish();
 }

@@ -1058,6 +1058,20 @@ static void test_act_q8_0_matches_row(void)
         CHECK_OK(octo_quant_act_q8_0(x, NB * 32, act, NB));
         CHECK_MEM(act, row, sizeof(row));
     }
+    /* exact ties and near-ties: amax 127 makes d = 1 and 1/d = 1, so x * id is x itself */
+    static const float ties[] = {127.0f,     0.5f,        -0.5f,        2.5f,    -2.5f, 126.5f,
+                                 -126.5f,    0.49999997f, -0.49999997f, 126.49f, -1.5f, 1.5f,
+                                 3.4999998f, -3.5f,       0.0f,         -0.0f};
+    memset(x, 0, 32 * sizeof(float));
+    memcpy(x, ties, sizeof(ties));
+    CHECK_EQ_INT(octo_quant_quantize_row(OCTO_QUANT_Q8_0, x, 32, row, 34), 34);
+    CHECK_OK(octo_quant_act_q8_0(x, 32, act, 1));
+    CHECK_MEM(act, row, 34);
+    CHECK_EQ_INT(act[0].qs[1], 1);   /* 0.5 away from zero */
+    CHECK_EQ_INT(act[0].qs[2], -1);  /* -0.5 */
+    CHECK_EQ_INT(act[0].qs[5], 127); /* 126.5 */
+    CHECK_EQ_INT(act[0].qs[7], 0);   /* just below one half */
+    CHECK_EQ_INT(act[0].qs[9], 126); /* 126.49 */
 }
 
 int main(void)

@@ -68,7 +68,8 @@ static void test_attend_paths(void)
         {64, 12, 12, 1, 0, 12, 1.0f}, {64, 12, 12, 97, 0, 12, 1.0f}, {64, 32, 4, 40, 5, 29, 1.0f},
         {72, 4, 2, 33, 0, 4, 2.0f},   {6, 3, 1, 9, 1, 3, 1.0f},      {128, 14, 2, 64, 0, 14, 0.5f},
         {64, 8, 8, 50, 0, 8, 400.0f}, /* scores hundreds apart: exp's underflow branches */
-        {64, 8, 8, 50, 0, 8, 60.0f},
+        {64, 8, 8, 50, 0, 8, 60.0f},  {20, 4, 2, 17, 1, 4, 1.0f}, /* a head size with a vector part
+                                                                     and a tail */
     };
     const struct octo_vec_ops *scalar = octo_vec_ops_for(OCTO_QUANT_ISA_SCALAR);
     const struct octo_vec_ops *best = octo_vec_ops_for(octo_quant_isa_best());
