@@ -19,7 +19,7 @@ import sys
 BANNED = ["sprintf", "vsprintf", "strcpy", "strcat", "strtok", "atoi", "atol", "atoll",
           "gets", "rand", "srand"]
 ALLOC = ["malloc", "calloc", "realloc", "free"]
-PURE_DIRS = ["src/base/", "src/wire/", "src/crypto/", "src/p2p/", "src/intel/", "src/infer/"]
+PURE_DIRS = ["src/base/", "src/wire/", "src/crypto/", "src/p2p/", "src/chain/", "src/intel/", "src/infer/"]
 PURE_BANNED_HEADERS = ["sys/socket.h", "netinet/", "arpa/inet.h", "netdb.h", "time.h",
                        "sys/time.h", "pthread.h", "threads.h", "unistd.h", "uv.h",
                        "sys/epoll.h", "poll.h"]

@@ -20,6 +20,7 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "base/base32.h"
+#include "base/endian.h"
 #include "base/mem.h"
 #include "base/multihash.h"
 #include "crypto/random.h"
@@ -56,43 +57,6 @@ static const char *const class_names[OCTO_BLOB_CLASSES] = {"public", "shared", "
                                                            "private"};
 
 /* ---- small helpers ---- */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
-}
 
 static int sys_err(void)
 {
@@ -235,10 +199,10 @@ static void header_encode(uint8_t h[OCTO_BLOB_HEADER_LEN], const struct blob_hea
     memcpy(h, blob_magic, sizeof(blob_magic));
     h[4] = BLOB_VERSION;
     h[5] = (uint8_t)hd->cls;
-    put_be32(h + 8, hd->chunk_size);
+    octo_store_be32(h + 8, hd->chunk_size);
     memcpy(h + 12, hd->key_id, sizeof(hd->key_id));
     memcpy(h + 20, hd->stream_header, sizeof(hd->stream_header));
-    put_be64(h + 44, hd->len);
+    octo_store_be64(h + 44, hd->len);
 }
 
 static int header_decode(const uint8_t h[OCTO_BLOB_HEADER_LEN], struct blob_header *out)
@@ -250,14 +214,14 @@ static int header_decode(const uint8_t h[OCTO_BLOB_HEADER_LEN], struct blob_head
     if (h[5] >= OCTO_BLOB_CLASSES || h[6] != 0 || h[7] != 0)
         return OCTO_EMALFORMED;
     out->cls = (enum octo_blob_class)h[5];
-    out->chunk_size = get_be32(h + 8);
+    out->chunk_size = octo_load_be32(h + 8);
     memcpy(out->key_id, h + 12, sizeof(out->key_id));
     memcpy(out->stream_header, h + 20, sizeof(out->stream_header));
-    out->len = get_be64(h + 44);
+    out->len = octo_load_be64(h + 44);
     if (out->len > OCTO_BLOB_SIZE_MAX)
         return OCTO_ETOOBIG;
     if (out->cls == OCTO_BLOB_PUBLIC) {
-        if (out->chunk_size != 0 || !all_zero(h + 12, 32))
+        if (out->chunk_size != 0 || !octo_all_zero(h + 12, 32))
             return OCTO_EMALFORMED;
     } else if (out->chunk_size < OCTO_BLOB_CHUNK_MIN || out->chunk_size > OCTO_BLOB_CHUNK_MAX) {
         return OCTO_EMALFORMED;
@@ -603,7 +567,7 @@ static bool existing_sound(const struct octo_blob_put *p, int dfd, const char *n
 
 static int put_commit(struct octo_blob_put *p, const struct octo_blob_cid *cid)
 {
-    put_be64(p->header + 44, p->total);
+    octo_store_be64(p->header + 44, p->total);
     ssize_t w = pwrite(p->fd, p->header, sizeof(p->header), 0);
     if (w != (ssize_t)sizeof(p->header))
         return w < 0 ? sys_err() : OCTO_EIO;

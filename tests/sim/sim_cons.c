@@ -1,0 +1,715 @@
+/*
+ * sim_cons.c — deterministic simulation of the consensus core (chain/consensus.h).
+ *
+ * N validators (4-7, random stakes) run the real core in one process, in virtual time, driven
+ * by a discrete-event loop (a heap of (time, seq) events, so ties break the same way every
+ * run). Everything random comes from one seed, split into streams per component. Each seed
+ * draws and prints its fault profile:
+ *   - network: delay range, loss 0-30 %, duplication 0-30 % (late copies reorder messages),
+ *     partitions that come and go (two-way splits and isolated nodes);
+ *   - crashes: a node stops at a random point, possibly in the middle of what one call asked
+ *     (after a PERSIST and before the SEND that follows it, or before the PERSIST), stays
+ *     down a while and restarts from its durable state: the persisted votes (octo_cons_restore)
+ *     and its finalized blocks (the anchor);
+ *   - Twins: validator 0 runs as two instances with one key (when its stake is below a third),
+ *     each in its own partition at first: equivocating proposals and votes, unmodified code.
+ * After every event the oracle checks: no two honest nodes finalize different blocks at a
+ * height; finalized heights never go back (across restarts too); no honest node ever sent two
+ * NOTARIZE in a view, SKIP and FINALIZE in a view, or FINALIZE for a block it had not seen
+ * notarized... (the last is the core's own assertion); evidence only ever names the twin.
+ * Then the liveness phase: faults stop, partitions heal, crashed nodes restart, and every
+ * honest node must finalize LIVENESS_BLOCKS more blocks within LIVENESS_MS of virtual time.
+ *
+ * Usage: sim_cons [--seeds FIRST COUNT] [--seconds S] [--seed S] [--verbose]
+ *   default: the regression seeds in seeds.txt beside this file (passed as argv[1]) plus
+ *   random seeds from the clock until S seconds of wall time have gone; prints
+ *   "N passed, N failed" and, per failure, the command that replays it.
+ */
+#define _GNU_SOURCE
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/rng.h"
+#include "chain/consensus.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NODES_MAX 8 /* instances: up to 7 validators + a twin */
+#define DELTA_MS 100
+#define FAULT_MS 30000
+#define LIVENESS_MS 60000
+#define LIVENESS_BLOCKS 5
+#define WAL_MAX 4096
+#define FIN_MAX 4096
+#define EVENTS_MAX 200000
+#define SUB_DEPTH 2 /* nested core calls (a proposal made while handling an output) */
+
+enum ev_kind { EV_MSG, EV_TICK, EV_CRASH, EV_RESTART, EV_PARTITION };
+
+struct event {
+    uint64_t t, seq;
+    enum ev_kind kind;
+    int node;     /* target instance */
+    int from;     /* validator index of the sender */
+    uint64_t gen; /* EV_TICK: the node's tick generation it belongs to */
+    uint8_t *data;
+    size_t len;
+};
+
+struct node {
+    int val; /* validator index */
+    bool up, twin;
+    struct octo_identity key;
+    struct octo_cons core;
+    uint64_t tick_gen;
+    uint8_t *wal[WAL_MAX];
+    size_t wal_len[WAL_MAX], n_wal;
+    uint64_t wal_view[WAL_MAX];
+    uint8_t fin[FIN_MAX][OCTO_CONS_ID_LEN]; /* durable: finalized ids by height - 1 */
+    uint64_t fin_view[FIN_MAX];
+    uint8_t *fin_enc[FIN_MAX]; /* durable: each finalized block's signed proposal */
+    size_t fin_enc_len[FIN_MAX];
+    size_t n_fin;
+    int part; /* partition group */
+};
+
+struct sim {
+    uint64_t seed;
+    struct octo_rng net_rng, fault_rng, app_rng;
+    int n_val, n_nodes;
+    bool twins;
+    struct octo_cons_validator val[NODES_MAX];
+    uint8_t chain_id[32], genesis[32], cseed[32];
+    struct node nodes[NODES_MAX];
+    struct event *heap;
+    size_t n_ev;
+    uint64_t seq, now;
+    /* profile */
+    uint64_t dmin, dmax;
+    unsigned loss, dup;         /* percent */
+    unsigned crash_pm, part_pm; /* per mille per second */
+    bool faults;
+    /* oracle */
+    uint8_t canon[FIN_MAX][32];
+    size_t n_canon;
+    /* per validator, per view: what honest instances sent */
+    struct sent {
+        uint64_t view;
+        bool notar, skip, final;
+        uint8_t notar_id[32];
+    } sent[NODES_MAX][1024];
+    const char *fail;
+    char why[256];
+    struct octo_cons_out *out, *sub[SUB_DEPTH];
+    bool verbose;
+};
+
+/* ---- event heap ---------------------------------------------------------------------------- */
+
+static bool ev_less(const struct event *a, const struct event *b)
+{
+    return a->t != b->t ? a->t < b->t : a->seq < b->seq;
+}
+
+static void push(struct sim *s, struct event e)
+{
+    if (s->n_ev >= EVENTS_MAX) { /* the network is full: drop, as a clogged path would */
+        octo_free(e.data);
+        return;
+    }
+    e.seq = s->seq++;
+    size_t i = s->n_ev++;
+    s->heap[i] = e;
+    while (i > 0 && ev_less(&s->heap[i], &s->heap[(i - 1) / 2])) {
+        struct event t = s->heap[i];
+        s->heap[i] = s->heap[(i - 1) / 2];
+        s->heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static struct event pop(struct sim *s)
+{
+    struct event top = s->heap[0];
+    s->heap[0] = s->heap[--s->n_ev];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->n_ev && ev_less(&s->heap[l], &s->heap[m]))
+            m = l;
+        if (r < s->n_ev && ev_less(&s->heap[r], &s->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        struct event t = s->heap[i];
+        s->heap[i] = s->heap[m];
+        s->heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static uint64_t rnd(struct octo_rng *r, uint64_t lo, uint64_t hi) /* [lo, hi] */
+{
+    return lo + octo_rng_below(r, hi - lo + 1);
+}
+
+static void fail(struct sim *s, const char *what)
+{
+    if (s->fail == NULL) {
+        s->fail = what;
+        snprintf(s->why, sizeof(s->why), "%s at t=%" PRIu64 " ms", what, s->now);
+    }
+}
+
+/* ---- network ------------------------------------------------------------------------------- */
+
+static void deliver(struct sim *s, int from_node, int to_node, const uint8_t *data, size_t len)
+{
+    const struct node *a = &s->nodes[from_node], *b = &s->nodes[to_node];
+    if (s->faults && a->part != b->part)
+        return;
+    if (s->faults && octo_rng_below(&s->net_rng, 100) < s->loss)
+        return;
+    int copies = s->faults && octo_rng_below(&s->net_rng, 100) < s->dup ? 2 : 1;
+    for (int c = 0; c < copies; c++) {
+        uint8_t *copy = octo_malloc(len);
+        OCTO_ASSERT(copy != NULL);
+        memcpy(copy, data, len);
+        uint64_t d = rnd(&s->net_rng, s->dmin, s->dmax) * (uint64_t)(c + 1);
+        push(s, (struct event){.t = s->now + d,
+                               .kind = EV_MSG,
+                               .node = to_node,
+                               .from = a->val,
+                               .data = copy,
+                               .len = len});
+    }
+}
+
+static void send_to(struct sim *s, int from_node, uint32_t to, const uint8_t *data, size_t len)
+{
+    for (int i = 0; i < s->n_nodes; i++) {
+        if (i == from_node)
+            continue;
+        if (to == OCTO_CONS_TO_ALL || (uint32_t)s->nodes[i].val == to)
+            deliver(s, from_node, i, data, len);
+    }
+}
+
+/* ---- the oracle ---------------------------------------------------------------------------- */
+
+static void check_vote_rules(struct sim *s, int node, const uint8_t *data, size_t len)
+{
+    struct node *nd = &s->nodes[node];
+    if (nd->twin || (nd->val == 0 && s->twins))
+        return; /* Byzantine: may break any rule */
+    static struct octo_cons_msg m;
+    if (octo_cons_msg_decode(data, len, &m) != 0 || m.type != OCTO_CONS_MSG_VOTE)
+        return;
+    const struct octo_cons_vote *v = &m.u.vote;
+    struct sent *e = &s->sent[nd->val][v->view % 1024];
+    if (e->view != v->view)
+        *e = (struct sent){.view = v->view};
+    if (v->kind == OCTO_CONS_NOTARIZE) {
+        if (e->notar && memcmp(e->notar_id, v->block, 32) != 0)
+            fail(s, "an honest validator sent NOTARIZE for two blocks in one view");
+        e->notar = true;
+        memcpy(e->notar_id, v->block, 32);
+    } else if (v->kind == OCTO_CONS_SKIP) {
+        if (e->final)
+            fail(s, "an honest validator sent FINALIZE and SKIP in one view");
+        e->skip = true;
+    } else {
+        if (e->skip)
+            fail(s, "an honest validator sent SKIP and FINALIZE in one view");
+        e->final = true;
+    }
+}
+
+/* An own vote or proposal goes out only once it is in the node's log (a rebroadcast of one
+ * from before a restart included). */
+static void check_persisted(struct sim *s, int node, const uint8_t *data, size_t len)
+{
+    struct node *nd = &s->nodes[node];
+    if (s->twins && nd->val == 0)
+        return; /* a twin relays its sibling's signed messages, which are not in its own log */
+    bool own_vote = len == OCTO_CONS_VOTE_LEN && data[1] == OCTO_CONS_MSG_VOTE &&
+                    ((int)data[43] << 8 | data[44]) == nd->val;
+    bool own_prop = len >= OCTO_CONS_PROPOSAL_FIXED && data[1] == OCTO_CONS_MSG_PROPOSAL &&
+                    ((int)data[len - 66] << 8 | data[len - 65]) == nd->val;
+    if (!own_vote && !own_prop)
+        return;
+    for (size_t w = nd->n_wal; w-- > 0;)
+        if (nd->wal_len[w] == len && memcmp(nd->wal[w], data, len) == 0)
+            return;
+    /* records at or before the finalized view are compacted away: those may be resent */
+    uint64_t view = 0;
+    for (int i = 0; i < 8; i++)
+        view = view << 8 | data[(own_vote ? 3 : 2) + i];
+    if (nd->n_fin > 0 && view <= nd->fin_view[nd->n_fin - 1])
+        return;
+    fail(s, "a vote or proposal was sent before it was persisted");
+}
+
+static void on_finalized(struct sim *s, int node, const struct octo_cons_action *a)
+{
+    struct node *nd = &s->nodes[node];
+    if (a->height != nd->n_fin + 1) {
+        if (getenv("SIM_TRACE"))
+            printf("node %d (val %d%s) finalized height %" PRIu64 " after %zu\n", node, nd->val,
+                   nd->twin ? ", twin" : "", a->height, nd->n_fin);
+        fail(s, "finalized heights are not consecutive");
+        return;
+    }
+    if (nd->n_fin >= FIN_MAX)
+        return;
+    memcpy(nd->fin[nd->n_fin], a->id, 32);
+    nd->fin_view[nd->n_fin] = a->view;
+    struct octo_cons_msg m = {.type = OCTO_CONS_MSG_PROPOSAL};
+    m.u.proposal = a->proposal;
+    uint8_t *enc = octo_malloc(OCTO_CONS_PROPOSAL_FIXED + a->proposal.payload_len);
+    OCTO_ASSERT(enc != NULL);
+    int rc = octo_cons_msg_encode(&m, enc, OCTO_CONS_PROPOSAL_FIXED + a->proposal.payload_len);
+    OCTO_ASSERT(rc > 0);
+    nd->fin_enc[nd->n_fin] = enc;
+    nd->fin_enc_len[nd->n_fin] = (size_t)rc;
+    nd->n_fin++;
+    /* the log keeps only what a restart still needs: records after the finalized view */
+    size_t keep = 0;
+    for (size_t w = 0; w < nd->n_wal; w++) {
+        if (nd->wal_view[w] <= a->view) {
+            octo_free(nd->wal[w]);
+            continue;
+        }
+        nd->wal[keep] = nd->wal[w];
+        nd->wal_len[keep] = nd->wal_len[w];
+        nd->wal_view[keep++] = nd->wal_view[w];
+    }
+    nd->n_wal = keep;
+    bool honest = !(s->twins && nd->val == 0);
+    if (!honest)
+        return;
+    if (a->height <= s->n_canon) {
+        if (memcmp(s->canon[a->height - 1], a->id, 32) != 0)
+            fail(s, "two honest validators finalized different blocks at one height");
+    } else if (a->height == s->n_canon + 1) {
+        memcpy(s->canon[s->n_canon++], a->id, 32);
+    } else {
+        fail(s, "a finalized height skipped ahead of the canonical chain");
+    }
+}
+
+/* ---- nodes --------------------------------------------------------------------------------- */
+
+static void schedule_tick(struct sim *s, int node, uint64_t at)
+{
+    struct node *nd = &s->nodes[node];
+    nd->tick_gen++;
+    if (at == 0)
+        return;
+    push(s,
+         (struct event){
+             .t = at > s->now ? at : s->now, .kind = EV_TICK, .node = node, .gen = nd->tick_gen});
+}
+
+static void crash(struct sim *s, int node);
+
+/* Carries out what one core call asked, in order; a crash may stop it half way. */
+static void run_out(struct sim *s, int node, struct octo_cons_out *out, int depth)
+{
+    struct node *nd = &s->nodes[node];
+    uint64_t lead[4];
+    size_t n_lead = 0;
+    size_t stop = out->n;
+    if (s->faults && s->crash_pm > 0 && out->n > 0 &&
+        octo_rng_below(&s->fault_rng, 1000) < s->crash_pm / 20)
+        stop = (size_t)octo_rng_below(&s->fault_rng, out->n + 1);
+    for (size_t i = 0; i < stop; i++) {
+        const struct octo_cons_action *a = &out->acts[i];
+        switch (a->kind) {
+        case OCTO_CONS_ACT_PERSIST:
+            if (getenv("SIM_TRACE"))
+                printf("t=%" PRIu64 " node %d persist view %" PRIu64 " kind %u fin %" PRIu64 "\n",
+                       s->now, node, a->view, a->data[2], octo_cons_finalized(&nd->core).height);
+            OCTO_ASSERT(nd->n_wal < WAL_MAX);
+            nd->wal[nd->n_wal] = octo_malloc(a->len);
+            OCTO_ASSERT(nd->wal[nd->n_wal] != NULL);
+            memcpy(nd->wal[nd->n_wal], a->data, a->len);
+            nd->wal_view[nd->n_wal] = a->view;
+            nd->wal_len[nd->n_wal++] = a->len;
+            break;
+        case OCTO_CONS_ACT_SEND:
+            check_persisted(s, node, a->data, a->len);
+            check_vote_rules(s, node, a->data, a->len);
+            send_to(s, node, a->to, a->data, a->len);
+            break;
+        case OCTO_CONS_ACT_NEED_PAYLOAD:
+            if (n_lead < 4)
+                lead[n_lead++] = a->view;
+            break;
+        case OCTO_CONS_ACT_FETCH: /* the blockstore answers what the core no longer holds */
+            for (size_t h = 0; h < nd->n_fin; h++) {
+                if (memcmp(nd->fin[h], a->id, 32) != 0)
+                    continue;
+                for (size_t k = 0; k < OCTO_CONS_SYNC_BATCH && k <= h; k++)
+                    send_to(s, node, a->to, nd->fin_enc[h - k], nd->fin_enc_len[h - k]);
+                break;
+            }
+            break;
+        case OCTO_CONS_ACT_FINALIZED:
+            on_finalized(s, node, a);
+            break;
+        case OCTO_CONS_ACT_EVIDENCE:
+            if (!(s->twins && a->to == 0)) {
+                if (getenv("SIM_TRACE")) {
+                    struct octo_cons_msg m1, m2;
+                    size_t l1 = (size_t)a->data[0] << 24 | (size_t)a->data[1] << 16 |
+                                (size_t)a->data[2] << 8 | a->data[3];
+                    if (octo_cons_msg_decode(a->data + 4, l1, &m1) == 0 &&
+                        octo_cons_msg_decode(a->data + 8 + l1, a->len - 8 - l1, &m2) == 0)
+                        printf("evidence at node %d against %u: type %u kind %u view %" PRIu64
+                               " / type %u kind %u view %" PRIu64 "\n",
+                               node, a->to, m1.type, m1.u.vote.kind, m1.u.vote.view, m2.type,
+                               m2.u.vote.kind, m2.u.vote.view);
+                }
+                fail(s, "evidence against an honest validator");
+            }
+            break;
+        }
+    }
+    if (stop < out->n) {
+        crash(s, node);
+        return;
+    }
+    if (out->wake_ms != 0)
+        schedule_tick(s, node, out->wake_ms);
+    /* the application's payload for each view this node leads, after the rest */
+    for (size_t i = 0; i < n_lead && depth < SUB_DEPTH && nd->up; i++) {
+        uint8_t payload[64];
+        size_t plen = 8 + (size_t)octo_rng_below(&s->app_rng, 56);
+        octo_rng_fill(&s->app_rng, payload, plen);
+        int prc = octo_cons_propose(&nd->core, s->now, lead[i], payload, plen, s->sub[depth]);
+        if (prc == 0)
+            run_out(s, node, s->sub[depth], depth + 1);
+        else if (getenv("SIM_TRACE"))
+            printf("t=%" PRIu64 " node %d cannot propose view %" PRIu64 ": %s\n", s->now, node,
+                   lead[i], octo_err_name(prc));
+    }
+}
+
+static void node_start(struct sim *s, int node)
+{
+    struct node *nd = &s->nodes[node];
+    struct octo_cons_config cfg = {
+        .validators = s->val, .n_validators = (uint32_t)s->n_val, .delta_ms = DELTA_MS};
+    memcpy(cfg.chain_id, s->chain_id, 32);
+    memcpy(cfg.seed, s->cseed, 32);
+    struct octo_cons_anchor anchor = {0};
+    memcpy(anchor.id, s->genesis, 32);
+    if (nd->n_fin > 0) {
+        anchor.height = nd->n_fin;
+        anchor.view = nd->fin_view[nd->n_fin - 1];
+        memcpy(anchor.id, nd->fin[nd->n_fin - 1], 32);
+    }
+    int rc = octo_cons_init(&nd->core, &cfg, &nd->key, &anchor);
+    OCTO_ASSERT(rc == 0);
+    for (size_t i = 0; i < nd->n_wal; i++) {
+        rc = octo_cons_restore(&nd->core, nd->wal[i], nd->wal_len[i]);
+        if (rc != 0 && rc != OCTO_ERANGE)
+            fail(s, "a persisted vote was refused on restart");
+    }
+    nd->up = true;
+    octo_cons_start(&nd->core, s->now, s->out);
+    run_out(s, node, s->out, 0);
+}
+
+static void crash(struct sim *s, int node)
+{
+    struct node *nd = &s->nodes[node];
+    if (!nd->up)
+        return;
+    nd->up = false;
+    nd->tick_gen++;
+    octo_cons_deinit(&nd->core);
+    uint64_t down = rnd(&s->fault_rng, 200, 5000);
+    push(s, (struct event){.t = s->now + down, .kind = EV_RESTART, .node = node});
+}
+
+/* ---- one seed ------------------------------------------------------------------------------ */
+
+static void profile(struct sim *s)
+{
+    struct octo_rng r;
+    octo_rng_init(&r, s->seed ^ 0x70726f66696c65u);
+    s->n_val = (int)rnd(&r, 4, 7);
+    uint64_t total = 0;
+    bool equal = octo_rng_below(&r, 2) == 0;
+    for (int i = 0; i < s->n_val; i++) {
+        s->val[i].weight = equal ? 10 : rnd(&r, 1, 100);
+        total += s->val[i].weight;
+    }
+    /* twins only while validator 0's stake is below a third */
+    s->twins = octo_rng_below(&r, 3) == 0 && s->val[0].weight * 3 < total;
+    s->dmin = rnd(&r, 1, 10);
+    s->dmax = s->dmin + rnd(&r, 0, 90);
+    s->loss = (unsigned)rnd(&r, 0, 30);
+    s->dup = (unsigned)rnd(&r, 0, 30);
+    s->crash_pm = octo_rng_below(&r, 2) ? (unsigned)rnd(&r, 1, 60) : 0;
+    s->part_pm = octo_rng_below(&r, 2) ? (unsigned)rnd(&r, 1, 100) : 0;
+    octo_rng_init(&s->net_rng, s->seed * 3 + 1);
+    octo_rng_init(&s->fault_rng, s->seed * 5 + 2);
+    octo_rng_init(&s->app_rng, s->seed * 7 + 3);
+}
+
+static void set_partitions(struct sim *s, bool heal)
+{
+    for (int i = 0; i < s->n_nodes; i++)
+        s->nodes[i].part = 0;
+    if (heal)
+        return;
+    unsigned kind = (unsigned)octo_rng_below(&s->fault_rng, 3);
+    if (kind == 0) { /* isolate one */
+        s->nodes[octo_rng_below(&s->fault_rng, (uint64_t)s->n_nodes)].part = 1;
+    } else if (kind == 1) { /* split in two */
+        for (int i = 0; i < s->n_nodes; i++)
+            s->nodes[i].part = (int)octo_rng_below(&s->fault_rng, 2);
+    }
+    if (s->twins) { /* the twins never share a side while split */
+        s->nodes[0].part = 0;
+        s->nodes[s->n_nodes - 1].part = 1;
+    }
+}
+
+static void handle(struct sim *s, struct event *e)
+{
+    struct node *nd = e->kind == EV_PARTITION ? NULL : &s->nodes[e->node];
+    switch (e->kind) {
+    case EV_MSG:
+        if (nd->up) {
+            (void)octo_cons_receive(&nd->core, s->now, (uint32_t)e->from, e->data, e->len, s->out);
+            run_out(s, e->node, s->out, 0);
+        }
+        octo_free(e->data);
+        break;
+    case EV_TICK:
+        if (nd->up && e->gen == nd->tick_gen) {
+            octo_cons_tick(&nd->core, s->now, s->out);
+            run_out(s, e->node, s->out, 0);
+        }
+        break;
+    case EV_CRASH:
+        if (s->faults && getenv("SIM_TRACE"))
+            printf("t=%" PRIu64 " crash node %d\n", s->now, e->node);
+        if (s->faults)
+            crash(s, e->node);
+        break;
+    case EV_RESTART:
+        if (!nd->up)
+            node_start(s, e->node);
+        break;
+    case EV_PARTITION:
+        if (s->faults)
+            set_partitions(s, octo_rng_below(&s->fault_rng, 3) == 0);
+        break;
+    }
+}
+
+static void schedule_faults(struct sim *s)
+{
+    for (uint64_t t = 1000; t < FAULT_MS; t += 1000) {
+        if (s->part_pm > 0 && octo_rng_below(&s->fault_rng, 1000) < s->part_pm * 10)
+            push(s, (struct event){.t = t, .kind = EV_PARTITION});
+        for (int i = 0; i < s->n_nodes; i++)
+            if (s->crash_pm > 0 && octo_rng_below(&s->fault_rng, 1000) < s->crash_pm)
+                push(s, (struct event){
+                            .t = t + rnd(&s->fault_rng, 0, 999), .kind = EV_CRASH, .node = i});
+    }
+}
+
+static size_t min_honest_fin(const struct sim *s)
+{
+    size_t m = SIZE_MAX;
+    for (int i = 0; i < s->n_nodes; i++)
+        if (!(s->twins && s->nodes[i].val == 0) && s->nodes[i].n_fin < m)
+            m = s->nodes[i].n_fin;
+    return m;
+}
+
+static bool run_seed(uint64_t seed, bool verbose, struct octo_cons_out *out)
+{
+    struct sim *s = octo_calloc(1, sizeof(*s));
+    OCTO_ASSERT(s != NULL);
+    s->seed = seed;
+    s->out = out;
+    for (int i = 0; i < SUB_DEPTH; i++) {
+        s->sub[i] = octo_calloc(1, sizeof(*s->sub[i]));
+        OCTO_ASSERT(s->sub[i] != NULL);
+    }
+    s->verbose = verbose;
+    s->heap = octo_calloc(EVENTS_MAX, sizeof(*s->heap));
+    OCTO_ASSERT(s->heap != NULL);
+    profile(s);
+    s->n_nodes = s->n_val + (s->twins ? 1 : 0);
+    octo_sha256("octo-sim-chain", 14, s->chain_id);
+    octo_sha256("octo-sim-genesis", 16, s->genesis);
+    octo_sha256(&seed, sizeof(seed), s->cseed);
+    for (int i = 0; i < s->n_val; i++) {
+        uint8_t kseed[OCTO_ED25519_SEED_LEN] = {0};
+        memcpy(kseed, &seed, sizeof(seed));
+        kseed[31] = (uint8_t)i;
+        int rc = octo_identity_from_seed(&s->nodes[i].key, kseed);
+        OCTO_ASSERT(rc == 0);
+        memcpy(s->val[i].pk, s->nodes[i].key.pub.bytes, 32);
+        s->nodes[i].val = i;
+    }
+    if (s->twins) { /* the last instance is validator 0's twin */
+        struct node *t = &s->nodes[s->n_nodes - 1];
+        uint8_t kseed[OCTO_ED25519_SEED_LEN] = {0};
+        memcpy(kseed, &seed, sizeof(seed));
+        int rc = octo_identity_from_seed(&t->key, kseed);
+        OCTO_ASSERT(rc == 0);
+        t->val = 0;
+        t->twin = true;
+    }
+    if (verbose)
+        printf("seed %" PRIu64 ": %d validators%s, delay %" PRIu64 "-%" PRIu64
+               " ms, loss %u%%, dup %u%%, crash %u/1000 s, partition %u/100 s\n",
+               seed, s->n_val, s->twins ? " + twin of 0" : "", s->dmin, s->dmax, s->loss, s->dup,
+               s->crash_pm, s->part_pm);
+    s->faults = true;
+    if (s->twins)
+        set_partitions(s, false);
+    schedule_faults(s);
+    for (int i = 0; i < s->n_nodes; i++)
+        node_start(s, i);
+    /* safety phase, then liveness */
+    size_t base = 0;
+    bool healed = false;
+    while (s->n_ev > 0 && s->fail == NULL) {
+        struct event e = pop(s);
+        s->now = e.t;
+        if (!healed && s->now >= FAULT_MS) {
+            healed = true;
+            s->faults = false;
+            set_partitions(s, true);
+            for (int i = 0; i < s->n_nodes; i++)
+                if (!s->nodes[i].up)
+                    node_start(s, i);
+            base = s->n_canon;
+        }
+        handle(s, &e);
+        if (healed && min_honest_fin(s) >= base + LIVENESS_BLOCKS)
+            break;
+        if (s->now > FAULT_MS + LIVENESS_MS) {
+            fail(s, "liveness: honest validators did not finalize enough blocks after healing");
+            break;
+        }
+    }
+    if (s->fail == NULL && !(healed && min_honest_fin(s) >= base + LIVENESS_BLOCKS))
+        fail(s, "liveness: the simulation ran out of events");
+    bool ok = s->fail == NULL;
+    if (!ok || verbose)
+        printf("seed %" PRIu64 ": %s (%zu blocks finalized, %d validators%s)\n", seed,
+               ok ? "ok" : s->why, s->n_canon, s->n_val, s->twins ? " + twin" : "");
+    while (s->n_ev > 0) {
+        struct event e = pop(s);
+        octo_free(e.data);
+    }
+    for (int i = 0; i < s->n_nodes; i++) {
+        if (s->nodes[i].up)
+            octo_cons_deinit(&s->nodes[i].core);
+        for (size_t w = 0; w < s->nodes[i].n_wal; w++)
+            octo_free(s->nodes[i].wal[w]);
+        for (size_t h = 0; h < s->nodes[i].n_fin; h++)
+            octo_free(s->nodes[i].fin_enc[h]);
+        octo_identity_deinit(&s->nodes[i].key);
+    }
+    for (int i = 0; i < SUB_DEPTH; i++)
+        octo_free(s->sub[i]);
+    octo_free(s->heap);
+    octo_free(s);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t first = 1, count = 0;
+    double seconds = 0;
+    bool verbose = false, have_seed = false;
+    const char *seed_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--seeds") == 0 && i + 2 < argc) {
+            first = strtoull(argv[++i], NULL, 10);
+            count = strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            first = strtoull(argv[++i], NULL, 10);
+            count = 1;
+            have_seed = true;
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = strtod(argv[++i], NULL);
+        } else if (strcmp(argv[i], "--verbose") == 0) {
+            verbose = true;
+        } else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc) {
+            seed_file = argv[++i];
+        } else {
+            fprintf(stderr, "usage: sim_cons [--file SEEDS] [--seeds FIRST COUNT] [--seed S] "
+                            "[--seconds S] [--verbose]\n");
+            return 2;
+        }
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    struct octo_cons_out *out = octo_calloc(1, sizeof(*out));
+    OCTO_ASSERT(out != NULL);
+    unsigned passed = 0, failed = 0;
+    if (seed_file != NULL && !have_seed) {
+        FILE *f = fopen(seed_file, "r");
+        char line[64];
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+            if (line[0] < '0' || line[0] > '9')
+                continue;
+            uint64_t sd = strtoull(line, NULL, 10);
+            if (run_seed(sd, verbose, out))
+                passed++;
+            else {
+                failed++;
+                printf("replay: sim_cons --seed %" PRIu64 " --verbose\n", sd);
+            }
+        }
+        if (f != NULL)
+            fclose(f);
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        if (run_seed(first + i, verbose, out))
+            passed++;
+        else {
+            failed++;
+            printf("replay: sim_cons --seed %" PRIu64 " --verbose\n", first + i);
+        }
+    }
+    if (seconds > 0) { /* a random sweep under a wall-clock cap */
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct octo_rng r;
+        octo_rng_init(&r, (uint64_t)t0.tv_nsec ^ ((uint64_t)t0.tv_sec << 20));
+        for (;;) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 >= seconds)
+                break;
+            uint64_t sd = octo_rng_next(&r) >> 16;
+            if (run_seed(sd, verbose, out))
+                passed++;
+            else {
+                failed++;
+                printf("replay: sim_cons --seed %" PRIu64 " --verbose\n", sd);
+            }
+        }
+    }
+    octo_free(out);
+    printf("%u passed, %u failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
