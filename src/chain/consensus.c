@@ -2,9 +2,10 @@
  * consensus.c — stake-weighted Simplex, sans-I/O (see consensus.h for the protocol).
  *
  * State: a ring of OCTO_CONS_WINDOW view slots (view v at v % WINDOW, reused once the last
- * finalized view passes it), each with up to OCTO_CONS_CANDIDATES blocks and, per block and per
- * kind, the set of validators who voted (a u64), their stake and their signatures (so a
- * certificate can be rebuilt); this node's own votes per view; the leader's first proposal.
+ * finalized view passes it), each with every validator's first vote of each kind (block and
+ * signature, so a certificate can be rebuilt; a block's stake is summed over the validators
+ * naming it), the blocks that reached a quorum, this node's own votes, and the leader's first
+ * proposal.
  * Blocks live in a table of OCTO_CONS_BLOCKS_MAX entries (payload copies), found by id.
  *
  * Certificates are not broadcast when they form: votes go to everyone, so every node counts
@@ -31,19 +32,22 @@
 #define OUT_RESERVE 128                  /* actions only own votes may use */
 #define RESERVE_BYTES ((size_t)64 << 10) /* bytes only own votes and proposals may use */
 
-struct cand {
-    bool used, notarized, final_quorum;
-    uint8_t id[IDL];
-    uint64_t notar_set, final_set, notar_w, final_w;
-    uint8_t notar_sig[NV][SIG], final_sig[NV][SIG];
+/* One validator's votes in one view: the first of each kind (a second, different one is
+ * evidence, never counted), so no validator can crowd out the others' blocks. */
+struct vrec {
+    uint8_t notar_id[IDL], final_id[IDL];
+    uint8_t notar_sig[SIG], final_sig[SIG], skip_sig[SIG];
 };
 
 struct slot {
-    uint64_t view; /* 0: unused */
-    struct cand cand[OCTO_CONS_CANDIDATES];
-    uint64_t skip_set, skip_w;
+    uint64_t view;                           /* 0: unused */
+    uint64_t notar_set, final_set, skip_set; /* who voted each kind */
+    uint64_t skip_w;
     bool skipped;
-    uint8_t skip_sig[NV][SIG];
+    uint8_t notarized[OCTO_CONS_CANDIDATES][IDL]; /* blocks with a NOTARIZE quorum */
+    uint8_t final_q[OCTO_CONS_CANDIDATES][IDL];   /* blocks with a FINALIZE quorum */
+    unsigned n_notarized, n_final_q;
+    struct vrec v[NV];
     bool voted_notar, voted_skip, voted_final; /* this node's votes */
     bool proposed;                             /* prop is this node's own proposal */
     uint8_t my_notar[IDL];
@@ -309,29 +313,62 @@ static const uint8_t ZERO_ID[IDL];
 
 /* ---- votes ------------------------------------------------------------------------------- */
 
-/* Whether slot s has a notarized block (id == NULL: any; else that one). */
-static bool slot_notarized(const struct slot *s, const uint8_t *id)
+static bool id_in(const uint8_t (*ids)[IDL], unsigned n, const uint8_t *id)
 {
-    for (int i = 0; i < OCTO_CONS_CANDIDATES; i++)
-        if (s->cand[i].used && s->cand[i].notarized && (id == NULL || id_eq(s->cand[i].id, id)))
+    for (unsigned i = 0; i < n; i++)
+        if (id_eq(ids[i], id))
             return true;
     return false;
 }
 
-static struct cand *cand_get(struct octo_cons_state *st, struct slot *s, const uint8_t *id)
+/* Whether slot s has a notarized block (id == NULL: any; else that one). */
+static bool slot_notarized(const struct slot *s, const uint8_t *id)
 {
-    for (int i = 0; i < OCTO_CONS_CANDIDATES; i++)
-        if (s->cand[i].used && id_eq(s->cand[i].id, id))
-            return &s->cand[i];
-    for (int i = 0; i < OCTO_CONS_CANDIDATES; i++) {
-        if (!s->cand[i].used) {
-            s->cand[i].used = true;
-            memcpy(s->cand[i].id, id, IDL);
-            return &s->cand[i];
+    return id == NULL ? s->n_notarized > 0
+                      : id_in((const uint8_t(*)[IDL])s->notarized, s->n_notarized, id);
+}
+
+/* The vote of validator i of `kind` in s: its block and signature. */
+static const uint8_t *vote_id(const struct slot *s, uint8_t kind, uint32_t i)
+{
+    return kind == OCTO_CONS_NOTARIZE   ? s->v[i].notar_id
+           : kind == OCTO_CONS_FINALIZE ? s->v[i].final_id
+                                        : ZERO_ID;
+}
+
+static const uint8_t *vote_sig(const struct slot *s, uint8_t kind, uint32_t i)
+{
+    return kind == OCTO_CONS_NOTARIZE   ? s->v[i].notar_sig
+           : kind == OCTO_CONS_FINALIZE ? s->v[i].final_sig
+                                        : s->v[i].skip_sig;
+}
+
+/* The certificate of `kind` for block id in s from the votes held; false under the quorum. */
+static bool kind_cert(const struct octo_cons_state *st, const struct slot *s, uint8_t kind,
+                      const uint8_t *id, struct octo_cons_cert *c)
+{
+    uint64_t set = kind == OCTO_CONS_SKIP       ? s->skip_set
+                   : kind == OCTO_CONS_NOTARIZE ? s->notar_set
+                                                : s->final_set;
+    uint64_t signers = 0, w = 0;
+    for (uint32_t i = 0; i < st->n; i++) {
+        if ((set >> i & 1) && id_eq(vote_id(s, kind, i), id)) {
+            signers |= (uint64_t)1 << i;
+            w += st->val[i].weight;
         }
     }
-    st->stats.dropped_full++;
-    return NULL;
+    if (w < st->quorum)
+        return false;
+    memset(c, 0, sizeof(*c));
+    c->kind = kind;
+    c->view = s->view;
+    memcpy(c->block, id, IDL);
+    c->signers = signers;
+    unsigned k = 0;
+    for (uint32_t i = 0; i < st->n; i++)
+        if (signers >> i & 1)
+            memcpy(c->sigs[k++], vote_sig(s, kind, i), SIG);
+    return true;
 }
 
 static void evidence(struct octo_cons_state *st, struct octo_cons_out *out, uint32_t who,
@@ -396,62 +433,49 @@ static bool persist_and_send(struct octo_cons_state *st, struct octo_cons_out *o
 }
 
 static void on_thresholds(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out,
-                          struct slot *s);
+                          struct slot *s, const struct octo_cons_cert *cert);
 
-/* Records a verified vote; reports conflicts with the signer's earlier votes. Returns false
- * for a duplicate or a vote that cannot be kept. */
+/* Records a verified vote, the signer's first of its kind in the view; a conflicting one
+ * (another block, or SKIP and FINALIZE) is reported as evidence. Returns false when nothing
+ * new was recorded. */
 static bool record_vote(struct octo_cons_state *st, struct octo_cons_out *out, struct slot *s,
                         const struct octo_cons_vote *v)
 {
     uint64_t bit = (uint64_t)1 << v->signer;
-    uint64_t w = st->val[v->signer].weight;
+    struct vrec *r = &s->v[v->signer];
     struct octo_cons_msg mine = vote_msg(v->kind, v->view, v->block, v->signer, v->sig);
     if (v->kind == OCTO_CONS_SKIP) {
         if (s->skip_set & bit)
             return false;
-        for (int i = 0; i < OCTO_CONS_CANDIDATES; i++) {
-            const struct cand *c = &s->cand[i];
-            if (c->used && (c->final_set & bit)) {
-                struct octo_cons_msg other = vote_msg(OCTO_CONS_FINALIZE, v->view, c->id, v->signer,
-                                                      c->final_sig[v->signer]);
-                evidence(st, out, v->signer, &other, &mine);
-            }
+        if (s->final_set & bit) {
+            struct octo_cons_msg other =
+                vote_msg(OCTO_CONS_FINALIZE, v->view, r->final_id, v->signer, r->final_sig);
+            evidence(st, out, v->signer, &other, &mine);
         }
         s->skip_set |= bit;
-        s->skip_w += w;
-        memcpy(s->skip_sig[v->signer], v->sig, SIG);
+        s->skip_w += st->val[v->signer].weight;
+        memcpy(r->skip_sig, v->sig, SIG);
         return true;
     }
-    struct cand *c = cand_get(st, s, v->block);
-    if (c == NULL)
-        return false;
-    if (v->kind == OCTO_CONS_NOTARIZE) {
-        if (c->notar_set & bit)
-            return false;
-        for (int i = 0; i < OCTO_CONS_CANDIDATES; i++) {
-            const struct cand *o = &s->cand[i];
-            if (o != c && o->used && (o->notar_set & bit)) {
-                struct octo_cons_msg other = vote_msg(OCTO_CONS_NOTARIZE, v->view, o->id, v->signer,
-                                                      o->notar_sig[v->signer]);
-                evidence(st, out, v->signer, &other, &mine);
-            }
+    bool notar = v->kind == OCTO_CONS_NOTARIZE;
+    uint64_t *set = notar ? &s->notar_set : &s->final_set;
+    uint8_t *id = notar ? r->notar_id : r->final_id;
+    uint8_t *sig = notar ? r->notar_sig : r->final_sig;
+    if (*set & bit) {
+        if (!id_eq(id, v->block)) { /* two blocks in one view */
+            struct octo_cons_msg other = vote_msg(v->kind, v->view, id, v->signer, sig);
+            evidence(st, out, v->signer, &other, &mine);
         }
-        c->notar_set |= bit;
-        c->notar_w += w;
-        memcpy(c->notar_sig[v->signer], v->sig, SIG);
-        return true;
-    }
-    OCTO_ASSERT(v->kind == OCTO_CONS_FINALIZE);
-    if (c->final_set & bit)
         return false;
-    if (s->skip_set & bit) {
+    }
+    if (!notar && (s->skip_set & bit)) {
         struct octo_cons_msg other =
-            vote_msg(OCTO_CONS_SKIP, v->view, ZERO_ID, v->signer, s->skip_sig[v->signer]);
+            vote_msg(OCTO_CONS_SKIP, v->view, ZERO_ID, v->signer, r->skip_sig);
         evidence(st, out, v->signer, &other, &mine);
     }
-    c->final_set |= bit;
-    c->final_w += w;
-    memcpy(c->final_sig[v->signer], v->sig, SIG);
+    *set |= bit;
+    memcpy(id, v->block, IDL);
+    memcpy(sig, v->sig, SIG);
     return true;
 }
 
@@ -491,7 +515,7 @@ static bool cast(struct octo_cons_state *st, uint64_t now, struct octo_cons_out 
     }
     st->stats.votes_sent++;
     if (record_vote(st, out, s, &m.u.vote))
-        on_thresholds(st, now, out, s);
+        on_thresholds(st, now, out, s, NULL);
     return true;
 }
 
@@ -593,20 +617,6 @@ static void tick(struct octo_cons_state *st, uint64_t now_ms, struct octo_cons_o
 
 /* ---- certificates, thresholds, views ----------------------------------------------------- */
 
-static void build_cert(struct octo_cons_cert *c, uint8_t kind, uint64_t view, const uint8_t *block,
-                       uint64_t set, const uint8_t (*sigs)[SIG])
-{
-    memset(c, 0, sizeof(*c));
-    c->kind = kind;
-    c->view = view;
-    memcpy(c->block, block, IDL);
-    c->signers = set;
-    unsigned k = 0;
-    for (unsigned i = 0; i < NV; i++)
-        if (set & ((uint64_t)1 << i))
-            memcpy(c->sigs[k++], sigs[i], SIG);
-}
-
 static void send_cert(struct octo_cons_state *st, struct octo_cons_out *out, uint32_t to,
                       const struct octo_cons_cert *c)
 {
@@ -618,14 +628,13 @@ static void send_cert(struct octo_cons_state *st, struct octo_cons_out *out, uin
 /* Settled views are logged too (no sync needed): certificates are what lets a later
  * proposal's gaps and parent be checked, and after everyone restarted nobody else may have
  * them. Replayed by octo_cons_restore; dropped (counted) when the output is full. */
-static void persist_cert(struct octo_cons_state *st, struct octo_cons_out *out, uint8_t kind,
-                         uint64_t view, const uint8_t *block, uint64_t set,
-                         const uint8_t (*sigs)[SIG])
+static void persist_cert(struct octo_cons_state *st, struct octo_cons_out *out,
+                         const struct octo_cons_cert *c)
 {
     if (out == NULL || !acts_room(out, 1))
         return;
     struct octo_cons_msg m = {.type = OCTO_CONS_MSG_CERT};
-    build_cert(&m.u.cert, kind, view, block, set, sigs);
+    m.u.cert = *c;
     size_t len;
     const uint8_t *p = encode(st, out, &m, &len, false);
     if (p == NULL)
@@ -633,49 +642,80 @@ static void persist_cert(struct octo_cons_state *st, struct octo_cons_out *out, 
     struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
     a->data = p;
     a->len = len;
-    a->view = view;
+    a->view = c->view;
 }
 
 static void enter(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out, uint64_t v);
 
-/* Acts on quorums newly reached in slot s. */
+/* A block of slot s newly notarized (by the votes held, or by the checked certificate c). */
+static void on_notarized(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out,
+                         struct slot *s, const struct octo_cons_cert *c)
+{
+    if (s->n_notarized >= OCTO_CONS_CANDIDATES) { /* only with a third of the stake lying */
+        st->stats.conflicts++;
+        return;
+    }
+    memcpy(s->notarized[s->n_notarized++], c->block, IDL);
+    persist_cert(st, out, c);
+    if (blk_find(st, c->block) == NULL) /* a later proposal may need it as its parent */
+        request_block(st, now, out, c->block);
+    if (st->self < NV && !s->voted_skip && !s->voted_final)
+        (void)cast(st, now, out, s, OCTO_CONS_FINALIZE, c->block);
+}
+
+/* A block of slot s newly finalized: the target of delivery if it is the newest. */
+static void on_final_quorum(struct octo_cons_state *st, struct slot *s,
+                            const struct octo_cons_cert *c)
+{
+    if (s->n_final_q >= OCTO_CONS_CANDIDATES) {
+        st->stats.conflicts++;
+        return;
+    }
+    memcpy(s->final_q[s->n_final_q++], c->block, IDL);
+    st->fin_cert = *c;
+    if (!st->have_target || s->view > st->target_view) {
+        st->have_target = true;
+        memcpy(st->target, c->block, IDL);
+        st->target_view = s->view;
+    }
+}
+
+/* Acts on quorums newly reached in slot s; cert: a checked certificate just received, whose
+ * block counts as reached even if this node holds a conflicting vote of one of its signers. */
 static void on_thresholds(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out,
-                          struct slot *s)
+                          struct slot *s, const struct octo_cons_cert *cert)
 {
     uint64_t v = s->view;
     bool advance = false;
-    if (!s->skipped && s->skip_w >= st->quorum) {
+    struct octo_cons_cert c;
+    bool skip_cert = cert != NULL && cert->kind == OCTO_CONS_SKIP;
+    if (!s->skipped && (skip_cert || kind_cert(st, s, OCTO_CONS_SKIP, ZERO_ID, &c))) {
         s->skipped = true;
         st->stats.skipped_views++;
         advance = true;
-        persist_cert(st, out, OCTO_CONS_SKIP, v, ZERO_ID, s->skip_set,
-                     (const uint8_t(*)[SIG])s->skip_sig);
+        persist_cert(st, out, skip_cert ? cert : &c);
     }
-    for (int i = 0; i < OCTO_CONS_CANDIDATES; i++) {
-        struct cand *c = &s->cand[i];
-        if (!c->used)
-            continue;
-        if (!c->notarized && c->notar_w >= st->quorum) {
-            c->notarized = true;
+    for (uint32_t i = 0; i < st->n; i++) { /* each block some validator voted for */
+        if ((s->notar_set >> i & 1) && !slot_notarized(s, s->v[i].notar_id) &&
+            kind_cert(st, s, OCTO_CONS_NOTARIZE, s->v[i].notar_id, &c)) {
             advance = true;
-            persist_cert(st, out, OCTO_CONS_NOTARIZE, v, c->id, c->notar_set,
-                         (const uint8_t(*)[SIG])c->notar_sig);
-            if (blk_find(st, c->id) == NULL) /* a later proposal may need it as its parent */
-                request_block(st, now, out, c->id);
-            if (st->self < NV && !s->voted_skip && !s->voted_final)
-                cast(st, now, out, s, OCTO_CONS_FINALIZE, c->id);
+            on_notarized(st, now, out, s, &c);
         }
-        if (!c->final_quorum && c->final_w >= st->quorum) {
-            c->final_quorum = true;
+        if ((s->final_set >> i & 1) &&
+            !id_in((const uint8_t(*)[IDL])s->final_q, s->n_final_q, s->v[i].final_id) &&
+            kind_cert(st, s, OCTO_CONS_FINALIZE, s->v[i].final_id, &c)) {
             advance = true;
-            build_cert(&st->fin_cert, OCTO_CONS_FINALIZE, v, c->id, c->final_set,
-                       (const uint8_t(*)[SIG])c->final_sig);
-            if (!st->have_target || v > st->target_view) {
-                st->have_target = true;
-                memcpy(st->target, c->id, IDL);
-                st->target_view = v;
-            }
+            on_final_quorum(st, s, &c);
         }
+    }
+    if (cert != NULL && cert->kind == OCTO_CONS_NOTARIZE && !slot_notarized(s, cert->block)) {
+        advance = true;
+        on_notarized(st, now, out, s, cert);
+    }
+    if (cert != NULL && cert->kind == OCTO_CONS_FINALIZE &&
+        !id_in((const uint8_t(*)[IDL])s->final_q, s->n_final_q, cert->block)) {
+        advance = true;
+        on_final_quorum(st, s, cert);
     }
     if (st->have_target)
         try_deliver(st, now, out);
@@ -838,7 +878,7 @@ static int on_vote(struct octo_cons_state *st, uint64_t now, uint32_t from,
         st->stats.duplicate++;
         return 0;
     }
-    on_thresholds(st, now, out, s);
+    on_thresholds(st, now, out, s, NULL);
     return 0;
 }
 
@@ -911,7 +951,7 @@ static int on_cert(struct octo_cons_state *st, uint64_t now, struct octo_cons_ou
         return 0;
     }
     cert_record(st, out, s, c);
-    on_thresholds(st, now, out, s);
+    on_thresholds(st, now, out, s, c);
     return 0;
 }
 
@@ -1037,21 +1077,13 @@ static void rebroadcast(struct octo_cons_state *st, struct octo_cons_out *out)
      * one of them cannot accept any later parent */
     uint64_t end = min_u64(st->cur, st->fin.view + OCTO_CONS_WINDOW + 1);
     for (uint64_t u = st->fin.view + 1; u < end; u++) {
-        struct slot *p = slot_get(st, u);
+        const struct slot *p = slot_get(st, u);
         struct octo_cons_cert cert;
-        if (p->skipped) {
-            build_cert(&cert, OCTO_CONS_SKIP, p->view, ZERO_ID, p->skip_set,
-                       (const uint8_t(*)[SIG])p->skip_sig);
+        if (p->skipped && kind_cert(st, p, OCTO_CONS_SKIP, ZERO_ID, &cert))
             send_cert(st, out, OCTO_CONS_TO_ALL, &cert);
-        }
-        for (int i = 0; i < OCTO_CONS_CANDIDATES; i++) {
-            const struct cand *c = &p->cand[i];
-            if (c->used && c->notarized) {
-                build_cert(&cert, OCTO_CONS_NOTARIZE, p->view, c->id, c->notar_set,
-                           (const uint8_t(*)[SIG])c->notar_sig);
+        for (unsigned i = 0; i < p->n_notarized; i++)
+            if (kind_cert(st, p, OCTO_CONS_NOTARIZE, p->notarized[i], &cert))
                 send_cert(st, out, OCTO_CONS_TO_ALL, &cert);
-            }
-        }
     }
 }
 
@@ -1116,20 +1148,17 @@ int octo_cons_propose(struct octo_cons *c, uint64_t now_ms, uint64_t view, const
     memcpy(p.block.parent, st->fin.id, IDL);
     for (uint64_t u = view - 1; u > st->fin.view; u--) {
         struct slot *g = slot_get(st, u);
-        const struct cand *nc = NULL;
-        for (int i = 0; i < OCTO_CONS_CANDIDATES; i++)
-            if (g->cand[i].used && g->cand[i].notarized)
-                nc = &g->cand[i];
-        if (nc != NULL) {
-            const struct blk *pb = blk_find(st, nc->id);
+        if (g->n_notarized > 0) {
+            const uint8_t *nid = g->notarized[0];
+            const struct blk *pb = blk_find(st, nid);
             if (pb == NULL) { /* notarized but not held: asked for; the payload again then */
-                request_block(st, now_ms, out, nc->id);
+                request_block(st, now_ms, out, nid);
                 st->payload_again = view;
                 return OCTO_ENOTFOUND;
             }
             p.block.parent_view = u;
             p.block.height = pb->hdr.height + 1;
-            memcpy(p.block.parent, nc->id, IDL);
+            memcpy(p.block.parent, nid, IDL);
             break;
         }
         if (!g->skipped)
@@ -1252,10 +1281,8 @@ int octo_cons_restore(struct octo_cons *c, const uint8_t *rec, size_t len)
         cert_record(st, NULL, cs, &m.u.cert);
         if (m.u.cert.kind == OCTO_CONS_SKIP)
             cs->skipped = true;
-        struct cand *cc =
-            m.u.cert.kind == OCTO_CONS_NOTARIZE ? cand_get(st, cs, m.u.cert.block) : NULL;
-        if (cc != NULL)
-            cc->notarized = true;
+        else if (!slot_notarized(cs, m.u.cert.block) && cs->n_notarized < OCTO_CONS_CANDIDATES)
+            memcpy(cs->notarized[cs->n_notarized++], m.u.cert.block, IDL);
         return 0;
     }
     if (m.type != OCTO_CONS_MSG_VOTE || m.u.vote.signer != st->self ||

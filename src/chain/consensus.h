@@ -25,10 +25,11 @@
  *
  * Pure: no clock (now_ms comes with each call), no I/O, no randomness; the state is allocated
  * in init, block payloads as blocks arrive (OCTO_CONS_BLOCKS_MAX of them at most). Bounded
- * everywhere: OCTO_CONS_WINDOW views ahead of the last finalized one are tracked,
- * OCTO_CONS_CANDIDATES blocks per view, OCTO_CONS_BLOCKS_MAX blocks held; anything beyond is
- * dropped and counted. Messages are verified (encoding, view range, validator, Ed25519 signature,
- * leader) before they change any state.
+ * everywhere: OCTO_CONS_WINDOW views ahead of the last finalized one are tracked, with each
+ * validator's first vote of each kind per view (a conflicting second one is evidence, never
+ * counted), OCTO_CONS_BLOCKS_MAX blocks held; anything beyond is dropped and counted. Messages are
+ * verified (encoding, view range, validator, Ed25519 signature, leader) before they change any
+ * state.
  */
 #ifndef OCTO_CHAIN_CONSENSUS_H
 #define OCTO_CHAIN_CONSENSUS_H
@@ -40,8 +41,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OCTO_CONS_WINDOW 64       /* views tracked past the last finalized one */
-#define OCTO_CONS_CANDIDATES 2    /* distinct blocks tracked in one view */
+#define OCTO_CONS_WINDOW 64 /* views tracked past the last finalized one */
+#define OCTO_CONS_CANDIDATES                                                                       \
+    2                             /* notarized (or finalized) blocks kept per view: more than      \
+                                     one only if a third of the stake lies */
 #define OCTO_CONS_BLOCKS_MAX 1024 /* blocks held (unfinalized, and recent finalized ones) */
 #define OCTO_CONS_ACTIONS_MAX 512 /* actions one call may emit */
 #define OCTO_CONS_SYNC_BATCH 16   /* blocks sent back for one block request */

@@ -324,6 +324,30 @@ static void test_evidence(void)
     net_deinit(&n);
 }
 
+/* A validator that votes for made-up blocks first (NOTARIZE X, FINALIZE Y) takes no room from
+ * the real block: the others still notarize and finalize it, and its real votes are evidence. */
+static void test_vote_crowding(void)
+{
+    static struct net n;
+    net_init(&n, NULL);
+    start_all(&n);
+    uint8_t v[OCTO_CONS_VOTE_LEN], x[32] = {0xa1}, y[32] = {0xb2};
+    for (int i = 0; i < 3; i++) {
+        vote_bytes(&n, 3, OCTO_CONS_NOTARIZE, 1, x, v);
+        CHECK_EQ_INT(octo_cons_receive(&n.nodes[i], 1, 3, v, sizeof(v), n.out), 0);
+        run(&n, i);
+        vote_bytes(&n, 3, OCTO_CONS_FINALIZE, 1, y, v);
+        CHECK_EQ_INT(octo_cons_receive(&n.nodes[i], 1, 3, v, sizeof(v), n.out), 0);
+        run(&n, i);
+    }
+    pump(&n, 1, 1500);
+    for (int i = 0; i < 3; i++) {
+        CHECK(octo_cons_finalized(&n.nodes[i]).height >= 10);
+        CHECK(octo_cons_stats(&n.nodes[i])->evidence >= 1);
+    }
+    net_deinit(&n);
+}
+
 static void test_restart_keeps_votes(void)
 {
     static struct net n;
@@ -374,6 +398,7 @@ int main(void)
     OCTO_RUN(test_finalizes);
     OCTO_RUN(test_bad_input);
     OCTO_RUN(test_evidence);
+    OCTO_RUN(test_vote_crowding);
     OCTO_RUN(test_restart_keeps_votes);
     return octo_test_finish();
 }
