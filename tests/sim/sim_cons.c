@@ -12,11 +12,15 @@
  *     down a while and restarts from its durable state: the persisted votes (octo_cons_restore)
  *     and its finalized blocks (the anchor);
  *   - Twins: validator 0 runs as two instances with one key (when its stake is below a third),
- *     each in its own partition at first: equivocating proposals and votes, unmodified code.
+ *     each in its own partition at first: equivocating proposals and votes, unmodified code;
+ *     half their proposals break the application's rule (validate), which no honest node may
+ *     vote for.
  * After every event the oracle checks: no two honest nodes finalize different blocks at a
  * height; finalized heights never go back (across restarts too); no honest node ever sent two
  * NOTARIZE in a view, SKIP and FINALIZE in a view, or FINALIZE for a block it had not seen
- * notarized... (the last is the core's own assertion); evidence only ever names the twin.
+ * notarized... (the last is the core's own assertion); evidence only ever names the twin; no
+ * block breaking the application's rule is finalized; every own vote and proposal sent was
+ * persisted first.
  * Then the liveness phase: faults stop, partitions heal, crashed nodes restart, and every
  * honest node must finalize LIVENESS_BLOCKS more blocks within LIVENESS_MS of virtual time.
  *
@@ -47,7 +51,8 @@
 #define WAL_MAX 4096
 #define FIN_MAX 4096
 #define EVENTS_MAX 200000
-#define SUB_DEPTH 2 /* nested core calls (a proposal made while handling an output) */
+#define INVALID_PAYLOAD 0xff /* a payload starting with it breaks the "ledger" rule */
+#define SUB_DEPTH 2          /* nested core calls (a proposal made while handling an output) */
 
 enum ev_kind { EV_MSG, EV_TICK, EV_CRASH, EV_RESTART, EV_PARTITION };
 
@@ -256,8 +261,19 @@ static void check_persisted(struct sim *s, int node, const uint8_t *data, size_t
     fail(s, "a vote or proposal was sent before it was persisted");
 }
 
+/* The application's rule, checked by every validator before it votes for a block. */
+static int validate_payload(void *ctx, const struct octo_cons_block *b, const uint8_t *payload,
+                            size_t len)
+{
+    (void)ctx;
+    (void)b;
+    return len > 0 && payload[0] == INVALID_PAYLOAD ? OCTO_EINVAL : 0;
+}
+
 static void on_finalized(struct sim *s, int node, const struct octo_cons_action *a)
 {
+    if (a->len > 0 && a->data[0] == INVALID_PAYLOAD)
+        fail(s, "a block breaking the application's rule was finalized");
     struct node *nd = &s->nodes[node];
     if (a->height != nd->n_fin + 1) {
         if (getenv("SIM_TRACE"))
@@ -393,6 +409,10 @@ static void run_out(struct sim *s, int node, struct octo_cons_out *out, int dept
         uint8_t payload[64];
         size_t plen = 8 + (size_t)octo_rng_below(&s->app_rng, 56);
         octo_rng_fill(&s->app_rng, payload, plen);
+        /* honest payloads are valid; the twins propose invalid ones half the time */
+        payload[0] = s->twins && nd->val == 0 && octo_rng_below(&s->app_rng, 2) == 0
+                         ? INVALID_PAYLOAD
+                         : (uint8_t)(payload[0] & 0x7f);
         int prc = octo_cons_propose(&nd->core, s->now, lead[i], payload, plen, s->sub[depth]);
         if (prc == 0)
             run_out(s, node, s->sub[depth], depth + 1);
@@ -405,8 +425,10 @@ static void run_out(struct sim *s, int node, struct octo_cons_out *out, int dept
 static void node_start(struct sim *s, int node)
 {
     struct node *nd = &s->nodes[node];
-    struct octo_cons_config cfg = {
-        .validators = s->val, .n_validators = (uint32_t)s->n_val, .delta_ms = DELTA_MS};
+    struct octo_cons_config cfg = {.validators = s->val,
+                                   .n_validators = (uint32_t)s->n_val,
+                                   .delta_ms = DELTA_MS,
+                                   .validate = validate_payload};
     memcpy(cfg.chain_id, s->chain_id, 32);
     memcpy(cfg.seed, s->cseed, 32);
     struct octo_cons_anchor anchor = {0};
