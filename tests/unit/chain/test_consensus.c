@@ -83,7 +83,6 @@ static void net_deinit(struct net *n)
 /* Carries out node i's actions: persist, queue sends, note leadership and finalizations. */
 static void run(struct net *n, int i)
 {
-    bool persisted_last = false;
     for (size_t k = 0; k < n->out->n; k++) {
         const struct octo_cons_action *a = &n->out->acts[k];
         if (a->kind == OCTO_CONS_ACT_PERSIST) {
@@ -92,14 +91,18 @@ static void run(struct net *n, int i)
             memcpy(copy, a->data, a->len);
             n->wal[i][n->n_wal[i]] = copy;
             n->wal_len[i][n->n_wal[i]++] = a->len;
-            persisted_last = true;
             continue;
         }
         if (a->kind == OCTO_CONS_ACT_SEND) {
-            /* an own vote (109 bytes, type 2, signer i) is sent only right after its PERSIST */
+            /* an own vote (109 bytes, type 2, signer i) is sent only once it is in the log */
             if (a->len == OCTO_CONS_VOTE_LEN && a->data[1] == OCTO_CONS_MSG_VOTE &&
-                ((a->data[107 - 64] << 8) | a->data[108 - 64]) == i && !persisted_last)
-                n->sent_before_persist = true;
+                ((a->data[107 - 64] << 8) | a->data[108 - 64]) == i) {
+                bool logged = false;
+                for (size_t w = 0; w < n->n_wal[i] && !logged; w++)
+                    logged =
+                        n->wal_len[i][w] == a->len && memcmp(n->wal[i][w], a->data, a->len) == 0;
+                n->sent_before_persist = n->sent_before_persist || !logged;
+            }
             for (int j = 0; j < N; j++) {
                 if (j == i || (a->to != OCTO_CONS_TO_ALL && a->to != (uint32_t)j))
                     continue;
@@ -116,7 +119,6 @@ static void run(struct net *n, int i)
         } else if (a->kind == OCTO_CONS_ACT_FINALIZED && n->n_fin[i] < 64) {
             memcpy(n->fin[i][n->n_fin[i]++], a->id, 32);
         }
-        persisted_last = false;
     }
 }
 
