@@ -42,10 +42,12 @@ struct vrec {
 struct slot {
     uint64_t view;                           /* 0: unused */
     uint64_t notar_set, final_set, skip_set; /* who voted each kind */
-    uint64_t skip_w;
     bool skipped;
     uint8_t notarized[OCTO_CONS_CANDIDATES][IDL]; /* blocks with a NOTARIZE quorum */
-    uint8_t final_q[OCTO_CONS_CANDIDATES][IDL];   /* blocks with a FINALIZE quorum */
+    /* and the certificate that showed it (rebroadcast as received: the votes held may lack
+     * a signer whose conflicting vote came first) */
+    struct octo_cons_cert notar_cert[OCTO_CONS_CANDIDATES];
+    uint8_t final_q[OCTO_CONS_CANDIDATES][IDL]; /* blocks with a FINALIZE quorum */
     unsigned n_notarized, n_final_q;
     struct vrec v[NV];
     bool voted_notar, voted_skip, voted_final; /* this node's votes */
@@ -453,7 +455,6 @@ static bool record_vote(struct octo_cons_state *st, struct octo_cons_out *out, s
             evidence(st, out, v->signer, &other, &mine);
         }
         s->skip_set |= bit;
-        s->skip_w += st->val[v->signer].weight;
         memcpy(r->skip_sig, v->sig, SIG);
         return true;
     }
@@ -655,6 +656,7 @@ static void on_notarized(struct octo_cons_state *st, uint64_t now, struct octo_c
         st->stats.conflicts++;
         return;
     }
+    s->notar_cert[s->n_notarized] = *c;
     memcpy(s->notarized[s->n_notarized++], c->block, IDL);
     persist_cert(st, out, c);
     if (blk_find(st, c->block) == NULL) /* a later proposal may need it as its parent */
@@ -1082,8 +1084,7 @@ static void rebroadcast(struct octo_cons_state *st, struct octo_cons_out *out)
         if (p->skipped && kind_cert(st, p, OCTO_CONS_SKIP, ZERO_ID, &cert))
             send_cert(st, out, OCTO_CONS_TO_ALL, &cert);
         for (unsigned i = 0; i < p->n_notarized; i++)
-            if (kind_cert(st, p, OCTO_CONS_NOTARIZE, p->notarized[i], &cert))
-                send_cert(st, out, OCTO_CONS_TO_ALL, &cert);
+            send_cert(st, out, OCTO_CONS_TO_ALL, &p->notar_cert[i]);
     }
 }
 
@@ -1281,8 +1282,10 @@ int octo_cons_restore(struct octo_cons *c, const uint8_t *rec, size_t len)
         cert_record(st, NULL, cs, &m.u.cert);
         if (m.u.cert.kind == OCTO_CONS_SKIP)
             cs->skipped = true;
-        else if (!slot_notarized(cs, m.u.cert.block) && cs->n_notarized < OCTO_CONS_CANDIDATES)
+        else if (!slot_notarized(cs, m.u.cert.block) && cs->n_notarized < OCTO_CONS_CANDIDATES) {
+            cs->notar_cert[cs->n_notarized] = m.u.cert;
             memcpy(cs->notarized[cs->n_notarized++], m.u.cert.block, IDL);
+        }
         return 0;
     }
     if (m.type != OCTO_CONS_MSG_VOTE || m.u.vote.signer != st->self ||
