@@ -15,3 +15,17 @@ function(octo_test NAME)
   set_tests_properties(${NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
     ENVIRONMENT "OCTO_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp;OCTO_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()
+
+# octo_module_tests(MODULE): one test binary test_<MODULE>_<name> per test_<name>.c in the
+# calling directory, linked against octo_<MODULE> (nothing when the module is not built).
+function(octo_module_tests MODULE)
+  if(NOT TARGET octo_${MODULE})
+    return()
+  endif()
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_*.c)
+  foreach(src ${srcs})
+    get_filename_component(name ${src} NAME_WE)
+    string(REGEX REPLACE "^test_" "" short ${name})
+    octo_test(test_${MODULE}_${short} SOURCES ${src} LIBS octo_${MODULE})
+  endforeach()
+endfunction()

@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/hex.h"
 
@@ -125,6 +126,17 @@ static int rm_entry(const char *path, const struct stat *sb, int type, struct FT
 void octo_test_rmtree(const char *path)
 {
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void octo_test_write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    OCTO_ASSERT(n > 0 && (size_t)n < sizeof(path));
+    FILE *f = fopen(path, "wb");
+    OCTO_ASSERT(f != NULL);
+    OCTO_ASSERT(len == 0 || fwrite(data, 1, len, f) == len);
+    OCTO_ASSERT(fclose(f) == 0);
 }
 
 char *octo_test_read_file(const char *path, size_t *len)

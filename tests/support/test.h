@@ -32,6 +32,8 @@ const uint8_t *octo_test_hex(const char *hex, size_t *len);
 const char *octo_test_tmpdir(const char *tag);
 /* Removes a directory tree (for cleanup). */
 void octo_test_rmtree(const char *path);
+/* Writes data[0..len) as the file dir/name (for fuzz seeds); aborts on any failure. */
+void octo_test_write_file(const char *dir, const char *name, const void *data, size_t len);
 /* Reads a whole file into a NUL-terminated heap buffer (free with octo_free); NULL if absent */
 char *octo_test_read_file(const char *path, size_t *len);
 /* Whether s[0..n) ends inside a UTF-8 character: a lead byte without all its continuation

@@ -805,21 +805,11 @@ static void test_cert_count(void)
 
 /* ---- fuzz seeds ------------------------------------------------------------------------ */
 
-static void write_seed(const char *dir, const char *name, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    OCTO_ASSERT(f != NULL);
-    OCTO_ASSERT(fwrite(p, 1, n, f) == n);
-    OCTO_ASSERT(fclose(f) == 0);
-}
-
 static void write_msg_seed(const char *dir, const char *name, const struct octo_cons_msg *m)
 {
     int n = octo_cons_msg_encode(m, g_out, sizeof(g_out));
     OCTO_ASSERT(n > 0);
-    write_seed(dir, name, g_out, (size_t)n);
+    octo_test_write_file(dir, name, g_out, (size_t)n);
 }
 
 static void write_seeds(void)
@@ -854,21 +844,21 @@ static void write_seeds(void)
     /* near misses */
     uint8_t b[OCTO_CONS_CERT_MAX];
     size_t n = hex_copy(VOTE_HEX, b, sizeof(b));
-    write_seed(dir, "miss-vote-truncated", b, n - 1);
+    octo_test_write_file(dir, "miss-vote-truncated", b, n - 1);
     b[V_KIND] = OCTO_CONS_SKIP;
-    write_seed(dir, "miss-vote-skip-block", b, n);
+    octo_test_write_file(dir, "miss-vote-skip-block", b, n);
     n = hex_copy(PROPOSAL_HEX, b, sizeof(b));
     put32(b + P_PAYLOAD_LEN, OCTO_CONS_PAYLOAD_MAX + 1);
-    write_seed(dir, "miss-proposal-too-big", b, n);
+    octo_test_write_file(dir, "miss-proposal-too-big", b, n);
     n = hex_copy(PROPOSAL_HEX, b, sizeof(b));
     put64(b + P_PARENT_VIEW, 7);
-    write_seed(dir, "miss-proposal-parent-view", b, n);
+    octo_test_write_file(dir, "miss-proposal-parent-view", b, n);
     n = hex_copy(CERT_HEX, b, sizeof(b));
-    write_seed(dir, "miss-cert-short-sig", b, n - 1);
+    octo_test_write_file(dir, "miss-cert-short-sig", b, n - 1);
     put64(b + C_SIGNERS, 0);
-    write_seed(dir, "miss-cert-no-signers", b, OCTO_CONS_CERT_FIXED);
+    octo_test_write_file(dir, "miss-cert-no-signers", b, OCTO_CONS_CERT_FIXED);
     const uint8_t hdr[] = {OCTO_CONS_MSG_VERSION, 5};
-    write_seed(dir, "miss-unknown-type", hdr, sizeof(hdr));
+    octo_test_write_file(dir, "miss-unknown-type", hdr, sizeof(hdr));
 }
 
 int main(void)

@@ -934,16 +934,6 @@ static void test_writer_errors(void)
 
 /* ---- fuzz seeds ---- */
 
-static void write_file(const char *dir, const char *name, const struct octo_buf *b)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    OCTO_ASSERT(f != NULL);
-    OCTO_ASSERT(b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len);
-    OCTO_ASSERT(fclose(f) == 0);
-}
-
 static void seed_tensor(const char *dir, const char *name, uint32_t type, uint32_t n_dims,
                         const uint64_t *ne, uint32_t align)
 {
@@ -956,7 +946,7 @@ static void seed_tensor(const char *dir, const char *name, uint32_t type, uint32
     OCTO_ASSERT(octo_gguf_writer_add_tensor(&w, "output.weight", OCTO_GGML_F32, 1, ne) == 1);
     struct octo_buf out;
     OCTO_ASSERT(emit(&w, &out) == 0);
-    write_file(dir, name, &out);
+    octo_test_write_file(dir, name, out.data, out.len);
     octo_buf_deinit(&out);
     octo_gguf_writer_deinit(&w);
 }
@@ -968,11 +958,11 @@ static void write_seeds(void)
         return;
     struct octo_buf out;
     OCTO_ASSERT(build_small(&out) == 0);
-    write_file(dir, "small", &out);
+    octo_test_write_file(dir, "small", out.data, out.len);
     octo_buf_deinit(&out);
     struct octo_buf b;
     hb_head(&b, 3, 0, 0);
-    write_file(dir, "empty", &b);
+    octo_test_write_file(dir, "empty", b.data, b.len);
     octo_buf_deinit(&b);
     const uint64_t ne32[2] = {32, 1};
     const uint64_t ne256[1] = {256};
@@ -1013,14 +1003,14 @@ static void write_seeds(void)
     OCTO_ASSERT(octo_gguf_writer_add_value(&w, "nested", OCTO_GGUF_ARRAY, e.data, e.len) == 0);
     octo_buf_deinit(&e);
     OCTO_ASSERT(emit(&w, &out) == 0);
-    write_file(dir, "kv-all", &out);
+    octo_test_write_file(dir, "kv-all", out.data, out.len);
     octo_buf_deinit(&out);
     const uint64_t ne8[1] = {8};
     OCTO_ASSERT(octo_gguf_writer_add_tensor(&w, "blk.0.ffn_up.weight", OCTO_GGML_F32, 1, ne8) == 0);
     OCTO_ASSERT(octo_gguf_writer_add_tensor(&w, "blk.0.ffn_down.weight", OCTO_GGML_Q8_0, 1, ne32) ==
                 1);
     OCTO_ASSERT(emit(&w, &out) == 0);
-    write_file(dir, "kv-all-tensors", &out);
+    octo_test_write_file(dir, "kv-all-tensors", out.data, out.len);
     octo_buf_deinit(&out);
     octo_gguf_writer_deinit(&w);
     /* Hand-built: zero-size tensor, alignment 8 with adjacent tensors. */
@@ -1030,14 +1020,14 @@ static void write_seeds(void)
     hb_tensor(&b, "empty", 2, ne0, OCTO_GGML_F32, 0);
     hb_tensor(&b, "full", 1, ne2, OCTO_GGML_F32, 0);
     hb_data(&b, 32, 8);
-    write_file(dir, "zero-size", &b);
+    octo_test_write_file(dir, "zero-size", b.data, b.len);
     octo_buf_deinit(&b);
     hb_head(&b, 3, 2, 1);
     hb_kv_u32(&b, "general.alignment", 8);
     hb_tensor(&b, "a", 1, ne2, OCTO_GGML_F32, 0);
     hb_tensor(&b, "b", 1, ne2, OCTO_GGML_F32, 8);
     hb_data(&b, 8, 16);
-    write_file(dir, "align8", &b);
+    octo_test_write_file(dir, "align8", b.data, b.len);
     octo_buf_deinit(&b);
 }
 

@@ -1628,12 +1628,7 @@ static void write_seed(const char *dir, const char *name, const struct spec *s,
     struct made m;
     int rc = made_init(&m, s, extra);
     OCTO_ASSERT(rc == 0);
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    OCTO_ASSERT(f != NULL);
-    OCTO_ASSERT(fwrite(m.file.data, 1, m.file.len, f) == m.file.len);
-    OCTO_ASSERT(fclose(f) == 0);
+    octo_test_write_file(dir, name, m.file.data, m.file.len);
     made_free(&m);
 }
 

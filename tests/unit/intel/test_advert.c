@@ -904,16 +904,6 @@ static void test_decode_out_of_memory(void)
     CHECK_EQ_U64(after.bytes_live, before.bytes_live);
 }
 
-static void write_seed(const char *dir, const char *name, const uint8_t *data, size_t len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    OCTO_ASSERT(f != NULL);
-    OCTO_ASSERT(fwrite(data, 1, len, f) == len);
-    fclose(f);
-}
-
 /* Writes fuzz seeds when OCTO_ADVERT_SEED_DIR is set (run by hand; not a check). */
 static void test_write_seeds(void)
 {
@@ -924,10 +914,10 @@ static void test_write_seeds(void)
     size_t len;
     sample(&a, &ident_a);
     CHECK_OK(octo_advert_sign(&a, &ident_a, signed_buf, sizeof(signed_buf), &len, NULL));
-    write_seed(dir, "valid_tee", signed_buf, len);
-    write_seed(dir, "truncated", signed_buf, len / 2);
+    octo_test_write_file(dir, "valid_tee", signed_buf, len);
+    octo_test_write_file(dir, "truncated", signed_buf, len / 2);
     signed_buf[len / 3] ^= 0x10;
-    write_seed(dir, "corrupted", signed_buf, len);
+    octo_test_write_file(dir, "corrupted", signed_buf, len);
     sample(&a, &ident_b);
     a.isolation = OCTO_ISOLATION_CONTAINER;
     a.attestation_len = 0;
@@ -935,13 +925,13 @@ static void test_write_seeds(void)
     memcpy(a.country, "US", 3);
     memcpy(a.continent, "NA", 3);
     CHECK_OK(octo_advert_sign(&a, &ident_b, signed_buf, sizeof(signed_buf), &len, NULL));
-    write_seed(dir, "valid_container", signed_buf, len);
+    octo_test_write_file(dir, "valid_container", signed_buf, len);
     uint8_t buf[OCTO_ADVERT_BYTES_MAX];
     CHECK_OK(octo_advert_encode(&a, buf, sizeof(buf), &len, NULL));
-    write_seed(dir, "bare_advert", buf, len);
+    octo_test_write_file(dir, "bare_advert", buf, len);
     a.models_count = 0;
     len = raw_sign(&a, &ident_b, signed_buf);
-    write_seed(dir, "no_models", signed_buf, len);
+    octo_test_write_file(dir, "no_models", signed_buf, len);
     printf("  seeds written to %s\n", dir);
 }
 

@@ -49,12 +49,7 @@ static void write_seed(const char *name, const uint8_t *data, size_t len)
     const char *dir = getenv("OCTO_SEED_DIR");
     if (dir == NULL)
         return;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    OCTO_ASSERT(f != NULL);
-    OCTO_ASSERT(fwrite(data, 1, len, f) == len);
-    OCTO_ASSERT(fclose(f) == 0);
+    octo_test_write_file(dir, name, data, len);
 }
 
 /* ---- signed peer records ---- */
