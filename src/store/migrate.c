@@ -1,6 +1,6 @@
 /*
  * migrate.c — versioned schema migrations, and the node schema (settings, peerstore,
- * provider registry, task records).
+ * provider registry, task records, blockstore).
  *
  * A schema is an ordered array of {version, name, sql_sqlite, sql_pg}; a table (by default
  * schema_migrations) records each applied version with its name and time. Migrating applies,
@@ -162,6 +162,71 @@ static const struct octo_store_migration node_migrations[] = {
                   "CREATE INDEX tasks_unfinished ON tasks (created_ms, id)"
                   " WHERE state IN (0, 1);"
                   "CREATE INDEX tasks_finished ON tasks (updated_ms) WHERE state >= 2;",
+    },
+    {
+        /* The blockstore (chainstore.h): one info row (genesis hash, height, ledger meta),
+         * finalized blocks by height, the ledger's objects by index, transactions by id. */
+        .version = 5,
+        .name = "chain",
+        .sql_sqlite =
+            "CREATE TABLE chain_info ("
+            " k INTEGER PRIMARY KEY CHECK (k = 0),"
+            " genesis BLOB NOT NULL CHECK (typeof(genesis) = 'blob'"
+            "  AND length(genesis) = 32),"
+            " height INTEGER NOT NULL CHECK (height >= 0),"
+            " meta BLOB NOT NULL CHECK (typeof(meta) = 'blob'"
+            "  AND length(meta) BETWEEN 1 AND 4096)"
+            ");"
+            "CREATE TABLE chain_blocks ("
+            " height INTEGER PRIMARY KEY CHECK (height >= 1),"
+            " view INTEGER NOT NULL CHECK (view >= 1),"
+            " id BLOB NOT NULL UNIQUE CHECK (typeof(id) = 'blob' AND length(id) = 32),"
+            " parent_view INTEGER NOT NULL CHECK (parent_view >= 0),"
+            " parent BLOB NOT NULL CHECK (typeof(parent) = 'blob'"
+            "  AND length(parent) = 32),"
+            " signer INTEGER NOT NULL CHECK (signer BETWEEN 0 AND 65535),"
+            " sig BLOB NOT NULL CHECK (typeof(sig) = 'blob' AND length(sig) = 64),"
+            " payload BLOB NOT NULL CHECK (typeof(payload) = 'blob'"
+            "  AND length(payload) <= 1048576),"
+            " results BLOB NOT NULL CHECK (typeof(results) = 'blob'"
+            "  AND length(results) <= 1048576)"
+            ");"
+            "CREATE TABLE chain_objects ("
+            " idx INTEGER PRIMARY KEY CHECK (idx >= 0),"
+            " enc BLOB NOT NULL CHECK (typeof(enc) = 'blob'"
+            "  AND length(enc) BETWEEN 1 AND 1024)"
+            ");"
+            "CREATE TABLE chain_txs ("
+            " id BLOB PRIMARY KEY NOT NULL CHECK (typeof(id) = 'blob' AND length(id) = 32),"
+            " height INTEGER NOT NULL,"
+            " pos INTEGER NOT NULL CHECK (pos >= 0)"
+            ") WITHOUT ROWID;",
+        .sql_pg = "CREATE TABLE chain_info ("
+                  " k SMALLINT PRIMARY KEY CHECK (k = 0),"
+                  " genesis BYTEA NOT NULL CHECK (octet_length(genesis) = 32),"
+                  " height BIGINT NOT NULL CHECK (height >= 0),"
+                  " meta BYTEA NOT NULL CHECK (octet_length(meta) BETWEEN 1 AND 4096)"
+                  ");"
+                  "CREATE TABLE chain_blocks ("
+                  " height BIGINT PRIMARY KEY CHECK (height >= 1),"
+                  " view BIGINT NOT NULL CHECK (view >= 1),"
+                  " id BYTEA NOT NULL UNIQUE CHECK (octet_length(id) = 32),"
+                  " parent_view BIGINT NOT NULL CHECK (parent_view >= 0),"
+                  " parent BYTEA NOT NULL CHECK (octet_length(parent) = 32),"
+                  " signer INTEGER NOT NULL CHECK (signer BETWEEN 0 AND 65535),"
+                  " sig BYTEA NOT NULL CHECK (octet_length(sig) = 64),"
+                  " payload BYTEA NOT NULL CHECK (octet_length(payload) <= 1048576),"
+                  " results BYTEA NOT NULL CHECK (octet_length(results) <= 1048576)"
+                  ");"
+                  "CREATE TABLE chain_objects ("
+                  " idx BIGINT PRIMARY KEY CHECK (idx >= 0),"
+                  " enc BYTEA NOT NULL CHECK (octet_length(enc) BETWEEN 1 AND 1024)"
+                  ");"
+                  "CREATE TABLE chain_txs ("
+                  " id BYTEA PRIMARY KEY CHECK (octet_length(id) = 32),"
+                  " height BIGINT NOT NULL,"
+                  " pos INTEGER NOT NULL CHECK (pos >= 0)"
+                  ");",
     },
 };
 
