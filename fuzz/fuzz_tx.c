@@ -130,9 +130,9 @@ static int setup_block(uint8_t *buf, size_t cap)
     struct octo_tx t;
     memset(&t, 0, sizeof(t));
     t.type = OCTO_TX_REGISTER;
-    t.u.role = OCTO_ROLE_ORCHESTRATOR;
+    t.u.role = OCTO_STAKE_ORCHESTRATOR;
     setup_tx(&b, &t, 1, 0);
-    t.u.role = OCTO_ROLE_COMPUTE;
+    t.u.role = OCTO_STAKE_COMPUTE;
     setup_tx(&b, &t, 2, 0);
     setup_tx(&b, &t, 3, 0);
     memset(&t, 0, sizeof(t));

@@ -49,20 +49,29 @@ int octo_block_parse(const uint8_t *in, size_t len, struct octo_block_hdr *h,
     return off == len ? 0 : OCTO_EMALFORMED;
 }
 
-/* Appends the receipt leaves of one decodable tx to s->receipt_leaves[*nr..]. */
+/* Appends the receipt leaves of one tx to s->receipt_leaves[*nr..]. The tx need not decode:
+ * lengths are checked before a receipt is read (OCTO_EMALFORMED when they do not fit). */
 static int receipt_leaves(const struct octo_block_tx *tx, struct octo_block_scratch *s,
                           uint32_t *nr)
 {
+    if (tx->len < 2)
+        return 0;
     const uint8_t *body = tx->p + OCTO_TX_HDR_LEN;
+    size_t avail = tx->len > OCTO_TX_HDR_LEN ? tx->len - OCTO_TX_HDR_LEN : 0;
     uint32_t count;
     if (tx->p[1] == OCTO_TX_SETTLE) {
+        if (avail < 2)
+            return OCTO_EMALFORMED;
         count = octo_load_be16(body);
         body += 2;
+        avail -= 2;
     } else if (tx->p[1] == OCTO_TX_SLASH_FAILED) {
         count = 1;
     } else {
         return 0;
     }
+    if ((size_t)count * OCTO_RECEIPT_LEN > avail)
+        return OCTO_EMALFORMED;
     if (count > OCTO_BLOCK_RECEIPTS_MAX - *nr)
         return OCTO_ETOOBIG;
     for (uint32_t k = 0; k < count; k++)

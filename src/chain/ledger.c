@@ -64,6 +64,7 @@ struct octo_ledger_state {
     struct octo_cons_validator val[OCTO_CONS_VALIDATORS_MAX];
     uint32_t n_val;
     bool val_changed;
+    bool loading; /* octo_ledger_load_object was called: the changed list is the loader's */
     uint8_t root[32];
     uint8_t roots[OCTO_LEDGER_ROOTS_KEPT][32]; /* roots[h % KEPT] after height h */
     uint64_t roots_from;                       /* the oldest height kept */
@@ -93,30 +94,30 @@ void octo_ledger_params_default(struct octo_ledger_params *p)
     p->min_fee = OCTO_UNIT / 1000;
     p->unbond_ms = UINT64_C(7) * 24 * 3600 * 1000;
     p->epoch_blocks = 1000;
-    p->stake_octo[OCTO_ROLE_VALIDATOR] = 10000 * OCTO_UNIT;
-    p->stake_octo[OCTO_ROLE_COMPUTE] = 10000 * OCTO_UNIT;
-    p->stake_octo[OCTO_ROLE_STORAGE] = 10000 * OCTO_UNIT;
-    p->stake_octo[OCTO_ROLE_BANDWIDTH] = 10000 * OCTO_UNIT;
-    p->stake_octo[OCTO_ROLE_ORCHESTRATOR] = 5000 * OCTO_UNIT;
-    p->stake_token[OCTO_ROLE_COMPUTE] = 500 * OCTO_UNIT;
-    p->stake_token[OCTO_ROLE_STORAGE] = 500 * OCTO_UNIT;
-    p->stake_token[OCTO_ROLE_BANDWIDTH] = 500 * OCTO_UNIT;
-    p->stake_token[OCTO_ROLE_ORCHESTRATOR] = 500 * OCTO_UNIT;
+    p->stake_octo[OCTO_STAKE_VALIDATOR] = 10000 * OCTO_UNIT;
+    p->stake_octo[OCTO_STAKE_COMPUTE] = 10000 * OCTO_UNIT;
+    p->stake_octo[OCTO_STAKE_STORAGE] = 10000 * OCTO_UNIT;
+    p->stake_octo[OCTO_STAKE_BANDWIDTH] = 10000 * OCTO_UNIT;
+    p->stake_octo[OCTO_STAKE_ORCHESTRATOR] = 5000 * OCTO_UNIT;
+    p->stake_token[OCTO_STAKE_COMPUTE] = 500 * OCTO_UNIT;
+    p->stake_token[OCTO_STAKE_STORAGE] = 500 * OCTO_UNIT;
+    p->stake_token[OCTO_STAKE_BANDWIDTH] = 500 * OCTO_UNIT;
+    p->stake_token[OCTO_STAKE_ORCHESTRATOR] = 500 * OCTO_UNIT;
     p->slash_double_bps = 500;
     p->slash_failed_bps = 1000;
     p->max_validators = 16;
 }
 
-unsigned octo_role_token(uint8_t role)
+unsigned octo_stake_role_token(uint8_t role)
 {
     switch (role) {
-    case OCTO_ROLE_COMPUTE:
+    case OCTO_STAKE_COMPUTE:
         return OCTO_TOKEN_A;
-    case OCTO_ROLE_STORAGE:
+    case OCTO_STAKE_STORAGE:
         return OCTO_TOKEN_S;
-    case OCTO_ROLE_BANDWIDTH:
+    case OCTO_STAKE_BANDWIDTH:
         return OCTO_TOKEN_B;
-    case OCTO_ROLE_ORCHESTRATOR:
+    case OCTO_STAKE_ORCHESTRATOR:
         return OCTO_TOKEN_O;
     default:
         return OCTO_TOKENS;
@@ -125,19 +126,19 @@ unsigned octo_role_token(uint8_t role)
 
 static bool is_provider(uint8_t role)
 {
-    return role == OCTO_ROLE_COMPUTE || role == OCTO_ROLE_STORAGE || role == OCTO_ROLE_BANDWIDTH;
+    return role == OCTO_STAKE_COMPUTE || role == OCTO_STAKE_STORAGE || role == OCTO_STAKE_BANDWIDTH;
 }
 
 static bool params_ok(const struct octo_ledger_params *p)
 {
     if (p->epoch_blocks == 0 || p->max_validators == 0 ||
         p->max_validators > OCTO_CONS_VALIDATORS_MAX || p->slash_double_bps > BPS ||
-        p->slash_failed_bps > BPS || p->stake_octo[OCTO_ROLE_VALIDATOR] == 0)
+        p->slash_failed_bps > BPS || p->stake_octo[OCTO_STAKE_VALIDATOR] == 0)
         return false;
-    if (p->stake_octo[OCTO_ROLE_NONE] != 0 || p->stake_token[OCTO_ROLE_NONE] != 0 ||
-        p->stake_token[OCTO_ROLE_VALIDATOR] != 0)
+    if (p->stake_octo[OCTO_STAKE_NONE] != 0 || p->stake_token[OCTO_STAKE_NONE] != 0 ||
+        p->stake_token[OCTO_STAKE_VALIDATOR] != 0)
         return false;
-    for (int r = 0; r < OCTO_ROLES; r++)
+    for (int r = 0; r < OCTO_STAKE_ROLES; r++)
         if (p->stake_octo[r] >= OCTO_LEDGER_SUPPLY_MAX ||
             p->stake_token[r] >= OCTO_LEDGER_SUPPLY_MAX)
             return false;
@@ -357,7 +358,7 @@ static size_t encode_obj(const struct obj *o, uint8_t *out)
 
 static bool account_ok(const struct octo_account *a)
 {
-    if (a->role >= OCTO_ROLES || a->jailed > 1 || a->n_unbond > OCTO_LEDGER_UNBOND_MAX)
+    if (a->role >= OCTO_STAKE_ROLES || a->jailed > 1 || a->n_unbond > OCTO_LEDGER_UNBOND_MAX)
         return false;
     for (unsigned k = 0; k < a->n_unbond; k++) {
         if (a->unbond[k].token >= OCTO_TOKENS || a->unbond[k].amount == 0)
@@ -648,12 +649,12 @@ static int op_transfer(struct octo_ledger_state *s, struct octo_account *a, cons
 
 static int op_register(struct octo_ledger_state *s, struct octo_account *a, uint8_t role)
 {
-    if (a->role != OCTO_ROLE_NONE)
+    if (a->role != OCTO_STAKE_NONE)
         return OCTO_TXR_ALREADY_REGISTERED;
-    if (role == OCTO_ROLE_VALIDATOR && a->jailed)
+    if (role == OCTO_STAKE_VALIDATOR && a->jailed)
         return OCTO_TXR_JAILED;
     uint64_t octo = s->p.stake_octo[role], tok_amt = s->p.stake_token[role];
-    unsigned tok = octo_role_token(role);
+    unsigned tok = octo_stake_role_token(role);
     if (a->balance[OCTO_TOKEN_OCTO] < octo || (tok < OCTO_TOKENS && a->balance[tok] < tok_amt))
         return OCTO_TXR_INSUFFICIENT;
     a->balance[OCTO_TOKEN_OCTO] -= octo;
@@ -669,7 +670,7 @@ static int op_register(struct octo_ledger_state *s, struct octo_account *a, uint
 static int op_stake(struct octo_ledger_state *s, struct octo_account *a, uint64_t amt)
 {
     (void)s;
-    if (a->role == OCTO_ROLE_NONE)
+    if (a->role == OCTO_STAKE_NONE)
         return OCTO_TXR_NOT_REGISTERED;
     if (a->balance[OCTO_TOKEN_OCTO] < amt)
         return OCTO_TXR_INSUFFICIENT;
@@ -680,7 +681,7 @@ static int op_stake(struct octo_ledger_state *s, struct octo_account *a, uint64_
 
 static int op_unstake(struct octo_ledger_state *s, struct octo_account *a, uint64_t amt)
 {
-    if (a->role == OCTO_ROLE_NONE)
+    if (a->role == OCTO_STAKE_NONE)
         return OCTO_TXR_NOT_REGISTERED;
     if (a->staked[OCTO_TOKEN_OCTO] < amt)
         return OCTO_TXR_INSUFFICIENT;
@@ -688,7 +689,7 @@ static int op_unstake(struct octo_ledger_state *s, struct octo_account *a, uint6
     bool exit = left == 0;
     if (!exit && left < s->p.stake_octo[a->role])
         return OCTO_TXR_STAKE_TOO_LOW;
-    unsigned tok = octo_role_token(a->role);
+    unsigned tok = octo_stake_role_token(a->role);
     bool tok_too = exit && tok < OCTO_TOKENS && a->staked[tok] > 0;
     if (a->n_unbond + 1u + (tok_too ? 1u : 0u) > OCTO_LEDGER_UNBOND_MAX)
         return OCTO_TXR_UNBOND_FULL;
@@ -700,7 +701,7 @@ static int op_unstake(struct octo_ledger_state *s, struct octo_account *a, uint6
         unbond(s, a, (uint8_t)tok, t);
     }
     if (exit)
-        a->role = OCTO_ROLE_NONE;
+        a->role = OCTO_STAKE_NONE;
     return OCTO_TXR_OK;
 }
 
@@ -722,7 +723,7 @@ static int op_escrow(struct octo_ledger_state *s, struct octo_account *a, const 
     if (escrow(s, t->u.escrow.task) != NULL)
         return OCTO_TXR_ESCROW_EXISTS;
     const struct octo_account *o = account(s, t->u.escrow.orchestrator);
-    if (o == NULL || o->role != OCTO_ROLE_ORCHESTRATOR)
+    if (o == NULL || o->role != OCTO_STAKE_ORCHESTRATOR)
         return OCTO_TXR_NOT_ORCHESTRATOR;
     if (t->u.escrow.expires_ms <= s->time_ms)
         return OCTO_TXR_EXPIRY_PASSED;
@@ -789,7 +790,7 @@ static void credit(struct octo_ledger_state *s, const uint8_t addr[32], uint64_t
 
 static int op_settle(struct octo_ledger_state *s, struct octo_account *a, const struct octo_tx *t)
 {
-    if (a->role != OCTO_ROLE_ORCHESTRATOR)
+    if (a->role != OCTO_STAKE_ORCHESTRATOR)
         return OCTO_TXR_NOT_ORCHESTRATOR;
     uint16_t n = t->u.settle.count;
     const uint8_t *base = t->u.settle.receipts;
@@ -836,7 +837,7 @@ static int op_settle(struct octo_ledger_state *s, struct octo_account *a, const 
 static int op_slash_failed(struct octo_ledger_state *s, struct octo_account *a,
                            const struct octo_tx *t)
 {
-    if (a->role != OCTO_ROLE_ORCHESTRATOR)
+    if (a->role != OCTO_STAKE_ORCHESTRATOR)
         return OCTO_TXR_NOT_ORCHESTRATOR;
     struct octo_escrow *e;
     int rc = receipt_escrow(s, &t->u.receipt, a->addr, &e);
@@ -851,12 +852,10 @@ static int op_slash_failed(struct octo_ledger_state *s, struct octo_account *a,
 
 static int op_slash_double(struct octo_ledger_state *s, const struct octo_tx *t)
 {
-    const struct octo_evidence *ev = t->u.evidence;
-    if (!octo_evidence_conflict(&ev[0], &ev[1]))
+    const struct octo_evidence *ev = t->u.slash.ev;
+    const uint8_t *pk = t->u.slash.offender;
+    if (!octo_evidence_conflict(s->chain_id, &ev[0], &ev[1]))
         return OCTO_TXR_BAD_EVIDENCE;
-    if (ev[0].signer >= s->n_val)
-        return OCTO_TXR_NOT_VALIDATOR;
-    const uint8_t *pk = s->val[ev[0].signer].pk;
     struct octo_pubkey key;
     memcpy(key.bytes, pk, 32);
     for (int i = 0; i < 2; i++) {
@@ -865,6 +864,13 @@ static int op_slash_double(struct octo_ledger_state *s, const struct octo_tx *t)
         if (octo_pubkey_verify(&key, msg, n, ev[i].sig) != 0)
             return OCTO_TXR_BAD_EVIDENCE;
     }
+    /* a validator now, or one whose stake is still bonded or unbonding */
+    const struct octo_account *v = account(s, pk);
+    bool staked = v != NULL && v->staked[OCTO_TOKEN_OCTO] > 0;
+    for (unsigned k = 0; v != NULL && k < v->n_unbond; k++)
+        staked = staked || v->unbond[k].token == OCTO_TOKEN_OCTO;
+    if (!staked)
+        return OCTO_TXR_NOT_VALIDATOR;
     uint8_t mark[32], in[sizeof(mark_tag) - 1 + 32 + 8];
     memcpy(in, mark_tag, sizeof(mark_tag) - 1);
     memcpy(in + sizeof(mark_tag) - 1, pk, 32);
@@ -872,14 +878,12 @@ static int op_slash_double(struct octo_ledger_state *s, const struct octo_tx *t)
     octo_sha256(in, sizeof(in), mark);
     if (find(s, OBJ_MARK, mark) != UINT32_MAX)
         return OCTO_TXR_EVIDENCE_SEEN;
-    if (account(s, pk) == NULL)
-        return OCTO_TXR_NOT_VALIDATOR;
     if (room(s, 1) != 0)
         return OCTO_TXR_FULL;
     create(s, OBJ_MARK, mark);
-    struct octo_account *v = account(s, pk);
-    v->jailed = 1;
-    slash(s, v, s->p.slash_double_bps);
+    struct octo_account *a = account(s, pk);
+    a->jailed = 1;
+    slash(s, a, s->p.slash_double_bps);
     return OCTO_TXR_OK;
 }
 
@@ -960,8 +964,8 @@ static void next_validators(struct octo_ledger_state *s)
     uint32_t n = 0, max = s->p.max_validators;
     for (uint32_t i = 0; i < s->n_objs; i++) {
         const struct obj *o = &s->objs[i];
-        if (o->type != OBJ_ACCOUNT || o->u.a.role != OCTO_ROLE_VALIDATOR || o->u.a.jailed ||
-            o->u.a.staked[OCTO_TOKEN_OCTO] < s->p.stake_octo[OCTO_ROLE_VALIDATOR])
+        if (o->type != OBJ_ACCOUNT || o->u.a.role != OCTO_STAKE_VALIDATOR || o->u.a.jailed ||
+            o->u.a.staked[OCTO_TOKEN_OCTO] < s->p.stake_octo[OCTO_STAKE_VALIDATOR])
             continue;
         struct octo_cons_validator c;
         memcpy(c.pk, o->u.a.addr, 32);
@@ -993,7 +997,8 @@ int octo_ledger_apply(struct octo_ledger *l, const struct octo_ledger_block_ctx 
                       const struct octo_block_tx *txs, uint32_t n, uint8_t *results)
 {
     struct octo_ledger_state *s = l->st;
-    if (ctx->height != s->height + 1 || ctx->time_ms < s->time_ms)
+    if (ctx->height != s->height + 1 || ctx->time_ms < s->time_ms ||
+        ctx->time_ms >= OCTO_LEDGER_SUPPLY_MAX)
         return OCTO_ESTATE;
     /* Memory first, so a block either runs whole or not at all: a transaction creates at
      * most one object and queues at most two unbonds. Only the object limit, the same on
@@ -1062,13 +1067,13 @@ static int genesis(struct octo_ledger_state *s, const struct octo_ledger_genesis
     }
     for (uint32_t i = 0; i < g->n_validators; i++) {
         const struct octo_ledger_genesis_validator *v = &g->validators[i];
-        if (octo_all_zero(v->pk, 32) || v->stake < p->stake_octo[OCTO_ROLE_VALIDATOR] ||
+        if (octo_all_zero(v->pk, 32) || v->stake < p->stake_octo[OCTO_STAKE_VALIDATOR] ||
             v->stake >= OCTO_LEDGER_SUPPLY_MAX - s->supply[OCTO_TOKEN_OCTO])
             return OCTO_EINVAL;
         struct octo_account *a = account_make(s, v->pk);
-        if (a->role != OCTO_ROLE_NONE)
+        if (a->role != OCTO_STAKE_NONE)
             return OCTO_EINVAL;
-        a->role = OCTO_ROLE_VALIDATOR;
+        a->role = OCTO_STAKE_VALIDATOR;
         a->staked[OCTO_TOKEN_OCTO] = v->stake;
         s->supply[OCTO_TOKEN_OCTO] += v->stake;
         memcpy(s->val[i].pk, v->pk, 32);
@@ -1262,13 +1267,17 @@ int octo_ledger_load_object(struct octo_ledger *l, uint32_t idx, const uint8_t *
     int rc = decode_obj(in, len, &o);
     if (rc != 0)
         return rc;
+    if (!s->loading) { /* genesis's changed list is not the loader's: load_meta rehashes all */
+        for (uint32_t k = 0; k < s->n_changed; k++)
+            s->objs[s->changed[k]].changed = 0;
+        s->n_changed = 0;
+        s->loading = true;
+    }
     if (idx < s->n_objs) { /* a newer version of an object: same type and key */
         struct obj *cur = &s->objs[idx];
         if (cur->type != o.type || memcmp(obj_key(cur), obj_key(&o), 32) != 0)
             return OCTO_EMALFORMED;
-        o.changed = cur->changed;
         *cur = o;
-        mark_changed(s, idx);
         return 0;
     }
     if (find(s, o.type, obj_key(&o)) != UINT32_MAX)
@@ -1279,6 +1288,35 @@ int octo_ledger_load_object(struct octo_ledger *l, uint32_t idx, const uint8_t *
     uint32_t n = create(s, o.type, obj_key(&o));
     s->objs[n].u = o.u;
     return 0;
+}
+
+/* What a loaded state must satisfy beyond its root: the supply adds up, open escrows name
+ * existing accounts, no unbond is due later than one unbonding period after the state's time,
+ * and the validator set is ordered, unique and staked. */
+static bool loaded_state_ok(const struct octo_ledger *l)
+{
+    const struct octo_ledger_state *s = l->st;
+    if (octo_ledger_audit(l) != 0 || s->n_val > s->p.max_validators)
+        return false;
+    for (uint32_t i = 0; i < s->n_objs; i++) {
+        const struct obj *o = &s->objs[i];
+        if (o->type == OBJ_ESCROW && o->u.e.state == OCTO_ESCROW_OPEN &&
+            (find(s, OBJ_ACCOUNT, o->u.e.requester) == UINT32_MAX ||
+             find(s, OBJ_ACCOUNT, o->u.e.orchestrator) == UINT32_MAX))
+            return false;
+        if (o->type == OBJ_ACCOUNT)
+            for (unsigned k = 0; k < o->u.a.n_unbond; k++)
+                if (o->u.a.unbond[k].release_ms > s->time_ms + s->p.unbond_ms)
+                    return false;
+    }
+    for (uint32_t i = 0; i < s->n_val; i++) {
+        if (s->val[i].weight == 0 || find(s, OBJ_ACCOUNT, s->val[i].pk) == UINT32_MAX)
+            return false;
+        if (i > 0 && cmp_val(&s->val[i - 1], &s->val[i]) >= 0)
+            return false;
+    }
+    return find(s, OBJ_ACCOUNT, s->p.treasury) != UINT32_MAX &&
+           find(s, OBJ_ACCOUNT, s->p.governance) != UINT32_MAX;
 }
 
 int octo_ledger_load_meta(struct octo_ledger *l, const uint8_t *in, size_t len)
@@ -1292,13 +1330,17 @@ int octo_ledger_load_meta(struct octo_ledger *l, const uint8_t *in, size_t len)
         return OCTO_EMALFORMED;
     if (octo_load_be32(in + 24) != s->n_objs)
         return OCTO_EMALFORMED;
-    s->height = octo_load_be64(in);
-    s->time_ms = octo_load_be64(in + 8);
-    s->epoch = octo_load_be64(in + 16);
+    uint64_t time_ms = octo_load_be64(in + 8);
+    if (time_ms >= OCTO_LEDGER_SUPPLY_MAX)
+        return OCTO_EMALFORMED;
     const uint8_t *r = in + 28;
     for (int t = 0; t < OCTO_TOKENS; t++, r += 8)
         if (octo_load_be64(r) != s->supply[t])
             return OCTO_EMALFORMED;
+    /* from here on the ledger holds the loaded values: a failed load leaves it unusable */
+    s->height = octo_load_be64(in);
+    s->time_ms = time_ms;
+    s->epoch = octo_load_be64(in + 16);
     for (int t = 0; t < OCTO_TOKENS; t++, r += 8)
         s->burned[t] = octo_load_be64(r);
     r++;
@@ -1308,6 +1350,8 @@ int octo_ledger_load_meta(struct octo_ledger *l, const uint8_t *in, size_t len)
         s->val[i].weight = octo_load_be64(r + 32);
     }
     /* every leaf is rehashed: the tree is rebuilt from the objects as loaded */
+    for (uint32_t k = 0; k < s->n_changed; k++)
+        s->objs[s->changed[k]].changed = 0;
     s->n_changed = 0;
     for (uint32_t i = 0; i < s->n_objs; i++) {
         s->objs[i].changed = 1;
@@ -1316,7 +1360,8 @@ int octo_ledger_load_meta(struct octo_ledger *l, const uint8_t *in, size_t len)
     s->roots_from = s->height;
     rehash(s);
     s->n_changed = 0;
-    if (memcmp(s->root, r, 32) != 0)
+    s->loading = false;
+    if (memcmp(s->root, r, 32) != 0 || !loaded_state_ok(l))
         return OCTO_EMALFORMED;
     return rebuild_due(s);
 }

@@ -46,14 +46,14 @@
 #define OCTO_LEDGER_HASH_KEY_LEN 16
 
 struct octo_ledger_params {
-    uint64_t min_fee;                 /* OCTO base units per transaction */
-    uint64_t unbond_ms;               /* 7 days */
-    uint64_t epoch_blocks;            /* validator set changes after heights divisible by it */
-    uint64_t stake_octo[OCTO_ROLES];  /* OCTO a registered role keeps staked */
-    uint64_t stake_token[OCTO_ROLES]; /* and of its role token */
-    uint32_t slash_double_bps;        /* of stake (staked + unbonding), double vote */
-    uint32_t slash_failed_bps;        /* of a provider's stake, failed verification */
-    uint32_t max_validators;          /* 1..OCTO_CONS_VALIDATORS_MAX */
+    uint64_t min_fee;                      /* OCTO base units per transaction */
+    uint64_t unbond_ms;                    /* 7 days */
+    uint64_t epoch_blocks;                 /* validator set changes after heights divisible by it */
+    uint64_t stake_octo[OCTO_STAKE_ROLES]; /* OCTO a registered role keeps staked */
+    uint64_t stake_token[OCTO_STAKE_ROLES]; /* and of its role token */
+    uint32_t slash_double_bps;              /* of stake (staked + unbonding), double vote */
+    uint32_t slash_failed_bps;              /* of a provider's stake, failed verification */
+    uint32_t max_validators;                /* 1..OCTO_CONS_VALIDATORS_MAX */
     uint8_t treasury[OCTO_ADDR_LEN], governance[OCTO_ADDR_LEN];
 };
 
@@ -64,7 +64,7 @@ struct octo_ledger_params {
 void octo_ledger_params_default(struct octo_ledger_params *p);
 
 /* The token a role stakes besides OCTO (OCTO_TOKENS for none). */
-unsigned octo_role_token(uint8_t role);
+unsigned octo_stake_role_token(uint8_t role);
 
 struct octo_ledger_alloc {
     uint8_t addr[OCTO_ADDR_LEN];
@@ -95,7 +95,7 @@ struct octo_account {
     uint8_t addr[OCTO_ADDR_LEN];
     uint64_t balance[OCTO_TOKENS], staked[OCTO_TOKENS];
     uint64_t nonce; /* the next transaction's */
-    uint8_t role;   /* enum octo_role */
+    uint8_t role;   /* enum octo_stake_role */
     uint8_t jailed; /* slashed for a double vote: never a validator again */
     uint8_t n_unbond;
     struct octo_unbond unbond[OCTO_LEDGER_UNBOND_MAX]; /* by release time */
@@ -141,7 +141,7 @@ struct octo_escrow {
     X(DUPLICATE_TASK, 32, "task twice in one settlement")                                          \
     X(BAD_EVIDENCE, 33, "evidence does not prove a double vote")                                   \
     X(EVIDENCE_SEEN, 34, "evidence already used")                                                  \
-    X(NOT_VALIDATOR, 35, "signer is not a validator")                                              \
+    X(NOT_VALIDATOR, 35, "offender has no stake to slash")                                         \
     X(FULL, 36, "ledger object limit reached")
 
 enum octo_tx_result {
@@ -160,7 +160,7 @@ static inline bool octo_tx_result_charged(int r)
 
 struct octo_ledger_block_ctx {
     uint64_t height;  /* the ledger's height + 1 */
-    uint64_t time_ms; /* the payload's time, >= the last block's */
+    uint64_t time_ms; /* the payload's time, >= the last block's, < 2^62 */
     uint8_t proposer[OCTO_ADDR_LEN];
 };
 
@@ -229,8 +229,10 @@ size_t octo_ledger_meta(const struct octo_ledger *l, uint8_t out[OCTO_LEDGER_MET
 
 /* Restoring a stored state into a ledger fresh from octo_ledger_init (same genesis): every
  * stored object in index order (index <= the current count: replace or append), then the meta
- * record, which rebuilds the tree and checks the root it names. Errors: OCTO_EMALFORMED (an
- * encoding, an index out of order, or a root that does not match), OCTO_ENOMEM. */
+ * record, which rebuilds the tree and checks the root it names and the state's consistency
+ * (supply, escrow parties, unbond times, validator set). Errors: OCTO_EMALFORMED (an
+ * encoding, an index out of order, a root that does not match, an inconsistent state),
+ * OCTO_ENOMEM. After an error the ledger is unusable: deinit it. */
 OCTO_MUST_USE int octo_ledger_load_object(struct octo_ledger *l, uint32_t idx, const uint8_t *in,
                                           size_t len);
 OCTO_MUST_USE int octo_ledger_load_meta(struct octo_ledger *l, const uint8_t *in, size_t len);

@@ -36,6 +36,7 @@ struct acc {
     uint8_t addr[OCTO_ADDR_LEN];
     uint32_t chain; /* next in its address bucket, or next free */
     uint32_t n;
+    uint32_t vn;   /* eviction planning scratch: n after the planned evictions */
     uint64_t next; /* selection scratch: the nonce the block being filled needs next */
     uint32_t tx[OCTO_MEMPOOL_PER_ACCOUNT_MAX]; /* entries by nonce */
     bool used;
@@ -57,6 +58,7 @@ struct octo_mempool_state {
     size_t count;
     uint64_t bytes, seq;
     struct heap_item *heap;
+    uint32_t *plan; /* accounts whose last entry goes, in order (make room) */
     struct octo_mempool_stats stats;
 };
 
@@ -100,9 +102,10 @@ int octo_mempool_init(struct octo_mempool *m, const struct octo_mempool_config *
     s->id_bucket = octo_malloc((size_t)nb * sizeof(uint32_t));
     s->acc_bucket = octo_malloc((size_t)nb * sizeof(uint32_t));
     s->heap = octo_malloc((size_t)cfg->max_txs * sizeof(*s->heap));
+    s->plan = octo_malloc((size_t)cfg->max_txs * sizeof(*s->plan));
     s->free_ent = s->free_acc = NONE;
     m->st = s;
-    if (s->id_bucket == NULL || s->acc_bucket == NULL || s->heap == NULL) {
+    if (s->id_bucket == NULL || s->acc_bucket == NULL || s->heap == NULL || s->plan == NULL) {
         octo_mempool_deinit(m);
         return OCTO_ENOMEM;
     }
@@ -124,6 +127,7 @@ void octo_mempool_deinit(struct octo_mempool *m)
     octo_free(s->id_bucket);
     octo_free(s->acc_bucket);
     octo_free(s->heap);
+    octo_free(s->plan);
     octo_free(s);
     m->st = NULL;
 }
@@ -146,6 +150,28 @@ static uint32_t find_acc(const struct octo_mempool_state *s, const uint8_t addr[
     return NONE;
 }
 
+/* Room for one more entry and one more account, so that inserting cannot fail. */
+static int reserve_one(struct octo_mempool_state *s)
+{
+    if (s->free_ent == NONE && s->n_ents == s->cap_ents) {
+        uint32_t cap = s->cap_ents ? s->cap_ents * 2 : 256;
+        struct ent *e = octo_realloc(s->ents, (size_t)cap * sizeof(*e));
+        if (e == NULL)
+            return OCTO_ENOMEM;
+        s->ents = e;
+        s->cap_ents = cap;
+    }
+    if (s->free_acc == NONE && s->n_accs == s->cap_accs) {
+        uint32_t cap = s->cap_accs ? s->cap_accs * 2 : 64;
+        struct acc *a = octo_realloc(s->accs, (size_t)cap * sizeof(*a));
+        if (a == NULL)
+            return OCTO_ENOMEM;
+        s->accs = a;
+        s->cap_accs = cap;
+    }
+    return 0;
+}
+
 static uint32_t new_ent(struct octo_mempool_state *s)
 {
     if (s->free_ent != NONE) {
@@ -153,14 +179,7 @@ static uint32_t new_ent(struct octo_mempool_state *s)
         s->free_ent = s->ents[i].chain;
         return i;
     }
-    if (s->n_ents == s->cap_ents) {
-        uint32_t cap = s->cap_ents ? s->cap_ents * 2 : 256;
-        struct ent *e = octo_realloc(s->ents, (size_t)cap * sizeof(*e));
-        if (e == NULL)
-            return NONE;
-        s->ents = e;
-        s->cap_ents = cap;
-    }
+    OCTO_ASSERT(s->n_ents < s->cap_ents);
     return s->n_ents++;
 }
 
@@ -171,14 +190,7 @@ static uint32_t new_acc(struct octo_mempool_state *s, const uint8_t addr[32])
         i = s->free_acc;
         s->free_acc = s->accs[i].chain;
     } else {
-        if (s->n_accs == s->cap_accs) {
-            uint32_t cap = s->cap_accs ? s->cap_accs * 2 : 64;
-            struct acc *a = octo_realloc(s->accs, (size_t)cap * sizeof(*a));
-            if (a == NULL)
-                return NONE;
-            s->accs = a;
-            s->cap_accs = cap;
-        }
+        OCTO_ASSERT(s->n_accs < s->cap_accs);
         i = s->n_accs++;
     }
     struct acc *a = &s->accs[i];
@@ -255,43 +267,54 @@ static int covers(const struct octo_account *a, const struct octo_tx *t)
     return OCTO_MPR_OK;
 }
 
-/* The cheapest last entry of any account, or NONE. */
-static uint32_t cheapest_tail(const struct octo_mempool_state *s, uint32_t *acct)
-{
-    uint32_t best = NONE;
-    for (uint32_t i = 0; i < s->n_accs; i++) {
-        const struct acc *a = &s->accs[i];
-        if (!a->used)
-            continue;
-        uint32_t ei = a->tx[a->n - 1];
-        const struct ent *e = &s->ents[ei];
-        if (best == NONE || e->fee < s->ents[best].fee ||
-            (e->fee == s->ents[best].fee && e->seq > s->ents[best].seq)) {
-            best = ei;
-            *acct = i;
-        }
-    }
-    return best;
-}
-
 static int refuse(struct octo_mempool_state *s, int reason)
 {
     s->stats.refused[reason]++;
     return reason;
 }
 
-/* Makes room for a newcomer of len bytes paying fee: 0, or FULL. */
-static int make_room(struct octo_mempool_state *s, size_t len, uint64_t fee, uint32_t keep_acct)
+/* Plans the evictions that make room for `count` entries of `bytes` in all, each evicting the
+ * cheapest last entry (lower fee, then later arrival) of an account other than keep, cheaper
+ * than fee. Returns how many (in s->plan, by account), or -1 when room cannot be made:
+ * nothing is changed either way. */
+static int64_t plan_room(struct octo_mempool_state *s, uint64_t count, uint64_t bytes, uint64_t fee,
+                         uint32_t keep)
 {
-    while (s->count + 1 > s->cfg.max_txs || s->bytes + len > s->cfg.max_bytes) {
-        uint32_t ai = NONE;
-        uint32_t ei = cheapest_tail(s, &ai);
-        if (ei == NONE || s->ents[ei].fee >= fee || ai == keep_acct)
-            return OCTO_MPR_FULL;
-        remove_at(s, ai, s->accs[ai].n - 1);
-        s->stats.evicted++;
+    for (uint32_t i = 0; i < s->n_accs; i++)
+        s->accs[i].vn = s->accs[i].used ? s->accs[i].n : 0;
+    uint32_t k = 0;
+    while (count > s->cfg.max_txs || bytes > s->cfg.max_bytes) {
+        uint32_t best = NONE, best_acc = NONE;
+        for (uint32_t i = 0; i < s->n_accs; i++) {
+            const struct acc *a = &s->accs[i];
+            if (a->vn == 0 || i == keep)
+                continue;
+            const struct ent *e = &s->ents[a->tx[a->vn - 1]];
+            if (best == NONE || e->fee < s->ents[best].fee ||
+                (e->fee == s->ents[best].fee && e->seq > s->ents[best].seq)) {
+                best = a->tx[a->vn - 1];
+                best_acc = i;
+            }
+        }
+        if (best == NONE || s->ents[best].fee >= fee)
+            return -1;
+        OCTO_ASSERT(k < s->cfg.max_txs);
+        s->plan[k++] = best_acc;
+        s->accs[best_acc].vn--;
+        count--;
+        bytes -= s->ents[best].len;
     }
-    return 0;
+    return k;
+}
+
+/* Drops entries of account ai whose nonces the ledger has passed (a block may have been
+ * applied without octo_mempool_finalized, after a restore or a sync). */
+static void drop_stale(struct octo_mempool_state *s, uint32_t ai, uint64_t nonce)
+{
+    while (s->accs[ai].used && s->accs[ai].n > 0 && s->ents[s->accs[ai].tx[0]].nonce < nonce) {
+        remove_at(s, ai, 0);
+        s->stats.removed++;
+    }
 }
 
 int octo_mempool_add(struct octo_mempool *m, const struct octo_ledger *l, const uint8_t *tx,
@@ -323,43 +346,49 @@ int octo_mempool_add(struct octo_mempool *m, const struct octo_ledger *l, const 
         return refuse(s, OCTO_MPR_BAD_SIGNATURE);
 
     uint32_t ai = find_acc(s, t.from);
-    uint32_t pos = 0;
     if (ai != NONE) {
-        struct acc *ac = &s->accs[ai];
+        drop_stale(s, ai, a.nonce);
+        ai = find_acc(s, t.from);
+    }
+    uint32_t pos = 0, old = NONE;
+    if (ai != NONE) {
+        const struct acc *ac = &s->accs[ai];
         while (pos < ac->n && s->ents[ac->tx[pos]].nonce < t.nonce)
             pos++;
         if (pos < ac->n && s->ents[ac->tx[pos]].nonce == t.nonce) {
-            const struct ent *old = &s->ents[ac->tx[pos]];
-            uint64_t need = old->fee + old->fee / 10 + 1;
-            if (t.fee < need)
+            old = ac->tx[pos];
+            uint64_t f = s->ents[old].fee;          /* <= a balance, so < 2^62 */
+            if (t.fee < f + f / 10 + (f % 10 != 0)) /* at least 10 % more */
                 return refuse(s, OCTO_MPR_NONCE_TAKEN);
-            remove_at(s, ai, pos); /* replaced (the account stays: it held it) */
-            s->stats.replaced++;
-            ai = find_acc(s, t.from);
-            pos = 0;
-            if (ai != NONE)
-                while (pos < s->accs[ai].n && s->ents[s->accs[ai].tx[pos]].nonce < t.nonce)
-                    pos++;
         }
     }
-    if (make_room(s, len, t.fee, ai) != 0)
+    /* everything that can fail comes before the first change */
+    uint64_t count = s->count + 1 - (old != NONE), bytes = s->bytes + len;
+    if (old != NONE)
+        bytes -= s->ents[old].len;
+    int64_t evict = plan_room(s, count, bytes, t.fee, ai);
+    if (evict < 0)
         return refuse(s, OCTO_MPR_FULL);
-    ai = find_acc(s, t.from); /* eviction may have emptied it */
-    if (ai == NONE) {
-        ai = new_acc(s, t.from);
-        if (ai == NONE)
-            return OCTO_ENOMEM;
-        pos = 0;
-    }
     uint8_t *copy = octo_malloc(len);
-    uint32_t ei = copy != NULL ? new_ent(s) : NONE;
-    if (ei == NONE) {
+    if (copy == NULL || reserve_one(s) != 0) {
         octo_free(copy);
-        if (s->accs[ai].n == 0)
-            drop_acc(s, ai);
         return OCTO_ENOMEM;
     }
     memcpy(copy, tx, len);
+    if (old != NONE) {
+        remove_at(s, ai, pos); /* replaced */
+        s->stats.replaced++;
+    }
+    for (int64_t k = 0; k < evict; k++) {
+        remove_at(s, s->plan[k], s->accs[s->plan[k]].n - 1);
+        s->stats.evicted++;
+    }
+    ai = find_acc(s, t.from); /* the replaced entry may have been its only one */
+    if (ai == NONE) {
+        ai = new_acc(s, t.from);
+        pos = 0;
+    }
+    uint32_t ei = new_ent(s);
     struct ent *e = &s->ents[ei];
     memcpy(e->id, id, 32);
     e->nonce = t.nonce;
@@ -373,7 +402,8 @@ int octo_mempool_add(struct octo_mempool *m, const struct octo_ledger *l, const 
     e->chain = s->id_bucket[b];
     s->id_bucket[b] = ei;
     struct acc *ac = &s->accs[ai];
-    OCTO_ASSERT(ac->n < OCTO_MEMPOOL_PER_ACCOUNT_MAX);
+    OCTO_ASSERT(ac->n < OCTO_MEMPOOL_PER_ACCOUNT_MAX); /* nonces in [a.nonce, a.nonce + 63] */
+    OCTO_ASSERT(pos <= ac->n);
     memmove(&ac->tx[pos + 1], &ac->tx[pos], (ac->n - pos) * sizeof(ac->tx[0]));
     ac->tx[pos] = ei;
     ac->n++;
@@ -498,10 +528,7 @@ void octo_mempool_finalized(struct octo_mempool *m, const struct octo_ledger *l,
             continue;
         struct octo_account la;
         uint64_t nonce = octo_ledger_account(l, from, &la) == 0 ? la.nonce : 0;
-        while (s->accs[ai].used && s->accs[ai].n > 0 && s->ents[s->accs[ai].tx[0]].nonce < nonce) {
-            remove_at(s, ai, 0);
-            s->stats.removed++;
-        }
+        drop_stale(s, ai, nonce);
     }
 }
 

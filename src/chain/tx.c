@@ -275,18 +275,33 @@ size_t octo_evidence_signed(const uint8_t chain_id[32], const struct octo_eviden
     return octo_cons_proposal_signed(chain_id, id, out);
 }
 
-/* What a message says it supports at its view: kind and block (a header counts as NOTARIZE
- * of its own id, which the caller computes). */
-bool octo_evidence_conflict(const struct octo_evidence *a, const struct octo_evidence *b)
+/* The block a message supports with NOTARIZE at its view (a proposal: its own id); false for
+ * other kinds. */
+static bool notarizes(const uint8_t chain_id[32], const struct octo_evidence *e,
+                      uint8_t id[OCTO_CONS_ID_LEN])
 {
-    if (a->view != b->view || a->signer != b->signer)
+    if (e->tag == OCTO_EVIDENCE_HEADER) {
+        octo_cons_block_id(chain_id, &e->header, id);
+        return true;
+    }
+    if (e->kind != OCTO_CONS_NOTARIZE)
         return false;
-    if (a->tag == OCTO_EVIDENCE_HEADER && b->tag == OCTO_EVIDENCE_HEADER)
-        return memcmp(&a->header, &b->header, sizeof(a->header)) != 0;
+    memcpy(id, e->block, OCTO_CONS_ID_LEN);
+    return true;
+}
+
+bool octo_evidence_conflict(const uint8_t chain_id[32], const struct octo_evidence *a,
+                            const struct octo_evidence *b)
+{
+    if (a->view != b->view)
+        return false;
+    uint8_t ia[OCTO_CONS_ID_LEN], ib[OCTO_CONS_ID_LEN];
+    if (notarizes(chain_id, a, ia) && notarizes(chain_id, b, ib))
+        return memcmp(ia, ib, OCTO_CONS_ID_LEN) != 0;
     if (a->tag != OCTO_EVIDENCE_VOTE || b->tag != OCTO_EVIDENCE_VOTE)
         return false;
-    if (a->kind == b->kind)
-        return a->kind != OCTO_CONS_SKIP && memcmp(a->block, b->block, OCTO_CONS_ID_LEN) != 0;
+    if (a->kind == OCTO_CONS_FINALIZE && b->kind == OCTO_CONS_FINALIZE)
+        return memcmp(a->block, b->block, OCTO_CONS_ID_LEN) != 0;
     return (a->kind == OCTO_CONS_SKIP && b->kind == OCTO_CONS_FINALIZE) ||
            (a->kind == OCTO_CONS_FINALIZE && b->kind == OCTO_CONS_SKIP);
 }
@@ -300,7 +315,7 @@ static bool tx_fields_ok(const struct octo_tx *t)
         return t->u.transfer.token < OCTO_TOKENS && t->u.transfer.amount > 0 &&
                memcmp(t->from, t->u.transfer.to, OCTO_ADDR_LEN) != 0;
     case OCTO_TX_REGISTER:
-        return t->u.role > OCTO_ROLE_NONE && t->u.role < OCTO_ROLES;
+        return t->u.role > OCTO_STAKE_NONE && t->u.role < OCTO_STAKE_ROLES;
     case OCTO_TX_STAKE:
     case OCTO_TX_UNSTAKE:
         return t->u.amount > 0;
@@ -310,10 +325,18 @@ static bool tx_fields_ok(const struct octo_tx *t)
     case OCTO_TX_REFUND:
         return true;
     case OCTO_TX_SETTLE:
-        return t->u.settle.count >= 1 && t->u.settle.count <= OCTO_TX_RECEIPTS_MAX &&
-               t->u.settle.receipts != NULL;
+        if (t->u.settle.count < 1 || t->u.settle.count > OCTO_TX_RECEIPTS_MAX ||
+            t->u.settle.receipts == NULL)
+            return false;
+        for (uint16_t i = 0; i < t->u.settle.count; i++) {
+            struct octo_receipt r;
+            if (octo_receipt_decode(t->u.settle.receipts + (size_t)i * OCTO_RECEIPT_LEN,
+                                    OCTO_RECEIPT_LEN, &r) != 0)
+                return false;
+        }
+        return true;
     case OCTO_TX_SLASH_DOUBLE:
-        return evidence_ok(&t->u.evidence[0]) && evidence_ok(&t->u.evidence[1]);
+        return evidence_ok(&t->u.slash.ev[0]) && evidence_ok(&t->u.slash.ev[1]);
     case OCTO_TX_SLASH_FAILED:
         return receipt_fields_ok(&t->u.receipt);
     default:
@@ -358,8 +381,9 @@ int octo_tx_encode(const struct octo_tx *t, uint8_t *out, size_t cap)
         put(&w, t->u.settle.receipts, (size_t)t->u.settle.count * OCTO_RECEIPT_LEN);
         break;
     case OCTO_TX_SLASH_DOUBLE:
-        put_evidence(&w, &t->u.evidence[0]);
-        put_evidence(&w, &t->u.evidence[1]);
+        put(&w, t->u.slash.offender, OCTO_ADDR_LEN);
+        put_evidence(&w, &t->u.slash.ev[0]);
+        put_evidence(&w, &t->u.slash.ev[1]);
         break;
     case OCTO_TX_SLASH_FAILED: {
         uint8_t b[OCTO_RECEIPT_LEN];
@@ -396,8 +420,10 @@ static size_t body_len(uint8_t type, const uint8_t *body, size_t avail)
             return 0;
         return 2 + (size_t)octo_load_be16(body) * OCTO_RECEIPT_LEN;
     case OCTO_TX_SLASH_DOUBLE: {
-        if (avail < 1)
+        if (avail < OCTO_ADDR_LEN + 1)
             return 0;
+        body += OCTO_ADDR_LEN;
+        avail -= OCTO_ADDR_LEN;
         uint8_t t0 = body[0];
         if (t0 != OCTO_EVIDENCE_VOTE && t0 != OCTO_EVIDENCE_HEADER)
             return 0;
@@ -407,7 +433,7 @@ static size_t body_len(uint8_t type, const uint8_t *body, size_t avail)
         uint8_t t1 = body[a];
         if (t1 != OCTO_EVIDENCE_VOTE && t1 != OCTO_EVIDENCE_HEADER)
             return 0;
-        return a + evidence_len(t1);
+        return OCTO_ADDR_LEN + a + evidence_len(t1);
     }
     case OCTO_TX_SLASH_FAILED:
         return OCTO_RECEIPT_LEN;
@@ -467,7 +493,8 @@ int octo_tx_decode(const uint8_t *in, size_t len, struct octo_tx *t)
         }
         break;
     case OCTO_TX_SLASH_DOUBLE:
-        if (!get_evidence(&r, &t->u.evidence[0]) || !get_evidence(&r, &t->u.evidence[1]))
+        get(&r, t->u.slash.offender, OCTO_ADDR_LEN);
+        if (!get_evidence(&r, &t->u.slash.ev[0]) || !get_evidence(&r, &t->u.slash.ev[1]))
             return OCTO_EMALFORMED;
         break;
     case OCTO_TX_SLASH_FAILED:
@@ -520,8 +547,8 @@ static const char *const type_names[] = {
 };
 static const char *const token_names[OCTO_TOKENS] = {"OCTO",   "OCTO-A", "OCTO-S",
                                                      "OCTO-B", "OCTO-O", "OCTO-N"};
-static const char *const role_names[OCTO_ROLES] = {"none",    "validator", "compute",
-                                                   "storage", "bandwidth", "orchestrator"};
+static const char *const role_names[OCTO_STAKE_ROLES] = {"none",    "validator", "compute",
+                                                         "storage", "bandwidth", "orchestrator"};
 
 const char *octo_tx_type_name(uint8_t type)
 {
@@ -533,9 +560,9 @@ const char *octo_token_name(uint8_t token)
     return token < OCTO_TOKENS ? token_names[token] : NULL;
 }
 
-const char *octo_role_name(uint8_t role)
+const char *octo_stake_role_name(uint8_t role)
 {
-    return role < OCTO_ROLES ? role_names[role] : NULL;
+    return role < OCTO_STAKE_ROLES ? role_names[role] : NULL;
 }
 
 int octo_token_parse(const char *s)
@@ -546,9 +573,9 @@ int octo_token_parse(const char *s)
     return OCTO_EINVAL;
 }
 
-int octo_role_parse(const char *s)
+int octo_stake_role_parse(const char *s)
 {
-    for (int i = 1; s != NULL && i < OCTO_ROLES; i++)
+    for (int i = 1; s != NULL && i < OCTO_STAKE_ROLES; i++)
         if (strcasecmp(s, role_names[i]) == 0)
             return i;
     return OCTO_EINVAL;

@@ -14,7 +14,8 @@
  *     REFUND        task [32]                    (the requester, once the escrow expired)
  *     SETTLE        count u16 | RECEIPT [count]  (1..OCTO_TX_RECEIPTS_MAX, sent by the
  *                                                 orchestrator all of them name)
- *     SLASH_DOUBLE  EVIDENCE | EVIDENCE          (two conflicting signed consensus messages)
+ *     SLASH_DOUBLE  offender [32] | EVIDENCE | EVIDENCE   (two conflicting consensus messages
+ *                                                 the offender's key signed)
  *     SLASH_FAILED  RECEIPT                      (the orchestrator reports a failed result)
  *   RECEIPT   version u8 (1) | task [32] | requester [32] | orchestrator [32] | provider [32] |
  *             input [32] | output [32] | tokens u64 | start_ms u64 | end_ms u64 | price u64 |
@@ -67,15 +68,15 @@ enum octo_token {
 };
 #define OCTO_TOKENS 6
 
-enum octo_role {
-    OCTO_ROLE_NONE = 0,
-    OCTO_ROLE_VALIDATOR = 1,
-    OCTO_ROLE_COMPUTE = 2,   /* provider staking OCTO-A */
-    OCTO_ROLE_STORAGE = 3,   /* provider staking OCTO-S */
-    OCTO_ROLE_BANDWIDTH = 4, /* provider staking OCTO-B */
-    OCTO_ROLE_ORCHESTRATOR = 5,
+enum octo_stake_role {
+    OCTO_STAKE_NONE = 0,
+    OCTO_STAKE_VALIDATOR = 1,
+    OCTO_STAKE_COMPUTE = 2,   /* provider staking OCTO-A */
+    OCTO_STAKE_STORAGE = 3,   /* provider staking OCTO-S */
+    OCTO_STAKE_BANDWIDTH = 4, /* provider staking OCTO-B */
+    OCTO_STAKE_ORCHESTRATOR = 5,
 };
-#define OCTO_ROLES 6
+#define OCTO_STAKE_ROLES 6
 
 enum octo_tx_type {
     OCTO_TX_TRANSFER = 1,
@@ -135,8 +136,11 @@ struct octo_tx {
             const uint8_t *receipts; /* count * OCTO_RECEIPT_LEN bytes */
             uint16_t count;
         } settle;
-        struct octo_evidence evidence[2]; /* SLASH_DOUBLE */
-        struct octo_receipt receipt;      /* SLASH_FAILED */
+        struct {
+            uint8_t offender[OCTO_ADDR_LEN];
+            struct octo_evidence ev[2];
+        } slash;                     /* SLASH_DOUBLE */
+        struct octo_receipt receipt; /* SLASH_FAILED */
     } u;
     uint8_t sig[64];
 };
@@ -172,15 +176,18 @@ OCTO_MUST_USE int octo_receipt_verify(const uint8_t chain_id[32],
 size_t octo_evidence_signed(const uint8_t chain_id[32], const struct octo_evidence *e,
                             uint8_t out[OCTO_CONS_VOTE_SIGNED_MAX]);
 /* Whether a and b are two messages one validator may never both sign: NOTARIZE (or proposal)
- * of two blocks in one view, FINALIZE of two blocks in one view, SKIP and FINALIZE in one
- * view. Signatures are not checked here. */
-bool octo_evidence_conflict(const struct octo_evidence *a, const struct octo_evidence *b);
+ * of two blocks in one view (a proposal counts as NOTARIZE of its block id on chain_id),
+ * FINALIZE of two blocks in one view, SKIP and FINALIZE in one view. Signatures and signer
+ * indexes are not checked here (a signer index is the set's of its time; the ledger checks
+ * the offender's key). */
+bool octo_evidence_conflict(const uint8_t chain_id[32], const struct octo_evidence *a,
+                            const struct octo_evidence *b);
 
 /* Names for the CLI and JSON: "transfer", "octo", "OCTO-A", "validator", ... (or NULL). */
 const char *octo_tx_type_name(uint8_t type);
 const char *octo_token_name(uint8_t token);
-const char *octo_role_name(uint8_t role);
-int octo_token_parse(const char *s); /* enum octo_token, or OCTO_EINVAL */
-int octo_role_parse(const char *s);  /* enum octo_role (not NONE), or OCTO_EINVAL */
+const char *octo_stake_role_name(uint8_t role);
+int octo_token_parse(const char *s);      /* enum octo_token, or OCTO_EINVAL */
+int octo_stake_role_parse(const char *s); /* enum octo_stake_role (not NONE), or OCTO_EINVAL */
 
 #endif

@@ -253,13 +253,15 @@ static void test_replace_by_fee(void)
     pool(&m, 100, 1 << 20);
     CHECK_EQ_INT(add(&m, &l, 0, 0, 1000), OCTO_MPR_OK);
     CHECK_EQ_INT(add(&m, &l, 0, 1, 1000), OCTO_MPR_OK);
-    CHECK_EQ_INT(add(&m, &l, 0, 0, 1100), OCTO_MPR_NONCE_TAKEN); /* needs 1,101 */
-    CHECK_EQ_INT(add(&m, &l, 0, 0, 1101), OCTO_MPR_OK);
+    CHECK_EQ_INT(add(&m, &l, 0, 0, 1099), OCTO_MPR_NONCE_TAKEN); /* needs 10 %: 1,100 */
+    CHECK_EQ_INT(add(&m, &l, 0, 0, 1100), OCTO_MPR_OK);
+    CHECK_EQ_INT(add(&m, &l, 0, 1, 1101), OCTO_MPR_OK); /* 1,000 -> 1,101 */
     CHECK_EQ_U64(octo_mempool_count(&m), 2);
-    CHECK_EQ_U64(octo_mempool_stats(&m)->replaced, 1);
+    CHECK_EQ_U64(octo_mempool_stats(&m)->replaced, 2);
     uint32_t n = select_block(&m, &l, 100);
     CHECK_EQ_U64(n, 2);
-    CHECK_EQ_U64(octo_load_be64(g_s->txs[0].p + 42), 1101); /* the fee */
+    CHECK_EQ_U64(octo_load_be64(g_s->txs[0].p + 42), 1100); /* the fees */
+    CHECK_EQ_U64(octo_load_be64(g_s->txs[1].p + 42), 1101);
     octo_mempool_deinit(&m);
     octo_ledger_deinit(&l);
 }
@@ -282,8 +284,18 @@ static void test_full_pool(void)
     CHECK_EQ_U64(n, 4);
     for (uint32_t i = 0; i < n; i++)
         CHECK(!(sender_of(&g_s->txs[i]) == 0 && nonce_of(&g_s->txs[i]) == 1));
-    /* the newcomer's own account is not evicted to make room for it */
-    CHECK_EQ_INT(add(&m, &l, 3, 1, 1000 * FEE), OCTO_MPR_FULL);
+    /* the newcomer's own account is not evicted to make room for it: 3/0 (1,600) is the
+     * cheapest, the next (0/0, 2,000) costs more than 1,700 */
+    CHECK_EQ_INT(add(&m, &l, 3, 1, 1700), OCTO_MPR_FULL);
+    /* a refusal changes nothing */
+    CHECK_EQ_U64(octo_mempool_count(&m), 4);
+    CHECK_EQ_U64(octo_mempool_stats(&m)->evicted, 1);
+    /* paying more than another account's last evicts that one */
+    CHECK_EQ_INT(add(&m, &l, 3, 1, 2100), OCTO_MPR_OK); /* evicts 0/0 */
+    CHECK_EQ_U64(octo_mempool_stats(&m)->evicted, 2);
+    CHECK_EQ_U64(select_block(&m, &l, 100), 4);
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK(sender_of(&g_s->txs[i]) != 0);
     octo_mempool_deinit(&m);
     /* the byte limit */
     pool(&m, 1000, OCTO_TX_MAX);
@@ -324,6 +336,28 @@ static void test_pending_ancestors(void)
     CHECK(res[0] == OCTO_TXR_OK && res[1] == OCTO_TXR_OK);
     CHECK_EQ_U64(octo_mempool_count(&m), 0);
     CHECK_EQ_U64(octo_mempool_stats(&m)->removed, 4);
+    octo_mempool_deinit(&m);
+    octo_ledger_deinit(&l);
+}
+
+/* Blocks applied without the pool being told (a restore, a sync): entries the ledger's nonce
+ * passed are dropped when the account adds again, so its 64-entry window never overflows. */
+static void test_stale_entries(void)
+{
+    struct octo_ledger l;
+    struct octo_mempool m;
+    CHECK_OK(octo_ledger_init(&l, &g_gen, g_hk));
+    pool(&m, 1000, 1 << 20);
+    for (uint64_t k = 0; k < 10; k++)
+        CHECK_EQ_INT(add(&m, &l, 0, k, FEE), OCTO_MPR_OK);
+    CHECK_EQ_U64(select_block(&m, &l, 100), 10);
+    struct octo_ledger_block_ctx ctx = {.height = 1, .time_ms = 2000};
+    uint8_t res[16];
+    CHECK_OK(octo_ledger_apply(&l, &ctx, g_b[0].txs, 10, res));
+    for (uint64_t k = 10; k < 10 + OCTO_MEMPOOL_PER_ACCOUNT_MAX; k++)
+        CHECK_EQ_INT(add(&m, &l, 0, k, FEE), OCTO_MPR_OK);
+    CHECK_EQ_U64(octo_mempool_count(&m), OCTO_MEMPOOL_PER_ACCOUNT_MAX);
+    CHECK_EQ_INT(add(&m, &l, 0, 10 + OCTO_MEMPOOL_PER_ACCOUNT_MAX, FEE), OCTO_MPR_NONCE_TOO_FAR);
     octo_mempool_deinit(&m);
     octo_ledger_deinit(&l);
 }
@@ -420,6 +454,7 @@ int main(void)
     OCTO_RUN(test_replace_by_fee);
     OCTO_RUN(test_full_pool);
     OCTO_RUN(test_pending_ancestors);
+    OCTO_RUN(test_stale_entries);
     OCTO_RUN(test_verified_shortcut);
     OCTO_RUN(test_soak);
     octo_free(g_s);

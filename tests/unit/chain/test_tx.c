@@ -103,7 +103,7 @@ static int make_tx(uint8_t type, uint8_t *out, size_t cap)
         t.u.transfer.amount = 77;
         break;
     case OCTO_TX_REGISTER:
-        t.u.role = OCTO_ROLE_ORCHESTRATOR;
+        t.u.role = OCTO_STAKE_ORCHESTRATOR;
         break;
     case OCTO_TX_STAKE:
     case OCTO_TX_UNSTAKE:
@@ -125,18 +125,19 @@ static int make_tx(uint8_t type, uint8_t *out, size_t cap)
         t.u.settle.count = 3;
         break;
     case OCTO_TX_SLASH_DOUBLE:
-        t.u.evidence[0].tag = OCTO_EVIDENCE_VOTE;
-        t.u.evidence[0].kind = OCTO_CONS_NOTARIZE;
-        t.u.evidence[0].view = 5;
-        t.u.evidence[0].signer = 2;
-        memset(t.u.evidence[0].block, 1, 32);
-        t.u.evidence[1].tag = OCTO_EVIDENCE_HEADER;
-        t.u.evidence[1].view = 5;
-        t.u.evidence[1].signer = 2;
-        t.u.evidence[1].header.view = 5;
-        t.u.evidence[1].header.height = 2;
-        t.u.evidence[1].header.parent_view = 4;
-        memset(t.u.evidence[1].header.payload_hash, 7, 32);
+        memcpy(t.u.slash.offender, g_keys[3].pub.bytes, 32);
+        t.u.slash.ev[0].tag = OCTO_EVIDENCE_VOTE;
+        t.u.slash.ev[0].kind = OCTO_CONS_NOTARIZE;
+        t.u.slash.ev[0].view = 5;
+        t.u.slash.ev[0].signer = 2;
+        memset(t.u.slash.ev[0].block, 1, 32);
+        t.u.slash.ev[1].tag = OCTO_EVIDENCE_HEADER;
+        t.u.slash.ev[1].view = 5;
+        t.u.slash.ev[1].signer = 2;
+        t.u.slash.ev[1].header.view = 5;
+        t.u.slash.ev[1].header.height = 2;
+        t.u.slash.ev[1].header.parent_view = 4;
+        memset(t.u.slash.ev[1].header.payload_hash, 7, 32);
         break;
     case OCTO_TX_SLASH_FAILED:
         make_receipt(g_receipts[0], 1, 2, 500);
@@ -322,13 +323,13 @@ static void test_decode_rules(void)
     expect_reject(OCTO_TX_TRANSFER, 1, 0);                /* type 0 */
     expect_reject(OCTO_TX_TRANSFER, 1, 10);               /* unknown type */
     expect_reject(OCTO_TX_TRANSFER, B + 32, OCTO_TOKENS); /* token */
-    expect_reject(OCTO_TX_REGISTER, B, OCTO_ROLE_NONE);   /* role */
-    expect_reject(OCTO_TX_REGISTER, B, OCTO_ROLES);       /* role */
+    expect_reject(OCTO_TX_REGISTER, B, OCTO_STAKE_NONE);  /* role */
+    expect_reject(OCTO_TX_REGISTER, B, OCTO_STAKE_ROLES); /* role */
     expect_reject(OCTO_TX_SETTLE, B + 1, 2);              /* count disagrees with length */
     expect_reject(OCTO_TX_SETTLE, B + 2, 2);              /* receipt version */
-    expect_reject(OCTO_TX_SLASH_DOUBLE, B, 3);            /* evidence tag */
-    expect_reject(OCTO_TX_SLASH_DOUBLE, B + 1, 2);        /* the vote's own version */
-    expect_reject(OCTO_TX_SLASH_DOUBLE, B + 3, 9);        /* vote kind */
+    expect_reject(OCTO_TX_SLASH_DOUBLE, B + 32, 3);       /* evidence tag */
+    expect_reject(OCTO_TX_SLASH_DOUBLE, B + 33, 2);       /* the vote's own version */
+    expect_reject(OCTO_TX_SLASH_DOUBLE, B + 35, 9);       /* vote kind */
     expect_reject(OCTO_TX_SLASH_FAILED, B, 0);            /* receipt version */
 
     struct octo_tx t;
@@ -352,10 +353,10 @@ static void test_decode_rules(void)
     CHECK_EQ_INT(octo_tx_decode(g_buf, (size_t)n, &t), OCTO_EMALFORMED);
     /* a skip vote naming a block; a header whose parent view is not older */
     n = make_tx(OCTO_TX_SLASH_DOUBLE, g_buf, sizeof(g_buf));
-    g_buf[B + 3] = OCTO_CONS_SKIP;
+    g_buf[B + 35] = OCTO_CONS_SKIP;
     CHECK_EQ_INT(octo_tx_decode(g_buf, (size_t)n, &t), OCTO_EMALFORMED);
     n = make_tx(OCTO_TX_SLASH_DOUBLE, g_buf, sizeof(g_buf));
-    g_buf[B + 1 + OCTO_CONS_VOTE_LEN + 1 + 8 + 8 + 7] = 9; /* header parent_view 9 >= view 5 */
+    g_buf[B + 33 + OCTO_CONS_VOTE_LEN + 1 + 8 + 8 + 7] = 9; /* parent_view 9 >= view 5 */
     CHECK_EQ_INT(octo_tx_decode(g_buf, (size_t)n, &t), OCTO_EMALFORMED);
     /* size limits */
     CHECK_EQ_INT(octo_tx_decode(g_buf, OCTO_TX_MAX + 1, &t), OCTO_ETOOBIG);
@@ -365,6 +366,13 @@ static void test_decode_rules(void)
     t.u.settle.count = 0;
     CHECK_EQ_INT(octo_tx_encode(&t, g_buf, sizeof(g_buf)), OCTO_EINVAL);
     t.u.settle.count = OCTO_TX_RECEIPTS_MAX + 1;
+    CHECK_EQ_INT(octo_tx_encode(&t, g_buf, sizeof(g_buf)), OCTO_EINVAL);
+    /* a SETTLE whose receipt would not decode is not encoded either */
+    static uint8_t bad_receipt[OCTO_RECEIPT_LEN];
+    memcpy(bad_receipt, g_receipts[0], OCTO_RECEIPT_LEN);
+    bad_receipt[0] = 2;
+    t.u.settle.receipts = bad_receipt;
+    t.u.settle.count = 1;
     CHECK_EQ_INT(octo_tx_encode(&t, g_buf, sizeof(g_buf)), OCTO_EINVAL);
 }
 
@@ -378,35 +386,45 @@ static void test_evidence_conflicts(void)
     a.signer = 1;
     memset(a.block, 1, 32);
     b = a;
-    CHECK(!octo_evidence_conflict(&a, &b)); /* the same vote twice */
+    CHECK(!octo_evidence_conflict(g_chain, &a, &b)); /* the same vote twice */
     b.block[0] = 2;
-    CHECK(octo_evidence_conflict(&a, &b)); /* two blocks notarized */
+    CHECK(octo_evidence_conflict(g_chain, &a, &b)); /* two blocks notarized */
     b.view = 5;
-    CHECK(!octo_evidence_conflict(&a, &b)); /* other views */
+    CHECK(!octo_evidence_conflict(g_chain, &a, &b)); /* other views */
     b.view = 4;
-    b.signer = 2;
-    CHECK(!octo_evidence_conflict(&a, &b)); /* other signers */
+    b.signer = 2; /* indexes are not the proof: the offender's key is */
+    CHECK(octo_evidence_conflict(g_chain, &a, &b));
     b.signer = 1;
     a.kind = b.kind = OCTO_CONS_FINALIZE;
-    CHECK(octo_evidence_conflict(&a, &b)); /* two blocks finalized */
+    CHECK(octo_evidence_conflict(g_chain, &a, &b)); /* two blocks finalized */
     b.kind = OCTO_CONS_SKIP;
     memset(b.block, 0, 32);
-    CHECK(octo_evidence_conflict(&a, &b)); /* skip and finalize */
-    CHECK(octo_evidence_conflict(&b, &a));
+    CHECK(octo_evidence_conflict(g_chain, &a, &b)); /* skip and finalize */
+    CHECK(octo_evidence_conflict(g_chain, &b, &a));
     a.kind = OCTO_CONS_NOTARIZE;
-    CHECK(!octo_evidence_conflict(&a, &b)); /* notarize then skip is allowed */
+    CHECK(!octo_evidence_conflict(g_chain, &a, &b)); /* notarize then skip is allowed */
     a.kind = OCTO_CONS_SKIP;
     memset(a.block, 0, 32);
-    CHECK(!octo_evidence_conflict(&a, &b)); /* two skips */
+    CHECK(!octo_evidence_conflict(g_chain, &a, &b)); /* two skips */
     struct octo_evidence h1, h2;
     memset(&h1, 0, sizeof(h1));
     h1.tag = OCTO_EVIDENCE_HEADER;
     h1.view = h1.header.view = 6;
     h1.header.height = 3;
     h2 = h1;
-    CHECK(!octo_evidence_conflict(&h1, &h2));
+    CHECK(!octo_evidence_conflict(g_chain, &h1, &h2));
     h2.header.payload_hash[5] = 1;
-    CHECK(octo_evidence_conflict(&h1, &h2)); /* two proposals in a view */
+    CHECK(octo_evidence_conflict(g_chain, &h1, &h2)); /* two proposals in a view */
+    /* a proposal and a NOTARIZE vote: a conflict unless the vote is for the proposal */
+    struct octo_evidence v = a;
+    v.kind = OCTO_CONS_NOTARIZE;
+    v.view = 6;
+    octo_cons_block_id(g_chain, &h1.header, v.block);
+    CHECK(!octo_evidence_conflict(g_chain, &h1, &v));
+    v.block[0] ^= 1;
+    CHECK(octo_evidence_conflict(g_chain, &v, &h1));
+    v.kind = OCTO_CONS_FINALIZE;
+    CHECK(!octo_evidence_conflict(g_chain, &v, &h1));
 }
 
 /* Blocks built to the size limit: every tx and receipt has a proof that verifies. */
@@ -509,11 +527,11 @@ static void test_names(void)
     CHECK_EQ_INT(octo_token_parse("octo-a"), OCTO_TOKEN_A);
     CHECK_EQ_INT(octo_token_parse("OCTO"), OCTO_TOKEN_OCTO);
     CHECK_EQ_INT(octo_token_parse("OCTO-X"), OCTO_EINVAL);
-    CHECK_EQ_INT(octo_role_parse("validator"), OCTO_ROLE_VALIDATOR);
-    CHECK_EQ_INT(octo_role_parse("none"), OCTO_EINVAL);
+    CHECK_EQ_INT(octo_stake_role_parse("validator"), OCTO_STAKE_VALIDATOR);
+    CHECK_EQ_INT(octo_stake_role_parse("none"), OCTO_EINVAL);
     CHECK(strcmp(octo_token_name(OCTO_TOKEN_N), "OCTO-N") == 0);
     CHECK(octo_token_name(OCTO_TOKENS) == NULL);
-    CHECK(strcmp(octo_role_name(OCTO_ROLE_ORCHESTRATOR), "orchestrator") == 0);
+    CHECK(strcmp(octo_stake_role_name(OCTO_STAKE_ORCHESTRATOR), "orchestrator") == 0);
 }
 
 static void write_seeds(void)
