@@ -550,6 +550,30 @@ static bool parent_ok(struct octo_cons_state *st, const struct octo_cons_block *
     return true;
 }
 
+static struct octo_cons_msg proposal_msg(const struct blk *b);
+
+/* Before voting NOTARIZE for another validator's block, the block itself is persisted: after
+ * a crash this validator still holds (and can serve) every block it helped notarize, so a
+ * notarized block cannot vanish with the restarts of those who voted for it. The block goes
+ * out as a PERSIST only; it keeps the reserve for the vote that follows. */
+static bool keep_durable(struct octo_cons_state *st, struct octo_cons_out *out, const struct blk *b)
+{
+    if (b->signer == st->self)
+        return true; /* persisted as this validator's own proposal */
+    if (!acts_room(out, 1))
+        return false;
+    struct octo_cons_msg m = proposal_msg(b);
+    size_t len;
+    const uint8_t *p = encode(st, out, &m, &len, false);
+    if (p == NULL)
+        return false;
+    struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
+    a->data = p;
+    a->len = len;
+    a->view = b->hdr.view;
+    return true;
+}
+
 static void try_notarize(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out)
 {
     if (st->self >= NV)
@@ -571,7 +595,7 @@ static void try_notarize(struct octo_cons_state *st, uint64_t now, struct octo_c
         if (rc != 0)
             st->stats.invalid_payload++;
     }
-    if (b->valid > 0)
+    if (b->valid > 0 && keep_durable(st, out, b))
         cast(st, now, out, s, OCTO_CONS_NOTARIZE, b->id);
 }
 
@@ -1130,6 +1154,39 @@ void octo_cons_tick(struct octo_cons *c, uint64_t now_ms, struct octo_cons_out *
 
 /* ---- proposing --------------------------------------------------------------------------- */
 
+/* The parent a proposal for `view` extends: the newest notarized block with every later view
+ * skipped, or the last finalized one; fills b's view, height, parent_view and parent.
+ * OCTO_ENOTFOUND (*missing: the notarized block not held), OCTO_EINVAL (a view between is
+ * neither notarized nor skipped). */
+static int find_parent(struct octo_cons_state *st, uint64_t view, struct octo_cons_block *b,
+                       const uint8_t **missing)
+{
+    b->view = view;
+    b->parent_view = st->fin.view;
+    b->height = st->fin.height + 1;
+    memcpy(b->parent, st->fin.id, IDL);
+    for (uint64_t u = view - 1; u > st->fin.view; u--) {
+        struct slot *g = slot_get(st, u);
+        if (g == NULL)
+            return OCTO_EINVAL;
+        if (g->n_notarized > 0) {
+            const uint8_t *nid = g->notarized[0];
+            const struct blk *pb = blk_find(st, nid);
+            if (pb == NULL) {
+                *missing = nid;
+                return OCTO_ENOTFOUND;
+            }
+            b->parent_view = u;
+            b->height = pb->hdr.height + 1;
+            memcpy(b->parent, nid, IDL);
+            return 0;
+        }
+        if (!g->skipped)
+            return OCTO_EINVAL;
+    }
+    return 0;
+}
+
 int octo_cons_propose(struct octo_cons *c, uint64_t now_ms, uint64_t view, const uint8_t *payload,
                       size_t len, struct octo_cons_out *out)
 {
@@ -1141,30 +1198,15 @@ int octo_cons_propose(struct octo_cons *c, uint64_t now_ms, uint64_t view, const
     if (st->self >= NV || view != st->cur || s == NULL || s->prop >= 0 || s->voted_skip ||
         view <= st->vote_floor || octo_cons_leader(c, view) != st->self)
         return OCTO_EINVAL;
-    /* the parent: the newest notarized block with every later view skipped */
     struct octo_cons_proposal p = {.payload = payload, .payload_len = (uint32_t)len};
-    p.block.view = view;
-    p.block.parent_view = st->fin.view;
-    p.block.height = st->fin.height + 1;
-    memcpy(p.block.parent, st->fin.id, IDL);
-    for (uint64_t u = view - 1; u > st->fin.view; u--) {
-        struct slot *g = slot_get(st, u);
-        if (g->n_notarized > 0) {
-            const uint8_t *nid = g->notarized[0];
-            const struct blk *pb = blk_find(st, nid);
-            if (pb == NULL) { /* notarized but not held: asked for; the payload again then */
-                request_block(st, now_ms, out, nid);
-                st->payload_again = view;
-                return OCTO_ENOTFOUND;
-            }
-            p.block.parent_view = u;
-            p.block.height = pb->hdr.height + 1;
-            memcpy(p.block.parent, nid, IDL);
-            break;
-        }
-        if (!g->skipped)
-            return OCTO_EINVAL;
+    const uint8_t *missing = NULL;
+    int rc = find_parent(st, view, &p.block, &missing);
+    if (rc == OCTO_ENOTFOUND) { /* notarized but not held: asked for; the payload again then */
+        request_block(st, now_ms, out, missing);
+        st->payload_again = view;
     }
+    if (rc != 0)
+        return rc;
     octo_sha256(payload, len, p.block.payload_hash);
     uint8_t id[IDL], msg[OCTO_CONS_VOTE_SIGNED_MAX];
     octo_cons_block_id(st->chain_id, &p.block, id);
@@ -1244,24 +1286,31 @@ void octo_cons_deinit(struct octo_cons *c)
 }
 
 /* An own proposal from before a restart: kept as this view's proposal, never made again. */
+/* A persisted proposal: this validator's own (it must never propose again in that view), or
+ * the leader's block it voted NOTARIZE for (held again, so it can be served). */
 static int restore_proposal(struct octo_cons_state *st, const struct octo_cons_proposal *p)
 {
     uint8_t id[IDL];
-    if (p->signer != st->self || !proposal_sig_ok(st, p, id))
+    bool own = p->signer == st->self;
+    if (p->signer >= st->n || !proposal_sig_ok(st, p, id) ||
+        (!own && octo_cons_leader(&(struct octo_cons){st}, p->block.view) != p->signer))
         return OCTO_EMALFORMED;
     struct slot *s = slot_get(st, p->block.view);
     if (s == NULL) { /* past the window: never vote (nor propose) again up to that view */
-        if (p->block.view > st->vote_floor && p->block.view > st->fin.view)
+        if (own && p->block.view > st->vote_floor && p->block.view > st->fin.view)
             st->vote_floor = p->block.view;
         return 0;
     }
     struct blk *b = keep_block(st, id, p);
     if (b == NULL)
         return OCTO_ENOSPACE;
-    s->prop = (int)(b - st->blocks);
-    s->proposed = true;
-    if (p->block.view > st->restored_max)
-        st->restored_max = p->block.view;
+    if (s->prop < 0)
+        s->prop = (int)(b - st->blocks);
+    if (own) {
+        s->proposed = true;
+        if (p->block.view > st->restored_max)
+            st->restored_max = p->block.view;
+    }
     return 0;
 }
 
@@ -1341,4 +1390,38 @@ struct octo_cons_anchor octo_cons_finalized(const struct octo_cons *c)
 const struct octo_cons_stats *octo_cons_stats(const struct octo_cons *c)
 {
     return &c->st->stats;
+}
+
+int octo_cons_pending(struct octo_cons *c, uint64_t view, struct octo_cons_pending *out, size_t max)
+{
+    struct octo_cons_state *st = c->st;
+    struct octo_cons_block b;
+    const uint8_t *missing = NULL;
+    if (view <= st->fin.view)
+        return OCTO_EINVAL;
+    int rc = find_parent(st, view, &b, &missing);
+    if (rc != 0)
+        return rc;
+    size_t n = (size_t)(b.height - 1 - st->fin.height); /* unfinalized ancestors */
+    if (n > max)
+        return OCTO_ENOSPACE;
+    const uint8_t *id = b.parent;
+    for (size_t k = n; k > 0; k--) { /* parent first, stored oldest first */
+        const struct blk *pb = blk_find(st, id);
+        if (pb == NULL)
+            return OCTO_ENOTFOUND;
+        out[k - 1] = (struct octo_cons_pending){&pb->hdr, pb->id, pb->payload, pb->len};
+        id = pb->hdr.parent;
+    }
+    return id_eq(id, st->fin.id) ? (int)n : OCTO_EINVAL; /* it descends from the last final */
+}
+
+const uint8_t *octo_cons_payload(const struct octo_cons *c, const uint8_t id[OCTO_CONS_ID_LEN],
+                                 uint32_t *len)
+{
+    const struct blk *b = blk_find(c->st, id);
+    if (b == NULL)
+        return NULL;
+    *len = b->len;
+    return b->payload;
 }

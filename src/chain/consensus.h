@@ -18,10 +18,11 @@
  * never both SKIP and FINALIZE in a view; FINALIZE only a notarized block, NOTARIZE only on a
  * notarized parent with skipped gaps. Every own vote and proposal is emitted as PERSIST (to be
  * written and synced) right before the SEND that carries it, or not at all; certificates of
- * settled views are persisted too. After a restart the shell replays the records
- * (octo_cons_restore) before anything else, so no rule is broken across a crash.
- * Conflicting signed messages from one validator (two proposals or two NOTARIZE in a view,
- * SKIP and FINALIZE in a view) are reported as EVIDENCE.
+ * settled views are persisted too, and so is another leader's block before this validator
+ * votes NOTARIZE for it (so no notarized block is lost when all who voted for it restart). After a
+ * restart the shell replays the records (octo_cons_restore) before anything else, so no rule is
+ * broken across a crash. Conflicting signed messages from one validator (two proposals or two
+ * NOTARIZE in a view, SKIP and FINALIZE in a view) are reported as EVIDENCE.
  *
  * Pure: no clock (now_ms comes with each call), no I/O, no randomness; the state is allocated
  * in init, block payloads as blocks arrive (OCTO_CONS_BLOCKS_MAX of them at most). Bounded
@@ -134,12 +135,12 @@ OCTO_MUST_USE int octo_cons_init(struct octo_cons *c, const struct octo_cons_con
                                  const struct octo_cons_anchor *anchor);
 void octo_cons_deinit(struct octo_cons *c);
 
-/* Replays one persisted record (an own vote or proposal, or a certificate of a settled view,
- * from ACT_PERSIST), before octo_cons_start. Records at or before the anchor's view are
- * accepted and ignored (a log may drop them once that view is finalized); an own vote or
+/* Replays one persisted record (an own vote or proposal, a block voted for, or a certificate
+ * of a settled view, from ACT_PERSIST), before octo_cons_start. Records at or before the anchor's
+ * view are accepted and ignored (a log may drop them once that view is finalized); an own vote or
  * proposal past the tracked window makes this node vote no more up to its view. Errors:
- * OCTO_EMALFORMED (not this validator's vote or proposal on this chain, or an invalid
- * certificate), OCTO_ENOSPACE. */
+ * OCTO_EMALFORMED (not this validator's vote, not a leader's proposal on this chain, or an
+ * invalid certificate), OCTO_ENOSPACE. */
 OCTO_MUST_USE int octo_cons_restore(struct octo_cons *c, const uint8_t *rec, size_t len);
 
 /* Enters the first view to work on (after the anchor, or the newest restored vote's view). */
@@ -162,6 +163,26 @@ void octo_cons_tick(struct octo_cons *c, uint64_t now_ms, struct octo_cons_out *
  * for, and NEED_PAYLOAD comes again when it arrives). */
 int octo_cons_propose(struct octo_cons *c, uint64_t now_ms, uint64_t view, const uint8_t *payload,
                       size_t len, struct octo_cons_out *out);
+
+/* An unfinalized block a proposal builds on (pointers into the core: valid until the next
+ * call that changes it). */
+struct octo_cons_pending {
+    const struct octo_cons_block *hdr;
+    const uint8_t *id;
+    const uint8_t *payload;
+    uint32_t len;
+};
+
+/* The unfinalized ancestors a proposal for `view` would extend, oldest first (the parent
+ * last; none when it extends the last finalized block), so the application can build its
+ * payload on them. Returns their count, OCTO_ENOTFOUND (one is not held yet),
+ * OCTO_EINVAL (view is not one a proposal can be made in), OCTO_ENOSPACE (more than max). */
+int octo_cons_pending(struct octo_cons *c, uint64_t view, struct octo_cons_pending *out,
+                      size_t max);
+
+/* The payload of a held block (NULL when not held), e.g. a parent's from the validate hook. */
+const uint8_t *octo_cons_payload(const struct octo_cons *c, const uint8_t id[OCTO_CONS_ID_LEN],
+                                 uint32_t *len);
 
 /* The leader of view v (an index into the validator set). */
 uint32_t octo_cons_leader(const struct octo_cons *c, uint64_t v);

@@ -49,7 +49,7 @@
 #define LIVENESS_MS 60000
 #define LIVENESS_BLOCKS 5
 #define WAL_MAX 4096
-#define FIN_MAX 4096
+#define FIN_MAX 32768 /* finalized blocks kept per node (a fast seed makes ~10,000) */
 #define EVENTS_MAX 200000
 #define INVALID_PAYLOAD 0xff /* a payload starting with it breaks the "ledger" rule */
 #define SUB_DEPTH 2          /* nested core calls (a proposal made while handling an output) */
@@ -335,6 +335,28 @@ static void schedule_tick(struct sim *s, int node, uint64_t at)
 
 static void crash(struct sim *s, int node);
 
+/* The chain a proposal builds on (octo_cons_pending): consecutive heights from the last
+ * finalized block, each naming the one before as its parent, payloads matching their
+ * hashes. */
+static void check_pending(struct sim *s, struct node *nd, uint64_t view)
+{
+    struct octo_cons_pending pend[OCTO_CONS_WINDOW];
+    int n = octo_cons_pending(&nd->core, view, pend, OCTO_CONS_WINDOW);
+    if (n < 0)
+        return; /* an ancestor not held yet: propose fails the same way */
+    struct octo_cons_anchor fin = octo_cons_finalized(&nd->core);
+    const uint8_t *parent = fin.id;
+    for (int k = 0; k < n; k++) {
+        uint8_t h[32];
+        octo_sha256(pend[k].payload, pend[k].len, h);
+        if (pend[k].hdr->height != fin.height + 1 + (uint64_t)k ||
+            memcmp(pend[k].hdr->parent, parent, 32) != 0 ||
+            memcmp(h, pend[k].hdr->payload_hash, 32) != 0 || pend[k].hdr->view >= view)
+            fail(s, "the pending chain a proposal builds on is not a chain from the last final");
+        parent = pend[k].id;
+    }
+}
+
 /* Carries out what one core call asked, in order; a crash may stop it half way. */
 static void run_out(struct sim *s, int node, struct octo_cons_out *out, int depth)
 {
@@ -413,6 +435,7 @@ static void run_out(struct sim *s, int node, struct octo_cons_out *out, int dept
         payload[0] = s->twins && nd->val == 0 && octo_rng_below(&s->app_rng, 2) == 0
                          ? INVALID_PAYLOAD
                          : (uint8_t)(payload[0] & 0x7f);
+        check_pending(s, nd, lead[i]);
         int prc = octo_cons_propose(&nd->core, s->now, lead[i], payload, plen, s->sub[depth]);
         if (prc == 0)
             run_out(s, node, s->sub[depth], depth + 1);
