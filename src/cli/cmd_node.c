@@ -10,8 +10,10 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "net/net.h"
+#include "node/genesis.h"
 #include "node/home.h"
 #include "node/sysclock.h"
+#include "node/validator.h"
 #include "store/store.h"
 
 #include <cjson/cJSON.h>
@@ -32,6 +34,9 @@ struct node_run {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     struct octo_net *net;
+    struct octo_validator *chain; /* the chain service, when the home has a genesis */
+    struct octo_genesis genesis;
+    bool have_genesis;
     bool stopping;
     char run_path[OCTO_PATH_MAX];
 };
@@ -50,6 +55,7 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     r->stopping = true;
     OCTO_INFO("got %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    octo_validator_stop(r->chain);
     octo_net_shutdown(r->net, on_net_down, r);
 }
 
@@ -99,6 +105,27 @@ static void print_ready(struct node_run *r)
     fflush(r->cli->out);
 }
 
+/* The home's genesis.json, which makes this node part of a chain; a validator needs one. */
+static int load_genesis(struct node_run *r)
+{
+    char path[OCTO_PATH_MAX], err[OCTO_GENESIS_ERR_MAX];
+    if (octo_home_path(&r->cli->cfg, OCTO_GENESIS_FILE, path, sizeof(path)) < 0)
+        return octo_cli_fail(r->cli, OCTO_EXIT_FAIL, "home path too long");
+    if (octo_fs_exists(path) != 1) {
+        if (r->cli->cfg.role == OCTO_ROLE_VALIDATOR)
+            return octo_cli_fail(r->cli, OCTO_EXIT_USAGE,
+                                 "%s: a validator needs the chain's genesis file "
+                                 "(octo testnet writes one)",
+                                 path);
+        return OCTO_EXIT_OK;
+    }
+    int rc = octo_genesis_load(&r->genesis, path, err);
+    if (rc < 0)
+        return octo_cli_fail(r->cli, OCTO_EXIT_USAGE, "%s", err);
+    r->have_genesis = true;
+    return OCTO_EXIT_OK;
+}
+
 static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_store *store)
 {
     struct octo_cli *cli = r->cli;
@@ -127,8 +154,30 @@ static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_st
     r->sigterm.data = r;
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    if (r->have_genesis) {
+        char wal[OCTO_PATH_MAX];
+        rc = octo_home_path(&cli->cfg, "data/chain.wal", wal, sizeof(wal));
+        struct octo_validator_config vc = {.loop = &r->loop,
+                                           .net = r->net,
+                                           .store = store,
+                                           .identity = id,
+                                           .genesis = &r->genesis,
+                                           .clock = octo_sysclock(),
+                                           .wal_path = wal};
+        if (rc == 0)
+            rc = octo_validator_start(&r->chain, &vc);
+        if (rc < 0) {
+            octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot start the chain: %s", octo_strerror(rc));
+            r->stopping = true;
+            octo_net_shutdown(r->net, on_net_down, r);
+            uv_run(&r->loop, UV_RUN_DEFAULT);
+            octo_net_destroy(r->net);
+            return OCTO_EXIT_FAIL;
+        }
+    }
     print_ready(r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
+    octo_validator_destroy(r->chain);
     octo_net_destroy(r->net);
     unlink(r->run_path);
     OCTO_INFO("stopped");
@@ -166,7 +215,11 @@ static int run_node(struct octo_cli *cli)
     r->cli = cli;
     if (octo_home_path(&cli->cfg, "node.run", r->run_path, sizeof(r->run_path)) < 0)
         r->run_path[0] = '\0';
-    status = run_loop(r, &id, store);
+    status = load_genesis(r);
+    if (status == OCTO_EXIT_OK)
+        status = run_loop(r, &id, store);
+    if (r->have_genesis)
+        octo_genesis_deinit(&r->genesis);
     octo_identity_deinit(&id);
     uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
     OCTO_IGNORE(uv_loop_close(&r->loop));

@@ -27,8 +27,17 @@
  * naming the field.
  *
  * The chain id (which every signature on the chain is bound to, and the leader schedule's
- * seed) is SHA-256("OCTO-CHAIN-v1" | name | genesis state root): it changes with any
- * allocation, validator or parameter, and with the name.
+ * seed) is SHA-256("OCTO-CHAIN-v1" | name | genesis state root | params | delta_ms u64), where
+ * params is min_fee, unbond_ms, epoch_blocks (u64 each), stake_octo[r] | stake_token[r] (u64
+ * each, for r = 0..OCTO_STAKE_ROLES-1), slash_double_bps, slash_failed_bps, max_validators
+ * (u32 each), treasury, governance, all big-endian. The state root alone covers the
+ * allocations, validators, stakes and time but not the parameters (the ledger's meta record
+ * does not carry them), hence their encoding. So the chain id changes with any allocation,
+ * validator stake, parameter, the time, delta_ms and the name; not with the validators'
+ * "addrs" (where to reach them is not part of the chain) nor with the text's layout.
+ * Numbers in the file (time_ms, delta_ms 1..60000, max_validators, *_bps) are JSON integers
+ * of at most 2^53 - 1; "chain", "time_ms", "delta_ms" and "validators" are required,
+ * "params" (and each of its keys) and "allocations" optional, "addrs" optional.
  */
 #ifndef OCTO_NODE_GENESIS_H
 #define OCTO_NODE_GENESIS_H
@@ -70,13 +79,16 @@ struct octo_genesis {
  * OCTO_ENOMEM. */
 OCTO_MUST_USE int octo_genesis_parse(struct octo_genesis *g, const char *text, size_t len,
                                      char err[OCTO_GENESIS_ERR_MAX]);
-/* Reads and parses a file (errors as parse, OCTO_EIO when unreadable). */
+/* Reads and parses a file (errors as parse, OCTO_EIO when unreadable or absent); *err starts
+ * with the path. g is deinit-safe after an error of parse or load. */
 OCTO_MUST_USE int octo_genesis_load(struct octo_genesis *g, const char *path,
                                     char err[OCTO_GENESIS_ERR_MAX]);
 void octo_genesis_deinit(struct octo_genesis *g);
 
-/* Writes g as JSON (the format above, keys in that order, amounts as strings) into a
- * NUL-terminated octo_malloc'd string; parse(format(g)) == g. NULL on ENOMEM. */
+/* Writes g as JSON (the format above, keys in that order, amounts as strings, zero
+ * allocation amounts left out) into a NUL-terminated octo_malloc'd string;
+ * parse(format(g)) == g. NULL on ENOMEM or when the text would exceed
+ * OCTO_GENESIS_MAX_BYTES (it could not be read back). */
 char *octo_genesis_format(const struct octo_genesis *g);
 
 /* The ledger genesis view of g (pointers into g; valid while g lives). */

@@ -1,0 +1,1101 @@
+/*
+ * validator.c — the chain service (validator.h): the shell that drives the consensus core
+ * with time, messages and payloads, persists what it asks, and turns finalized blocks into
+ * ledger state and blockstore rows.
+ *
+ * drive() runs the actions of one core call in order. PERSIST appends to the WAL; before the
+ * first SEND after a PERSIST the WAL is synced, which is the "persist before send" rule; the
+ * WAL is synced again when the batch ends. FINALIZED applies the block (ledger, then one
+ * blockstore transaction, then the pool). NEED_PAYLOAD and a validator-set change are
+ * remembered and handled after the batch, because they call the core again (the batch's
+ * data points into the core). Everything that arrives (frames, timer) ends in drive().
+ *
+ * Peers: every other validator of the set is dialed at its genesis addresses (with its
+ * /p2p id) and an outbound /octo/chain/1.0.0 stream is kept to it for what we send; what
+ * it sends arrives on its own stream to us. Bytes a stream does not take are queued (at most
+ * OCTO_CHAIN_PEER_QUEUE_MAX per peer, then dropped and counted: the core rebroadcasts on a
+ * stall). A broken stream is reopened after a second.
+ */
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/endian.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "crypto/hash.h"
+#include "node/validator_int.h"
+#include "store/chainstore.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REDIAL_MS 1000
+#define DIAL_TICK_MS 250
+#define CLOCK_DRIFT_MS 2000 /* how far ahead of our clock a block's time may be */
+
+uint64_t val_now_ms(const struct octo_validator *v)
+{
+    return octo_clock_mono(v->cfg.clock) / OCTO_NS_PER_MS;
+}
+
+uint64_t val_now_us(const struct octo_validator *v)
+{
+    return octo_clock_mono(v->cfg.clock) / 1000;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+uint32_t val_finality_us(const struct octo_validator *v, unsigned permille)
+{
+    size_t n = v->n_finality < VAL_FINALITY_KEPT ? (size_t)v->n_finality : VAL_FINALITY_KEPT;
+    if (n == 0)
+        return 0;
+    static uint32_t sorted[VAL_FINALITY_KEPT];
+    memcpy(sorted, v->finality_us, n * sizeof(sorted[0]));
+    qsort(sorted, n, sizeof(sorted[0]), cmp_u32);
+    size_t k = n * permille / 1000;
+    return sorted[k < n ? k : n - 1];
+}
+
+uint64_t val_wall_ms(const struct octo_validator *v)
+{
+    int64_t w = octo_clock_wall(v->cfg.clock);
+    return w > 0 ? (uint64_t)w / OCTO_NS_PER_MS : 0;
+}
+
+static void drive(struct octo_validator *v, struct octo_cons_out *out);
+static void settle(struct octo_validator *v);
+
+/* Something the node cannot continue after (a WAL or blockstore write failed, a finalized
+ * block does not apply): stop here, a restart resumes from what is on disk. */
+static _Noreturn void fatal(const char *what)
+{
+    OCTO_ERROR("chain: %s: stopping", what);
+    octo_assert_fail(what, __FILE__, __LINE__, __func__);
+}
+
+/* ---- peers and frames ----------------------------------------------------------------------- */
+
+static struct val_peer *peer_by_pk(struct octo_validator *v, const uint8_t pk[32])
+{
+    for (uint32_t i = 0; i < v->n_peers; i++)
+        if (memcmp(v->peers[i].pk, pk, 32) == 0)
+            return &v->peers[i];
+    return NULL;
+}
+
+/* The index in the current set of the validator behind a stream, or OCTO_CONS_TO_ALL. */
+static uint32_t index_of_stream(const struct octo_validator *v, struct octo_net_stream *s)
+{
+    const struct octo_peerid *id = octo_net_stream_peer(s);
+    struct octo_pubkey pk;
+    if (id == NULL || octo_peerid_pubkey(id, &pk) != 0)
+        return OCTO_CONS_TO_ALL;
+    for (uint32_t i = 0; i < v->n_vals; i++)
+        if (memcmp(v->vals[i].pk, pk.bytes, 32) == 0)
+            return i;
+    return OCTO_CONS_TO_ALL;
+}
+
+static void peer_flush(struct val_peer *p)
+{
+    while (p->q_len > 0 && p->open) {
+        int n = octo_net_stream_write(p->out, p->q, p->q_len);
+        if (n <= 0)
+            return;
+        memmove(p->q, p->q + n, p->q_len - (size_t)n);
+        p->q_len -= (size_t)n;
+    }
+}
+
+/* Queues one frame (kind | body) for a peer; drops it when the peer's queue is full. */
+static void peer_send(struct val_peer *p, uint8_t kind, const uint8_t *body, size_t len)
+{
+    struct octo_validator *v = p->v;
+    if (!p->open) {
+        v->stats.frames_dropped++;
+        return;
+    }
+    size_t need = p->q_len + 5 + len;
+    if (need > OCTO_CHAIN_PEER_QUEUE_MAX) {
+        v->stats.frames_dropped++;
+        return;
+    }
+    if (need > p->q_cap) {
+        size_t cap = p->q_cap ? p->q_cap : 64 * 1024;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *q = octo_realloc(p->q, cap);
+        if (q == NULL) {
+            v->stats.frames_dropped++;
+            return;
+        }
+        p->q = q;
+        p->q_cap = cap;
+    }
+    octo_store_be32(p->q + p->q_len, (uint32_t)(1 + len));
+    p->q[p->q_len + 4] = kind;
+    memcpy(p->q + p->q_len + 5, body, len);
+    p->q_len = need;
+    v->stats.frames_out++;
+    peer_flush(p);
+}
+
+static void send_to_index(struct octo_validator *v, uint32_t to, uint8_t kind, const uint8_t *body,
+                          size_t len)
+{
+    if (to == OCTO_CONS_TO_ALL) {
+        for (uint32_t i = 0; i < v->n_peers; i++)
+            peer_send(&v->peers[i], kind, body, len);
+        return;
+    }
+    if (to >= v->n_vals || to == v->self)
+        return;
+    struct val_peer *p = peer_by_pk(v, v->vals[to].pk);
+    if (p != NULL)
+        peer_send(p, kind, body, len);
+}
+
+static void on_peer_open(struct octo_net_stream *s, int status, void *ctx)
+{
+    struct val_peer *p = ctx;
+    (void)s;
+    if (status != 0) {
+        p->retry_at_ms = val_now_ms(p->v) + REDIAL_MS;
+        return;
+    }
+    p->open = true;
+    peer_flush(p);
+}
+
+static void on_peer_writable(struct octo_net_stream *s, void *ctx)
+{
+    (void)s;
+    peer_flush(ctx);
+}
+
+static void on_peer_close(struct octo_net_stream *s, int status, void *ctx)
+{
+    struct val_peer *p = ctx;
+    (void)s;
+    (void)status;
+    p->out = NULL;
+    p->open = false;
+    p->q_len = 0;
+    p->retry_at_ms = val_now_ms(p->v) + REDIAL_MS;
+}
+
+static const struct octo_net_stream_ops peer_ops = {
+    .on_open = on_peer_open,
+    .on_writable = on_peer_writable,
+    .on_close = on_peer_close,
+};
+
+static void open_stream(struct val_peer *p)
+{
+    int rc =
+        octo_net_stream_open(p->v->cfg.net, &p->id, OCTO_CHAIN_PROTOCOL, &peer_ops, p, &p->out);
+    if (rc != 0) {
+        p->out = NULL;
+        p->retry_at_ms = val_now_ms(p->v) + REDIAL_MS;
+    }
+}
+
+static void on_dialed(struct octo_net *n, int status, const struct octo_peerid *peer, void *ctx)
+{
+    struct val_peer *p = ctx;
+    (void)n;
+    (void)peer;
+    p->dialing = false;
+    if (p->v->stopped)
+        return;
+    if (status != 0) {
+        p->retry_at_ms = val_now_ms(p->v) + REDIAL_MS;
+        return;
+    }
+    open_stream(p);
+}
+
+/* The address to dial: the genesis one with /p2p/<id> appended. */
+static int dial_addr(const struct val_peer *p, struct octo_multiaddr *out)
+{
+    *out = p->addrs[p->next_addr % p->n_addrs];
+    return octo_multiaddr_push(out, OCTO_MA_P2P, p->id.bytes, p->id.len);
+}
+
+static void on_dial_timer(uv_timer_t *t)
+{
+    struct octo_validator *v = t->data;
+    uint64_t now = val_now_ms(v);
+    for (uint32_t i = 0; i < v->n_peers; i++) {
+        struct val_peer *p = &v->peers[i];
+        if (p->out != NULL || p->dialing || now < p->retry_at_ms || p->n_addrs == 0)
+            continue;
+        struct octo_multiaddr ma;
+        if (dial_addr(p, &ma) != 0)
+            continue;
+        p->next_addr++;
+        p->dialing = true;
+        if (octo_net_dial(v->cfg.net, &ma, on_dialed, p) != 0) {
+            p->dialing = false;
+            p->retry_at_ms = now + REDIAL_MS;
+        }
+    }
+}
+
+/* ---- transactions ------------------------------------------------------------------------- */
+
+int val_submit(struct octo_validator *v, const uint8_t *tx, size_t len, uint8_t id[32])
+{
+    int r = octo_mempool_add(&v->pool, &v->ledger, tx, len, id);
+    if (r == OCTO_MPR_OK) {
+        for (uint32_t i = 0; i < v->n_peers; i++)
+            peer_send(&v->peers[i], OCTO_CHAIN_FRAME_TX, tx, len);
+        v->stats.tx_gossip_out++;
+        if (v->idle_wait) { /* a leader waiting for something to propose: now */
+            v->idle_wait = false;
+            uv_timer_stop(&v->idle_timer);
+            v->want_propose = true;
+            v->propose_view = v->idle_view;
+            settle(v);
+        }
+    }
+    return r;
+}
+
+/* ---- proposing ------------------------------------------------------------------------------ */
+
+/* The unfinalized ancestors' transactions into v->pending; their newest block time into
+ * *parent_time (the ledger's when there are none). Returns the count or an error. */
+static int gather_pending(struct octo_validator *v, uint64_t view, uint64_t *parent_time)
+{
+    static struct octo_cons_pending anc[OCTO_CONS_WINDOW];
+    int n = octo_cons_pending(&v->cons, view, anc, OCTO_CONS_WINDOW);
+    *parent_time = octo_ledger_time(&v->ledger);
+    if (n < 0)
+        return n;
+    size_t total = 0;
+    for (int k = 0; k < n; k++) {
+        struct octo_block_hdr h;
+        if (octo_block_parse(anc[k].payload, anc[k].len, &h, v->scratch->txs) != 0)
+            return OCTO_EMALFORMED;
+        if (total + h.n_tx > v->pending_cap) {
+            size_t cap = v->pending_cap ? v->pending_cap : 1024;
+            while (cap < total + h.n_tx)
+                cap *= 2;
+            struct octo_block_tx *p = octo_realloc(v->pending, cap * sizeof(*p));
+            if (p == NULL)
+                return OCTO_ENOMEM;
+            v->pending = p;
+            v->pending_cap = cap;
+        }
+        if (h.n_tx > 0)
+            memcpy(v->pending + total, v->scratch->txs, h.n_tx * sizeof(*v->pending));
+        total += h.n_tx;
+        if (h.time_ms > *parent_time)
+            *parent_time = h.time_ms;
+    }
+    return (int)total;
+}
+
+static void remember_proposal(struct octo_validator *v, uint64_t view)
+{
+    struct val_proposed *p = &v->proposed[view % VAL_PROPOSED_KEPT];
+    p->view = view;
+    p->at_us = val_now_us(v);
+}
+
+static void propose(struct octo_validator *v, uint64_t view)
+{
+    uint64_t parent_time;
+    int np = gather_pending(v, view, &parent_time);
+    struct octo_block_builder b;
+    octo_block_build_init(&b, v->payload, OCTO_CONS_PAYLOAD_MAX);
+    if (np >= 0)
+        octo_mempool_select(&v->pool, &v->ledger, v->pending, (uint32_t)np, &b,
+                            v->cfg.block_txs_max);
+    uint64_t t = val_wall_ms(v);
+    if (t <= parent_time)
+        t = parent_time + 1;
+    uint8_t root[32];
+    octo_ledger_root(&v->ledger, root);
+    int len = octo_block_build_finish(&b, t, octo_ledger_height(&v->ledger), root, v->scratch);
+    OCTO_ASSERT(len > 0);
+    int rc = octo_cons_propose(&v->cons, val_now_ms(v), view, v->payload, (size_t)len, v->out2);
+    if (rc != 0) {
+        OCTO_DEBUG("chain: no proposal for view %llu: %s", (unsigned long long)view,
+                   octo_strerror(rc));
+        return;
+    }
+    v->stats.proposals++;
+    remember_proposal(v, view);
+    drive(v, v->out2);
+}
+
+/* The application's rule for a block before this validator votes for it. */
+static int validate(void *ctx, const struct octo_cons_block *blk, const uint8_t *payload,
+                    size_t len)
+{
+    struct octo_validator *v = ctx;
+    struct octo_block_hdr h;
+    int rc = octo_block_parse(payload, len, &h, v->scratch->txs);
+    if (rc == 0) {
+        uint32_t bad;
+        rc = octo_block_check(octo_ledger_chain_id(&v->ledger), &h, v->scratch, octo_mempool_has,
+                              &v->pool, &bad);
+    }
+    if (rc != 0)
+        return rc;
+    /* block time: after the parent's, not far ahead of ours, under 2^62 */
+    uint64_t parent_time = 0;
+    uint32_t plen;
+    const uint8_t *pp = octo_cons_payload(&v->cons, blk->parent, &plen);
+    struct octo_block_hdr ph;
+    if (pp != NULL && octo_block_parse(pp, plen, &ph, v->scratch->txs) == 0)
+        parent_time = ph.time_ms;
+    else if (blk->height == octo_ledger_height(&v->ledger) + 1)
+        parent_time = octo_ledger_time(&v->ledger);
+    if (h.time_ms <= parent_time || h.time_ms > val_wall_ms(v) + CLOCK_DRIFT_MS ||
+        h.time_ms >= OCTO_LEDGER_SUPPLY_MAX)
+        return OCTO_ERANGE;
+    /* the state it names: an earlier height, with the root we computed there */
+    if (h.state_height >= blk->height)
+        return OCTO_EMALFORMED;
+    uint8_t root[32];
+    if (octo_ledger_root_at(&v->ledger, h.state_height, root) == 0 &&
+        memcmp(root, h.state_root, 32) != 0)
+        return OCTO_ESTATE;
+    return 0;
+}
+
+/* ---- finalized blocks --------------------------------------------------------------------- */
+
+static void commit_block(struct octo_validator *v, const struct octo_cons_action *a,
+                         const struct octo_block_hdr *h)
+{
+    const uint32_t *idx;
+    size_t n = octo_ledger_changed(&v->ledger, &idx);
+    struct octo_chainstore_object *objs = octo_malloc((n ? n : 1) * sizeof(*objs));
+    uint8_t *enc = octo_malloc((n ? n : 1) * OCTO_LEDGER_OBJECT_MAX_LEN);
+    if (objs == NULL || enc == NULL)
+        fatal("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *p = enc + i * OCTO_LEDGER_OBJECT_MAX_LEN;
+        int len = octo_ledger_object(&v->ledger, idx[i], p, OCTO_LEDGER_OBJECT_MAX_LEN);
+        OCTO_ASSERT(len > 0);
+        objs[i] = (struct octo_chainstore_object){idx[i], p, (size_t)len};
+    }
+    for (uint32_t i = 0; i < h->n_tx; i++)
+        octo_tx_id(v->scratch->txs[i].p, v->scratch->txs[i].len, v->ids[i]);
+    const struct octo_cons_proposal *pr = &a->proposal;
+    struct octo_chainstore_block b = {
+        .height = a->height,
+        .view = a->view,
+        .parent_view = pr->block.parent_view,
+        .signer = pr->signer,
+        .payload = a->data,
+        .payload_len = a->len,
+        .results = v->results,
+        .n_results = h->n_tx,
+        .tx_ids = (const uint8_t(*)[32])v->ids,
+    };
+    memcpy(b.id, a->id, 32);
+    memcpy(b.parent, pr->block.parent, 32);
+    memcpy(b.sig, pr->sig, 64);
+    uint8_t meta[OCTO_LEDGER_META_MAX];
+    size_t mlen = octo_ledger_meta(&v->ledger, meta);
+    int rc = octo_chainstore_commit(v->cfg.store, &b, objs, n, meta, mlen);
+    octo_free(objs);
+    octo_free(enc);
+    if (rc != 0) {
+        /* the ledger moved on in memory but not on disk: stop, a restart resumes from disk */
+        OCTO_ERROR("chain: cannot store block %llu: %s (%s)", (unsigned long long)a->height,
+                   octo_strerror(rc), octo_store_errmsg(v->cfg.store));
+        fatal("blockstore commit failed");
+    }
+}
+
+static void on_finalized(struct octo_validator *v, const struct octo_cons_action *a)
+{
+    if (v->reconfig)
+        return; /* past an epoch boundary: the new set finalizes what follows */
+    if (a->height != octo_ledger_height(&v->ledger) + 1) {
+        OCTO_ERROR("chain: finalized height %llu after %llu", (unsigned long long)a->height,
+                   (unsigned long long)octo_ledger_height(&v->ledger));
+        return;
+    }
+    struct octo_block_hdr h;
+    if (octo_block_parse(a->data, a->len, &h, v->scratch->txs) != 0) {
+        OCTO_ERROR("chain: finalized block %llu does not parse", (unsigned long long)a->height);
+        fatal("a finalized block does not parse");
+    }
+    struct octo_ledger_block_ctx ctx = {.height = a->height, .time_ms = h.time_ms};
+    if (ctx.time_ms < octo_ledger_time(&v->ledger))
+        ctx.time_ms = octo_ledger_time(&v->ledger);
+    uint16_t signer = a->proposal.signer;
+    if (signer < v->n_vals)
+        memcpy(ctx.proposer, v->vals[signer].pk, 32);
+    uint8_t claimed[32];
+    bool check = octo_ledger_root_at(&v->ledger, h.state_height, claimed) == 0;
+    if (check && memcmp(claimed, h.state_root, 32) != 0) {
+        v->stats.root_mismatches++;
+        OCTO_ERROR("chain: block %llu names state %llu with a root we did not compute",
+                   (unsigned long long)a->height, (unsigned long long)h.state_height);
+    }
+    int rc = octo_ledger_apply(&v->ledger, &ctx, v->scratch->txs, h.n_tx, v->results);
+    if (rc != 0) {
+        OCTO_ERROR("chain: cannot apply block %llu: %s", (unsigned long long)a->height,
+                   octo_strerror(rc));
+        fatal("a finalized block cannot be applied");
+    }
+    commit_block(v, a, &h);
+    octo_mempool_finalized(&v->pool, &v->ledger, v->scratch->txs, h.n_tx);
+    v->stats.blocks_applied++;
+    v->stats.txs_applied += h.n_tx;
+    const struct val_proposed *p = &v->proposed[a->view % VAL_PROPOSED_KEPT];
+    if (p->view == a->view && p->at_us != 0) {
+        uint64_t us = val_now_us(v) - p->at_us;
+        v->stats.last_finality_ms = us / 1000;
+        v->finality_us[v->n_finality++ % VAL_FINALITY_KEPT] =
+            us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    }
+    if (octo_ledger_validators_changed(&v->ledger))
+        v->reconfig = true;
+}
+
+/* Serves a block the core no longer holds, with up to OCTO_CONS_SYNC_BATCH - 1 ancestors. */
+struct fetch_ctx {
+    struct octo_validator *v;
+    uint32_t to;
+    uint64_t height;
+};
+
+static int fetch_one(void *ctx, const struct octo_chainstore_block *b)
+{
+    struct fetch_ctx *f = ctx;
+    struct octo_cons_msg m = {.type = OCTO_CONS_MSG_PROPOSAL};
+    struct octo_cons_proposal *p = &m.u.proposal;
+    p->block.view = b->view;
+    p->block.height = b->height;
+    p->block.parent_view = b->parent_view;
+    memcpy(p->block.parent, b->parent, 32);
+    p->payload = b->payload;
+    p->payload_len = (uint32_t)b->payload_len;
+    p->signer = b->signer;
+    memcpy(p->sig, b->sig, 64);
+    static uint8_t enc[OCTO_CONS_MSG_MAX];
+    int n = octo_cons_msg_encode(&m, enc, sizeof(enc));
+    if (n > 0)
+        send_to_index(f->v, f->to, OCTO_CHAIN_FRAME_CONS, enc, (size_t)n);
+    f->height = b->height;
+    return 0;
+}
+
+static void on_fetch(struct octo_validator *v, const struct octo_cons_action *a)
+{
+    if (a->to == OCTO_CONS_TO_ALL)
+        return;
+    struct fetch_ctx f = {v, a->to, 0};
+    if (octo_chainstore_block(v->cfg.store, 0, a->id, fetch_one, &f) != 0)
+        return;
+    for (unsigned k = 1; k < OCTO_CONS_SYNC_BATCH && f.height > 1; k++)
+        if (octo_chainstore_block(v->cfg.store, f.height - 1, NULL, fetch_one, &f) != 0)
+            break;
+}
+
+/* Conflicting messages of validator a->to: a SLASH_DOUBLE transaction from this node. */
+static bool evidence_item(const uint8_t *enc, size_t len, struct octo_evidence *e)
+{
+    struct octo_cons_msg m;
+    if (octo_cons_msg_decode(enc, len, &m) != 0)
+        return false;
+    memset(e, 0, sizeof(*e));
+    if (m.type == OCTO_CONS_MSG_VOTE) {
+        e->tag = OCTO_EVIDENCE_VOTE;
+        e->kind = m.u.vote.kind;
+        e->view = m.u.vote.view;
+        e->signer = m.u.vote.signer;
+        memcpy(e->block, m.u.vote.block, 32);
+        memcpy(e->sig, m.u.vote.sig, 64);
+        return true;
+    }
+    if (m.type == OCTO_CONS_MSG_PROPOSAL) {
+        e->tag = OCTO_EVIDENCE_HEADER;
+        e->header = m.u.proposal.block;
+        e->view = m.u.proposal.block.view;
+        e->signer = m.u.proposal.signer;
+        memcpy(e->sig, m.u.proposal.sig, 64);
+        return true;
+    }
+    return false;
+}
+
+static void on_evidence(struct octo_validator *v, const struct octo_cons_action *a)
+{
+    OCTO_WARN("chain: validator %u signed conflicting messages", a->to);
+    if (a->to >= v->n_vals || a->len < 8)
+        return;
+    size_t l1 = octo_load_be32(a->data);
+    if (l1 > a->len - 8 || octo_load_be32(a->data + 4 + l1) != a->len - 8 - l1)
+        return;
+    struct octo_tx t;
+    memset(&t, 0, sizeof(t));
+    t.type = OCTO_TX_SLASH_DOUBLE;
+    if (!evidence_item(a->data + 4, l1, &t.u.slash.ev[0]) ||
+        !evidence_item(a->data + 8 + l1, a->len - 8 - l1, &t.u.slash.ev[1]))
+        return;
+    memcpy(t.u.slash.offender, v->vals[a->to].pk, 32);
+    memcpy(t.from, v->cfg.identity->pub.bytes, 32);
+    struct octo_account me;
+    if (octo_ledger_account(&v->ledger, t.from, &me) != 0)
+        return;
+    t.nonce = me.nonce; /* best effort: a pending transaction of ours may hold this nonce */
+    t.fee = octo_ledger_params(&v->ledger)->min_fee;
+    uint8_t buf[1024], id[32];
+    int n = octo_tx_encode(&t, buf, sizeof(buf));
+    if (n <= 0)
+        return;
+    octo_tx_sign(octo_ledger_chain_id(&v->ledger), buf, (size_t)n, v->cfg.identity);
+    int r = val_submit(v, buf, (size_t)n, id);
+    OCTO_INFO("chain: slashing evidence against validator %u submitted: %s", a->to,
+              octo_mempool_reason_str(r));
+}
+
+/* ---- driving the core ----------------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_timer(struct octo_validator *v, uint64_t wake_ms)
+{
+    if (wake_ms == 0 || v->stopped)
+        return;
+    uint64_t now = val_now_ms(v);
+    uint64_t in = wake_ms > now ? wake_ms - now : 0;
+    uv_timer_start(&v->timer, on_timer, in, 0);
+}
+
+static void run_actions(struct octo_validator *v, struct octo_cons_out *out)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        const struct octo_cons_action *a = &out->acts[i];
+        switch (a->kind) {
+        case OCTO_CONS_ACT_PERSIST:
+            if (octo_wal_append(&v->wal, a->data, a->len) != 0)
+                fatal("consensus WAL append failed");
+            break;
+        case OCTO_CONS_ACT_SEND:
+            if (octo_wal_sync(&v->wal) != 0) /* persisted before it is sent */
+                fatal("consensus WAL sync failed");
+            send_to_index(v, a->to, OCTO_CHAIN_FRAME_CONS, a->data, a->len);
+            break;
+        case OCTO_CONS_ACT_NEED_PAYLOAD:
+            v->want_propose = true;
+            v->propose_view = a->view;
+            break;
+        case OCTO_CONS_ACT_FINALIZED:
+            on_finalized(v, a);
+            break;
+        case OCTO_CONS_ACT_EVIDENCE:
+            on_evidence(v, a);
+            break;
+        case OCTO_CONS_ACT_FETCH:
+            on_fetch(v, a);
+            break;
+        }
+    }
+    if (octo_wal_sync(&v->wal) != 0)
+        fatal("consensus WAL sync failed");
+    v->stats.wal_syncs = v->wal.syncs;
+    arm_timer(v, out->wake_ms);
+}
+
+static int setup_consensus(struct octo_validator *v);
+
+static void on_idle_timer(uv_timer_t *t)
+{
+    struct octo_validator *v = t->data;
+    if (!v->idle_wait || v->stopped || v->driving)
+        return;
+    v->idle_wait = false;
+    v->driving = true;
+    propose(v, v->idle_view); /* whatever the pool holds, empty or not */
+    v->driving = false;
+    settle(v);
+}
+
+/* Proposes now, or (nothing to propose) after delta / 2 unless a transaction comes first: an
+ * idle chain makes a few empty blocks a second instead of hundreds, well inside the 2 delta
+ * the others wait for a leader. */
+static void propose_or_wait(struct octo_validator *v, uint64_t view)
+{
+    if (octo_mempool_count(&v->pool) > 0 || v->cfg.genesis->delta_ms < 2) {
+        propose(v, view);
+        return;
+    }
+    v->idle_wait = true;
+    v->idle_view = view;
+    uv_timer_start(&v->idle_timer, on_idle_timer, v->cfg.genesis->delta_ms / 2, 0);
+}
+
+/* What the last batch left to do: a reconfiguration, then a proposal. */
+static void settle(struct octo_validator *v)
+{
+    if (v->driving)
+        return; /* the outer drive handles what follows */
+    v->driving = true;
+    for (;;) {
+        if (v->reconfig) {
+            v->reconfig = false;
+            v->want_propose = v->idle_wait = false;
+            v->stats.reconfigs++;
+            octo_cons_deinit(&v->cons);
+            v->cons_ok = false;
+            octo_wal_close(&v->wal);
+            if (setup_consensus(v) != 0)
+                fatal("cannot restart consensus on the new validator set");
+            octo_cons_start(&v->cons, val_now_ms(v), v->out2);
+            run_actions(v, v->out2);
+            continue;
+        }
+        if (v->want_propose) {
+            v->want_propose = false;
+            propose_or_wait(v, v->propose_view);
+            continue;
+        }
+        break;
+    }
+    v->driving = false;
+}
+
+static void drive(struct octo_validator *v, struct octo_cons_out *out)
+{
+    run_actions(v, out);
+    settle(v);
+}
+
+/* WAL compaction keeps the records of views after the last finalized one. */
+static bool wal_keep(void *ctx, const uint8_t *data, size_t len)
+{
+    const struct octo_cons_anchor *fin = ctx;
+    struct octo_cons_msg m;
+    if (octo_cons_msg_decode(data, len, &m) != 0)
+        return false;
+    uint64_t view = m.type == OCTO_CONS_MSG_PROPOSAL ? m.u.proposal.block.view
+                    : m.type == OCTO_CONS_MSG_VOTE   ? m.u.vote.view
+                    : m.type == OCTO_CONS_MSG_CERT   ? m.u.cert.view
+                                                     : 0;
+    return view > fin->view;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct octo_validator *v = t->data;
+    if (v->stopped || !v->cons_ok)
+        return;
+    octo_cons_tick(&v->cons, val_now_ms(v), v->out);
+    drive(v, v->out);
+    if (v->wal.size > OCTO_CHAIN_WAL_COMPACT) {
+        /* keep what a restart still needs: records of views after the last finalized one */
+        struct octo_cons_anchor fin = octo_cons_finalized(&v->cons);
+        if (octo_wal_compact(&v->wal, wal_keep, &fin) != 0)
+            OCTO_WARN("chain: WAL compaction failed");
+    }
+}
+
+/* ---- inbound streams ------------------------------------------------------------------------ */
+
+static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
+{
+    struct octo_validator *v = in->v;
+    v->stats.frames_in++;
+    if (len < 1 || v->stopped)
+        return;
+    if (f[0] == OCTO_CHAIN_FRAME_CONS && v->cons_ok) {
+        uint32_t from = index_of_stream(v, in->s);
+        octo_cons_receive(&v->cons, val_now_ms(v), from, f + 1, len - 1, v->out);
+        drive(v, v->out);
+    } else if (f[0] == OCTO_CHAIN_FRAME_TX) {
+        uint8_t id[32];
+        v->stats.tx_gossip_in++;
+        (void)val_submit(v, f + 1, len - 1, id);
+    } else {
+        v->stats.frames_bad++;
+    }
+}
+
+static bool in_reserve(struct val_in *in, size_t need)
+{
+    if (need <= in->cap)
+        return true;
+    size_t cap = in->cap ? in->cap : 64 * 1024;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *b = octo_realloc(in->buf, cap);
+    if (b == NULL)
+        return false;
+    in->buf = b;
+    in->cap = cap;
+    return true;
+}
+
+static void rpc_answer(struct val_in *in)
+{
+    struct octo_validator *v = in->v;
+    uint32_t len = octo_load_be32(in->buf);
+    v->stats.rpc_requests++;
+    char *resp = val_rpc(v, (const char *)in->buf + 4, len);
+    if (resp == NULL) {
+        octo_net_stream_reset(in->s);
+        return;
+    }
+    size_t n = strlen(resp);
+    uint8_t hdr[4];
+    octo_store_be32(hdr, (uint32_t)n);
+    /* answers are small next to the stream's buffers: written whole or the stream resets */
+    if (octo_net_stream_write(in->s, hdr, 4) != 4 ||
+        octo_net_stream_write(in->s, (const uint8_t *)resp, n) != (int)n)
+        octo_net_stream_reset(in->s);
+    else
+        OCTO_IGNORE(octo_net_stream_close(in->s));
+    octo_free(resp);
+    in->len = 0;
+}
+
+static void on_in_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
+{
+    struct val_in *in = ctx;
+    if (!in_reserve(in, in->len + len)) {
+        octo_net_stream_reset(s);
+        return;
+    }
+    memcpy(in->buf + in->len, data, len);
+    in->len += len;
+    size_t off = 0;
+    size_t max = in->rpc ? OCTO_CHAIN_RPC_MAX : OCTO_CHAIN_FRAME_MAX;
+    while (in->len - off >= 4) {
+        uint32_t n = octo_load_be32(in->buf + off);
+        if (n > max) {
+            in->v->stats.frames_bad++;
+            octo_net_stream_reset(s);
+            return;
+        }
+        if (in->len - off - 4 < n)
+            break;
+        if (in->rpc) {
+            rpc_answer(in);
+            return;
+        }
+        in_frame(in, in->buf + off + 4, n);
+        off += 4 + (size_t)n;
+    }
+    memmove(in->buf, in->buf + off, in->len - off);
+    in->len -= off;
+}
+
+static void on_in_close(struct octo_net_stream *s, int status, void *ctx)
+{
+    struct val_in *in = ctx;
+    (void)s;
+    (void)status;
+    octo_free(in->buf);
+    octo_free(in);
+}
+
+static const struct octo_net_stream_ops in_ops = {
+    .on_data = on_in_data,
+    .on_close = on_in_close,
+};
+
+static void accept_stream(struct octo_net_stream *s, void *ctx, bool rpc)
+{
+    struct val_in *in = octo_calloc(1, sizeof(*in));
+    if (in == NULL) {
+        octo_net_stream_reset(s);
+        return;
+    }
+    in->v = ctx;
+    in->s = s;
+    in->rpc = rpc;
+    octo_net_stream_set_ops(s, &in_ops, in);
+}
+
+static void on_chain_stream(struct octo_net_stream *s, void *ctx)
+{
+    accept_stream(s, ctx, false);
+}
+
+static void on_rpc_stream(struct octo_net_stream *s, void *ctx)
+{
+    accept_stream(s, ctx, true);
+}
+
+/* ---- start and stop ------------------------------------------------------------------------ */
+
+struct restore_ctx {
+    struct octo_validator *v;
+    uint64_t restored, ignored;
+};
+
+static int restore_record(void *ctx, const uint8_t *data, size_t len)
+{
+    struct restore_ctx *r = ctx;
+    int rc = octo_cons_restore(&r->v->cons, data, len);
+    if (rc == 0)
+        r->restored++;
+    else
+        r->ignored++; /* another set's record, after a reconfiguration */
+    return rc == OCTO_ENOSPACE ? rc : 0;
+}
+
+static int anchor_row(void *ctx, const struct octo_chainstore_block *b)
+{
+    struct octo_cons_anchor *a = ctx;
+    a->view = b->view;
+    a->height = b->height;
+    memcpy(a->id, b->id, 32);
+    return 0;
+}
+
+/* The WAL file of a validator set: the path with the set's hash, so that records signed
+ * under one set are never replayed into a core of another. */
+static void wal_file_for(struct octo_validator *v)
+{
+    struct octo_sha256 h;
+    octo_sha256_init(&h);
+    octo_sha256_update(&h, v->vals, v->n_vals * sizeof(v->vals[0]));
+    uint8_t d[32];
+    octo_sha256_final(&h, d);
+    char hex[17];
+    OCTO_ASSERT(octo_hex_encode(d, 8, hex, sizeof(hex)) == 16);
+    snprintf(v->wal_file, sizeof(v->wal_file), "%s.%s", v->cfg.wal_path, hex);
+}
+
+static int setup_consensus(struct octo_validator *v)
+{
+    v->n_vals = octo_ledger_validators(&v->ledger, v->vals, OCTO_CONS_VALIDATORS_MAX);
+    v->self = UINT32_MAX;
+    for (uint32_t i = 0; i < v->n_vals; i++)
+        if (memcmp(v->vals[i].pk, v->cfg.identity->pub.bytes, 32) == 0)
+            v->self = i;
+    struct octo_cons_anchor anchor = {0};
+    uint64_t height = octo_ledger_height(&v->ledger);
+    const uint8_t *chain_id = octo_ledger_chain_id(&v->ledger);
+    if (height == 0) {
+        memcpy(anchor.id, chain_id, 32); /* genesis: view 0, height 0, the chain id */
+    } else {
+        int rc = octo_chainstore_block(v->cfg.store, height, NULL, anchor_row, &anchor);
+        if (rc != 0)
+            return rc;
+    }
+    struct octo_cons_config cc = {.validators = v->vals,
+                                  .n_validators = v->n_vals,
+                                  .delta_ms = v->cfg.genesis->delta_ms,
+                                  .validate = validate,
+                                  .validate_ctx = v};
+    memcpy(cc.chain_id, chain_id, 32);
+    memcpy(cc.seed, chain_id, 32);
+    int rc = octo_cons_init(&v->cons, &cc, v->self != UINT32_MAX ? v->cfg.identity : NULL, &anchor);
+    if (rc != 0)
+        return rc;
+    v->cons_ok = true;
+    wal_file_for(v);
+    struct restore_ctx r = {v, 0, 0};
+    rc = octo_wal_open(&v->wal, v->wal_file, restore_record, &r);
+    if (rc != 0)
+        return rc;
+    OCTO_INFO("chain: %u validators (%s), anchored at height %llu view %llu, %llu WAL records",
+              v->n_vals, v->self != UINT32_MAX ? "voting" : "following",
+              (unsigned long long)anchor.height, (unsigned long long)anchor.view,
+              (unsigned long long)r.restored);
+    return 0;
+}
+
+static int load_object(void *ctx, uint32_t idx, const uint8_t *enc, size_t len)
+{
+    return octo_ledger_load_object(ctx, idx, enc, len);
+}
+
+static int load_meta(void *ctx, const uint8_t *meta, size_t len)
+{
+    return octo_ledger_load_meta(ctx, meta, len);
+}
+
+/* The ledger at the stored head, or the genesis written to a new store. */
+static int setup_ledger(struct octo_validator *v)
+{
+    struct octo_ledger_genesis lg;
+    struct octo_ledger_genesis_validator gv[OCTO_CONS_VALIDATORS_MAX];
+    octo_genesis_ledger(v->cfg.genesis, &lg, gv);
+    uint8_t key[OCTO_LEDGER_HASH_KEY_LEN];
+    randombytes_buf(key, sizeof(key));
+    int rc = octo_ledger_init(&v->ledger, &lg, key);
+    if (rc != 0)
+        return rc;
+    uint64_t height;
+    uint8_t genesis[32];
+    rc = octo_chainstore_head(v->cfg.store, &height, genesis);
+    if (rc == OCTO_ENOTFOUND) {
+        const uint32_t *idx;
+        size_t n = octo_ledger_changed(&v->ledger, &idx);
+        struct octo_chainstore_object *objs = octo_malloc((n ? n : 1) * sizeof(*objs));
+        uint8_t *enc = octo_malloc((n ? n : 1) * OCTO_LEDGER_OBJECT_MAX_LEN);
+        if (objs == NULL || enc == NULL) {
+            octo_free(objs);
+            octo_free(enc);
+            return OCTO_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *p = enc + i * OCTO_LEDGER_OBJECT_MAX_LEN;
+            int len = octo_ledger_object(&v->ledger, idx[i], p, OCTO_LEDGER_OBJECT_MAX_LEN);
+            objs[i] = (struct octo_chainstore_object){idx[i], p, (size_t)len};
+        }
+        uint8_t meta[OCTO_LEDGER_META_MAX];
+        size_t mlen = octo_ledger_meta(&v->ledger, meta);
+        rc = octo_chainstore_init(v->cfg.store, lg.chain_id, objs, n, meta, mlen);
+        octo_free(objs);
+        octo_free(enc);
+        return rc;
+    }
+    if (rc != 0)
+        return rc;
+    if (memcmp(genesis, lg.chain_id, 32) != 0) {
+        OCTO_ERROR("chain: the store holds another chain than this genesis");
+        return OCTO_ECONFIG;
+    }
+    if (height == 0)
+        return 0;
+    rc = octo_chainstore_load(v->cfg.store, load_object, load_meta, &v->ledger);
+    if (rc != 0)
+        OCTO_ERROR("chain: cannot load the stored state: %s", octo_strerror(rc));
+    return rc;
+}
+
+static int setup_peers(struct octo_validator *v)
+{
+    const struct octo_genesis *g = v->cfg.genesis;
+    for (uint32_t i = 0; i < g->n_validators; i++) {
+        const struct octo_genesis_validator *gv = &g->validators[i];
+        if (memcmp(gv->address, v->cfg.identity->pub.bytes, 32) == 0)
+            continue;
+        struct val_peer *p = &v->peers[v->n_peers++];
+        p->v = v;
+        memcpy(p->pk, gv->address, 32);
+        struct octo_pubkey pk;
+        memcpy(pk.bytes, gv->address, 32);
+        octo_peerid_from_pubkey(&pk, &p->id);
+        p->n_addrs = gv->n_addrs;
+        memcpy(p->addrs, gv->addrs, gv->n_addrs * sizeof(gv->addrs[0]));
+    }
+    int rc = octo_net_handle(v->cfg.net, OCTO_CHAIN_PROTOCOL, on_chain_stream, v);
+    if (rc == 0)
+        rc = octo_net_handle(v->cfg.net, OCTO_CHAIN_RPC_PROTOCOL, on_rpc_stream, v);
+    return rc;
+}
+
+static int alloc_buffers(struct octo_validator *v)
+{
+    v->out = octo_malloc(sizeof(*v->out));
+    v->out2 = octo_malloc(sizeof(*v->out2));
+    v->scratch = octo_malloc(sizeof(*v->scratch));
+    v->payload = octo_malloc(OCTO_CONS_PAYLOAD_MAX);
+    v->ids = octo_malloc(OCTO_BLOCK_TXS_MAX * sizeof(*v->ids));
+    v->results = octo_malloc(OCTO_BLOCK_TXS_MAX);
+    return v->out && v->out2 && v->scratch && v->payload && v->ids && v->results ? 0 : OCTO_ENOMEM;
+}
+
+int octo_validator_start(struct octo_validator **out, const struct octo_validator_config *cfg)
+{
+    *out = NULL;
+    struct octo_validator *v = octo_calloc(1, sizeof(*v));
+    if (v == NULL)
+        return OCTO_ENOMEM;
+    v->cfg = *cfg;
+    if (v->cfg.block_txs_max == 0 || v->cfg.block_txs_max > OCTO_BLOCK_TXS_MAX)
+        v->cfg.block_txs_max = OCTO_CHAIN_BLOCK_TXS_DEFAULT;
+    v->wal.fd = -1;
+    int rc = alloc_buffers(v);
+    if (rc == 0)
+        rc = setup_ledger(v);
+    if (rc == 0) {
+        struct octo_mempool_config mc = {.max_txs = OCTO_CHAIN_MEMPOOL_TXS,
+                                         .max_bytes = (uint64_t)256 << 20};
+        memcpy(mc.chain_id, octo_ledger_chain_id(&v->ledger), 32);
+        randombytes_buf(mc.hash_key, sizeof(mc.hash_key));
+        rc = octo_mempool_init(&v->pool, &mc);
+    }
+    if (rc == 0)
+        rc = setup_consensus(v);
+    if (rc == 0)
+        rc = setup_peers(v);
+    if (rc != 0) {
+        octo_validator_destroy(v);
+        return rc;
+    }
+    uv_timer_init(cfg->loop, &v->timer);
+    uv_timer_init(cfg->loop, &v->dial_timer);
+    uv_timer_init(cfg->loop, &v->idle_timer);
+    v->timer.data = v->dial_timer.data = v->idle_timer.data = v;
+    v->timer_on = true;
+    uv_timer_start(&v->dial_timer, on_dial_timer, 0, DIAL_TICK_MS);
+    octo_cons_start(&v->cons, val_now_ms(v), v->out);
+    drive(v, v->out);
+    *out = v;
+    return 0;
+}
+
+void octo_validator_stop(struct octo_validator *v)
+{
+    if (v == NULL || v->stopped)
+        return;
+    v->stopped = true;
+    if (v->timer_on) {
+        uv_timer_stop(&v->timer);
+        uv_timer_stop(&v->dial_timer);
+        uv_timer_stop(&v->idle_timer);
+        uv_close((uv_handle_t *)&v->timer, NULL);
+        uv_close((uv_handle_t *)&v->dial_timer, NULL);
+        uv_close((uv_handle_t *)&v->idle_timer, NULL);
+    }
+    for (uint32_t i = 0; i < v->n_peers; i++)
+        if (v->peers[i].out != NULL)
+            octo_net_stream_reset(v->peers[i].out);
+    octo_wal_close(&v->wal);
+}
+
+void octo_validator_destroy(struct octo_validator *v)
+{
+    if (v == NULL)
+        return;
+    octo_wal_close(&v->wal);
+    if (v->cons_ok)
+        octo_cons_deinit(&v->cons);
+    if (v->pool.st != NULL)
+        octo_mempool_deinit(&v->pool);
+    if (v->ledger.st != NULL)
+        octo_ledger_deinit(&v->ledger);
+    for (uint32_t i = 0; i < v->n_peers; i++)
+        octo_free(v->peers[i].q);
+    octo_free(v->out);
+    octo_free(v->out2);
+    octo_free(v->scratch);
+    octo_free(v->payload);
+    octo_free(v->ids);
+    octo_free(v->results);
+    octo_free(v->pending);
+    octo_free(v);
+}
+
+const struct octo_validator_stats *octo_validator_stats(const struct octo_validator *v)
+{
+    return &v->stats;
+}
+
+uint64_t octo_validator_height(const struct octo_validator *v)
+{
+    return octo_ledger_height(&v->ledger);
+}

@@ -1,0 +1,151 @@
+#!/bin/sh
+# test_chain.sh OCTO — a real 4-validator network on loopback: `octo testnet` writes it, four
+# `octo node` processes run it, the clients (`octo tx`, `octo account`, `octo block`) use it.
+# Checks: blocks are finalized; a transfer is included and moves the balance; bad
+# transactions are refused with their reason (used nonce, overspend, bad fee) and nothing
+# moves; the four nodes agree on block ids; with one validator killed (kill -9) the other
+# three go on, and the restarted one catches up to the same chain; all four killed at once
+# and restarted resume from their stores without going back or forking.
+# Prints one line per check and "N passed, N failed".
+set -u
+OCTO=$1
+. "$(dirname "$0")/lib.sh"
+cli_tmp chain
+unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
+      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+PY=/usr/bin/python3
+SEED=5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
+PORT=$((17100 + $$ % 2000 * 4))
+N=4
+D="$T/net"
+PIDS=""
+
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+wait_for() { # wait_for FILE PATTERN SECONDS
+    i=0
+    while [ $i -lt $(($3 * 10)) ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+start() { # start I: runs validator I in the background; its pid in PID_I
+    : >"$T/v$1.out"
+    "$OCTO" node --home "$D/v$1" --log-level info >>"$T/v$1.out" 2>>"$T/v$1.err" &
+    eval "PID_$1=$!"
+    PIDS="$PIDS $!"
+    wait_for "$T/v$1.out" "Node is ready" 20
+}
+
+node_of() { echo "/ip4/127.0.0.1/tcp/$((PORT + $1))"; }
+
+height() { # height I: the newest finalized height node I reports (0 if none)
+    "$OCTO" block --node "$(node_of "$1")" --json 2>/dev/null |
+        $PY -c 'import json,sys; print(json.load(sys.stdin).get("height","0"))' 2>/dev/null || echo 0
+}
+
+wait_height() { # wait_height I H SECONDS
+    i=0
+    while [ $i -lt $(($3 * 5)) ]; do
+        [ "$(height "$1")" -ge "$2" ] 2>/dev/null && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+block_id() { # block_id I H
+    "$OCTO" block "$2" --node "$(node_of "$1")" --json 2>/dev/null |
+        $PY -c 'import json,sys; print(json.load(sys.stdin).get("id",""))' 2>/dev/null
+}
+
+balance() { # balance I ADDR: OCTO base units
+    "$OCTO" account "$2" --node "$(node_of "$1")" --json 2>/dev/null |
+        $PY -c 'import json,sys; print(json.load(sys.stdin)["balance"]["OCTO"])' 2>/dev/null
+}
+
+run "$OCTO" testnet --validators $N --accounts 2 --out "$D" --seed "$SEED" \
+    --base-port "$PORT" --json
+expect_rc "testnet writes the network" 0
+A0=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][0]["address"])')
+A1=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][1]["address"])')
+
+ok_start=0
+for i in 0 1 2 3; do start $i && ok_start=$((ok_start + 1)); done
+[ $ok_start -eq $N ] && ok "four validators ready" || bad "validators ready: $ok_start of $N"
+
+wait_height 0 3 30 && ok "blocks are finalized" || bad "no height 3 after 30 s: $(tail -3 "$T/v0.err")"
+
+# a transfer through node 1, read back through node 2
+before=$(balance 2 "$A1")
+run "$OCTO" tx transfer "$A1" 12.5 --home "$D/accounts/a0" --node "$(node_of 1)" --wait --timeout 30
+expect_rc "transfer included" 0
+case "$out" in *"included at height"*": ok"*) ok "transfer result ok" ;; *) bad "transfer: $out" ;; esac
+after=$(balance 2 "$A1")
+[ "$((after - before))" -eq 12500000 ] && ok "balance moved by 12.5 OCTO" ||
+    bad "balance $before -> $after"
+
+# refusals, with the reason, and nothing moves
+run "$OCTO" tx transfer "$A1" 1 --home "$D/accounts/a0" --node "$(node_of 0)" --nonce 0
+expect_rc "used nonce refused" 1
+case "$err" in *"nonce already used (nonce-used)"*) ok "used nonce reason" ;; *) bad "used nonce: $err" ;; esac
+run "$OCTO" tx transfer "$A1" 99999999 --home "$D/accounts/a0" --node "$(node_of 0)"
+expect_rc "overspend refused" 1
+case "$err" in *"insufficient balance"*) ok "overspend reason" ;; *) bad "overspend: $err" ;; esac
+run "$OCTO" tx transfer "$A1" 1 --home "$D/accounts/a0" --node "$(node_of 0)" --fee 0.000001
+expect_rc "low fee refused" 1
+case "$err" in *"fee-too-low"*) ok "low fee reason" ;; *) bad "low fee: $err" ;; esac
+run "$OCTO" tx transfer "$A1" 1 --home "$D/accounts/a0" --node "$(node_of 0)" --token OCTO-X
+expect_rc "unknown token is a usage error" 2
+[ "$(balance 0 "$A1")" = "$after" ] && ok "refusals moved nothing" || bad "balance changed"
+
+# stake: an account registers as an orchestrator
+run "$OCTO" tx register orchestrator --home "$D/accounts/a1" --node "$(node_of 3)" --wait --timeout 30
+expect_rc "register included" 0
+run "$OCTO" account --home "$D/accounts/a1" --node "$(node_of 0)" --json
+expect_rc "account of the home" 0
+echo "$out" | $PY -c 'import json,sys; a=json.load(sys.stdin); assert a["role"]=="orchestrator" and a["staked"]["OCTO"]=="5000000000"' \
+    && ok "registered with the design's stake" || bad "account after register: $out"
+
+# agreement
+h=$(height 0)
+ids=""
+for i in 0 1 2 3; do wait_height $i "$h" 20; ids="$ids $(block_id $i "$h")"; done
+[ "$(echo $ids | tr ' ' '\n' | sort -u | wc -l)" -eq 1 ] && [ -n "$(echo $ids | cut -d' ' -f1)" ] &&
+    ok "four nodes agree on block $h" || bad "block $h ids differ: $ids"
+
+# one validator killed: three of four keep finalizing; it restarts and catches up
+kill -9 "$PID_3"
+h=$(height 0)
+wait_height 0 $((h + 3)) 30 && ok "three validators go on" || bad "stalled at $h without v3"
+start 3 && ok "killed validator restarts" || bad "v3 restart: $(tail -3 "$T/v3.err")"
+h=$(height 0)
+wait_height 3 "$h" 30 && ok "restarted validator catches up" || bad "v3 at $(height 3), others $h"
+[ "$(block_id 3 "$h")" = "$(block_id 0 "$h")" ] && ok "its chain is the same" || bad "v3 forked at $h"
+
+# all four killed at once, restarted from their stores
+h0=$(height 0)
+for i in 0 1 2 3; do eval "kill -9 \$PID_$i"; done
+sleep 0.3
+ok_start=0
+for i in 0 1 2 3; do start $i && ok_start=$((ok_start + 1)); done
+[ $ok_start -eq $N ] && ok "all restart after kill -9" || bad "restarted: $ok_start of $N"
+[ "$(height 1)" -ge "$h0" ] && ok "no height went back" || bad "height $(height 1) < $h0"
+wait_height 1 $((h0 + 3)) 30 && ok "finalizing again after the restart" || bad "stuck at $(height 1)"
+h=$(height 2)
+ids=""
+for i in 0 1 2 3; do wait_height $i "$h" 20; ids="$ids $(block_id $i "$h")"; done
+[ "$(echo $ids | tr ' ' '\n' | sort -u | wc -l)" -eq 1 ] && ok "still one chain after the restart" ||
+    bad "block $h ids differ: $ids"
+run "$OCTO" tx transfer "$A1" 1 --home "$D/accounts/a0" --node "$(node_of 2)" --wait --timeout 30
+expect_rc "transactions still land after the restart" 0
+
+for i in 0 1 2 3; do eval "kill -TERM \$PID_$i"; done
+cli_finish
