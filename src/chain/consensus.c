@@ -1263,6 +1263,7 @@ int octo_cons_init(struct octo_cons *c, const struct octo_cons_config *cfg,
     st->delta = cfg->delta_ms;
     st->validate = cfg->validate;
     st->validate_ctx = cfg->validate_ctx;
+    st->vote_floor = cfg->vote_floor;
     st->key = self;
     st->self = me;
     st->fin = *anchor;

@@ -69,6 +69,9 @@ struct octo_cons_config {
     uint64_t delta_ms;     /* the assumed network delay bound, >= 1 */
     octo_cons_validate_fn validate;
     void *validate_ctx;
+    /* No vote or proposal at or below this view: views this validator may have voted in under
+     * another validator set (whose votes this core cannot replay), 0 for none. */
+    uint64_t vote_floor;
 };
 
 /* The last finalized block, where a (re)started validator begins. Genesis: view 0, height 0,

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #define RPC_TIMEOUT_MS 10000
+#define RPC_ANSWER_MAX (16u << 20) /* a block answer lists up to 1,000 transactions */
 #define WAIT_POLL_MS 100
 
 /* ---- one RPC call --------------------------------------------------------------------------- */
@@ -64,7 +65,7 @@ static void rpc_data(struct octo_net_stream *s, const uint8_t *data, size_t len,
 {
     struct rpc *r = ctx;
     (void)s;
-    if (r->len + len > OCTO_CHAIN_RPC_MAX + 4) {
+    if (r->len + len > RPC_ANSWER_MAX + 4) {
         rpc_stop(r, OCTO_ETOOBIG);
         return;
     }
@@ -245,6 +246,8 @@ static int parse_amount(const char *s, uint64_t *out)
         return -1;
     for (int i = fdigits; i < 6; i++)
         frac *= 10;
+    if (whole > (UINT64_MAX - frac) / OCTO_UNIT)
+        return -1;
     *out = whole * OCTO_UNIT + frac;
     return 0;
 }

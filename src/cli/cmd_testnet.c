@@ -51,6 +51,9 @@ static const struct octo_flag testnet_flags[] = {
     {"base-port", 0, true, false, "P", "validator i listens on 127.0.0.1, port P+i (default 7100)"},
     {"chain", 0, true, false, "NAME", "chain name (default octo-testnet)"},
     {"delta-ms", 0, true, false, "D", "consensus network delay bound in ms (default 200)"},
+    {"epoch-blocks", 0, true, false, "N",
+     "blocks per epoch: the validator set changes after "
+     "each (default 100)"},
     {"seed", 0, true, false, "HEX", "derive every key from this seed (tests, devnets)"},
     {"force", 0, false, false, NULL, "write into a non-empty DIR, replacing keys and configs"},
     {"json", 0, false, false, NULL, "print JSON"},
@@ -61,7 +64,7 @@ struct testnet {
     const char *dir;
     const char *name;
     uint32_t n_validators, n_accounts;
-    uint64_t base_port, delta_ms;
+    uint64_t base_port, delta_ms, epoch_blocks;
     uint8_t seed[TESTNET_SEED_MAX];
     size_t seed_len; /* 0: random keys */
     bool force;
@@ -145,6 +148,9 @@ static int parse_flags(struct octo_cli *cli, struct testnet *t)
         status = flag_range(cli, "base-port", 1, 65536 - n, 7100, &t->base_port);
     if (status == OCTO_EXIT_OK)
         status = flag_range(cli, "delta-ms", 1, 60000, 200, &t->delta_ms);
+    if (status == OCTO_EXIT_OK)
+        status =
+            flag_range(cli, "epoch-blocks", 1, UINT32_MAX, TESTNET_EPOCH_BLOCKS, &t->epoch_blocks);
     if (status == OCTO_EXIT_OK)
         status = parse_seed(cli, t);
     return status;
@@ -278,7 +284,7 @@ static int genesis_init(const struct testnet *t, struct octo_genesis *g)
     g->time_ms = (uint64_t)(octo_clock_wall(octo_sysclock()) / (int64_t)OCTO_NS_PER_MS);
     g->delta_ms = t->delta_ms;
     octo_ledger_params_default(&g->params);
-    g->params.epoch_blocks = TESTNET_EPOCH_BLOCKS;
+    g->params.epoch_blocks = t->epoch_blocks;
     tagged_addr("OCTO-TREASURY", t->name, g->params.treasury);
     tagged_addr("OCTO-GOVERNANCE", t->name, g->params.governance);
     g->n_allocs = t->n_validators + t->n_accounts;
@@ -533,6 +539,6 @@ const struct octo_cli_cmd octo_cmd_testnet = {
     .flags = testnet_flags,
     .needs_config = false,
     .usage = "testnet --validators N --out DIR [--accounts K] [--base-port P] [--chain NAME] "
-             "[--delta-ms D] [--seed HEX] [--force] [--json]",
+             "[--delta-ms D] [--epoch-blocks N] [--seed HEX] [--force] [--json]",
     .summary = "write a local test network: validator and account homes and their genesis",
 };

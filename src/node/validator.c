@@ -22,13 +22,16 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "crypto/hash.h"
+#include "node/fs.h"
 #include "node/validator_int.h"
 #include "store/chainstore.h"
 
+#include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REDIAL_MS 1000
 #define DIAL_TICK_MS 250
@@ -579,8 +582,13 @@ static void arm_timer(struct octo_validator *v, uint64_t wake_ms)
     uv_timer_start(&v->timer, on_timer, in, 0);
 }
 
+/* Runs a batch's actions in order. Nothing may call the core until the batch is done (its
+ * data points into the core): driving is set so that a submit from an action (evidence)
+ * only flags a proposal, which settle() makes afterwards. */
 static void run_actions(struct octo_validator *v, struct octo_cons_out *out)
 {
+    bool outer = v->driving;
+    v->driving = true;
     for (size_t i = 0; i < out->n; i++) {
         const struct octo_cons_action *a = &out->acts[i];
         switch (a->kind) {
@@ -612,6 +620,7 @@ static void run_actions(struct octo_validator *v, struct octo_cons_out *out)
         fatal("consensus WAL sync failed");
     v->stats.wal_syncs = v->wal.syncs;
     arm_timer(v, out->wake_ms);
+    v->driving = outer;
 }
 
 static int setup_consensus(struct octo_validator *v);
@@ -699,11 +708,12 @@ static void on_timer(uv_timer_t *t)
         return;
     octo_cons_tick(&v->cons, val_now_ms(v), v->out);
     drive(v, v->out);
-    if (v->wal.size > OCTO_CHAIN_WAL_COMPACT) {
+    if (v->wal.size > OCTO_CHAIN_WAL_COMPACT && v->wal.size > 2 * v->wal_kept) {
         /* keep what a restart still needs: records of views after the last finalized one */
         struct octo_cons_anchor fin = octo_cons_finalized(&v->cons);
         if (octo_wal_compact(&v->wal, wal_keep, &fin) != 0)
             OCTO_WARN("chain: WAL compaction failed");
+        v->wal_kept = v->wal.size; /* next time only when it has doubled since */
     }
 }
 
@@ -728,6 +738,8 @@ static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
     }
 }
 
+/* Room for `need` bytes in a stream's buffer, within the node's total for inbound streams
+ * (a peer opening many streams with half-sent frames cannot pin unbounded memory). */
 static bool in_reserve(struct val_in *in, size_t need)
 {
     if (need <= in->cap)
@@ -735,12 +747,35 @@ static bool in_reserve(struct val_in *in, size_t need)
     size_t cap = in->cap ? in->cap : 64 * 1024;
     while (cap < need)
         cap *= 2;
+    struct octo_validator *v = in->v;
+    if (v->in_bytes - in->cap + cap > OCTO_CHAIN_IN_BYTES_MAX)
+        return false;
     uint8_t *b = octo_realloc(in->buf, cap);
     if (b == NULL)
         return false;
+    v->in_bytes = v->in_bytes - in->cap + cap;
     in->buf = b;
     in->cap = cap;
     return true;
+}
+
+static void rpc_flush(struct val_in *in)
+{
+    while (in->resp_off < in->resp_len) {
+        int n = octo_net_stream_write(in->s, in->resp + in->resp_off, in->resp_len - in->resp_off);
+        if (n < 0) {
+            octo_net_stream_reset(in->s);
+            return;
+        }
+        if (n == 0)
+            return; /* on_writable brings the rest */
+        in->resp_off += (size_t)n;
+    }
+    if (in->resp != NULL) {
+        OCTO_IGNORE(octo_net_stream_close(in->s));
+        octo_free(in->resp);
+        in->resp = NULL;
+    }
 }
 
 static void rpc_answer(struct val_in *in)
@@ -749,21 +784,26 @@ static void rpc_answer(struct val_in *in)
     uint32_t len = octo_load_be32(in->buf);
     v->stats.rpc_requests++;
     char *resp = val_rpc(v, (const char *)in->buf + 4, len);
-    if (resp == NULL) {
+    size_t n = resp != NULL ? strlen(resp) : 0;
+    in->resp = resp != NULL ? octo_malloc(4 + n) : NULL;
+    if (in->resp == NULL) {
+        octo_free(resp);
         octo_net_stream_reset(in->s);
         return;
     }
-    size_t n = strlen(resp);
-    uint8_t hdr[4];
-    octo_store_be32(hdr, (uint32_t)n);
-    /* answers are small next to the stream's buffers: written whole or the stream resets */
-    if (octo_net_stream_write(in->s, hdr, 4) != 4 ||
-        octo_net_stream_write(in->s, (const uint8_t *)resp, n) != (int)n)
-        octo_net_stream_reset(in->s);
-    else
-        OCTO_IGNORE(octo_net_stream_close(in->s));
+    octo_store_be32(in->resp, (uint32_t)n);
+    memcpy(in->resp + 4, resp, n);
     octo_free(resp);
+    in->resp_len = 4 + n;
+    in->resp_off = 0;
     in->len = 0;
+    rpc_flush(in);
+}
+
+static void on_in_writable(struct octo_net_stream *s, void *ctx)
+{
+    (void)s;
+    rpc_flush(ctx);
 }
 
 static void on_in_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
@@ -787,7 +827,8 @@ static void on_in_data(struct octo_net_stream *s, const uint8_t *data, size_t le
         if (in->len - off - 4 < n)
             break;
         if (in->rpc) {
-            rpc_answer(in);
+            if (in->resp == NULL)
+                rpc_answer(in); /* one request per stream: anything after it is ignored */
             return;
         }
         in_frame(in, in->buf + off + 4, n);
@@ -802,22 +843,31 @@ static void on_in_close(struct octo_net_stream *s, int status, void *ctx)
     struct val_in *in = ctx;
     (void)s;
     (void)status;
+    in->v->in_bytes -= in->cap;
+    in->v->in_streams--;
     octo_free(in->buf);
+    octo_free(in->resp);
     octo_free(in);
 }
 
 static const struct octo_net_stream_ops in_ops = {
     .on_data = on_in_data,
+    .on_writable = on_in_writable,
     .on_close = on_in_close,
 };
 
 static void accept_stream(struct octo_net_stream *s, void *ctx, bool rpc)
 {
-    struct val_in *in = octo_calloc(1, sizeof(*in));
+    struct octo_validator *v = ctx;
+    struct val_in *in = v->in_streams < OCTO_CHAIN_IN_STREAMS_MAX && !v->stopped
+                            ? octo_calloc(1, sizeof(*in))
+                            : NULL;
     if (in == NULL) {
+        v->stats.frames_dropped++;
         octo_net_stream_reset(s);
         return;
     }
+    v->in_streams++;
     in->v = ctx;
     in->s = s;
     in->rpc = rpc;
@@ -875,6 +925,82 @@ static void wal_file_for(struct octo_validator *v)
     snprintf(v->wal_file, sizeof(v->wal_file), "%s.%s", v->cfg.wal_path, hex);
 }
 
+static int max_view(void *ctx, const uint8_t *data, size_t len)
+{
+    uint64_t *floor = ctx;
+    struct octo_cons_msg m;
+    if (octo_cons_msg_decode(data, len, &m) != 0)
+        return 0;
+    uint64_t view = m.type == OCTO_CONS_MSG_PROPOSAL ? m.u.proposal.block.view
+                    : m.type == OCTO_CONS_MSG_VOTE   ? m.u.vote.view
+                    : m.type == OCTO_CONS_MSG_CERT   ? m.u.cert.view
+                                                     : 0;
+    if (view > *floor)
+        *floor = view;
+    return 0;
+}
+
+/* The views this validator may have voted in under other validator sets: the floor file, and
+ * every other set's WAL beside ours (read, then folded into the floor file and removed). A
+ * vote under the old set at a view the new core also reaches would otherwise be a double
+ * vote with the same signing bytes. */
+static int vote_floor(struct octo_validator *v, uint64_t *floor)
+{
+    char fpath[OCTO_PATH_MAX + 8], dir[OCTO_PATH_MAX], base[OCTO_PATH_MAX];
+    snprintf(fpath, sizeof(fpath), "%s.floor", v->cfg.wal_path);
+    *floor = 0;
+    struct octo_buf b;
+    octo_buf_init(&b, 64);
+    struct octo_fs_error ferr;
+    if (octo_fs_exists(fpath) == 1 && octo_fs_read(fpath, &b, &ferr) == 0 && b.len == 8)
+        *floor = octo_load_be64(b.data);
+    octo_buf_deinit(&b);
+    snprintf(dir, sizeof(dir), "%s", v->cfg.wal_path);
+    char *slash = strrchr(dir, '/');
+    if ((size_t)snprintf(base, sizeof(base), "%s.", slash != NULL ? slash + 1 : dir) >=
+        sizeof(base))
+        return OCTO_EINVAL;
+    if (slash != NULL)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    char old[16][OCTO_PATH_MAX];
+    size_t n_old = 0;
+    const char *mine =
+        strrchr(v->wal_file, '/') != NULL ? strrchr(v->wal_file, '/') + 1 : v->wal_file;
+    for (struct dirent *e; (e = readdir(d)) != NULL && n_old < 16;) {
+        size_t bl = strlen(base), nl = strlen(e->d_name);
+        if (strncmp(e->d_name, base, bl) != 0 || strcmp(e->d_name, mine) == 0 ||
+            strcmp(e->d_name + bl, "floor") == 0 ||
+            (nl > 4 && strcmp(e->d_name + nl - 4, ".tmp") == 0))
+            continue;
+        if ((size_t)snprintf(old[n_old], OCTO_PATH_MAX, "%s/%s", dir, e->d_name) < OCTO_PATH_MAX)
+            n_old++;
+    }
+    closedir(d);
+    if (n_old == 0)
+        return 0;
+    for (size_t i = 0; i < n_old; i++) {
+        struct octo_wal w;
+        if (octo_wal_open(&w, old[i], max_view, floor) != 0)
+            return OCTO_EIO; /* unreadable: never guess a floor */
+        octo_wal_close(&w);
+    }
+    uint8_t enc[8];
+    octo_store_be64(enc, *floor);
+    int rc = octo_fs_write_atomic(fpath, enc, sizeof(enc), 0600, false, &ferr);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n_old; i++)
+        unlink(old[i]);
+    OCTO_INFO("chain: no votes up to view %llu (voted under another validator set)",
+              (unsigned long long)*floor);
+    return 0;
+}
+
 static int setup_consensus(struct octo_validator *v)
 {
     v->n_vals = octo_ledger_validators(&v->ledger, v->vals, OCTO_CONS_VALIDATORS_MAX);
@@ -892,18 +1018,23 @@ static int setup_consensus(struct octo_validator *v)
         if (rc != 0)
             return rc;
     }
+    wal_file_for(v);
+    uint64_t floor;
+    int frc = vote_floor(v, &floor);
+    if (frc != 0)
+        return frc;
     struct octo_cons_config cc = {.validators = v->vals,
                                   .n_validators = v->n_vals,
                                   .delta_ms = v->cfg.genesis->delta_ms,
                                   .validate = validate,
-                                  .validate_ctx = v};
+                                  .validate_ctx = v,
+                                  .vote_floor = floor};
     memcpy(cc.chain_id, chain_id, 32);
     memcpy(cc.seed, chain_id, 32);
     int rc = octo_cons_init(&v->cons, &cc, v->self != UINT32_MAX ? v->cfg.identity : NULL, &anchor);
     if (rc != 0)
         return rc;
     v->cons_ok = true;
-    wal_file_for(v);
     struct restore_ctx r = {v, 0, 0};
     rc = octo_wal_open(&v->wal, v->wal_file, restore_record, &r);
     if (rc != 0)

@@ -49,6 +49,8 @@
 #define OCTO_CHAIN_WAL_COMPACT (64u << 20)    /* WAL size that triggers compaction */
 #define OCTO_CHAIN_MEMPOOL_TXS 200000u
 #define OCTO_CHAIN_BLOCK_TXS_DEFAULT 4000u
+#define OCTO_CHAIN_IN_STREAMS_MAX 256u      /* inbound chain and RPC streams at once */
+#define OCTO_CHAIN_IN_BYTES_MAX (64u << 20) /* their receive buffers, all together */
 
 enum octo_chain_frame {
     OCTO_CHAIN_FRAME_CONS = 1,

@@ -39,6 +39,8 @@ struct val_in {
     bool rpc;
     uint8_t *buf;
     size_t len, cap;
+    uint8_t *resp; /* RPC: the answer frame, written as the stream takes it */
+    size_t resp_len, resp_off;
 };
 
 struct val_proposed {
@@ -53,6 +55,7 @@ struct octo_validator {
     bool cons_ok;
     struct octo_cons_out *out, *out2;
     struct octo_wal wal;
+    uint64_t wal_kept; /* size after the last compaction */
     char wal_file[OCTO_PATH_MAX];
     struct octo_cons_validator vals[OCTO_CONS_VALIDATORS_MAX];
     uint32_t n_vals, self; /* self: index in vals, or UINT32_MAX (following) */
@@ -72,6 +75,8 @@ struct octo_validator {
     struct val_proposed proposed[VAL_PROPOSED_KEPT];
     uint32_t finality_us[VAL_FINALITY_KEPT]; /* proposal to finalization, own blocks */
     uint64_t n_finality;
+    size_t in_streams; /* inbound streams open */
+    size_t in_bytes;   /* their buffers, all together */
     struct octo_validator_stats stats;
 };
 

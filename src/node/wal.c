@@ -112,6 +112,18 @@ static int walk(int fd, octo_wal_record_fn fn, void *ctx, octo_wal_keep_fn keep,
     return rc; /* > 0: fn stopped the walk early */
 }
 
+static int sync_dir(const char *path)
+{
+    char dir[OCTO_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return OCTO_EIO;
+    int rc = fsync(fd) == 0 ? 0 : OCTO_EIO;
+    close(fd);
+    return rc;
+}
+
 int octo_wal_open(struct octo_wal *w, const char *path, octo_wal_record_fn fn, void *ctx)
 {
     memset(w, 0, sizeof(*w));
@@ -136,6 +148,8 @@ int octo_wal_open(struct octo_wal *w, const char *path, octo_wal_record_fn fn, v
         if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0)
             rc = OCTO_EIO;
     }
+    if (rc == 0)
+        rc = sync_dir(path); /* a new log's name is as durable as what it will hold */
     if (rc != 0) {
         close(fd);
         return rc;
@@ -173,18 +187,6 @@ int octo_wal_sync(struct octo_wal *w)
     w->dirty = false;
     w->syncs++;
     return 0;
-}
-
-static int sync_dir(const char *path)
-{
-    char dir[OCTO_PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return OCTO_EIO;
-    int rc = fsync(fd) == 0 ? 0 : OCTO_EIO;
-    close(fd);
-    return rc;
 }
 
 int octo_wal_compact(struct octo_wal *w, octo_wal_keep_fn keep, void *ctx)

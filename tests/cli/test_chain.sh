@@ -72,7 +72,7 @@ balance() { # balance I ADDR: OCTO base units
 }
 
 run "$OCTO" testnet --validators $N --accounts 2 --out "$D" --seed "$SEED" \
-    --base-port "$PORT" --json
+    --base-port "$PORT" --epoch-blocks 20 --json
 expect_rc "testnet writes the network" 0
 A0=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][0]["address"])')
 A1=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][1]["address"])')
@@ -113,6 +113,19 @@ run "$OCTO" account --home "$D/accounts/a1" --node "$(node_of 0)" --json
 expect_rc "account of the home" 0
 echo "$out" | $PY -c 'import json,sys; a=json.load(sys.stdin); assert a["role"]=="orchestrator" and a["staked"]["OCTO"]=="5000000000"' \
     && ok "registered with the design's stake" || bad "account after register: $out"
+
+# a validator stakes more: at the next epoch boundary (every 20 blocks) the set changes its
+# weights, every core is rebuilt on it, and the chain goes on
+run "$OCTO" tx stake 2500 --home "$D/v2" --node "$(node_of 2)" --wait --timeout 30
+expect_rc "validator stake included" 0
+h=$(height 0)
+wait_height 0 $(( (h / 20 + 2) * 20 + 2 )) 60 && ok "finalizing across an epoch change" ||
+    bad "stuck at $(height 0) before epoch $(( h / 20 + 2 ))"
+"$OCTO" account --home "$D/v2" --node "$(node_of 1)" --json >"$T/acct" 2>/dev/null
+$PY -c 'import json,sys; a=json.load(open(sys.argv[1])); assert a["staked"]["OCTO"]=="12500000000"' "$T/acct" &&
+    ok "the stake is bonded" || bad "v2 stake: $(cat "$T/acct")"
+grep -q "validators (voting)" "$T/v2.err" && [ "$(grep -c "validators (voting)" "$T/v2.err")" -ge 2 ] &&
+    ok "v2 rebuilt its core on the new set" || bad "no reconfiguration in v2's log"
 
 # agreement
 h=$(height 0)

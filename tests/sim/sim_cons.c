@@ -1,7 +1,7 @@
 /*
  * sim_cons.c — deterministic simulation of the consensus core (chain/consensus.h).
  *
- * N validators (4-7, random stakes) run the real core in one process, in virtual time, driven
+ * N validators (4-16, random stakes) run the real core in one process, in virtual time, driven
  * by a discrete-event loop (a heap of (time, seq) events, so ties break the same way every
  * run). Everything random comes from one seed, split into streams per component. Each seed
  * draws and prints its fault profile:
@@ -15,14 +15,20 @@
  *     each in its own partition at first: equivocating proposals and votes, unmodified code;
  *     half their proposals break the application's rule (validate), which no honest node may
  *     vote for.
+ * Every node runs the real ledger (chain/ledger.h) on what it finalizes: leaders build real
+ * payloads (transfers, overspends, stale nonces, low fees, stakes and unstakes) on their state
+ * and the unfinalized ancestors, every validator checks payloads before voting, and a
+ * restarted node rebuilds its ledger from its finalized blocks.
  * After every event the oracle checks: no two honest nodes finalize different blocks at a
- * height; finalized heights never go back (across restarts too); no honest node ever sent two
- * NOTARIZE in a view, SKIP and FINALIZE in a view, or FINALIZE for a block it had not seen
- * notarized... (the last is the core's own assertion); evidence only ever names the twin; no
- * block breaking the application's rule is finalized; every own vote and proposal sent was
- * persisted first.
- * Then the liveness phase: faults stop, partitions heal, crashed nodes restart, and every
- * honest node must finalize LIVENESS_BLOCKS more blocks within LIVENESS_MS of virtual time.
+ * height; every node's supply adds up after every block (balances, stakes, unbonding, escrow,
+ * burned); all nodes reach the same state root at each height, and every block's claimed
+ * state root is the one its validators computed; finalized heights never go back (across restarts
+ * too); no honest node ever sent two NOTARIZE in a view, SKIP and FINALIZE in a view, or FINALIZE
+ * for a block it had not seen notarized... (the last is the core's own assertion); evidence only
+ * ever names the twin; no block breaking the application's rule is finalized; every own vote and
+ * proposal sent was persisted first. Then the liveness phase: faults stop, partitions heal, crashed
+ * nodes restart, and every honest node must finalize LIVENESS_BLOCKS more blocks within LIVENESS_MS
+ * of virtual time.
  *
  * Usage: sim_cons [--seeds FIRST COUNT] [--seconds S] [--seed S] [--verbose]
  *   default: the regression seeds in seeds.txt beside this file (passed as argv[1]) plus
@@ -32,8 +38,11 @@
 #define _GNU_SOURCE
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/endian.h"
 #include "base/rng.h"
+#include "chain/block.h"
 #include "chain/consensus.h"
+#include "chain/ledger.h"
 #include "crypto/hash.h"
 #include "crypto/ident.h"
 
@@ -43,7 +52,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NODES_MAX 8 /* instances: up to 7 validators + a twin */
+#define NODES_MAX 17 /* instances: up to 16 validators + a twin */
 #define DELTA_MS 100
 #define FAULT_MS 30000
 #define LIVENESS_MS 60000
@@ -53,6 +62,8 @@
 #define EVENTS_MAX 200000
 #define INVALID_PAYLOAD 0xff /* a payload starting with it breaks the "ledger" rule */
 #define SUB_DEPTH 2          /* nested core calls (a proposal made while handling an output) */
+#define ACCOUNTS 12          /* the ledger's funded accounts: addresses a0, a1, ... */
+#define T0 UINT64_C(1700000000000) /* block time of the genesis */
 
 enum ev_kind { EV_MSG, EV_TICK, EV_CRASH, EV_RESTART, EV_PARTITION };
 
@@ -80,7 +91,9 @@ struct node {
     uint8_t *fin_enc[FIN_MAX]; /* durable: each finalized block's signed proposal */
     size_t fin_enc_len[FIN_MAX];
     size_t n_fin;
-    int part; /* partition group */
+    int part;               /* partition group */
+    struct octo_ledger led; /* the application: the state the finalized blocks lead to */
+    bool led_on;
 };
 
 struct sim {
@@ -102,6 +115,13 @@ struct sim {
     /* oracle */
     uint8_t canon[FIN_MAX][32];
     size_t n_canon;
+    uint8_t roots[FIN_MAX][32]; /* the state root after each height, as first computed */
+    size_t n_roots;
+    struct octo_ledger_genesis gen;
+    struct octo_ledger_alloc allocs[ACCOUNTS];
+    struct octo_ledger_genesis_validator gval;
+    struct octo_block_scratch *scratch;
+    uint8_t *payload;
     /* per validator, per view: what honest instances sent */
     struct sent {
         uint64_t view;
@@ -261,13 +281,184 @@ static void check_persisted(struct sim *s, int node, const uint8_t *data, size_t
     fail(s, "a vote or proposal was sent before it was persisted");
 }
 
-/* The application's rule, checked by every validator before it votes for a block. */
+/* ---- the application: the ledger ---------------------------------------------------------------
+ */
+
+static void account_addr(int a, uint8_t out[32])
+{
+    memset(out, 0xa0 + a, 32);
+}
+
+/* ACCOUNTS funded accounts; the ledger's own validator set is a stand-in (the simulated
+ * consensus set is the sim's), and its epochs never end. */
+static void ledger_genesis(struct sim *s)
+{
+    struct octo_ledger_genesis *g = &s->gen;
+    memset(g, 0, sizeof(*g));
+    memcpy(g->chain_id, s->chain_id, 32);
+    g->time_ms = T0;
+    octo_ledger_params_default(&g->params);
+    g->params.epoch_blocks = UINT64_C(1) << 40;
+    g->params.unbond_ms = 20000; /* unbonds come due inside a run */
+    memset(g->params.treasury, 0x7e, 32);
+    memset(g->params.governance, 0x7f, 32);
+    for (int a = 0; a < ACCOUNTS; a++) {
+        account_addr(a, s->allocs[a].addr);
+        s->allocs[a].amount[OCTO_TOKEN_OCTO] = 1000000 * OCTO_UNIT;
+        s->allocs[a].amount[OCTO_TOKEN_A] = 1000 * OCTO_UNIT;
+    }
+    g->allocs = s->allocs;
+    g->n_allocs = ACCOUNTS;
+    memset(s->gval.pk, 0x5a, 32);
+    s->gval.stake = 10000 * OCTO_UNIT;
+    g->validators = &s->gval;
+    g->n_validators = 1;
+}
+
+static bool all_verified(void *ctx, const uint8_t id[32])
+{
+    (void)ctx;
+    (void)id;
+    return true; /* the sim signs nothing: apply never checks signatures */
+}
+
+/* The application's rule, checked by every validator before it votes for a block: the payload
+ * parses, its transactions decode and its roots are theirs; the twins' junk does not. */
 static int validate_payload(void *ctx, const struct octo_cons_block *b, const uint8_t *payload,
                             size_t len)
 {
-    (void)ctx;
+    struct sim *s = ctx;
     (void)b;
-    return len > 0 && payload[0] == INVALID_PAYLOAD ? OCTO_EINVAL : 0;
+    if (len > 0 && payload[0] == INVALID_PAYLOAD)
+        return OCTO_EINVAL;
+    struct octo_block_hdr h;
+    uint32_t bad;
+    int rc = octo_block_parse(payload, len, &h, s->scratch->txs);
+    if (rc == 0)
+        rc = octo_block_check(s->chain_id, &h, s->scratch, all_verified, NULL, &bad);
+    return rc;
+}
+
+/* Applies finalized payload p at height h to a node's ledger; false (and the sim fails) when
+ * the payload does not apply or the supply stops adding up. */
+static bool ledger_apply(struct sim *s, struct node *nd, uint64_t h, uint16_t signer,
+                         const uint8_t *p, size_t len)
+{
+    struct octo_block_hdr hdr;
+    if (octo_block_parse(p, len, &hdr, s->scratch->txs) != 0) {
+        fail(s, "a finalized payload does not parse");
+        return false;
+    }
+    uint8_t claimed[32];
+    if (octo_ledger_root_at(&nd->led, hdr.state_height, claimed) == 0 &&
+        memcmp(claimed, hdr.state_root, 32) != 0) {
+        fail(s, "a block names a state root its validators did not compute");
+        return false;
+    }
+    struct octo_ledger_block_ctx ctx = {.height = h, .time_ms = hdr.time_ms};
+    if (ctx.time_ms < octo_ledger_time(&nd->led))
+        ctx.time_ms = octo_ledger_time(&nd->led);
+    account_addr(signer % ACCOUNTS, ctx.proposer);
+    static uint8_t res[OCTO_BLOCK_TXS_MAX];
+    if (octo_ledger_apply(&nd->led, &ctx, s->scratch->txs, hdr.n_tx, res) != 0) {
+        fail(s, "a finalized block does not apply to the ledger");
+        return false;
+    }
+    if (octo_ledger_audit(&nd->led) != 0) {
+        fail(s, "supply is not conserved across balances, escrow, stake and burn");
+        return false;
+    }
+    return true;
+}
+
+/* A node's ledger from its durable state: the genesis, then every finalized block again. */
+static void ledger_restart(struct sim *s, struct node *nd)
+{
+    if (nd->led_on)
+        octo_ledger_deinit(&nd->led);
+    uint8_t key[16] = {(uint8_t)nd->val, (uint8_t)nd->twin};
+    int rc = octo_ledger_init(&nd->led, &s->gen, key);
+    OCTO_ASSERT(rc == 0);
+    nd->led_on = true;
+    for (size_t h = 0; h < nd->n_fin && h < FIN_MAX && s->fail == NULL; h++) {
+        struct octo_cons_msg m;
+        rc = octo_cons_msg_decode(nd->fin_enc[h], nd->fin_enc_len[h], &m);
+        OCTO_ASSERT(rc == 0 && m.type == OCTO_CONS_MSG_PROPOSAL);
+        ledger_apply(s, nd, h + 1, m.u.proposal.signer, m.u.proposal.payload,
+                     m.u.proposal.payload_len);
+    }
+}
+
+/* An honest leader's payload for `view`: a few transactions (transfers, some overspending,
+ * some with a stale nonce or a low fee; stakes and unstakes) on the state its own ledger and
+ * the unfinalized ancestors reach. Returns the length. */
+static size_t build_payload(struct sim *s, struct node *nd, uint64_t view)
+{
+    static struct octo_cons_pending anc[OCTO_CONS_WINDOW];
+    int n = octo_cons_pending(&nd->core, view, anc, OCTO_CONS_WINDOW);
+    uint64_t nonce[ACCOUNTS], parent_time = octo_ledger_time(&nd->led);
+    for (int a = 0; a < ACCOUNTS; a++) {
+        uint8_t addr[32];
+        struct octo_account acc;
+        account_addr(a, addr);
+        nonce[a] = octo_ledger_account(&nd->led, addr, &acc) == 0 ? acc.nonce : 0;
+    }
+    for (int k = 0; k < n; k++) { /* nonces the ancestors use */
+        struct octo_block_hdr h;
+        if (octo_block_parse(anc[k].payload, anc[k].len, &h, s->scratch->txs) != 0)
+            continue;
+        if (h.time_ms > parent_time)
+            parent_time = h.time_ms;
+        for (uint32_t i = 0; i < h.n_tx; i++) {
+            int a = s->scratch->txs[i].p[2] - 0xa0;
+            if (a >= 0 && a < ACCOUNTS && octo_load_be64(s->scratch->txs[i].p + 34) == nonce[a])
+                nonce[a]++;
+        }
+    }
+    struct octo_block_builder b;
+    octo_block_build_init(&b, s->payload, OCTO_CONS_PAYLOAD_MAX);
+    int k = (int)rnd(&s->app_rng, 0, 6);
+    for (int i = 0; i < k; i++) {
+        struct octo_tx t;
+        memset(&t, 0, sizeof(t));
+        int from = (int)rnd(&s->app_rng, 0, ACCOUNTS - 1);
+        account_addr(from, t.from);
+        unsigned kind = (unsigned)rnd(&s->app_rng, 0, 19);
+        t.nonce = nonce[from] + (kind == 19 ? 1 : 0); /* 1 in 20 out of order */
+        t.fee = OCTO_UNIT / 1000 - (kind == 18 ? 1 : 0);
+        if (kind < 14) {
+            t.type = OCTO_TX_TRANSFER;
+            account_addr((from + 1 + (int)rnd(&s->app_rng, 0, ACCOUNTS - 2)) % ACCOUNTS,
+                         t.u.transfer.to);
+            t.u.transfer.token = kind == 13 ? OCTO_TOKEN_A : OCTO_TOKEN_OCTO;
+            t.u.transfer.amount = kind == 12 ? 2000000 * OCTO_UNIT /* overspends */
+                                             : rnd(&s->app_rng, 1, 5000 * OCTO_UNIT);
+        } else if (kind < 15) {
+            t.type = OCTO_TX_REGISTER;
+            t.u.role = OCTO_STAKE_VALIDATOR;
+        } else if (kind < 16) {
+            t.type = OCTO_TX_STAKE;
+            t.u.amount = rnd(&s->app_rng, 1, 1000 * OCTO_UNIT);
+        } else {
+            t.type = OCTO_TX_UNSTAKE;
+            t.u.amount = rnd(&s->app_rng, 1, 20000 * OCTO_UNIT);
+        }
+        uint8_t enc[256];
+        int len = octo_tx_encode(&t, enc, sizeof(enc));
+        OCTO_ASSERT(len > 0);
+        if (octo_block_build_add(&b, enc, (size_t)len) != 0)
+            break;
+        if (t.nonce == nonce[from] && t.fee >= OCTO_UNIT / 1000)
+            nonce[from]++;
+    }
+    uint64_t t = T0 + s->now;
+    if (t <= parent_time)
+        t = parent_time + 1;
+    uint8_t root[32];
+    octo_ledger_root(&nd->led, root);
+    int len = octo_block_build_finish(&b, t, octo_ledger_height(&nd->led), root, s->scratch);
+    OCTO_ASSERT(len > 0);
+    return (size_t)len;
 }
 
 static void on_finalized(struct sim *s, int node, const struct octo_cons_action *a)
@@ -295,6 +486,16 @@ static void on_finalized(struct sim *s, int node, const struct octo_cons_action 
     nd->fin_enc[nd->n_fin] = enc;
     nd->fin_enc_len[nd->n_fin] = (size_t)rc;
     nd->n_fin++;
+    if (!ledger_apply(s, nd, a->height, a->proposal.signer, a->data, a->len))
+        return;
+    uint8_t root[32];
+    octo_ledger_root(&nd->led, root);
+    if (a->height <= s->n_roots) {
+        if (memcmp(s->roots[a->height - 1], root, 32) != 0)
+            fail(s, "two validators reached different state roots at one height");
+    } else if (a->height == s->n_roots + 1) {
+        memcpy(s->roots[s->n_roots++], root, 32);
+    }
     /* the log keeps only what a restart still needs: records after the finalized view */
     size_t keep = 0;
     for (size_t w = 0; w < nd->n_wal; w++) {
@@ -428,13 +629,16 @@ static void run_out(struct sim *s, int node, struct octo_cons_out *out, int dept
         schedule_tick(s, node, out->wake_ms);
     /* the application's payload for each view this node leads, after the rest */
     for (size_t i = 0; i < n_lead && depth < SUB_DEPTH && nd->up; i++) {
-        uint8_t payload[64];
-        size_t plen = 8 + (size_t)octo_rng_below(&s->app_rng, 56);
-        octo_rng_fill(&s->app_rng, payload, plen);
-        /* honest payloads are valid; the twins propose invalid ones half the time */
-        payload[0] = s->twins && nd->val == 0 && octo_rng_below(&s->app_rng, 2) == 0
-                         ? INVALID_PAYLOAD
-                         : (uint8_t)(payload[0] & 0x7f);
+        /* honest payloads are valid; the twins propose junk half the time */
+        const uint8_t *payload = s->payload;
+        size_t plen;
+        if (s->twins && nd->val == 0 && octo_rng_below(&s->app_rng, 2) == 0) {
+            plen = 8 + (size_t)octo_rng_below(&s->app_rng, 56);
+            octo_rng_fill(&s->app_rng, s->payload, plen);
+            s->payload[0] = INVALID_PAYLOAD;
+        } else {
+            plen = build_payload(s, nd, lead[i]);
+        }
         check_pending(s, nd, lead[i]);
         int prc = octo_cons_propose(&nd->core, s->now, lead[i], payload, plen, s->sub[depth]);
         if (prc == 0)
@@ -451,7 +655,8 @@ static void node_start(struct sim *s, int node)
     struct octo_cons_config cfg = {.validators = s->val,
                                    .n_validators = (uint32_t)s->n_val,
                                    .delta_ms = DELTA_MS,
-                                   .validate = validate_payload};
+                                   .validate = validate_payload,
+                                   .validate_ctx = s};
     memcpy(cfg.chain_id, s->chain_id, 32);
     memcpy(cfg.seed, s->cseed, 32);
     struct octo_cons_anchor anchor = {0};
@@ -461,6 +666,7 @@ static void node_start(struct sim *s, int node)
         anchor.view = nd->fin_view[nd->n_fin - 1];
         memcpy(anchor.id, nd->fin[nd->n_fin - 1], 32);
     }
+    ledger_restart(s, nd);
     int rc = octo_cons_init(&nd->core, &cfg, &nd->key, &anchor);
     OCTO_ASSERT(rc == 0);
     for (size_t i = 0; i < nd->n_wal; i++) {
@@ -491,7 +697,7 @@ static void profile(struct sim *s)
 {
     struct octo_rng r;
     octo_rng_init(&r, s->seed ^ 0x70726f66696c65u);
-    s->n_val = (int)rnd(&r, 4, 7);
+    s->n_val = (int)(octo_rng_below(&r, 10) < 7 ? rnd(&r, 4, 7) : rnd(&r, 8, 16));
     uint64_t total = 0;
     bool equal = octo_rng_below(&r, 2) == 0;
     for (int i = 0; i < s->n_val; i++) {
@@ -597,12 +803,15 @@ static bool run_seed(uint64_t seed, bool verbose, struct octo_cons_out *out)
     }
     s->verbose = verbose;
     s->heap = octo_calloc(EVENTS_MAX, sizeof(*s->heap));
-    OCTO_ASSERT(s->heap != NULL);
+    s->scratch = octo_malloc(sizeof(*s->scratch));
+    s->payload = octo_malloc(OCTO_CONS_PAYLOAD_MAX);
+    OCTO_ASSERT(s->heap != NULL && s->scratch != NULL && s->payload != NULL);
     profile(s);
     s->n_nodes = s->n_val + (s->twins ? 1 : 0);
     octo_sha256("octo-sim-chain", 14, s->chain_id);
     octo_sha256("octo-sim-genesis", 16, s->genesis);
     octo_sha256(&seed, sizeof(seed), s->cseed);
+    ledger_genesis(s);
     for (int i = 0; i < s->n_val; i++) {
         uint8_t kseed[OCTO_ED25519_SEED_LEN] = {0};
         memcpy(kseed, &seed, sizeof(seed));
@@ -658,9 +867,13 @@ static bool run_seed(uint64_t seed, bool verbose, struct octo_cons_out *out)
     if (s->fail == NULL && !(healed && min_honest_fin(s) >= base + LIVENESS_BLOCKS))
         fail(s, "liveness: the simulation ran out of events");
     bool ok = s->fail == NULL;
-    if (!ok || verbose)
-        printf("seed %" PRIu64 ": %s (%zu blocks finalized, %d validators%s)\n", seed,
-               ok ? "ok" : s->why, s->n_canon, s->n_val, s->twins ? " + twin" : "");
+    if (!ok || verbose) {
+        const struct octo_ledger_stats *ls = octo_ledger_stats(&s->nodes[s->n_val - 1].led);
+        printf("seed %" PRIu64 ": %s (%zu blocks finalized, %d validators%s; ledger: %" PRIu64
+               " transactions ok, %" PRIu64 " failed, %" PRIu64 " skipped)\n",
+               seed, ok ? "ok" : s->why, s->n_canon, s->n_val, s->twins ? " + twin" : "",
+               ls->txs_ok, ls->txs_failed, ls->txs_skipped);
+    }
     while (s->n_ev > 0) {
         struct event e = pop(s);
         octo_free(e.data);
@@ -670,13 +883,17 @@ static bool run_seed(uint64_t seed, bool verbose, struct octo_cons_out *out)
             octo_cons_deinit(&s->nodes[i].core);
         for (size_t w = 0; w < s->nodes[i].n_wal; w++)
             octo_free(s->nodes[i].wal[w]);
-        for (size_t h = 0; h < s->nodes[i].n_fin; h++)
+        for (size_t h = 0; h < s->nodes[i].n_fin && h < FIN_MAX; h++)
             octo_free(s->nodes[i].fin_enc[h]);
+        if (s->nodes[i].led_on)
+            octo_ledger_deinit(&s->nodes[i].led);
         octo_identity_deinit(&s->nodes[i].key);
     }
     for (int i = 0; i < SUB_DEPTH; i++)
         octo_free(s->sub[i]);
     octo_free(s->heap);
+    octo_free(s->scratch);
+    octo_free(s->payload);
     octo_free(s);
     return ok;
 }
