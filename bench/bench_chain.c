@@ -17,6 +17,8 @@
  *                           transfers into the validators (two waves of 32 per account in
  *                           flight, within the pool's 64-nonce window)
  *   finality_load p50/p99   proposal to finalization during that load
+ *     reference: transfers_verify_limit  cores / (n x one signature check): what the machine
+ *                           allows when every validator checks every transaction once
  * Published reference: CometBFT's QA (v1.0.0-alpha.2) saturates at about 400 tx/s with 175
  * validators and ~1 s blocks (CONSENSUS.md §5). Figures only: nothing here fails on a slow
  * machine; on a machine with fewer cores than validators every process shares them.
@@ -52,6 +54,7 @@
 #define U OCTO_UNIT
 
 static const uint8_t g_chain[32] = {0xbe, 0x4c};
+static double g_verify_ns; /* one Ed25519 verification, measured first */
 
 /* ---- in-process: keys, a ledger, blocks ------------------------------------------------------ */
 
@@ -408,7 +411,7 @@ struct rpcq {
     uint8_t buf[65536];
     size_t len;
     cJSON *answer;
-    bool done, closed, abandoned;
+    bool done, closed, abandoned, reset;
 };
 
 struct vnode {
@@ -503,11 +506,13 @@ static void rpc_open(struct octo_net_stream *s, int status, void *ctx)
         q->done = true;
         return;
     }
-    static const char req[] = "{\"method\":\"status\"}";
+    const char *req =
+        q->reset ? "{\"method\":\"status\",\"reset_finality\":true}" : "{\"method\":\"status\"}";
     uint8_t hdr[4];
-    octo_store_be32(hdr, sizeof(req) - 1);
+    size_t rl = strlen(req);
+    octo_store_be32(hdr, (uint32_t)rl);
     if (octo_net_stream_write(s, hdr, 4) != 4 ||
-        octo_net_stream_write(s, (const uint8_t *)req, sizeof(req) - 1) != (int)sizeof(req) - 1)
+        octo_net_stream_write(s, (const uint8_t *)req, rl) != (int)rl)
         q->done = true;
 }
 
@@ -542,10 +547,13 @@ static const struct octo_net_stream_ops rpc_ops = {
 
 static void run_for(struct netb *nb, uint64_t ms);
 
-/* The status answer of validator i (NULL when it did not answer). */
-static cJSON *status_of(struct netb *nb, int i)
+/* The status answer of validator i (NULL when it did not answer); with reset, its finality
+ * samples start afresh after answering. */
+static cJSON *status_call(struct netb *nb, int i, bool reset)
 {
     struct rpcq *q = octo_calloc(1, sizeof(*q));
+    if (q != NULL)
+        q->reset = reset;
     if (q == NULL || octo_net_stream_open(nb->net, &nb->nodes[i].id, OCTO_CHAIN_RPC_PROTOCOL,
                                           &rpc_ops, q, &q->s) != 0) {
         octo_free(q);
@@ -562,6 +570,18 @@ static cJSON *status_of(struct netb *nb, int i)
         octo_net_stream_reset(q->s);
     }
     return a;
+}
+
+static cJSON *status_of(struct netb *nb, int i)
+{
+    return status_call(nb, i, false);
+}
+
+/* Starts every validator's finality samples afresh (a measuring window begins). */
+static void reset_finality(struct netb *nb)
+{
+    for (int i = 0; i < nb->n; i++)
+        cJSON_Delete(status_call(nb, i, true));
 }
 
 static void on_tick(uv_timer_t *t)
@@ -721,9 +741,10 @@ static void bench_network(const struct octo_bench *b, int n)
         if (octo_net_dial(nb->net, &v->addr, dialed, v) != 0)
             abort();
     }
-    run_for(nb, 1000);
+    run_for(nb, 2000); /* connections up, the first views settled */
 
     /* idle: empty blocks */
+    reset_finality(nb);
     run_for(nb, b->quick ? 2000 : 5000);
     double p50, p99;
     finality(nb, &p50, &p99);
@@ -734,6 +755,7 @@ static void bench_network(const struct octo_bench *b, int n)
     uint8_t to[32];
     memset(to, 0x5c, 32);
     uint64_t base = txs_applied(nb);
+    reset_finality(nb);
     uint64_t window_ns = (b->quick ? 5 : 15) * OCTO_NS_PER_S;
     send_wave(nb, acc, n_acc, g.chain_id, to);
     send_wave(nb, acc, n_acc, g.chain_id, to);
@@ -753,6 +775,11 @@ static void bench_network(const struct octo_bench *b, int n)
     double tps = (double)(last - base) / ((double)(t1 - t0) / 1e9);
     finality(nb, &p50, &p99);
     octo_bench_report(b, "transfers_per_s", tps, "tx/s", params);
+    /* the machine's ceiling: every validator checks every signature once, sharing the cores */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    octo_bench_report(b, "transfers_verify_limit",
+                      (double)(cores > 0 ? cores : 1) * 1e9 / ((double)n * g_verify_ns), "tx/s",
+                      params);
     octo_bench_report(b, "finality_load_p50", p50, "ms", params);
     octo_bench_report(b, "finality_load_p99", p99, "ms", params);
     (void)sent;
@@ -796,6 +823,7 @@ int main(int argc, char **argv)
         return 1;
     make_keys();
     double verify_ns = bench_verify(&b);
+    g_verify_ns = verify_ns;
     bench_transfers(&b);
     bench_settle(&b);
     const char *only = getenv("BENCH_CHAIN_VALIDATORS"); /* one network size only */

@@ -261,6 +261,7 @@ static void send_msg(struct octo_cons_state *st, struct octo_cons_out *out, uint
     if (p == NULL)
         return;
     struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_SEND, to);
+    OCTO_ASSERT(a != NULL); /* room was checked above */
     a->data = p;
     a->len = len;
 }
@@ -391,6 +392,7 @@ static void evidence(struct octo_cons_state *st, struct octo_cons_out *out, uint
             octo_store_be32(start, (uint32_t)la);
             octo_store_be32(start + 4 + la, (uint32_t)lb);
             struct octo_cons_action *act = emit(st, out, OCTO_CONS_ACT_EVIDENCE, who);
+            OCTO_ASSERT(act != NULL); /* room was checked above */
             act->data = start;
             act->len = 8 + la + lb;
             return;
@@ -425,10 +427,12 @@ static bool persist_and_send(struct octo_cons_state *st, struct octo_cons_out *o
     if (p == NULL)
         return false;
     struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
+    OCTO_ASSERT(a != NULL); /* room was checked above */
     a->data = p;
     a->len = len;
     a->view = view;
     a = emit(st, out, OCTO_CONS_ACT_SEND, OCTO_CONS_TO_ALL);
+    OCTO_ASSERT(a != NULL); /* room was checked above */
     a->data = p;
     a->len = len;
     return true;
@@ -568,6 +572,7 @@ static bool keep_durable(struct octo_cons_state *st, struct octo_cons_out *out, 
     if (p == NULL)
         return false;
     struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
+    OCTO_ASSERT(a != NULL); /* room was checked above */
     a->data = p;
     a->len = len;
     a->view = b->hdr.view;
@@ -665,6 +670,7 @@ static void persist_cert(struct octo_cons_state *st, struct octo_cons_out *out,
     if (p == NULL)
         return;
     struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
+    OCTO_ASSERT(a != NULL); /* room was checked above */
     a->data = p;
     a->len = len;
     a->view = c->view;
@@ -1105,6 +1111,8 @@ static void rebroadcast(struct octo_cons_state *st, struct octo_cons_out *out)
     for (uint64_t u = st->fin.view + 1; u < end; u++) {
         const struct slot *p = slot_get(st, u);
         struct octo_cons_cert cert;
+        if (p == NULL)
+            continue;
         if (p->skipped && kind_cert(st, p, OCTO_CONS_SKIP, ZERO_ID, &cert))
             send_cert(st, out, OCTO_CONS_TO_ALL, &cert);
         for (unsigned i = 0; i < p->n_notarized; i++)

@@ -814,6 +814,7 @@ static int op_settle(struct octo_ledger_state *s, struct octo_account *a, const 
         int rc = octo_receipt_decode(base + (size_t)i * OCTO_RECEIPT_LEN, OCTO_RECEIPT_LEN, &r);
         OCTO_ASSERT(rc == 0);
         struct octo_escrow *e = escrow(s, r.task);
+        OCTO_ASSERT(e != NULL); /* checked in the first pass */
         uint64_t price = r.price;
         uint64_t prov = mul_div(price, 70, 100);
         uint64_t orch = mul_div(price, 10, 100);
@@ -882,6 +883,7 @@ static int op_slash_double(struct octo_ledger_state *s, const struct octo_tx *t)
         return OCTO_TXR_FULL;
     create(s, OBJ_MARK, mark);
     struct octo_account *a = account(s, pk);
+    OCTO_ASSERT(a != NULL); /* it has stake: checked above */
     a->jailed = 1;
     slash(s, a, s->p.slash_double_bps);
     return OCTO_TXR_OK;

@@ -449,6 +449,40 @@ static int run_block(struct octo_cli *cli)
     return st;
 }
 
+/* ---- octo status ------------------------------------------------------------------------------
+ */
+
+static int run_status(struct octo_cli *cli)
+{
+    if (cli->args.positional_count != 0)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "usage: octo status [--node MULTIADDR]");
+    cJSON *req = cJSON_CreateObject(), *ans;
+    cJSON_AddStringToObject(req, "method", "status");
+    int st = call(cli, "status", req, &ans);
+    if (st != OCTO_EXIT_OK)
+        return st;
+    if (octo_args_has(&cli->args, "json")) {
+        octo_cli_print_json(cli, ans);
+        return OCTO_EXIT_OK;
+    }
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(ans, "stats");
+    const cJSON *peers = cJSON_GetObjectItemCaseSensitive(ans, "peers_connected");
+    const cJSON *vals = cJSON_GetObjectItemCaseSensitive(ans, "validators");
+    fprintf(cli->out,
+            "chain     %s (%s)\nheight    %llu (view %llu)\nvalidators %d (%s), %d peers "
+            "connected\nfinality  p50 %.1f ms, p99 %.1f ms (%llu own blocks)\n",
+            json_str(ans, "chain"), json_str(ans, "chain_id"),
+            (unsigned long long)json_u64(ans, "height"), (unsigned long long)json_u64(ans, "view"),
+            cJSON_GetArraySize(vals),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "voting")) ? "voting" : "following",
+            cJSON_IsNumber(peers) ? peers->valueint : 0,
+            (double)json_u64(stats, "finality_p50_us") / 1000.0,
+            (double)json_u64(stats, "finality_p99_us") / 1000.0,
+            (unsigned long long)json_u64(stats, "finality_samples"));
+    cJSON_Delete(ans);
+    return OCTO_EXIT_OK;
+}
+
 /* ---- octo tx --------------------------------------------------------------------------------- */
 
 static const struct octo_flag tx_flags[] = {
@@ -654,6 +688,15 @@ const struct octo_cli_cmd octo_cmd_account = {
     .needs_config = true,
     .usage = "account [ADDR] [--node MULTIADDR] [--json]",
     .summary = "show an account's balances, stakes and nonce (default: the home's)",
+};
+
+const struct octo_cli_cmd octo_cmd_status = {
+    .name = "status",
+    .run = run_status,
+    .flags = block_flags,
+    .needs_config = true,
+    .usage = "status [--node MULTIADDR] [--json]",
+    .summary = "show a node's chain: height, view, validators, peers, finality latency",
 };
 
 const struct octo_cli_cmd octo_cmd_block = {

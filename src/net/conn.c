@@ -513,6 +513,8 @@ void octo__conn_schedule(struct net_conn *c)
     }
     c->scheduled = true;
     c->sched_next = c->net->scheduled;
+    if (c->net->scheduled == NULL && c->net->idle.data == c->net)
+        uv_idle_start(&c->net->idle, octo__net_on_idle);
     c->net->scheduled = c;
 }
 

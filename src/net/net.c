@@ -220,7 +220,15 @@ static int bind_listener(struct octo_net *n, struct net_listener *l)
 
 static void on_check(uv_check_t *h)
 {
-    octo__net_run_scheduled(h->data);
+    struct octo_net *n = h->data;
+    octo__net_run_scheduled(n);
+    if (n->scheduled == NULL && n->idle.data == n)
+        uv_idle_stop(&n->idle);
+}
+
+void octo__net_on_idle(uv_idle_t *h)
+{
+    (void)h;
 }
 
 static void on_tick(uv_timer_t *t)
@@ -245,6 +253,9 @@ int octo_net_start(struct octo_net *n)
     n->check.data = n;
     n->handles_open++;
     uv_check_start(&n->check, on_check);
+    uv_idle_init(n->loop, &n->idle);
+    n->idle.data = n;
+    n->handles_open++;
     for (size_t i = 0; i < n->listener_count; i++) {
         int rc = bind_listener(n, &n->listeners[i]);
         if (rc < 0) {
@@ -371,6 +382,10 @@ void octo_net_shutdown(struct octo_net *n, void (*done)(void *ctx), void *ctx)
     if (n->check.data == n) {
         uv_check_stop(&n->check);
         uv_close((uv_handle_t *)&n->check, on_check_closed);
+    }
+    if (n->idle.data == n) {
+        uv_idle_stop(&n->idle);
+        uv_close((uv_handle_t *)&n->idle, on_check_closed);
     }
     struct net_conn *c = n->conns;
     while (c != NULL) {

@@ -122,6 +122,8 @@ struct octo_net {
     const char *handler_protocols[OCTO_NET_HANDLERS_MAX]; /* for multistream listeners */
     uv_timer_t timer;
     uv_check_t check;           /* runs scheduled pumps after each loop iteration */
+    uv_idle_t idle;             /* active while pumps wait: the loop's poll must not block
+                                   (a write made from a timer would wait for the next event) */
     struct net_conn *scheduled; /* connections to pump */
     struct rate_entry rate[RATE_TABLE_SIZE];
     struct octo_net_stats stats;
@@ -140,6 +142,7 @@ uint64_t octo__net_now_ms(const struct octo_net *n);
 octo_tick octo__net_now(const struct octo_net *n);
 void octo__net_handle_closed(struct octo_net *n);
 void octo__net_run_scheduled(struct octo_net *n);
+void octo__net_on_idle(uv_idle_t *h); /* nothing: its being active keeps poll from blocking */
 
 /* conn.c */
 struct net_conn *octo__conn_new(struct octo_net *n, bool outbound);

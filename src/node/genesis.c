@@ -60,13 +60,16 @@ static int fail(char *err, const char *path, const char *fmt, ...)
 /* "prefix.key", or "key" at the top. */
 static void path_key(char out[PATH_LEN], const char *prefix, const char *key)
 {
-    snprintf(out, PATH_LEN, "%s%s%.40s", prefix, prefix[0] != '\0' ? "." : "", key);
+    if ((size_t)snprintf(out, PATH_LEN, "%s%s%.40s", prefix, prefix[0] != '\0' ? "." : "", key) >=
+        PATH_LEN)
+        out[PATH_LEN - 1] = '\0'; /* a field path only names the field in a message */
 }
 
 /* "prefix[i]". */
 static void path_index(char out[PATH_LEN], const char *prefix, size_t i)
 {
-    snprintf(out, PATH_LEN, "%.80s[%zu]", prefix, i);
+    if ((size_t)snprintf(out, PATH_LEN, "%.80s[%zu]", prefix, i) >= PATH_LEN)
+        out[PATH_LEN - 1] = '\0';
 }
 
 static bool printable(const char *s)
@@ -148,7 +151,7 @@ static int read_int(const cJSON *v, const char *path, uint64_t min, uint64_t max
 static int read_u32(const cJSON *v, const char *path, uint32_t min, uint32_t max, uint32_t *out,
                     char *err)
 {
-    uint64_t x;
+    uint64_t x = 0;
     int rc = read_int(v, path, min, max, &x, err);
     if (rc == 0)
         *out = (uint32_t)x;

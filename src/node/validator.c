@@ -3,12 +3,12 @@
  * with time, messages and payloads, persists what it asks, and turns finalized blocks into
  * ledger state and blockstore rows.
  *
- * drive() runs the actions of one core call in order. PERSIST appends to the WAL; before the
- * first SEND after a PERSIST the WAL is synced, which is the "persist before send" rule; the
- * WAL is synced again when the batch ends. FINALIZED applies the block (ledger, then one
- * blockstore transaction, then the pool). NEED_PAYLOAD and a validator-set change are
- * remembered and handled after the batch, because they call the core again (the batch's
- * data points into the core). Everything that arrives (frames, timer) ends in drive().
+ * drive() runs the actions of one core call: first every PERSIST is appended to the WAL and
+ * the WAL synced once, then the rest in order, so nothing the batch sends leaves before all it
+ * persists is durable (the "persist before send" rule, for the whole batch at once). FINALIZED
+ * applies the block (ledger, then one blockstore transaction, then the pool). NEED_PAYLOAD and a
+ * validator-set change are remembered and handled after the batch, because they call the core again
+ * (the batch's data points into the core). Everything that arrives (frames, timer) ends in drive().
  *
  * Peers: every other validator of the set is dialed at its genesis addresses (with its
  * /p2p id) and an outbound /octo/chain/1.0.0 stream is kept to it for what we send; what
@@ -589,16 +589,21 @@ static void run_actions(struct octo_validator *v, struct octo_cons_out *out)
 {
     bool outer = v->driving;
     v->driving = true;
+    /* every record the batch persists first, with one sync: no message of the batch leaves
+     * before all of them are durable (stronger than each before its own send) */
+    for (size_t i = 0; i < out->n; i++) {
+        const struct octo_cons_action *a = &out->acts[i];
+        if (a->kind == OCTO_CONS_ACT_PERSIST && octo_wal_append(&v->wal, a->data, a->len) != 0)
+            fatal("consensus WAL append failed");
+    }
+    if (octo_wal_sync(&v->wal) != 0)
+        fatal("consensus WAL sync failed");
     for (size_t i = 0; i < out->n; i++) {
         const struct octo_cons_action *a = &out->acts[i];
         switch (a->kind) {
         case OCTO_CONS_ACT_PERSIST:
-            if (octo_wal_append(&v->wal, a->data, a->len) != 0)
-                fatal("consensus WAL append failed");
             break;
         case OCTO_CONS_ACT_SEND:
-            if (octo_wal_sync(&v->wal) != 0) /* persisted before it is sent */
-                fatal("consensus WAL sync failed");
             send_to_index(v, a->to, OCTO_CHAIN_FRAME_CONS, a->data, a->len);
             break;
         case OCTO_CONS_ACT_NEED_PAYLOAD:
@@ -616,8 +621,6 @@ static void run_actions(struct octo_validator *v, struct octo_cons_out *out)
             break;
         }
     }
-    if (octo_wal_sync(&v->wal) != 0)
-        fatal("consensus WAL sync failed");
     v->stats.wal_syncs = v->wal.syncs;
     arm_timer(v, out->wake_ms);
     v->driving = outer;

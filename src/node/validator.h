@@ -17,7 +17,9 @@
  *                                                default): header, transactions with results
  *     {"method":"tx","id":HEX}                -> height, position, result, and the RFC 6962
  *                                                inclusion proof against the block's tx root
- *     {"method":"status"}                     -> chain id, height, view, validators, peers
+ *     {"method":"status"}                     -> chain id, height, view, validators, peers,
+ *                                                counters, finality latency percentiles
+ *                                                ("reset_finality": true starts them afresh)
  *
  * What the core asks to persist is appended to the WAL and synced before the next message
  * leaves; a finalized block is applied to the ledger and committed to the blockstore (block,

@@ -270,8 +270,11 @@ static char *rpc_tx(struct octo_validator *v, const cJSON *req)
     return finish(o);
 }
 
-static char *rpc_status(struct octo_validator *v)
+static char *rpc_status(struct octo_validator *v, const cJSON *req)
 {
+    /* "reset_finality": true starts the latency samples afresh after this answer (a
+     * benchmark's measuring window) */
+    bool reset = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reset_finality"));
     cJSON *o = cJSON_CreateObject();
     add_hex(o, "chain_id", octo_ledger_chain_id(&v->ledger), 32);
     cJSON_AddStringToObject(o, "chain", v->cfg.genesis->name);
@@ -309,6 +312,8 @@ static char *rpc_status(struct octo_validator *v)
     add_u64(st, "finality_p50_us", val_finality_us(v, 500));
     add_u64(st, "finality_p99_us", val_finality_us(v, 990));
     add_u64(st, "mempool_accepted", octo_mempool_stats(&v->pool)->accepted);
+    if (reset)
+        v->n_finality = 0;
     return finish(o);
 }
 
@@ -332,7 +337,7 @@ char *val_rpc(struct octo_validator *v, const char *text, size_t len)
     else if (strcmp(method, "tx") == 0)
         resp = rpc_tx(v, req);
     else if (strcmp(method, "status") == 0)
-        resp = rpc_status(v);
+        resp = rpc_status(v, req);
     else
         resp = error("bad-request", "unknown method (submit, account, block, tx, status)");
     cJSON_Delete(req);

@@ -85,7 +85,15 @@ static const char *with(const char *from, const char *to)
     size_t pre = at != NULL ? (size_t)(at - sample) : 0;
     if (at == NULL || pre + strlen(to) + strlen(at + strlen(from)) >= sizeof(out[0]))
         return NULL;
-    snprintf(o, sizeof(out[0]), "%.*s%s%s", (int)pre, sample, to, at + strlen(from));
+    /* the lengths were checked: assemble byte by byte */
+    size_t n = 0;
+    for (size_t i = 0; i < pre; i++)
+        o[n++] = sample[i];
+    for (const char *p = to; *p != '\0'; p++)
+        o[n++] = *p;
+    for (const char *p = at + strlen(from); *p != '\0'; p++)
+        o[n++] = *p;
+    o[n] = '\0';
     return o;
 }
 
