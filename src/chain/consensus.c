@@ -94,6 +94,18 @@ struct octo_cons_state {
     struct octo_cons_stats stats;
     struct octo_cons_msg scratch;            /* the message being handled */
     struct blk *chain[OCTO_CONS_BLOCKS_MAX]; /* try_deliver's walk */
+    /* catch-up over a gap longer than the block table: the ids of the chain from the target
+     * down (sync_ids[i] is the id at height sync_top - i), collected walking parent links
+     * back with each block dropped once its id is kept, then the blocks fetched again
+     * forward, OCTO_CONS_SYNC_BATCH at a time, and delivered as they arrive */
+    bool syncing;
+    uint8_t (*sync_ids)[IDL];
+    size_t sync_n, sync_cap;
+    uint64_t sync_top;
+    uint8_t sync_cursor[IDL]; /* the next block to walk back from */
+    bool sync_back;           /* still walking back */
+    size_t sync_switch;       /* gaps longer than this are caught up with ids */
+    uint64_t sync_req_low, sync_req_high, sync_req_at; /* heights the last request covers */
     struct slot slots[OCTO_CONS_WINDOW];
     struct blk blocks[OCTO_CONS_BLOCKS_MAX];
     int16_t bidx[BIDX]; /* block index by id (blk_find), -1 empty */
@@ -827,10 +839,143 @@ static void serve_blocks(struct octo_cons_state *st, struct octo_cons_out *out, 
     }
 }
 
+/* Hands block b to the shell as final and moves the anchor to it. */
+static void deliver(struct octo_cons_state *st, struct octo_cons_out *out, const struct blk *b)
+{
+    struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_FINALIZED, 0);
+    OCTO_ASSERT(a != NULL); /* callers keep OUT_RESERVE free */
+    a->data = b->payload;
+    a->len = b->len;
+    a->proposal = proposal_msg(b).u.proposal;
+    a->view = b->hdr.view;
+    a->height = b->hdr.height;
+    memcpy(a->id, b->id, IDL);
+    st->fin.view = b->hdr.view;
+    st->fin.height = b->hdr.height;
+    memcpy(st->fin.id, b->id, IDL);
+    st->stats.finalized++;
+}
+
+/* During a long catch-up only the blocks its walk needs next are kept: below the walk's
+ * cursor going back, the next batch going forward (every other block a peer sends, new
+ * proposals included, would fill the table with blocks that cannot be evicted). */
+static bool sync_wants(const struct octo_cons_state *st, uint64_t height)
+{
+    if (!st->syncing)
+        return true;
+    if (height <= st->fin.height)
+        return false;
+    if (st->sync_back)
+        return height <= st->sync_top - st->sync_n;
+    return height <= st->fin.height + OCTO_CONS_SYNC_BATCH;
+}
+
+static void sync_stop(struct octo_cons_state *st)
+{
+    st->syncing = false;
+    st->sync_n = 0;
+    st->have_target = false;
+}
+
+/* Keeps one more id of the walk back; false when the walk cannot go on (no memory, or more
+ * than OCTO_CONS_SYNC_IDS_MAX heights). */
+static bool sync_push(struct octo_cons_state *st, const uint8_t *id)
+{
+    if (st->sync_n == st->sync_cap) {
+        size_t cap = st->sync_cap ? st->sync_cap * 2 : 4096;
+        if (cap > OCTO_CONS_SYNC_IDS_MAX)
+            return false;
+        uint8_t(*ids)[IDL] = octo_realloc(st->sync_ids, cap * IDL);
+        if (ids == NULL)
+            return false;
+        st->sync_ids = ids;
+        st->sync_cap = cap;
+    }
+    memcpy(st->sync_ids[st->sync_n++], id, IDL);
+    return true;
+}
+
+/* Asks for the block `id` at `height` (and so its batch of ancestors) unless the last request
+ * covers that height and is younger than 2 delta: its batch is still arriving. */
+static void sync_request(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out,
+                         const uint8_t *id, uint64_t height, uint64_t wanted)
+{
+    if (wanted >= st->sync_req_low && wanted <= st->sync_req_high &&
+        now < st->sync_req_at + 2 * st->delta)
+        return;
+    st->sync_req_high = height;
+    st->sync_req_low = height >= OCTO_CONS_SYNC_BATCH ? height - (OCTO_CONS_SYNC_BATCH - 1) : 1;
+    st->sync_req_at = now;
+    memset(st->requested, 0, IDL); /* a new request, sent now */
+    request_block(st, now, out, id);
+}
+
+/* The long catch-up: walk back to the last finalized block keeping only ids, then fetch and
+ * deliver forward. */
+static void sync_step(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out)
+{
+    while (st->sync_back) {                      /* phase 1: back */
+        uint64_t ch = st->sync_top - st->sync_n; /* the cursor's height */
+        if (ch <= st->fin.height) {
+            /* the walk is down to what this node holds final (which may have moved on
+             * meanwhile): the chain it walked must pass through our last final block */
+            bool ours = ch == st->fin.height
+                            ? id_eq(st->sync_cursor, st->fin.id)
+                            : id_eq(st->sync_ids[st->sync_top - st->fin.height], st->fin.id);
+            if (!ours) {
+                st->stats.conflicts++;
+                sync_stop(st);
+                return;
+            }
+            st->sync_back = false;
+            break;
+        }
+        struct blk *b = blk_find(st, st->sync_cursor);
+        if (b == NULL) {
+            sync_request(st, now, out, st->sync_cursor, ch, ch);
+            wake_at(out, now + 2 * st->delta);
+            return;
+        }
+        if (b->hdr.height != ch || !sync_push(st, b->id)) {
+            st->stats.conflicts++; /* not the chain it claims to be, or too long */
+            sync_stop(st);
+            return;
+        }
+        memcpy(st->sync_cursor, b->hdr.parent, IDL);
+        if (slot_get(st, b->hdr.view) == NULL)
+            blk_free(st, b); /* its id is kept; it comes again when its turn comes */
+    }
+    while (st->fin.height < st->sync_top) { /* phase 2: forward */
+        const uint8_t *want = st->sync_ids[st->sync_top - (st->fin.height + 1)];
+        const struct blk *b = blk_find(st, want);
+        if (b == NULL) {
+            /* the batch that ends with the block wanted: its newest member and its ancestors */
+            uint64_t ask = st->fin.height + OCTO_CONS_SYNC_BATCH;
+            if (ask > st->sync_top)
+                ask = st->sync_top;
+            sync_request(st, now, out, st->sync_ids[st->sync_top - ask], ask, st->fin.height + 1);
+            wake_at(out, now + 2 * st->delta);
+            return;
+        }
+        if (out->n + OUT_RESERVE >= OCTO_CONS_ACTIONS_MAX) {
+            wake_at(out, now);
+            return;
+        }
+        deliver(st, out, b);
+    }
+    sync_stop(st);
+    if (st->cur <= st->fin.view)
+        enter(st, now, out, st->fin.view + 1);
+}
+
 static void try_deliver(struct octo_cons_state *st, uint64_t now, struct octo_cons_out *out)
 {
     if (!st->have_target || st->target_view <= st->fin.view) {
-        st->have_target = false;
+        sync_stop(st);
+        return;
+    }
+    if (st->syncing) {
+        sync_step(st, now, out);
         return;
     }
     struct blk **chain = st->chain;
@@ -842,11 +987,30 @@ static void try_deliver(struct octo_cons_state *st, uint64_t now, struct octo_co
             request_block(st, now, out, id);
             return;
         }
-        if (b->hdr.height <= st->fin.height || k == OCTO_CONS_BLOCKS_MAX) {
+        if (b->hdr.height <= st->fin.height) {
             /* not a descendant of the last finalized block: more than a third of the stake
-             * signed a conflicting finalization (or the gap is longer than the table) */
+             * signed a conflicting finalization */
             st->stats.conflicts++;
             st->have_target = false;
+            return;
+        }
+        if (k == st->sync_switch) { /* a long gap: go on with ids only */
+            st->syncing = true;
+            st->sync_n = 0;
+            st->sync_top = chain[0]->hdr.height;
+            bool ok = true;
+            for (size_t i = 0; i < k && ok; i++)
+                ok = sync_push(st, chain[i]->id);
+            if (!ok) {
+                st->stats.conflicts++;
+                sync_stop(st);
+                return;
+            }
+            memcpy(st->sync_cursor, id, IDL);
+            st->sync_back = true;
+            st->sync_req_low = st->sync_req_high = st->sync_req_at = 0;
+            st->stats.syncs++;
+            sync_step(st, now, out);
             return;
         }
         chain[k++] = b;
@@ -854,21 +1018,8 @@ static void try_deliver(struct octo_cons_state *st, uint64_t now, struct octo_co
     }
     /* oldest first; as many as this call's actions can carry (the rest on the next tick):
      * a block is final for this node only once the shell has been told */
-    while (k > 0 && out->n + OUT_RESERVE < OCTO_CONS_ACTIONS_MAX) {
-        struct blk *b = chain[--k];
-        struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_FINALIZED, 0);
-        OCTO_ASSERT(a != NULL);
-        a->data = b->payload;
-        a->len = b->len;
-        a->proposal = proposal_msg(b).u.proposal;
-        a->view = b->hdr.view;
-        a->height = b->hdr.height;
-        memcpy(a->id, b->id, IDL);
-        st->fin.view = b->hdr.view;
-        st->fin.height = b->hdr.height;
-        memcpy(st->fin.id, b->id, IDL);
-        st->stats.finalized++;
-    }
+    while (k > 0 && out->n + OUT_RESERVE < OCTO_CONS_ACTIONS_MAX)
+        deliver(st, out, chain[--k]);
     if (k > 0) {
         wake_at(out, now);
         return;
@@ -991,7 +1142,7 @@ static int on_proposal(struct octo_cons_state *st, uint64_t now, struct octo_con
                        const struct octo_cons_proposal *p)
 {
     const struct octo_cons_block *b = &p->block;
-    bool wanted = st->have_target && b->view <= st->target_view;
+    bool wanted = st->have_target && b->view <= st->target_view && sync_wants(st, b->height);
     struct slot *s = slot_get(st, b->view);
     if (s == NULL && !(wanted && b->view > st->fin.view)) {
         if (b->view <= st->fin.view)
@@ -1272,6 +1423,9 @@ int octo_cons_init(struct octo_cons *c, const struct octo_cons_config *cfg,
     st->validate = cfg->validate;
     st->validate_ctx = cfg->validate_ctx;
     st->vote_floor = cfg->vote_floor;
+    st->sync_switch = cfg->catch_up_switch != 0 && cfg->catch_up_switch < OCTO_CONS_SYNC_SWITCH
+                          ? cfg->catch_up_switch
+                          : OCTO_CONS_SYNC_SWITCH;
     st->key = self;
     st->self = me;
     st->fin = *anchor;
@@ -1290,11 +1444,11 @@ void octo_cons_deinit(struct octo_cons *c)
     for (size_t i = 0; i < OCTO_CONS_BLOCKS_MAX; i++)
         if (c->st->blocks[i].used)
             blk_free(c->st, &c->st->blocks[i]);
+    octo_free(c->st->sync_ids);
     octo_free(c->st);
     c->st = NULL;
 }
 
-/* An own proposal from before a restart: kept as this view's proposal, never made again. */
 /* A persisted proposal: this validator's own (it must never propose again in that view), or
  * the leader's block it voted NOTARIZE for (held again, so it can be served). */
 static int restore_proposal(struct octo_cons_state *st, const struct octo_cons_proposal *p)
@@ -1423,6 +1577,14 @@ int octo_cons_pending(struct octo_cons *c, uint64_t view, struct octo_cons_pendi
         id = pb->hdr.parent;
     }
     return id_eq(id, st->fin.id) ? (int)n : OCTO_EINVAL; /* it descends from the last final */
+}
+
+void octo_cons_sync_state(const struct octo_cons *c, uint64_t *top, uint64_t *ids, bool *back)
+{
+    const struct octo_cons_state *st = c->st;
+    *top = st->syncing ? st->sync_top : 0;
+    *ids = st->syncing ? st->sync_n : 0;
+    *back = st->syncing && st->sync_back;
 }
 
 const uint8_t *octo_cons_payload(const struct octo_cons *c, const uint8_t id[OCTO_CONS_ID_LEN],

@@ -12,7 +12,9 @@
  *   - on a notarization (votes of more than 2/3 of the stake for one block) votes FINALIZE for
  *     it unless it voted SKIP in v, and enters v + 1; a skip certificate also moves it on.
  * A FINALIZE quorum finalizes the block and its ancestors, which are handed to the application
- * in height order (FINALIZED), fetched from peers (BLOCK_REQ) when missing.
+ * in height order (FINALIZED), fetched from peers (BLOCK_REQ) when missing. A gap longer than
+ * OCTO_CONS_SYNC_SWITCH blocks is walked back keeping only the ids (so it need not fit the
+ * block table), then fetched forward and delivered a batch at a time.
  *
  * The three voting rules are assertions that stay on: never NOTARIZE two blocks in a view;
  * never both SKIP and FINALIZE in a view; FINALIZE only a notarized block, NOTARIZE only on a
@@ -49,6 +51,8 @@
 #define OCTO_CONS_BLOCKS_MAX 1024 /* blocks held (unfinalized, and recent finalized ones) */
 #define OCTO_CONS_ACTIONS_MAX 512 /* actions one call may emit */
 #define OCTO_CONS_SYNC_BATCH 16   /* blocks sent back for one block request */
+#define OCTO_CONS_SYNC_SWITCH 256 /* a catch-up longer than this keeps ids, not blocks */
+#define OCTO_CONS_SYNC_IDS_MAX (1u << 22) /* heights one catch-up may span (128 MiB of ids) */
 #define OCTO_CONS_OUT_BYTES ((size_t)OCTO_CONS_MSG_MAX + ((size_t)1 << 20)) /* their bytes */
 
 struct octo_cons_validator {
@@ -72,6 +76,9 @@ struct octo_cons_config {
     /* No vote or proposal at or below this view: views this validator may have voted in under
      * another validator set (whose votes this core cannot replay), 0 for none. */
     uint64_t vote_floor;
+    /* Gaps longer than this many blocks are caught up keeping ids only (0: the default,
+     * OCTO_CONS_SYNC_SWITCH; tests set it low to exercise that path). */
+    uint32_t catch_up_switch;
 };
 
 /* The last finalized block, where a (re)started validator begins. Genesis: view 0, height 0,
@@ -121,7 +128,7 @@ struct octo_cons_out {
 struct octo_cons_stats {
     uint64_t received, malformed, bad_signature, not_validator, not_leader, stale, too_far,
         duplicate, dropped_full, invalid_payload, evidence, proposals, votes_sent, finalized,
-        skipped_views, requests_sent,
+        skipped_views, requests_sent, syncs,
         conflicts; /* a finalization not descending from the last one (or too far to walk) */
 };
 
@@ -182,6 +189,10 @@ struct octo_cons_pending {
  * OCTO_EINVAL (view is not one a proposal can be made in), OCTO_ENOSPACE (more than max). */
 int octo_cons_pending(struct octo_cons *c, uint64_t view, struct octo_cons_pending *out,
                       size_t max);
+
+/* A long catch-up in progress: the height it goes to (0: none), the ids collected, whether it
+ * is still walking back. */
+void octo_cons_sync_state(const struct octo_cons *c, uint64_t *top, uint64_t *ids, bool *back);
 
 /* The payload of a held block (NULL when not held), e.g. a parent's from the validate hook. */
 const uint8_t *octo_cons_payload(const struct octo_cons *c, const uint8_t id[OCTO_CONS_ID_LEN],

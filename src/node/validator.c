@@ -1149,6 +1149,12 @@ int octo_validator_start(struct octo_validator **out, const struct octo_validato
     if (v == NULL)
         return OCTO_ENOMEM;
     v->cfg = *cfg;
+    if (cfg->wal_path == NULL || strlen(cfg->wal_path) >= sizeof(v->wal_base) - 32) {
+        octo_free(v);
+        return OCTO_EINVAL;
+    }
+    snprintf(v->wal_base, sizeof(v->wal_base), "%s", cfg->wal_path);
+    v->cfg.wal_path = v->wal_base;
     if (v->cfg.block_txs_max == 0 || v->cfg.block_txs_max > OCTO_BLOCK_TXS_MAX)
         v->cfg.block_txs_max = OCTO_CHAIN_BLOCK_TXS_DEFAULT;
     v->wal.fd = -1;

@@ -66,7 +66,7 @@ struct octo_validator_config {
     const struct octo_identity *identity;
     const struct octo_genesis *genesis;
     const struct octo_clock *clock;
-    const char *wal_path;
+    const char *wal_path;   /* copied: the WAL files are <wal_path>.<set hash> */
     uint32_t block_txs_max; /* 0: OCTO_CHAIN_BLOCK_TXS_DEFAULT */
 };
 

@@ -57,6 +57,7 @@ struct octo_validator {
     struct octo_wal wal;
     uint64_t wal_kept; /* size after the last compaction */
     char wal_file[OCTO_PATH_MAX];
+    char wal_base[OCTO_PATH_MAX]; /* cfg.wal_path, copied (the caller's may not outlive start) */
     struct octo_cons_validator vals[OCTO_CONS_VALIDATORS_MAX];
     uint32_t n_vals, self; /* self: index in vals, or UINT32_MAX (following) */
     struct val_peer peers[VAL_PEERS_MAX];

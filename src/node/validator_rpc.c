@@ -312,6 +312,28 @@ static char *rpc_status(struct octo_validator *v, const cJSON *req)
     add_u64(st, "finality_p50_us", val_finality_us(v, 500));
     add_u64(st, "finality_p99_us", val_finality_us(v, 990));
     add_u64(st, "mempool_accepted", octo_mempool_stats(&v->pool)->accepted);
+    if (v->cons_ok) {
+        const struct octo_cons_stats *cs = octo_cons_stats(&v->cons);
+        cJSON *c = cJSON_AddObjectToObject(o, "consensus");
+        add_u64(c, "received", cs->received);
+        add_u64(c, "finalized", cs->finalized);
+        add_u64(c, "skipped_views", cs->skipped_views);
+        add_u64(c, "requests_sent", cs->requests_sent);
+        add_u64(c, "long_catch_ups", cs->syncs);
+        add_u64(c, "conflicts", cs->conflicts);
+        add_u64(c, "too_far", cs->too_far);
+        add_u64(c, "stale", cs->stale);
+        add_u64(c, "dropped_full", cs->dropped_full);
+        add_u64(c, "invalid_payload", cs->invalid_payload);
+        add_u64(c, "bad_signature", cs->bad_signature);
+        add_u64(c, "evidence", cs->evidence);
+        uint64_t top, ids;
+        bool back;
+        octo_cons_sync_state(&v->cons, &top, &ids, &back);
+        add_u64(c, "catch_up_to", top);
+        add_u64(c, "catch_up_ids", ids);
+        cJSON_AddBoolToObject(c, "catch_up_walking_back", back);
+    }
     if (reset)
         v->n_finality = 0;
     return finish(o);

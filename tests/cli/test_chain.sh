@@ -161,4 +161,29 @@ run "$OCTO" tx transfer "$A1" 1 --home "$D/accounts/a0" --node "$(node_of 2)" --
 expect_rc "transactions still land after the restart" 0
 
 for i in 0 1 2 3; do eval "kill -TERM \$PID_$i"; done
+sleep 0.5
+
+# a validator far behind (more blocks than the core's block table holds) catches up: a fast
+# network (delta 20 ms, about a hundred empty blocks a second), one validator down while
+# about 1,100 blocks are finalized
+D="$T/fast"
+PORT=$((PORT + 8))
+run "$OCTO" testnet --validators $N --out "$D" --seed "$SEED" --base-port "$PORT" --delta-ms 20
+expect_rc "fast testnet" 0
+ok_start=0
+for i in 0 1 2 3; do start $i && ok_start=$((ok_start + 1)); done
+[ $ok_start -eq $N ] && ok "fast network ready" || bad "fast network: $ok_start of $N"
+wait_height 3 20 20 || bad "fast network not finalizing"
+kill -9 "$PID_3"
+h3=$(height 0)
+wait_height 0 $((h3 + 1100)) 100 && ok "1,100 blocks finalized without v3" || bad "fast network at $(height 0)"
+start 3 && ok "v3 restarts far behind" || bad "v3 restart"
+h=$(height 0)
+wait_height 3 "$h" 60 && ok "v3 caught up $((h - h3)) blocks" || bad "v3 at $(height 3), others at $h"
+[ "$(block_id 3 "$h")" = "$(block_id 0 "$h")" ] && ok "v3's chain is the network's" ||
+    bad "v3 forked at $h"
+for i in 0 1 2 3; do eval "kill -TERM \$PID_$i"; done
+if [ "$fail" -gt 0 ]; then # what the nodes said about it
+    grep -h -A12 "ERROR: AddressSanitizer\|runtime error\|assertion failed\|stopping" "$T"/*.err | head -60
+fi
 cli_finish

@@ -9,7 +9,8 @@
  *     partitions that come and go (two-way splits and isolated nodes);
  *   - crashes: a node stops at a random point, possibly in the middle of what one call asked
  *     (after a PERSIST and before the SEND that follows it, or before the PERSIST), stays
- *     down a while and restarts from its durable state: the persisted votes (octo_cons_restore)
+ *     down a while (one in four for 8-20 s: thousands of blocks to catch up) and restarts
+ *     from its durable state: the persisted votes (octo_cons_restore)
  *     and its finalized blocks (the anchor);
  *   - Twins: validator 0 runs as two instances with one key (when its stake is below a third),
  *     each in its own partition at first: equivocating proposals and votes, unmodified code;
@@ -94,6 +95,7 @@ struct node {
     int part;               /* partition group */
     struct octo_ledger led; /* the application: the state the finalized blocks lead to */
     bool led_on;
+    uint64_t syncs; /* long catch-ups of its cores (summed over restarts) */
 };
 
 struct sim {
@@ -656,7 +658,8 @@ static void node_start(struct sim *s, int node)
                                    .n_validators = (uint32_t)s->n_val,
                                    .delta_ms = DELTA_MS,
                                    .validate = validate_payload,
-                                   .validate_ctx = s};
+                                   .validate_ctx = s,
+                                   .catch_up_switch = 24}; /* long catch-ups are common */
     memcpy(cfg.chain_id, s->chain_id, 32);
     memcpy(cfg.seed, s->cseed, 32);
     struct octo_cons_anchor anchor = {0};
@@ -686,8 +689,12 @@ static void crash(struct sim *s, int node)
         return;
     nd->up = false;
     nd->tick_gen++;
+    nd->syncs += octo_cons_stats(&nd->core)->syncs;
     octo_cons_deinit(&nd->core);
-    uint64_t down = rnd(&s->fault_rng, 200, 5000);
+    /* one crash in four is a long outage: the node comes back hundreds or thousands of
+     * blocks behind and must catch up through block requests */
+    uint64_t down = octo_rng_below(&s->fault_rng, 4) == 0 ? rnd(&s->fault_rng, 8000, 20000)
+                                                          : rnd(&s->fault_rng, 200, 5000);
     push(s, (struct event){.t = s->now + down, .kind = EV_RESTART, .node = node});
 }
 
@@ -867,12 +874,19 @@ static bool run_seed(uint64_t seed, bool verbose, struct octo_cons_out *out)
     if (s->fail == NULL && !(healed && min_honest_fin(s) >= base + LIVENESS_BLOCKS))
         fail(s, "liveness: the simulation ran out of events");
     bool ok = s->fail == NULL;
+    for (int i = 0; i < s->n_nodes; i++)
+        if (s->nodes[i].up)
+            s->nodes[i].syncs += octo_cons_stats(&s->nodes[i].core)->syncs;
     if (!ok || verbose) {
         const struct octo_ledger_stats *ls = octo_ledger_stats(&s->nodes[s->n_val - 1].led);
+        uint64_t syncs = 0;
+        for (int i = 0; i < s->n_nodes; i++)
+            syncs += s->nodes[i].syncs;
         printf("seed %" PRIu64 ": %s (%zu blocks finalized, %d validators%s; ledger: %" PRIu64
-               " transactions ok, %" PRIu64 " failed, %" PRIu64 " skipped)\n",
+               " transactions ok, %" PRIu64 " failed, %" PRIu64 " skipped; %" PRIu64
+               " long catch-ups)\n",
                seed, ok ? "ok" : s->why, s->n_canon, s->n_val, s->twins ? " + twin" : "",
-               ls->txs_ok, ls->txs_failed, ls->txs_skipped);
+               ls->txs_ok, ls->txs_failed, ls->txs_skipped, syncs);
     }
     while (s->n_ev > 0) {
         struct event e = pop(s);
