@@ -231,12 +231,82 @@ static int dial_addr(const struct val_peer *p, struct octo_multiaddr *out)
     return octo_multiaddr_push(out, OCTO_MA_P2P, p->id.bytes, p->id.len);
 }
 
+/* Remembers where an identified peer listens (TCP addresses only, at most
+ * OCTO_GENESIS_ADDRS_MAX), replacing the oldest entry when the book is full. */
+static void on_identify(struct octo_net *n, const struct octo_net_peer_info *info, void *ctx)
+{
+    struct octo_validator *v = ctx;
+    (void)n;
+    struct octo_pubkey pk;
+    if (info->peer == NULL || octo_peerid_pubkey(info->peer, &pk) != 0 ||
+        info->listen_addrs_count == 0)
+        return;
+    struct val_book *e = NULL;
+    for (size_t i = 0; i < v->n_book && e == NULL; i++)
+        if (memcmp(v->book[i].pk, pk.bytes, 32) == 0)
+            e = &v->book[i];
+    if (e == NULL) {
+        e = v->n_book < VAL_BOOK_MAX ? &v->book[v->n_book++]
+                                     : &v->book[v->book_next++ % VAL_BOOK_MAX];
+        memcpy(e->pk, pk.bytes, 32);
+    }
+    e->n_addrs = 0;
+    for (size_t i = 0; i < info->listen_addrs_count && e->n_addrs < OCTO_GENESIS_ADDRS_MAX; i++) {
+        struct sockaddr_storage ss;
+        struct octo_peerid id;
+        bool has;
+        if (octo_net_multiaddr_to_sockaddr(&info->listen_addrs[i], &ss, &id, &has) == 0)
+            e->addrs[e->n_addrs++] = info->listen_addrs[i];
+    }
+}
+
+/* Addresses for a peer that has none yet (a validator not in the genesis): from the book. */
+static void peer_lookup(struct octo_validator *v, struct val_peer *p)
+{
+    for (size_t i = 0; i < v->n_book; i++) {
+        if (memcmp(v->book[i].pk, p->pk, 32) == 0) {
+            memcpy(p->addrs, v->book[i].addrs, v->book[i].n_addrs * sizeof(p->addrs[0]));
+            p->n_addrs = v->book[i].n_addrs;
+            return;
+        }
+    }
+}
+
+static struct val_peer *peer_add(struct octo_validator *v, const uint8_t pk[32])
+{
+    if (v->n_peers == VAL_PEERS_MAX)
+        return NULL;
+    struct val_peer *p = &v->peers[v->n_peers++];
+    memset(p, 0, sizeof(*p));
+    p->v = v;
+    memcpy(p->pk, pk, 32);
+    struct octo_pubkey key;
+    memcpy(key.bytes, pk, 32);
+    octo_peerid_from_pubkey(&key, &p->id);
+    return p;
+}
+
+/* Every validator of the current set has a peer (the genesis ones keep theirs): one that
+ * joined later is dialed at the addresses identify told us. */
+static void peers_for_set(struct octo_validator *v)
+{
+    for (uint32_t i = 0; i < v->n_vals; i++) {
+        if (i == v->self || peer_by_pk(v, v->vals[i].pk) != NULL)
+            continue;
+        struct val_peer *p = peer_add(v, v->vals[i].pk);
+        if (p != NULL)
+            peer_lookup(v, p);
+    }
+}
+
 static void on_dial_timer(uv_timer_t *t)
 {
     struct octo_validator *v = t->data;
     uint64_t now = val_now_ms(v);
     for (uint32_t i = 0; i < v->n_peers; i++) {
         struct val_peer *p = &v->peers[i];
+        if (p->n_addrs == 0)
+            peer_lookup(v, p);
         if (p->out != NULL || p->dialing || now < p->retry_at_ms || p->n_addrs == 0)
             continue;
         struct octo_multiaddr ma;
@@ -475,6 +545,7 @@ static void on_finalized(struct octo_validator *v, const struct octo_cons_action
 struct fetch_ctx {
     struct octo_validator *v;
     uint32_t to;
+    struct val_peer *peer; /* a follower asking: sent to it instead of a validator index */
     uint64_t height;
 };
 
@@ -493,22 +564,30 @@ static int fetch_one(void *ctx, const struct octo_chainstore_block *b)
     memcpy(p->sig, b->sig, 64);
     static uint8_t enc[OCTO_CONS_MSG_MAX];
     int n = octo_cons_msg_encode(&m, enc, sizeof(enc));
-    if (n > 0)
+    if (n > 0 && f->peer != NULL)
+        peer_send(f->peer, OCTO_CHAIN_FRAME_CONS, enc, (size_t)n);
+    else if (n > 0)
         send_to_index(f->v, f->to, OCTO_CHAIN_FRAME_CONS, enc, (size_t)n);
     f->height = b->height;
     return 0;
+}
+
+/* Sends block id and up to OCTO_CONS_SYNC_BATCH - 1 ancestors from the blockstore. */
+static void serve_from_store(struct fetch_ctx *f, const uint8_t id[32])
+{
+    if (octo_chainstore_block(f->v->cfg.store, 0, id, fetch_one, f) != 0)
+        return;
+    for (unsigned k = 1; k < OCTO_CONS_SYNC_BATCH && f->height > 1; k++)
+        if (octo_chainstore_block(f->v->cfg.store, f->height - 1, NULL, fetch_one, f) != 0)
+            break;
 }
 
 static void on_fetch(struct octo_validator *v, const struct octo_cons_action *a)
 {
     if (a->to == OCTO_CONS_TO_ALL)
         return;
-    struct fetch_ctx f = {v, a->to, 0};
-    if (octo_chainstore_block(v->cfg.store, 0, a->id, fetch_one, &f) != 0)
-        return;
-    for (unsigned k = 1; k < OCTO_CONS_SYNC_BATCH && f.height > 1; k++)
-        if (octo_chainstore_block(v->cfg.store, f.height - 1, NULL, fetch_one, &f) != 0)
-            break;
+    struct fetch_ctx f = {v, a->to, NULL, 0};
+    serve_from_store(&f, a->id);
 }
 
 /* Conflicting messages of validator a->to: a SLASH_DOUBLE transaction from this node. */
@@ -670,6 +749,7 @@ static void settle(struct octo_validator *v)
             octo_wal_close(&v->wal);
             if (setup_consensus(v) != 0)
                 fatal("cannot restart consensus on the new validator set");
+            peers_for_set(v);
             octo_cons_start(&v->cons, val_now_ms(v), v->out2);
             run_actions(v, v->out2);
             continue;
@@ -730,6 +810,18 @@ static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
         return;
     if (f[0] == OCTO_CHAIN_FRAME_CONS && v->cons_ok) {
         uint32_t from = index_of_stream(v, in->s);
+        if (from == OCTO_CONS_TO_ALL && len == 1 + OCTO_CONS_BLOCK_REQ_LEN &&
+            f[2] == OCTO_CONS_MSG_BLOCK_REQ) { /* a follower catching up: from the store */
+            struct octo_pubkey pk;
+            const struct octo_peerid *id = octo_net_stream_peer(in->s);
+            struct val_peer *p =
+                id != NULL && octo_peerid_pubkey(id, &pk) == 0 ? peer_by_pk(v, pk.bytes) : NULL;
+            if (p != NULL) {
+                struct fetch_ctx fc = {v, OCTO_CONS_TO_ALL, p, 0};
+                serve_from_store(&fc, f + 3);
+            }
+            return;
+        }
         octo_cons_receive(&v->cons, val_now_ms(v), from, f + 1, len - 1, v->out);
         drive(v, v->out);
     } else if (f[0] == OCTO_CHAIN_FRAME_TX) {
@@ -877,8 +969,23 @@ static void accept_stream(struct octo_net_stream *s, void *ctx, bool rpc)
     octo_net_stream_set_ops(s, &in_ops, in);
 }
 
+/* A chain stream from a peer we do not send to yet (a follower, or a validator that joined
+ * after genesis): it gets a stream from us too, on the connection it made, so it hears the
+ * consensus traffic and can catch up (a new validator must reach its first epoch's start
+ * under the set before it). */
 static void on_chain_stream(struct octo_net_stream *s, void *ctx)
 {
+    struct octo_validator *v = ctx;
+    const struct octo_peerid *id = octo_net_stream_peer(s);
+    struct octo_pubkey pk;
+    if (!v->stopped && id != NULL && octo_peerid_pubkey(id, &pk) == 0 &&
+        memcmp(pk.bytes, v->cfg.identity->pub.bytes, 32) != 0 && peer_by_pk(v, pk.bytes) == NULL) {
+        struct val_peer *p = peer_add(v, pk.bytes);
+        if (p != NULL) {
+            peer_lookup(v, p);
+            open_stream(p);
+        }
+    }
     accept_stream(s, ctx, false);
 }
 
@@ -1116,15 +1223,13 @@ static int setup_peers(struct octo_validator *v)
         const struct octo_genesis_validator *gv = &g->validators[i];
         if (memcmp(gv->address, v->cfg.identity->pub.bytes, 32) == 0)
             continue;
-        struct val_peer *p = &v->peers[v->n_peers++];
-        p->v = v;
-        memcpy(p->pk, gv->address, 32);
-        struct octo_pubkey pk;
-        memcpy(pk.bytes, gv->address, 32);
-        octo_peerid_from_pubkey(&pk, &p->id);
+        struct val_peer *p = peer_add(v, gv->address);
+        OCTO_ASSERT(p != NULL); /* at most 64 genesis validators */
         p->n_addrs = gv->n_addrs;
         memcpy(p->addrs, gv->addrs, gv->n_addrs * sizeof(gv->addrs[0]));
     }
+    peers_for_set(v);
+    octo_net_on_identify(v->cfg.net, on_identify, v);
     int rc = octo_net_handle(v->cfg.net, OCTO_CHAIN_PROTOCOL, on_chain_stream, v);
     if (rc == 0)
         rc = octo_net_handle(v->cfg.net, OCTO_CHAIN_RPC_PROTOCOL, on_rpc_stream, v);
@@ -1193,6 +1298,7 @@ void octo_validator_stop(struct octo_validator *v)
     if (v == NULL || v->stopped)
         return;
     v->stopped = true;
+    octo_net_on_identify(v->cfg.net, NULL, NULL);
     if (v->timer_on) {
         uv_timer_stop(&v->timer);
         uv_timer_stop(&v->dial_timer);

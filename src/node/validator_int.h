@@ -12,7 +12,8 @@
 #include "node/validator.h"
 #include "node/wal.h"
 
-#define VAL_PEERS_MAX OCTO_CONS_VALIDATORS_MAX
+#define VAL_PEERS_MAX (2 * OCTO_CONS_VALIDATORS_MAX) /* the genesis set and the current one */
+#define VAL_BOOK_MAX 256                             /* validators' addresses learnt by identify */
 #define VAL_PROPOSED_KEPT 64   /* own proposals remembered for the finality latency */
 #define VAL_FINALITY_KEPT 4096 /* latency samples kept for the percentiles */
 
@@ -43,6 +44,14 @@ struct val_in {
     size_t resp_len, resp_off;
 };
 
+/* Where a peer said it listens (identify): how validators that joined after genesis are
+ * found. */
+struct val_book {
+    uint8_t pk[OCTO_ADDR_LEN];
+    struct octo_multiaddr addrs[OCTO_GENESIS_ADDRS_MAX];
+    size_t n_addrs;
+};
+
 struct val_proposed {
     uint64_t view, at_us;
 };
@@ -62,6 +71,8 @@ struct octo_validator {
     uint32_t n_vals, self; /* self: index in vals, or UINT32_MAX (following) */
     struct val_peer peers[VAL_PEERS_MAX];
     uint32_t n_peers;
+    struct val_book book[VAL_BOOK_MAX];
+    size_t n_book, book_next;
     uv_timer_t timer, dial_timer, idle_timer;
     bool timer_on;
     struct octo_block_scratch *scratch;

@@ -44,10 +44,23 @@ start() { # start I: runs validator I in the background; its pid in PID_I
     wait_for "$T/v$1.out" "Node is ready" 20
 }
 
+start_new() { # start_new: the validator that joined after genesis (account a2), pid in PID_NEW
+    : >"$T/new.out"
+    "$OCTO" node --home "$D/accounts/a2" --role validator --log-level info \
+        >>"$T/new.out" 2>>"$T/new.err" &
+    PID_NEW=$!
+    PIDS="$PIDS $!"
+    wait_for "$T/new.out" "Node is ready" 20
+}
+
 node_of() { echo "/ip4/127.0.0.1/tcp/$((PORT + $1))"; }
 
 height() { # height I: the newest finalized height node I reports (0 if none)
-    "$OCTO" block --node "$(node_of "$1")" --json 2>/dev/null |
+    height_at $((PORT + $1))
+}
+
+height_at() { # height_at PORT
+    "$OCTO" status --node "/ip4/127.0.0.1/tcp/$1" --json 2>/dev/null |
         $PY -c 'import json,sys; print(json.load(sys.stdin).get("height","0"))' 2>/dev/null || echo 0
 }
 
@@ -71,11 +84,12 @@ balance() { # balance I ADDR: OCTO base units
         $PY -c 'import json,sys; print(json.load(sys.stdin)["balance"]["OCTO"])' 2>/dev/null
 }
 
-run "$OCTO" testnet --validators $N --accounts 2 --out "$D" --seed "$SEED" \
+run "$OCTO" testnet --validators $N --accounts 3 --out "$D" --seed "$SEED" \
     --base-port "$PORT" --epoch-blocks 20 --json
 expect_rc "testnet writes the network" 0
 A0=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][0]["address"])')
 A1=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][1]["address"])')
+A2=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][2]["address"])')
 
 ok_start=0
 for i in 0 1 2 3; do start $i && ok_start=$((ok_start + 1)); done
@@ -161,6 +175,41 @@ run "$OCTO" tx transfer "$A1" 1 --home "$D/accounts/a0" --node "$(node_of 2)" --
 expect_rc "transactions still land after the restart" 0
 
 for i in 0 1 2 3; do eval "kill -TERM \$PID_$i"; done
+sleep 0.5
+
+# a fresh network (no set change yet): a validator joins after genesis
+D="$T/join"
+PORT=$((PORT + 8))
+run "$OCTO" testnet --validators $N --accounts 3 --out "$D" --seed "$SEED" --base-port "$PORT" \
+    --delta-ms 100 --epoch-blocks 20 --json
+expect_rc "join testnet" 0
+A2J=$(echo "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["accounts"][2]["address"])')
+ok_start=0
+for i in 0 1 2 3; do start $i && ok_start=$((ok_start + 1)); done
+[ $ok_start -eq $N ] && ok "join network ready" || bad "join network: $ok_start of $N"
+# a validator joins after genesis, with more stake than the four others together: from the
+# next epoch no block is final without its vote. Its node starts first and follows the chain
+# (the validators send to whoever opens a chain stream to them); once it has caught up it
+# registers and stakes; nobody has its address but identify told them where it listens.
+start_new && ok "new node starts and follows" || bad "new node: $(tail -3 "$T/new.err")"
+NEWPORT=$(grep -o "tcp/[0-9]*" "$T/new.out" | head -1 | cut -d/ -f2)
+h=$(height 0)
+i=0
+while [ $i -lt 100 ] && [ "$(height_at "$NEWPORT")" -lt "$h" ]; do sleep 0.2; i=$((i + 1)); done
+[ "$(height_at "$NEWPORT")" -ge "$h" ] && ok "the follower caught up" ||
+    bad "follower at $(height_at "$NEWPORT"), chain at $h"
+run "$OCTO" tx register validator --home "$D/accounts/a2" --node "$(node_of 0)" --wait --timeout 30
+expect_rc "new validator registers" 0
+run "$OCTO" tx stake 40000 --home "$D/accounts/a2" --node "$(node_of 1)" --wait --timeout 30
+expect_rc "new validator stakes 40,000 OCTO" 0
+h=$(height 0)
+wait_height 0 $(( (h / 20 + 2) * 20 + 3 )) 90 && ok "finalizing with the new validator's vote" ||
+    bad "stuck at $(height 0) with the new validator ($(tail -2 "$T/new.err"))"
+"$OCTO" status --node "$(node_of 0)" --json >"$T/st" 2>/dev/null
+$PY -c 'import json,sys; a=json.load(open(sys.argv[1])); assert sys.argv[2] in [v["address"] for v in a["validators"]]' "$T/st" "$A2J" &&
+    ok "the set includes it" || bad "set: $(cat "$T/st")"
+for i in 0 1 2 3; do eval "kill -TERM \$PID_$i"; done
+kill -TERM "$PID_NEW"
 sleep 0.5
 
 # a validator far behind (more blocks than the core's block table holds) catches up: a fast

@@ -12,6 +12,8 @@
  *     down a while (one in four for 8-20 s: thousands of blocks to catch up) and restarts
  *     from its durable state: the persisted votes (octo_cons_restore)
  *     and its finalized blocks (the anchor);
+ *   - clocks: in half the seeds each node's clock is offset by up to 3 s and runs up to 2 %
+ *     fast or slow (its timeouts and block times follow its own clock);
  *   - Twins: validator 0 runs as two instances with one key (when its stake is below a third),
  *     each in its own partition at first: equivocating proposals and votes, unmodified code;
  *     half their proposals break the application's rule (validate), which no honest node may
@@ -95,7 +97,9 @@ struct node {
     int part;               /* partition group */
     struct octo_ledger led; /* the application: the state the finalized blocks lead to */
     bool led_on;
-    uint64_t syncs; /* long catch-ups of its cores (summed over restarts) */
+    uint64_t syncs;     /* long catch-ups of its cores (summed over restarts) */
+    uint64_t clock_off; /* its clock: off + now * (1000 + drift) / 1000 of the sim's */
+    int drift;          /* per mille, -20..20 */
 };
 
 struct sim {
@@ -113,6 +117,7 @@ struct sim {
     uint64_t dmin, dmax;
     unsigned loss, dup;         /* percent */
     unsigned crash_pm, part_pm; /* per mille per second */
+    bool skew;                  /* node clocks offset by up to 3 s and 2 % fast or slow */
     bool faults;
     /* oracle */
     uint8_t canon[FIN_MAX][32];
@@ -281,6 +286,12 @@ static void check_persisted(struct sim *s, int node, const uint8_t *data, size_t
     if (nd->n_fin > 0 && view <= nd->fin_view[nd->n_fin - 1])
         return;
     fail(s, "a vote or proposal was sent before it was persisted");
+}
+
+/* A node's clock: offset and running fast or slow (clock skew); the core only ever sees it. */
+static uint64_t node_now(const struct sim *s, const struct node *nd)
+{
+    return nd->clock_off + s->now + (uint64_t)((int64_t)s->now * nd->drift / 1000);
 }
 
 /* ---- the application: the ledger ---------------------------------------------------------------
@@ -453,7 +464,7 @@ static size_t build_payload(struct sim *s, struct node *nd, uint64_t view)
         if (t.nonce == nonce[from] && t.fee >= OCTO_UNIT / 1000)
             nonce[from]++;
     }
-    uint64_t t = T0 + s->now;
+    uint64_t t = T0 + node_now(s, nd);
     if (t <= parent_time)
         t = parent_time + 1;
     uint8_t root[32];
@@ -525,15 +536,24 @@ static void on_finalized(struct sim *s, int node, const struct octo_cons_action 
 
 /* ---- nodes --------------------------------------------------------------------------------- */
 
+/* The sim time at which a node's clock shows t (rounded up), never before now. */
+static uint64_t sim_time_of(const struct sim *s, const struct node *nd, uint64_t t)
+{
+    if (t <= nd->clock_off)
+        return s->now;
+    uint64_t x =
+        ((t - nd->clock_off) * 1000 + (uint64_t)(999 + nd->drift)) / (uint64_t)(1000 + nd->drift);
+    return x > s->now ? x : s->now;
+}
+
 static void schedule_tick(struct sim *s, int node, uint64_t at)
 {
     struct node *nd = &s->nodes[node];
     nd->tick_gen++;
     if (at == 0)
         return;
-    push(s,
-         (struct event){
-             .t = at > s->now ? at : s->now, .kind = EV_TICK, .node = node, .gen = nd->tick_gen});
+    push(s, (struct event){
+                .t = sim_time_of(s, nd, at), .kind = EV_TICK, .node = node, .gen = nd->tick_gen});
 }
 
 static void crash(struct sim *s, int node);
@@ -642,7 +662,8 @@ static void run_out(struct sim *s, int node, struct octo_cons_out *out, int dept
             plen = build_payload(s, nd, lead[i]);
         }
         check_pending(s, nd, lead[i]);
-        int prc = octo_cons_propose(&nd->core, s->now, lead[i], payload, plen, s->sub[depth]);
+        int prc =
+            octo_cons_propose(&nd->core, node_now(s, nd), lead[i], payload, plen, s->sub[depth]);
         if (prc == 0)
             run_out(s, node, s->sub[depth], depth + 1);
         else if (getenv("SIM_TRACE"))
@@ -678,7 +699,7 @@ static void node_start(struct sim *s, int node)
             fail(s, "a persisted vote was refused on restart");
     }
     nd->up = true;
-    octo_cons_start(&nd->core, s->now, s->out);
+    octo_cons_start(&nd->core, node_now(s, nd), s->out);
     run_out(s, node, s->out, 0);
 }
 
@@ -719,6 +740,11 @@ static void profile(struct sim *s)
     s->dup = (unsigned)rnd(&r, 0, 30);
     s->crash_pm = octo_rng_below(&r, 2) ? (unsigned)rnd(&r, 1, 60) : 0;
     s->part_pm = octo_rng_below(&r, 2) ? (unsigned)rnd(&r, 1, 100) : 0;
+    s->skew = octo_rng_below(&r, 2) == 0;
+    for (int i = 0; i < NODES_MAX; i++) { /* clock skew: offsets and rates per node */
+        s->nodes[i].clock_off = s->skew ? rnd(&r, 0, 3000) : 0;
+        s->nodes[i].drift = s->skew ? (int)rnd(&r, 0, 40) - 20 : 0;
+    }
     octo_rng_init(&s->net_rng, s->seed * 3 + 1);
     octo_rng_init(&s->fault_rng, s->seed * 5 + 2);
     octo_rng_init(&s->app_rng, s->seed * 7 + 3);
@@ -749,14 +775,15 @@ static void handle(struct sim *s, struct event *e)
     switch (e->kind) {
     case EV_MSG:
         if (nd->up) {
-            (void)octo_cons_receive(&nd->core, s->now, (uint32_t)e->from, e->data, e->len, s->out);
+            (void)octo_cons_receive(&nd->core, node_now(s, nd), (uint32_t)e->from, e->data, e->len,
+                                    s->out);
             run_out(s, e->node, s->out, 0);
         }
         octo_free(e->data);
         break;
     case EV_TICK:
         if (nd->up && e->gen == nd->tick_gen) {
-            octo_cons_tick(&nd->core, s->now, s->out);
+            octo_cons_tick(&nd->core, node_now(s, nd), s->out);
             run_out(s, e->node, s->out, 0);
         }
         break;
@@ -839,9 +866,9 @@ static bool run_seed(uint64_t seed, bool verbose, struct octo_cons_out *out)
     }
     if (verbose)
         printf("seed %" PRIu64 ": %d validators%s, delay %" PRIu64 "-%" PRIu64
-               " ms, loss %u%%, dup %u%%, crash %u/1000 s, partition %u/100 s\n",
+               " ms, loss %u%%, dup %u%%, crash %u/1000 s, partition %u/100 s%s\n",
                seed, s->n_val, s->twins ? " + twin of 0" : "", s->dmin, s->dmax, s->loss, s->dup,
-               s->crash_pm, s->part_pm);
+               s->crash_pm, s->part_pm, s->skew ? ", clocks skewed" : "");
     s->faults = true;
     if (s->twins)
         set_partitions(s, false);
