@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -137,6 +138,20 @@ void octo_test_write_file(const char *dir, const char *name, const void *data, s
     OCTO_ASSERT(f != NULL);
     OCTO_ASSERT(len == 0 || fwrite(data, 1, len, f) == len);
     OCTO_ASSERT(fclose(f) == 0);
+}
+
+int octo_test_read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return got == 0 ? 0 : -1;
+        got += (size_t)n;
+    }
+    return 1;
 }
 
 char *octo_test_read_file(const char *path, size_t *len)

@@ -34,6 +34,9 @@ const char *octo_test_tmpdir(const char *tag);
 void octo_test_rmtree(const char *path);
 /* Writes data[0..len) as the file dir/name (for fuzz seeds); aborts on any failure. */
 void octo_test_write_file(const char *dir, const char *name, const void *data, size_t len);
+/* Reads exactly len bytes from a pipe or file, retrying on EINTR (for acknowledgements from
+ * a forked child): 1 when all came, 0 at end of input before any byte, -1 otherwise. */
+int octo_test_read_full(int fd, void *buf, size_t len);
 /* Reads a whole file into a NUL-terminated heap buffer (free with octo_free); NULL if absent */
 char *octo_test_read_file(const char *path, size_t *len);
 /* Whether s[0..n) ends inside a UTF-8 character: a lead byte without all its continuation

@@ -412,20 +412,6 @@ static void check_stored(const char *path, uint64_t acked, uint64_t *out_height)
     *out_height = h;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return got == 0 ? 0 : -1;
-        got += (size_t)n;
-    }
-    return 1;
-}
-
 /* Five rounds of: run a child from the stored state, kill it after some acknowledgements,
  * check what the store holds. */
 static void test_crash_resume(void)
@@ -447,7 +433,7 @@ static void test_crash_resume(void)
         int wait_for = 5 + round * 7; /* acknowledgements before the kill */
         for (int i = 0; i < wait_for; i++) {
             uint64_t h;
-            if (read_full(fds[0], &h, sizeof(h)) != 1)
+            if (octo_test_read_full(fds[0], &h, sizeof(h)) != 1)
                 break;
             CHECK_EQ_U64(h, acked + 1); /* resumed exactly after the stored height */
             acked = h;
@@ -455,7 +441,7 @@ static void test_crash_resume(void)
         usleep((useconds_t)(round * 1300));
         kill(pid, SIGKILL);
         uint64_t h;
-        while (read_full(fds[0], &h, sizeof(h)) == 1) {
+        while (octo_test_read_full(fds[0], &h, sizeof(h)) == 1) {
             CHECK_EQ_U64(h, acked + 1);
             acked = h;
         }

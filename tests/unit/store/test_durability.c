@@ -128,20 +128,6 @@ static void child_run(const char *path, int wfd)
     _exit(0);
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return got == 0 ? 0 : -1;
-        got += (size_t)n;
-    }
-    return 1;
-}
-
 struct text_out {
     char s[64];
 };
@@ -273,7 +259,7 @@ static void crash_at(unsigned acks_before_kill, unsigned delay_us)
     int64_t last = -1;
     uint32_t ack = 0;
     for (unsigned n = 0; n < acks_before_kill; n++) {
-        if (read_full(fds[0], &ack, sizeof(ack)) != 1)
+        if (octo_test_read_full(fds[0], &ack, sizeof(ack)) != 1)
             break;
         last = ack;
     }
@@ -285,7 +271,7 @@ static void crash_at(unsigned acks_before_kill, unsigned delay_us)
     int status = 0;
     pid_t w = waitpid(pid, &status, 0);
     /* Acknowledgements sent before the kill landed are acknowledged writes too. */
-    while (read_full(fds[0], &ack, sizeof(ack)) == 1)
+    while (octo_test_read_full(fds[0], &ack, sizeof(ack)) == 1)
         last = ack;
     close(fds[0]);
     CHECK_EQ_INT(w, pid);
