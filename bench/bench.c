@@ -247,3 +247,14 @@ double octo_bench_read_bandwidth(unsigned threads)
     octo_free(raw);
     return best;
 }
+
+void octo_bench_arg(struct octo_bench_argv *a, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (a->argc >= (int)(sizeof(a->argv) / sizeof(a->argv[0])) - 1 ||
+        len > sizeof(a->store) - a->used)
+        abort();
+    a->argv[a->argc++] = memcpy(a->store + a->used, s, len);
+    a->argv[a->argc] = NULL;
+    a->used += len;
+}

@@ -37,6 +37,17 @@ void octo_bench_report(const struct octo_bench *b, const char *metric, double va
 /* Monotonic nanoseconds (benchmarks may read the clock). */
 uint64_t octo_bench_now_ns(void);
 
+/* An argv built from copies of const strings (posix_spawn and exec take char *const *). */
+struct octo_bench_argv {
+    char store[8192];
+    size_t used;
+    char *argv[24];
+    int argc;
+};
+
+/* Appends a copy of s (aborts when the argv is full: a benchmark's own mistake). */
+void octo_bench_arg(struct octo_bench_argv *a, const char *s);
+
 /* Keeps the compiler from discarding a computed value. */
 void octo_bench_sink(const void *p, size_t len);
 

@@ -324,24 +324,6 @@ static void bench_settle(const struct octo_bench *b)
     octo_free(s);
 }
 
-/* An argv built from copies of its strings (posix_spawn wants char *, literals are const). */
-struct argv {
-    char store[4096];
-    size_t used;
-    char *v[24];
-    int n;
-};
-
-static void push(struct argv *a, const char *s)
-{
-    size_t len = strlen(s) + 1;
-    if (a->n + 1 >= (int)(sizeof(a->v) / sizeof(a->v[0])) || a->used + len > sizeof(a->store))
-        abort();
-    a->v[a->n++] = memcpy(a->store + a->used, s, len);
-    a->v[a->n] = NULL;
-    a->used += len;
-}
-
 /* ---- processes ---------------------------------------------------------------------------- */
 
 static int run_wait(char *const argv[])
@@ -366,13 +348,13 @@ static pid_t start_node(const char *home)
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
-    static struct argv av;
+    static struct octo_bench_argv av;
     av.used = 0;
-    av.n = 0;
+    av.argc = 0;
     const char *const args[] = {OCTO_BENCH_OCTO, "node", "--home", home, "--log-level", "warn"};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-        push(&av, args[i]);
-    char **argv = av.v;
+        octo_bench_arg(&av, args[i]);
+    char **argv = av.argv;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -681,17 +663,17 @@ static void bench_network(const struct octo_bench *b, int n)
     snprintf(accs, sizeof(accs), "%d", n_acc);
     snprintf(port, sizeof(port), "%d", 27000 + (int)(getpid() % 1000) * 20);
     snprintf(out, sizeof(out), "%s/net", dir);
-    static struct argv tn;
+    static struct octo_bench_argv tn;
     tn.used = 0;
-    tn.n = 0;
+    tn.argc = 0;
     const char *const targs[] = {
         OCTO_BENCH_OCTO, "testnet", "--validators", vs,    "--accounts", accs,  "--out", out,
         "--base-port",   port,      "--delta-ms",   "100", "--seed",     "0bec"};
     for (size_t i = 0; i < sizeof(targs) / sizeof(targs[0]); i++)
-        push(&tn, targs[i]);
+        octo_bench_arg(&tn, targs[i]);
     char params[64];
     snprintf(params, sizeof(params), "\"validators\":%d", n);
-    if (run_wait(tn.v) != 0) {
+    if (run_wait(tn.argv) != 0) {
         fprintf(stderr, "bench_chain: octo testnet failed\n");
         return;
     }
@@ -806,13 +788,13 @@ done:
         octo_identity_deinit(&acc[a].id);
     octo_free(acc);
     octo_genesis_deinit(&g);
-    static struct argv rm;
+    static struct octo_bench_argv rm;
     rm.used = 0;
-    rm.n = 0;
-    push(&rm, "/bin/rm");
-    push(&rm, "-rf");
-    push(&rm, dir);
-    run_wait(rm.v);
+    rm.argc = 0;
+    octo_bench_arg(&rm, "/bin/rm");
+    octo_bench_arg(&rm, "-rf");
+    octo_bench_arg(&rm, dir);
+    run_wait(rm.argv);
 }
 
 int main(int argc, char **argv)

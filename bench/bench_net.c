@@ -105,31 +105,13 @@ static void b_chacha(void *p, uint64_t n)
 
 /* ---- subprocesses ---- */
 
-/* An argv built from const strings (copied: exec takes char *const *). */
-struct args {
-    char store[8192];
-    size_t used;
-    char *argv[24];
-    int argc;
-};
-
-static void arg(struct args *a, const char *s)
+static void args_js(struct octo_bench_argv *a)
 {
-    size_t len = strlen(s) + 1;
-    if (a->argc >= 23 || len > sizeof(a->store) - a->used)
-        abort();
-    a->argv[a->argc++] = memcpy(a->store + a->used, s, len);
-    a->argv[a->argc] = NULL;
-    a->used += len;
-}
-
-static void args_js(struct args *a)
-{
-    arg(a, "/usr/bin/env");
-    arg(a, "node");
-    arg(a, "--import");
-    arg(a, "./node20-polyfill.mjs");
-    arg(a, "peer.mjs");
+    octo_bench_arg(a, "/usr/bin/env");
+    octo_bench_arg(a, "node");
+    octo_bench_arg(a, "--import");
+    octo_bench_arg(a, "./node20-polyfill.mjs");
+    octo_bench_arg(a, "peer.mjs");
 }
 
 struct proc {
@@ -204,10 +186,10 @@ static double num(const cJSON *o, const char *key)
 static int start_listener(struct proc *p, bool js, char *addr, size_t addr_size, const char *home)
 {
     char line[4096];
-    struct args a = {.argc = 0};
+    struct octo_bench_argv a = {.argc = 0};
     if (js) {
         args_js(&a);
-        arg(&a, "listen");
+        octo_bench_arg(&a, "listen");
         if (spawn(p, a.argv, OCTO_BENCH_JS_DIR) != 0)
             return -1;
         while (fgets(line, sizeof(line), p->out) != NULL) {
@@ -226,15 +208,15 @@ static int start_listener(struct proc *p, bool js, char *addr, size_t addr_size,
     const char *init[] = {OCTO_BENCH_OCTO,       "init", "--home", home, "--listen",
                           "/ip4/127.0.0.1/tcp/0"};
     for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++)
-        arg(&a, init[i]);
+        octo_bench_arg(&a, init[i]);
     struct proc ip;
     if (spawn(&ip, a.argv, NULL) != 0 || finish(&ip) != 0)
         return -1;
-    struct args b = {.argc = 0};
+    struct octo_bench_argv b = {.argc = 0};
     const char *run[] = {OCTO_BENCH_OCTO,    "node",        "--home", home,
                          "--test-protocols", "--log-level", "warn"};
     for (size_t i = 0; i < sizeof(run) / sizeof(run[0]); i++)
-        arg(&b, run[i]);
+        octo_bench_arg(&b, run[i]);
     if (spawn(p, b.argv, NULL) != 0)
         return -1;
     while (fgets(line, sizeof(line), p->out) != NULL) {
@@ -265,17 +247,17 @@ static bool have_js(void)
 /* One client run against addr (NULL: js "self", both ends in one js process). */
 static cJSON *client(bool js, const char *addr, const char *const *args)
 {
-    struct args a = {.argc = 0};
+    struct octo_bench_argv a = {.argc = 0};
     if (js) {
         args_js(&a);
-        arg(&a, addr != NULL ? "dial" : "self");
+        octo_bench_arg(&a, addr != NULL ? "dial" : "self");
     } else {
-        arg(&a, OCTO_BENCH_NETPEER);
+        octo_bench_arg(&a, OCTO_BENCH_NETPEER);
     }
     if (addr != NULL)
-        arg(&a, addr);
+        octo_bench_arg(&a, addr);
     for (int i = 0; args[i] != NULL; i++)
-        arg(&a, args[i]);
+        octo_bench_arg(&a, args[i]);
     return run_json(a.argv, js ? OCTO_BENCH_JS_DIR : NULL, args[0]);
 }
 

@@ -427,6 +427,17 @@ static struct octo_cons_msg vote_msg(uint8_t kind, uint64_t view, const uint8_t 
 
 /* An own vote or proposal: PERSIST then SEND to all, both or neither (never sent unless
  * persisted first). False when there is no room: the caller then changes nothing. */
+/* A PERSIST of encoded bytes already in the out buffer (the caller checked the room). */
+static void emit_persist(struct octo_cons_state *st, struct octo_cons_out *out, const uint8_t *p,
+                         size_t len, uint64_t view)
+{
+    struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
+    OCTO_ASSERT(a != NULL);
+    a->data = p;
+    a->len = len;
+    a->view = view;
+}
+
 static bool persist_and_send(struct octo_cons_state *st, struct octo_cons_out *out,
                              const struct octo_cons_msg *m, uint64_t view)
 {
@@ -438,12 +449,8 @@ static bool persist_and_send(struct octo_cons_state *st, struct octo_cons_out *o
     const uint8_t *p = encode(st, out, m, &len, true);
     if (p == NULL)
         return false;
-    struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
-    OCTO_ASSERT(a != NULL); /* room was checked above */
-    a->data = p;
-    a->len = len;
-    a->view = view;
-    a = emit(st, out, OCTO_CONS_ACT_SEND, OCTO_CONS_TO_ALL);
+    emit_persist(st, out, p, len, view);
+    struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_SEND, OCTO_CONS_TO_ALL);
     OCTO_ASSERT(a != NULL); /* room was checked above */
     a->data = p;
     a->len = len;
@@ -583,11 +590,7 @@ static bool keep_durable(struct octo_cons_state *st, struct octo_cons_out *out, 
     const uint8_t *p = encode(st, out, &m, &len, false);
     if (p == NULL)
         return false;
-    struct octo_cons_action *a = emit(st, out, OCTO_CONS_ACT_PERSIST, 0);
-    OCTO_ASSERT(a != NULL); /* room was checked above */
-    a->data = p;
-    a->len = len;
-    a->view = b->hdr.view;
+    emit_persist(st, out, p, len, b->hdr.view);
     return true;
 }
 
