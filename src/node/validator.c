@@ -92,15 +92,15 @@ static struct val_peer *peer_by_pk(struct octo_validator *v, const uint8_t pk[32
     return NULL;
 }
 
-/* The index in the current set of the validator behind a stream, or OCTO_CONS_TO_ALL. */
-static uint32_t index_of_stream(const struct octo_validator *v, struct octo_net_stream *s)
+/* The index in the current set of the validator behind an inbound stream, or
+ * OCTO_CONS_TO_ALL. The key was taken from the peer id once, when the stream came (decoding it
+ * checks the point: as costly as a signature check, too much for every frame). */
+static uint32_t index_of_in(const struct octo_validator *v, const struct val_in *in)
 {
-    const struct octo_peerid *id = octo_net_stream_peer(s);
-    struct octo_pubkey pk;
-    if (id == NULL || octo_peerid_pubkey(id, &pk) != 0)
+    if (!in->has_pk)
         return OCTO_CONS_TO_ALL;
     for (uint32_t i = 0; i < v->n_vals; i++)
-        if (memcmp(v->vals[i].pk, pk.bytes, 32) == 0)
+        if (memcmp(v->vals[i].pk, in->pk, 32) == 0)
             return i;
     return OCTO_CONS_TO_ALL;
 }
@@ -290,12 +290,16 @@ static struct val_peer *peer_add(struct octo_validator *v, const uint8_t pk[32])
  * joined later is dialed at the addresses identify told us. */
 static void peers_for_set(struct octo_validator *v)
 {
+    for (uint32_t i = 0; i < v->n_peers; i++)
+        v->peers[i].in_set = false;
     for (uint32_t i = 0; i < v->n_vals; i++) {
-        if (i == v->self || peer_by_pk(v, v->vals[i].pk) != NULL)
+        if (i == v->self)
             continue;
-        struct val_peer *p = peer_add(v, v->vals[i].pk);
-        if (p != NULL)
+        struct val_peer *p = peer_by_pk(v, v->vals[i].pk);
+        if (p == NULL && (p = peer_add(v, v->vals[i].pk)) != NULL)
             peer_lookup(v, p);
+        if (p != NULL)
+            p->in_set = true;
     }
 }
 
@@ -323,22 +327,88 @@ static void on_dial_timer(uv_timer_t *t)
 
 /* ---- transactions ------------------------------------------------------------------------- */
 
-int val_submit(struct octo_validator *v, const uint8_t *tx, size_t len, uint8_t id[32])
+/* A leader waiting for transactions proposes once the gossip that arrived has been admitted
+ * (or a block's worth is waiting): proposing at the first one would make blocks of a slice
+ * each, and every block costs votes and synced writes on every validator. */
+static void propose_when_ready(struct octo_validator *v)
+{
+    if (!v->idle_wait || v->driving)
+        return;
+    if (v->admit_off < v->admit_len && octo_mempool_count(&v->pool) < v->cfg.block_txs_max)
+        return;
+    v->idle_wait = false;
+    uv_timer_stop(&v->idle_timer);
+    v->want_propose = true;
+    v->propose_view = v->idle_view;
+    settle(v);
+}
+
+int val_submit(struct octo_validator *v, const uint8_t *tx, size_t len, uint8_t id[32], bool relay)
 {
     int r = octo_mempool_add(&v->pool, &v->ledger, tx, len, id);
     if (r == OCTO_MPR_OK) {
-        for (uint32_t i = 0; i < v->n_peers; i++)
-            peer_send(&v->peers[i], OCTO_CHAIN_FRAME_TX, tx, len);
-        v->stats.tx_gossip_out++;
-        if (v->idle_wait) { /* a leader waiting for something to propose: now */
-            v->idle_wait = false;
-            uv_timer_stop(&v->idle_timer);
-            v->want_propose = true;
-            v->propose_view = v->idle_view;
-            settle(v);
+        if (relay) {
+            for (uint32_t i = 0; i < v->n_peers; i++)
+                if (v->peers[i].in_set)
+                    peer_send(&v->peers[i], OCTO_CHAIN_FRAME_TX, tx, len);
+            v->stats.tx_gossip_out++;
         }
+        propose_when_ready(v);
     }
     return r;
+}
+
+/* Gossiped transactions wait in v->admit and are admitted OCTO_CHAIN_ADMIT_SLICE per loop
+ * turn, so the consensus messages that arrive meanwhile are handled between slices instead of
+ * behind thousands of signature checks (a leader's proposal stuck behind them made the others
+ * time out and skip its view). */
+static void on_admit_idle(uv_idle_t *h)
+{
+    struct octo_validator *v = h->data;
+    for (unsigned k = 0; k < OCTO_CHAIN_ADMIT_SLICE && v->admit_off < v->admit_len; k++) {
+        uint32_t n = octo_load_be32(v->admit + v->admit_off);
+        const uint8_t *f = v->admit + v->admit_off + 4;
+        uint8_t id[32];
+        (void)val_submit(v, f + 1, n - 1, id, f[0] != 0);
+        v->admit_off += 4 + (size_t)n;
+    }
+    if (v->admit_off == v->admit_len) {
+        v->admit_off = v->admit_len = 0;
+        uv_idle_stop(h);
+        propose_when_ready(v);
+    }
+}
+
+static void admit_later(struct octo_validator *v, const uint8_t *tx, size_t len, bool relay)
+{
+    size_t need = 5 + len;
+    if (v->stopped || v->admit_len - v->admit_off + need > OCTO_CHAIN_ADMIT_BYTES_MAX) {
+        v->stats.tx_admit_dropped++;
+        return;
+    }
+    if (v->admit_off > 0 && v->admit_len + need > v->admit_cap) { /* drop what was admitted */
+        memmove(v->admit, v->admit + v->admit_off, v->admit_len - v->admit_off);
+        v->admit_len -= v->admit_off;
+        v->admit_off = 0;
+    }
+    if (v->admit_len + need > v->admit_cap) {
+        size_t cap = v->admit_cap ? v->admit_cap : 256 * 1024;
+        while (cap < v->admit_len + need)
+            cap *= 2;
+        uint8_t *b = octo_realloc(v->admit, cap);
+        if (b == NULL) {
+            v->stats.tx_admit_dropped++;
+            return;
+        }
+        v->admit = b;
+        v->admit_cap = cap;
+    }
+    octo_store_be32(v->admit + v->admit_len, (uint32_t)(1 + len));
+    v->admit[v->admit_len + 4] = relay;
+    memcpy(v->admit + v->admit_len + 5, tx, len);
+    v->admit_len += need;
+    if (!uv_is_active((uv_handle_t *)&v->admit_idle))
+        uv_idle_start(&v->admit_idle, on_admit_idle);
 }
 
 /* ---- proposing ------------------------------------------------------------------------------ */
@@ -383,7 +453,12 @@ static void remember_proposal(struct octo_validator *v, uint64_t view)
     p->at_us = val_now_us(v);
 }
 
-static void propose(struct octo_validator *v, uint64_t view)
+static void wait_idle(struct octo_validator *v, uint64_t view);
+
+/* Proposes for view; without `empty_ok`, a pool holding nothing this block may take (gaps in
+ * nonces, or everything already in the unfinalized ancestors) waits like an empty one instead
+ * of making empty blocks as fast as they finalize. */
+static void propose(struct octo_validator *v, uint64_t view, bool empty_ok)
 {
     uint64_t parent_time;
     int np = gather_pending(v, view, &parent_time);
@@ -392,6 +467,10 @@ static void propose(struct octo_validator *v, uint64_t view)
     if (np >= 0)
         octo_mempool_select(&v->pool, &v->ledger, v->pending, (uint32_t)np, &b,
                             v->cfg.block_txs_max);
+    if (b.n_tx == 0 && !empty_ok) {
+        wait_idle(v, view);
+        return;
+    }
     uint64_t t = val_wall_ms(v);
     if (t <= parent_time)
         t = parent_time + 1;
@@ -418,6 +497,17 @@ static int validate(void *ctx, const struct octo_cons_block *blk, const uint8_t 
     struct octo_block_hdr h;
     int rc = octo_block_parse(payload, len, &h, v->scratch->txs);
     if (rc == 0) {
+        /* transactions we have not admitted yet (their gossip may still wait in the queue):
+         * admitted now, so each signature is checked once; those the pool refuses are
+         * checked by the block check below */
+        for (uint32_t i = 0; i < h.n_tx; i++) {
+            uint8_t id[32];
+            const struct octo_block_tx *t = &v->scratch->txs[i];
+            octo_tx_id(t->p, t->len, id);
+            if (!octo_mempool_has(&v->pool, id) &&
+                val_submit(v, t->p, t->len, id, false) == OCTO_MPR_OK)
+                v->stats.tx_from_blocks++;
+        }
         uint32_t bad;
         rc = octo_block_check(octo_ledger_chain_id(&v->ledger), &h, v->scratch, octo_mempool_has,
                               &v->pool, &bad);
@@ -643,7 +733,7 @@ static void on_evidence(struct octo_validator *v, const struct octo_cons_action 
     if (n <= 0)
         return;
     octo_tx_sign(octo_ledger_chain_id(&v->ledger), buf, (size_t)n, v->cfg.identity);
-    int r = val_submit(v, buf, (size_t)n, id);
+    int r = val_submit(v, buf, (size_t)n, id, true);
     OCTO_INFO("chain: slashing evidence against validator %u submitted: %s", a->to,
               octo_mempool_reason_str(r));
 }
@@ -714,23 +804,31 @@ static void on_idle_timer(uv_timer_t *t)
         return;
     v->idle_wait = false;
     v->driving = true;
-    propose(v, v->idle_view); /* whatever the pool holds, empty or not */
+    propose(v, v->idle_view, true); /* whatever the pool holds, empty or not */
     v->driving = false;
     settle(v);
 }
 
-/* Proposes now, or (nothing to propose) after delta / 2 unless a transaction comes first: an
- * idle chain makes a few empty blocks a second instead of hundreds, well inside the 2 delta
- * the others wait for a leader. */
-static void propose_or_wait(struct octo_validator *v, uint64_t view)
+static void wait_idle(struct octo_validator *v, uint64_t view)
 {
-    if (octo_mempool_count(&v->pool) > 0 || v->cfg.genesis->delta_ms < 2) {
-        propose(v, view);
-        return;
-    }
     v->idle_wait = true;
     v->idle_view = view;
     uv_timer_start(&v->idle_timer, on_idle_timer, v->cfg.genesis->delta_ms / 2, 0);
+}
+
+/* Proposes now, or (nothing to propose, or gossip still being admitted) after delta / 2 unless
+ * the transactions come first: an idle chain makes a few empty blocks a second instead of
+ * hundreds, well inside the 2 delta the others wait for a leader. */
+static void propose_or_wait(struct octo_validator *v, uint64_t view)
+{
+    bool arriving =
+        v->admit_off < v->admit_len && octo_mempool_count(&v->pool) < v->cfg.block_txs_max;
+    if (v->cfg.genesis->delta_ms < 2)
+        propose(v, view, true);
+    else if (octo_mempool_count(&v->pool) > 0 && !arriving)
+        propose(v, view, false);
+    else
+        wait_idle(v, view);
 }
 
 /* What the last batch left to do: a reconfiguration, then a proposal. */
@@ -809,13 +907,10 @@ static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
     if (len < 1 || v->stopped)
         return;
     if (f[0] == OCTO_CHAIN_FRAME_CONS && v->cons_ok) {
-        uint32_t from = index_of_stream(v, in->s);
+        uint32_t from = index_of_in(v, in);
         if (from == OCTO_CONS_TO_ALL && len == 1 + OCTO_CONS_BLOCK_REQ_LEN &&
             f[2] == OCTO_CONS_MSG_BLOCK_REQ) { /* a follower catching up: from the store */
-            struct octo_pubkey pk;
-            const struct octo_peerid *id = octo_net_stream_peer(in->s);
-            struct val_peer *p =
-                id != NULL && octo_peerid_pubkey(id, &pk) == 0 ? peer_by_pk(v, pk.bytes) : NULL;
+            struct val_peer *p = in->has_pk ? peer_by_pk(v, in->pk) : NULL;
             if (p != NULL) {
                 struct fetch_ctx fc = {v, OCTO_CONS_TO_ALL, p, 0};
                 serve_from_store(&fc, f + 3);
@@ -825,9 +920,9 @@ static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
         octo_cons_receive(&v->cons, val_now_ms(v), from, f + 1, len - 1, v->out);
         drive(v, v->out);
     } else if (f[0] == OCTO_CHAIN_FRAME_TX) {
-        uint8_t id[32];
         v->stats.tx_gossip_in++;
-        (void)val_submit(v, f + 1, len - 1, id);
+        /* relayed on when it came from outside the current set (a client or a follower) */
+        admit_later(v, f + 1, len - 1, index_of_in(v, in) == OCTO_CONS_TO_ALL);
     } else {
         v->stats.frames_bad++;
     }
@@ -966,6 +1061,12 @@ static void accept_stream(struct octo_net_stream *s, void *ctx, bool rpc)
     in->v = ctx;
     in->s = s;
     in->rpc = rpc;
+    const struct octo_peerid *id = octo_net_stream_peer(s);
+    struct octo_pubkey pk;
+    if (id != NULL && octo_peerid_pubkey(id, &pk) == 0) {
+        memcpy(in->pk, pk.bytes, 32);
+        in->has_pk = true;
+    }
     octo_net_stream_set_ops(s, &in_ops, in);
 }
 
@@ -1284,7 +1385,8 @@ int octo_validator_start(struct octo_validator **out, const struct octo_validato
     uv_timer_init(cfg->loop, &v->timer);
     uv_timer_init(cfg->loop, &v->dial_timer);
     uv_timer_init(cfg->loop, &v->idle_timer);
-    v->timer.data = v->dial_timer.data = v->idle_timer.data = v;
+    uv_idle_init(cfg->loop, &v->admit_idle);
+    v->timer.data = v->dial_timer.data = v->idle_timer.data = v->admit_idle.data = v;
     v->timer_on = true;
     uv_timer_start(&v->dial_timer, on_dial_timer, 0, DIAL_TICK_MS);
     octo_cons_start(&v->cons, val_now_ms(v), v->out);
@@ -1303,6 +1405,8 @@ void octo_validator_stop(struct octo_validator *v)
         uv_timer_stop(&v->timer);
         uv_timer_stop(&v->dial_timer);
         uv_timer_stop(&v->idle_timer);
+        uv_idle_stop(&v->admit_idle);
+        uv_close((uv_handle_t *)&v->admit_idle, NULL);
         uv_close((uv_handle_t *)&v->timer, NULL);
         uv_close((uv_handle_t *)&v->dial_timer, NULL);
         uv_close((uv_handle_t *)&v->idle_timer, NULL);
@@ -1333,6 +1437,7 @@ void octo_validator_destroy(struct octo_validator *v)
     octo_free(v->ids);
     octo_free(v->results);
     octo_free(v->pending);
+    octo_free(v->admit);
     octo_free(v);
 }
 

@@ -51,8 +51,10 @@
 #define OCTO_CHAIN_WAL_COMPACT (64u << 20)    /* WAL size that triggers compaction */
 #define OCTO_CHAIN_MEMPOOL_TXS 200000u
 #define OCTO_CHAIN_BLOCK_TXS_DEFAULT 4000u
-#define OCTO_CHAIN_IN_STREAMS_MAX 256u      /* inbound chain and RPC streams at once */
-#define OCTO_CHAIN_IN_BYTES_MAX (64u << 20) /* their receive buffers, all together */
+#define OCTO_CHAIN_IN_STREAMS_MAX 256u         /* inbound chain and RPC streams at once */
+#define OCTO_CHAIN_IN_BYTES_MAX (64u << 20)    /* their receive buffers, all together */
+#define OCTO_CHAIN_ADMIT_BYTES_MAX (32u << 20) /* gossiped transactions waiting for admission */
+#define OCTO_CHAIN_ADMIT_SLICE 128u /* admitted per loop turn (signature checks, ~5 ms) */
 
 enum octo_chain_frame {
     OCTO_CHAIN_FRAME_CONS = 1,
@@ -74,7 +76,7 @@ struct octo_validator_config {
 struct octo_validator_stats {
     uint64_t blocks_applied, txs_applied, proposals, frames_in, frames_out, frames_bad,
         frames_dropped, rpc_requests, rpc_errors, wal_syncs, root_mismatches, reconfigs,
-        tx_gossip_in, tx_gossip_out;
+        tx_gossip_in, tx_gossip_out, tx_admit_dropped, tx_from_blocks;
     uint64_t last_finality_ms; /* proposal to local finalization, for this node's blocks */
 };
 

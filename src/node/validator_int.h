@@ -26,7 +26,8 @@ struct val_peer {
     struct octo_multiaddr addrs[OCTO_GENESIS_ADDRS_MAX];
     size_t n_addrs, next_addr;
     struct octo_net_stream *out;
-    bool open; /* negotiated */
+    bool open;   /* negotiated */
+    bool in_set; /* a validator of the current set: transactions are relayed to it */
     bool dialing;
     uint64_t retry_at_ms;
     uint8_t *q; /* bytes the stream did not take yet */
@@ -38,6 +39,8 @@ struct val_in {
     struct octo_validator *v;
     struct octo_net_stream *s;
     bool rpc;
+    bool has_pk; /* the peer's key (the stream came on a Noise connection) */
+    uint8_t pk[OCTO_ADDR_LEN];
     uint8_t *buf;
     size_t len, cap;
     uint8_t *resp; /* RPC: the answer frame, written as the stream takes it */
@@ -74,6 +77,9 @@ struct octo_validator {
     struct val_book book[VAL_BOOK_MAX];
     size_t n_book, book_next;
     uv_timer_t timer, dial_timer, idle_timer;
+    uv_idle_t admit_idle; /* runs while gossiped transactions wait in admit */
+    uint8_t *admit;       /* frames: u32 length | u8 relay | transaction */
+    size_t admit_off, admit_len, admit_cap;
     bool timer_on;
     struct octo_block_scratch *scratch;
     uint8_t *payload;
@@ -98,9 +104,11 @@ uint64_t val_now_us(const struct octo_validator *v);
 /* The q-th permille of the kept finality samples (microseconds), 0 when there are none. */
 uint32_t val_finality_us(const struct octo_validator *v, unsigned permille);
 uint64_t val_wall_ms(const struct octo_validator *v);
-/* Admits a transaction to the pool and relays it to the peers when accepted; returns the
- * mempool reason. */
-int val_submit(struct octo_validator *v, const uint8_t *tx, size_t len, uint8_t id[32]);
+/* Admits a transaction to the pool and, when accepted and relay is set, sends it to the
+ * validators of the current set; returns the mempool reason. Transactions that came from a
+ * client are relayed; those another validator sent us are not (it sent them to every
+ * validator it reaches; one it does not reach gets them in the block). */
+int val_submit(struct octo_validator *v, const uint8_t *tx, size_t len, uint8_t id[32], bool relay);
 
 /* validator_rpc.c: answers one request (JSON text) with a NUL-terminated octo_malloc'd JSON
  * response (NULL when out of memory). */

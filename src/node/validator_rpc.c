@@ -81,7 +81,7 @@ static char *rpc_submit(struct octo_validator *v, const cJSON *req)
     } else {
         uint8_t id[32];
         memset(id, 0, sizeof(id));
-        int r = val_submit(v, tx, (size_t)n, id);
+        int r = val_submit(v, tx, (size_t)n, id, true);
         if (r == OCTO_MPR_OK) {
             cJSON *o = cJSON_CreateObject();
             add_hex(o, "id", id, 32);
@@ -312,6 +312,15 @@ static char *rpc_status(struct octo_validator *v, const cJSON *req)
     add_u64(st, "finality_p50_us", val_finality_us(v, 500));
     add_u64(st, "finality_p99_us", val_finality_us(v, 990));
     add_u64(st, "mempool_accepted", octo_mempool_stats(&v->pool)->accepted);
+    uint64_t refused = 0;
+    for (int r = 0; r < OCTO_MEMPOOL_REASONS_N; r++)
+        refused += octo_mempool_stats(&v->pool)->refused[r];
+    add_u64(st, "mempool_refused", refused);
+    add_u64(st, "tx_gossip_in", s->tx_gossip_in);
+    add_u64(st, "tx_gossip_out", s->tx_gossip_out);
+    add_u64(st, "tx_admit_bytes_waiting", v->admit_len - v->admit_off);
+    add_u64(st, "tx_admit_dropped", s->tx_admit_dropped);
+    add_u64(st, "tx_from_blocks", s->tx_from_blocks);
     if (v->cons_ok) {
         const struct octo_cons_stats *cs = octo_cons_stats(&v->cons);
         cJSON *c = cJSON_AddObjectToObject(o, "consensus");
