@@ -49,11 +49,9 @@ int octo_block_parse(const uint8_t *in, size_t len, struct octo_block_hdr *h,
     return off == len ? 0 : OCTO_EMALFORMED;
 }
 
-/* Appends the receipt leaves of one tx to s->receipt_leaves[*nr..]. The tx need not decode:
- * lengths are checked before a receipt is read (OCTO_EMALFORMED when they do not fit). */
-static int receipt_leaves(const struct octo_block_tx *tx, struct octo_block_scratch *s,
-                          uint32_t *nr)
+int octo_block_tx_receipts(const struct octo_block_tx *tx, const uint8_t **first)
 {
+    *first = NULL;
     if (tx->len < 2)
         return 0;
     const uint8_t *body = tx->p + OCTO_TX_HDR_LEN;
@@ -72,9 +70,21 @@ static int receipt_leaves(const struct octo_block_tx *tx, struct octo_block_scra
     }
     if ((size_t)count * OCTO_RECEIPT_LEN > avail)
         return OCTO_EMALFORMED;
-    if (count > OCTO_BLOCK_RECEIPTS_MAX - *nr)
+    *first = body;
+    return (int)count;
+}
+
+/* Appends the receipt leaves of one tx to s->receipt_leaves[*nr..]. */
+static int receipt_leaves(const struct octo_block_tx *tx, struct octo_block_scratch *s,
+                          uint32_t *nr)
+{
+    const uint8_t *body;
+    int count = octo_block_tx_receipts(tx, &body);
+    if (count <= 0)
+        return count;
+    if ((uint32_t)count > OCTO_BLOCK_RECEIPTS_MAX - *nr)
         return OCTO_ETOOBIG;
-    for (uint32_t k = 0; k < count; k++)
+    for (int k = 0; k < count; k++)
         octo_merkle_leaf_hash(body + (size_t)k * OCTO_RECEIPT_LEN, OCTO_RECEIPT_LEN,
                               &s->receipt_leaves[(*nr)++]);
     return 0;

@@ -86,8 +86,16 @@ OCTO_MUST_USE int octo_block_build_finish(struct octo_block_builder *b, uint64_t
                                           uint64_t state_height, const uint8_t state_root[32],
                                           struct octo_block_scratch *s);
 
+/* The task receipts a transaction carries (a SETTLE's batch, a SLASH_FAILED's one; none for
+ * the others): their count, *first at the first of them (OCTO_RECEIPT_LEN bytes each, in the
+ * order of the block's receipt tree). The tx need not decode: lengths are checked before a
+ * receipt is pointed at (OCTO_EMALFORMED when they do not fit). */
+OCTO_MUST_USE int octo_block_tx_receipts(const struct octo_block_tx *tx, const uint8_t **first);
+
 /* Inclusion proof of transaction `index` (receipts: of receipt `index` when receipt is true)
  * in a parsed payload: *n_leaves, proof[0..*proof_len) (OCTO_MERKLE_PROOF_MAX suffice).
+ * Afterwards s->tx_leaves and s->receipt_leaves hold the block's leaf hashes, so more proofs
+ * of the same block can come from octo_merkle_inclusion_proof without hashing it again.
  * Errors: OCTO_EINVAL (index out of range). */
 OCTO_MUST_USE int octo_block_proof(const struct octo_block_hdr *h, struct octo_block_scratch *s,
                                    bool receipt, uint32_t index, uint64_t *n_leaves,

@@ -1548,6 +1548,22 @@ uint64_t octo_cons_view(const struct octo_cons *c)
     return c->st->cur;
 }
 
+int octo_cons_final_cert(const struct octo_cons *c, uint64_t view, const uint8_t id[IDL],
+                         struct octo_cons_cert *out)
+{
+    struct octo_cons_state *st = c->st;
+    if (st->fin_cert.kind == OCTO_CONS_FINALIZE && st->fin_cert.view == view &&
+        id_eq(st->fin_cert.block, id)) {
+        *out = st->fin_cert;
+        return 0;
+    }
+    /* a finalized view's slot keeps its votes until a later view reuses it */
+    const struct slot *s = &st->slots[view % OCTO_CONS_WINDOW];
+    if (s->view == view && kind_cert(st, s, OCTO_CONS_FINALIZE, id, out))
+        return 0;
+    return OCTO_ENOTFOUND;
+}
+
 struct octo_cons_anchor octo_cons_finalized(const struct octo_cons *c)
 {
     return c->st->fin;

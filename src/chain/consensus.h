@@ -201,6 +201,14 @@ const uint8_t *octo_cons_payload(const struct octo_cons *c, const uint8_t id[OCT
 /* The leader of view v (an index into the validator set). */
 uint32_t octo_cons_leader(const struct octo_cons *c, uint64_t v);
 
+/* A finalization certificate for block id of `view`, for the blockstore (a node that missed a
+ * validator set change catches up to its last block with it): the last finalization this core
+ * saw if it is that block's, else one built from the FINALIZE votes it holds for the block.
+ * OCTO_ENOTFOUND when it has neither (the block was finalized as an ancestor of a later one). */
+OCTO_MUST_USE int octo_cons_final_cert(const struct octo_cons *c, uint64_t view,
+                                       const uint8_t id[OCTO_CONS_ID_LEN],
+                                       struct octo_cons_cert *out);
+
 /* The view being worked on, and the last finalized block. */
 uint64_t octo_cons_view(const struct octo_cons *c);
 struct octo_cons_anchor octo_cons_finalized(const struct octo_cons *c);

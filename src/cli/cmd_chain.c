@@ -1,13 +1,15 @@
 /*
  * cmd_chain.c — the chain's clients: `octo tx transfer|stake|unstake|register`,
- * `octo account [ADDR]`, `octo block [HEIGHT]`.
+ * `octo tx proof ID`, `octo account [ADDR]`, `octo block [HEIGHT]`, `octo status`.
  *
  * Each talks to a running node over /octo/chain-rpc/1.0.0 (node/validator.h): one request
  * frame, one answer frame per call, on a fresh connection. The node is --node MULTIADDR,
  * else $OCTO_NODE, else the first address in the home's node.run (a node running from the
  * same home). Transactions are signed with the home's identity key: the account address is
  * that key. Amounts are given in whole tokens with up to six decimals ("2.5") and printed the
- * same way; --json prints the node's answer as it is.
+ * same way; --json prints the node's answer as it is. `tx proof` and `tx --wait` check the
+ * inclusion proof the node returns (the bytes hash to the id and lead to the block's
+ * transaction root; the receipts a SETTLE carries lead to its receipt root).
  *
  * Exit statuses: 0 done (with --wait: included and successful), 1 refused or failed (one
  * line "octo: ...: <reason>"), 2 usage.
@@ -16,8 +18,10 @@
 #include "base/endian.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "chain/block.h"
 #include "chain/ledger.h"
 #include "cli/cli.h"
+#include "crypto/merkle.h"
 #include "net/net.h"
 #include "node/fs.h"
 #include "node/home.h"
@@ -270,6 +274,14 @@ static uint64_t json_u64(const cJSON *o, const char *key)
 {
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(f) ? strtoull(f->valuestring, NULL, 10) : 0;
+}
+
+static uint64_t json_u64_num(const cJSON *o, const char *key) /* a JSON number, 0..2^53 */
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(f) && f->valuedouble >= 0 && f->valuedouble <= 9007199254740992.0
+               ? (uint64_t)f->valuedouble
+               : 0;
 }
 
 static const char *json_str(const cJSON *o, const char *key)
@@ -568,6 +580,162 @@ static int chain_facts(struct octo_cli *cli, const char *addr_hex, uint8_t chain
     return st < 0 ? OCTO_EXIT_OK : st;
 }
 
+/* ---- inclusion proofs ---------------------------------------------------------------------- */
+
+/* Hex field `key` of o, decoded into a new buffer of *n bytes (NULL when absent or bad). */
+static uint8_t *json_hex_alloc(const cJSON *o, const char *key, size_t *n)
+{
+    const char *h = json_str(o, key);
+    size_t hl = strlen(h);
+    if (hl == 0 || hl % 2 != 0)
+        return NULL;
+    uint8_t *b = octo_malloc(hl / 2);
+    if (b != NULL && octo_hex_decode(h, hl, b, hl / 2) != (int)(hl / 2)) {
+        octo_free(b);
+        b = NULL;
+    }
+    *n = hl / 2;
+    return b;
+}
+
+static bool json_hash(const cJSON *o, const char *key, struct octo_merkle_hash *out)
+{
+    const char *h = json_str(o, key);
+    return strlen(h) == 64 && octo_hex_decode(h, 64, out->bytes, 32) == 32;
+}
+
+/* Does o's "proof" take leaf `index` of n leaves (leaf hash `leaf`) to root? */
+static bool proof_holds(const cJSON *o, const struct octo_merkle_hash *leaf, uint64_t index,
+                        uint64_t n, const struct octo_merkle_hash *root)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "proof");
+    int len = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || len > OCTO_MERKLE_PROOF_MAX)
+        return false;
+    struct octo_merkle_hash proof[OCTO_MERKLE_PROOF_MAX];
+    for (int i = 0; i < len; i++) {
+        const cJSON *e = cJSON_GetArrayItem(arr, i);
+        if (!cJSON_IsString(e) || strlen(e->valuestring) != 64 ||
+            octo_hex_decode(e->valuestring, 64, proof[i].bytes, 32) != 32)
+            return false;
+    }
+    return octo_merkle_inclusion_verify(leaf, index, n, proof, (size_t)len, root) == 0;
+}
+
+/* The receipts of a "tx" answer: each one the transaction (raw) carries, in order, and its
+ * proof gives the answer's receipt root. NULL when they hold (or none were asked for). */
+static const char *check_receipts(const cJSON *ans, const uint8_t *raw, size_t len, int *n)
+{
+    const cJSON *recs = cJSON_GetObjectItemCaseSensitive(ans, "receipts");
+    if (!cJSON_IsArray(recs))
+        return NULL; /* not asked for */
+    struct octo_block_tx t = {raw, (uint32_t)len};
+    const uint8_t *first;
+    int count = octo_block_tx_receipts(&t, &first);
+    struct octo_merkle_hash root, leaf;
+    if (count != cJSON_GetArraySize(recs) || !json_hash(ans, "receipt_root", &root))
+        return "the receipts listed are not the ones the transaction carries";
+    for (int k = 0; k < count; k++) {
+        const cJSON *r = cJSON_GetArrayItem(recs, k);
+        size_t rl;
+        uint8_t *rec = json_hex_alloc(r, "raw", &rl);
+        bool in_tx = rec != NULL && rl == OCTO_RECEIPT_LEN &&
+                     memcmp(rec, first + (size_t)k * OCTO_RECEIPT_LEN, rl) == 0;
+        if (in_tx)
+            octo_merkle_leaf_hash(rec, rl, &leaf);
+        octo_free(rec);
+        if (!in_tx)
+            return "a receipt listed is not in the transaction";
+        if (!proof_holds(r, &leaf, json_u64_num(r, "leaf"), json_u64(r, "receipt_count"), &root))
+            return "a receipt's proof does not lead to the receipt root";
+    }
+    *n = count;
+    return NULL;
+}
+
+/* Checks a "tx" answer: its bytes hash to id_hex and, with the proof, to the transaction root;
+ * each receipt listed is one the transaction carries and its proof gives the receipt root.
+ * NULL when everything holds, else what did not. */
+static const char *check_inclusion(const cJSON *ans, const char *id_hex, int *n_receipts)
+{
+    *n_receipts = 0;
+    size_t len;
+    uint8_t *raw = json_hex_alloc(ans, "raw", &len), id[32], want[32];
+    struct octo_merkle_hash leaf, root;
+    const char *why = NULL;
+    if (raw == NULL || len < 2) {
+        why = "the answer has no transaction bytes";
+        goto done;
+    }
+    octo_tx_id(raw, len, id);
+    if (octo_hex_decode(id_hex, 64, want, 32) != 32 || memcmp(id, want, 32) != 0) {
+        why = "the transaction bytes do not hash to its id";
+        goto done;
+    }
+    if (!json_hash(ans, "tx_root", &root)) {
+        why = "the answer has no transaction root";
+        goto done;
+    }
+    octo_merkle_leaf_hash(raw, len, &leaf);
+    if (!proof_holds(ans, &leaf, json_u64_num(ans, "position"), json_u64(ans, "tx_count"), &root)) {
+        why = "the inclusion proof does not lead to the transaction root";
+        goto done;
+    }
+    why = check_receipts(ans, raw, len, n_receipts);
+done:
+    octo_free(raw);
+    return why;
+}
+
+/* octo tx proof ID: where the transaction landed, with its inclusion proof checked here
+ * against the transaction root the node reports for the block (the node is trusted for the
+ * root; the proof shows the bytes are the ones under it). */
+static int run_tx_proof(struct octo_cli *cli)
+{
+    const struct octo_args *a = &cli->args;
+    uint8_t id[32];
+    if (a->positional_count != 2 || strlen(a->positional[1]) != 64 ||
+        octo_hex_decode(a->positional[1], 64, id, 32) != 32)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "usage: octo tx proof ID (64 hex digits)");
+    cJSON *req = cJSON_CreateObject(), *ans;
+    cJSON_AddStringToObject(req, "method", "tx");
+    cJSON_AddStringToObject(req, "id", a->positional[1]);
+    cJSON_AddBoolToObject(req, "receipts", true);
+    int st = call(cli, "tx", req, &ans);
+    if (st != OCTO_EXIT_OK)
+        return st;
+    st = answer_error(cli, "tx", ans);
+    if (st >= 0) {
+        cJSON_Delete(ans);
+        return st;
+    }
+    int n_rec;
+    const char *why = check_inclusion(ans, a->positional[1], &n_rec);
+    if (why != NULL) {
+        cJSON_Delete(ans);
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "tx proof: %s", why);
+    }
+    if (octo_args_has(a, "json")) {
+        cJSON_AddBoolToObject(ans, "proof_checked", true);
+        octo_cli_print_json(cli, ans);
+        return OCTO_EXIT_OK;
+    }
+    fprintf(cli->out,
+            "transaction %s\n  in block %s at height %llu, position %llu of %llu\n"
+            "  inclusion proof of %d hashes checked against transaction root %s\n",
+            a->positional[1], json_str(ans, "block"), (unsigned long long)json_u64(ans, "height"),
+            (unsigned long long)json_u64_num(ans, "position"),
+            (unsigned long long)json_u64(ans, "tx_count"),
+            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ans, "proof")),
+            json_str(ans, "tx_root"));
+    if (n_rec > 0)
+        fprintf(cli->out, "  %d task receipts, each checked against receipt root %s\n", n_rec,
+                json_str(ans, "receipt_root"));
+    fprintf(cli->out, "  result: %s\n", json_str(ans, "result_text"));
+    cJSON_Delete(ans);
+    return OCTO_EXIT_OK;
+}
+
 /* Polls the node until the transaction is in a block; prints its result. */
 static int wait_included(struct octo_cli *cli, const char *id_hex)
 {
@@ -591,12 +759,20 @@ static int wait_included(struct octo_cli *cli, const char *id_hex)
             return st;
         }
         if (e == NULL) {
+            int n_rec;
+            const char *why = check_inclusion(ans, id_hex, &n_rec);
+            if (why != NULL) {
+                cJSON_Delete(ans);
+                return octo_cli_fail(cli, OCTO_EXIT_FAIL, "tx: %s", why);
+            }
             const cJSON *r = cJSON_GetObjectItemCaseSensitive(ans, "result");
             int result = cJSON_IsNumber(r) ? r->valueint : -1;
             if (octo_args_has(&cli->args, "json")) {
                 octo_cli_print_json(cli, ans);
             } else {
-                fprintf(cli->out, "included at height %llu: %s\n",
+                fprintf(cli->out,
+                        "included at height %llu (proof checked against the node's "
+                        "tx root): %s\n",
                         (unsigned long long)json_u64(ans, "height"), json_str(ans, "result_text"));
                 cJSON_Delete(ans);
             }
@@ -614,6 +790,9 @@ static int wait_included(struct octo_cli *cli, const char *id_hex)
 
 static int run_tx(struct octo_cli *cli)
 {
+    const struct octo_args *a = &cli->args;
+    if (a->positional_count > 0 && strcmp(a->positional[0], "proof") == 0)
+        return run_tx_proof(cli);
     struct octo_tx t;
     int st = tx_from_args(cli, &t);
     if (st != OCTO_EXIT_OK)
@@ -677,7 +856,7 @@ const struct octo_cli_cmd octo_cmd_tx = {
     .flags = tx_flags,
     .needs_config = true,
     .usage = "tx transfer ADDR AMOUNT | stake AMOUNT | unstake AMOUNT | register ROLE "
-             "[--node MULTIADDR] [--wait] [--json]",
+             "[--node MULTIADDR] [--wait] [--json] | tx proof ID",
     .summary = "sign a transaction with the home's key and submit it to a node",
 };
 

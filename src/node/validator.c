@@ -8,7 +8,17 @@
  * persists is durable (the "persist before send" rule, for the whole batch at once). FINALIZED
  * applies the block (ledger, then one blockstore transaction, then the pool). NEED_PAYLOAD and a
  * validator-set change are remembered and handled after the batch, because they call the core again
- * (the batch's data points into the core). Everything that arrives (frames, timer) ends in drive().
+ * (the batch's data points into the core). Consensus frames and timers end in drive().
+ *
+ * Transactions: gossiped ones wait in a bounded admission queue drained 128 per loop turn (an
+ * idle handle), so consensus messages never wait behind thousands of signature checks; a
+ * proposal's transactions not admitted yet are admitted when it is validated (never proposing
+ * from there: validate runs inside the core). A client's transaction is relayed to the
+ * validators of the set; another validator's is not.
+ *
+ * Set ends: the block after which the validator set changes is committed with its
+ * finalization certificate (chain_proofs); hello frames (on stream open, after a set change,
+ * on a 2 s stall) let a node behind ask for it, and its core then fetches the blocks up to it.
  *
  * Peers: every other validator of the set is dialed at its genesis addresses (with its
  * /p2p id) and an outbound /octo/chain/1.0.0 stream is kept to it for what we send; what
@@ -36,6 +46,9 @@
 #define REDIAL_MS 1000
 #define DIAL_TICK_MS 250
 #define CLOCK_DRIFT_MS 2000 /* how far ahead of our clock a block's time may be */
+#define STALL_MS 2000       /* no finalized block for this long: say hello to every peer */
+#define HELLO_ANSWER_MS 500 /* one answer per peer at most this often */
+#define CERT_ENC_MAX 8192   /* an encoded certificate (64 signatures: 4,147 bytes) fits */
 
 uint64_t val_now_ms(const struct octo_validator *v)
 {
@@ -164,6 +177,25 @@ static void send_to_index(struct octo_validator *v, uint32_t to, uint8_t kind, c
         peer_send(p, kind, body, len);
 }
 
+/* Tells a peer our finalized height; one that knows more answers with what takes us on (a
+ * proof of the block that ended our validator set, or its last finalization). */
+static void send_hello(struct val_peer *p)
+{
+    if (!p->open)
+        return;
+    uint8_t h[8];
+    octo_store_be64(h, octo_ledger_height(&p->v->ledger));
+    peer_send(p, OCTO_CHAIN_FRAME_HELLO, h, sizeof(h));
+    p->v->stats.hellos_sent++;
+}
+
+static void hello_all(struct octo_validator *v)
+{
+    v->hello_ms = val_now_ms(v);
+    for (uint32_t i = 0; i < v->n_peers; i++)
+        send_hello(&v->peers[i]);
+}
+
 static void on_peer_open(struct octo_net_stream *s, int status, void *ctx)
 {
     struct val_peer *p = ctx;
@@ -173,6 +205,7 @@ static void on_peer_open(struct octo_net_stream *s, int status, void *ctx)
         return;
     }
     p->open = true;
+    send_hello(p);
     peer_flush(p);
 }
 
@@ -307,6 +340,13 @@ static void on_dial_timer(uv_timer_t *t)
 {
     struct octo_validator *v = t->data;
     uint64_t now = val_now_ms(v);
+    uint64_t height = octo_ledger_height(&v->ledger);
+    if (height != v->progress_height) {
+        v->progress_height = height;
+        v->progress_ms = now;
+    } else if (now - v->progress_ms >= STALL_MS && now - v->hello_ms >= STALL_MS) {
+        hello_all(v); /* stuck: perhaps behind a validator set change we did not see */
+    }
     for (uint32_t i = 0; i < v->n_peers; i++) {
         struct val_peer *p = &v->peers[i];
         if (p->n_addrs == 0)
@@ -332,12 +372,11 @@ static void on_dial_timer(uv_timer_t *t)
  * each, and every block costs votes and synced writes on every validator. */
 static void propose_when_ready(struct octo_validator *v)
 {
-    if (!v->idle_wait || v->driving)
-        return;
+    if (!v->idle_wait || v->driving || v->validating)
+        return; /* never from inside the core (validate runs within octo_cons_receive) */
     if (v->admit_off < v->admit_len && octo_mempool_count(&v->pool) < v->cfg.block_txs_max)
         return;
-    v->idle_wait = false;
-    uv_timer_stop(&v->idle_timer);
+    v->idle_wait = false; /* the timer runs on: a wait again in this view keeps its deadline */
     v->want_propose = true;
     v->propose_view = v->idle_view;
     settle(v);
@@ -381,6 +420,10 @@ static void on_admit_idle(uv_idle_t *h)
 
 static void admit_later(struct octo_validator *v, const uint8_t *tx, size_t len, bool relay)
 {
+    if (len > OCTO_TX_MAX) { /* no transaction is that long: not worth a queue slot */
+        v->stats.frames_bad++;
+        return;
+    }
     size_t need = 5 + len;
     if (v->stopped || v->admit_len - v->admit_off + need > OCTO_CHAIN_ADMIT_BYTES_MAX) {
         v->stats.tx_admit_dropped++;
@@ -467,7 +510,7 @@ static void propose(struct octo_validator *v, uint64_t view, bool empty_ok)
     if (np >= 0)
         octo_mempool_select(&v->pool, &v->ledger, v->pending, (uint32_t)np, &b,
                             v->cfg.block_txs_max);
-    if (b.n_tx == 0 && !empty_ok) {
+    if (b.n_tx == 0 && !empty_ok && np >= 0) { /* np < 0: the core asks for the parent */
         wait_idle(v, view);
         return;
     }
@@ -500,6 +543,7 @@ static int validate(void *ctx, const struct octo_cons_block *blk, const uint8_t 
         /* transactions we have not admitted yet (their gossip may still wait in the queue):
          * admitted now, so each signature is checked once; those the pool refuses are
          * checked by the block check below */
+        v->validating = true;
         for (uint32_t i = 0; i < h.n_tx; i++) {
             uint8_t id[32];
             const struct octo_block_tx *t = &v->scratch->txs[i];
@@ -508,6 +552,7 @@ static int validate(void *ctx, const struct octo_cons_block *blk, const uint8_t 
                 val_submit(v, t->p, t->len, id, false) == OCTO_MPR_OK)
                 v->stats.tx_from_blocks++;
         }
+        v->validating = false;
         uint32_t bad;
         rc = octo_block_check(octo_ledger_chain_id(&v->ledger), &h, v->scratch, octo_mempool_has,
                               &v->pool, &bad);
@@ -538,8 +583,28 @@ static int validate(void *ctx, const struct octo_cons_block *blk, const uint8_t 
 
 /* ---- finalized blocks --------------------------------------------------------------------- */
 
+/* The finality proof of a block that ends a validator set: the certificate of the set that
+ * finalized it, as a consensus message (what a node behind the change is sent). Returns its
+ * length, 0 when the core holds none for the block. */
+static size_t set_end_proof(struct octo_validator *v, const struct octo_cons_action *a,
+                            uint8_t out[CERT_ENC_MAX])
+{
+    struct octo_cons_msg m = {.type = OCTO_CONS_MSG_CERT};
+    if (octo_cons_final_cert(&v->cons, a->view, a->id, &m.u.cert) != 0) {
+        v->stats.proofs_missing++;
+        OCTO_WARN("chain: no finalization certificate of block %llu, which ends the validator "
+                  "set: nodes behind it must get it from another validator",
+                  (unsigned long long)a->height);
+        return 0;
+    }
+    int n = octo_cons_msg_encode(&m, out, CERT_ENC_MAX);
+    OCTO_ASSERT(n > 0);
+    v->stats.proofs_stored++;
+    return (size_t)n;
+}
+
 static void commit_block(struct octo_validator *v, const struct octo_cons_action *a,
-                         const struct octo_block_hdr *h)
+                         const struct octo_block_hdr *h, const uint8_t *proof, size_t proof_len)
 {
     const uint32_t *idx;
     size_t n = octo_ledger_changed(&v->ledger, &idx);
@@ -566,6 +631,8 @@ static void commit_block(struct octo_validator *v, const struct octo_cons_action
         .results = v->results,
         .n_results = h->n_tx,
         .tx_ids = (const uint8_t(*)[32])v->ids,
+        .proof = proof_len > 0 ? proof : NULL,
+        .proof_len = proof_len,
     };
     memcpy(b.id, a->id, 32);
     memcpy(b.parent, pr->block.parent, 32);
@@ -616,7 +683,9 @@ static void on_finalized(struct octo_validator *v, const struct octo_cons_action
                    octo_strerror(rc));
         fatal("a finalized block cannot be applied");
     }
-    commit_block(v, a, &h);
+    bool set_ends = octo_ledger_validators_changed(&v->ledger);
+    uint8_t proof[CERT_ENC_MAX];
+    commit_block(v, a, &h, proof, set_ends ? set_end_proof(v, a, proof) : 0);
     octo_mempool_finalized(&v->pool, &v->ledger, v->scratch->txs, h.n_tx);
     v->stats.blocks_applied++;
     v->stats.txs_applied += h.n_tx;
@@ -627,7 +696,7 @@ static void on_finalized(struct octo_validator *v, const struct octo_cons_action
         v->finality_us[v->n_finality++ % VAL_FINALITY_KEPT] =
             us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
-    if (octo_ledger_validators_changed(&v->ledger))
+    if (set_ends)
         v->reconfig = true;
 }
 
@@ -809,10 +878,15 @@ static void on_idle_timer(uv_timer_t *t)
     settle(v);
 }
 
+/* One deadline per view: waiting again in the same view (gossip drained with nothing
+ * includable) keeps it, so a stream of transactions that never fit cannot hold a leader back. */
 static void wait_idle(struct octo_validator *v, uint64_t view)
 {
     v->idle_wait = true;
     v->idle_view = view;
+    if (uv_is_active((uv_handle_t *)&v->idle_timer) && v->idle_timer_view == view)
+        return;
+    v->idle_timer_view = view;
     uv_timer_start(&v->idle_timer, on_idle_timer, v->cfg.genesis->delta_ms / 2, 0);
 }
 
@@ -850,6 +924,7 @@ static void settle(struct octo_validator *v)
             peers_for_set(v);
             octo_cons_start(&v->cons, val_now_ms(v), v->out2);
             run_actions(v, v->out2);
+            hello_all(v); /* behind on the new set: the others say how to go on */
             continue;
         }
         if (v->want_propose) {
@@ -900,6 +975,36 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- inbound streams ------------------------------------------------------------------------ */
 
+/* A peer at `height` said hello: if we are further, it gets the proof of the first validator
+ * set end after its height (it can check that one), else our last finalization; its core
+ * then fetches the blocks up to it. */
+static void answer_hello(struct octo_validator *v, struct val_in *in, uint64_t height)
+{
+    struct val_peer *p = in->has_pk ? peer_by_pk(v, in->pk) : NULL;
+    uint64_t now = val_now_ms(v);
+    if (p == NULL || !p->open || height >= octo_ledger_height(&v->ledger) ||
+        (p->hello_served_ms != 0 && now - p->hello_served_ms < HELLO_ANSWER_MS))
+        return;
+    p->hello_served_ms = now;
+    static uint8_t proof[OCTO_CHAINSTORE_PROOF_MAX];
+    uint64_t at;
+    int n = octo_chainstore_proof_after(v->cfg.store, height, &at, proof, sizeof(proof));
+    if (n > 0) {
+        peer_send(p, OCTO_CHAIN_FRAME_CONS, proof, (size_t)n);
+        v->stats.proofs_sent++;
+        return;
+    }
+    if (!v->cons_ok)
+        return;
+    struct octo_cons_anchor fin = octo_cons_finalized(&v->cons);
+    struct octo_cons_msg m = {.type = OCTO_CONS_MSG_CERT};
+    if (fin.view == 0 || octo_cons_final_cert(&v->cons, fin.view, fin.id, &m.u.cert) != 0)
+        return;
+    n = octo_cons_msg_encode(&m, proof, sizeof(proof));
+    if (n > 0)
+        peer_send(p, OCTO_CHAIN_FRAME_CONS, proof, (size_t)n);
+}
+
 static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
 {
     struct octo_validator *v = in->v;
@@ -919,6 +1024,8 @@ static void in_frame(struct val_in *in, const uint8_t *f, size_t len)
         }
         octo_cons_receive(&v->cons, val_now_ms(v), from, f + 1, len - 1, v->out);
         drive(v, v->out);
+    } else if (f[0] == OCTO_CHAIN_FRAME_HELLO && len == 9) {
+        answer_hello(v, in, octo_load_be64(f + 1));
     } else if (f[0] == OCTO_CHAIN_FRAME_TX) {
         v->stats.tx_gossip_in++;
         /* relayed on when it came from outside the current set (a client or a follower) */

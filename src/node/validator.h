@@ -6,7 +6,11 @@
  * Protocols (registered on the node's net):
  *   /octo/chain/1.0.0      validators and followers: frames of len u32 (big-endian) | kind u8
  *                          | body; kind 1 a consensus message (chain/msg.h), kind 2 a
- *                          transaction (gossip: every validator relays what its pool accepts)
+ *                          transaction (a client's is relayed to the validators of the set
+ *                          by the one that admits it; validators do not relay each other's),
+ *                          kind 3 hello: u64 finalized height, answered by a peer that is
+ *                          further with the finality proof of the first validator-set end
+ *                          after it, or else its last finalization certificate
  *   /octo/chain-rpc/1.0.0  clients: one request frame (len u32 | JSON object), one response
  *                          frame, then the stream closes. Methods:
  *     {"method":"submit","tx":HEX}            -> {"id":HEX,"status":"accepted"} or
@@ -15,8 +19,11 @@
  *                                                stakes, nonce, role, unbonding) or an error
  *     {"method":"block"[,"height":N]}         -> the block (the newest finalized one by
  *                                                default): header, transactions with results
- *     {"method":"tx","id":HEX}                -> height, position, result, and the RFC 6962
- *                                                inclusion proof against the block's tx root
+ *     {"method":"tx","id":HEX}                -> height, position, result, the bytes
+ *       [,"receipts":true]                       ("raw") and the RFC 6962 inclusion proof
+ *                                                against the block's tx root; with receipts,
+ *                                                each task receipt it carries with its proof
+ *                                                against the receipt root
  *     {"method":"status"}                     -> chain id, height, view, validators, peers,
  *                                                counters, finality latency percentiles
  *                                                ("reset_finality": true starts them afresh)
@@ -59,6 +66,7 @@
 enum octo_chain_frame {
     OCTO_CHAIN_FRAME_CONS = 1,
     OCTO_CHAIN_FRAME_TX = 2,
+    OCTO_CHAIN_FRAME_HELLO = 3, /* u64 finalized height: "send me what I need to go on" */
 };
 
 struct octo_validator_config {
@@ -76,7 +84,8 @@ struct octo_validator_config {
 struct octo_validator_stats {
     uint64_t blocks_applied, txs_applied, proposals, frames_in, frames_out, frames_bad,
         frames_dropped, rpc_requests, rpc_errors, wal_syncs, root_mismatches, reconfigs,
-        tx_gossip_in, tx_gossip_out, tx_admit_dropped, tx_from_blocks;
+        tx_gossip_in, tx_gossip_out, tx_admit_dropped, tx_from_blocks, proofs_stored,
+        proofs_missing, proofs_sent, hellos_sent;
     uint64_t last_finality_ms; /* proposal to local finalization, for this node's blocks */
 };
 

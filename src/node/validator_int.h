@@ -26,8 +26,9 @@ struct val_peer {
     struct octo_multiaddr addrs[OCTO_GENESIS_ADDRS_MAX];
     size_t n_addrs, next_addr;
     struct octo_net_stream *out;
-    bool open;   /* negotiated */
-    bool in_set; /* a validator of the current set: transactions are relayed to it */
+    bool open;                /* negotiated */
+    bool in_set;              /* a validator of the current set: transactions are relayed to it */
+    uint64_t hello_served_ms; /* when we last answered its hello */
     bool dialing;
     uint64_t retry_at_ms;
     uint8_t *q; /* bytes the stream did not take yet */
@@ -88,13 +89,17 @@ struct octo_validator {
     struct octo_block_tx *pending; /* the unfinalized ancestors' transactions */
     size_t pending_cap;
     bool want_propose, reconfig, stopped, driving;
-    bool idle_wait; /* a proposal waits (up to delta / 2) for a transaction */
+    bool validating; /* inside validate (called by the core): no proposal from there */
+    bool idle_wait;  /* a proposal waits (up to delta / 2) for a transaction */
     uint64_t propose_view, idle_view;
+    uint64_t idle_timer_view; /* the view whose Δ/2 deadline the idle timer holds */
     struct val_proposed proposed[VAL_PROPOSED_KEPT];
     uint32_t finality_us[VAL_FINALITY_KEPT]; /* proposal to finalization, own blocks */
     uint64_t n_finality;
-    size_t in_streams; /* inbound streams open */
-    size_t in_bytes;   /* their buffers, all together */
+    uint64_t progress_height, progress_ms; /* the height, and since when it has not moved */
+    uint64_t hello_ms;                     /* when we last said hello to every peer */
+    size_t in_streams;                     /* inbound streams open */
+    size_t in_bytes;                       /* their buffers, all together */
     struct octo_validator_stats stats;
 };
 

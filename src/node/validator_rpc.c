@@ -5,7 +5,10 @@
  * Every answer is an object; a failure is {"error": {"code": "...", "message": "..."}} with a
  * stable code (the mempool's and the ledger's reason names, or "bad-request", "not-found").
  * Amounts are decimal strings (JSON numbers cannot hold 64 bits), keys and hashes lowercase
- * hex. Blocks and proofs are read from the blockstore, so they survive restarts.
+ * hex. Blocks and proofs are read from the blockstore, so they survive restarts. "tx" answers
+ * with the transaction's bytes and its inclusion proof under the block's transaction root,
+ * and with "receipts": true also the task receipts it carries, each with its proof under the
+ * receipt root (`octo tx proof` checks both).
  */
 #include "base/alloc.h"
 #include "base/hex.h"
@@ -26,9 +29,12 @@ static const char *const mempool_codes[OCTO_MEMPOOL_REASONS_N] = {
 
 static void add_hex(cJSON *o, const char *key, const uint8_t *p, size_t n)
 {
-    char hex[2 * 64 + 1];
-    if (n <= 64 && octo_hex_encode(p, n, hex, sizeof(hex)) >= 0)
+    char small[2 * 64 + 1];
+    char *hex = n <= 64 ? small : octo_malloc(2 * n + 1); /* raw transactions: up to 74 KB */
+    if (hex != NULL && octo_hex_encode(p, n, hex, 2 * n + 1) >= 0)
         cJSON_AddStringToObject(o, key, hex);
+    if (hex != small)
+        octo_free(hex);
 }
 
 static void add_u64(cJSON *o, const char *key, uint64_t v)
@@ -226,6 +232,55 @@ static char *rpc_block(struct octo_validator *v, const cJSON *req)
     return finish(o);
 }
 
+static void add_proof(cJSON *o, const struct octo_merkle_hash *proof, size_t plen)
+{
+    cJSON *p = cJSON_AddArrayToObject(o, "proof");
+    for (size_t i = 0; i < plen; i++) {
+        char hex[65];
+        if (octo_hex_encode(proof[i].bytes, 32, hex, sizeof(hex)) >= 0)
+            cJSON_AddItemToArray(p, cJSON_CreateString(hex));
+    }
+}
+
+/* The task receipts transaction `pos` carries, each with its inclusion proof under the block's
+ * receipt root (the receipts before it in the block come first in that tree). */
+static int add_receipts(struct octo_validator *v, cJSON *o, const struct octo_block_hdr *h,
+                        uint32_t pos)
+{
+    uint32_t leaf = 0;
+    const uint8_t *first;
+    for (uint32_t i = 0; i < pos; i++) {
+        int c = octo_block_tx_receipts(&v->scratch->txs[i], &first);
+        if (c < 0)
+            return c;
+        leaf += (uint32_t)c;
+    }
+    int count = octo_block_tx_receipts(&v->scratch->txs[pos], &first);
+    if (count < 0)
+        return count;
+    add_hex(o, "receipt_root", h->receipt_root, 32);
+    cJSON *arr = cJSON_AddArrayToObject(o, "receipts");
+    uint64_t n = 0;
+    for (int k = 0; k < count; k++) {
+        struct octo_merkle_hash proof[OCTO_MERKLE_PROOF_MAX];
+        size_t plen = 0;
+        /* the leaves are hashed once, for the first; the others reuse them */
+        int rc =
+            k == 0 ? octo_block_proof(h, v->scratch, true, leaf, &n, proof, &plen)
+                   : octo_merkle_inclusion_proof(v->scratch->receipt_leaves, n, leaf + (uint32_t)k,
+                                                 proof, OCTO_MERKLE_PROOF_MAX, &plen);
+        if (rc != 0)
+            return rc;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "leaf", leaf + (uint32_t)k);
+        add_u64(r, "receipt_count", n);
+        add_hex(r, "raw", first + (size_t)k * OCTO_RECEIPT_LEN, OCTO_RECEIPT_LEN);
+        add_proof(r, proof, plen);
+        cJSON_AddItemToArray(arr, r);
+    }
+    return 0;
+}
+
 static char *rpc_tx(struct octo_validator *v, const cJSON *req)
 {
     uint8_t id[32];
@@ -254,19 +309,22 @@ static char *rpc_tx(struct octo_validator *v, const cJSON *req)
         free_block(&g);
         return error("internal", octo_strerror(rc));
     }
-    cJSON *o = tx_json(&v->scratch->txs[loc.pos], loc.result);
+    const struct octo_block_tx *t = &v->scratch->txs[loc.pos];
+    cJSON *o = tx_json(t, loc.result);
     add_u64(o, "height", loc.height);
     cJSON_AddNumberToObject(o, "position", loc.pos);
     add_hex(o, "block", g.b.id, 32);
     add_hex(o, "tx_root", h.tx_root, 32);
     add_u64(o, "tx_count", n);
-    cJSON *p = cJSON_AddArrayToObject(o, "proof");
-    for (size_t i = 0; i < plen; i++) {
-        char hex[65];
-        if (octo_hex_encode(proof[i].bytes, 32, hex, sizeof(hex)) >= 0)
-            cJSON_AddItemToArray(p, cJSON_CreateString(hex));
-    }
+    add_hex(o, "raw", t->p, t->len);
+    add_proof(o, proof, plen);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "receipts")))
+        rc = add_receipts(v, o, &h, loc.pos);
     free_block(&g);
+    if (rc != 0) {
+        cJSON_Delete(o);
+        return error("internal", octo_strerror(rc));
+    }
     return finish(o);
 }
 
@@ -321,6 +379,10 @@ static char *rpc_status(struct octo_validator *v, const cJSON *req)
     add_u64(st, "tx_admit_bytes_waiting", v->admit_len - v->admit_off);
     add_u64(st, "tx_admit_dropped", s->tx_admit_dropped);
     add_u64(st, "tx_from_blocks", s->tx_from_blocks);
+    add_u64(st, "proofs_stored", s->proofs_stored);
+    add_u64(st, "proofs_missing", s->proofs_missing);
+    add_u64(st, "proofs_sent", s->proofs_sent);
+    add_u64(st, "hellos_sent", s->hellos_sent);
     if (v->cons_ok) {
         const struct octo_cons_stats *cs = octo_cons_stats(&v->cons);
         cJSON *c = cJSON_AddObjectToObject(o, "consensus");

@@ -3,9 +3,10 @@
  *
  * Each commit is one write transaction: check the stored height, insert the block, upsert the
  * changed objects, insert the transaction index in one statement (the ids travel as one blob
- * the database splits: a recursive CTE on SQLite, generate_series on PostgreSQL), update the
- * info row. The database's own atomicity (WAL + synchronous=FULL on SQLite) does the rest:
- * after a crash either all of a block is there or none of it.
+ * the database splits: a recursive CTE on SQLite, generate_series on PostgreSQL), insert the
+ * finality proof of a block that ends a validator set, update the info row. The database's own
+ * atomicity (WAL + synchronous=FULL on SQLite) does the rest: after a crash either all of a block
+ * is there or none of it.
  */
 #include "store/chainstore.h"
 
@@ -146,7 +147,8 @@ int octo_chainstore_commit(struct octo_store *s, const struct octo_chainstore_bl
         return OCTO_EINVAL;
     if (b->height == 0 || b->height > (uint64_t)INT64_MAX || b->view > (uint64_t)INT64_MAX ||
         b->parent_view > (uint64_t)INT64_MAX || b->payload_len > OCTO_STORE_VALUE_MAX ||
-        (b->n_results > 0 && (b->results == NULL || b->tx_ids == NULL))) {
+        (b->n_results > 0 && (b->results == NULL || b->tx_ids == NULL)) ||
+        (b->proof != NULL && (b->proof_len == 0 || b->proof_len > OCTO_CHAINSTORE_PROOF_MAX))) {
         octo__store_seterr(s, "chainstore: invalid block");
         return OCTO_EINVAL;
     }
@@ -183,6 +185,12 @@ int octo_chainstore_commit(struct octo_store *s, const struct octo_chainstore_bl
         rc = put_objects(s, objs, n_objs);
     if (rc == 0)
         rc = put_tx_index(s, b);
+    if (rc == 0 && b->proof != NULL) {
+        struct octo_store_value p[] = {octo_store_int64(i64(b->height)),
+                                       octo_store_blob(b->proof, b->proof_len)};
+        rc = octo_store_exec(s, "INSERT INTO chain_proofs (height, proof) VALUES ($1, $2)", p, 2,
+                             NULL, NULL);
+    }
     if (rc == 0) {
         struct octo_store_value p[] = {octo_store_int64(i64(b->height)),
                                        octo_store_blob(meta, meta_len)};
@@ -317,6 +325,49 @@ int octo_chainstore_block(struct octo_store *s, uint64_t height, const uint8_t *
         return OCTO_ENOTFOUND;
     }
     return 0;
+}
+
+struct proof_ctx {
+    uint64_t *height;
+    uint8_t *out;
+    size_t cap, len;
+    bool found;
+};
+
+static int proof_row(const struct octo_store_row *row, void *vctx)
+{
+    struct proof_ctx *c = vctx;
+    size_t n;
+    const uint8_t *p = octo_store_row_blob(row, 1, &n);
+    int64_t h = octo_store_row_int64(row, 0);
+    if (h < 1 || n == 0 || n > c->cap)
+        return OCTO_ESTORE;
+    *c->height = (uint64_t)h;
+    memcpy(c->out, p, n);
+    c->len = n;
+    c->found = true;
+    return 1;
+}
+
+int octo_chainstore_proof_after(struct octo_store *s, uint64_t after, uint64_t *height,
+                                uint8_t *out, size_t cap)
+{
+    OCTO_ASSERT(cap >= OCTO_CHAINSTORE_PROOF_MAX);
+    if (after >= (uint64_t)INT64_MAX)
+        return OCTO_ENOTFOUND;
+    struct proof_ctx c = {height, out, cap, 0, false};
+    struct octo_store_value p[] = {octo_store_int64((int64_t)after)};
+    int rc = octo_store_exec(s,
+                             "SELECT height, proof FROM chain_proofs WHERE height > $1"
+                             " ORDER BY height LIMIT 1",
+                             p, 1, proof_row, &c);
+    if (rc < 0)
+        return rc;
+    if (!c.found) {
+        octo__store_seterr(s, "chainstore: no proof after height %llu", (unsigned long long)after);
+        return OCTO_ENOTFOUND;
+    }
+    return (int)c.len;
 }
 
 struct tx_ctx {

@@ -13,8 +13,13 @@
  * committed block. octo_chainstore_commit refuses a block that is not the next height
  * (OCTO_ESTATE), so a retry after an unclear failure cannot apply one twice.
  *
- * Tables (migration 5 of the node schema): chain_info (one row: genesis hash, height, meta),
- * chain_blocks (by height, id unique), chain_objects (by index), chain_txs (by id).
+ * A block that ends a validator set may carry a proof of its finality (the consensus
+ * certificate of the set that finalized it), committed with it: a node that was away across
+ * the change is sent the proof and catches up to that block under the set it knows.
+ *
+ * Tables (migrations 5 and 6 of the node schema): chain_info (one row: genesis hash, height,
+ * meta), chain_blocks (by height, id unique), chain_objects (by index), chain_txs (by id),
+ * chain_proofs (by height).
  */
 #ifndef OCTO_STORE_CHAINSTORE_H
 #define OCTO_STORE_CHAINSTORE_H
@@ -28,6 +33,7 @@
 #define OCTO_CHAINSTORE_SIG_LEN 64
 #define OCTO_CHAINSTORE_OBJECT_MAX 1024 /* bytes of one object's encoding */
 #define OCTO_CHAINSTORE_META_MAX 4096   /* bytes of the meta record */
+#define OCTO_CHAINSTORE_PROOF_MAX 65536 /* bytes of one finality proof */
 
 struct octo_chainstore_block {
     uint64_t height, view, parent_view;
@@ -39,6 +45,8 @@ struct octo_chainstore_block {
     const uint8_t *results; /* one result code per transaction */
     size_t n_results;
     const uint8_t (*tx_ids)[OCTO_CHAINSTORE_ID_LEN]; /* n_results ids, indexed */
+    const uint8_t *proof; /* commit only: the block's finality proof, or NULL */
+    size_t proof_len;     /* at most OCTO_CHAINSTORE_PROOF_MAX */
 };
 
 struct octo_chainstore_object {
@@ -85,6 +93,12 @@ OCTO_MUST_USE int octo_chainstore_load(struct octo_store *s, octo_chainstore_obj
 typedef int (*octo_chainstore_block_fn)(void *ctx, const struct octo_chainstore_block *b);
 OCTO_MUST_USE int octo_chainstore_block(struct octo_store *s, uint64_t height, const uint8_t *id,
                                         octo_chainstore_block_fn fn, void *ctx);
+
+/* The first finality proof stored for a height above `after`: its height into *height and its
+ * bytes into out[0..cap) (cap >= OCTO_CHAINSTORE_PROOF_MAX), their length returned.
+ * OCTO_ENOTFOUND when there is none. */
+OCTO_MUST_USE int octo_chainstore_proof_after(struct octo_store *s, uint64_t after,
+                                              uint64_t *height, uint8_t *out, size_t cap);
 
 /* Where transaction id landed (OCTO_ENOTFOUND: not in a stored block). */
 OCTO_MUST_USE int octo_chainstore_tx(struct octo_store *s, const uint8_t id[OCTO_CHAINSTORE_ID_LEN],

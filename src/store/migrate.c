@@ -228,6 +228,21 @@ static const struct octo_store_migration node_migrations[] = {
                   " pos INTEGER NOT NULL CHECK (pos >= 0)"
                   ");",
     },
+    {
+        /* Finality proofs of the blocks that end a validator set (chainstore.h): a node that
+         * was away across the change catches up to them under the set it knows. */
+        .version = 6,
+        .name = "chain_proofs",
+        .sql_sqlite = "CREATE TABLE chain_proofs ("
+                      " height INTEGER PRIMARY KEY CHECK (height >= 1),"
+                      " proof BLOB NOT NULL CHECK (typeof(proof) = 'blob'"
+                      "  AND length(proof) BETWEEN 1 AND 65536)"
+                      ");",
+        .sql_pg = "CREATE TABLE chain_proofs ("
+                  " height BIGINT PRIMARY KEY CHECK (height >= 1),"
+                  " proof BYTEA NOT NULL CHECK (octet_length(proof) BETWEEN 1 AND 65536)"
+                  ");",
+    },
 };
 
 const struct octo_store_schema octo_store_node_schema = {

@@ -226,6 +226,53 @@ static void test_finalizes(void)
     net_deinit(&n);
 }
 
+/* The certificate of the last finalization, as the blockstore keeps it for a set's end: a
+ * follower that knows only genesis accepts it and asks for the block it names. */
+static void test_final_cert(void)
+{
+    static struct net n;
+    net_init(&n, NULL);
+    start_all(&n);
+    pump(&n, 1, 600);
+    struct octo_cons_anchor fin = octo_cons_finalized(&n.nodes[1]);
+    CHECK(fin.height >= 5);
+    struct octo_cons_msg m = {.type = OCTO_CONS_MSG_CERT};
+    CHECK_OK(octo_cons_final_cert(&n.nodes[1], fin.view, fin.id, &m.u.cert));
+    CHECK_EQ_INT(m.u.cert.kind, OCTO_CONS_FINALIZE);
+    CHECK_EQ_U64(m.u.cert.view, fin.view);
+    CHECK(memcmp(m.u.cert.block, fin.id, 32) == 0);
+    struct octo_cons_cert other;
+    uint8_t wrong[32] = {1};
+    CHECK_EQ_INT(octo_cons_final_cert(&n.nodes[1], fin.view, wrong, &other), OCTO_ENOTFOUND);
+    CHECK_EQ_INT(octo_cons_final_cert(&n.nodes[1], fin.view + 5, fin.id, &other), OCTO_ENOTFOUND);
+    static uint8_t enc[8192];
+    int len = octo_cons_msg_encode(&m, enc, sizeof(enc));
+    CHECK(len > 0);
+    struct octo_cons f;
+    struct octo_cons_anchor g = genesis();
+    CHECK_OK(octo_cons_init(&f, &n.cfg, NULL, &g));
+    octo_cons_start(&f, 1, n.out);
+    CHECK_OK(octo_cons_receive(&f, 2, OCTO_CONS_TO_ALL, enc, (size_t)len, n.out));
+    bool asked = false;
+    for (size_t k = 0; k < n.out->n; k++) {
+        const struct octo_cons_action *a = &n.out->acts[k];
+        asked = asked || (a->kind == OCTO_CONS_ACT_SEND && a->data[1] == OCTO_CONS_MSG_BLOCK_REQ &&
+                          memcmp(a->data + 2, fin.id, 32) == 0);
+    }
+    CHECK(asked);
+    /* one signature changed: refused, nothing asked */
+    m.u.cert.sigs[0][5] ^= 1;
+    len = octo_cons_msg_encode(&m, enc, sizeof(enc));
+    struct octo_cons f2;
+    CHECK_OK(octo_cons_init(&f2, &n.cfg, NULL, &g));
+    octo_cons_start(&f2, 1, n.out);
+    CHECK(octo_cons_receive(&f2, 2, OCTO_CONS_TO_ALL, enc, (size_t)len, n.out) != 0);
+    CHECK_EQ_U64(octo_cons_stats(&f2)->bad_signature, 1);
+    octo_cons_deinit(&f);
+    octo_cons_deinit(&f2);
+    net_deinit(&n);
+}
+
 /* A signed vote of validator `who` as bytes. */
 static size_t vote_bytes(struct net *n, int who, uint8_t kind, uint64_t view, const uint8_t *block,
                          uint8_t *out)
@@ -398,6 +445,7 @@ int main(void)
     OCTO_RUN(test_config);
     OCTO_RUN(test_leader_schedule);
     OCTO_RUN(test_finalizes);
+    OCTO_RUN(test_final_cert);
     OCTO_RUN(test_bad_input);
     OCTO_RUN(test_evidence);
     OCTO_RUN(test_vote_crowding);

@@ -474,6 +474,9 @@ static void test_build_and_proofs(void)
                                  : p[1] == OCTO_TX_SLASH_FAILED ? 1
                                                                 : 0;
                     const uint8_t *first = p + OCTO_TX_HDR_LEN + (p[1] == OCTO_TX_SETTLE ? 2 : 0);
+                    const uint8_t *got;
+                    CHECK_EQ_INT(octo_block_tx_receipts(&s->txs[t], &got), (int)c);
+                    CHECK(c == 0 ? got == NULL : got == first);
                     if (i < k + c)
                         rp = first + (size_t)(i - k) * OCTO_RECEIPT_LEN;
                     k += c;

@@ -40,8 +40,11 @@ static void fill_id(uint8_t *id, uint8_t tag, uint64_t n)
     memcpy(id, &n, sizeof(n));
 }
 
+/* Block h of a test chain; even heights end a validator set and carry a proof. */
 static int commit_raw(struct octo_store *s, uint64_t h)
 {
+    uint8_t proof[40];
+    memset(proof, (int)(0x70 + h), sizeof(proof));
     uint8_t payload[100], results[3] = {0, 2, 17}, ids[3][32], meta[16];
     memset(payload, (int)h, sizeof(payload));
     for (int i = 0; i < 3; i++)
@@ -56,6 +59,8 @@ static int commit_raw(struct octo_store *s, uint64_t h)
         .results = results,
         .n_results = 3,
         .tx_ids = (const uint8_t(*)[32])ids,
+        .proof = h % 2 == 0 ? proof : NULL,
+        .proof_len = h % 2 == 0 ? sizeof(proof) - h : 0,
     };
     fill_id(b.id, 0xb1, h);
     fill_id(b.parent, 0xb1, h - 1);
@@ -162,8 +167,24 @@ static void test_chainstore_basics(void)
     CHECK_EQ_INT(loc.result, 17);
     fill_id(id, 0x43, 3);
     CHECK_EQ_INT(octo_chainstore_tx(s, id, &loc), OCTO_ENOTFOUND);
-    /* a bad meta record is refused before anything is written */
+    /* finality proofs: the first one above a height */
+    static uint8_t proof[OCTO_CHAINSTORE_PROOF_MAX];
+    CHECK_EQ_INT(octo_chainstore_proof_after(s, 0, &h, proof, sizeof(proof)), 38);
+    CHECK_EQ_U64(h, 2);
+    CHECK_EQ_INT(proof[37], 0x72);
+    CHECK_EQ_INT(octo_chainstore_proof_after(s, 2, &h, proof, sizeof(proof)), 36);
+    CHECK_EQ_U64(h, 4);
+    CHECK_EQ_INT(proof[0], 0x74);
+    CHECK_EQ_INT(octo_chainstore_proof_after(s, 4, &h, proof, sizeof(proof)), OCTO_ENOTFOUND);
+    /* a bad meta record or proof is refused before anything is written */
     CHECK_EQ_INT(octo_chainstore_commit(s, &b, NULL, 0, meta, 0), OCTO_EINVAL);
+    b.height = 5;
+    b.payload = proof;
+    b.proof = proof;
+    b.proof_len = OCTO_CHAINSTORE_PROOF_MAX + 1;
+    CHECK_EQ_INT(octo_chainstore_commit(s, &b, NULL, 0, meta, sizeof(meta)), OCTO_EINVAL);
+    CHECK_OK(octo_chainstore_head(s, &h, NULL));
+    CHECK_EQ_U64(h, 4);
     octo_store_close(s);
 }
 
