@@ -92,7 +92,7 @@ struct octo_validator {
     bool validating; /* inside validate (called by the core): no proposal from there */
     bool idle_wait;  /* a proposal waits (up to delta / 2) for a transaction */
     uint64_t propose_view, idle_view;
-    uint64_t idle_timer_view; /* the view whose Δ/2 deadline the idle timer holds */
+    uint64_t idle_timer_view, idle_deadline_ms; /* the view whose deadline the timer holds */
     struct val_proposed proposed[VAL_PROPOSED_KEPT];
     uint32_t finality_us[VAL_FINALITY_KEPT]; /* proposal to finalization, own blocks */
     uint64_t n_finality;
