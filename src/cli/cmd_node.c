@@ -4,18 +4,25 @@
  * Start-up: load the identity, open and migrate the store, bind the listeners, write the
  * run file ($home/node.run: pid and bound addresses, read by `octo id`), print one
  * "listening on ..." line per address and a final "Node is ready" line (scripts wait for
- * it). Shutdown: GoAway on every connection, flush, close, remove the run file.
+ * it). With --http HOST:PORT the node also serves its HTTP API there (api/api.h: /health,
+ * /metrics with the network's and the chain's counters); a "http api on http://..." line
+ * precedes the ready line and the run file records the address.
+ * Shutdown: the HTTP API stops, then GoAway on every connection, flush, close, remove the run
+ * file.
  */
+#include "api/api.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "net/net.h"
 #include "node/genesis.h"
 #include "node/home.h"
+#include "node/node_metrics.h"
 #include "node/sysclock.h"
 #include "node/validator.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <string.h>
@@ -24,6 +31,7 @@
 static const struct octo_flag node_flags[] = {
     {"listen", 0, true, true, "MULTIADDR", "listen address (repeatable; default from config)"},
     {"role", 0, true, false, "ROLE", "validator, provider, orchestrator or observer"},
+    {"http", 0, true, false, "HOST:PORT", "serve the HTTP API (/health, /metrics) there"},
     {"passphrase-file", 0, true, false, "FILE", "passphrase of an encrypted key"},
     {"test-protocols", 0, false, false, NULL, "serve /octo/echo/1.0.0 and /perf/1.0.0"},
     {NULL, 0, false, false, NULL, NULL},
@@ -35,6 +43,9 @@ struct node_run {
     uv_signal_t sigint, sigterm;
     struct octo_net *net;
     struct octo_validator *chain; /* the chain service, when the home has a genesis */
+    struct octo_api *api;         /* the HTTP API, with --http */
+    char http_host[64];
+    uint16_t http_port;
     struct octo_genesis genesis;
     bool have_genesis;
     bool stopping;
@@ -55,6 +66,8 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     r->stopping = true;
     OCTO_INFO("got %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    octo_api_stop(r->api);
+    r->api = NULL;
     octo_validator_stop(r->chain);
     octo_net_shutdown(r->net, on_net_down, r);
 }
@@ -76,6 +89,13 @@ static int write_run_file(struct node_run *r, const struct octo_multiaddr *addrs
             cJSON_AddItemToArray(a, cJSON_CreateString(text));
     }
     cJSON_AddItemToObject(o, "addresses", a);
+    if (r->api != NULL) {
+        char url[128];
+        snprintf(url, sizeof(url), "http://%s%s%s:%u", strchr(r->http_host, ':') ? "[" : "",
+                 r->http_host, strchr(r->http_host, ':') ? "]" : "", octo_api_port(r->api));
+        cJSON_AddStringToObject(o, "http", url);
+        fprintf(r->cli->out, "http api on %s\n", url);
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (s == NULL)
@@ -124,6 +144,54 @@ static int load_genesis(struct node_run *r)
         return octo_cli_fail(r->cli, OCTO_EXIT_USAGE, "%s", err);
     r->have_genesis = true;
     return OCTO_EXIT_OK;
+}
+
+/* --http HOST:PORT ([v6]:PORT too) into r->http_host / r->http_port. */
+static int parse_http(struct node_run *r)
+{
+    const char *v = octo_args_get(&r->cli->args, "http");
+    if (v == NULL)
+        return OCTO_EXIT_OK;
+    const char *colon = strrchr(v, ':');
+    size_t hl = colon != NULL ? (size_t)(colon - v) : 0;
+    const char *h = v;
+    if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    uint64_t port;
+    if (colon == NULL || hl == 0 || hl >= sizeof(r->http_host) ||
+        octo_cli_parse_u64(colon + 1, 65535, &port) != 0)
+        return octo_cli_fail(r->cli, OCTO_EXIT_USAGE,
+                             "flag --http: expected HOST:PORT (a numeric address)");
+    memcpy(r->http_host, h, hl);
+    r->http_host[hl] = '\0';
+    r->http_port = (uint16_t)port;
+    uint8_t addr[16];
+    if (inet_pton(AF_INET, r->http_host, addr) != 1 && inet_pton(AF_INET6, r->http_host, addr) != 1)
+        return octo_cli_fail(r->cli, OCTO_EXIT_USAGE,
+                             "flag --http: '%s' is not a numeric IPv4 or IPv6 address",
+                             r->http_host);
+    return OCTO_EXIT_OK;
+}
+
+static int start_api(struct node_run *r)
+{
+    const struct octo_peerid *me = octo_net_local_peer(r->net);
+    char id[OCTO_PEERID_TEXT_MAX];
+    OCTO_ASSERT(octo_peerid_to_base58(me, id, sizeof(id)) > 0);
+    struct octo_api_config ac = {.loop = &r->loop,
+                                 .host = r->http_host,
+                                 .port = r->http_port,
+                                 .node = id,
+                                 .clock = octo_sysclock()};
+    int rc = octo_api_start(&r->api, &ac);
+    if (rc != 0)
+        return rc;
+    rc = octo_api_add_collector(r->api, octo_node_metrics_net, r->net);
+    if (rc == 0 && r->chain != NULL)
+        rc = octo_api_add_collector(r->api, octo_node_metrics_chain, r->chain);
+    return rc;
 }
 
 static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_store *store)
@@ -175,6 +243,18 @@ static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_st
             return OCTO_EXIT_FAIL;
         }
     }
+    if (r->http_host[0] != '\0' && (rc = start_api(r)) != 0) {
+        octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot serve HTTP on %s:%u: %s", r->http_host,
+                      r->http_port, octo_strerror(rc));
+        r->stopping = true;
+        octo_api_stop(r->api);
+        octo_validator_stop(r->chain);
+        octo_net_shutdown(r->net, on_net_down, r);
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+        octo_validator_destroy(r->chain);
+        octo_net_destroy(r->net);
+        return OCTO_EXIT_FAIL;
+    }
     print_ready(r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     octo_validator_destroy(r->chain);
@@ -217,6 +297,8 @@ static int run_node(struct octo_cli *cli)
         r->run_path[0] = '\0';
     status = load_genesis(r);
     if (status == OCTO_EXIT_OK)
+        status = parse_http(r);
+    if (status == OCTO_EXIT_OK)
         status = run_loop(r, &id, store);
     if (r->have_genesis)
         octo_genesis_deinit(&r->genesis);
@@ -233,6 +315,7 @@ const struct octo_cli_cmd octo_cmd_node = {
     .run = run_node,
     .flags = node_flags,
     .needs_config = true,
-    .usage = "node [--home DIR] [--listen MULTIADDR]... [--role ROLE] [--test-protocols]",
+    .usage = "node [--home DIR] [--listen MULTIADDR]... [--role ROLE] [--http HOST:PORT] "
+             "[--test-protocols]",
     .summary = "run the node until SIGINT or SIGTERM",
 };

@@ -1,0 +1,125 @@
+/*
+ * node_metrics.c — network and chain counters as Prometheus families (node_metrics.h).
+ * Names: octo_<module>_<what>[_total]; a counter that splits by kind carries a label
+ * (dir, result, reason) instead of one family per field.
+ */
+#include "node/node_metrics.h"
+
+#include "net/net.h"
+#include "node/validator_int.h"
+
+struct pair {
+    const char *value;
+    uint64_t n;
+};
+
+/* A counter family with one label taking the values of pairs. */
+static void by_label(struct octo_metrics *m, const char *name, const char *help, const char *label,
+                     const struct pair *p, size_t n)
+{
+    octo_metrics_family(m, name, OCTO_METRIC_COUNTER, help);
+    for (size_t i = 0; i < n; i++) {
+        struct octo_metric_label l = {label, p[i].value};
+        octo_metrics_value(m, &l, 1, p[i].n);
+    }
+}
+
+static void one(struct octo_metrics *m, const char *name, enum octo_metric_type t, const char *help,
+                uint64_t v)
+{
+    octo_metrics_family(m, name, t, help);
+    octo_metrics_value(m, NULL, 0, v);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+void octo_node_metrics_net(void *net, struct octo_metrics *m)
+{
+    const struct octo_net_stats *s = octo_net_stats(net);
+    const struct pair conns[] = {{"inbound", s->conns_inbound}, {"outbound", s->conns_outbound}};
+    by_label(m, "octo_net_connections", "libp2p connections made", "dir", conns, N(conns));
+    one(m, "octo_net_connections_open", OCTO_METRIC_GAUGE, "libp2p connections open",
+        s->conns_open);
+    const struct pair rej[] = {{"limit", s->conns_rejected_limit},
+                               {"rate", s->conns_rejected_rate},
+                               {"protocol_error", s->conns_protocol_error},
+                               {"idle", s->conns_idle_closed}};
+    by_label(m, "octo_net_connections_closed_early",
+             "connections refused or closed by the node, by reason", "reason", rej, N(rej));
+    const struct pair hs[] = {{"ok", s->handshakes_ok},
+                              {"failed", s->handshakes_failed},
+                              {"timeout", s->handshake_timeouts}};
+    by_label(m, "octo_net_handshakes", "Noise handshakes by result", "result", hs, N(hs));
+    const struct pair st[] = {{"inbound", s->streams_inbound},
+                              {"outbound", s->streams_outbound},
+                              {"refused", s->streams_refused}};
+    by_label(m, "octo_net_streams", "yamux streams", "dir", st, N(st));
+    const struct pair id[] = {{"ok", s->identify_ok}, {"failed", s->identify_failed}};
+    by_label(m, "octo_net_identify", "identify exchanges by result", "result", id, N(id));
+    const struct pair b[] = {{"in", s->bytes_in}, {"out", s->bytes_out}};
+    by_label(m, "octo_net_bytes", "bytes on libp2p connections", "dir", b, N(b));
+}
+
+void octo_node_metrics_chain(void *validator, struct octo_metrics *m)
+{
+    struct octo_validator *v = validator;
+    const struct octo_validator_stats *s = &v->stats;
+    one(m, "octo_chain_height", OCTO_METRIC_GAUGE, "height of the last finalized block",
+        octo_ledger_height(&v->ledger));
+    if (v->cons_ok)
+        one(m, "octo_chain_view", OCTO_METRIC_GAUGE, "consensus view being worked on",
+            octo_cons_view(&v->cons));
+    one(m, "octo_chain_blocks_applied", OCTO_METRIC_COUNTER, "finalized blocks applied",
+        s->blocks_applied);
+    one(m, "octo_chain_txs_applied", OCTO_METRIC_COUNTER,
+        "transactions in finalized blocks applied", s->txs_applied);
+    one(m, "octo_chain_proposals", OCTO_METRIC_COUNTER, "blocks this validator proposed",
+        s->proposals);
+    one(m, "octo_chain_mempool_txs", OCTO_METRIC_GAUGE, "transactions waiting in the pool",
+        octo_mempool_count(&v->pool));
+    const struct pair fr[] = {{"in", s->frames_in},
+                              {"out", s->frames_out},
+                              {"bad", s->frames_bad},
+                              {"dropped", s->frames_dropped}};
+    by_label(m, "octo_chain_frames", "chain stream frames", "dir", fr, N(fr));
+    const struct pair tx[] = {{"gossip_in", s->tx_gossip_in},
+                              {"relayed", s->tx_gossip_out},
+                              {"admit_dropped", s->tx_admit_dropped},
+                              {"from_blocks", s->tx_from_blocks}};
+    by_label(m, "octo_chain_tx_gossip", "transactions heard and relayed", "kind", tx, N(tx));
+    const struct pair pr[] = {
+        {"stored", s->proofs_stored}, {"missing", s->proofs_missing}, {"sent", s->proofs_sent}};
+    by_label(m, "octo_chain_set_end_proofs", "finality proofs of validator-set ends", "kind", pr,
+             N(pr));
+    one(m, "octo_chain_wal_syncs", OCTO_METRIC_COUNTER, "consensus WAL fdatasyncs", s->wal_syncs);
+    one(m, "octo_chain_root_mismatches", OCTO_METRIC_COUNTER,
+        "blocks naming a state root this node did not compute", s->root_mismatches);
+    one(m, "octo_chain_reconfigurations", OCTO_METRIC_COUNTER, "validator-set changes",
+        s->reconfigs);
+    octo_metrics_family(m, "octo_chain_finality_p50_seconds", OCTO_METRIC_GAUGE,
+                        "median proposal-to-finalization time of this validator's recent blocks");
+    octo_metrics_fixed(m, NULL, 0, val_finality_us(v, 500), 6);
+    octo_metrics_family(m, "octo_chain_finality_p99_seconds", OCTO_METRIC_GAUGE,
+                        "99th percentile of the same");
+    octo_metrics_fixed(m, NULL, 0, val_finality_us(v, 990), 6);
+    if (!v->cons_ok)
+        return;
+    const struct octo_cons_stats *c = octo_cons_stats(&v->cons);
+    const struct pair msg[] = {{"received", c->received},
+                               {"malformed", c->malformed},
+                               {"bad_signature", c->bad_signature},
+                               {"not_validator", c->not_validator},
+                               {"not_leader", c->not_leader},
+                               {"stale", c->stale},
+                               {"too_far", c->too_far},
+                               {"duplicate", c->duplicate},
+                               {"dropped_full", c->dropped_full},
+                               {"invalid_payload", c->invalid_payload}};
+    by_label(m, "octo_consensus_messages", "consensus messages by what became of them", "result",
+             msg, N(msg));
+    one(m, "octo_consensus_finalized", OCTO_METRIC_COUNTER, "blocks finalized by the core",
+        c->finalized);
+    one(m, "octo_consensus_skipped_views", OCTO_METRIC_COUNTER, "views skipped", c->skipped_views);
+    one(m, "octo_consensus_evidence", OCTO_METRIC_COUNTER, "equivocations seen", c->evidence);
+    one(m, "octo_consensus_catch_ups", OCTO_METRIC_COUNTER, "long catch-ups started", c->syncs);
+}

@@ -1,0 +1,14 @@
+/*
+ * node_metrics.h — the node's counters as Prometheus families (api/metrics.h), for the API's
+ * /metrics: the network (octo_net_stats) and the chain service (validator, consensus, pool).
+ * Each function is an octo_api_collect_fn; ctx is the module's object.
+ */
+#ifndef OCTO_NODE_NODE_METRICS_H
+#define OCTO_NODE_NODE_METRICS_H
+
+#include "api/metrics.h"
+
+void octo_node_metrics_net(void *net, struct octo_metrics *m);
+void octo_node_metrics_chain(void *validator, struct octo_metrics *m);
+
+#endif
