@@ -7,6 +7,7 @@
  */
 #include "api/api.h"
 
+#include "api/ratelimit.h"
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "base/buf.h"
@@ -17,6 +18,11 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+enum auth_result { A_OK, A_MISSING, A_INVALID, A_QUOTA, A_RATE, A_STORE, AUTH_RESULTS };
+static const char *const auth_names[AUTH_RESULTS] = {"ok",    "missing",      "invalid",
+                                                     "quota", "rate_limited", "store_error"};
 
 struct api_route {
     octo_api_handler_fn fn;
@@ -38,6 +44,8 @@ struct octo_api {
     size_t n_routes;
     uint64_t answers[OCTO_API_ROUTES_MAX + 1][5]; /* by route (last: none) and 1xx..5xx */
     uint64_t scrapes;
+    struct octo_ratelimit rate;
+    uint64_t auth[AUTH_RESULTS];
 };
 
 #define NO_ROUTE OCTO_API_ROUTES_MAX
@@ -143,6 +151,103 @@ int octo_api_error(struct octo_api *a, struct octo_http_req *r, unsigned status,
     return error_answer(a, r, status, type, code, param, message, NULL);
 }
 
+/* ---- API keys ------------------------------------------------------------------------------ */
+
+static int refuse_auth(struct octo_api *a, struct octo_http_req *r, enum auth_result why,
+                       const char *message)
+{
+    a->auth[why]++;
+    return error_answer(a, r, 401, "invalid_request_error", "invalid_api_key", NULL, message,
+                        NULL) == 0
+               ? OCTO_EPERM
+               : OCTO_ENOMEM;
+}
+
+int octo_api_authorize(struct octo_api *a, struct octo_http_req *r, struct octo_apikey *key)
+{
+    const char *h = octo_http_header(r, "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return refuse_auth(a, r, A_MISSING,
+                           "You didn't provide an API key. Send it as Authorization: Bearer KEY.");
+    char id[OCTO_APIKEY_ID_HEX + 1];
+    uint8_t hash[32];
+    if (octo_apikey_parse(h + 7, id, hash) != 0)
+        return refuse_auth(a, r, A_INVALID, "Incorrect API key provided.");
+    int rc =
+        a->cfg.key_lookup != NULL ? a->cfg.key_lookup(a->cfg.key_ctx, id, key) : OCTO_ENOTFOUND;
+    if (rc == OCTO_ENOTFOUND || (rc == 0 && !octo_apikey_check(key, hash)))
+        return refuse_auth(a, r, A_INVALID, "Incorrect API key provided.");
+    if (rc != 0) {
+        a->auth[A_STORE]++;
+        OCTO_IGNORE(octo_api_error(a, r, 500, "server_error", "key_store", NULL,
+                                   "the key store could not be read"));
+        return rc;
+    }
+    if (key->spent >= key->budget) {
+        a->auth[A_QUOTA]++;
+        OCTO_IGNORE(octo_api_error(a, r, 429, "insufficient_quota", "insufficient_quota", NULL,
+                                   "You exceeded your current quota: this key's budget is spent."));
+        return OCTO_ERANGE;
+    }
+    uint64_t wait_ms;
+    uint64_t now_ms = (uint64_t)octo_clock_mono(a->cfg.clock) / OCTO_NS_PER_MS;
+    if (!octo_ratelimit_take(&a->rate, key->id, key->rate_per_min, now_ms, &wait_ms)) {
+        a->auth[A_RATE]++;
+        char secs[24], ms[24], msg[128];
+        snprintf(secs, sizeof(secs), "%llu", (unsigned long long)((wait_ms + 999) / 1000));
+        snprintf(ms, sizeof(ms), "%llu", (unsigned long long)wait_ms);
+        snprintf(msg, sizeof(msg), "Rate limit reached: %u requests per minute for this key.",
+                 key->rate_per_min);
+        struct octo_http_header hd[2] = {{"retry-after", secs}, {"retry-after-ms", ms}};
+        cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "message", msg);
+        cJSON_AddStringToObject(e, "type", "requests");
+        cJSON_AddNullToObject(e, "param");
+        cJSON_AddStringToObject(e, "code", "rate_limit_exceeded");
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (text != NULL)
+            OCTO_IGNORE(octo_api_reply(a, r, 429, "application/json", text, strlen(text), hd, 2));
+        cJSON_free(text);
+        return OCTO_EAGAIN;
+    }
+    a->auth[A_OK]++;
+    return 0;
+}
+
+static void status(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    struct octo_api *a = ctx;
+    (void)m;
+    struct octo_apikey key;
+    if (octo_api_authorize(a, r, &key) != 0)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "node", a->node);
+    cJSON_AddStringToObject(o, "version", OCTO_VERSION_STRING);
+    cJSON_AddNumberToObject(
+        o, "uptime_s",
+        (double)((octo_clock_mono(a->cfg.clock) - a->started_ns) / (int64_t)OCTO_NS_PER_S));
+    cJSON *k = cJSON_AddObjectToObject(o, "key");
+    char acct[65], n[24];
+    OCTO_ASSERT(octo_hex_encode(key.account, 32, acct, sizeof(acct)) == 64);
+    cJSON_AddStringToObject(k, "id", key.id);
+    cJSON_AddStringToObject(k, "account", acct);
+    snprintf(n, sizeof(n), "%llu", (unsigned long long)key.budget);
+    cJSON_AddStringToObject(k, "budget", n);
+    snprintf(n, sizeof(n), "%llu", (unsigned long long)key.spent);
+    cJSON_AddStringToObject(k, "spent", n);
+    cJSON_AddNumberToObject(k, "rate_per_min", key.rate_per_min);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text == NULL) {
+        OCTO_IGNORE(octo_api_error(a, r, 500, "server_error", "internal", NULL, "out of memory"));
+        return;
+    }
+    OCTO_IGNORE(octo_api_reply(a, r, 200, "application/json", text, strlen(text), NULL, 0));
+    cJSON_free(text);
+}
+
 /* ---- /health, /metrics ------------------------------------------------------------------- */
 
 static void health(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
@@ -187,6 +292,12 @@ static void own_metrics(struct octo_api *a, struct octo_metrics *m)
     octo_metrics_family(m, "octo_api_http_streamed_bytes", OCTO_METRIC_COUNTER,
                         "bytes of streamed answers handed to clients");
     octo_metrics_value(m, NULL, 0, s->bytes_streamed);
+    octo_metrics_family(m, "octo_api_auth", OCTO_METRIC_COUNTER,
+                        "API key checks on protected routes, by result");
+    for (int i = 0; i < AUTH_RESULTS; i++) {
+        struct octo_metric_label l = {"result", auth_names[i]};
+        octo_metrics_value(m, &l, 1, a->auth[i]);
+    }
     octo_metrics_family(m, "octo_api_scrapes", OCTO_METRIC_COUNTER, "answers to /metrics");
     octo_metrics_value(m, NULL, 0, a->scrapes);
     int64_t up = (octo_clock_mono(a->cfg.clock) - a->started_ns) / (int64_t)OCTO_NS_PER_S;
@@ -265,6 +376,9 @@ int octo_api_start(struct octo_api **out, const struct octo_api_config *cfg)
     int rc = octo_api_route(a, "GET", "/health", health, a);
     if (rc == 0)
         rc = octo_api_route(a, "GET", "/metrics", metrics, a);
+    if (rc == 0)
+        rc = octo_api_route(a, "GET", "/api/v1/status", status, a);
+    octo_ratelimit_init(&a->rate);
     if (rc == 0)
         rc = octo_http_start(&a->http, &hc);
     if (rc != 0) {

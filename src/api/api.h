@@ -5,6 +5,8 @@
  *   GET /health    {"status":"ok","node":PEER_ID,"version":V,"uptime_s":N}
  *   GET /metrics   Prometheus text (version 0.0.4): the API's own families, then every
  *                  registered collector's (each module writes its counters; metrics.h)
+ *   GET /api/v1/status   (API key) the node, and the caller's key: account, budget, spent,
+ *                        rate
  *
  * Every answer carries x-request-id: the client's when it sent a usable one (1..64 of
  * [A-Za-z0-9._-]), else a fresh random one. Errors are
@@ -19,6 +21,7 @@
 #include "api/metrics.h"
 #include "api/route.h"
 #include "base/clock.h"
+#include "store/apikeys.h"
 
 #define OCTO_API_COLLECTORS_MAX 16
 #define OCTO_API_METRICS_MAX (4u << 20) /* bytes of one /metrics answer */
@@ -28,12 +31,17 @@ struct octo_api;
 
 typedef void (*octo_api_collect_fn)(void *ctx, struct octo_metrics *m);
 
+/* Finds an API key by id (the node reads its store). 0, OCTO_ENOTFOUND or an error. */
+typedef int (*octo_api_key_lookup_fn)(void *ctx, const char *id, struct octo_apikey *out);
+
 struct octo_api_config {
     uv_loop_t *loop;
     const char *host; /* numeric address */
     uint16_t port;    /* 0: any free port */
     const char *node; /* this node's peer id (text), for /health */
     const struct octo_clock *clock;
+    octo_api_key_lookup_fn key_lookup; /* NULL: every protected route answers 401 */
+    void *key_ctx;
 };
 
 /* A route's handler: m has the captured path segments. The handler answers through
@@ -67,6 +75,14 @@ OCTO_MUST_USE int octo_api_stream_start(struct octo_api *a, struct octo_http_req
 OCTO_MUST_USE int octo_api_error(struct octo_api *a, struct octo_http_req *r, unsigned status,
                                  const char *type, const char *code, const char *param,
                                  const char *message);
+/* The caller of a protected route: "Authorization: Bearer octo-<id>-<secret>" names a key
+ * that exists, matches (constant-time hash compare), is not revoked, has budget left and is
+ * within its rate. 0 with *key filled, or the request has been answered: 401
+ * invalid_api_key, 429 insufficient_quota, 429 rate_limit_exceeded with retry-after (seconds)
+ * and retry-after-ms, 500 when the key store fails; nonzero is returned then. */
+OCTO_MUST_USE int octo_api_authorize(struct octo_api *a, struct octo_http_req *r,
+                                     struct octo_apikey *key);
+
 /* The request's id (the client's when usable, else one made for it; stable per request). */
 const char *octo_api_request_id(struct octo_api *a, struct octo_http_req *r);
 

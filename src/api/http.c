@@ -187,7 +187,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r == NULL)
         return;
     *con_cls = NULL;
-    if (why != MHD_REQUEST_TERMINATED_COMPLETED_OK || (r->streaming && !r->ended)) {
+    /* the holder is told only while it may still hold r: before its answer (or its stream's
+     * end) was given; after that it has let go */
+    bool held = !r->answered || (r->streaming && !r->ended);
+    if (why != MHD_REQUEST_TERMINATED_COMPLETED_OK && held) {
         s->stats.gone++;
         if (r->gone != NULL)
             r->gone(r->gone_ctx, r);
@@ -274,6 +277,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     }
     if (r->queued)
         return MHD_YES;
+    if (r->aborted || (s->stopping && !r->handled))
+        return MHD_NO; /* ended by the sweep, or stopping: no handler runs any more */
     if (r->too_large) {
         s->stats.too_large++;
         count_status(s, 413);
@@ -476,6 +481,7 @@ static void on_sweep(uv_timer_t *t)
 {
     struct octo_http_server *s = t->data;
     uint64_t now = mono_ns();
+    s->in_run = true; /* a gone callback that stops the server: after the loop */
     for (struct octo_http_req *r = s->reqs; r != NULL; r = r->next) {
         if (!r->suspended || now - r->suspended_ns < (uint64_t)OCTO_HTTP_WAIT_MAX_S * 1000000000u)
             continue;
@@ -484,14 +490,15 @@ static void on_sweep(uv_timer_t *t)
         r->gone = NULL;
         if (gone != NULL)
             gone(r->gone_ctx, r);
-        if (!r->answered) {
-            OCTO_IGNORE(octo_http_reply(r, 504, "application/json", timeout_json,
-                                        sizeof(timeout_json) - 1, NULL, 0));
-        } else {
-            r->aborted = true;
+        if (r->answered || octo_http_reply(r, 504, "application/json", timeout_json,
+                                           sizeof(timeout_json) - 1, NULL, 0) != 0) {
+            r->aborted = true; /* cut (a stream, or a 504 that could not be made) */
             resume(r);
         }
     }
+    s->in_run = false;
+    if (s->stop_later)
+        stop_now(s);
 }
 
 /* ---- start and stop ---------------------------------------------------------------------- */

@@ -173,8 +173,8 @@ static int parse_stop(struct octo_oai_request *r, const cJSON *root, struct octo
     if (s == NULL)
         return 0;
     if (cJSON_IsString(s)) {
-        if (strlen(s->valuestring) > OCTO_OAI_STOP_LEN_MAX)
-            return refuse(e, "stop", "invalid_value", "a stop string is at most %d bytes",
+        if (s->valuestring[0] == '\0' || strlen(s->valuestring) > OCTO_OAI_STOP_LEN_MAX)
+            return refuse(e, "stop", "invalid_value", "a stop string has 1 to %d bytes",
                           OCTO_OAI_STOP_LEN_MAX);
         r->stop[r->n_stop++] = s->valuestring;
         return 0;
@@ -185,7 +185,8 @@ static int parse_stop(struct octo_oai_request *r, const cJSON *root, struct octo
     const cJSON *x;
     cJSON_ArrayForEach(x, s)
     {
-        if (!cJSON_IsString(x) || strlen(x->valuestring) > OCTO_OAI_STOP_LEN_MAX)
+        if (!cJSON_IsString(x) || x->valuestring[0] == '\0' ||
+            strlen(x->valuestring) > OCTO_OAI_STOP_LEN_MAX)
             return refuse(e, "stop", "invalid_value",
                           "each stop entry is a string of at most %d "
                           "bytes",
@@ -298,8 +299,12 @@ int octo_oai_parse(enum octo_oai_kind kind, const char *body, size_t len,
     memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
     out->kind = kind;
-    out->root = cJSON_ParseWithLength(body, len);
-    if (out->root == NULL || !cJSON_IsObject(out->root)) {
+    const char *end = NULL;
+    out->root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    bool trailing = false; /* only whitespace may follow the object */
+    for (const char *p = end; out->root != NULL && p != NULL && p < body + len && !trailing; p++)
+        trailing = !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\0');
+    if (out->root == NULL || !cJSON_IsObject(out->root) || trailing) {
         cJSON_Delete(out->root);
         out->root = NULL;
         return refuse(err, "", "invalid_json",

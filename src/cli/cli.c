@@ -10,6 +10,7 @@
 
 #include "base/alloc.h"
 #include "base/err.h"
+#include "chain/tx.h"
 #include "crypto/ident.h"
 #include "node/home.h"
 #include "node/sysclock.h"
@@ -31,9 +32,10 @@ static const struct octo_flag common_flags[] = {
 };
 
 static const struct octo_cli_cmd *const commands[] = {
-    &octo_cmd_init,    &octo_cmd_id,   &octo_cmd_keys,    &octo_cmd_node,  &octo_cmd_ping,
-    &octo_cmd_version, &octo_cmd_exec, &octo_cmd_data,    &octo_cmd_model, &octo_cmd_infer,
-    &octo_cmd_testnet, &octo_cmd_tx,   &octo_cmd_account, &octo_cmd_block, &octo_cmd_status,
+    &octo_cmd_init,    &octo_cmd_id,      &octo_cmd_keys,    &octo_cmd_node,
+    &octo_cmd_ping,    &octo_cmd_version, &octo_cmd_exec,    &octo_cmd_data,
+    &octo_cmd_model,   &octo_cmd_infer,   &octo_cmd_testnet, &octo_cmd_tx,
+    &octo_cmd_account, &octo_cmd_block,   &octo_cmd_status,  &octo_cmd_apikey,
 };
 
 int octo_cli_fail(struct octo_cli *cli, int status, const char *fmt, ...)
@@ -270,4 +272,50 @@ int octo_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
         return -1;
     *out = (uint64_t)v;
     return 0;
+}
+
+/* ---- token amounts ---- */
+
+/* "2.5" (tokens, up to 6 decimals) -> base units. */
+int octo_cli_parse_amount(const char *s, uint64_t *out)
+{
+    uint64_t whole = 0, frac = 0;
+    int digits = 0, fdigits = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (whole > (UINT64_MAX / OCTO_UNIT - 9) / 10)
+            return -1;
+        whole = whole * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, fdigits++) {
+            if (fdigits == 6)
+                return -1;
+            frac = frac * 10 + (uint64_t)(*p - '0');
+        }
+        if (fdigits == 0)
+            return -1;
+    }
+    if (*p != '\0' || digits == 0)
+        return -1;
+    for (int i = fdigits; i < 6; i++)
+        frac *= 10;
+    if (whole > (UINT64_MAX - frac) / OCTO_UNIT)
+        return -1;
+    *out = whole * OCTO_UNIT + frac;
+    return 0;
+}
+
+void octo_cli_format_amount(uint64_t v, char *out, size_t size)
+{
+    uint64_t frac = v % OCTO_UNIT;
+    if (frac == 0) {
+        snprintf(out, size, "%llu", (unsigned long long)(v / OCTO_UNIT));
+        return;
+    }
+    char f[8];
+    snprintf(f, sizeof(f), "%06llu", (unsigned long long)frac);
+    for (int i = 5; i > 0 && f[i] == '0'; i--)
+        f[i] = '\0';
+    snprintf(out, size, "%llu.%s", (unsigned long long)(v / OCTO_UNIT), f);
 }

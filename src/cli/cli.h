@@ -51,6 +51,10 @@ int octo_cli_fail(struct octo_cli *cli, int status, const char *fmt, ...)
 /* Parses a flag's unsigned decimal value: digits only (no sign, space or suffix), the whole
  * string, at most max. Returns 0 with *out set, or -1 (NULL, empty, junk, overflow). */
 int octo_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* Token amounts: "2.5" (whole tokens, up to six decimals) to base units (-1 if malformed or
+ * too large), and back (trailing zeros of the fraction dropped). */
+int octo_cli_parse_amount(const char *s, uint64_t *out);
+void octo_cli_format_amount(uint64_t v, char *out, size_t size);
 
 /* Loads the passphrase named by --passphrase-file (or OCTO_PASSPHRASE_FILE) into out, a
  * secret buffer; returns 1 if one was loaded, 0 if none was asked for, or an exit status
@@ -70,6 +74,7 @@ void octo_cli_pubkey_base64(const struct octo_pubkey *pub, char *out, size_t out
 
 extern const struct octo_cli_cmd octo_cmd_init, octo_cmd_id, octo_cmd_keys, octo_cmd_node,
     octo_cmd_ping, octo_cmd_version, octo_cmd_exec, octo_cmd_data, octo_cmd_model, octo_cmd_infer,
-    octo_cmd_testnet, octo_cmd_tx, octo_cmd_account, octo_cmd_block, octo_cmd_status;
+    octo_cmd_testnet, octo_cmd_tx, octo_cmd_account, octo_cmd_block, octo_cmd_status,
+    octo_cmd_apikey;
 
 #endif

@@ -226,50 +226,6 @@ static int node_addr(struct octo_cli *cli, struct octo_multiaddr *out)
     return OCTO_EXIT_OK;
 }
 
-/* "2.5" (tokens, up to 6 decimals) -> base units. */
-static int parse_amount(const char *s, uint64_t *out)
-{
-    uint64_t whole = 0, frac = 0;
-    int digits = 0, fdigits = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++, digits++) {
-        if (whole > (UINT64_MAX / OCTO_UNIT - 9) / 10)
-            return -1;
-        whole = whole * 10 + (uint64_t)(*p - '0');
-    }
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, fdigits++) {
-            if (fdigits == 6)
-                return -1;
-            frac = frac * 10 + (uint64_t)(*p - '0');
-        }
-        if (fdigits == 0)
-            return -1;
-    }
-    if (*p != '\0' || digits == 0)
-        return -1;
-    for (int i = fdigits; i < 6; i++)
-        frac *= 10;
-    if (whole > (UINT64_MAX - frac) / OCTO_UNIT)
-        return -1;
-    *out = whole * OCTO_UNIT + frac;
-    return 0;
-}
-
-static void format_amount(uint64_t v, char *out, size_t size)
-{
-    uint64_t frac = v % OCTO_UNIT;
-    if (frac == 0) {
-        snprintf(out, size, "%llu", (unsigned long long)(v / OCTO_UNIT));
-        return;
-    }
-    char f[8];
-    snprintf(f, sizeof(f), "%06llu", (unsigned long long)frac);
-    for (int i = 5; i > 0 && f[i] == '0'; i--)
-        f[i] = '\0';
-    snprintf(out, size, "%llu.%s", (unsigned long long)(v / OCTO_UNIT), f);
-}
-
 static uint64_t json_u64(const cJSON *o, const char *key)
 {
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -366,7 +322,7 @@ static void print_tokens(struct octo_cli *cli, const char *label, const cJSON *m
         if (v == 0)
             continue;
         char a[32];
-        format_amount(v, a, sizeof(a));
+        octo_cli_format_amount(v, a, sizeof(a));
         fprintf(cli->out, " %s %s", a, t->string);
         any = true;
     }
@@ -400,7 +356,7 @@ static int run_account(struct octo_cli *cli)
         cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(ans, "unbonding"))
         {
             char a[32];
-            format_amount(json_u64(u, "amount"), a, sizeof(a));
+            octo_cli_format_amount(json_u64(u, "amount"), a, sizeof(a));
             fprintf(cli->out, "unbonding %s %s until %llu\n", a, json_str(u, "token"),
                     (unsigned long long)json_u64(u, "release_ms"));
         }
@@ -517,7 +473,8 @@ static int tx_from_args(struct octo_cli *cli, struct octo_tx *t)
     memset(t, 0, sizeof(*t));
     uint64_t amount = 0;
     if (strcmp(kind, "transfer") == 0) {
-        if (a->positional_count != 3 || parse_amount(a->positional[2], &amount) != 0 || amount == 0)
+        if (a->positional_count != 3 || octo_cli_parse_amount(a->positional[2], &amount) != 0 ||
+            amount == 0)
             return octo_cli_fail(cli, OCTO_EXIT_USAGE,
                                  "usage: octo tx transfer ADDR AMOUNT [--token TOKEN]");
         t->type = OCTO_TX_TRANSFER;
@@ -531,7 +488,8 @@ static int tx_from_args(struct octo_cli *cli, struct octo_tx *t)
         t->u.transfer.token = (uint8_t)ti;
         t->u.transfer.amount = amount;
     } else if (strcmp(kind, "stake") == 0 || strcmp(kind, "unstake") == 0) {
-        if (a->positional_count != 2 || parse_amount(a->positional[1], &amount) != 0 || amount == 0)
+        if (a->positional_count != 2 || octo_cli_parse_amount(a->positional[1], &amount) != 0 ||
+            amount == 0)
             return octo_cli_fail(cli, OCTO_EXIT_USAGE, "usage: octo tx %s AMOUNT", kind);
         t->type = kind[0] == 's' ? OCTO_TX_STAKE : OCTO_TX_UNSTAKE;
         t->u.amount = amount;
@@ -799,7 +757,7 @@ static int run_tx(struct octo_cli *cli)
         return st;
     t.fee = OCTO_UNIT / 1000;
     const char *fee = octo_args_get(&cli->args, "fee");
-    if (fee != NULL && parse_amount(fee, &t.fee) != 0)
+    if (fee != NULL && octo_cli_parse_amount(fee, &t.fee) != 0)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "flag --fee: expected an OCTO amount");
     struct octo_identity id;
     st = octo_cli_load_identity(cli, &id);

@@ -20,6 +20,7 @@
 #include "node/node_metrics.h"
 #include "node/sysclock.h"
 #include "node/validator.h"
+#include "store/apikeys.h"
 #include "store/store.h"
 
 #include <arpa/inet.h>
@@ -46,6 +47,7 @@ struct node_run {
     struct octo_api *api;         /* the HTTP API, with --http */
     char http_host[64];
     uint16_t http_port;
+    struct octo_store *store;
     struct octo_genesis genesis;
     bool have_genesis;
     bool stopping;
@@ -175,6 +177,11 @@ static int parse_http(struct node_run *r)
     return OCTO_EXIT_OK;
 }
 
+static int lookup_key(void *ctx, const char *id, struct octo_apikey *out)
+{
+    return octo_apikey_get(ctx, id, out);
+}
+
 static int start_api(struct node_run *r)
 {
     const struct octo_peerid *me = octo_net_local_peer(r->net);
@@ -184,7 +191,9 @@ static int start_api(struct node_run *r)
                                  .host = r->http_host,
                                  .port = r->http_port,
                                  .node = id,
-                                 .clock = octo_sysclock()};
+                                 .clock = octo_sysclock(),
+                                 .key_lookup = lookup_key,
+                                 .key_ctx = r->store};
     int rc = octo_api_start(&r->api, &ac);
     if (rc != 0)
         return rc;
@@ -197,6 +206,7 @@ static int start_api(struct node_run *r)
 static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_store *store)
 {
     struct octo_cli *cli = r->cli;
+    r->store = store;
     struct octo_net_config ncfg = {
         .identity = id,
         .clock = octo_sysclock(),

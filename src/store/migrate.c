@@ -243,6 +243,32 @@ static const struct octo_store_migration node_migrations[] = {
                   " proof BYTEA NOT NULL CHECK (octet_length(proof) BETWEEN 1 AND 65536)"
                   ");",
     },
+    {
+        /* The gateway's API keys (apikeys.h): the SHA-256 of each secret, never the secret. */
+        .version = 7,
+        .name = "api_keys",
+        .sql_sqlite = "CREATE TABLE api_keys ("
+                      " id TEXT PRIMARY KEY CHECK (length(id) = 12),"
+                      " hash BLOB NOT NULL CHECK (typeof(hash) = 'blob' AND length(hash) = 32),"
+                      " account BLOB NOT NULL CHECK (typeof(account) = 'blob'"
+                      "  AND length(account) = 32),"
+                      " budget INTEGER NOT NULL CHECK (budget >= 0),"
+                      " spent INTEGER NOT NULL CHECK (spent >= 0 AND spent <= budget),"
+                      " rate_per_min INTEGER NOT NULL CHECK (rate_per_min BETWEEN 1 AND 1000000),"
+                      " created_ms INTEGER NOT NULL CHECK (created_ms >= 0),"
+                      " revoked INTEGER NOT NULL CHECK (revoked IN (0, 1))"
+                      ") WITHOUT ROWID;",
+        .sql_pg = "CREATE TABLE api_keys ("
+                  " id TEXT PRIMARY KEY CHECK (length(id) = 12),"
+                  " hash BYTEA NOT NULL CHECK (octet_length(hash) = 32),"
+                  " account BYTEA NOT NULL CHECK (octet_length(account) = 32),"
+                  " budget BIGINT NOT NULL CHECK (budget >= 0),"
+                  " spent BIGINT NOT NULL CHECK (spent >= 0 AND spent <= budget),"
+                  " rate_per_min INTEGER NOT NULL CHECK (rate_per_min BETWEEN 1 AND 1000000),"
+                  " created_ms BIGINT NOT NULL CHECK (created_ms >= 0),"
+                  " revoked SMALLINT NOT NULL CHECK (revoked IN (0, 1))"
+                  ");",
+    },
 };
 
 const struct octo_store_schema octo_store_node_schema = {

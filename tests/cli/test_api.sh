@@ -80,6 +80,53 @@ PYEOF
 head -1 "$T/e" | grep -q "^HTTP/1.1 413" && grep -q too_large "$T/e" && ok "413 for a 2 MB body, before it is read" ||
     bad "413: $(cat "$T/e")"
 
+# API keys: /api/v1/status needs one; the key shown once works at once in the running node
+ACCT=$(printf 'ac%.0s' $(seq 1 32))
+run "$OCTO" apikey create --home "$T/net/v0" --account "$ACCT" --budget 2.5 --rate 100 --json
+expect_rc "apikey create" 0
+KEY=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
+KID=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$out" 2>/dev/null)
+case "$KEY" in octo-$KID-*) ok "the key is shown once, with its id" ;; *) bad "key: $out" ;; esac
+run "$OCTO" apikey create --home "$T/net/v0" --account xyz --budget 1
+expect_rc "apikey create needs a hex account" 2
+code=$(curl -s -o "$T/e" -w '%{http_code}' "$URL/api/v1/status")
+[ "$code" = 401 ] && grep -q invalid_api_key "$T/e" && ok "no key: 401 invalid_api_key" || bad "no key: $code $(cat "$T/e")"
+WRONG=$(echo "$KEY" | sed 's/.$/0/; t; s/.$/1/')
+[ "$WRONG" = "$KEY" ] && WRONG=$(echo "$KEY" | sed 's/.$/1/')
+code=$(curl -s -o "$T/e" -w '%{http_code}' -H "Authorization: Bearer $WRONG" "$URL/api/v1/status")
+[ "$code" = 401 ] && ok "a wrong secret: 401" || bad "wrong secret: $code $(cat "$T/e")"
+code=$(curl -s -o "$T/s" -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/api/v1/status")
+[ "$code" = 200 ] && $PY -c 'import json,sys; k=json.load(open(sys.argv[1]))["key"]; assert k["account"]==sys.argv[2] and k["budget"]=="2500000" and k["rate_per_min"]==100' "$T/s" "$ACCT" &&
+    ok "the key is accepted and bound to its account" || bad "status: $code $(cat "$T/s")"
+run "$OCTO" apikey create --home "$T/net/v0" --account "$ACCT" --budget 1 --rate 2 --json
+SLOW=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
+c1=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SLOW" "$URL/api/v1/status")
+c2=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SLOW" "$URL/api/v1/status")
+c3=$(curl -s -o "$T/e" -D "$T/hh" -w '%{http_code}' -H "Authorization: Bearer $SLOW" "$URL/api/v1/status")
+[ "$c1$c2$c3" = 200200429 ] && grep -q rate_limit_exceeded "$T/e" && grep -qi '^retry-after: [0-9]' "$T/hh" &&
+    grep -qi '^retry-after-ms: [0-9]' "$T/hh" && ok "2 per minute: the third is 429 with retry-after" ||
+    bad "rate: $c1 $c2 $c3 $(cat "$T/e") $(cat "$T/hh")"
+run "$OCTO" apikey create --home "$T/net/v0" --account "$ACCT" --budget 0 --json
+SPENT=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
+code=$(curl -s -o "$T/e" -w '%{http_code}' -H "Authorization: Bearer $SPENT" "$URL/api/v1/status")
+[ "$code" = 429 ] && grep -q insufficient_quota "$T/e" && ok "no budget left: 429 insufficient_quota" ||
+    bad "quota: $code $(cat "$T/e")"
+run "$OCTO" apikey revoke "$KID" --home "$T/net/v0"
+expect_rc "apikey revoke" 0
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/api/v1/status")
+[ "$code" = 401 ] && ok "a revoked key: 401" || bad "revoked: $code"
+run "$OCTO" apikey list --home "$T/net/v0" --json
+$PY -c 'import json,sys; l=json.loads(sys.argv[1]); assert len(l)==3 and [k["revoked"] for k in l if k["id"]==sys.argv[2]]==[True]' "$out" "$KID" &&
+    ok "apikey list shows three keys, one revoked" || bad "list: $out"
+SECRET=${KEY##*-}
+if [ ! -s "$T/net/v0/data/octo.db" ]; then
+    bad "no store at $T/net/v0/data/octo.db"
+elif cat "$T/net/v0/data/octo.db"* | grep -q "$SECRET"; then
+    bad "the secret is in the store"
+else
+    ok "the store (and its WAL) hold no secret"
+fi
+
 # /metrics: valid, with the modules' families
 sleep 1
 code=$(curl -s -o "$T/m" -D "$T/mh" -w '%{http_code}' "$URL/metrics")
@@ -94,6 +141,7 @@ done
 h=$(sed -n 's/^octo_chain_height \([0-9]*\)$/\1/p' "$T/m")
 [ "${h:-0}" -ge 1 ] && ok "the chain height is there ($h)" || bad "height: $h"
 grep -q 'octo_api_http_responses_total{route="other",code="4xx"} 2' "$T/m" &&
+    grep -q 'octo_api_auth_total{result="rate_limited"} 1' "$T/m" &&
     grep -q '^octo_api_http_too_large_total 1$' "$T/m" && ok "the API counted its errors (404, 405; 413)" ||
     bad "responses: $(grep 'octo_api_http_responses\|too_large' "$T/m")"
 grep -q '^octo_chain_finality_p50_seconds [0-9]*\.[0-9]\{6\}$' "$T/m" && ok "finality in seconds" ||

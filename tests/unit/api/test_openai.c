@@ -61,7 +61,7 @@ static void test_completion_request(void)
     CHECK_OK(parse(OCTO_OAI_COMPLETION, "{\"model\":\"m\",\"prompt\":[\"Once upon\"]}", &r, &e));
     CHECK(r.prompt_len == 9 && strcmp(r.prompt, "Once upon") == 0);
     octo_oai_request_free(&r);
-    CHECK_OK(parse(OCTO_OAI_COMPLETION, "{\"model\":\"m\",\"prompt\":\"x\",\"max_tokens\":null}",
+    CHECK_OK(parse(OCTO_OAI_COMPLETION, "{\"model\":\"m\",\"prompt\":\"x\",\"max_tokens\":null} \n",
                    &r, &e));
     CHECK_EQ_INT(r.max_tokens, 0);
     octo_oai_request_free(&r);
@@ -75,6 +75,11 @@ struct bad {
 static const struct bad bads[] = {
     {OCTO_OAI_CHAT, "not json", "", "invalid_json"},
     {OCTO_OAI_CHAT, "[1,2]", "", "invalid_json"},
+    {OCTO_OAI_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}xyz", "",
+     "invalid_json"},
+    {OCTO_OAI_CHAT,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":\"\"}", "stop",
+     "invalid_value"},
     {OCTO_OAI_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "model",
      "missing_required_parameter"},
     {OCTO_OAI_CHAT, "{\"model\":\"\",\"messages\":[]}", "model", "invalid_value"},
