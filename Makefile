@@ -1,13 +1,13 @@
 # The two commands of the README:
-#   make run    set up (if needed), build, and run the main job
+#   make run    set up (if needed), build, and run the main job: `octo devnet`, a whole
+#               network on this machine (4 validators, an orchestrator, 3 providers) until Ctrl-C
 #   make check  set up (if needed), build, and run the whole test suite (dev, then ASan+UBSan)
 # Other targets: build, asan, release, fuzz, bench, format, clean.
 
 PRESET ?= dev
 OCTO := build/$(PRESET)/src/cli/octo
-# RUN_HOME=DIR uses another home than the default ($OCTO_HOME, else ~/.octo).
-RUN_HOME ?=
-HOME_FLAG := $(if $(RUN_HOME),--home $(RUN_HOME),)
+# DEVNET_FLAGS passes options to `octo devnet` (e.g. "--dir /tmp/dn --port 9090").
+DEVNET_FLAGS ?=
 
 .PHONY: all setup build run check check-dev check-asan asan release fuzz bench format clean
 
@@ -21,8 +21,7 @@ build: setup
 	cmake --build --preset $(PRESET)
 
 run: build
-	$(OCTO) init $(HOME_FLAG)
-	$(OCTO) id $(HOME_FLAG)
+	$(OCTO) devnet $(DEVNET_FLAGS)
 
 check: check-dev check-asan
 

@@ -1,0 +1,469 @@
+/*
+ * cmd_devnet.c — `octo devnet`: a whole CipherOcto network on this machine, as separate
+ * processes on loopback, until Ctrl-C.
+ *
+ *   octo devnet [--dir DIR] [--validators N] [--providers N] [--port P] [--for SECONDS]
+ *
+ * The first run writes the network into DIR (default ./octo-devnet): `octo testnet` makes the
+ * validators' homes, the genesis and one account home per other node (a0 the orchestrator,
+ * a1.. the providers), and `octo model gen-test` the test model the providers will serve.
+ * Later runs start the same network again from its stores. Then it starts N validators (4),
+ * one orchestrator serving the HTTP API on 127.0.0.1:P (8080) and the providers (3), each an
+ * `octo node` process with its output in DIR/logs; waits until every one says it is ready;
+ * makes a demo API key bound to the orchestrator's account; prints the gateway's address and
+ * the key; and prints a status line every few seconds (finalized height, processes up). On
+ * SIGINT or SIGTERM (or after --for SECONDS) it stops every process with SIGTERM, waits for
+ * them (SIGKILL after 10 s) and exits 0. A process that dies is reported, and the devnet
+ * stops with exit status 1.
+ *
+ * Ports: the gateway on P, the validators' libp2p listeners on P+10.., the other nodes on
+ * ephemeral ports.
+ */
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hex.h"
+#include "chain/tx.h"
+#include "cli/cli.h"
+#include "crypto/ident.h"
+#include "node/fs.h"
+#include "node/home.h"
+#include "node/sysclock.h"
+#include "store/apikeys.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEVNET_NODES_MAX (16 + 1 + 16)
+#define DEVNET_DIR_MAX 512 /* bytes of --dir */
+#define READY_S 60         /* a node must be ready within this */
+#define STOP_S 10          /* a node must stop within this after SIGTERM */
+#define STATUS_EVERY_S 5   /* status line interval */
+
+static const struct octo_flag devnet_flags[] = {
+    {"dir", 0, true, false, "DIR", "where the network lives (default ./octo-devnet)"},
+    {"validators", 0, true, false, "N", "validators, 1..16 (default 4)"},
+    {"providers", 0, true, false, "N", "providers, 0..16 (default 3)"},
+    {"port", 0, true, false, "P", "the gateway's HTTP port (default 8080); libp2p from P+10"},
+    {"for", 0, true, false, "SECONDS", "stop after this long (default: until Ctrl-C)"},
+    {NULL, 0, false, false, NULL, NULL},
+};
+
+struct proc {
+    char name[32];
+    char home[DEVNET_DIR_MAX + 64];
+    char out[DEVNET_DIR_MAX + 64]; /* its stdout: the ready line */
+    pid_t pid;
+    int status;
+    bool exited;
+};
+
+struct devnet {
+    struct octo_cli *cli;
+    char dir[DEVNET_DIR_MAX];
+    uint64_t validators, providers, port, run_for;
+    struct proc p[DEVNET_NODES_MAX];
+    size_t n;
+};
+
+static volatile sig_atomic_t g_stop;
+static char g_self[OCTO_PATH_MAX]; /* this octo binary, which every node runs */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* posix_spawn takes char *const argv[] for strings it only reads. */
+static char *arg(const char *p)
+{
+    union {
+        const char *c;
+        char *v;
+    } u = {.c = p};
+    return u.v;
+}
+
+/* Runs this octo with args, waits; 0 when it exited 0. Output to log. */
+static int run_octo(const char *const *args, const char *log)
+{
+    char *argv[24];
+    size_t n = 0;
+    argv[n++] = g_self;
+    for (size_t i = 0; args[i] != NULL && n < 23; i++)
+        argv[n++] = arg(args[i]);
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, g_self, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int start(struct devnet *d, struct proc *p, const char *const *extra)
+{
+    char *argv[16];
+    size_t n = 0;
+    argv[n++] = g_self;
+    argv[n++] = arg("node");
+    argv[n++] = arg("--home");
+    argv[n++] = p->home;
+    argv[n++] = arg("--log-level");
+    argv[n++] = arg("warn");
+    for (size_t i = 0; extra[i] != NULL && n < 15; i++)
+        argv[n++] = arg(extra[i]);
+    argv[n] = NULL;
+    char log[DEVNET_DIR_MAX + 64];
+    snprintf(log, sizeof(log), "%s/logs/%s.log", d->dir, p->name);
+    snprintf(p->out, sizeof(p->out), "%s/logs/%s.out", d->dir, p->name);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int rc = posix_spawn(&p->pid, g_self, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? 0 : -1;
+}
+
+static bool file_has(const char *path, const char *text)
+{
+    struct octo_buf b;
+    octo_buf_init(&b, 1 << 20);
+    struct octo_fs_error err;
+    bool has =
+        octo_fs_read(path, &b, &err) == 0 && memmem(b.data, b.len, text, strlen(text)) != NULL;
+    octo_buf_deinit(&b);
+    return has;
+}
+
+static void reap(struct devnet *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct proc *p = &d->p[i];
+        if (p->exited || p->pid <= 0)
+            continue;
+        int st;
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+            p->exited = true;
+            p->status = st;
+        }
+    }
+}
+
+static size_t up(const struct devnet *d)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++)
+        k += !d->p[i].exited;
+    return k;
+}
+
+static void stop_all(struct devnet *d)
+{
+    for (size_t i = d->n; i-- > 0;)
+        if (!d->p[i].exited && d->p[i].pid > 0)
+            kill(d->p[i].pid, SIGTERM);
+    for (int t = 0; t < STOP_S * 10 && up(d) > 0; t++) {
+        usleep(100000);
+        reap(d);
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (!d->p[i].exited && d->p[i].pid > 0) {
+            kill(d->p[i].pid, SIGKILL);
+            waitpid(d->p[i].pid, NULL, 0);
+            d->p[i].exited = true;
+        }
+}
+
+/* Writes the network on the first run (testnet homes, genesis, the test model). */
+static int prepare(struct devnet *d)
+{
+    char path[DEVNET_DIR_MAX + 64], log[DEVNET_DIR_MAX + 64], vals[24], accs[24], base[24];
+    snprintf(path, sizeof(path), "%s/logs", d->dir);
+    struct octo_fs_error ferr;
+    if (octo_fs_mkdir_p(path, 0755, &ferr) != 0)
+        return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: %s", ferr.msg);
+    snprintf(log, sizeof(log), "%s/logs/setup.log", d->dir);
+    snprintf(path, sizeof(path), "%s/net/genesis.json", d->dir);
+    if (octo_fs_exists(path) != 1) {
+        char out[DEVNET_DIR_MAX + 64];
+        snprintf(out, sizeof(out), "%s/net", d->dir);
+        snprintf(vals, sizeof(vals), "%llu", (unsigned long long)d->validators);
+        snprintf(accs, sizeof(accs), "%llu", (unsigned long long)(1 + d->providers));
+        snprintf(base, sizeof(base), "%llu", (unsigned long long)(d->port + 10));
+        const char *args[] = {"testnet", "--validators", vals, "--accounts", accs, "--out",
+                              out,       "--base-port",  base, NULL};
+        fprintf(d->cli->out, "writing the network into %s ...\n", out);
+        if (run_octo(args, log) != 0)
+            return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: octo testnet failed (see %s)",
+                                 log);
+    } else {
+        fprintf(d->cli->out, "starting the network in %s/net again\n", d->dir);
+    }
+    snprintf(path, sizeof(path), "%s/models/tiny.gguf", d->dir);
+    if (octo_fs_exists(path) != 1) {
+        char dir[DEVNET_DIR_MAX + 64];
+        snprintf(dir, sizeof(dir), "%s/models", d->dir);
+        OCTO_IGNORE(octo_fs_mkdir_p(dir, 0755, &ferr));
+        const char *args[] = {"model", "gen-test", "--out", path, NULL};
+        if (run_octo(args, log) != 0)
+            return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
+                                 "devnet: octo model gen-test failed (see %s)", log);
+    }
+    return OCTO_EXIT_OK;
+}
+
+static int launch(struct devnet *d)
+{
+    char http[32];
+    snprintf(http, sizeof(http), "127.0.0.1:%llu", (unsigned long long)d->port);
+    for (uint64_t i = 0; i < d->validators; i++) {
+        struct proc *p = &d->p[d->n++];
+        snprintf(p->name, sizeof(p->name), "v%u", (unsigned)i);
+        snprintf(p->home, sizeof(p->home), "%s/net/v%llu", d->dir, (unsigned long long)i);
+        const char *extra[] = {NULL};
+        if (start(d, p, extra) != 0)
+            return -1;
+    }
+    struct proc *o = &d->p[d->n++];
+    snprintf(o->name, sizeof(o->name), "orchestrator");
+    snprintf(o->home, sizeof(o->home), "%s/net/accounts/a0", d->dir);
+    const char *oextra[] = {"--role", "orchestrator", "--http", http, NULL};
+    if (start(d, o, oextra) != 0)
+        return -1;
+    for (uint64_t i = 0; i < d->providers; i++) {
+        struct proc *p = &d->p[d->n++];
+        snprintf(p->name, sizeof(p->name), "p%u", (unsigned)i);
+        snprintf(p->home, sizeof(p->home), "%s/net/accounts/a%llu", d->dir,
+                 (unsigned long long)(i + 1));
+        const char *extra[] = {"--role", "provider", NULL};
+        if (start(d, p, extra) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int wait_ready(struct devnet *d)
+{
+    for (int t = 0; t < READY_S * 10 && !g_stop; t++) {
+        size_t ready = 0;
+        for (size_t i = 0; i < d->n; i++)
+            ready += file_has(d->p[i].out, "Node is ready");
+        if (ready == d->n)
+            return 0;
+        reap(d);
+        for (size_t i = 0; i < d->n; i++)
+            if (d->p[i].exited)
+                return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
+                                     "devnet: %s exited while starting (see %s/logs/%s.log)",
+                                     d->p[i].name, d->dir, d->p[i].name);
+        usleep(100000);
+    }
+    return g_stop ? OCTO_EXIT_FAIL
+                  : octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
+                                  "devnet: not every node was ready within %d s", READY_S);
+}
+
+/* A demo key bound to the orchestrator's account, in its store. */
+static int demo_key(struct devnet *d, char text[OCTO_APIKEY_TEXT_LEN + 1])
+{
+    struct proc *o = &d->p[d->validators];
+    struct octo_config cfg;
+    struct octo_config_error cerr;
+    struct octo_home_error herr;
+    struct octo_identity id;
+    if (octo_config_init(&cfg, o->home, environ, &cerr) != 0 ||
+        octo_home_load_identity(&cfg, NULL, &id, &herr) != 0)
+        return -1;
+    char db[OCTO_PATH_MAX];
+    struct octo_store *s = NULL;
+    int rc = octo_config_path(&cfg, cfg.store_path, db, sizeof(db));
+    if (rc == 0)
+        rc = octo_store_open_sqlite(&s, db, NULL);
+    if (rc == 0) {
+        uint8_t kid[OCTO_APIKEY_ID_HEX / 2], secret[OCTO_APIKEY_SECRET_LEN];
+        struct octo_apikey k;
+        do {
+            randombytes_buf(kid, sizeof(kid));
+            randombytes_buf(secret, sizeof(secret));
+            octo_apikey_make(kid, secret, id.pub.bytes, 1000 * OCTO_UNIT, 600,
+                             (uint64_t)octo_clock_wall(octo_sysclock()) / OCTO_NS_PER_MS, &k, text);
+            sodium_memzero(secret, sizeof(secret));
+            rc = octo_apikey_insert(s, &k);
+        } while (rc == OCTO_EEXIST);
+        octo_store_close(s);
+    }
+    octo_identity_deinit(&id);
+    return rc;
+}
+
+struct body {
+    char buf[1 << 16];
+    size_t len;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct body *b = ctx;
+    size_t k = sz * n, room = sizeof(b->buf) - 1 - b->len;
+    memcpy(b->buf + b->len, p, k < room ? k : room);
+    b->len += k < room ? k : room;
+    b->buf[b->len] = '\0';
+    return k;
+}
+
+/* The finalized height the orchestrator's /metrics reports (-1 when it does not answer). */
+static long long height(const struct devnet *d)
+{
+    static struct body b;
+    b.len = 0;
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%llu/metrics", (unsigned long long)d->port);
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return -1;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    const char *h = rc == CURLE_OK ? strstr(b.buf, "\nocto_chain_height ") : NULL;
+    return h != NULL ? strtoll(h + 19, NULL, 10) : -1;
+}
+
+static void status_line(struct devnet *d)
+{
+    size_t v = 0, pr = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->p[i].exited)
+            continue;
+        if (i < d->validators)
+            v++;
+        else if (i > d->validators)
+            pr++;
+    }
+    bool orch = !d->p[d->validators].exited;
+    fprintf(d->cli->out,
+            "height %lld · validators %zu/%llu up · orchestrator %s · providers %zu/%llu up\n",
+            height(d), v, (unsigned long long)d->validators, orch ? "up" : "DOWN", pr,
+            (unsigned long long)d->providers);
+    fflush(d->cli->out);
+}
+
+static int run_devnet(struct octo_cli *cli)
+{
+    struct devnet *d = octo_calloc(1, sizeof(*d));
+    if (d == NULL)
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "out of memory");
+    d->cli = cli;
+    ssize_t sl = readlink("/proc/self/exe", g_self, sizeof(g_self) - 1);
+    if (sl <= 0 || (size_t)sl >= sizeof(g_self) - 1) {
+        octo_free(d);
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot find the octo binary");
+    }
+    g_self[sl] = '\0';
+    const struct octo_args *a = &cli->args;
+    const char *dir = octo_args_get(a, "dir"), *v;
+    if (dir != NULL && strlen(dir) >= sizeof(d->dir)) {
+        octo_free(d);
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "devnet: --dir: at most %d bytes",
+                             DEVNET_DIR_MAX - 1);
+    }
+    snprintf(d->dir, sizeof(d->dir), "%s", dir != NULL ? dir : "octo-devnet");
+    d->validators = 4;
+    d->providers = 3;
+    d->port = 8080;
+    int st = OCTO_EXIT_OK;
+    if (((v = octo_args_get(a, "validators")) != NULL &&
+         (octo_cli_parse_u64(v, 16, &d->validators) != 0 || d->validators == 0)) ||
+        ((v = octo_args_get(a, "providers")) != NULL &&
+         octo_cli_parse_u64(v, 16, &d->providers) != 0) ||
+        ((v = octo_args_get(a, "port")) != NULL &&
+         (octo_cli_parse_u64(v, 65535 - 60, &d->port) != 0 || d->port < 1024)) ||
+        ((v = octo_args_get(a, "for")) != NULL &&
+         (octo_cli_parse_u64(v, 86400 * 365, &d->run_for) != 0 || d->run_for == 0)) ||
+        a->positional_count != 0)
+        st = octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                           "usage: octo devnet [--dir DIR] [--validators 1..16] [--providers "
+                           "0..16] [--port 1024..65475] [--for SECONDS]");
+    if (st == OCTO_EXIT_OK)
+        st = prepare(d);
+    if (st != OCTO_EXIT_OK) {
+        octo_free(d);
+        return st;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char key[OCTO_APIKEY_TEXT_LEN + 1];
+    if (launch(d) != 0)
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot start the nodes");
+    if (st == OCTO_EXIT_OK)
+        st = wait_ready(d);
+    if (st == OCTO_EXIT_OK && demo_key(d, key) != 0)
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot make the demo API key");
+    if (st == OCTO_EXIT_OK) {
+        fprintf(cli->out,
+                "\nCipherOcto devnet is up: %llu validators, 1 orchestrator, %llu providers\n"
+                "  gateway   http://127.0.0.1:%llu  (/health, /metrics, /api/v1/status)\n"
+                "  API key   %s\n"
+                "  try       curl -H 'Authorization: Bearer %s' "
+                "http://127.0.0.1:%llu/api/v1/status\n"
+                "  logs      %s/logs    stop with Ctrl-C\n\n",
+                (unsigned long long)d->validators, (unsigned long long)d->providers,
+                (unsigned long long)d->port, key, key, (unsigned long long)d->port, d->dir);
+        fflush(cli->out);
+        sodium_memzero(key, sizeof(key));
+        time_t t0 = time(NULL), last = 0;
+        while (!g_stop && (d->run_for == 0 || (uint64_t)(time(NULL) - t0) < d->run_for)) {
+            reap(d);
+            if (up(d) != d->n) {
+                for (size_t i = 0; i < d->n; i++)
+                    if (d->p[i].exited)
+                        fprintf(cli->err, "octo: devnet: %s exited (see %s/logs/%s.log)\n",
+                                d->p[i].name, d->dir, d->p[i].name);
+                st = OCTO_EXIT_FAIL;
+                break;
+            }
+            if (time(NULL) - last >= STATUS_EVERY_S) {
+                last = time(NULL);
+                status_line(d);
+            }
+            usleep(200000);
+        }
+    }
+    fprintf(cli->out, "stopping the devnet ...\n");
+    stop_all(d);
+    fprintf(cli->out, "devnet stopped\n");
+    octo_free(d);
+    return st;
+}
+
+const struct octo_cli_cmd octo_cmd_devnet = {
+    .name = "devnet",
+    .run = run_devnet,
+    .flags = devnet_flags,
+    .needs_config = false,
+    .usage = "devnet [--dir DIR] [--validators N] [--providers N] [--port P] [--for SECONDS]",
+    .summary = "run a whole network on this machine: validators, an orchestrator, providers",
+};

@@ -1,0 +1,68 @@
+#!/bin/sh
+# test_devnet.sh OCTO — `octo devnet`: the whole network on this machine. The first run writes
+# it and starts 4 validators, an orchestrator with the HTTP API and 2 providers as processes;
+# the printed API key works; the chain finalizes; Ctrl-C (SIGINT) stops every process and the
+# command exits 0; a second run starts the same network again from its stores (the height
+# goes on); bad flags are usage errors. Prints one line per check and "N passed, N failed".
+set -u
+OCTO=$1
+. "$(dirname "$0")/lib.sh"
+cli_tmp devnet
+unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
+      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+PY=/usr/bin/python3
+PORT=$((21000 + $$ % 500 * 64))
+D="$T/dn"
+DPID=""
+cleanup() {
+    [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+    pkill -9 -f "$D/net" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+run "$OCTO" devnet --validators 0
+expect_rc "--validators 0 is a usage error" 2
+run "$OCTO" devnet --port 80
+expect_rc "a port below 1024 is a usage error" 2
+
+"$OCTO" devnet --dir "$D" --port "$PORT" --providers 2 >"$T/out" 2>"$T/err" &
+DPID=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q "API key" "$T/out"; do sleep 0.1; i=$((i + 1)); done
+grep -q "devnet is up: 4 validators, 1 orchestrator, 2 providers" "$T/out" && ok "the devnet is up" ||
+    bad "not up: $(cat "$T/out" "$T/err")"
+KEY=$(sed -n 's/^  API key   //p' "$T/out")
+n=$(pgrep -f "node --home $D/net" | wc -l)
+[ "$n" -eq 7 ] && ok "7 node processes" || bad "$n node processes"
+code=$(curl -s -o "$T/s" -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/v1/status")
+[ "$code" = 200 ] && ok "the printed API key works" || bad "status: $code $(cat "$T/s")"
+h=0
+i=0
+while [ $i -lt 60 ] && [ "$h" -lt 5 ]; do
+    sleep 0.5
+    h=$(curl -s "http://127.0.0.1:$PORT/metrics" | sed -n 's/^octo_chain_height \([0-9]*\)$/\1/p')
+    h=${h:-0}
+    i=$((i + 1))
+done
+[ "$h" -ge 5 ] && ok "the chain finalizes (height $h at the orchestrator)" || bad "height $h"
+sleep 5.5
+grep -q "^height [0-9]* · validators 4/4 up · orchestrator up · providers 2/2 up" "$T/out" &&
+    ok "the status line" || bad "status lines: $(cat "$T/out")"
+kill -INT "$DPID"
+i=0
+while [ $i -lt 200 ] && kill -0 "$DPID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+wait "$DPID"
+rc=$?
+DPID=""
+[ "$rc" -eq 0 ] && grep -q "devnet stopped" "$T/out" && ok "Ctrl-C stops it, exit 0" || bad "exit $rc: $(tail -3 "$T/out")"
+n=$(pgrep -f "node --home $D/net" | wc -l)
+[ "$n" -eq 0 ] && ok "no node process is left" || bad "$n node processes left"
+
+# again, from the same directory: the same chain goes on
+run "$OCTO" devnet --dir "$D" --port "$PORT" --providers 2 --for 7
+expect_rc "a second run for 7 s" 0
+case "$out" in *"starting the network in $D/net again"*) ok "it starts the same network" ;; *) bad "second run: $out" ;; esac
+h2=$(echo "$out" | sed -n 's/^height \([0-9]*\) .*/\1/p' | tail -1)
+[ "${h2:-0}" -ge "$h" ] && ok "the height went on ($h -> $h2)" || bad "height $h -> ${h2:-none}"
+cli_finish
