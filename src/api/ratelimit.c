@@ -57,13 +57,13 @@ bool octo_ratelimit_take(struct octo_ratelimit *rl, const char *key, uint32_t ra
     OCTO_ASSERT(rate_per_min >= 1);
     uint64_t rate = rate_per_min, cap = rate * COST;
     struct octo_rate_bucket *b = find(rl, key, rate, now_ms);
+    if (b->units > cap)
+        b->units = cap; /* the key's rate was lowered */
     if (now_ms > b->last_ms) {
         uint64_t add = (now_ms - b->last_ms) * rate;
         b->units = add >= cap - b->units ? cap : b->units + add;
         b->last_ms = now_ms;
     }
-    if (b->units > cap)
-        b->units = cap; /* the key's rate was lowered */
     if (b->units >= COST) {
         b->units -= COST;
         *retry_after_ms = 0;

@@ -7,14 +7,15 @@
  * The first run writes the network into DIR (default ./octo-devnet): `octo testnet` makes the
  * validators' homes, the genesis and one account home per other node (a0 the orchestrator,
  * a1.. the providers), and `octo model gen-test` the test model the providers will serve.
- * Later runs start the same network again from its stores. Then it starts N validators (4),
+ * Later runs start the same network again from its stores (DIR/devnet.json keeps its shape:
+ * other counts or ports for it are refused). Then it starts N validators (4),
  * one orchestrator serving the HTTP API on 127.0.0.1:P (8080) and the providers (3), each an
  * `octo node` process with its output in DIR/logs; waits until every one says it is ready;
  * makes a demo API key bound to the orchestrator's account; prints the gateway's address and
- * the key; and prints a status line every few seconds (finalized height, processes up). On
- * SIGINT or SIGTERM (or after --for SECONDS) it stops every process with SIGTERM, waits for
- * them (SIGKILL after 10 s) and exits 0. A process that dies is reported, and the devnet
- * stops with exit status 1.
+ * the key (revoked when the devnet stops); and prints a status line every few seconds (finalized
+ * height, processes up). On SIGINT or SIGTERM (or after --for SECONDS) it stops every process with
+ * SIGTERM, waits for them (SIGKILL after 10 s) and exits 0. A process that dies is reported, and
+ * the devnet stops with exit status 1.
  *
  * Ports: the gateway on P, the validators' libp2p listeners on P+10.., the other nodes on
  * ephemeral ports.
@@ -30,6 +31,7 @@
 #include "node/sysclock.h"
 #include "store/apikeys.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +72,7 @@ struct proc {
 
 struct devnet {
     struct octo_cli *cli;
+    char key_id[OCTO_APIKEY_ID_HEX + 1]; /* the demo key, revoked when the devnet stops */
     char dir[DEVNET_DIR_MAX];
     uint64_t validators, providers, port, run_for;
     struct proc p[DEVNET_NODES_MAX];
@@ -113,10 +116,11 @@ static int run_octo(const char *const *args, const char *log)
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
         return -1;
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+    return w == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 static int start(struct devnet *d, struct proc *p, const char *const *extra)
@@ -141,7 +145,12 @@ static int start(struct devnet *d, struct proc *p, const char *const *extra)
     posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int rc = posix_spawn(&p->pid, g_self, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? 0 : -1;
+    if (rc != 0) {
+        p->pid = 0;
+        p->exited = true; /* nothing to wait for */
+        return -1;
+    }
+    return 0;
 }
 
 static bool file_has(const char *path, const char *text)
@@ -189,47 +198,107 @@ static void stop_all(struct devnet *d)
     for (size_t i = 0; i < d->n; i++)
         if (!d->p[i].exited && d->p[i].pid > 0) {
             kill(d->p[i].pid, SIGKILL);
-            waitpid(d->p[i].pid, NULL, 0);
+            while (waitpid(d->p[i].pid, NULL, 0) < 0 && errno == EINTR)
+                ;
             d->p[i].exited = true;
         }
+}
+
+/* DIR/devnet.json: the shape of the network the first run wrote, written once all of it is
+ * there (so a first run cut short is recognized: net/ without it). */
+static int read_params(struct devnet *d, bool *found)
+{
+    char path[DEVNET_DIR_MAX + 64];
+    snprintf(path, sizeof(path), "%s/devnet.json", d->dir);
+    *found = false;
+    if (octo_fs_exists(path) != 1)
+        return OCTO_EXIT_OK;
+    struct octo_buf b;
+    octo_buf_init(&b, 4096);
+    struct octo_fs_error ferr;
+    cJSON *o = NULL;
+    if (octo_fs_read(path, &b, &ferr) == 0)
+        o = cJSON_ParseWithLength((const char *)b.data, b.len);
+    octo_buf_deinit(&b);
+    const cJSON *v = cJSON_GetObjectItem(o, "validators"), *p = cJSON_GetObjectItem(o, "providers"),
+                *port = cJSON_GetObjectItem(o, "port");
+    if (!cJSON_IsNumber(v) || !cJSON_IsNumber(p) || !cJSON_IsNumber(port)) {
+        cJSON_Delete(o);
+        return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: %s is damaged: remove %s", path,
+                             d->dir);
+    }
+    const struct octo_args *a = &d->cli->args;
+    uint64_t saved[3] = {(uint64_t)v->valuedouble, (uint64_t)p->valuedouble,
+                         (uint64_t)port->valuedouble};
+    uint64_t *mine[3] = {&d->validators, &d->providers, &d->port};
+    static const char *const names[3] = {"validators", "providers", "port"};
+    cJSON_Delete(o);
+    for (int i = 0; i < 3; i++) {
+        if (octo_args_get(a, names[i]) != NULL && *mine[i] != saved[i])
+            return octo_cli_fail(d->cli, OCTO_EXIT_USAGE,
+                                 "devnet: %s holds a network with --%s %llu (not %llu): use "
+                                 "another --dir, or remove it",
+                                 d->dir, names[i], (unsigned long long)saved[i],
+                                 (unsigned long long)*mine[i]);
+        *mine[i] = saved[i];
+    }
+    *found = true;
+    return OCTO_EXIT_OK;
+}
+
+static int write_params(struct devnet *d)
+{
+    char path[DEVNET_DIR_MAX + 64], text[160];
+    snprintf(path, sizeof(path), "%s/devnet.json", d->dir);
+    int n = snprintf(text, sizeof(text), "{\"validators\":%llu,\"providers\":%llu,\"port\":%llu}\n",
+                     (unsigned long long)d->validators, (unsigned long long)d->providers,
+                     (unsigned long long)d->port);
+    struct octo_fs_error ferr;
+    if (octo_fs_write_atomic(path, text, (size_t)n, 0644, false, &ferr) < 0)
+        return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: %s", ferr.msg);
+    return OCTO_EXIT_OK;
 }
 
 /* Writes the network on the first run (testnet homes, genesis, the test model). */
 static int prepare(struct devnet *d)
 {
     char path[DEVNET_DIR_MAX + 64], log[DEVNET_DIR_MAX + 64], vals[24], accs[24], base[24];
+    bool found;
+    int st = read_params(d, &found);
+    if (st != OCTO_EXIT_OK)
+        return st;
     snprintf(path, sizeof(path), "%s/logs", d->dir);
     struct octo_fs_error ferr;
     if (octo_fs_mkdir_p(path, 0755, &ferr) != 0)
         return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: %s", ferr.msg);
     snprintf(log, sizeof(log), "%s/logs/setup.log", d->dir);
-    snprintf(path, sizeof(path), "%s/net/genesis.json", d->dir);
-    if (octo_fs_exists(path) != 1) {
-        char out[DEVNET_DIR_MAX + 64];
-        snprintf(out, sizeof(out), "%s/net", d->dir);
-        snprintf(vals, sizeof(vals), "%llu", (unsigned long long)d->validators);
-        snprintf(accs, sizeof(accs), "%llu", (unsigned long long)(1 + d->providers));
-        snprintf(base, sizeof(base), "%llu", (unsigned long long)(d->port + 10));
-        const char *args[] = {"testnet", "--validators", vals, "--accounts", accs, "--out",
-                              out,       "--base-port",  base, NULL};
-        fprintf(d->cli->out, "writing the network into %s ...\n", out);
-        if (run_octo(args, log) != 0)
-            return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: octo testnet failed (see %s)",
-                                 log);
-    } else {
-        fprintf(d->cli->out, "starting the network in %s/net again\n", d->dir);
+    char out[DEVNET_DIR_MAX + 64];
+    snprintf(out, sizeof(out), "%s/net", d->dir);
+    if (found) {
+        fprintf(d->cli->out, "starting the network in %s again\n", out);
+        return OCTO_EXIT_OK;
     }
+    if (octo_fs_exists(out) == 1)
+        return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
+                             "devnet: %s is there but incomplete (a first run cut short?): "
+                             "remove %s",
+                             out, d->dir);
+    snprintf(vals, sizeof(vals), "%llu", (unsigned long long)d->validators);
+    snprintf(accs, sizeof(accs), "%llu", (unsigned long long)(1 + d->providers));
+    snprintf(base, sizeof(base), "%llu", (unsigned long long)(d->port + 10));
+    const char *args[] = {"testnet", "--validators", vals, "--accounts", accs, "--out",
+                          out,       "--base-port",  base, NULL};
+    fprintf(d->cli->out, "writing the network into %s ...\n", out);
+    if (run_octo(args, log) != 0)
+        return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: octo testnet failed (see %s)", log);
+    snprintf(path, sizeof(path), "%s/models", d->dir);
+    OCTO_IGNORE(octo_fs_mkdir_p(path, 0755, &ferr));
     snprintf(path, sizeof(path), "%s/models/tiny.gguf", d->dir);
-    if (octo_fs_exists(path) != 1) {
-        char dir[DEVNET_DIR_MAX + 64];
-        snprintf(dir, sizeof(dir), "%s/models", d->dir);
-        OCTO_IGNORE(octo_fs_mkdir_p(dir, 0755, &ferr));
-        const char *args[] = {"model", "gen-test", "--out", path, NULL};
-        if (run_octo(args, log) != 0)
-            return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
-                                 "devnet: octo model gen-test failed (see %s)", log);
-    }
-    return OCTO_EXIT_OK;
+    const char *margs[] = {"model", "gen-test", "--out", path, NULL};
+    if (run_octo(margs, log) != 0)
+        return octo_cli_fail(d->cli, OCTO_EXIT_FAIL, "devnet: octo model gen-test failed (see %s)",
+                             log);
+    return write_params(d);
 }
 
 static int launch(struct devnet *d)
@@ -278,46 +347,67 @@ static int wait_ready(struct devnet *d)
                                      d->p[i].name, d->dir, d->p[i].name);
         usleep(100000);
     }
-    return g_stop ? OCTO_EXIT_FAIL
+    return g_stop ? OCTO_EXIT_OK /* asked to stop: not a failure */
                   : octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
                                   "devnet: not every node was ready within %d s", READY_S);
 }
 
-/* A demo key bound to the orchestrator's account, in its store. */
-static int demo_key(struct devnet *d, char text[OCTO_APIKEY_TEXT_LEN + 1])
+/* Opens the orchestrator's store (its config says where). */
+static int orchestrator_store(struct devnet *d, struct octo_store **s, struct octo_identity *id)
 {
     struct proc *o = &d->p[d->validators];
     struct octo_config cfg;
     struct octo_config_error cerr;
     struct octo_home_error herr;
-    struct octo_identity id;
-    if (octo_config_init(&cfg, o->home, environ, &cerr) != 0 ||
-        octo_home_load_identity(&cfg, NULL, &id, &herr) != 0)
-        return -1;
     char db[OCTO_PATH_MAX];
-    struct octo_store *s = NULL;
+    if (octo_config_init(&cfg, o->home, environ, &cerr) != 0 ||
+        (id != NULL && octo_home_load_identity(&cfg, NULL, id, &herr) != 0))
+        return -1;
     int rc = octo_config_path(&cfg, cfg.store_path, db, sizeof(db));
     if (rc == 0)
-        rc = octo_store_open_sqlite(&s, db, NULL);
-    if (rc == 0) {
-        uint8_t kid[OCTO_APIKEY_ID_HEX / 2], secret[OCTO_APIKEY_SECRET_LEN];
-        struct octo_apikey k;
-        do {
-            randombytes_buf(kid, sizeof(kid));
-            randombytes_buf(secret, sizeof(secret));
-            octo_apikey_make(kid, secret, id.pub.bytes, 1000 * OCTO_UNIT, 600,
-                             (uint64_t)octo_clock_wall(octo_sysclock()) / OCTO_NS_PER_MS, &k, text);
-            sodium_memzero(secret, sizeof(secret));
-            rc = octo_apikey_insert(s, &k);
-        } while (rc == OCTO_EEXIST);
-        octo_store_close(s);
-    }
+        rc = octo_store_open_sqlite(s, db, NULL);
+    if (rc != 0 && id != NULL)
+        octo_identity_deinit(id);
+    return rc;
+}
+
+/* The demo key stops working with the devnet that printed it. */
+static void revoke_demo_key(struct devnet *d)
+{
+    struct octo_store *s = NULL;
+    if (d->key_id[0] == '\0' || orchestrator_store(d, &s, NULL) != 0)
+        return;
+    OCTO_IGNORE(octo_apikey_revoke(s, d->key_id));
+    octo_store_close(s);
+}
+
+/* A demo key bound to the orchestrator's account, in its store. */
+static int demo_key(struct devnet *d, char text[OCTO_APIKEY_TEXT_LEN + 1])
+{
+    struct octo_identity id;
+    struct octo_store *s = NULL;
+    int rc = orchestrator_store(d, &s, &id);
+    if (rc != 0)
+        return rc;
+    uint8_t kid[OCTO_APIKEY_ID_HEX / 2], secret[OCTO_APIKEY_SECRET_LEN];
+    struct octo_apikey k;
+    do {
+        randombytes_buf(kid, sizeof(kid));
+        randombytes_buf(secret, sizeof(secret));
+        octo_apikey_make(kid, secret, id.pub.bytes, 1000 * OCTO_UNIT, 600,
+                         (uint64_t)octo_clock_wall(octo_sysclock()) / OCTO_NS_PER_MS, &k, text);
+        sodium_memzero(secret, sizeof(secret));
+        rc = octo_apikey_insert(s, &k);
+    } while (rc == OCTO_EEXIST);
+    if (rc == 0)
+        memcpy(d->key_id, k.id, sizeof(d->key_id));
+    octo_store_close(s);
     octo_identity_deinit(&id);
     return rc;
 }
 
 struct body {
-    char buf[1 << 16];
+    char buf[1 << 20];
     size_t len;
 };
 
@@ -336,6 +426,7 @@ static long long height(const struct devnet *d)
 {
     static struct body b;
     b.len = 0;
+    b.buf[0] = '\0';
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%llu/metrics", (unsigned long long)d->port);
     CURL *c = curl_easy_init();
@@ -345,6 +436,7 @@ static long long height(const struct devnet *d)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
     const char *h = rc == CURLE_OK ? strstr(b.buf, "\nocto_chain_height ") : NULL;
@@ -406,15 +498,15 @@ static int run_devnet(struct octo_cli *cli)
         st = octo_cli_fail(cli, OCTO_EXIT_USAGE,
                            "usage: octo devnet [--dir DIR] [--validators 1..16] [--providers "
                            "0..16] [--port 1024..65475] [--for SECONDS]");
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL); /* from here on, a stop request is a flag we act on */
+    sigaction(SIGTERM, &sa, NULL);
     if (st == OCTO_EXIT_OK)
         st = prepare(d);
-    if (st != OCTO_EXIT_OK) {
+    if (st != OCTO_EXIT_OK || g_stop) {
         octo_free(d);
         return st;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     char key[OCTO_APIKEY_TEXT_LEN + 1];
     if (launch(d) != 0)
         st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot start the nodes");
@@ -454,6 +546,7 @@ static int run_devnet(struct octo_cli *cli)
     }
     fprintf(cli->out, "stopping the devnet ...\n");
     stop_all(d);
+    revoke_demo_key(d);
     fprintf(cli->out, "devnet stopped\n");
     octo_free(d);
     return st;

@@ -121,7 +121,9 @@ $PY -c 'import json,sys; l=json.loads(sys.argv[1]); assert len(l)==3 and [k["rev
 SECRET=${KEY##*-}
 if [ ! -s "$T/net/v0/data/octo.db" ]; then
     bad "no store at $T/net/v0/data/octo.db"
-elif cat "$T/net/v0/data/octo.db"* | grep -q "$SECRET"; then
+elif cat "$T/net/v0/data/octo.db"* | grep -q "$SECRET" ||
+    $PY -c 'import sys,glob; s=bytes.fromhex(sys.argv[1]); sys.exit(0 if any(s in open(f,"rb").read() for f in glob.glob(sys.argv[2]+"*")) else 1)' \
+        "$SECRET" "$T/net/v0/data/octo.db"; then
     bad "the secret is in the store"
 else
     ok "the store (and its WAL) hold no secret"

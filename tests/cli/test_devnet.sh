@@ -21,9 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-run "$OCTO" devnet --validators 0
+run "$OCTO" devnet --dir "$T/u" --for 1 --validators 0
 expect_rc "--validators 0 is a usage error" 2
-run "$OCTO" devnet --port 80
+run "$OCTO" devnet --dir "$T/u" --for 1 --port 80
 expect_rc "a port below 1024 is a usage error" 2
 
 "$OCTO" devnet --dir "$D" --port "$PORT" --providers 2 >"$T/out" 2>"$T/err" &
@@ -49,6 +49,7 @@ done
 sleep 5.5
 grep -q "^height [0-9]* · validators 4/4 up · orchestrator up · providers 2/2 up" "$T/out" &&
     ok "the status line" || bad "status lines: $(cat "$T/out")"
+hk=$(curl -s "http://127.0.0.1:$PORT/metrics" | sed -n 's/^octo_chain_height \([0-9]*\)$/\1/p')
 kill -INT "$DPID"
 i=0
 while [ $i -lt 200 ] && kill -0 "$DPID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
@@ -63,6 +64,19 @@ n=$(pgrep -f "node --home $D/net" | wc -l)
 run "$OCTO" devnet --dir "$D" --port "$PORT" --providers 2 --for 7
 expect_rc "a second run for 7 s" 0
 case "$out" in *"starting the network in $D/net again"*) ok "it starts the same network" ;; *) bad "second run: $out" ;; esac
-h2=$(echo "$out" | sed -n 's/^height \([0-9]*\) .*/\1/p' | tail -1)
-[ "${h2:-0}" -ge "$h" ] && ok "the height went on ($h -> $h2)" || bad "height $h -> ${h2:-none}"
+h2=$(echo "$out" | sed -n 's/^height \([0-9]*\) .*/\1/p' | head -1)
+[ "${h2:-0}" -ge "${hk:-1}" ] && ok "the height went on (${hk:-?} before the stop, $h2 at once after the restart)" ||
+    bad "height ${hk:-?} -> ${h2:-none}"
+KID=$(echo "$KEY" | cut -d- -f2)
+"$OCTO" apikey list --home "$D/net/accounts/a0" --json >"$T/keys" 2>/dev/null
+$PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert len(l)==2 and all(k["revoked"] for k in l) and sys.argv[2] in [k["id"] for k in l]' "$T/keys" "$KID" &&
+    ok "each run's demo key was revoked when it stopped" || bad "keys: $(cat "$T/keys")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/v1/status")
+[ "$code" = 000 ] && ok "the devnet is down after --for" || bad "still answering: $code"
+run "$OCTO" devnet --dir "$D" --port "$PORT" --providers 3 --for 1
+expect_rc "the same DIR with another shape is refused" 2
+case "$err" in *"holds a network with --providers 2"*) ok "it says why" ;; *) bad "mismatch: $err" ;; esac
+mkdir -p "$T/cut/net"
+run "$OCTO" devnet --dir "$T/cut" --port "$PORT" --for 1
+expect_rc "a first run cut short is recognized" 1
 cli_finish
