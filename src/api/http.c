@@ -331,14 +331,11 @@ static int answer(struct octo_http_req *r, unsigned status, struct MHD_Response 
     return 0;
 }
 
-int octo_http_reply(struct octo_http_req *r, unsigned status, const char *content_type,
-                    const void *body, size_t len, const struct octo_http_header *headers,
-                    size_t n_headers)
+/* resp (made by the caller; NULL: out of memory) with its headers, as r's answer. */
+static int answer_with(struct octo_http_req *r, unsigned status, struct MHD_Response *resp,
+                       const char *content_type, const struct octo_http_header *headers,
+                       size_t n_headers)
 {
-    if (r->answered)
-        return OCTO_ESTATE;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, mhd_buf(body), MHD_RESPMEM_MUST_COPY);
     if (resp == NULL)
         return OCTO_ENOMEM;
     int rc = add_headers(resp, content_type, headers, n_headers);
@@ -347,6 +344,17 @@ int octo_http_reply(struct octo_http_req *r, unsigned status, const char *conten
         return rc;
     }
     return answer(r, status, resp);
+}
+
+int octo_http_reply(struct octo_http_req *r, unsigned status, const char *content_type,
+                    const void *body, size_t len, const struct octo_http_header *headers,
+                    size_t n_headers)
+{
+    if (r->answered)
+        return OCTO_ESTATE;
+    return answer_with(r, status,
+                       MHD_create_response_from_buffer(len, mhd_buf(body), MHD_RESPMEM_MUST_COPY),
+                       content_type, headers, n_headers);
 }
 
 /* MHD asks for more of a streamed body. */
@@ -378,16 +386,12 @@ int octo_http_stream_start(struct octo_http_req *r, unsigned status, const char 
         return OCTO_ESTATE;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, r, NULL);
-    if (resp == NULL)
-        return OCTO_ENOMEM;
-    int rc = add_headers(resp, content_type, headers, n_headers);
-    if (rc != 0) {
-        MHD_destroy_response(resp);
-        return rc;
+    int rc = answer_with(r, status, resp, content_type, headers, n_headers);
+    if (rc == 0) {
+        r->streaming = true;
+        r->srv->stats.streams++;
     }
-    r->streaming = true;
-    r->srv->stats.streams++;
-    return answer(r, status, resp);
+    return rc;
 }
 
 int octo_http_stream_write(struct octo_http_req *r, const void *data, size_t len)

@@ -380,19 +380,33 @@ static void add_usage(cJSON *o, const struct octo_oai_usage *u)
                             (double)u->prompt_tokens + (double)u->completion_tokens);
 }
 
+/* The answer object with its one choice (index 0, logprobs null) and the text as an item;
+ * NULL (nothing to free) when out of memory. */
+static cJSON *with_choice(const struct octo_oai_meta *m, const char *object, const char *text,
+                          size_t len, cJSON **choice, cJSON **item)
+{
+    cJSON *o = head(m, object);
+    cJSON *choices = cJSON_AddArrayToObject(o, "choices"), *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(choices, c);
+    cJSON_AddNumberToObject(c, "index", 0);
+    cJSON_AddNullToObject(c, "logprobs");
+    *item = text_item(text, len);
+    if (*item == NULL) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    *choice = c;
+    return o;
+}
+
 char *octo_oai_answer(const struct octo_oai_meta *m, const char *text, size_t len,
                       const char *finish, const struct octo_oai_usage *u)
 {
     bool chat = m->kind == OCTO_OAI_CHAT;
-    cJSON *o = head(m, chat ? "chat.completion" : "text_completion");
-    cJSON *choices = cJSON_AddArrayToObject(o, "choices"), *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(choices, c);
-    cJSON_AddNumberToObject(c, "index", 0);
-    cJSON *t = text_item(text, len);
-    if (t == NULL) {
-        cJSON_Delete(o);
+    cJSON *c, *t;
+    cJSON *o = with_choice(m, chat ? "chat.completion" : "text_completion", text, len, &c, &t);
+    if (o == NULL)
         return NULL;
-    }
     if (chat) {
         cJSON *msg = cJSON_AddObjectToObject(c, "message");
         cJSON_AddStringToObject(msg, "role", "assistant");
@@ -400,7 +414,6 @@ char *octo_oai_answer(const struct octo_oai_meta *m, const char *text, size_t le
     } else {
         cJSON_AddItemToObject(c, "text", t);
     }
-    cJSON_AddNullToObject(c, "logprobs");
     cJSON_AddStringToObject(c, "finish_reason", finish);
     add_usage(o, u);
     return finish_json(o);
@@ -410,15 +423,11 @@ char *octo_oai_chunk(const struct octo_oai_meta *m, bool first, const char *text
                      const char *finish)
 {
     bool chat = m->kind == OCTO_OAI_CHAT;
-    cJSON *o = head(m, chat ? "chat.completion.chunk" : "text_completion");
-    cJSON *choices = cJSON_AddArrayToObject(o, "choices"), *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(choices, c);
-    cJSON_AddNumberToObject(c, "index", 0);
-    cJSON *t = text_item(text, len);
-    if (t == NULL) {
-        cJSON_Delete(o);
+    cJSON *c, *t;
+    cJSON *o =
+        with_choice(m, chat ? "chat.completion.chunk" : "text_completion", text, len, &c, &t);
+    if (o == NULL)
         return NULL;
-    }
     if (chat) {
         cJSON *d = cJSON_AddObjectToObject(c, "delta");
         if (first)
@@ -430,7 +439,6 @@ char *octo_oai_chunk(const struct octo_oai_meta *m, bool first, const char *text
     } else {
         cJSON_AddItemToObject(c, "text", t);
     }
-    cJSON_AddNullToObject(c, "logprobs");
     if (finish != NULL)
         cJSON_AddStringToObject(c, "finish_reason", finish);
     else

@@ -3,6 +3,7 @@
 #   ok / bad TEXT       one "ok - ..." / "not ok - ..." line, counted
 #   run CMD ARGS...     runs CMD, capturing stdout, stderr and status into out, err, rc
 #   expect_rc NAME WANT checks rc
+#   wait_for FILE PATTERN SECONDS   waits (0.1 s steps) until FILE holds PATTERN; 1 if it never does
 #   cli_finish          prints "N passed, N failed"; its status is the script's
 pass=0
 fail=0
@@ -26,6 +27,16 @@ run() {
 
 expect_rc() {
     if [ "$rc" -eq "$2" ]; then ok "$1 (exit $2)"; else bad "$1: exit $rc, want $2; stderr: $err"; fi
+}
+
+wait_for() {
+    wf_i=0
+    while [ $wf_i -lt $(($3 * 10)) ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        wf_i=$((wf_i + 1))
+    done
+    return 1
 }
 
 cli_finish() {

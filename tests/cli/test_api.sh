@@ -20,16 +20,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() { # wait_for FILE PATTERN SECONDS
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-
 run "$OCTO" testnet --validators 1 --accounts 1 --out "$T/net" --base-port "$PORT" --json
 expect_rc "one-validator testnet" 0
 run "$OCTO" node --home "$T/net/v0" --http localhost:1

@@ -27,16 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() { # wait_for FILE PATTERN SECONDS
-    i=0
-    while [ $i -lt $(($3 * 10)) ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-
 start() { # start I: runs validator I in the background; its pid in PID_I
     : >"$T/v$1.out"
     "$OCTO" node --home "$D/v$1" --log-level info >>"$T/v$1.out" 2>>"$T/v$1.err" &

@@ -20,18 +20,6 @@
 #define T0 (UINT64_C(5) * OCTO_NS_PER_S)
 #define PROVIDERS 40
 
-static struct octo_store *open_migrated(const char *tag)
-{
-    struct octo_store *s = NULL;
-    if (tdb_open_fresh(&s, tag) < 0)
-        return NULL;
-    if (octo_store_migrate_node(s) < 0) {
-        octo_store_close(s);
-        return NULL;
-    }
-    return s;
-}
-
 static void sched_new(struct octo_sched *s)
 {
     struct octo_sched_config c = {.providers_max = 64, .models_max = 16, .tasks_max = 16};
@@ -78,7 +66,7 @@ static size_t signed_advert(uint32_t n, uint64_t seq, uint64_t expiry, uint64_t 
 
 static void test_accept_restart_expire(void)
 {
-    struct octo_store *db = open_migrated("providers");
+    struct octo_store *db = tdb_open_migrated("providers");
     CHECK(db != NULL);
     struct octo_provstore ps;
     octo_provstore_init(&ps, db, 0);
@@ -144,7 +132,7 @@ static void test_accept_restart_expire(void)
 
 static void test_corrupt_row_skipped(void)
 {
-    struct octo_store *db = open_migrated("providers-corrupt");
+    struct octo_store *db = tdb_open_migrated("providers-corrupt");
     CHECK(db != NULL);
     struct octo_provstore ps;
     octo_provstore_init(&ps, db, 0);

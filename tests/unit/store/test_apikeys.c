@@ -14,18 +14,6 @@
 
 #include <string.h>
 
-static struct octo_store *open_migrated(const char *tag)
-{
-    struct octo_store *s = NULL;
-    if (tdb_open_fresh(&s, tag) < 0)
-        return NULL;
-    if (octo_store_migrate_node(s) < 0) {
-        octo_store_close(s);
-        return NULL;
-    }
-    return s;
-}
-
 static void make(uint8_t tag, uint64_t budget, struct octo_apikey *k,
                  char text[OCTO_APIKEY_TEXT_LEN + 1])
 {
@@ -72,7 +60,7 @@ static void test_text(void)
 
 static void test_store(void)
 {
-    struct octo_store *s = open_migrated("apikeys");
+    struct octo_store *s = tdb_open_migrated("apikeys");
     CHECK(s != NULL);
     if (s == NULL)
         return;
@@ -140,7 +128,7 @@ static int on_key(void *ctx, const struct octo_apikey *k)
 
 static void test_list(void)
 {
-    struct octo_store *s = open_migrated("apikeys-list");
+    struct octo_store *s = tdb_open_migrated("apikeys-list");
     CHECK(s != NULL);
     if (s == NULL)
         return;

@@ -13,18 +13,6 @@
 #include "test.h"
 #include "testdb.h"
 
-static struct octo_store *open_migrated(const char *tag)
-{
-    struct octo_store *s = NULL;
-    if (tdb_open_fresh(&s, tag) < 0)
-        return NULL;
-    if (octo_store_migrate_node(s) < 0) {
-        octo_store_close(s);
-        return NULL;
-    }
-    return s;
-}
-
 static int64_t query_i64(struct octo_store *s, const char *sql)
 {
     int64_t v = -12345;
@@ -59,7 +47,7 @@ static const uint8_t ma2[] = {0x04, 10, 0, 0, 1, 0x06, 0x0f, 0xa1};
 
 static void test_roundtrip(void)
 {
-    struct octo_store *s = open_migrated("ps-rt");
+    struct octo_store *s = tdb_open_migrated("ps-rt");
     CHECK(s != NULL);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);
@@ -159,7 +147,7 @@ static void test_roundtrip(void)
 
 static void test_limits(void)
 {
-    struct octo_store *s = open_migrated("ps-lim");
+    struct octo_store *s = tdb_open_migrated("ps-lim");
     CHECK(s != NULL);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);
@@ -315,7 +303,7 @@ static int list_cb(const uint8_t *id, size_t id_len, int64_t last_seen_ms, void 
 
 static void test_list(void)
 {
-    struct octo_store *s = open_migrated("ps-list");
+    struct octo_store *s = tdb_open_migrated("ps-list");
     CHECK(s != NULL);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);
@@ -359,7 +347,7 @@ static int peer_present(struct octo_peerstore *ps, uint8_t tag)
 
 static void test_eviction(void)
 {
-    struct octo_store *s = open_migrated("ps-evict");
+    struct octo_store *s = tdb_open_migrated("ps-evict");
     CHECK(s != NULL);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 3);
@@ -407,7 +395,7 @@ static void test_eviction(void)
 
 static void test_transactions(void)
 {
-    struct octo_store *s = open_migrated("ps-tx");
+    struct octo_store *s = tdb_open_migrated("ps-tx");
     CHECK(s != NULL);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);
@@ -440,7 +428,7 @@ static void test_transactions(void)
 
 static void test_arena_and_fk(void)
 {
-    struct octo_store *s = open_migrated("ps-arena");
+    struct octo_store *s = tdb_open_migrated("ps-arena");
     CHECK(s != NULL);
     struct octo_peerstore ps;
     octo_peerstore_init(&ps, s, 0);

@@ -14,18 +14,6 @@
 #include "test.h"
 #include "testdb.h"
 
-static struct octo_store *open_migrated(const char *tag)
-{
-    struct octo_store *s = NULL;
-    if (tdb_open_fresh(&s, tag) < 0)
-        return NULL;
-    if (octo_store_migrate_node(s) < 0) {
-        octo_store_close(s);
-        return NULL;
-    }
-    return s;
-}
-
 /* A record for provider number n: id = "prov" + n big-endian, advert = fill bytes. */
 struct prov {
     uint8_t id[8];
@@ -56,7 +44,7 @@ static const struct octo_provstore_record *mk(struct prov *p, uint32_t n, uint64
 
 static void test_put_get_stale(void)
 {
-    struct octo_store *s = open_migrated("prov-rt");
+    struct octo_store *s = tdb_open_migrated("prov-rt");
     CHECK(s != NULL);
     struct octo_provstore ps;
     octo_provstore_init(&ps, s, 0);
@@ -119,7 +107,7 @@ static void test_put_get_stale(void)
 
 static void test_limits(void)
 {
-    struct octo_store *s = open_migrated("prov-lim");
+    struct octo_store *s = tdb_open_migrated("prov-lim");
     CHECK(s != NULL);
     struct octo_provstore ps;
     octo_provstore_init(&ps, s, 3);
@@ -207,7 +195,7 @@ static void test_limits(void)
 
 static void test_expiry(void)
 {
-    struct octo_store *s = open_migrated("prov-exp");
+    struct octo_store *s = tdb_open_migrated("prov-exp");
     CHECK(s != NULL);
     struct octo_provstore ps;
     octo_provstore_init(&ps, s, 0);
@@ -272,7 +260,7 @@ static int walk_fn(const struct octo_provstore_record *rec, void *ctx)
 
 static void test_iterate(void)
 {
-    struct octo_store *s = open_migrated("prov-iter");
+    struct octo_store *s = tdb_open_migrated("prov-iter");
     CHECK(s != NULL);
     struct octo_provstore ps;
     octo_provstore_init(&ps, s, 0);
@@ -353,7 +341,7 @@ static int nop_fn(const struct octo_provstore_record *rec, void *ctx)
 
 static void test_corrupt_rows(void)
 {
-    struct octo_store *s = open_migrated("prov-corrupt");
+    struct octo_store *s = tdb_open_migrated("prov-corrupt");
     CHECK(s != NULL);
     /* Lift the schema's checks so another writer's bad row can exist. */
     CHECK_OK(octo_store_exec_script(

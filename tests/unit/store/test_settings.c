@@ -11,21 +11,9 @@
 #include "test.h"
 #include "testdb.h"
 
-static struct octo_store *open_migrated(const char *tag)
-{
-    struct octo_store *s = NULL;
-    if (tdb_open_fresh(&s, tag) < 0)
-        return NULL;
-    if (octo_store_migrate_node(s) < 0) {
-        octo_store_close(s);
-        return NULL;
-    }
-    return s;
-}
-
 static void test_roundtrip(void)
 {
-    struct octo_store *s = open_migrated("set-rt");
+    struct octo_store *s = tdb_open_migrated("set-rt");
     CHECK(s != NULL);
     struct octo_buf b;
     octo_buf_init(&b, OCTO_SETTINGS_VALUE_MAX);
@@ -87,7 +75,7 @@ static void test_roundtrip(void)
 
 static void test_keys(void)
 {
-    struct octo_store *s = open_migrated("set-keys");
+    struct octo_store *s = tdb_open_migrated("set-keys");
     CHECK(s != NULL);
     struct octo_buf b;
     octo_buf_init(&b, 64);
@@ -138,7 +126,7 @@ static int list_cb(const char *key, const uint8_t *val, size_t len, void *ctx)
 
 static void test_list(void)
 {
-    struct octo_store *s = open_migrated("set-list");
+    struct octo_store *s = tdb_open_migrated("set-list");
     CHECK(s != NULL);
     struct listed l = {0};
     CHECK_EQ_INT(octo_settings_list(s, list_cb, &l), 0);
@@ -164,7 +152,7 @@ static void test_list(void)
 
 static void test_count_limit_and_tx(void)
 {
-    struct octo_store *s = open_migrated("set-limit");
+    struct octo_store *s = tdb_open_migrated("set-limit");
     CHECK(s != NULL);
     /* Fill to the limit in one transaction (one fsync). */
     CHECK_OK(octo_store_begin(s, true));

@@ -14,18 +14,6 @@
 #include "test.h"
 #include "testdb.h"
 
-static struct octo_store *open_migrated(const char *tag)
-{
-    struct octo_store *s = NULL;
-    if (tdb_open_fresh(&s, tag) < 0)
-        return NULL;
-    if (octo_store_migrate_node(s) < 0) {
-        octo_store_close(s);
-        return NULL;
-    }
-    return s;
-}
-
 /* Task n: id = 16 bytes ending in n, created at `created`. */
 static void mk(struct octo_taskstore_record *r, uint32_t n, uint64_t created)
 {
@@ -50,7 +38,7 @@ static void mk(struct octo_taskstore_record *r, uint32_t n, uint64_t created)
 
 static void test_roundtrip(void)
 {
-    struct octo_store *s = open_migrated("task-rt");
+    struct octo_store *s = tdb_open_migrated("task-rt");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);
@@ -151,7 +139,7 @@ static void test_roundtrip(void)
 
 static void test_idempotent_insert(void)
 {
-    struct octo_store *s = open_migrated("task-idem");
+    struct octo_store *s = tdb_open_migrated("task-idem");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);
@@ -192,7 +180,7 @@ static void test_idempotent_insert(void)
 
 static void test_transitions(void)
 {
-    struct octo_store *s = open_migrated("task-tr");
+    struct octo_store *s = tdb_open_migrated("task-tr");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);
@@ -283,7 +271,7 @@ static void test_transitions(void)
 
 static void test_charge_once(void)
 {
-    struct octo_store *s = open_migrated("task-charge");
+    struct octo_store *s = tdb_open_migrated("task-charge");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);
@@ -373,7 +361,7 @@ static int list_fn(const struct octo_taskstore_record *rec, void *ctx)
 
 static void test_recovery_listing(void)
 {
-    struct octo_store *s = open_migrated("task-list");
+    struct octo_store *s = tdb_open_migrated("task-list");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);
@@ -453,7 +441,7 @@ static void test_recovery_listing(void)
 
 static void test_insert_limits(void)
 {
-    struct octo_store *s = open_migrated("task-lim");
+    struct octo_store *s = tdb_open_migrated("task-lim");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);
@@ -518,7 +506,7 @@ static int nop_fn(const struct octo_taskstore_record *rec, void *ctx)
 
 static void test_corrupt_rows(void)
 {
-    struct octo_store *s = open_migrated("task-corrupt");
+    struct octo_store *s = tdb_open_migrated("task-corrupt");
     CHECK(s != NULL);
     struct octo_taskstore ts;
     octo_taskstore_init(&ts, s);

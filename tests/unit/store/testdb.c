@@ -123,3 +123,15 @@ int tdb_open_again(struct octo_store **out, uint32_t busy_ms)
     struct octo_store_pg_options o = {.busy_timeout_ms = busy_ms};
     return octo_store_open_pg(out, g_conninfo, &o);
 }
+
+struct octo_store *tdb_open_migrated(const char *tag)
+{
+    struct octo_store *s = NULL;
+    if (tdb_open_fresh(&s, tag) < 0)
+        return NULL;
+    if (octo_store_migrate_node(s) < 0) {
+        octo_store_close(s);
+        return NULL;
+    }
+    return s;
+}

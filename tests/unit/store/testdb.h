@@ -31,6 +31,8 @@ const char *tdb_sql(const char *sqlite_sql, const char *pg_sql);
 /* Opens a fresh, empty database (SQLite: a new file under a new temporary directory named
  * after tag; PostgreSQL: the test database with its public schema recreated). */
 int tdb_open_fresh(struct octo_store **out, const char *tag);
+/* tdb_open_fresh, then the node schema's migrations; NULL on failure (nothing left open). */
+struct octo_store *tdb_open_migrated(const char *tag);
 /* Opens another connection to the database of the last tdb_open_fresh; busy_ms 0 = default. */
 int tdb_open_again(struct octo_store **out, uint32_t busy_ms);
 
