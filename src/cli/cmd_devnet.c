@@ -15,7 +15,8 @@
  * the key (revoked when the devnet stops); and prints a status line every few seconds (finalized
  * height, processes up). On SIGINT or SIGTERM (or after --for SECONDS) it stops every process with
  * SIGTERM, waits for them (SIGKILL after 10 s) and exits 0. A process that dies is reported, and
- * the devnet stops with exit status 1.
+ * the devnet stops with exit status 1. The nodes are started with PR_SET_PDEATHSIG, so they
+ * stop with the devnet even when it is killed outright.
  *
  * Ports: the gateway on P, the validators' libp2p listeners on P+10.., the other nodes on
  * ephemeral ports.
@@ -41,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -139,13 +141,24 @@ static int start(struct devnet *d, struct proc *p, const char *const *extra)
     char log[DEVNET_DIR_MAX + 64];
     snprintf(log, sizeof(log), "%s/logs/%s.log", d->dir, p->name);
     snprintf(p->out, sizeof(p->out), "%s/logs/%s.out", d->dir, p->name);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int rc = posix_spawn(&p->pid, g_self, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
+    pid_t parent = getpid();
+    p->pid = fork();
+    if (p->pid == 0) {
+        /* the node dies with the devnet, also when the devnet is killed outright */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(126);
+        int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(126);
+        close(out);
+        close(err);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execve(g_self, argv, environ);
+        _exit(127);
+    }
+    if (p->pid < 0) {
         p->pid = 0;
         p->exited = true; /* nothing to wait for */
         return -1;
@@ -158,8 +171,8 @@ static bool file_has(const char *path, const char *text)
     struct octo_buf b;
     octo_buf_init(&b, 1 << 20);
     struct octo_fs_error err;
-    bool has =
-        octo_fs_read(path, &b, &err) == 0 && memmem(b.data, b.len, text, strlen(text)) != NULL;
+    bool has = octo_fs_read(path, &b, &err) == 0 && b.len > 0 &&
+               memmem(b.data, b.len, text, strlen(text)) != NULL;
     octo_buf_deinit(&b);
     return has;
 }

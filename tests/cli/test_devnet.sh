@@ -3,7 +3,7 @@
 # it and starts 4 validators, an orchestrator with the HTTP API and 2 providers as processes;
 # the printed API key works; the chain finalizes; Ctrl-C (SIGINT) stops every process and the
 # command exits 0; a second run starts the same network again from its stores (the height
-# goes on); bad flags are usage errors. Prints one line per check and "N passed, N failed".
+# goes on); killed outright it takes its nodes along; bad flags are usage errors. Prints one line per check and "N passed, N failed".
 set -u
 OCTO=$1
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +73,17 @@ $PY -c 'import json,sys; l=json.load(open(sys.argv[1])); assert len(l)==2 and al
     ok "each run's demo key was revoked when it stopped" || bad "keys: $(cat "$T/keys")"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/v1/status")
 [ "$code" = 000 ] && ok "the devnet is down after --for" || bad "still answering: $code"
+# the devnet killed outright: its nodes stop with it
+"$OCTO" devnet --dir "$D" --port "$PORT" --providers 2 >"$T/out3" 2>&1 &
+DPID=$!
+wait_for "$T/out3" "API key" 60 || bad "third run: $(cat "$T/out3")"
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=""
+i=0
+while [ $i -lt 100 ] && [ "$(pgrep -f "node --home $D/net" | wc -l)" -gt 0 ]; do sleep 0.1; i=$((i + 1)); done
+n=$(pgrep -f "node --home $D/net" | wc -l)
+[ "$n" -eq 0 ] && ok "kill -9 of the devnet stops its nodes too" || bad "$n nodes outlived the devnet"
 run "$OCTO" devnet --dir "$D" --port "$PORT" --providers 3 --for 1
 expect_rc "the same DIR with another shape is refused" 2
 case "$err" in *"holds a network with --providers 2"*) ok "it says why" ;; *) bad "mismatch: $err" ;; esac
