@@ -84,8 +84,9 @@ static int join_parts(struct octo_oai_request *r, const cJSON *parts, size_t i,
     size_t off = 0;
     cJSON_ArrayForEach(p, parts)
     {
-        size_t n = strlen(field(p, "text")->valuestring);
-        memcpy(s + off, field(p, "text")->valuestring, n);
+        const cJSON *text = field(p, "text"); /* checked by the first pass */
+        size_t n = text != NULL && cJSON_IsString(text) ? strlen(text->valuestring) : 0;
+        memcpy(s + off, n > 0 ? text->valuestring : "", n);
         off += n;
     }
     s[off] = '\0';
