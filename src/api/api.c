@@ -277,29 +277,25 @@ static void own_metrics(struct octo_api *a, struct octo_metrics *m)
             octo_metrics_value(m, l, 2, a->answers[k][c]);
         }
     const struct octo_http_stats *s = octo_http_stats(a->http);
-    octo_metrics_family(m, "octo_api_http_requests", OCTO_METRIC_COUNTER,
-                        "HTTP requests the node's API received");
-    octo_metrics_value(m, NULL, 0, s->requests);
-    octo_metrics_family(m, "octo_api_http_too_large", OCTO_METRIC_COUNTER,
-                        "requests refused before any handler for a body over the limit");
-    octo_metrics_value(m, NULL, 0, s->too_large);
-    octo_metrics_family(m, "octo_api_http_gone", OCTO_METRIC_COUNTER,
-                        "requests whose client went away before the answer ended");
-    octo_metrics_value(m, NULL, 0, s->gone);
-    octo_metrics_family(m, "octo_api_http_open", OCTO_METRIC_GAUGE,
-                        "requests received and not finished");
-    octo_metrics_value(m, NULL, 0, s->open);
-    octo_metrics_family(m, "octo_api_http_streamed_bytes", OCTO_METRIC_COUNTER,
-                        "bytes of streamed answers handed to clients");
-    octo_metrics_value(m, NULL, 0, s->bytes_streamed);
+    octo_metrics_single(m, "octo_api_http_requests", OCTO_METRIC_COUNTER,
+                        "HTTP requests the node's API received", s->requests);
+    octo_metrics_single(m, "octo_api_http_too_large", OCTO_METRIC_COUNTER,
+                        "requests refused before any handler for a body over the limit",
+                        s->too_large);
+    octo_metrics_single(m, "octo_api_http_gone", OCTO_METRIC_COUNTER,
+                        "requests whose client went away before the answer ended", s->gone);
+    octo_metrics_single(m, "octo_api_http_open", OCTO_METRIC_GAUGE,
+                        "requests received and not finished", s->open);
+    octo_metrics_single(m, "octo_api_http_streamed_bytes", OCTO_METRIC_COUNTER,
+                        "bytes of streamed answers handed to clients", s->bytes_streamed);
     octo_metrics_family(m, "octo_api_auth", OCTO_METRIC_COUNTER,
                         "API key checks on protected routes, by result");
     for (int i = 0; i < AUTH_RESULTS; i++) {
         struct octo_metric_label l = {"result", auth_names[i]};
         octo_metrics_value(m, &l, 1, a->auth[i]);
     }
-    octo_metrics_family(m, "octo_api_scrapes", OCTO_METRIC_COUNTER, "answers to /metrics");
-    octo_metrics_value(m, NULL, 0, a->scrapes);
+    octo_metrics_single(m, "octo_api_scrapes", OCTO_METRIC_COUNTER, "answers to /metrics",
+                        a->scrapes);
     int64_t up = (octo_clock_mono(a->cfg.clock) - a->started_ns) / (int64_t)OCTO_NS_PER_S;
     octo_metrics_family(m, "octo_node_uptime_seconds", OCTO_METRIC_GAUGE,
                         "seconds since the node's API started");

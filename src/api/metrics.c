@@ -169,6 +169,13 @@ void octo_metrics_value(struct octo_metrics *m, const struct octo_metric_label *
     put(m, v);
 }
 
+void octo_metrics_single(struct octo_metrics *m, const char *name, enum octo_metric_type type,
+                         const char *help, uint64_t value)
+{
+    octo_metrics_family(m, name, type, help);
+    octo_metrics_value(m, NULL, 0, value);
+}
+
 void octo_metrics_gauge_i64(struct octo_metrics *m, const struct octo_metric_label *labels,
                             size_t n_labels, int64_t value)
 {

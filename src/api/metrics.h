@@ -41,6 +41,9 @@ void octo_metrics_init(struct octo_metrics *m, struct octo_buf *out);
 /* Declares a family: name without the _total a counter's samples get. */
 void octo_metrics_family(struct octo_metrics *m, const char *name, enum octo_metric_type type,
                          const char *help);
+/* A family of one unlabelled sample (counter or gauge). */
+void octo_metrics_single(struct octo_metrics *m, const char *name, enum octo_metric_type type,
+                         const char *help, uint64_t value);
 /* One sample of the current counter or gauge family. */
 void octo_metrics_value(struct octo_metrics *m, const struct octo_metric_label *labels,
                         size_t n_labels, uint64_t value);

@@ -280,6 +280,22 @@ static int call(struct octo_cli *cli, const char *what, cJSON *req, cJSON **ans)
     return OCTO_EXIT_OK;
 }
 
+/* call, with an error answer printed and its status returned (*ans freed then); on
+ * OCTO_EXIT_OK *ans is the node's answer, the caller's to free. */
+static int call_ok(struct octo_cli *cli, const char *what, cJSON *req, cJSON **ans)
+{
+    int st = call(cli, what, req, ans);
+    if (st != OCTO_EXIT_OK)
+        return st;
+    st = answer_error(cli, what, *ans);
+    if (st >= 0) {
+        cJSON_Delete(*ans);
+        *ans = NULL;
+        return st;
+    }
+    return OCTO_EXIT_OK;
+}
+
 /* ---- octo account ---------------------------------------------------------------------------- */
 
 static const struct octo_flag account_flags[] = {
@@ -659,14 +675,9 @@ static int run_tx_proof(struct octo_cli *cli)
     cJSON_AddStringToObject(req, "method", "tx");
     cJSON_AddStringToObject(req, "id", a->positional[1]);
     cJSON_AddBoolToObject(req, "receipts", true);
-    int st = call(cli, "tx", req, &ans);
+    int st = call_ok(cli, "tx", req, &ans);
     if (st != OCTO_EXIT_OK)
         return st;
-    st = answer_error(cli, "tx", ans);
-    if (st >= 0) {
-        cJSON_Delete(ans);
-        return st;
-    }
     int n_rec;
     const char *why = check_inclusion(ans, a->positional[1], &n_rec);
     if (why != NULL) {
@@ -785,14 +796,9 @@ static int run_tx(struct octo_cli *cli)
     cJSON_AddStringToObject(req, "method", "submit");
     cJSON_AddStringToObject(req, "tx", hex);
     octo_free(hex);
-    st = call(cli, "tx", req, &ans);
+    st = call_ok(cli, "tx", req, &ans);
     if (st != OCTO_EXIT_OK)
         return st;
-    st = answer_error(cli, "tx", ans);
-    if (st >= 0) {
-        cJSON_Delete(ans);
-        return st;
-    }
     char tx_id[65];
     snprintf(tx_id, sizeof(tx_id), "%s", json_str(ans, "id"));
     if (!octo_args_has(&cli->args, "wait")) {

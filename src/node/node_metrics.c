@@ -24,13 +24,6 @@ static void by_label(struct octo_metrics *m, const char *name, const char *help,
     }
 }
 
-static void one(struct octo_metrics *m, const char *name, enum octo_metric_type t, const char *help,
-                uint64_t v)
-{
-    octo_metrics_family(m, name, t, help);
-    octo_metrics_value(m, NULL, 0, v);
-}
-
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 void octo_node_metrics_net(void *net, struct octo_metrics *m)
@@ -38,8 +31,8 @@ void octo_node_metrics_net(void *net, struct octo_metrics *m)
     const struct octo_net_stats *s = octo_net_stats(net);
     const struct pair conns[] = {{"inbound", s->conns_inbound}, {"outbound", s->conns_outbound}};
     by_label(m, "octo_net_connections", "libp2p connections made", "dir", conns, N(conns));
-    one(m, "octo_net_connections_open", OCTO_METRIC_GAUGE, "libp2p connections open",
-        s->conns_open);
+    octo_metrics_single(m, "octo_net_connections_open", OCTO_METRIC_GAUGE,
+                        "libp2p connections open", s->conns_open);
     const struct pair rej[] = {{"limit", s->conns_rejected_limit},
                                {"rate", s->conns_rejected_rate},
                                {"protocol_error", s->conns_protocol_error},
@@ -64,19 +57,19 @@ void octo_node_metrics_chain(void *validator, struct octo_metrics *m)
 {
     struct octo_validator *v = validator;
     const struct octo_validator_stats *s = &v->stats;
-    one(m, "octo_chain_height", OCTO_METRIC_GAUGE, "height of the last finalized block",
-        octo_ledger_height(&v->ledger));
+    octo_metrics_single(m, "octo_chain_height", OCTO_METRIC_GAUGE,
+                        "height of the last finalized block", octo_ledger_height(&v->ledger));
     if (v->cons_ok)
-        one(m, "octo_chain_view", OCTO_METRIC_GAUGE, "consensus view being worked on",
-            octo_cons_view(&v->cons));
-    one(m, "octo_chain_blocks_applied", OCTO_METRIC_COUNTER, "finalized blocks applied",
-        s->blocks_applied);
-    one(m, "octo_chain_txs_applied", OCTO_METRIC_COUNTER,
-        "transactions in finalized blocks applied", s->txs_applied);
-    one(m, "octo_chain_proposals", OCTO_METRIC_COUNTER, "blocks this validator proposed",
-        s->proposals);
-    one(m, "octo_chain_mempool_txs", OCTO_METRIC_GAUGE, "transactions waiting in the pool",
-        octo_mempool_count(&v->pool));
+        octo_metrics_single(m, "octo_chain_view", OCTO_METRIC_GAUGE,
+                            "consensus view being worked on", octo_cons_view(&v->cons));
+    octo_metrics_single(m, "octo_chain_blocks_applied", OCTO_METRIC_COUNTER,
+                        "finalized blocks applied", s->blocks_applied);
+    octo_metrics_single(m, "octo_chain_txs_applied", OCTO_METRIC_COUNTER,
+                        "transactions in finalized blocks applied", s->txs_applied);
+    octo_metrics_single(m, "octo_chain_proposals", OCTO_METRIC_COUNTER,
+                        "blocks this validator proposed", s->proposals);
+    octo_metrics_single(m, "octo_chain_mempool_txs", OCTO_METRIC_GAUGE,
+                        "transactions waiting in the pool", octo_mempool_count(&v->pool));
     const struct pair fr[] = {{"in", s->frames_in},
                               {"out", s->frames_out},
                               {"bad", s->frames_bad},
@@ -91,11 +84,12 @@ void octo_node_metrics_chain(void *validator, struct octo_metrics *m)
         {"stored", s->proofs_stored}, {"missing", s->proofs_missing}, {"sent", s->proofs_sent}};
     by_label(m, "octo_chain_set_end_proofs", "finality proofs of validator-set ends", "kind", pr,
              N(pr));
-    one(m, "octo_chain_wal_syncs", OCTO_METRIC_COUNTER, "consensus WAL fdatasyncs", s->wal_syncs);
-    one(m, "octo_chain_root_mismatches", OCTO_METRIC_COUNTER,
-        "blocks naming a state root this node did not compute", s->root_mismatches);
-    one(m, "octo_chain_reconfigurations", OCTO_METRIC_COUNTER, "validator-set changes",
-        s->reconfigs);
+    octo_metrics_single(m, "octo_chain_wal_syncs", OCTO_METRIC_COUNTER, "consensus WAL fdatasyncs",
+                        s->wal_syncs);
+    octo_metrics_single(m, "octo_chain_root_mismatches", OCTO_METRIC_COUNTER,
+                        "blocks naming a state root this node did not compute", s->root_mismatches);
+    octo_metrics_single(m, "octo_chain_reconfigurations", OCTO_METRIC_COUNTER,
+                        "validator-set changes", s->reconfigs);
     octo_metrics_family(m, "octo_chain_finality_p50_seconds", OCTO_METRIC_GAUGE,
                         "median proposal-to-finalization time of this validator's recent blocks");
     octo_metrics_fixed(m, NULL, 0, val_finality_us(v, 500), 6);
@@ -117,9 +111,12 @@ void octo_node_metrics_chain(void *validator, struct octo_metrics *m)
                                {"invalid_payload", c->invalid_payload}};
     by_label(m, "octo_consensus_messages", "consensus messages by what became of them", "result",
              msg, N(msg));
-    one(m, "octo_consensus_finalized", OCTO_METRIC_COUNTER, "blocks finalized by the core",
-        c->finalized);
-    one(m, "octo_consensus_skipped_views", OCTO_METRIC_COUNTER, "views skipped", c->skipped_views);
-    one(m, "octo_consensus_evidence", OCTO_METRIC_COUNTER, "equivocations seen", c->evidence);
-    one(m, "octo_consensus_catch_ups", OCTO_METRIC_COUNTER, "long catch-ups started", c->syncs);
+    octo_metrics_single(m, "octo_consensus_finalized", OCTO_METRIC_COUNTER,
+                        "blocks finalized by the core", c->finalized);
+    octo_metrics_single(m, "octo_consensus_skipped_views", OCTO_METRIC_COUNTER, "views skipped",
+                        c->skipped_views);
+    octo_metrics_single(m, "octo_consensus_evidence", OCTO_METRIC_COUNTER, "equivocations seen",
+                        c->evidence);
+    octo_metrics_single(m, "octo_consensus_catch_ups", OCTO_METRIC_COUNTER,
+                        "long catch-ups started", c->syncs);
 }
