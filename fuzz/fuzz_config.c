@@ -26,7 +26,7 @@ static void check_round_trip(const struct octo_config *cfg)
     /* values with characters INI cannot carry (';' comments, over-long lines) may not
      * survive; everything else must. */
     if (rc == 0) {
-        OCTO_ASSERT(again.role == cfg->role);
+        OCTO_ASSERT(again.roles == cfg->roles);
         OCTO_ASSERT(again.listen_count == cfg->listen_count);
         for (size_t i = 0; i < cfg->listen_count; i++)
             OCTO_ASSERT(octo_multiaddr_equal(&again.listen[i], &cfg->listen[i]));

@@ -330,7 +330,7 @@ static void on_request(void *ctx, struct octo_http_req *r)
     struct octo_api *a = ctx;
     struct octo_route_match m;
     octo_http_set_tag(r, NO_ROUTE);
-    enum octo_route_result res =
+    enum octo_route_lookup res =
         octo_route_find(a->table, a->n_routes, octo_http_method(r), octo_http_path(r), &m);
     if (res == OCTO_ROUTE_NOT_FOUND) {
         OCTO_IGNORE(error_answer(a, r, 404, "invalid_request_error", "not_found", NULL,

@@ -208,20 +208,21 @@ static int parse_sampling(struct octo_oai_request *r, const cJSON *root, struct 
     }
     if (f != NULL) {
         if (!int_in(f, 1, OCTO_OAI_MAX_TOKENS_MAX, &v))
-            return refuse(e, name, "invalid_value", "%s must be an integer from 1 to %u", name,
-                          OCTO_OAI_MAX_TOKENS_MAX);
+            return refuse(e, name, cJSON_IsNumber(f) ? "invalid_value" : "invalid_type",
+                          "%s must be an integer from 1 to %u", name, OCTO_OAI_MAX_TOKENS_MAX);
         r->max_tokens = (uint32_t)v;
     }
     if ((f = field(root, "temperature")) != NULL) {
         if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0 && f->valuedouble <= 2))
-            return refuse(e, "temperature", "invalid_value",
+            return refuse(e, "temperature", cJSON_IsNumber(f) ? "invalid_value" : "invalid_type",
                           "temperature must be a number from 0 to 2");
         r->has_temperature = true;
         r->temperature = (float)f->valuedouble;
     }
     if ((f = field(root, "top_p")) != NULL) {
         if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0 && f->valuedouble <= 1))
-            return refuse(e, "top_p", "invalid_value", "top_p must be a number from 0 to 1");
+            return refuse(e, "top_p", cJSON_IsNumber(f) ? "invalid_value" : "invalid_type",
+                          "top_p must be a number from 0 to 1");
         r->has_top_p = true;
         r->top_p = (float)f->valuedouble;
     }
@@ -349,14 +350,51 @@ char *octo_oai_error_json(const struct octo_oai_error *e)
     return finish_json(o);
 }
 
-/* A string of len bytes (it may hold NUL bytes no more than JSON allows: cut there). */
+/* Length of the valid UTF-8 character at p[0..n) (RFC 3629: no overlong forms, no
+ * surrogates, at most U+10FFFF), or 0 when the bytes there are not one. */
+static size_t utf8_char_len(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t k = c >= 0xC2 && c <= 0xDF   ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return k;
+}
+
+/* A JSON string of the text's len bytes. JSON text must be valid Unicode and cJSON strings end
+ * at NUL, so every byte that does not start a valid UTF-8 character, and every NUL, becomes
+ * U+FFFD (what a decoder shows for them anyway). */
 static cJSON *text_item(const char *text, size_t len)
 {
-    char *s = octo_malloc(len + 1);
+    char *s = octo_malloc(3 * len + 1);
     if (s == NULL)
         return NULL;
-    memcpy(s, text, len);
-    s[len] = '\0';
+    const uint8_t *p = (const uint8_t *)text;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = p[i] != 0 ? utf8_char_len(p + i, len - i) : 0;
+        if (k == 0) {
+            memcpy(s + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        memcpy(s + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    s[o] = '\0';
     cJSON *item = cJSON_CreateString(s);
     octo_free(s);
     return item;

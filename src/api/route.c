@@ -48,7 +48,7 @@ static void allow_add(struct octo_route_match *m, const char *method)
         m->allow[used] = '\0'; /* does not fit: left out */
 }
 
-enum octo_route_result octo_route_find(const struct octo_route *routes, size_t n,
+enum octo_route_lookup octo_route_find(const struct octo_route *routes, size_t n,
                                        const char *method, const char *path,
                                        struct octo_route_match *m)
 {

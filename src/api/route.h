@@ -31,13 +31,13 @@ struct octo_route_match {
     char allow[64]; /* 405: the methods the path has, "GET, POST" */
 };
 
-enum octo_route_result {
+enum octo_route_lookup {
     OCTO_ROUTE_FOUND = 0,
     OCTO_ROUTE_NOT_FOUND = 404,
     OCTO_ROUTE_BAD_METHOD = 405,
 };
 
-enum octo_route_result octo_route_find(const struct octo_route *routes, size_t n,
+enum octo_route_lookup octo_route_find(const struct octo_route *routes, size_t n,
                                        const char *method, const char *path,
                                        struct octo_route_match *m);
 

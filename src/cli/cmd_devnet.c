@@ -12,13 +12,15 @@
  * one orchestrator serving the HTTP API on 127.0.0.1:P (8080) and the providers (3), each an
  * `octo node` process with its output in DIR/logs; waits until every one says it is ready;
  * makes a demo API key bound to the orchestrator's account; prints the gateway's address and
- * the key (revoked when the devnet stops); and prints a status line every few seconds (finalized
- * height, processes up). On SIGINT or SIGTERM (or after --for SECONDS) it stops every process with
- * SIGTERM, waits for them (SIGKILL after 10 s) and exits 0. A process that dies is reported, and
- * the devnet stops with exit status 1. The nodes are started with PR_SET_PDEATHSIG, so they
- * stop with the devnet even when it is killed outright.
+ * the key (revoked when the devnet stops) and keeps it in DIR/api-key (0600, removed at stop),
+ * where `octo run`, `octo tasks` and `octo providers` find it; and prints a status line every few
+ * seconds (finalized height, processes up). On SIGINT or SIGTERM (or after --for SECONDS) it stops
+ * every process with SIGTERM, waits for them (SIGKILL after 10 s) and exits 0. A process that dies
+ * is reported, and the devnet stops with exit status 1. The nodes are started with
+ * PR_SET_PDEATHSIG, so they stop with the devnet even when it is killed outright.
  *
- * Ports: the gateway on P, the validators' libp2p listeners on P+10.., the other nodes on
+ * Ports: the gateway on P, the orchestrator's libp2p listener on P+1 (the providers are given
+ * it with --bootstrap), the validators' on P+10.., the other nodes on
  * ephemeral ports.
  */
 #include "base/alloc.h"
@@ -127,7 +129,7 @@ static int run_octo(const char *const *args, const char *log)
 
 static int start(struct devnet *d, struct proc *p, const char *const *extra)
 {
-    char *argv[16];
+    char *argv[32];
     size_t n = 0;
     argv[n++] = g_self;
     argv[n++] = arg("node");
@@ -135,7 +137,7 @@ static int start(struct devnet *d, struct proc *p, const char *const *extra)
     argv[n++] = p->home;
     argv[n++] = arg("--log-level");
     argv[n++] = arg("warn");
-    for (size_t i = 0; extra[i] != NULL && n < 15; i++)
+    for (size_t i = 0; extra[i] != NULL && n < 31; i++)
         argv[n++] = arg(extra[i]);
     argv[n] = NULL;
     char log[DEVNET_DIR_MAX + 64];
@@ -314,10 +316,35 @@ static int prepare(struct devnet *d)
     return write_params(d);
 }
 
+/* The orchestrator's libp2p address with its peer id, for the providers' --bootstrap. */
+static int orchestrator_addr(struct devnet *d, const char *home, char *out, size_t cap)
+{
+    struct octo_config cfg;
+    struct octo_config_error cerr;
+    struct octo_home_error herr;
+    struct octo_identity id;
+    if (octo_config_init(&cfg, home, environ, &cerr) != 0 ||
+        octo_home_load_identity(&cfg, NULL, &id, &herr) != 0)
+        return -1;
+    struct octo_peerid pid;
+    octo_peerid_from_pubkey(&id.pub, &pid);
+    octo_identity_deinit(&id);
+    char text[OCTO_PEERID_TEXT_MAX];
+    OCTO_ASSERT(octo_peerid_to_base58(&pid, text, sizeof(text)) > 0);
+    snprintf(out, cap, "/ip4/127.0.0.1/tcp/%llu/p2p/%s", (unsigned long long)(d->port + 1), text);
+    return 0;
+}
+
+/* Regions the devnet's providers claim, in turn (geo routing has something to choose from). */
+static const char *const devnet_regions[] = {"DE/EU", "US/NA", "JP/AS", "BR/SA"};
+
 static int launch(struct devnet *d)
 {
-    char http[32];
+    char http[32], olisten[64], boot[160], model[DEVNET_DIR_MAX + 32];
     snprintf(http, sizeof(http), "127.0.0.1:%llu", (unsigned long long)d->port);
+    snprintf(olisten, sizeof(olisten), "/ip4/127.0.0.1/tcp/%llu",
+             (unsigned long long)(d->port + 1));
+    snprintf(model, sizeof(model), "%s/models/tiny.gguf", d->dir);
     for (uint64_t i = 0; i < d->validators; i++) {
         struct proc *p = &d->p[d->n++];
         snprintf(p->name, sizeof(p->name), "v%u", (unsigned)i);
@@ -329,28 +356,33 @@ static int launch(struct devnet *d)
     struct proc *o = &d->p[d->n++];
     snprintf(o->name, sizeof(o->name), "orchestrator");
     snprintf(o->home, sizeof(o->home), "%s/net/accounts/a0", d->dir);
-    const char *oextra[] = {"--role", "orchestrator", "--http", http, NULL};
-    if (start(d, o, oextra) != 0)
+    const char *oextra[] = {"--role", "orchestrator", "--http", http, "--listen", olisten, NULL};
+    if (start(d, o, oextra) != 0 || orchestrator_addr(d, o->home, boot, sizeof(boot)) != 0)
         return -1;
     for (uint64_t i = 0; i < d->providers; i++) {
         struct proc *p = &d->p[d->n++];
         snprintf(p->name, sizeof(p->name), "p%u", (unsigned)i);
         snprintf(p->home, sizeof(p->home), "%s/net/accounts/a%llu", d->dir,
                  (unsigned long long)(i + 1));
-        const char *extra[] = {"--role", "provider", NULL};
+        const char *extra[] = {"--role",        "provider", "--model",  model,
+                               "--bootstrap",   boot,       "--region", devnet_regions[i % 4],
+                               "--concurrency", "2",        NULL};
         if (start(d, p, extra) != 0)
             return -1;
     }
     return 0;
 }
 
+static long long metric(const struct devnet *d, const char *name);
+
+/* Every node says it is ready and every provider is in the orchestrator's registry. */
 static int wait_ready(struct devnet *d)
 {
     for (int t = 0; t < READY_S * 10 && !g_stop; t++) {
         size_t ready = 0;
         for (size_t i = 0; i < d->n; i++)
             ready += file_has(d->p[i].out, "Node is ready");
-        if (ready == d->n)
+        if (ready == d->n && metric(d, "\nocto_router_providers ") >= (long long)d->providers)
             return 0;
         reap(d);
         for (size_t i = 0; i < d->n; i++)
@@ -384,9 +416,25 @@ static int orchestrator_store(struct devnet *d, struct octo_store **s, struct oc
     return rc;
 }
 
+/* DIR/api-key (0600): the demo key for `octo run`, `octo tasks` and `octo providers` started
+ * beside the devnet; removed when it stops. */
+static int write_key_file(struct devnet *d, const char *key)
+{
+    char path[DEVNET_DIR_MAX + 16], line[OCTO_APIKEY_TEXT_LEN + 2];
+    snprintf(path, sizeof(path), "%s/api-key", d->dir);
+    int n = snprintf(line, sizeof(line), "%s\n", key);
+    struct octo_fs_error ferr;
+    int rc = octo_fs_write_atomic(path, line, (size_t)n, 0600, false, &ferr);
+    sodium_memzero(line, sizeof(line));
+    return rc;
+}
+
 /* The demo key stops working with the devnet that printed it. */
 static void revoke_demo_key(struct devnet *d)
 {
+    char path[DEVNET_DIR_MAX + 16];
+    snprintf(path, sizeof(path), "%s/api-key", d->dir);
+    unlink(path);
     struct octo_store *s = NULL;
     if (d->key_id[0] == '\0' || orchestrator_store(d, &s, NULL) != 0)
         return;
@@ -434,8 +482,8 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
     return k;
 }
 
-/* The finalized height the orchestrator's /metrics reports (-1 when it does not answer). */
-static long long height(const struct devnet *d)
+/* A sample of the orchestrator's /metrics ("\nname "), -1 when it does not answer. */
+static long long metric(const struct devnet *d, const char *name)
 {
     static struct body b;
     b.len = 0;
@@ -452,8 +500,8 @@ static long long height(const struct devnet *d)
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
-    const char *h = rc == CURLE_OK ? strstr(b.buf, "\nocto_chain_height ") : NULL;
-    return h != NULL ? strtoll(h + 19, NULL, 10) : -1;
+    const char *h = rc == CURLE_OK ? strstr(b.buf, name) : NULL;
+    return h != NULL ? strtoll(h + strlen(name), NULL, 10) : -1;
 }
 
 static void status_line(struct devnet *d)
@@ -469,9 +517,12 @@ static void status_line(struct devnet *d)
     }
     bool orch = !d->p[d->validators].exited;
     fprintf(d->cli->out,
-            "height %lld · validators %zu/%llu up · orchestrator %s · providers %zu/%llu up\n",
-            height(d), v, (unsigned long long)d->validators, orch ? "up" : "DOWN", pr,
-            (unsigned long long)d->providers);
+            "height %lld · validators %zu/%llu up · orchestrator %s · providers %zu/%llu up, "
+            "%lld registered · tasks %lld done\n",
+            metric(d, "\nocto_chain_height "), v, (unsigned long long)d->validators,
+            orch ? "up" : "DOWN", pr, (unsigned long long)d->providers,
+            metric(d, "\nocto_router_providers "),
+            metric(d, "\nocto_gateway_tasks_total{result=\"succeeded\"} "));
     fflush(d->cli->out);
 }
 
@@ -527,16 +578,21 @@ static int run_devnet(struct octo_cli *cli)
         st = wait_ready(d);
     if (st == OCTO_EXIT_OK && demo_key(d, key) != 0)
         st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot make the demo API key");
+    if (st == OCTO_EXIT_OK && write_key_file(d, key) != 0)
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot write %s/api-key", d->dir);
     if (st == OCTO_EXIT_OK) {
         fprintf(cli->out,
                 "\nCipherOcto devnet is up: %llu validators, 1 orchestrator, %llu providers\n"
-                "  gateway   http://127.0.0.1:%llu  (/health, /metrics, /api/v1/status)\n"
+                "  gateway   http://127.0.0.1:%llu/v1  (OpenAI-compatible; also /health, "
+                "/metrics, /api/v1/status)\n"
                 "  API key   %s\n"
-                "  try       curl -H 'Authorization: Bearer %s' "
-                "http://127.0.0.1:%llu/api/v1/status\n"
+                "  try       curl http://127.0.0.1:%llu/v1/chat/completions -H 'Authorization: "
+                "Bearer %s' -d '{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hello\"}]}'\n"
+                "  or        octo run \"hello\"   (in this directory: the key is in %s/api-key)\n"
                 "  logs      %s/logs    stop with Ctrl-C\n\n",
                 (unsigned long long)d->validators, (unsigned long long)d->providers,
-                (unsigned long long)d->port, key, key, (unsigned long long)d->port, d->dir);
+                (unsigned long long)d->port, key, (unsigned long long)d->port, key, d->dir, d->dir);
         fflush(cli->out);
         sodium_memzero(key, sizeof(key));
         time_t t0 = time(NULL), last = 0;

@@ -92,7 +92,9 @@ static int print_json(struct octo_cli *cli, const char *b58, const char *cid, co
     cJSON_AddStringToObject(root, "id", b58);
     cJSON_AddStringToObject(root, "cid", cid);
     cJSON_AddStringToObject(root, "public_key", pk);
-    cJSON_AddStringToObject(root, "role", octo_role_name(cli->cfg.role));
+    char roles[OCTO_ROLES_TEXT_MAX];
+    octo_roles_format(cli->cfg.roles, roles);
+    cJSON_AddStringToObject(root, "role", roles);
     struct listen_set set;
     load_listen(cli, &set);
     for (size_t i = 0; i < set.count; i++) {
@@ -120,8 +122,10 @@ static int run_id(struct octo_cli *cli)
     octo_identity_deinit(&id);
     if (octo_args_has(&cli->args, "json"))
         return print_json(cli, b58, cid, pk, &pid);
+    char roles[OCTO_ROLES_TEXT_MAX];
+    octo_roles_format(cli->cfg.roles, roles);
     fprintf(cli->out, "peer id     %s\ncid         %s\npublic key  %s\nrole        %s\n", b58, cid,
-            pk, octo_role_name(cli->cfg.role));
+            pk, roles);
     struct listen_set set;
     load_listen(cli, &set);
     for (size_t i = 0; i < set.count; i++) {

@@ -7,17 +7,25 @@
  * it). With --http HOST:PORT the node also serves its HTTP API there (api/api.h: /health,
  * /metrics with the network's and the chain's counters); a "http api on http://..." line
  * precedes the ready line and the run file records the address.
- * Shutdown: the HTTP API stops, then GoAway on every connection, flush, close, remove the run
- * file.
+ * Roles (--role, a comma-separated set; node/config.h) wire the services: a home with a
+ * genesis runs the chain service (voting when the key is in the validator set, following
+ * otherwise); `orchestrator` runs the gateway (node/gateway.h) on the HTTP API, so it needs
+ * --http; `provider` serves --model FILE.gguf to the orchestrators given with --bootstrap
+ * (node/provider.h), running each task with octo-runner (found beside this binary) in the
+ * sandbox.
+ * Shutdown: the gateway answers what it holds, the HTTP API stops, the provider drops its
+ * streams, then GoAway on every connection, flush, close, remove the run file.
  */
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "net/net.h"
+#include "node/gateway.h"
 #include "node/genesis.h"
 #include "node/home.h"
 #include "node/node_metrics.h"
+#include "node/provider.h"
 #include "node/sysclock.h"
 #include "node/validator.h"
 #include "store/apikeys.h"
@@ -26,13 +34,22 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const struct octo_flag node_flags[] = {
     {"listen", 0, true, true, "MULTIADDR", "listen address (repeatable; default from config)"},
-    {"role", 0, true, false, "ROLE", "validator, provider, orchestrator or observer"},
+    {"role", 0, true, false, "ROLES",
+     "comma-separated: validator, provider, orchestrator, observer"},
     {"http", 0, true, false, "HOST:PORT", "serve the HTTP API (/health, /metrics) there"},
+    {"bootstrap", 0, true, true, "MULTIADDR", "a peer to join through, with /p2p (repeatable)"},
+    {"model", 0, true, false, "FILE", "provider: the GGUF model to serve"},
+    {"price-in", 0, true, false, "UNITS", "provider: base units per 1M prompt tokens"},
+    {"price-out", 0, true, false, "UNITS", "provider: base units per 1M completion tokens"},
+    {"concurrency", 0, true, false, "N", "provider: tasks at once (default 1)"},
+    {"region", 0, true, false, "CC/CONT", "provider: country and continent, e.g. DE/EU"},
+    {"threads", 0, true, false, "N", "provider: inference threads per task (default 1)"},
     {"passphrase-file", 0, true, false, "FILE", "passphrase of an encrypted key"},
     {"test-protocols", 0, false, false, NULL, "serve /octo/echo/1.0.0 and /perf/1.0.0"},
     {NULL, 0, false, false, NULL, NULL},
@@ -45,6 +62,10 @@ struct node_run {
     struct octo_net *net;
     struct octo_validator *chain; /* the chain service, when the home has a genesis */
     struct octo_api *api;         /* the HTTP API, with --http */
+    struct octo_gateway *gateway; /* the orchestrator role */
+    struct octo_provider *provider;
+    struct octo_multiaddr bootstrap[OCTO_PROVIDER_ORCH_MAX];
+    size_t bootstrap_count;
     char http_host[64];
     uint16_t http_port;
     struct octo_store *store;
@@ -68,8 +89,10 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     r->stopping = true;
     OCTO_INFO("got %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    octo_gateway_stop(r->gateway);
     octo_api_stop(r->api);
     r->api = NULL;
+    octo_provider_stop(r->provider);
     octo_validator_stop(r->chain);
     octo_net_shutdown(r->net, on_net_down, r);
 }
@@ -134,7 +157,7 @@ static int load_genesis(struct node_run *r)
     if (octo_home_path(&r->cli->cfg, OCTO_GENESIS_FILE, path, sizeof(path)) < 0)
         return octo_cli_fail(r->cli, OCTO_EXIT_FAIL, "home path too long");
     if (octo_fs_exists(path) != 1) {
-        if (r->cli->cfg.role == OCTO_ROLE_VALIDATOR)
+        if ((r->cli->cfg.roles & OCTO_ROLE_VALIDATOR) != 0)
             return octo_cli_fail(r->cli, OCTO_EXIT_USAGE,
                                  "%s: a validator needs the chain's genesis file "
                                  "(octo testnet writes one)",
@@ -177,6 +200,47 @@ static int parse_http(struct node_run *r)
     return OCTO_EXIT_OK;
 }
 
+/* What the roles need: an orchestrator serves HTTP, a provider a model to its orchestrators. */
+static int check_roles(struct node_run *r)
+{
+    struct octo_cli *cli = r->cli;
+    const struct octo_args *a = &cli->args;
+    for (size_t i = 0; i < a->count; i++) {
+        if (strcmp(a->items[i].flag->name, "bootstrap") != 0)
+            continue;
+        if (r->bootstrap_count == OCTO_PROVIDER_ORCH_MAX)
+            return octo_cli_fail(cli, OCTO_EXIT_USAGE, "--bootstrap: at most %d peers",
+                                 OCTO_PROVIDER_ORCH_MAX);
+        struct octo_multiaddr *ma = &r->bootstrap[r->bootstrap_count];
+        struct sockaddr_storage sa;
+        struct octo_peerid pid;
+        bool has_peer = false;
+        if (octo_multiaddr_from_text(a->items[i].value, ma) < 0 ||
+            octo_net_multiaddr_to_sockaddr(ma, &sa, &pid, &has_peer) != 0 || !has_peer)
+            return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                                 "--bootstrap %s: expected /ip4|ip6/ADDR/tcp/PORT/p2p/PEER_ID",
+                                 a->items[i].value);
+        r->bootstrap_count++;
+    }
+    unsigned roles = cli->cfg.roles;
+    if ((roles & OCTO_ROLE_ORCHESTRATOR) != 0 && r->http_host[0] == '\0')
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "an orchestrator serves the gateway: give --http HOST:PORT");
+    if ((roles & OCTO_ROLE_PROVIDER) != 0 &&
+        (octo_args_get(a, "model") == NULL || r->bootstrap_count == 0))
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "a provider needs --model FILE.gguf and --bootstrap with its "
+                             "orchestrator's address");
+    if ((roles & OCTO_ROLE_PROVIDER) == 0 &&
+        (octo_args_get(a, "model") != NULL || octo_args_get(a, "concurrency") != NULL ||
+         octo_args_get(a, "region") != NULL || octo_args_get(a, "price-in") != NULL ||
+         octo_args_get(a, "price-out") != NULL || octo_args_get(a, "threads") != NULL))
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "--model, --price-in, --price-out, --concurrency and --threads are "
+                             "provider flags (--role provider)");
+    return OCTO_EXIT_OK;
+}
+
 static int lookup_key(void *ctx, const char *id, struct octo_apikey *out)
 {
     return octo_apikey_get(ctx, id, out);
@@ -201,6 +265,88 @@ static int start_api(struct node_run *r)
     if (rc == 0 && r->chain != NULL)
         rc = octo_api_add_collector(r->api, octo_node_metrics_chain, r->chain);
     return rc;
+}
+
+/* The orchestrator's gateway on the API, the provider's service: what --role asks for. */
+static int start_roles(struct node_run *r, struct octo_identity *id)
+{
+    struct octo_cli *cli = r->cli;
+    int rc = 0;
+    if ((cli->cfg.roles & OCTO_ROLE_ORCHESTRATOR) != 0) {
+        struct octo_gateway_config gc = {.loop = &r->loop,
+                                         .net = r->net,
+                                         .store = r->store,
+                                         .api = r->api,
+                                         .clock = octo_sysclock()};
+        rc = octo_gateway_start(&r->gateway, &gc);
+        if (rc == 0)
+            rc = octo_api_add_collector(r->api, octo_node_metrics_gateway, r->gateway);
+        if (rc != 0) {
+            octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot start the gateway: %s", octo_strerror(rc));
+            return rc;
+        }
+    }
+    if ((cli->cfg.roles & OCTO_ROLE_PROVIDER) != 0) {
+        char runner[OCTO_PATH_MAX], model[OCTO_PATH_MAX];
+        const struct octo_args *a = &cli->args;
+        uint64_t pin = 0, pout = 0, conc = 0, threads = 0;
+        const char *v;
+        if (((v = octo_args_get(a, "price-in")) != NULL &&
+             octo_cli_parse_u64(v, UINT64_C(1000000000000000), &pin) != 0) ||
+            ((v = octo_args_get(a, "price-out")) != NULL &&
+             octo_cli_parse_u64(v, UINT64_C(1000000000000000), &pout) != 0) ||
+            ((v = octo_args_get(a, "concurrency")) != NULL &&
+             (octo_cli_parse_u64(v, OCTO_PROVIDER_CONCURRENCY_MAX, &conc) != 0 || conc == 0)) ||
+            ((v = octo_args_get(a, "threads")) != NULL &&
+             (octo_cli_parse_u64(v, 256, &threads) != 0 || threads == 0))) {
+            octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                          "provider flags: --price-in/--price-out up to 10^15, --concurrency "
+                          "1..%u, --threads 1..256",
+                          OCTO_PROVIDER_CONCURRENCY_MAX);
+            return OCTO_EINVAL;
+        }
+        const char *region = octo_args_get(a, "region");
+        if (region == NULL || strlen(region) != 5 || region[2] != '/') {
+            octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                          "a provider needs --region CC/CONT: its country (ISO 3166, two "
+                          "letters) and continent (AF AN AS EU NA OC SA), e.g. DE/EU");
+            return OCTO_EINVAL;
+        }
+        if (realpath(octo_args_get(a, "model"), model) == NULL) {
+            octo_cli_fail(cli, OCTO_EXIT_USAGE, "--model %s: no such file",
+                          octo_args_get(a, "model"));
+            return OCTO_EINVAL;
+        }
+        ssize_t n = readlink("/proc/self/exe", runner, sizeof(runner) - 16);
+        if (n <= 0)
+            return OCTO_EIO;
+        runner[n] = '\0';
+        char *slash = strrchr(runner, '/');
+        snprintf(slash + 1, sizeof(runner) - (size_t)(slash + 1 - runner), "octo-runner");
+        struct octo_provider_config pc = {.loop = &r->loop,
+                                          .net = r->net,
+                                          .identity = id,
+                                          .clock = octo_sysclock(),
+                                          .model_path = model,
+                                          .runner_exe = runner,
+                                          .price_in = pin,
+                                          .price_out = pout,
+                                          .concurrency = (uint32_t)conc,
+                                          .threads = (uint32_t)threads,
+                                          .orchestrators = r->bootstrap,
+                                          .orchestrators_count = r->bootstrap_count,
+                                          .country = {region[0], region[1], '\0'},
+                                          .continent = {region[3], region[4], '\0'}};
+        rc = octo_provider_start(&r->provider, &pc);
+        if (rc == 0 && r->api != NULL)
+            rc = octo_api_add_collector(r->api, octo_node_metrics_provider, r->provider);
+        if (rc != 0) {
+            octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot start the provider (%s): %s", model,
+                          octo_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_store *store)
@@ -253,20 +399,29 @@ static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_st
             return OCTO_EXIT_FAIL;
         }
     }
-    if (r->http_host[0] != '\0' && (rc = start_api(r)) != 0) {
+    if (r->http_host[0] != '\0' && (rc = start_api(r)) != 0)
         octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot serve HTTP on %s:%u: %s", r->http_host,
                       r->http_port, octo_strerror(rc));
+    if (rc == 0)
+        rc = start_roles(r, id);
+    if (rc != 0) {
         r->stopping = true;
+        octo_gateway_stop(r->gateway);
         octo_api_stop(r->api);
+        octo_provider_stop(r->provider);
         octo_validator_stop(r->chain);
         octo_net_shutdown(r->net, on_net_down, r);
         uv_run(&r->loop, UV_RUN_DEFAULT);
+        octo_gateway_destroy(r->gateway);
+        octo_provider_destroy(r->provider);
         octo_validator_destroy(r->chain);
         octo_net_destroy(r->net);
         return OCTO_EXIT_FAIL;
     }
     print_ready(r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
+    octo_gateway_destroy(r->gateway);
+    octo_provider_destroy(r->provider);
     octo_validator_destroy(r->chain);
     octo_net_destroy(r->net);
     unlink(r->run_path);
@@ -309,6 +464,8 @@ static int run_node(struct octo_cli *cli)
     if (status == OCTO_EXIT_OK)
         status = parse_http(r);
     if (status == OCTO_EXIT_OK)
+        status = check_roles(r);
+    if (status == OCTO_EXIT_OK)
         status = run_loop(r, &id, store);
     if (r->have_genesis)
         octo_genesis_deinit(&r->genesis);
@@ -325,7 +482,9 @@ const struct octo_cli_cmd octo_cmd_node = {
     .run = run_node,
     .flags = node_flags,
     .needs_config = true,
-    .usage = "node [--home DIR] [--listen MULTIADDR]... [--role ROLE] [--http HOST:PORT] "
+    .usage = "node [--home DIR] [--listen MULTIADDR]... [--role ROLE[,ROLE...]] "
+             "[--http HOST:PORT] [--bootstrap MULTIADDR]... [--model FILE.gguf] [--price-in N] "
+             "[--price-out N] [--concurrency N] [--threads N] [--region CC/CONT] "
              "[--test-protocols]",
     .summary = "run the node until SIGINT or SIGTERM",
 };

@@ -41,19 +41,47 @@ static const char *const role_names[] = {"observer", "validator", "provider", "o
 
 const char *octo_role_name(enum octo_role role)
 {
-    OCTO_ASSERT((unsigned)role < OCTO_ARRAY_LEN(role_names));
-    return role_names[role];
+    for (unsigned i = 0; i < OCTO_ARRAY_LEN(role_names); i++)
+        if ((unsigned)role == 1u << i)
+            return role_names[i];
+    OCTO_ASSERT(!"not one role bit");
+    return "";
 }
 
-int octo_role_parse(const char *s, enum octo_role *out)
+int octo_roles_parse(const char *s, unsigned *out)
 {
-    for (unsigned i = 0; i < OCTO_ARRAY_LEN(role_names); i++) {
-        if (strcmp(s, role_names[i]) == 0) {
-            *out = (enum octo_role)i;
-            return 0;
-        }
+    unsigned set = 0;
+    while (*s != '\0') {
+        size_t n = strcspn(s, ",");
+        unsigned bit = 0;
+        for (unsigned i = 0; i < OCTO_ARRAY_LEN(role_names); i++)
+            if (strlen(role_names[i]) == n && memcmp(s, role_names[i], n) == 0)
+                bit = 1u << i;
+        if (bit == 0 || (set & bit) != 0)
+            return OCTO_EINVAL;
+        set |= bit;
+        s += n;
+        if (*s == ',' && *++s == '\0')
+            return OCTO_EINVAL; /* a trailing comma */
     }
-    return OCTO_EINVAL;
+    if (set == 0)
+        return OCTO_EINVAL;
+    *out = set;
+    return 0;
+}
+
+void octo_roles_format(unsigned roles, char out[OCTO_ROLES_TEXT_MAX])
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < OCTO_ARRAY_LEN(role_names); i++) {
+        if ((roles & (1u << i)) == 0)
+            continue;
+        int n = snprintf(out + off, OCTO_ROLES_TEXT_MAX - off, "%s%s", off != 0 ? "," : "",
+                         role_names[i]);
+        OCTO_ASSERT(n > 0 && (size_t)n < OCTO_ROLES_TEXT_MAX - off);
+        off += (size_t)n;
+    }
 }
 
 const char *octo_config_key_name(enum octo_config_key key)
@@ -175,10 +203,11 @@ static int set_value(struct octo_config *cfg, enum octo_config_key key, const ch
 {
     switch (key) {
     case OCTO_CFG_ROLE:
-        if (octo_role_parse(value, &cfg->role) == 0)
+        if (octo_roles_parse(value, &cfg->roles) == 0)
             return 0;
         snprintf(detail, detail_size,
-                 "invalid value '%.64s' (expected validator, provider, orchestrator or observer)",
+                 "invalid value '%.64s' (expected roles from validator, provider, orchestrator "
+                 "and observer, comma-separated)",
                  value);
         return OCTO_ECONFIG;
     case OCTO_CFG_LISTEN:
@@ -241,7 +270,7 @@ int octo_config_init(struct octo_config *cfg, const char *home_flag, char *const
                      struct octo_config_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->role = OCTO_ROLE_OBSERVER;
+    cfg->roles = OCTO_ROLE_OBSERVER;
     cfg->log_level = OCTO_LOG_INFO;
     cfg->log_format = OCTO_LOG_PLAIN;
     snprintf(cfg->store_backend, sizeof(cfg->store_backend), "sqlite");
@@ -410,11 +439,13 @@ int octo_config_path(const struct octo_config *cfg, const char *rel, char *out, 
 
 int octo_config_format(const struct octo_config *cfg, struct octo_buf *out)
 {
+    char roles[OCTO_ROLES_TEXT_MAX];
+    octo_roles_format(cfg->roles, roles);
     int rc = octo_buf_appendf(out,
                               "# octo configuration (INI). Precedence: flag > OCTO_* "
                               "environment > this file > default.\n"
                               "[node]\nrole = %s\n",
-                              octo_role_name(cfg->role));
+                              roles);
     if (rc == 0 && cfg->listen_count == 0)
         rc = octo_buf_append_str(out, "listen =\n");
     /* one line per address: repeated listen lines add up when read back */

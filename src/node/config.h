@@ -7,7 +7,7 @@
  * sections and keys, bad values and unreadable files are errors that name the file and line
  * (or the variable, or the flag): a typo never silently falls back to a default.
  *
- *   [node]   role = validator | provider | orchestrator | observer
+ *   [node]   role = ROLE[,ROLE...]   any of validator, provider, orchestrator, observer
  *            listen = MULTIADDR[, MULTIADDR...]
  *   [log]    level = trace | debug | info | warn | error | off
  *            format = plain | json
@@ -35,12 +35,15 @@
 #define OCTO_DEFAULT_HOME_NAME ".octo"
 #define OCTO_DEFAULT_LISTEN "/ip4/0.0.0.0/tcp/4001"
 
+/* A node's roles are a set: these are its bits (struct octo_config.roles). */
 enum octo_role {
-    OCTO_ROLE_OBSERVER = 0,
-    OCTO_ROLE_VALIDATOR = 1,
-    OCTO_ROLE_PROVIDER = 2,
-    OCTO_ROLE_ORCHESTRATOR = 3,
+    OCTO_ROLE_OBSERVER = 1u << 0,     /* follows the chain read-only */
+    OCTO_ROLE_VALIDATOR = 1u << 1,    /* votes in consensus */
+    OCTO_ROLE_PROVIDER = 1u << 2,     /* advertises models and executes tasks */
+    OCTO_ROLE_ORCHESTRATOR = 1u << 3, /* registry, router, verifier and gateway */
 };
+#define OCTO_ROLES_ALL 0xfu
+#define OCTO_ROLES_TEXT_MAX 48 /* "observer,validator,provider,orchestrator" + NUL */
 
 enum octo_config_source {
     OCTO_SRC_DEFAULT = 0,
@@ -62,7 +65,7 @@ enum octo_config_key {
 
 struct octo_config {
     char home[OCTO_PATH_MAX];
-    enum octo_role role;
+    unsigned roles; /* a non-empty set of enum octo_role bits */
     struct octo_multiaddr listen[OCTO_CONFIG_LISTEN_MAX];
     size_t listen_count;
     enum octo_log_level log_level;
@@ -113,8 +116,13 @@ OCTO_MUST_USE int octo_config_load(struct octo_config *cfg, const char *home_fla
  * (OCTO_CONFIG_VALUE_MAX); values set through octo_config_set always fit. */
 OCTO_MUST_USE int octo_config_format(const struct octo_config *cfg, struct octo_buf *out);
 
+/* The name of one role bit ("validator"). */
 const char *octo_role_name(enum octo_role role);
-OCTO_MUST_USE int octo_role_parse(const char *s, enum octo_role *out);
+/* "validator,orchestrator" (any order, no repeats, at least one) into a set of bits.
+ * OCTO_EINVAL otherwise. */
+OCTO_MUST_USE int octo_roles_parse(const char *s, unsigned *out);
+/* The set as text in a fixed order ("observer,validator,provider,orchestrator"). */
+void octo_roles_format(unsigned roles, char out[OCTO_ROLES_TEXT_MAX]);
 const char *octo_config_key_name(enum octo_config_key key); /* "node.role" */
 const char *octo_config_source_name(enum octo_config_source src);
 

@@ -6,6 +6,8 @@
 #include "node/node_metrics.h"
 
 #include "net/net.h"
+#include "node/gateway.h"
+#include "node/provider.h"
 #include "node/validator_int.h"
 
 struct pair {
@@ -119,4 +121,51 @@ void octo_node_metrics_chain(void *validator, struct octo_metrics *m)
                         c->evidence);
     octo_metrics_single(m, "octo_consensus_catch_ups", OCTO_METRIC_COUNTER,
                         "long catch-ups started", c->syncs);
+}
+
+void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m)
+{
+    const struct octo_gateway_stats *s = octo_gateway_stats(gateway);
+    octo_metrics_single(m, "octo_gateway_requests", OCTO_METRIC_COUNTER,
+                        "inference requests received", s->requests);
+    const struct pair res[] = {{"rejected", s->rejected},   {"succeeded", s->succeeded},
+                               {"failed", s->failed},       {"expired", s->expired},
+                               {"cancelled", s->cancelled}, {"diverged", s->diverged}};
+    by_label(m, "octo_gateway_tasks", "tasks by how they ended", "result", res, N(res));
+    octo_metrics_single(m, "octo_gateway_tasks_in_flight", OCTO_METRIC_GAUGE,
+                        "tasks accepted and not finished", s->in_flight);
+    const struct pair att[] = {{"dispatched", s->dispatched},
+                               {"failed", s->attempts_failed},
+                               {"refused", s->attempts_refused}};
+    by_label(m, "octo_router_attempts", "attempts sent to providers", "result", att, N(att));
+    const struct pair tok[] = {{"prompt", s->tokens_in}, {"completion", s->tokens_out}};
+    by_label(m, "octo_gateway_tokens", "tokens of succeeded tasks", "kind", tok, N(tok));
+    octo_metrics_single(m, "octo_gateway_charged_base_units", OCTO_METRIC_COUNTER,
+                        "amount charged to API keys (base units)", s->charged);
+    const struct pair ad[] = {{"accepted", s->adverts_accepted}, {"refused", s->adverts_refused}};
+    by_label(m, "octo_router_adverts", "provider adverts received", "result", ad, N(ad));
+    octo_metrics_single(m, "octo_router_providers", OCTO_METRIC_GAUGE, "providers in the registry",
+                        octo_gateway_providers(gateway));
+    octo_metrics_single(m, "octo_gateway_frames_bad", OCTO_METRIC_COUNTER,
+                        "malformed frames from providers", s->frames_bad);
+}
+
+void octo_node_metrics_provider(void *provider, struct octo_metrics *m)
+{
+    const struct octo_provider_stats *s = octo_provider_stats(provider);
+    const struct pair ad[] = {
+        {"sent", s->adverts_sent}, {"acked", s->adverts_acked}, {"refused", s->adverts_refused}};
+    by_label(m, "octo_provider_adverts", "adverts sent to orchestrators", "result", ad, N(ad));
+    const struct pair t[] = {{"succeeded", s->tasks_succeeded},
+                             {"failed", s->tasks_failed},
+                             {"refused", s->tasks_refused},
+                             {"cancelled", s->tasks_cancelled}};
+    by_label(m, "octo_sandbox_tasks", "tasks run in the sandbox, by result", "result", t, N(t));
+    octo_metrics_single(m, "octo_sandbox_running", OCTO_METRIC_GAUGE, "sandboxed runs now",
+                        s->running);
+    octo_metrics_single(m, "octo_inference_tokens", OCTO_METRIC_COUNTER,
+                        "completion tokens generated", s->tokens_out);
+    octo_metrics_family(m, "octo_sandbox_run_seconds", OCTO_METRIC_COUNTER,
+                        "wall time of finished sandboxed runs");
+    octo_metrics_fixed(m, NULL, 0, s->run_ns_total / 1000u, 6);
 }

@@ -269,6 +269,13 @@ static const struct octo_store_migration node_migrations[] = {
                   " revoked SMALLINT NOT NULL CHECK (revoked IN (0, 1))"
                   ");",
     },
+    {
+        /* A key's tasks, newest first (tasks.h: octo_taskstore_list_owner). */
+        .version = 8,
+        .name = "tasks_by_owner",
+        .sql_sqlite = "CREATE INDEX tasks_owner ON tasks (owner, created_ms, id);",
+        .sql_pg = "CREATE INDEX tasks_owner ON tasks (owner, created_ms, id);",
+    },
 };
 
 const struct octo_store_schema octo_store_node_schema = {

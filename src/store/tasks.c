@@ -525,6 +525,57 @@ int octo_taskstore_list_unfinished(struct octo_taskstore *ts, struct octo_taskst
     return l.listed;
 }
 
+struct owner_ctx {
+    octo_taskstore_list_fn fn;
+    void *ctx;
+    size_t limit;
+    int listed;
+};
+
+static int owner_row(const struct octo_store_row *row, void *vctx)
+{
+    struct owner_ctx *l = vctx;
+    if ((size_t)l->listed >= l->limit)
+        return OCTO_ETOOBIG; /* more rows than the LIMIT asked for */
+    struct octo_taskstore_record rec;
+    int rc = decode_row(row, &rec);
+    if (rc < 0)
+        return rc;
+    rc = l->fn(&rec, l->ctx);
+    if (rc < 0)
+        return rc;
+    l->listed++;
+    return rc > 0 ? 1 : 0;
+}
+
+int octo_taskstore_list_owner(struct octo_taskstore *ts, const uint8_t *owner, size_t owner_len,
+                              uint64_t before_ms, size_t limit, octo_taskstore_list_fn fn,
+                              void *ctx)
+{
+    OCTO_ASSERT(ts != NULL && ts->store != NULL);
+    OCTO_ASSERT(fn != NULL);
+    if (limit == 0 || limit > OCTO_TASKSTORE_LIST_MAX || owner == NULL || owner_len == 0)
+        return input_error(ts, "list", OCTO_EINVAL);
+    if (owner_len > OCTO_TASKSTORE_OWNER_MAX)
+        return input_error(ts, "list", OCTO_ETOOBIG);
+    if (before_ms > OCTO_TASKSTORE_U64_MAX)
+        return input_error(ts, "list", OCTO_ERANGE);
+    struct octo_store_value p[] = {
+        octo_store_blob(owner, owner_len),
+        octo_store_int64((int64_t)before_ms),
+        octo_store_int64((int64_t)limit),
+    };
+    struct owner_ctx l = {fn, ctx, limit, 0};
+    int rc =
+        octo_store_exec(ts->store,
+                        "SELECT " TASK_COLUMNS " FROM tasks WHERE owner = $1 AND created_ms < $2"
+                        " ORDER BY created_ms DESC, id DESC LIMIT $3",
+                        p, OCTO_ARRAY_LEN(p), owner_row, &l);
+    if (rc < 0)
+        return rc;
+    return l.listed;
+}
+
 int octo_taskstore_purge_finished(struct octo_taskstore *ts, uint64_t before_ms)
 {
     OCTO_ASSERT(ts != NULL && ts->store != NULL);

@@ -174,6 +174,18 @@ OCTO_MUST_USE int octo_taskstore_list_unfinished(struct octo_taskstore *ts,
                                                  struct octo_taskstore_cursor *cursor, size_t limit,
                                                  octo_taskstore_list_fn fn, void *ctx);
 
+/*
+ * Lists up to `limit` (1..OCTO_TASKSTORE_LIST_MAX) tasks of one owner created before before_ms,
+ * newest first (ties: greater id first), without their request and result bytes. To page on,
+ * pass the oldest created_ms listed (tasks of that same millisecond not yet listed are then
+ * skipped: a listing for people, not for recovery). Returns the number listed, or OCTO_EINVAL
+ * (limit, empty owner), OCTO_ETOOBIG (owner), OCTO_ERANGE (before_ms), the callback's error,
+ * OCTO_ESTORE, store errors.
+ */
+OCTO_MUST_USE int octo_taskstore_list_owner(struct octo_taskstore *ts, const uint8_t *owner,
+                                            size_t owner_len, uint64_t before_ms, size_t limit,
+                                            octo_taskstore_list_fn fn, void *ctx);
+
 /* Deletes finished tasks whose updated_ms < before_ms. Returns how many, or OCTO_ERANGE,
  * store errors. */
 OCTO_MUST_USE int octo_taskstore_purge_finished(struct octo_taskstore *ts, uint64_t before_ms);

@@ -113,7 +113,7 @@ expect_rc "unknown command" 2
 expect_err_line "unknown command message" "octo: unknown command 'frobnicate' (see 'octo --help')"
 run env OCTO_HOME="$H" OCTO_ROLE=boss "$OCTO" id
 expect_rc "bad env value" 2
-expect_err_line "bad env message" "octo: environment variable OCTO_ROLE: invalid value 'boss' (expected validator, provider, orchestrator or observer)"
+expect_err_line "bad env message" "octo: environment variable OCTO_ROLE: invalid value 'boss' (expected roles from validator, provider, orchestrator and observer, comma-separated)"
 
 # Malformed and unreadable config files: one line naming file and line, exit 2.
 cp "$H/config.ini" "$T/config.good"

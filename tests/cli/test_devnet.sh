@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_devnet.sh OCTO — `octo devnet`: the whole network on this machine. The first run writes
 # it and starts 4 validators, an orchestrator with the HTTP API and 2 providers as processes;
-# the printed API key works; the chain finalizes; Ctrl-C (SIGINT) stops every process and the
+# the printed API key works; `octo run`, `octo tasks` and `octo providers` go through the
+# gateway with the key DIR/api-key holds; the chain finalizes; Ctrl-C (SIGINT) stops every process and the
 # command exits 0; a second run starts the same network again from its stores (the height
 # goes on); killed outright it takes its nodes along; bad flags are usage errors. Prints one line per check and "N passed, N failed".
 set -u
@@ -37,6 +38,24 @@ n=$(pgrep -f "node --home $D/net" | wc -l)
 [ "$n" -eq 7 ] && ok "7 node processes" || bad "$n node processes"
 code=$(curl -s -o "$T/s" -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/api/v1/status")
 [ "$code" = 200 ] && ok "the printed API key works" || bad "status: $code $(cat "$T/s")"
+# the task path: a chat through the gateway, from the shell client and from curl
+[ "$(stat -c %a "$D/api-key")" = 600 ] && [ "$(cat "$D/api-key")" = "$KEY" ] &&
+    ok "the demo key is kept in DIR/api-key (0600)" || bad "api-key file"
+GWENV="OCTO_GATEWAY=http://127.0.0.1:$PORT OCTO_API_KEY=$KEY"
+run env $GWENV "$OCTO" run "hello" --max-tokens 8
+expect_rc "octo run" 0
+case "$err" in *"· succeeded · provider 12D3KooW"*"charged 0.0000"*" OCTO"*) ok "octo run prints the task, provider and charge" ;; *) bad "run: $err" ;; esac
+run env $GWENV "$OCTO" tasks --json
+$PY -c 'import json,sys; t=json.loads(sys.argv[1])["tasks"]; assert len(t)==1 and t[0]["state"]=="succeeded" and t[0]["charged"]' "$out" &&
+    ok "octo tasks lists it" || bad "tasks: $out $err"
+run env $GWENV "$OCTO" providers --json
+$PY -c 'import json,sys; p=json.loads(sys.argv[1])["providers"]; assert len(p)==2 and all(x["models"][0]["name"]=="tiny" for x in p)' "$out" &&
+    ok "octo providers lists the 2 providers" || bad "providers: $out $err"
+code=$(curl -s -o "$T/c" -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/chat/completions" \
+    -d '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":4}')
+[ "$code" = 200 ] && grep -q '"object":"chat.completion"' "$T/c" && ok "a chat through the gateway" || bad "chat: $code $(cat "$T/c")"
+run env OCTO_GATEWAY="http://127.0.0.1:$PORT" OCTO_API_KEY=octo-000000000000-00 "$OCTO" run "hello"
+expect_rc "octo run with a wrong key" 1
 h=0
 i=0
 while [ $i -lt 60 ] && [ "$h" -lt 5 ]; do
@@ -57,6 +76,7 @@ wait "$DPID"
 rc=$?
 DPID=""
 [ "$rc" -eq 0 ] && grep -q "devnet stopped" "$T/out" && ok "Ctrl-C stops it, exit 0" || bad "exit $rc: $(tail -3 "$T/out")"
+[ ! -e "$D/api-key" ] && ok "DIR/api-key is removed at the stop" || bad "api-key left"
 n=$(pgrep -f "node --home $D/net" | wc -l)
 [ "$n" -eq 0 ] && ok "no node process is left" || bad "$n node processes left"
 

@@ -111,6 +111,13 @@ static const struct bad bads[] = {
      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":3}",
      "temperature", "invalid_value"},
     {OCTO_OAI_CHAT,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":"
+     "\"hot\"}",
+     "temperature", "invalid_type"},
+    {OCTO_OAI_CHAT,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":\"9\"}",
+     "max_tokens", "invalid_type"},
+    {OCTO_OAI_CHAT,
      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":2}", "n",
      "invalid_value"},
     {OCTO_OAI_CHAT,
@@ -186,11 +193,35 @@ static const char *str_at(cJSON *o, const char *a, const char *b)
     return cJSON_IsString(x) ? x->valuestring : NULL;
 }
 
+/* Text that is not valid UTF-8 (stray bytes, overlong forms, surrogates, a cut character) or
+ * holds NUL comes out as valid JSON with U+FFFD in their place; valid characters are kept. */
+static void test_answer_text_sanitized(void)
+{
+    struct octo_oai_meta m = {OCTO_OAI_CHAT, "chatcmpl-1", "tiny", 1700000000};
+    struct octo_oai_usage u = {1, 1};
+    const char in[] = "a\xf1"
+                      "b\xc0\xaf"
+                      "c\xed\xa0\x80"
+                      "d\x00"
+                      "e\xe2\x82\xac\xf0\x9f\x98";
+    char *j = octo_oai_answer(&m, in, sizeof(in) - 1, "stop", &u);
+    cJSON *o = cJSON_Parse(j);
+    cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0);
+    const char *want = "a\xef\xbf\xbd"
+                       "b\xef\xbf\xbd\xef\xbf\xbd"
+                       "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                       "d\xef\xbf\xbd"
+                       "e\xe2\x82\xac\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+    CHECK(strcmp(str_at(c, "message", "content"), want) == 0);
+    cJSON_Delete(o);
+    cJSON_free(j);
+}
+
 static void test_answers(void)
 {
     struct octo_oai_meta m = {OCTO_OAI_CHAT, "chatcmpl-1", "tiny", 1700000000};
     struct octo_oai_usage u = {12, 3};
-    char *j = octo_oai_answer(&m, "Hi \"you\"\n", 10, "stop", &u);
+    char *j = octo_oai_answer(&m, "Hi \"you\"\n", 9, "stop", &u);
     cJSON *o = cJSON_Parse(j);
     CHECK(strcmp(str_at(o, "object", NULL), "chat.completion") == 0);
     cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0);
@@ -262,5 +293,6 @@ int main(void)
     OCTO_RUN(test_completion_request);
     OCTO_RUN(test_refusals);
     OCTO_RUN(test_answers);
+    OCTO_RUN(test_answer_text_sanitized);
     return octo_test_finish();
 }

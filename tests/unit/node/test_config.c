@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "node/config.h"
 #include "test.h"
 
@@ -49,7 +50,7 @@ static void test_defaults(void)
     char **env = mkenv("HOME=/home/u", NULL);
     CHECK_OK(octo_config_init(&cfg, NULL, env, &err));
     CHECK_STR(cfg.home, "/home/u/.octo");
-    CHECK_EQ_INT(cfg.role, OCTO_ROLE_OBSERVER);
+    CHECK_EQ_INT(cfg.roles, OCTO_ROLE_OBSERVER);
     CHECK_EQ_INT(cfg.listen_count, 1);
     CHECK_HEX(cfg.listen[0].bytes, cfg.listen[0].len, "0400000000060fa1");
     CHECK_EQ_INT(cfg.log_level, OCTO_LOG_INFO);
@@ -75,7 +76,7 @@ static void test_precedence(void)
     snprintf(home_env, sizeof(home_env), "OCTO_HOME=%s", dir);
     char **env = mkenv(home_env, "OCTO_LOG_LEVEL=warn", NULL);
     CHECK_OK(octo_config_load(&cfg, NULL, env, &err));
-    CHECK_EQ_INT(cfg.role, OCTO_ROLE_PROVIDER); /* file */
+    CHECK_EQ_INT(cfg.roles, OCTO_ROLE_PROVIDER); /* file */
     CHECK_EQ_INT(cfg.source[OCTO_CFG_ROLE], OCTO_SRC_FILE);
     CHECK_EQ_INT(cfg.log_level, OCTO_LOG_WARN); /* env beats file */
     CHECK_EQ_INT(cfg.source[OCTO_CFG_LOG_LEVEL], OCTO_SRC_ENV);
@@ -145,8 +146,8 @@ static void test_file_errors(void)
     CHECK(file_error("[nodes]\nrole = provider\n", "2: unknown section [nodes]"));
     CHECK(file_error("role = provider\n", "1: key 'role' outside any section"));
     CHECK(file_error("[node]\nrole = boss\n",
-                     "2: [node] role: invalid value 'boss' (expected validator, provider, "
-                     "orchestrator or observer)"));
+                     "2: [node] role: invalid value 'boss' (expected roles from validator, "
+                     "provider, orchestrator and observer, comma-separated)"));
     CHECK(file_error("[log]\nlevel = loud\n",
                      "2: [log] level: invalid value 'loud' (expected trace, debug, info, warn, "
                      "error or off)"));
@@ -211,15 +212,56 @@ static void test_format_round_trip(void)
     octo_buf_deinit(&text);
     CHECK_OK(octo_config_init(&b, dir, no_env, &err));
     CHECK_OK(octo_config_load_file(&b, path, false, &err));
-    CHECK_EQ_INT(b.role, OCTO_ROLE_VALIDATOR);
+    CHECK_EQ_INT(b.roles, OCTO_ROLE_VALIDATOR);
     CHECK_EQ_INT(b.listen_count, 2);
     CHECK(octo_multiaddr_equal(&a.listen[1], &b.listen[1]));
     CHECK_STR(b.store_path, a.store_path);
     octo_test_rmtree(dir);
 }
 
+/* Roles are a set: any combination, each at most once, in any order; written back in a
+ * fixed order. */
+static void test_roles(void)
+{
+    unsigned r = 0;
+    CHECK_OK(octo_roles_parse("validator", &r));
+    CHECK_EQ_INT(r, OCTO_ROLE_VALIDATOR);
+    CHECK_OK(octo_roles_parse("orchestrator,validator,provider", &r));
+    CHECK_EQ_INT(r, OCTO_ROLE_VALIDATOR | OCTO_ROLE_PROVIDER | OCTO_ROLE_ORCHESTRATOR);
+    char text[OCTO_ROLES_TEXT_MAX];
+    octo_roles_format(r, text);
+    CHECK_STR(text, "validator,provider,orchestrator");
+    octo_roles_format(OCTO_ROLES_ALL, text);
+    CHECK_STR(text, "observer,validator,provider,orchestrator");
+    const char *bad[] = {"",
+                         ",",
+                         "validator,",
+                         ",validator",
+                         "validator,,provider",
+                         "validator,validator",
+                         "Validator",
+                         "miner",
+                         "validator provider"};
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(bad); i++) {
+        r = 77;
+        CHECK_EQ_INT(octo_roles_parse(bad[i], &r), OCTO_EINVAL);
+        CHECK_EQ_INT(r, 77);
+    }
+    struct octo_config cfg;
+    struct octo_config_error err;
+    CHECK_OK(octo_config_init(&cfg, "/tmp", no_env, &err));
+    CHECK_OK(
+        octo_config_set(&cfg, OCTO_CFG_ROLE, "provider,observer", OCTO_SRC_FLAG, "--role", &err));
+    CHECK_EQ_INT(cfg.roles, OCTO_ROLE_PROVIDER | OCTO_ROLE_OBSERVER);
+    CHECK_EQ_INT(
+        octo_config_set(&cfg, OCTO_CFG_ROLE, "provider,gpu", OCTO_SRC_FLAG, "--role", &err),
+        OCTO_ECONFIG);
+    CHECK(strstr(err.msg, "--role") != NULL);
+}
+
 int main(void)
 {
+    OCTO_RUN(test_roles);
     OCTO_RUN(test_defaults);
     OCTO_RUN(test_precedence);
     OCTO_RUN(test_listen_lists);

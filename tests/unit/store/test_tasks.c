@@ -2,8 +2,8 @@
  * test_tasks.c — task records: insert/get round trip (with and without payloads), the
  * idempotent insert (OCTO_EEXIST with the stored state), allowed and forbidden transitions,
  * the charge taken exactly once (also by a second connection), the recovery listing in
- * (created_ms, id) order with a cursor, purge, every input limit and the schema's own checks
- * — against SQLite and, with OCTO_TEST_PG set, PostgreSQL (testdb.h).
+ * (created_ms, id) order with a cursor, an owner's tasks newest first, purge, every input limit and
+ * the schema's own checks — against SQLite and, with OCTO_TEST_PG set, PostgreSQL (testdb.h).
  */
 #define _GNU_SOURCE
 #include "base/alloc.h"
@@ -439,6 +439,58 @@ static void test_recovery_listing(void)
     octo_store_close(s);
 }
 
+/* A key's tasks, newest first, finished or not, paged by creation time; other owners' not. */
+static void test_owner_listing(void)
+{
+    struct octo_store *s = tdb_open_migrated("task-owner");
+    CHECK(s != NULL);
+    struct octo_taskstore ts;
+    octo_taskstore_init(&ts, s);
+    CHECK_OK(octo_store_begin(s, true));
+    for (uint32_t n = 0; n < 12; n++) {
+        struct octo_taskstore_record r;
+        mk(&r, n, 2000 + n);
+        if (n % 3 == 0) {
+            memcpy(r.owner, "owner-2", 7);
+        }
+        CHECK_OK(octo_taskstore_insert(&ts, &r, NULL));
+        if (n % 2 == 0) {
+            struct octo_taskstore_update u = {.state = OCTO_TASKSTORE_FAILED, .now_ms = 9000};
+            CHECK_OK(octo_taskstore_update(&ts, r.id, &u));
+        }
+    }
+    CHECK_OK(octo_store_commit(s));
+    struct listing l = {0};
+    /* owner-1: n = 11 10 8 7 5 4 2 1, newest first */
+    CHECK_EQ_INT(octo_taskstore_list_owner(&ts, (const uint8_t *)"owner-1", 7, UINT64_C(1) << 62,
+                                           OCTO_TASKSTORE_LIST_MAX, list_fn, &l),
+                 8);
+    const uint32_t want[] = {11, 10, 8, 7, 5, 4, 2, 1};
+    for (uint32_t i = 0; i < 8; i++)
+        CHECK_EQ_U64(l.n[i], want[i]);
+    /* the next page: created before the oldest of a page of 3 (2000 + 8) */
+    l = (struct listing){0};
+    CHECK_EQ_INT(
+        octo_taskstore_list_owner(&ts, (const uint8_t *)"owner-1", 7, 2008, 3, list_fn, &l), 3);
+    CHECK_EQ_U64(l.n[0], 7);
+    CHECK_EQ_U64(l.n[2], 4);
+    l = (struct listing){0};
+    CHECK_EQ_INT(octo_taskstore_list_owner(&ts, (const uint8_t *)"nobody", 6, UINT64_C(1) << 62, 10,
+                                           list_fn, &l),
+                 0);
+    CHECK_ERR(octo_taskstore_list_owner(&ts, (const uint8_t *)"x", 0, 1, 10, list_fn, &l),
+              OCTO_EINVAL);
+    CHECK_ERR(octo_taskstore_list_owner(&ts, (const uint8_t *)"x", 1, 1, 0, list_fn, &l),
+              OCTO_EINVAL);
+    CHECK_ERR(octo_taskstore_list_owner(&ts, (const uint8_t *)"x", 1, UINT64_MAX, 1, list_fn, &l),
+              OCTO_ERANGE);
+    l = (struct listing){.fail = OCTO_EIO};
+    CHECK_ERR(octo_taskstore_list_owner(&ts, (const uint8_t *)"owner-1", 7, UINT64_C(1) << 62, 10,
+                                        list_fn, &l),
+              OCTO_EIO);
+    octo_store_close(s);
+}
+
 static void test_insert_limits(void)
 {
     struct octo_store *s = tdb_open_migrated("task-lim");
@@ -536,6 +588,7 @@ int main(void)
     TDB_RUN(test_transitions);
     TDB_RUN(test_charge_once);
     TDB_RUN(test_recovery_listing);
+    TDB_RUN(test_owner_listing);
     TDB_RUN(test_insert_limits);
     TDB_RUN(test_corrupt_rows);
     tdb_done();

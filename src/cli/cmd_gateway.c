@@ -1,0 +1,530 @@
+/*
+ * cmd_gateway.c — the gateway's clients: `octo run`, `octo providers`, `octo tasks`.
+ *
+ *   octo run "prompt" [--model NAME] [--max-tokens N] [--strategy cost|speed|quality|privacy|geo]
+ *                     [--privacy public|shared|confidential|private] [--region CC|CONT]
+ *                     [--raw] [--json]
+ *   octo providers [--json]
+ *   octo tasks [ID] [--limit N] [--json]
+ *
+ * Each talks to an orchestrator's HTTP API (node/gateway.h) with an API key: the gateway is
+ * --gateway URL, else $OCTO_GATEWAY, else http://127.0.0.1:8080; the key is $OCTO_API_KEY,
+ * else the file ./octo-devnet/api-key that a running `octo devnet` keeps (never a flag: `ps`
+ * would show it). `run` streams the answer to stdout as it is generated (chat, or a raw
+ * completion with --raw; the model defaults to the first the gateway lists), then prints the
+ * task's record to stderr: its id, the provider that answered, attempts, tokens and the
+ * charge. `providers` lists the registry; `tasks` the key's tasks (newest first) or one task.
+ * Exit statuses: 0 done; 1 the gateway refused or failed (its error message is printed); 2
+ * usage.
+ */
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "cli/cli.h"
+#include "infer/sse.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GW_BODY_MAX (8u << 20) /* bytes of an answer we keep */
+#define GW_KEY_FILE "octo-devnet/api-key"
+#define GW_TIMEOUT_S 600L
+
+static const struct octo_flag gw_common[] = {
+    {"gateway", 0, true, false, "URL",
+     "the orchestrator's HTTP API (default $OCTO_GATEWAY or "
+     "http://127.0.0.1:8080)"},
+    {"json", 0, false, false, NULL, "print JSON"},
+};
+
+struct gw_client {
+    struct octo_cli *cli;
+    char base[512];
+    char auth[256];
+    CURL *curl;
+    struct curl_slist *headers;
+    struct octo_buf body; /* the answer (not streamed) */
+    long status;
+    /* streaming */
+    bool stream;
+    struct octo_sse sse;
+    int sse_err;
+    char task[40];
+    struct octo_buf text;
+    cJSON *usage;
+    char error[1400];
+};
+
+static const char *env_get(struct octo_cli *cli, const char *name)
+{
+    size_t n = strlen(name);
+    for (char *const *e = cli->env; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* The API key: $OCTO_API_KEY, else the running devnet's key file. */
+static int load_key(struct gw_client *c, char *out, size_t cap)
+{
+    const char *k = env_get(c->cli, "OCTO_API_KEY");
+    if (k != NULL) {
+        snprintf(out, cap, "%s", k);
+        return 0;
+    }
+    FILE *f = fopen(GW_KEY_FILE, "r");
+    if (f == NULL)
+        return -1;
+    char line[256] = "";
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!got || line[0] == '\0')
+        return -1;
+    snprintf(out, cap, "%s", line);
+    return 0;
+}
+
+static int on_event(void *ctx, const struct octo_sse_event *ev);
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct gw_client *c = ctx;
+    size_t len = sz * n;
+    if (c->stream && c->status == 200)
+        return octo_sse_feed(&c->sse, (const uint8_t *)p, len, on_event, c) == 0 ? len : 0;
+    return octo_buf_append(&c->body, p, len) == 0 ? len : 0;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct gw_client *c = ctx;
+    size_t len = sz * n;
+    if (len > 13 && strncasecmp(p, "x-octo-task: ", 13) == 0) {
+        size_t k = strcspn(p + 13, "\r\n");
+        snprintf(c->task, sizeof(c->task), "%.*s", (int)(k < 39 ? k : 39), p + 13);
+    }
+    if (len > 9 && strncmp(p, "HTTP/", 5) == 0)
+        c->status = strtol(strchr(p, ' ') != NULL ? strchr(p, ' ') + 1 : "0", NULL, 10);
+    return len;
+}
+
+static int gw_init(struct gw_client *c, struct octo_cli *cli)
+{
+    memset(c, 0, sizeof(*c));
+    c->cli = cli;
+    const char *base = octo_args_get(&cli->args, "gateway");
+    if (base == NULL)
+        base = env_get(cli, "OCTO_GATEWAY");
+    if (base == NULL)
+        base = "http://127.0.0.1:8080";
+    snprintf(c->base, sizeof(c->base), "%s", base);
+    size_t bl = strlen(c->base);
+    while (bl > 0 && c->base[bl - 1] == '/')
+        c->base[--bl] = '\0';
+    char key[192];
+    if (load_key(c, key, sizeof(key)) != 0)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "no API key: set OCTO_API_KEY (octo apikey create), or run this "
+                             "beside a running `octo devnet`");
+    snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", key);
+    c->curl = curl_easy_init();
+    if (c->curl == NULL)
+        return octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot start libcurl");
+    c->headers = curl_slist_append(NULL, c->auth);
+    c->headers = curl_slist_append(c->headers, "Content-Type: application/json");
+    octo_buf_init(&c->body, GW_BODY_MAX);
+    octo_buf_init(&c->text, GW_BODY_MAX);
+    octo_sse_init(&c->sse);
+    return OCTO_EXIT_OK;
+}
+
+static void gw_deinit(struct gw_client *c)
+{
+    if (c->curl != NULL)
+        curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->headers);
+    octo_buf_deinit(&c->body);
+    octo_buf_deinit(&c->text);
+    octo_sse_deinit(&c->sse);
+    cJSON_Delete(c->usage);
+}
+
+/* The gateway's error message from an error body, or a description of the status. */
+static void error_text(struct gw_client *c, const uint8_t *body, size_t len)
+{
+    cJSON *o = cJSON_ParseWithLength((const char *)body, len);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "code");
+    if (cJSON_IsString(m))
+        snprintf(c->error, sizeof(c->error), "%s (%s, HTTP %ld)", m->valuestring,
+                 cJSON_IsString(k) ? k->valuestring : "error", c->status);
+    else
+        snprintf(c->error, sizeof(c->error), "HTTP %ld", c->status);
+    cJSON_Delete(o);
+}
+
+/* One request: GET when body is NULL. Returns 0 when the gateway answered 200. */
+static int gw_call(struct gw_client *c, const char *path, const char *body)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", c->base, path);
+    octo_buf_reset(&c->body);
+    c->status = 0;
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, GW_TIMEOUT_S);
+    curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (body != NULL)
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+    else
+        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    CURLcode rc = curl_easy_perform(c->curl);
+    if (rc != CURLE_OK && c->error[0] == '\0') {
+        snprintf(c->error, sizeof(c->error), "%s: %s", url, curl_easy_strerror(rc));
+        return -1;
+    }
+    if (c->status != 200) {
+        error_text(c, c->body.data, c->body.len);
+        return -1;
+    }
+    return c->error[0] == '\0' ? 0 : -1;
+}
+
+static cJSON *gw_json(struct gw_client *c)
+{
+    cJSON *o = cJSON_ParseWithLength((const char *)c->body.data, c->body.len);
+    if (o == NULL)
+        snprintf(c->error, sizeof(c->error), "the gateway's answer is not JSON");
+    return o;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* ---- octo run ---------------------------------------------------------------------------- */
+
+static int on_event(void *ctx, const struct octo_sse_event *ev)
+{
+    struct gw_client *c = ctx;
+    if (strcmp(ev->data, "[DONE]") == 0)
+        return 0;
+    cJSON *o = cJSON_ParseWithLength(ev->data, ev->data_len);
+    if (o == NULL)
+        return OCTO_EMALFORMED;
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(o, "error");
+    if (err != NULL) {
+        snprintf(c->error, sizeof(c->error), "%s (%s)", jstr(err, "message"), jstr(err, "code"));
+        cJSON_Delete(o);
+        return 0;
+    }
+    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0);
+    const cJSON *delta = cJSON_GetObjectItemCaseSensitive(ch, "delta");
+    const char *t = delta != NULL ? jstr(delta, "content") : jstr(ch, "text");
+    if (t[0] != '\0') {
+        if (!octo_args_has(&c->cli->args, "json")) {
+            fputs(t, c->cli->out);
+            fflush(c->cli->out);
+        }
+        OCTO_IGNORE(octo_buf_append_str(&c->text, t));
+    }
+    cJSON *u = cJSON_DetachItemFromObjectCaseSensitive(o, "usage");
+    if (cJSON_IsObject(u)) {
+        cJSON_Delete(c->usage);
+        c->usage = u;
+    } else {
+        cJSON_Delete(u);
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
+static const struct octo_flag run_flags[] = {
+    gw_common[0],
+    gw_common[1],
+    {"model", 'm', true, false, "NAME", "the model (default: the first the gateway lists)"},
+    {"max-tokens", 'n', true, false, "N", "tokens to generate (default 64)"},
+    {"strategy", 0, true, false, "NAME", "cost, speed, quality, privacy or geo"},
+    {"privacy", 0, true, false, "CLASS", "public, shared, confidential or private"},
+    {"region", 0, true, false, "CC|CONT", "a country (DE) or continent (EU) to run in"},
+    {"raw", 0, false, false, NULL, "a raw completion instead of a chat"},
+    {NULL, 0, false, false, NULL, NULL},
+};
+
+/* A continent code (AF AN AS EU NA OC SA): --region takes either; the codes that are also
+ * countries (AF, AS, NA, SA) mean the continent. */
+static bool is_continent(const char *r)
+{
+    static const char *const codes[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(r, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The request body of `octo run`. */
+static char *run_body(struct octo_cli *cli, const char *model)
+{
+    const struct octo_args *a = &cli->args;
+    uint64_t max_tokens = 64;
+    const char *v = octo_args_get(a, "max-tokens");
+    if (v != NULL && (octo_cli_parse_u64(v, 32768, &max_tokens) != 0 || max_tokens == 0))
+        return NULL;
+    bool raw = octo_args_has(a, "raw");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", model);
+    if (raw) {
+        cJSON_AddStringToObject(o, "prompt", a->positional[0]);
+    } else {
+        cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "user");
+        cJSON_AddStringToObject(m, "content", a->positional[0]);
+        cJSON_AddItemToArray(msgs, m);
+    }
+    cJSON_AddNumberToObject(o, "max_tokens", (double)max_tokens);
+    cJSON_AddBoolToObject(o, "stream", true);
+    cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", true);
+    const char *strategy = octo_args_get(a, "strategy"), *privacy = octo_args_get(a, "privacy"),
+               *region = octo_args_get(a, "region");
+    if (strategy != NULL || privacy != NULL || region != NULL) {
+        cJSON *p = cJSON_AddObjectToObject(o, "provider");
+        if (strategy != NULL)
+            cJSON_AddStringToObject(p, "strategy", strategy);
+        if (privacy != NULL)
+            cJSON_AddStringToObject(p, "privacy", privacy);
+        if (region != NULL)
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "region"),
+                                    is_continent(region) ? "continent" : "country", region);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* The first model the gateway lists. */
+static int first_model(struct gw_client *c, char *out, size_t cap)
+{
+    if (gw_call(c, "/v1/models", NULL) != 0)
+        return -1;
+    cJSON *o = gw_json(c);
+    const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "data"), 0);
+    int rc = -1;
+    if (m != NULL) {
+        snprintf(out, cap, "%s", jstr(m, "id"));
+        rc = 0;
+    } else if (o != NULL) {
+        snprintf(c->error, sizeof(c->error), "the gateway lists no model (no provider yet?)");
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int run_run(struct octo_cli *cli)
+{
+    if (cli->args.positional_count != 1)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "usage: octo run \"prompt\" [flags]");
+    struct gw_client c;
+    int st = gw_init(&c, cli);
+    if (st != OCTO_EXIT_OK) {
+        gw_deinit(&c);
+        return st;
+    }
+    char model[256];
+    const char *m = octo_args_get(&cli->args, "model");
+    if (m != NULL)
+        snprintf(model, sizeof(model), "%s", m);
+    else if (first_model(&c, model, sizeof(model)) != 0) {
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "run: %s", c.error);
+        gw_deinit(&c);
+        return st;
+    }
+    char *body = run_body(cli, model);
+    if (body == NULL) {
+        gw_deinit(&c);
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "run: --max-tokens must be 1..32768");
+    }
+    c.stream = true;
+    const char *path =
+        octo_args_has(&cli->args, "raw") ? "/v1/completions" : "/v1/chat/completions";
+    int rc = gw_call(&c, path, body);
+    cJSON_free(body);
+    c.stream = false;
+    if (!octo_args_has(&cli->args, "json"))
+        fputc('\n', cli->out);
+    if (rc != 0 || c.error[0] != '\0') {
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "run: %s", c.error);
+        gw_deinit(&c);
+        return st;
+    }
+    /* the task's record: who answered, what it cost */
+    char tpath[96];
+    snprintf(tpath, sizeof(tpath), "/api/v1/tasks/%s", c.task);
+    cJSON *t = c.task[0] != '\0' && gw_call(&c, tpath, NULL) == 0 ? gw_json(&c) : NULL;
+    if (octo_args_has(&cli->args, "json")) {
+        cJSON *o = cJSON_CreateObject();
+        OCTO_IGNORE(octo_buf_append_byte(&c.text, 0));
+        cJSON_AddStringToObject(o, "text", (const char *)c.text.data);
+        cJSON_AddItemToObject(o, "task", t != NULL ? t : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "usage", c.usage != NULL ? c.usage : cJSON_CreateNull());
+        c.usage = NULL;
+        octo_cli_print_json(cli, o);
+    } else {
+        uint64_t amount = strtoull(jstr(t, "charged_amount"), NULL, 10);
+        char octo[48];
+        octo_cli_format_amount(amount, octo, sizeof(octo));
+        fprintf(cli->err,
+                "task %s · %s · provider %s · attempts %.0f · tokens %.0f in, %.0f out · "
+                "charged %s OCTO\n",
+                c.task, jstr(t, "state"), jstr(t, "provider"), jnum(t, "attempts"),
+                jnum(c.usage, "prompt_tokens"), jnum(c.usage, "completion_tokens"), octo);
+        cJSON_Delete(t);
+    }
+    gw_deinit(&c);
+    return OCTO_EXIT_OK;
+}
+
+/* ---- octo providers, octo tasks ------------------------------------------------------------ */
+
+static int get_print(struct octo_cli *cli, const char *path,
+                     void (*print)(struct octo_cli *, const cJSON *))
+{
+    struct gw_client c;
+    int st = gw_init(&c, cli);
+    if (st == OCTO_EXIT_OK && gw_call(&c, path, NULL) != 0)
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "%s", c.error);
+    cJSON *o = st == OCTO_EXIT_OK ? gw_json(&c) : NULL;
+    if (st == OCTO_EXIT_OK && o == NULL)
+        st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "%s", c.error);
+    if (o != NULL && octo_args_has(&cli->args, "json")) {
+        octo_cli_print_json(cli, o);
+        o = NULL;
+    } else if (o != NULL) {
+        print(cli, o);
+    }
+    cJSON_Delete(o);
+    gw_deinit(&c);
+    return st;
+}
+
+static void print_providers(struct octo_cli *cli, const cJSON *o)
+{
+    const cJSON *p;
+    fprintf(cli->out, "%-52s %-10s %-6s %10s %10s %5s %s\n", "provider", "model", "quant",
+            "in/Mtok", "out/Mtok", "load", "up");
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(o, "providers"))
+    {
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "models"), 0);
+        char in[48], out[48];
+        octo_cli_format_amount((uint64_t)jnum(p, "price_in_per_mtok"), in, sizeof(in));
+        octo_cli_format_amount((uint64_t)jnum(p, "price_out_per_mtok"), out, sizeof(out));
+        fprintf(cli->out, "%-52s %-10s %-6s %10s %10s %2.0f/%-2.0f %s\n", jstr(p, "id"),
+                jstr(m, "name"), jstr(m, "quantization"), in, out, jnum(p, "in_flight"),
+                jnum(p, "max_concurrency"),
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "available")) ? "yes" : "no");
+    }
+}
+
+static const struct octo_flag list_flags[] = {
+    gw_common[0],
+    gw_common[1],
+    {"limit", 0, true, false, "N", "tasks: how many (default 20)"},
+    {NULL, 0, false, false, NULL, NULL},
+};
+
+static int run_providers(struct octo_cli *cli)
+{
+    if (cli->args.positional_count != 0)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "usage: octo providers [--json]");
+    return get_print(cli, "/api/v1/providers", print_providers);
+}
+
+static void print_task_line(struct octo_cli *cli, const cJSON *t)
+{
+    char octo[48];
+    octo_cli_format_amount(strtoull(jstr(t, "charged_amount"), NULL, 10), octo, sizeof(octo));
+    fprintf(cli->out, "%s  %-9s %-10s %2.0f  %-14s %s\n", jstr(t, "id"), jstr(t, "state"),
+            jstr(t, "model"), jnum(t, "attempts"), octo,
+            jstr(t, "reason")[0] != '\0' ? jstr(t, "reason") : jstr(t, "provider"));
+}
+
+static void print_tasks(struct octo_cli *cli, const cJSON *o)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "tasks"), *t;
+    if (arr == NULL) { /* one task */
+        print_task_line(cli, o);
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "result");
+        const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "choices"), 0);
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ch, "message");
+        const char *text = msg != NULL ? jstr(msg, "content") : jstr(ch, "text");
+        if (text[0] != '\0')
+            fprintf(cli->out, "%s\n", text);
+        return;
+    }
+    fprintf(cli->out, "%-32s  %-9s %-10s %2s  %-14s %s\n", "task", "state", "model", "at",
+            "charged (OCTO)", "provider / reason");
+    cJSON_ArrayForEach(t, arr) print_task_line(cli, t);
+}
+
+static int run_tasks(struct octo_cli *cli)
+{
+    const struct octo_args *a = &cli->args;
+    char path[160];
+    uint64_t limit = 20;
+    const char *v = octo_args_get(a, "limit");
+    if (a->positional_count > 1 ||
+        (v != NULL && (octo_cli_parse_u64(v, 1000, &limit) != 0 || limit == 0)) ||
+        (a->positional_count == 1 && strspn(a->positional[0], "0123456789abcdef") != 32))
+        return octo_cli_fail(
+            cli, OCTO_EXIT_USAGE,
+            "usage: octo tasks [TASK_ID (32 hex digits)] [--limit 1..1000] [--json]");
+    if (a->positional_count == 1)
+        snprintf(path, sizeof(path), "/api/v1/tasks/%s", a->positional[0]);
+    else
+        snprintf(path, sizeof(path), "/api/v1/tasks?limit=%llu", (unsigned long long)limit);
+    return get_print(cli, path, print_tasks);
+}
+
+const struct octo_cli_cmd octo_cmd_run = {
+    .name = "run",
+    .run = run_run,
+    .flags = run_flags,
+    .needs_config = false,
+    .usage = "run \"prompt\" [--model NAME] [--max-tokens N] [--strategy NAME] [--privacy CLASS] "
+             "[--region CC|CONT] [--raw] [--gateway URL] [--json]",
+    .summary = "send a task through a gateway and stream the answer (key: $OCTO_API_KEY)",
+};
+
+const struct octo_cli_cmd octo_cmd_providers = {
+    .name = "providers",
+    .run = run_providers,
+    .flags = list_flags,
+    .needs_config = false,
+    .usage = "providers [--gateway URL] [--json]",
+    .summary = "the providers a gateway knows: models, prices, load",
+};
+
+const struct octo_cli_cmd octo_cmd_tasks = {
+    .name = "tasks",
+    .run = run_tasks,
+    .flags = list_flags,
+    .needs_config = false,
+    .usage = "tasks [TASK_ID] [--limit N] [--gateway URL] [--json]",
+    .summary = "your API key's tasks at a gateway, or one of them with its answer",
+};

@@ -1,0 +1,1684 @@
+/*
+ * gateway.c — the orchestrator role (gateway.h): adverts in, the scheduler driven from the
+ * loop, the task streams to providers, and the OpenAI routes.
+ *
+ * A request is a struct gw_task found by its 16-byte id in an open-addressing table (ids are
+ * random, so their first bytes index it directly). The scheduler is driven after every event
+ * (drive: poll until it has nothing due, then arm one timer for its next wake-up); its actions
+ * become streams (DISPATCH), answers (DONE) and pings (PROBE). The task is freed when both
+ * its DONE has come and its HTTP request has let go (answered or gone).
+ */
+#include "node/gateway.h"
+
+#include "api/openai.h"
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/endian.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "crypto/random.h"
+#include "exec/taskrun.h"
+#include "intel/policy.h"
+#include "intel/sched.h"
+#include "intel/taskwire.h"
+#include "node/providers.h"
+#include "store/apikeys.h"
+#include "store/tasks.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GW_TABLE_SLOTS (2u * OCTO_GATEWAY_TASKS_MAX) /* power of two */
+
+struct octo_gateway;
+
+struct gw_task {
+    struct octo_gateway *g;
+    uint8_t id[OCTO_SCHED_ID_LEN];
+    struct octo_http_req *req; /* NULL once answered or gone */
+    /* what the request says, kept (the parsed tree is freed at acceptance) */
+    enum octo_oai_kind kind;
+    char model[OCTO_TASKWIRE_MODEL_MAX + 1]; /* registered names are no longer */
+    bool stream, include_usage;
+    uint32_t max_tokens; /* as asked, or OCTO_TASKRUN_MAX_TOKENS_DEFAULT */
+    uint64_t prompt_cap; /* most prompt tokens a provider may report for this body */
+    struct octo_apikey key;
+    enum octo_route_strategy strategy;
+    char oai_id[OCTO_OAI_ID_MAX];
+    int64_t created_s;
+    bool done;      /* the scheduler's DONE came */
+    bool streaming; /* SSE headers sent */
+    bool answered;  /* the HTTP answer is complete */
+    bool diverged;  /* a retry's text differed from what the client has */
+    uint8_t *body;  /* the request, canonical JSON (cJSON's print of the parse), forwarded */
+    size_t body_len;
+    /* the current attempt */
+    struct gw_attempt *cur;
+    uint32_t attempt;      /* the scheduler's attempt number */
+    uint32_t attempt_base; /* attempts made before a restart (recovered tasks) */
+    uint64_t dispatch;
+    uint32_t provider;
+    struct octo_peerid provider_id;
+    octo_tick deadline;
+    uint64_t assign_ns;   /* when ASSIGN was sent */
+    uint64_t provider_ns; /* ASSIGN to RESULT of the attempt that answered */
+    size_t attempt_bytes; /* text bytes of this attempt */
+    bool reported;        /* this attempt's outcome went to the scheduler */
+    struct octo_taskwire_result result;
+    bool have_result;
+    /* the answer */
+    struct octo_buf text; /* every byte sent (or to send) to the client */
+    char err_code[OCTO_TASKWIRE_CODE_MAX];
+    char err_msg[OCTO_TASKWIRE_MESSAGE_MAX];
+};
+
+/* One attempt's stream. Detached (t NULL) when a newer attempt replaced it or the task
+ * ended; it then only waits for its on_close to be freed. */
+struct gw_attempt {
+    struct gw_task *t;
+    struct octo_net_stream *s;
+    struct octo_taskwire_reader rd;
+    struct octo_buf assign; /* the ASSIGN frame until it is all written */
+    size_t assign_off;
+};
+
+struct gw_in { /* an inbound advert stream */
+    struct octo_gateway *g;
+    struct gw_in *next;
+    struct octo_net_stream *s;
+    struct octo_taskwire_reader rd;
+    uint64_t opened_ms; /* reset when no advert came within OCTO_GATEWAY_ADVERT_WAIT_MS */
+};
+
+struct gw_probe {
+    struct octo_gateway *g;
+    uint32_t provider, incarnation;
+    struct octo_peerid id;
+    bool dialled; /* not connected at first: dialled once before the ping */
+};
+
+struct octo_gateway {
+    struct octo_gateway_config cfg;
+    struct octo_sched sched;
+    bool sched_ok;
+    struct octo_provstore ps;
+    struct octo_taskstore ts;
+    struct gw_task **table; /* GW_TABLE_SLOTS */
+    uv_timer_t timer;
+    uv_timer_t tick; /* every second: advert expiry, silent advert streams, recovery left */
+    bool timer_open, tick_open, stopped;
+    bool recover_pending; /* unfinished records did not all fit: try again later */
+    uint64_t ticks;
+    uint32_t adverts_open;
+    struct gw_in *adverts; /* open advert streams */
+    int64_t started_s;     /* the models' "created" */
+    struct octo_gateway_stats stats;
+};
+
+static uint64_t now_ms(const struct octo_gateway *g)
+{
+    return (uint64_t)(octo_clock_wall(g->cfg.clock) / (int64_t)OCTO_NS_PER_MS);
+}
+
+static octo_tick now_tick(const struct octo_gateway *g)
+{
+    return octo_clock_mono(g->cfg.clock);
+}
+
+/* ---- the task table -------------------------------------------------------------------- */
+
+static uint32_t slot_of(const uint8_t id[OCTO_SCHED_ID_LEN])
+{
+    return (uint32_t)octo_load_be64(id) & (GW_TABLE_SLOTS - 1);
+}
+
+static struct gw_task *task_find(struct octo_gateway *g, const uint8_t id[OCTO_SCHED_ID_LEN])
+{
+    for (uint32_t i = slot_of(id);; i = (i + 1) & (GW_TABLE_SLOTS - 1)) {
+        struct gw_task *t = g->table[i];
+        if (t == NULL)
+            return NULL;
+        if (memcmp(t->id, id, OCTO_SCHED_ID_LEN) == 0)
+            return t;
+    }
+}
+
+static void task_insert(struct octo_gateway *g, struct gw_task *t)
+{
+    uint32_t i = slot_of(t->id);
+    while (g->table[i] != NULL)
+        i = (i + 1) & (GW_TABLE_SLOTS - 1);
+    g->table[i] = t;
+    g->stats.in_flight++;
+}
+
+/* Removes t, shifting later entries of its probe run back (no tombstones). */
+static void task_remove(struct octo_gateway *g, struct gw_task *t)
+{
+    uint32_t i = slot_of(t->id);
+    while (g->table[i] != t)
+        i = (i + 1) & (GW_TABLE_SLOTS - 1);
+    g->table[i] = NULL;
+    for (uint32_t j = (i + 1) & (GW_TABLE_SLOTS - 1); g->table[j] != NULL;
+         j = (j + 1) & (GW_TABLE_SLOTS - 1)) {
+        struct gw_task *e = g->table[j];
+        uint32_t home = slot_of(e->id);
+        /* e may move to i when i lies cyclically in [home, j) */
+        if (((j - home) & (GW_TABLE_SLOTS - 1)) >= ((j - i) & (GW_TABLE_SLOTS - 1))) {
+            g->table[i] = e;
+            g->table[j] = NULL;
+            i = j;
+        }
+    }
+    g->stats.in_flight--;
+}
+
+static void detach(struct gw_task *t)
+{
+    if (t->cur == NULL)
+        return;
+    t->cur->t = NULL;
+    octo_net_stream_reset(t->cur->s);
+    t->cur = NULL;
+}
+
+static void task_free(struct gw_task *t)
+{
+    task_remove(t->g, t);
+    detach(t);
+    octo_free(t->body);
+    octo_buf_deinit(&t->text);
+    octo_wipe(&t->key, sizeof(t->key));
+    octo_free(t);
+}
+
+/* Frees t when nothing refers to it any more. */
+static void task_maybe_free(struct gw_task *t)
+{
+    if (t->done && t->req == NULL)
+        task_free(t);
+}
+
+/* ---- driving the scheduler ----------------------------------------------------------- */
+
+static void drive(struct octo_gateway *g);
+
+static void on_timer(uv_timer_t *h)
+{
+    drive(h->data);
+}
+
+static void report(struct gw_task *t, enum octo_health_outcome outcome)
+{
+    if (t->reported || t->done)
+        return;
+    t->reported = true;
+    struct octo_gateway *g = t->g;
+    uint64_t lat = (uv_hrtime() - t->assign_ns) / 1000u;
+    struct octo_sched_report r = {.attempt = t->attempt,
+                                  .dispatch = t->dispatch,
+                                  .outcome = outcome,
+                                  .latency_us = lat,
+                                  .tokens_in = t->result.prompt_tokens,
+                                  .tokens_out = t->result.completion_tokens};
+    memcpy(r.task, t->id, sizeof(r.task));
+    if (outcome == OCTO_HEALTH_CALLER_ERROR)
+        g->stats.attempts_refused++; /* the request's fault: not counted against the provider */
+    else if (outcome != OCTO_HEALTH_SUCCESS)
+        g->stats.attempts_failed++;
+    OCTO_IGNORE(octo_sched_result(&g->sched, &r, now_tick(g)));
+}
+
+/* ---- the task records ------------------------------------------------------------------ */
+
+/* A task's stored request: its kind (1 byte: 0 chat, 1 completion), then the client's body.
+ * The owner is the API key's id, which pays for it (also after a restart). */
+static int record_insert(struct gw_task *t, uint64_t deadline_ms)
+{
+    struct octo_gateway *g = t->g;
+    uint8_t *req = octo_malloc(t->body_len + 1);
+    if (req == NULL)
+        return OCTO_ENOMEM;
+    req[0] = t->kind == OCTO_OAI_COMPLETION ? 1 : 0;
+    memcpy(req + 1, t->body, t->body_len);
+    struct octo_taskstore_record rec = {.owner_len = strlen(t->key.id),
+                                        .state = OCTO_TASKSTORE_QUEUED,
+                                        .deadline_ms = deadline_ms,
+                                        .created_ms = now_ms(g),
+                                        .updated_ms = now_ms(g),
+                                        .request = req,
+                                        .request_len = t->body_len + 1};
+    memcpy(rec.id, t->id, sizeof(rec.id));
+    memcpy(rec.owner, t->key.id, rec.owner_len);
+    snprintf(rec.model, sizeof(rec.model), "%s", t->model);
+    int rc = octo_taskstore_insert(&g->ts, &rec, NULL);
+    octo_free(req);
+    return rc;
+}
+
+static void record_update(struct gw_task *t, enum octo_taskstore_state st, const char *reason)
+{
+    struct octo_gateway *g = t->g;
+    struct octo_taskstore_update u = {.state = st,
+                                      .attempts = t->attempt_base + t->attempt,
+                                      .provider = t->attempt > 0 ? t->provider_id.bytes : NULL,
+                                      .provider_len = t->attempt > 0 ? t->provider_id.len : 0,
+                                      .reason = reason,
+                                      .now_ms = now_ms(g)};
+    int rc = octo_taskstore_update(&g->ts, t->id, &u);
+    if (rc != 0 && rc != OCTO_ESTATE)
+        OCTO_WARN("gateway: cannot record a task's state: %s", octo_strerror(rc));
+}
+
+/* ---- answers -------------------------------------------------------------------------- */
+
+static void route_header(struct gw_task *t, char *out, size_t cap)
+{
+    char pid[OCTO_PEERID_TEXT_MAX] = "none";
+    if (t->attempt > 0)
+        OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
+    snprintf(out, cap, "provider=%s; attempts=%u; strategy=%s", pid, t->attempt_base + t->attempt,
+             octo_route_strategy_name(t->strategy));
+}
+
+static void fill_meta(const struct gw_task *t, struct octo_oai_meta *m)
+{
+    m->kind = t->kind;
+    m->id = t->oai_id;
+    m->model = t->model;
+    m->created = t->created_s;
+}
+
+/* The answer is complete (or cut): the request is no longer ours. The caller frees t when
+ * that is due (task_maybe_free). */
+static void release_req(struct gw_task *t)
+{
+    if (t->req != NULL)
+        octo_http_on_gone(t->req, NULL, NULL);
+    t->req = NULL;
+    t->answered = true;
+}
+
+/* Sends the SSE headers (first text, or the end of a streamed answer). */
+static int stream_begin(struct gw_task *t)
+{
+    if (t->streaming)
+        return 0;
+    char route[160], tid[2 * OCTO_SCHED_ID_LEN + 1];
+    route_header(t, route, sizeof(route));
+    OCTO_IGNORE(octo_hex_encode(t->id, sizeof(t->id), tid, sizeof(tid)));
+    const struct octo_http_header h[] = {
+        {"cache-control", "no-cache"}, {"x-octo-task", tid}, {"x-octo-route", route}};
+    int rc = octo_api_stream_start(t->g->cfg.api, t->req, 200, "text/event-stream", h, 3);
+    t->streaming = rc == 0;
+    return rc;
+}
+
+static int sse_send(struct gw_task *t, char *json)
+{
+    if (json == NULL)
+        return OCTO_ENOMEM;
+    struct octo_buf b;
+    octo_buf_init(&b, OCTO_HTTP_STREAM_BUF_MAX);
+    int rc = octo_oai_sse(&b, json);
+    cJSON_free(json);
+    if (rc == 0)
+        rc = octo_http_stream_write(t->req, b.data, b.len);
+    octo_buf_deinit(&b);
+    return rc;
+}
+
+/* Streams new text to the client (the role comes with the first chunk). */
+static void stream_text(struct gw_task *t, const char *text, size_t len)
+{
+    if (t->req == NULL || !t->stream)
+        return;
+    bool first = !t->streaming;
+    struct octo_oai_meta m;
+    fill_meta(t, &m);
+    if (stream_begin(t) != 0 || sse_send(t, octo_oai_chunk(&m, first, text, len, NULL)) != 0) {
+        octo_http_stream_end(t->req);
+        release_req(t);
+    }
+}
+
+static void answer_error(struct gw_task *t, unsigned status, const char *type, const char *code,
+                         const char *message)
+{
+    if (t->req == NULL)
+        return;
+    if (t->streaming) { /* mid-stream: an error event, then the end */
+        cJSON *o = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "message", message);
+        cJSON_AddStringToObject(e, "type", type);
+        cJSON_AddStringToObject(e, "code", code);
+        OCTO_IGNORE(sse_send(t, cJSON_PrintUnformatted(o)));
+        cJSON_Delete(o);
+        octo_http_stream_end(t->req);
+    } else {
+        OCTO_IGNORE(octo_api_error(t->g->cfg.api, t->req, status, type, code, NULL, message));
+    }
+    release_req(t);
+}
+
+static void answer_success(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    struct octo_oai_meta m;
+    fill_meta(t, &m);
+    struct octo_oai_usage u = {t->result.prompt_tokens, t->result.completion_tokens};
+    const char *finish = t->result.finish;
+    if (t->stream) {
+        int rc = stream_begin(t);
+        if (rc == 0)
+            rc = sse_send(t, octo_oai_chunk(&m, false, "", 0, finish));
+        if (rc == 0 && t->include_usage)
+            rc = sse_send(t, octo_oai_usage_chunk(&m, &u));
+        if (rc == 0) {
+            struct octo_buf b;
+            octo_buf_init(&b, 64);
+            if (octo_oai_sse(&b, NULL) == 0)
+                OCTO_IGNORE(octo_http_stream_write(t->req, b.data, b.len));
+            octo_buf_deinit(&b);
+        }
+        octo_http_stream_end(t->req);
+        release_req(t);
+        return;
+    }
+    char *body = octo_oai_answer(&m, (const char *)t->text.data, t->text.len, finish, &u);
+    if (body == NULL) {
+        answer_error(t, 500, "server_error", "out_of_memory", "out of memory");
+        return;
+    }
+    char route[160], tid[2 * OCTO_SCHED_ID_LEN + 1], over[32];
+    route_header(t, route, sizeof(route));
+    OCTO_IGNORE(octo_hex_encode(t->id, sizeof(t->id), tid, sizeof(tid)));
+    uint64_t total = uv_hrtime() - octo_http_arrived_ns(t->req);
+    uint64_t own = total > t->provider_ns ? total - t->provider_ns : 0;
+    snprintf(over, sizeof(over), "%llu", (unsigned long long)(own / 1000u));
+    const struct octo_http_header h[] = {
+        {"x-octo-task", tid}, {"x-octo-route", route}, {"x-octo-gateway-overhead-us", over}};
+    OCTO_IGNORE(
+        octo_api_reply(g->cfg.api, t->req, 200, "application/json", body, strlen(body), h, 3));
+    cJSON_free(body);
+    release_req(t);
+}
+
+/* Records a SUCCEEDED task's result, its final state and its key's charge in one
+ * transaction: the task record's conditional charge decides (a task charged before a restart
+ * is not charged again), and the key pays what its budget has left of the amount (the work is
+ * done; the key is then spent). A key revoked or removed meanwhile pays nothing; the record
+ * still says what the task cost. */
+static void charge(struct gw_task *t, uint64_t amount)
+{
+    struct octo_gateway *g = t->g;
+    struct octo_oai_meta m;
+    fill_meta(t, &m);
+    struct octo_oai_usage u = {t->result.prompt_tokens, t->result.completion_tokens};
+    char *answer =
+        octo_oai_answer(&m, (const char *)t->text.data, t->text.len, t->result.finish, &u);
+    if (answer == NULL)
+        return;
+    struct octo_apikey now;
+    struct octo_taskstore_update up = {.state = OCTO_TASKSTORE_SUCCEEDED,
+                                       .attempts = t->attempt_base + t->attempt,
+                                       .provider = t->provider_id.bytes,
+                                       .provider_len = t->provider_id.len,
+                                       .now_ms = now_ms(g)};
+    uint64_t take = 0;
+    int rc = octo_store_begin(g->cfg.store, true);
+    if (rc == 0)
+        rc = octo_taskstore_charge(&g->ts, t->id, answer, strlen(answer), amount, now_ms(g));
+    if (rc == 0)
+        rc = octo_taskstore_update(&g->ts, t->id, &up);
+    if (rc == 0 && octo_apikey_get(g->cfg.store, t->key.id, &now) == 0 && !now.revoked) {
+        uint64_t left = now.budget > now.spent ? now.budget - now.spent : 0;
+        take = amount < left ? amount : left;
+        int sr = take > 0 ? octo_apikey_spend(g->cfg.store, t->key.id, take) : 0;
+        if (sr == OCTO_ERANGE || sr == OCTO_ENOTFOUND)
+            take = 0; /* changed meanwhile: nothing taken */
+        else
+            rc = sr;
+    }
+    if (rc == 0)
+        rc = octo_store_commit(g->cfg.store);
+    else
+        octo_store_rollback(g->cfg.store);
+    cJSON_free(answer);
+    if (rc == 0)
+        g->stats.charged += take;
+    else if (rc != OCTO_EEXIST)
+        OCTO_WARN("gateway: cannot charge a task: %s", octo_strerror(rc));
+}
+
+static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
+{
+    struct gw_task *t = task_find(g, a->task);
+    if (t == NULL)
+        return;
+    t->done = true;
+    detach(t); /* a late attempt still open: stop it */
+    if (a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged) {
+        g->stats.succeeded++;
+        g->stats.tokens_in += t->result.prompt_tokens;
+        g->stats.tokens_out += t->result.completion_tokens;
+        charge(t, a->charge ? a->amount : 0);
+        if (t->req != NULL)
+            answer_success(t);
+    } else if (t->diverged) {
+        g->stats.diverged++;
+        record_update(t, OCTO_TASKSTORE_FAILED, "diverged");
+        answer_error(t, 502, "server_error", "provider_diverged",
+                     "a retried attempt produced text that differs from what was sent");
+    } else if (a->state == OCTO_FAILOVER_EXPIRED) {
+        g->stats.expired++;
+        record_update(t, OCTO_TASKSTORE_EXPIRED, "deadline");
+        answer_error(t, 504, "server_error", "timeout", "no provider answered before the deadline");
+    } else if (a->reason == OCTO_FAILOVER_REASON_CANCELLED) {
+        g->stats.cancelled++;
+        record_update(t, OCTO_TASKSTORE_CANCELLED, "the client went away");
+    } else if (a->reason == OCTO_FAILOVER_REASON_REJECTED) {
+        g->stats.failed++;
+        record_update(t, OCTO_TASKSTORE_FAILED, t->err_code[0] ? t->err_code : "rejected");
+        answer_error(t, 400, "invalid_request_error", t->err_code[0] ? t->err_code : "invalid",
+                     t->err_msg[0] ? t->err_msg : "the provider refused the request");
+    } else {
+        g->stats.failed++;
+        char msg[OCTO_POLICY_EXPLAIN_MAX + 96];
+        if (a->reason == OCTO_FAILOVER_REASON_NO_CANDIDATE && t->attempt == 0) {
+            char ex[OCTO_POLICY_EXPLAIN_MAX];
+            OCTO_IGNORE(octo_policy_explain_json(&a->explain, ex, sizeof(ex)));
+            snprintf(msg, sizeof(msg), "no provider can run this task under its policy: %s", ex);
+        } else {
+            snprintf(msg, sizeof(msg), "every provider tried failed (%u attempts)%s%s", t->attempt,
+                     t->err_msg[0] ? ": " : "", t->err_msg);
+        }
+        record_update(t, OCTO_TASKSTORE_FAILED, "no_provider");
+        answer_error(t, 503, "server_error", "no_provider", msg);
+    }
+    task_maybe_free(t);
+}
+
+/* ---- task streams --------------------------------------------------------------------- */
+
+/* Text of the current attempt: the part the client already has must match; the rest is new. */
+static void attempt_text(struct gw_task *t, const uint8_t *p, size_t n)
+{
+    size_t have = t->text.len, at = t->attempt_bytes;
+    t->attempt_bytes += n;
+    if (at < have) {
+        size_t same = have - at < n ? have - at : n;
+        if (memcmp(t->text.data + at, p, same) != 0) {
+            t->diverged = true; /* the task ends: no retry can mend what was sent */
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+            detach(t);
+            OCTO_IGNORE(octo_sched_cancel(&t->g->sched, t->id, now_tick(t->g)));
+            return;
+        }
+        p += same;
+        n -= same;
+    }
+    if (n == 0)
+        return;
+    if (octo_buf_append(&t->text, p, n) != 0) {
+        snprintf(t->err_msg, sizeof(t->err_msg), "the answer is longer than the gateway keeps");
+        report(t, OCTO_HEALTH_CALLER_ERROR);
+        detach(t);
+        return;
+    }
+    stream_text(t, (const char *)p, n);
+}
+
+static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, size_t len)
+{
+    struct octo_gateway *g = t->g;
+    if (kind == OCTO_TASKWIRE_TOKEN && !t->have_result) {
+        attempt_text(t, body, len);
+    } else if (kind == OCTO_TASKWIRE_RESULT && !t->have_result &&
+               octo_taskwire_result_decode(body, len, &t->result) == 0) {
+        t->have_result = true;
+        t->provider_ns = uv_hrtime() - t->assign_ns;
+        /* a provider's counts are charged: never more than the request allows */
+        if (t->result.completion_tokens > t->max_tokens ||
+            t->result.prompt_tokens > t->prompt_cap) {
+            g->stats.usage_clamped++;
+            if (t->result.completion_tokens > t->max_tokens)
+                t->result.completion_tokens = t->max_tokens;
+            if (t->result.prompt_tokens > t->prompt_cap)
+                t->result.prompt_tokens = (uint32_t)t->prompt_cap;
+        }
+        if (t->stream && t->attempt_bytes < t->text.len) {
+            /* a retry that ended before repeating all the client has: not the same answer */
+            t->diverged = true;
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+            detach(t);
+            OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+            return;
+        }
+        report(t, OCTO_HEALTH_SUCCESS);
+    } else if (kind == OCTO_TASKWIRE_ERROR && !t->have_result) {
+        struct octo_taskwire_error e;
+        if (octo_taskwire_error_decode(body, len, &e) != 0) {
+            g->stats.frames_bad++;
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        } else {
+            snprintf(t->err_code, sizeof(t->err_code), "%s", e.code);
+            snprintf(t->err_msg, sizeof(t->err_msg), "%s", e.message);
+            report(t, e.retry ? OCTO_HEALTH_PROVIDER_ERROR : OCTO_HEALTH_CALLER_ERROR);
+        }
+    } else {
+        g->stats.frames_bad++;
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        detach(t);
+    }
+}
+
+static void task_on_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
+{
+    struct gw_attempt *at = ctx;
+    struct gw_task *t = at->t;
+    if (t == NULL)
+        return;
+    struct octo_gateway *g = t->g;
+    if (octo_taskwire_feed(&at->rd, data, len) != 0) {
+        g->stats.frames_bad++;
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        detach(t);
+        drive(g);
+        return;
+    }
+    (void)s;
+    uint8_t kind;
+    const uint8_t *body;
+    size_t blen;
+    while (at->t != NULL && octo_taskwire_next(&at->rd, &kind, &body, &blen) == 1) {
+        if (t->reported && !t->have_result) { /* an ERROR ended this attempt: ignore the rest */
+            detach(t);
+            break;
+        }
+        attempt_frame(t, kind, body, blen);
+    }
+    drive(g);
+}
+
+/* Writes what is left of the ASSIGN frame; once all of it is out, half-closes (one request
+ * per stream). A short write waits for on_writable. */
+static void assign_flush(struct gw_attempt *at)
+{
+    while (at->assign_off < at->assign.len) {
+        int n = octo_net_stream_write(at->s, at->assign.data + at->assign_off,
+                                      at->assign.len - at->assign_off);
+        if (n < 0) {
+            octo_net_stream_reset(at->s);
+            return;
+        }
+        if (n == 0)
+            return;
+        at->assign_off += (size_t)n;
+    }
+    if (at->assign.len > 0) {
+        octo_buf_deinit(&at->assign);
+        octo_buf_init(&at->assign, 0);
+        OCTO_IGNORE(octo_net_stream_close(at->s));
+    }
+}
+
+static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
+{
+    (void)s;
+    struct gw_attempt *at = ctx;
+    struct gw_task *t = at->t;
+    if (status != 0 || t == NULL)
+        return; /* on_close reports it */
+    octo_tick now = now_tick(t->g);
+    struct octo_taskwire_assign a = {
+        .attempt = t->attempt,
+        .kind = t->kind == OCTO_OAI_COMPLETION ? OCTO_TASKWIRE_COMPLETION : OCTO_TASKWIRE_CHAT,
+        .deadline_ms =
+            now_ms(t->g) + (t->deadline > now ? (t->deadline - now) / OCTO_NS_PER_MS : 0),
+        .request = (const char *)t->body,
+        .request_len = t->body_len};
+    memcpy(a.task, t->id, sizeof(a.task));
+    snprintf(a.model, sizeof(a.model), "%s", t->model);
+    t->assign_ns = uv_hrtime();
+    octo_buf_init(&at->assign, OCTO_TASKWIRE_FRAME_MAX + OCTO_TASKWIRE_HEADER);
+    if (octo_taskwire_assign_encode(&at->assign, &a) != 0) {
+        /* this node's fault, not the provider's: the task fails as a bad request */
+        snprintf(t->err_msg, sizeof(t->err_msg), "the request cannot be forwarded");
+        report(t, OCTO_HEALTH_CALLER_ERROR);
+        detach(t);
+        return;
+    }
+    at->assign_off = 0;
+    assign_flush(at);
+}
+
+static void task_on_writable(struct octo_net_stream *s, void *ctx)
+{
+    (void)s;
+    assign_flush(ctx);
+}
+
+static void task_on_close(struct octo_net_stream *s, int status, void *ctx)
+{
+    (void)s;
+    (void)status;
+    struct gw_attempt *at = ctx;
+    struct gw_task *t = at->t;
+    octo_taskwire_reader_deinit(&at->rd);
+    octo_buf_deinit(&at->assign);
+    octo_free(at);
+    if (t == NULL)
+        return;
+    t->cur = NULL;
+    if (!t->have_result)
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+    struct octo_gateway *g = t->g;
+    if (!g->stopped)
+        drive(g);
+}
+
+static const struct octo_net_stream_ops task_ops = {
+    .on_open = task_on_open,
+    .on_data = task_on_data,
+    .on_writable = task_on_writable,
+    .on_close = task_on_close,
+};
+
+struct gw_dial {
+    struct octo_gateway *g;
+    uint8_t id[OCTO_SCHED_ID_LEN];
+    uint64_t dispatch;
+};
+
+static void open_attempt(struct gw_task *t);
+
+static void on_provider_dialed(struct octo_net *n, int status, const struct octo_peerid *peer,
+                               void *ctx)
+{
+    (void)n;
+    (void)peer;
+    struct gw_dial *d = ctx;
+    struct gw_task *t = d->g->stopped ? NULL : task_find(d->g, d->id);
+    if (t != NULL && t->dispatch == d->dispatch && !t->done && t->cur == NULL && !t->reported) {
+        if (status == 0) {
+            open_attempt(t);
+        } else {
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        }
+        drive(t->g);
+    }
+    octo_free(d);
+}
+
+/* The first endpoint of a registered provider's advert, with /p2p/ID. */
+static int endpoint_of(struct octo_gateway *g, uint32_t provider, const struct octo_peerid *id,
+                       struct octo_multiaddr *ma)
+{
+    const struct octo_registry_entry *e =
+        octo_registry_at(octo_sched_registry(&g->sched), provider);
+    if (e == NULL || e->endpoints_count == 0 || !octo_peerid_equal(&e->provider, id))
+        return OCTO_ENOTFOUND;
+    size_t len;
+    const uint8_t *b = octo_registry_endpoint(e, 0, &len);
+    if (octo_multiaddr_from_bytes(b, len, ma) != 0 ||
+        octo_multiaddr_push(ma, OCTO_MA_P2P, id->bytes, id->len) != 0)
+        return OCTO_EINVAL;
+    return 0;
+}
+
+/* Dials the provider through its advert's first endpoint. */
+static int dial_provider(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    struct octo_multiaddr ma;
+    int rc = endpoint_of(g, t->provider, &t->provider_id, &ma);
+    if (rc != 0)
+        return rc;
+    struct gw_dial *d = octo_calloc(1, sizeof(*d));
+    if (d == NULL)
+        return OCTO_ENOMEM;
+    d->g = g;
+    memcpy(d->id, t->id, sizeof(d->id));
+    d->dispatch = t->dispatch;
+    rc = octo_net_dial(g->cfg.net, &ma, on_provider_dialed, d);
+    if (rc != 0)
+        octo_free(d);
+    return rc;
+}
+
+static void open_attempt(struct gw_task *t)
+{
+    struct gw_attempt *at = octo_calloc(1, sizeof(*at));
+    if (at == NULL) {
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        return;
+    }
+    at->t = t;
+    octo_buf_init(&at->assign, 0);
+    octo_taskwire_reader_init(&at->rd, OCTO_TASKWIRE_TOKEN_MAX + 1024);
+    int rc = octo_net_stream_open(t->g->cfg.net, &t->provider_id, OCTO_TASK_PROTOCOL, &task_ops, at,
+                                  &at->s);
+    if (rc == 0) {
+        t->cur = at;
+        return;
+    }
+    octo_taskwire_reader_deinit(&at->rd);
+    octo_buf_deinit(&at->assign);
+    octo_free(at);
+    if (rc != OCTO_ENOTFOUND || dial_provider(t) != 0)
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+}
+
+static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *a)
+{
+    struct gw_task *t = task_find(g, a->task);
+    if (t == NULL)
+        return;
+    detach(t); /* an older attempt still open (timed out): let it go */
+    g->stats.dispatched++;
+    if (!t->stream || !t->streaming)
+        octo_buf_reset(&t->text); /* the client has none of it yet: the new attempt's text */
+    t->attempt = a->attempt;
+    t->dispatch = a->dispatch;
+    t->provider = a->provider;
+    t->provider_id = a->provider_id;
+    t->deadline = a->deadline;
+    t->attempt_bytes = 0;
+    t->reported = false;
+    t->have_result = false;
+    memset(&t->result, 0, sizeof(t->result));
+    t->assign_ns = uv_hrtime();
+    record_update(t, OCTO_TASKSTORE_RUNNING, "");
+    open_attempt(t);
+}
+
+/* A probe's ping: one answer per probe (the round-trip sample, or the failure). */
+static void on_ping(struct octo_net *n, int status, uint64_t rtt_ns, bool done, void *ctx)
+{
+    (void)n;
+    struct gw_probe *p = ctx;
+    if (!done || status != 0) {
+        if (!p->g->stopped)
+            octo_sched_probe_result(&p->g->sched, p->provider, p->incarnation, status == 0,
+                                    rtt_ns / 1000u, now_tick(p->g));
+        p->provider = UINT32_MAX; /* answered */
+    }
+    if (done || status != 0)
+        octo_free(p);
+}
+
+static int probe_dial(struct gw_probe *p);
+
+static void probe_ping(struct gw_probe *p)
+{
+    struct octo_gateway *g = p->g;
+    int rc = octo_net_ping(g->cfg.net, &p->id, 1, on_ping, p);
+    if (rc == OCTO_ENOTFOUND && !p->dialled && probe_dial(p) == 0)
+        return; /* not connected (idle connections close): dial, then ping */
+    if (rc != 0) {
+        octo_sched_probe_result(&g->sched, p->provider, p->incarnation, false, 0, now_tick(g));
+        octo_free(p);
+    }
+}
+
+static void on_probe_dialed(struct octo_net *n, int status, const struct octo_peerid *peer,
+                            void *ctx)
+{
+    (void)n;
+    (void)peer;
+    struct gw_probe *p = ctx;
+    if (p->g->stopped) {
+        octo_free(p);
+        return;
+    }
+    if (status != 0) {
+        octo_sched_probe_result(&p->g->sched, p->provider, p->incarnation, false, 0,
+                                now_tick(p->g));
+        octo_free(p);
+        return;
+    }
+    probe_ping(p);
+}
+
+/* Dials the provider through the first endpoint of its advert. */
+static int probe_dial(struct gw_probe *p)
+{
+    struct octo_multiaddr ma;
+    if (endpoint_of(p->g, p->provider, &p->id, &ma) != 0)
+        return OCTO_ENOTFOUND;
+    p->dialled = true;
+    return octo_net_dial(p->g->cfg.net, &ma, on_probe_dialed, p);
+}
+
+static void on_probe(struct octo_gateway *g, const struct octo_sched_action *a)
+{
+    struct gw_probe *p = octo_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return;
+    p->g = g;
+    p->provider = a->provider;
+    p->incarnation = a->incarnation;
+    p->id = a->provider_id;
+    probe_ping(p);
+}
+
+static void drive(struct octo_gateway *g)
+{
+    if (g->stopped)
+        return;
+    struct octo_sched_action a;
+    for (int round = 0; round < 64; round++) {
+        octo_tick now = now_tick(g);
+        int got = 0;
+        while (octo_sched_poll(&g->sched, now, &a) == 1) {
+            got = 1;
+            if (a.kind == OCTO_SCHED_DISPATCH)
+                on_dispatch(g, &a);
+            else if (a.kind == OCTO_SCHED_DONE)
+                on_done(g, &a);
+            else if (a.kind == OCTO_SCHED_PROBE)
+                on_probe(g, &a);
+        }
+        if (!got && octo_sched_next_wakeup(&g->sched) > now)
+            break;
+    }
+    octo_tick next = octo_sched_next_wakeup(&g->sched), now = now_tick(g);
+    if (next == UINT64_MAX) {
+        uv_timer_stop(&g->timer);
+        return;
+    }
+    uint64_t ms = next > now ? (next - now + OCTO_NS_PER_MS - 1) / OCTO_NS_PER_MS : 0;
+    uv_timer_start(&g->timer, on_timer, ms, 0);
+}
+
+/* ---- adverts in ------------------------------------------------------------------------ */
+
+static void advert_frame(struct gw_in *in, struct octo_net_stream *s, uint8_t kind,
+                         const uint8_t *body, size_t len)
+{
+    struct octo_gateway *g = in->g;
+    struct octo_buf f;
+    octo_buf_init(&f, 1024);
+    enum octo_advert_reason why = OCTO_ADVERT_OK;
+    int rc = kind == OCTO_TASKWIRE_ADVERT
+                 ? octo_providers_accept(&g->ps, &g->sched, body, len, now_ms(g), now_tick(g), &why)
+                 : OCTO_EMALFORMED;
+    if (rc > 0) {
+        g->stats.adverts_accepted++;
+        const char *st = rc == OCTO_REGISTRY_INSERTED   ? "inserted"
+                         : rc == OCTO_REGISTRY_REPLACED ? "replaced"
+                                                        : "stale";
+        char ack[40];
+        int n = snprintf(ack, sizeof(ack), "{\"status\":\"%s\"}", st);
+        OCTO_IGNORE(octo_taskwire_frame(&f, OCTO_TASKWIRE_ACK, ack, (size_t)n));
+    } else {
+        g->stats.adverts_refused++;
+        struct octo_taskwire_error e = {.retry = false};
+        snprintf(e.code, sizeof(e.code), "%s", octo_err_name(rc));
+        snprintf(e.message, sizeof(e.message), "%s",
+                 why != OCTO_ADVERT_OK ? octo_advert_reason_str(why) : octo_strerror(rc));
+        OCTO_IGNORE(octo_taskwire_error_encode(&f, &e));
+    }
+    if (octo_net_stream_write(s, f.data, f.len) != (int)f.len)
+        octo_net_stream_reset(s);
+    else
+        OCTO_IGNORE(octo_net_stream_close(s));
+    octo_buf_deinit(&f);
+    drive(g);
+}
+
+static void advert_on_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
+{
+    struct gw_in *in = ctx;
+    if (octo_taskwire_feed(&in->rd, data, len) != 0) {
+        in->g->stats.frames_bad++;
+        octo_net_stream_reset(s);
+        return;
+    }
+    uint8_t kind;
+    const uint8_t *body;
+    size_t blen;
+    if (octo_taskwire_next(&in->rd, &kind, &body, &blen) == 1)
+        advert_frame(in, s, kind, body, blen);
+}
+
+static void advert_on_close(struct octo_net_stream *s, int status, void *ctx)
+{
+    (void)s;
+    (void)status;
+    struct gw_in *in = ctx;
+    for (struct gw_in **pp = &in->g->adverts; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == in) {
+            *pp = in->next;
+            break;
+        }
+    }
+    in->g->adverts_open--;
+    octo_taskwire_reader_deinit(&in->rd);
+    octo_free(in);
+}
+
+static const struct octo_net_stream_ops advert_ops = {
+    .on_data = advert_on_data,
+    .on_close = advert_on_close,
+};
+
+static void on_advert_stream(struct octo_net_stream *s, void *ctx)
+{
+    struct octo_gateway *g = ctx;
+    if (g->stopped || g->adverts_open >= OCTO_GATEWAY_ADVERT_STREAMS_MAX)
+        return;
+    struct gw_in *in = octo_calloc(1, sizeof(*in));
+    if (in == NULL)
+        return;
+    in->g = g;
+    in->s = s;
+    in->opened_ms = now_ms(g);
+    in->next = g->adverts;
+    g->adverts = in;
+    octo_taskwire_reader_init(&in->rd, OCTO_ADVERT_SIGNED_MAX + 16);
+    g->adverts_open++;
+    octo_net_stream_set_ops(s, &advert_ops, in);
+}
+
+/* ---- HTTP routes ---------------------------------------------------------------------- */
+
+static void on_gone(void *ctx, struct octo_http_req *r)
+{
+    (void)r;
+    struct gw_task *t = ctx;
+    t->req = NULL;
+    if (!t->done) {
+        OCTO_IGNORE(octo_sched_cancel(&t->g->sched, t->id, now_tick(t->g)));
+        detach(t);
+        drive(t->g);
+        return;
+    }
+    task_maybe_free(t);
+}
+
+static void oai_error(struct octo_gateway *g, struct octo_http_req *r,
+                      const struct octo_oai_error *e)
+{
+    g->stats.rejected++;
+    OCTO_IGNORE(octo_api_error(g->cfg.api, r, e->status, e->type, e->code,
+                               e->param[0] ? e->param : NULL, e->message));
+}
+
+/* A routing policy ("provider" object) into *out; the defaults when obj is NULL. */
+static int policy_from(const cJSON *obj, struct octo_policy *out, char *err, size_t cap)
+{
+    octo_policy_init(out);
+    if (obj == NULL)
+        return 0;
+    char *text = cJSON_PrintUnformatted(obj);
+    int rc = text != NULL ? octo_policy_parse(text, strlen(text), out, err, cap) : OCTO_ENOMEM;
+    cJSON_free(text);
+    return rc;
+}
+
+/* The request's routing policy, or the request is answered 400 (nonzero). */
+static int parse_policy(struct octo_gateway *g, struct octo_http_req *r, const cJSON *obj,
+                        struct octo_policy *out)
+{
+    char err[OCTO_POLICY_ERR_MAX];
+    int rc = policy_from(obj, out, err, sizeof(err));
+    if (rc != 0) {
+        g->stats.rejected++;
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 400, "invalid_request_error", "invalid_value",
+                                   "provider", rc == OCTO_ENOMEM ? "out of memory" : err));
+    }
+    return rc;
+}
+
+/* A task not (yet) in the table. */
+static void task_discard(struct gw_task *t)
+{
+    octo_free(t->body);
+    octo_buf_deinit(&t->text);
+    octo_wipe(&t->key, sizeof(t->key));
+    octo_free(t);
+}
+
+static struct gw_task *task_new(struct octo_gateway *g)
+{
+    struct gw_task *t = octo_calloc(1, sizeof(*t));
+    if (t != NULL) {
+        t->g = g;
+        octo_buf_init(&t->text, OCTO_GATEWAY_TEXT_MAX);
+    }
+    return t;
+}
+
+/* Hands an accepted task to the scheduler. The caller has filled id, oai, body, key; the
+ * policy is parsed again from the body (a recovered task has only that). */
+static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t deadline_ms)
+{
+    struct octo_gateway *g = t->g;
+    char hex[2 * OCTO_SCHED_ID_LEN + 1];
+    OCTO_IGNORE(octo_hex_encode(t->id, 12, hex, sizeof(hex)));
+    snprintf(t->oai_id, sizeof(t->oai_id), "%s-%s", t->kind == OCTO_OAI_CHAT ? "chatcmpl" : "cmpl",
+             hex);
+    t->created_s = (int64_t)(now_ms(g) / 1000u);
+    t->strategy = pol->strategy;
+    octo_tick now = now_tick(g);
+    uint64_t left_ms = deadline_ms > now_ms(g) ? deadline_ms - now_ms(g) : 0;
+    struct octo_sched_request sr = {.model = t->model,
+                                    .policy = &pol->route,
+                                    .strategy = pol->strategy,
+                                    .deadline = now + (octo_tick)left_ms * OCTO_NS_PER_MS};
+    memcpy(sr.id, t->id, sizeof(sr.id));
+    int rc = left_ms == 0 ? OCTO_ETIMEDOUT : octo_sched_submit(&g->sched, &sr, now, NULL);
+    if (rc != 0)
+        return rc;
+    g->stats.submitted++;
+    task_insert(g, t);
+    return 0;
+}
+
+/* Takes what the task keeps from a parsed request (the tree itself is not kept), with the
+ * request's canonical JSON as the body forwarded to providers. Returns 0, OCTO_ETOOBIG (the
+ * canonical form is over what a task record or an ASSIGN carries) or OCTO_ENOMEM. */
+static int task_take(struct gw_task *t, const struct octo_oai_request *oai)
+{
+    t->kind = oai->kind;
+    size_t ml = strlen(oai->model);
+    if (ml >= sizeof(t->model))
+        return OCTO_ETOOBIG;
+    memcpy(t->model, oai->model, ml + 1);
+    t->stream = oai->stream;
+    t->include_usage = oai->include_usage;
+    t->max_tokens = oai->max_tokens != 0 ? oai->max_tokens : OCTO_TASKRUN_MAX_TOKENS_DEFAULT;
+    char *canon = cJSON_PrintUnformatted(oai->root);
+    if (canon == NULL)
+        return OCTO_ENOMEM;
+    size_t n = strlen(canon);
+    /* a token stands for at least one byte of the rendered prompt, which is the body's text
+     * plus the chat template's few tokens per message */
+    t->prompt_cap = (uint64_t)n + 64u * (uint64_t)oai->n_messages + 256u;
+    if (n + 1 > OCTO_TASKSTORE_REQUEST_MAX || n > OCTO_TASKWIRE_REQUEST_MAX) {
+        cJSON_free(canon);
+        return OCTO_ETOOBIG;
+    }
+    octo_free(t->body);
+    t->body = octo_malloc(n);
+    if (t->body != NULL)
+        memcpy(t->body, canon, n);
+    t->body_len = n;
+    cJSON_free(canon);
+    return t->body != NULL ? 0 : OCTO_ENOMEM;
+}
+
+/* Checks a request and takes it into t: 0, or the request has been answered (nonzero). */
+static int admit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_kind kind,
+                 struct gw_task *t, struct octo_policy *pol)
+{
+    size_t blen;
+    const uint8_t *body = octo_http_body(r, &blen);
+    struct octo_oai_error oe;
+    struct octo_oai_request oai;
+    uint32_t model_id;
+    int rc = octo_oai_parse(kind, (const char *)body, blen, &oai, &oe);
+    if (rc != 0) {
+        oai_error(g, r, &oe);
+        return rc;
+    }
+    if (parse_policy(g, r, oai.policy, pol) != 0) {
+        rc = -1;
+    } else if (octo_registry_model_lookup(octo_sched_registry(&g->sched), oai.model, &model_id) !=
+               0) {
+        char msg[OCTO_OAI_MODEL_MAX + 64];
+        snprintf(msg, sizeof(msg), "The model `%s` does not exist or no provider serves it.",
+                 oai.model);
+        g->stats.rejected++;
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 404, "invalid_request_error", "model_not_found",
+                                   "model", msg));
+        rc = -1;
+    } else if (g->stats.in_flight >= OCTO_GATEWAY_TASKS_MAX) {
+        g->stats.rejected++;
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 503, "server_error", "overloaded", NULL,
+                                   "the gateway holds as many requests as it can; retry later"));
+        rc = -1;
+    } else if ((rc = task_take(t, &oai)) != 0) {
+        g->stats.rejected++;
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, rc == OCTO_ETOOBIG ? 413 : 500,
+                                   rc == OCTO_ETOOBIG ? "invalid_request_error" : "server_error",
+                                   rc == OCTO_ETOOBIG ? "request_too_large" : "out_of_memory", NULL,
+                                   rc == OCTO_ETOOBIG ? "the request is larger than a task carries"
+                                                      : "out of memory"));
+    }
+    octo_oai_request_free(&oai);
+    return rc;
+}
+
+static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_kind kind)
+{
+    g->stats.requests++;
+    struct gw_task *t = task_new(g);
+    if (t == NULL) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "out_of_memory", NULL,
+                                   "out of memory"));
+        return;
+    }
+    struct octo_policy pol;
+    if (octo_api_authorize(g->cfg.api, r, &t->key) != 0) {
+        g->stats.rejected++;
+        task_discard(t);
+        return;
+    }
+    if (admit(g, r, kind, t, &pol) != 0) {
+        task_discard(t);
+        return;
+    }
+    octo_random_bytes(t->id, sizeof(t->id));
+    uint64_t deadline_ms = now_ms(g) + OCTO_GATEWAY_DEADLINE_MS;
+    /* accepted = recorded: the task survives a restart from here on */
+    int rc = record_insert(t, deadline_ms);
+    if (rc != 0) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "store_error", NULL,
+                                   "the task could not be recorded"));
+        task_discard(t);
+        return;
+    }
+    rc = task_start(t, &pol, deadline_ms);
+    if (rc != 0) {
+        g->stats.rejected++;
+        bool bad = rc == OCTO_EINVAL;
+        OCTO_IGNORE(octo_api_error(
+            g->cfg.api, r, bad ? 400 : 503, bad ? "invalid_request_error" : "server_error",
+            bad ? "invalid_value" : "overloaded", NULL,
+            bad ? "the routing policy cannot be used" : "the scheduler is full; retry later"));
+        record_update(t, OCTO_TASKSTORE_FAILED, bad ? "invalid policy" : "overloaded");
+        task_discard(t);
+        return;
+    }
+    t->req = r;
+    octo_http_on_gone(r, on_gone, t);
+    drive(g);
+}
+
+/* ---- recovery after a restart ---------------------------------------------------------- */
+
+/* What recovery keeps of a stored record (the list callback may not call into the store). */
+struct recover_item {
+    uint8_t id[OCTO_TASKSTORE_ID_LEN];
+    char key_id[OCTO_APIKEY_ID_HEX + 1];
+    uint64_t deadline_ms;
+    uint32_t attempts;
+    bool charged;
+    uint8_t *request;
+    size_t request_len;
+};
+
+struct recover_page {
+    struct recover_item items[OCTO_GATEWAY_RECOVER_PAGE];
+    size_t n, bytes;
+};
+
+static int recover_collect(const struct octo_taskstore_record *rec, void *ctx)
+{
+    struct recover_page *pg = ctx;
+    struct recover_item *it = &pg->items[pg->n];
+    memset(it, 0, sizeof(*it));
+    memcpy(it->id, rec->id, sizeof(it->id));
+    if (rec->owner_len == OCTO_APIKEY_ID_HEX)
+        memcpy(it->key_id, rec->owner, OCTO_APIKEY_ID_HEX);
+    it->deadline_ms = rec->deadline_ms;
+    it->attempts = rec->attempts;
+    it->charged = rec->charged;
+    if (rec->request_len > 0) {
+        it->request = octo_malloc(rec->request_len);
+        if (it->request == NULL)
+            return OCTO_ENOMEM; /* not the record's fault: the start fails, nothing is lost */
+        memcpy(it->request, rec->request, rec->request_len);
+        it->request_len = rec->request_len;
+    }
+    pg->n++;
+    pg->bytes += rec->request_len;
+    return pg->bytes >= OCTO_GATEWAY_RECOVER_BYTES ? 1 : 0; /* a page is bounded in bytes too */
+}
+
+/* Ends a record that cannot run again. */
+static void recover_end(struct octo_gateway *g, const struct recover_item *it,
+                        enum octo_taskstore_state st, const char *why)
+{
+    struct octo_taskstore_update u = {
+        .state = st, .attempts = it->attempts, .reason = why, .now_ms = now_ms(g)};
+    OCTO_IGNORE(octo_taskstore_update(&g->ts, it->id, &u));
+}
+
+/* Starts again a task that was accepted before a restart: its client is gone (the answer is
+ * kept in the record: GET /api/v1/tasks/ID), its key pays for it. A task charged before the
+ * restart had its answer stored in the same transaction: it only needs its final state.
+ * Returns 1 resumed, 0 ended, OCTO_EBUSY when the scheduler is full (the record stays as it
+ * is, for later). */
+static int recover_one(struct octo_gateway *g, struct recover_item *it)
+{
+    if (task_find(g, it->id) != NULL)
+        return 2; /* resumed already (a later pass over the records) */
+    if (it->charged) {
+        recover_end(g, it, OCTO_TASKSTORE_SUCCEEDED, "");
+        return 0;
+    }
+    struct gw_task *t = task_new(g);
+    if (t == NULL)
+        return OCTO_EBUSY;
+    memcpy(t->id, it->id, sizeof(t->id));
+    struct octo_oai_error oe;
+    struct octo_oai_request oai;
+    struct octo_policy pol;
+    char err[OCTO_POLICY_ERR_MAX];
+    const char *why = NULL;
+    if (it->request_len < 2 || it->key_id[0] == '\0') {
+        why = "unreadable record";
+    } else if (octo_apikey_get(g->cfg.store, it->key_id, &t->key) != 0) {
+        why = "its API key is gone";
+    } else {
+        enum octo_oai_kind kind = it->request[0] == 1 ? OCTO_OAI_COMPLETION : OCTO_OAI_CHAT;
+        if (octo_oai_parse(kind, (const char *)it->request + 1, it->request_len - 1, &oai, &oe) !=
+            0) {
+            why = "unreadable request";
+        } else {
+            if (policy_from(oai.policy, &pol, err, sizeof(err)) != 0)
+                why = "unreadable policy";
+            else if (task_take(t, &oai) != 0)
+                why = "unreadable request";
+            octo_oai_request_free(&oai);
+        }
+    }
+    int rc = why == NULL ? task_start(t, &pol, it->deadline_ms) : 0;
+    if (why == NULL && rc == 0) {
+        t->attempt_base = it->attempts;
+        return 1;
+    }
+    task_discard(t);
+    if (rc == OCTO_EBUSY || rc == OCTO_ELIMIT || rc == OCTO_ENOMEM)
+        return OCTO_EBUSY;
+    recover_end(g, it, rc == OCTO_ETIMEDOUT ? OCTO_TASKSTORE_EXPIRED : OCTO_TASKSTORE_FAILED,
+                why != NULL ? why : octo_err_name(rc));
+    return 0;
+}
+
+/* Hands the unfinished records to the scheduler, a page at a time. When it is full, the rest
+ * wait (recover_pending) and the tick tries again once tasks have finished. */
+static int recover(struct octo_gateway *g)
+{
+    struct recover_page *pg = octo_malloc(sizeof(*pg));
+    if (pg == NULL)
+        return OCTO_ENOMEM;
+    struct octo_taskstore_cursor cur = {0};
+    uint32_t resumed = 0, ended = 0;
+    bool full = false;
+    int n;
+    do {
+        pg->n = 0;
+        pg->bytes = 0;
+        n = octo_taskstore_list_unfinished(&g->ts, &cur, OCTO_GATEWAY_RECOVER_PAGE, recover_collect,
+                                           pg);
+        for (size_t i = 0; i < pg->n; i++) {
+            int r = n >= 0 && !full ? recover_one(g, &pg->items[i]) : 0;
+            full = full || r == OCTO_EBUSY;
+            resumed += r == 1 && !full;
+            ended += r == 0 && n >= 0 && !full;
+            octo_free(pg->items[i].request);
+        }
+    } while (n > 0 && !full &&
+             (n == OCTO_GATEWAY_RECOVER_PAGE || pg->bytes >= OCTO_GATEWAY_RECOVER_BYTES));
+    octo_free(pg);
+    if (n < 0)
+        return n;
+    g->recover_pending = full;
+    if (resumed + ended > 0 || full)
+        OCTO_INFO("gateway: %u accepted tasks resumed after a restart, %u ended%s", resumed, ended,
+                  full ? "; more wait for room" : "");
+    g->stats.recovered += resumed;
+    return 0;
+}
+
+static void route_chat(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    submit(ctx, r, OCTO_OAI_CHAT);
+}
+
+static void route_completions(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    submit(ctx, r, OCTO_OAI_COMPLETION);
+}
+
+static void reply_json(struct octo_gateway *g, struct octo_http_req *r, char *body)
+{
+    if (body == NULL) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "out_of_memory", NULL,
+                                   "out of memory"));
+        return;
+    }
+    OCTO_IGNORE(
+        octo_api_reply(g->cfg.api, r, 200, "application/json", body, strlen(body), NULL, 0));
+    cJSON_free(body);
+}
+
+static void route_models(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    const struct octo_registry *reg = octo_sched_registry(&g->sched);
+    static const char *names[OCTO_GATEWAY_PROVIDERS_MAX];
+    size_t n = 0;
+    for (uint32_t i = 0; i < reg->slots_used; i++) {
+        const struct octo_registry_entry *e = octo_registry_at(reg, i);
+        for (uint32_t k = 0; e != NULL && k < e->models_count; k++) {
+            const char *name = octo_registry_model_name(reg, e->models[k].model_id);
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = strcmp(names[j], name) == 0;
+            if (!seen && n < OCTO_GATEWAY_PROVIDERS_MAX)
+                names[n++] = name;
+        }
+    }
+    reply_json(g, r, octo_oai_models(names, n, g->started_s, "cipherocto"));
+}
+
+static void route_providers(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    const struct octo_registry *reg = octo_sched_registry(&g->sched);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "providers");
+    for (uint32_t i = 0; arr != NULL && i < reg->slots_used; i++) {
+        const struct octo_registry_entry *e = octo_registry_at(reg, i);
+        if (e == NULL)
+            continue;
+        cJSON *p = cJSON_CreateObject();
+        char pid[OCTO_PEERID_TEXT_MAX];
+        OCTO_IGNORE(octo_peerid_to_base58(&e->provider, pid, sizeof(pid)));
+        cJSON_AddStringToObject(p, "id", pid);
+        cJSON *ms = cJSON_AddArrayToObject(p, "models");
+        for (uint32_t k = 0; k < e->models_count; k++) {
+            cJSON *mo = cJSON_CreateObject();
+            cJSON_AddStringToObject(mo, "name",
+                                    octo_registry_model_name(reg, e->models[k].model_id));
+            cJSON_AddStringToObject(mo, "quantization", e->models[k].quant);
+            cJSON_AddNumberToObject(mo, "context_length", e->models[k].context_len);
+            cJSON_AddItemToArray(ms, mo);
+        }
+        cJSON_AddNumberToObject(p, "price_in_per_mtok", (double)e->price_in_per_mtok);
+        cJSON_AddNumberToObject(p, "price_out_per_mtok", (double)e->price_out_per_mtok);
+        cJSON_AddNumberToObject(p, "max_concurrency", e->max_concurrency);
+        cJSON_AddNumberToObject(p, "in_flight", octo_sched_in_flight(&g->sched, i));
+        cJSON_AddNumberToObject(p, "expiry_ms", (double)e->expiry_ms);
+        const struct octo_health *h = octo_sched_health(&g->sched, i);
+        cJSON_AddBoolToObject(p, "available", h != NULL && octo_health_available(h, now_tick(g)));
+        cJSON_AddItemToArray(arr, p);
+    }
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply_json(g, r, body);
+}
+
+static cJSON *task_object(const struct octo_taskstore_record *rec);
+
+/* GET /api/v1/tasks/{id}: a task of the caller's key (another key's is 404 too), with the
+ * answer once it succeeded. */
+static void route_task(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    uint8_t id[OCTO_TASKSTORE_ID_LEN];
+    struct octo_taskstore_record rec;
+    struct octo_buf res;
+    octo_buf_init(&res, OCTO_TASKSTORE_REQUEST_MAX);
+    int rc = m->captures[0].len == 2 * sizeof(id) &&
+                     octo_hex_decode(m->captures[0].p, m->captures[0].len, id, sizeof(id)) ==
+                         (int)sizeof(id)
+                 ? octo_taskstore_get(&g->ts, id, NULL, &res, &rec)
+                 : OCTO_ENOTFOUND;
+    if (rc == 0 && (rec.owner_len != strlen(key.id) || memcmp(rec.owner, key.id, rec.owner_len)))
+        rc = OCTO_ENOTFOUND;
+    if (rc != 0) {
+        octo_buf_deinit(&res);
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, rc == OCTO_ENOTFOUND ? 404 : 500,
+                                   rc == OCTO_ENOTFOUND ? "invalid_request_error" : "server_error",
+                                   rc == OCTO_ENOTFOUND ? "not_found" : "store_error", NULL,
+                                   rc == OCTO_ENOTFOUND ? "no such task for this key"
+                                                        : "the task store failed"));
+        return;
+    }
+    cJSON *o = task_object(&rec);
+    cJSON *answer =
+        rec.result_len > 0 ? cJSON_ParseWithLength((const char *)rec.result, rec.result_len) : NULL;
+    if (answer != NULL)
+        cJSON_AddItemToObject(o, "result", answer);
+    else
+        cJSON_AddNullToObject(o, "result");
+    octo_buf_deinit(&res);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply_json(g, r, body);
+}
+
+/* A task record as the API shows it (without the answer). */
+static cJSON *task_object(const struct octo_taskstore_record *rec)
+{
+    cJSON *o = cJSON_CreateObject();
+    char hex[2 * OCTO_TASKSTORE_ID_LEN + 1], pid[OCTO_PEERID_TEXT_MAX] = "", amount[24];
+    OCTO_IGNORE(octo_hex_encode(rec->id, sizeof(rec->id), hex, sizeof(hex)));
+    struct octo_peerid p;
+    if (rec->provider_len > 0 && octo_peerid_from_bytes(rec->provider, rec->provider_len, &p) == 0)
+        OCTO_IGNORE(octo_peerid_to_base58(&p, pid, sizeof(pid)));
+    snprintf(amount, sizeof(amount), "%llu", (unsigned long long)rec->charged_amount);
+    cJSON_AddStringToObject(o, "id", hex);
+    cJSON_AddStringToObject(o, "state", octo_taskstore_state_name(rec->state));
+    cJSON_AddStringToObject(o, "model", rec->model);
+    cJSON_AddNumberToObject(o, "attempts", rec->attempts);
+    cJSON_AddStringToObject(o, "provider", pid);
+    cJSON_AddStringToObject(o, "reason", rec->reason);
+    cJSON_AddNumberToObject(o, "created_ms", (double)rec->created_ms);
+    cJSON_AddNumberToObject(o, "updated_ms", (double)rec->updated_ms);
+    cJSON_AddBoolToObject(o, "charged", rec->charged);
+    cJSON_AddStringToObject(o, "charged_amount", amount);
+    return o;
+}
+
+static int list_task(const struct octo_taskstore_record *rec, void *ctx)
+{
+    cJSON *o = task_object(rec);
+    if (o == NULL)
+        return OCTO_ENOMEM;
+    cJSON_AddItemToArray(ctx, o);
+    return 0;
+}
+
+/* GET /api/v1/tasks[?limit=N&before=UNIX_MS]: the caller's key's tasks, newest first. */
+static void route_tasks(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    const char *lim = octo_http_query(r, "limit"), *bef = octo_http_query(r, "before");
+    char *end = NULL;
+    unsigned long long limit = lim != NULL ? strtoull(lim, &end, 10) : 20;
+    if ((lim != NULL && (*lim == '\0' || *end != '\0')) || limit == 0 ||
+        limit > OCTO_TASKSTORE_LIST_MAX) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 400, "invalid_request_error", "invalid_value",
+                                   "limit", "limit must be an integer from 1 to 1000"));
+        return;
+    }
+    unsigned long long before = bef != NULL ? strtoull(bef, &end, 10) : OCTO_TASKSTORE_U64_MAX;
+    if ((bef != NULL && (*bef == '\0' || *end != '\0')) || before > OCTO_TASKSTORE_U64_MAX) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 400, "invalid_request_error", "invalid_value",
+                                   "before", "before must be a time in unix milliseconds"));
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "tasks");
+    int rc = arr != NULL
+                 ? octo_taskstore_list_owner(&g->ts, (const uint8_t *)key.id, strlen(key.id),
+                                             before, (size_t)limit, list_task, arr)
+                 : OCTO_ENOMEM;
+    if (rc < 0) {
+        cJSON_Delete(o);
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "store_error", NULL,
+                                   "the task store failed"));
+        return;
+    }
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply_json(g, r, body);
+}
+
+/* ---- the tick --------------------------------------------------------------------------- */
+
+/* Every second: advert streams that sent nothing in time are reset; every
+ * OCTO_GATEWAY_EXPIRE_EVERY_S the adverts past their expiry leave the store and the registry;
+ * and records that did not fit the scheduler at start are tried again once there is room. */
+static void on_tick(uv_timer_t *h)
+{
+    struct octo_gateway *g = h->data;
+    uint64_t now = now_ms(g);
+    for (struct gw_in *in = g->adverts; in != NULL; in = in->next)
+        if (now - in->opened_ms > OCTO_GATEWAY_ADVERT_WAIT_MS)
+            octo_net_stream_reset(in->s); /* on_close unlinks it later */
+    if (++g->ticks % OCTO_GATEWAY_EXPIRE_EVERY_S == 0) {
+        int n = octo_providers_expire(&g->ps, &g->sched, now);
+        if (n > 0)
+            g->stats.adverts_expired += (uint64_t)n;
+    }
+    if (g->recover_pending && g->stats.in_flight < OCTO_GATEWAY_TASKS_MAX / 2) {
+        if (recover(g) != 0)
+            g->recover_pending = true;
+        drive(g);
+    }
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_config *cfg)
+{
+    *out = NULL;
+    struct octo_gateway *g = octo_calloc(1, sizeof(*g));
+    if (g == NULL)
+        return OCTO_ENOMEM;
+    g->cfg = *cfg;
+    g->started_s = (int64_t)(now_ms(g) / 1000u);
+    g->table = octo_calloc(GW_TABLE_SLOTS, sizeof(*g->table));
+    struct octo_sched_config sc = {.providers_max = OCTO_GATEWAY_PROVIDERS_MAX,
+                                   .models_max = 256,
+                                   .tasks_max = OCTO_GATEWAY_TASKS_MAX,
+                                   .seed = octo_random_u64()};
+    octo_random_bytes(sc.hash_key, sizeof(sc.hash_key));
+    int rc = g->table != NULL ? octo_sched_init(&g->sched, &sc, now_tick(g)) : OCTO_ENOMEM;
+    g->sched_ok = rc == 0;
+    struct octo_providers_load_stats ls = {0};
+    if (rc == 0) {
+        octo_provstore_init(&g->ps, cfg->store, 0);
+        rc = octo_providers_load(&g->ps, &g->sched, now_ms(g), now_tick(g), &ls);
+    }
+    octo_taskstore_init(&g->ts, cfg->store);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "POST", "/v1/chat/completions", route_chat, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "POST", "/v1/completions", route_completions, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "GET", "/v1/models", route_models, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "GET", "/api/v1/providers", route_providers, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "GET", "/api/v1/tasks/{}", route_task, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "GET", "/api/v1/tasks", route_tasks, g);
+    /* last: the routes and the handler are not taken back if a later step fails, and a start
+     * that fails ends the node (which stops the API and the net first) */
+    if (rc == 0)
+        rc = octo_net_handle(cfg->net, OCTO_ADVERT_PROTOCOL, on_advert_stream, g);
+    if (rc == 0)
+        rc = recover(g);
+    if (rc != 0) {
+        for (uint32_t i = 0; i < GW_TABLE_SLOTS; i++)
+            while (g->table != NULL && g->table[i] != NULL)
+                task_free(g->table[i]);
+        if (g->sched_ok)
+            octo_sched_deinit(&g->sched);
+        octo_free(g->table);
+        octo_free(g);
+        return rc;
+    }
+    uv_timer_init(cfg->loop, &g->timer);
+    g->timer.data = g;
+    g->timer_open = true;
+    uv_timer_init(cfg->loop, &g->tick);
+    g->tick.data = g;
+    g->tick_open = true;
+    uv_timer_start(&g->tick, on_tick, 1000, 1000);
+    OCTO_INFO("gateway: %u stored provider adverts loaded (%u expired, %u rejected)", ls.loaded,
+              ls.expired, ls.rejected);
+    drive(g); /* recovered tasks */
+    *out = g;
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct octo_gateway *g = h->data;
+    if (h == (uv_handle_t *)&g->timer)
+        g->timer_open = false;
+    else
+        g->tick_open = false;
+}
+
+void octo_gateway_stop(struct octo_gateway *g)
+{
+    if (g == NULL || g->stopped)
+        return;
+    for (uint32_t i = 0; i < GW_TABLE_SLOTS;) {
+        struct gw_task *t = g->table[i];
+        if (t != NULL && t->req != NULL) { /* may free t: look at slot i again */
+            answer_error(t, 503, "server_error", "shutting_down", "the gateway is stopping");
+            continue;
+        }
+        i++;
+    }
+    g->stopped = true;
+    uv_close((uv_handle_t *)&g->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&g->tick, on_timer_closed);
+}
+
+void octo_gateway_destroy(struct octo_gateway *g)
+{
+    if (g == NULL)
+        return;
+    for (uint32_t i = 0; i < GW_TABLE_SLOTS; i++) {
+        while (g->table[i] != NULL)
+            task_free(g->table[i]);
+    }
+    octo_sched_deinit(&g->sched);
+    octo_free(g->table);
+    octo_free(g);
+}
+
+const struct octo_gateway_stats *octo_gateway_stats(const struct octo_gateway *g)
+{
+    return &g->stats;
+}
+
+uint32_t octo_gateway_providers(const struct octo_gateway *g)
+{
+    return octo_sched_registry(&g->sched)->count;
+}

@@ -1,0 +1,715 @@
+/*
+ * provider.c — the provider role (provider.h): the model's advert, the advert client, and the
+ * task server that runs assignments in sandboxes on libuv pool threads.
+ *
+ * A job's life: ASSIGN read on the loop -> uv_queue_work (octo_taskrun_run blocks its pool
+ * thread; pieces become TOKEN frames in job->pending under p->mu and wake p->async) -> the
+ * loop moves pending frames to the stream -> after_work appends RESULT or ERROR, flushes and
+ * closes. A job outlives its stream when the orchestrator resets it (job->s becomes NULL and
+ * job->cancel is set so the runner stops at its next piece); it is freed in after_work.
+ */
+#include "node/provider.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/log.h"
+#include "crypto/hash.h"
+#include "exec/taskrun.h"
+#include "infer/gguf.h"
+#include "intel/advert.h"
+#include "intel/taskwire.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct prov_job {
+    struct octo_provider *p;
+    struct prov_job *next;
+    struct octo_net_stream *s; /* NULL once the stream is gone */
+    struct octo_taskwire_reader rd;
+    struct octo_taskwire_assign assign;
+    bool assigned, running;
+    bool finishing; /* the last frame is queued: close once everything is written */
+    uint64_t opened_ms;
+    uv_work_t work;
+    atomic_bool cancel;
+    struct octo_buf pending; /* frames from the run thread (under p->mu) */
+    struct octo_buf out;     /* frames being written on the loop */
+    size_t out_off;
+    bool overflow; /* pending passed OCTO_PROVIDER_OUT_MAX: cut off */
+    struct octo_taskrun_result res;
+    uint64_t started_ns;
+};
+
+struct prov_orch {
+    struct octo_provider *p;
+    struct octo_multiaddr addr;
+    struct octo_peerid id;
+    bool acked, busy; /* busy: a dial or an advert stream is in flight */
+    uint64_t next_ms; /* when to advertise next */
+    struct octo_taskwire_reader rd;
+};
+
+struct octo_provider {
+    struct octo_provider_config cfg;
+    char model_path[4096], runner_exe[4096];
+    char model_name[OCTO_ADVERT_NAME_MAX + 1];
+    char quant[OCTO_ADVERT_QUANT_MAX + 1];
+    uint8_t weights_hash[32];
+    uint32_t context_len;
+    struct prov_orch orch[OCTO_PROVIDER_ORCH_MAX];
+    size_t n_orch;
+    uv_timer_t timer;
+    uv_async_t async;
+    pthread_mutex_t mu;
+    struct prov_job *jobs; /* every live job */
+    uint32_t n_jobs;
+    uint32_t running;
+    bool stopped;
+    bool async_closed; /* under mu: run threads no longer wake the loop */
+    int handles;       /* open libuv handles */
+    struct octo_provider_stats stats;
+};
+
+static uint64_t wall_ms(const struct octo_provider *p)
+{
+    return (uint64_t)(octo_clock_wall(p->cfg.clock) / (int64_t)OCTO_NS_PER_MS);
+}
+
+/* ---- the model's description ------------------------------------------------------------ */
+
+/* Name: the file name without directories and a .gguf suffix, reduced to the advert alphabet. */
+static void model_name_from_path(const char *path, char *out, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".gguf") == 0)
+        n -= 5;
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = base[i];
+        out[i] = (isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.') ? c : '-';
+    }
+    out[n] = '\0';
+}
+
+static int read_model(struct octo_provider *p)
+{
+    int fd = open(p->model_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return OCTO_ENOTFOUND;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+        close(fd);
+        return OCTO_EIO;
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return OCTO_EIO;
+    octo_sha256(map, len, p->weights_hash);
+    struct octo_gguf g;
+    octo_gguf_init(&g);
+    int rc = octo_gguf_parse(&g, map, len);
+    if (rc == 0) {
+        const char *arch = NULL;
+        size_t alen = 0;
+        char key[96];
+        if (octo_gguf_get_str(&g, "general.architecture", &arch, &alen) == 0 && alen < 64) {
+            snprintf(key, sizeof(key), "%.*s.context_length", (int)alen, arch);
+            if (octo_gguf_get_u32(&g, key, &p->context_len) != 0)
+                p->context_len = 0;
+        }
+        const struct octo_gguf_tensor *t = octo_gguf_find_tensor(&g, "blk.0.attn_q.weight");
+        const char *tn = t != NULL ? octo_ggml_type_name(t->type) : "unknown";
+        size_t i = 0;
+        for (; tn[i] != '\0' && i < OCTO_ADVERT_QUANT_MAX; i++)
+            p->quant[i] = (char)tolower((unsigned char)tn[i]);
+        p->quant[i] = '\0';
+    }
+    octo_gguf_deinit(&g);
+    munmap(map, len);
+    if (p->context_len == 0 || p->context_len > OCTO_ADVERT_CONTEXT_MAX)
+        p->context_len = 2048;
+    return rc == 0 ? 0 : OCTO_EMALFORMED;
+}
+
+/* /ip4/0.0.0.0/... or /ip6/::/... */
+static bool unspecified(const struct octo_multiaddr *ma)
+{
+    static const uint8_t zero[16];
+    /* binary form: varint code (0x04 ip4 or 0x29 ip6), then the address bytes */
+    if (ma->len >= 5 && ma->bytes[0] == 0x04)
+        return memcmp(ma->bytes + 1, zero, 4) == 0;
+    if (ma->len >= 17 && ma->bytes[0] == 0x29)
+        return memcmp(ma->bytes + 1, zero, 16) == 0;
+    return false;
+}
+
+static int make_advert(struct octo_provider *p, uint8_t *out, size_t cap, size_t *len)
+{
+    struct octo_advert a;
+    octo_advert_init(&a);
+    octo_peerid_from_pubkey(&p->cfg.identity->pub, &a.provider);
+    uint64_t now = wall_ms(p);
+    a.seq = now;
+    a.price_in_per_mtok = p->cfg.price_in;
+    a.price_out_per_mtok = p->cfg.price_out;
+    a.expiry_ms = now + OCTO_PROVIDER_ADVERT_TTL_MS;
+    a.max_concurrency = p->cfg.concurrency;
+    a.hw_tier = OCTO_HW_TIER_CPU;
+    a.isolation = OCTO_ISOLATION_PROCESS;
+    memcpy(a.country, p->cfg.country, sizeof(a.country));
+    memcpy(a.continent, p->cfg.continent, sizeof(a.continent));
+    a.models_count = 1;
+    snprintf(a.models[0].name, sizeof(a.models[0].name), "%s", p->model_name);
+    snprintf(a.models[0].quant, sizeof(a.models[0].quant), "%s", p->quant);
+    memcpy(a.models[0].weights_hash, p->weights_hash, 32);
+    a.models[0].context_len = p->context_len;
+    struct octo_multiaddr addrs[OCTO_ADVERT_ENDPOINTS_MAX];
+    size_t n = octo_net_listen_addrs(p->cfg.net, addrs, OCTO_ADVERT_ENDPOINTS_MAX);
+    for (size_t i = 0; i < n && addrs[i].len <= OCTO_ADVERT_ENDPOINT_MAX; i++) {
+        if (unspecified(&addrs[i]))
+            continue; /* 0.0.0.0 or :: names no host to others */
+        a.endpoints[a.endpoints_count].len = (uint16_t)addrs[i].len;
+        memcpy(a.endpoints[a.endpoints_count].bytes, addrs[i].bytes, addrs[i].len);
+        a.endpoints_count++;
+    }
+    enum octo_advert_reason why;
+    int rc = octo_advert_sign(&a, p->cfg.identity, out, cap, len, &why);
+    if (rc != 0)
+        OCTO_ERROR("provider: cannot sign the advert: %s", octo_advert_reason_str(why));
+    return rc;
+}
+
+/* ---- advertising ---------------------------------------------------------------------- */
+
+static void advert_on_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
+{
+    struct prov_orch *o = ctx;
+    uint8_t kind;
+    const uint8_t *body;
+    size_t blen;
+    if (octo_taskwire_feed(&o->rd, data, len) != 0) {
+        octo_net_stream_reset(s);
+        return;
+    }
+    while (octo_taskwire_next(&o->rd, &kind, &body, &blen) == 1) {
+        if (kind == OCTO_TASKWIRE_ACK) {
+            if (!o->acked)
+                OCTO_INFO("provider: advert of %s accepted by an orchestrator", o->p->model_name);
+            o->acked = true;
+            o->p->stats.adverts_acked++;
+            o->next_ms = wall_ms(o->p) + OCTO_PROVIDER_ADVERT_TTL_MS / 3;
+        } else {
+            struct octo_taskwire_error e;
+            if (kind == OCTO_TASKWIRE_ERROR && octo_taskwire_error_decode(body, blen, &e) == 0)
+                OCTO_WARN("provider: advert refused: %s: %s", e.code, e.message);
+            o->p->stats.adverts_refused++;
+        }
+        OCTO_IGNORE(octo_net_stream_close(s));
+    }
+}
+
+static void advert_on_open(struct octo_net_stream *s, int status, void *ctx)
+{
+    struct prov_orch *o = ctx;
+    if (status != 0)
+        return;
+    static uint8_t signed_ad[OCTO_ADVERT_SIGNED_MAX];
+    size_t n;
+    struct octo_buf f;
+    octo_buf_init(&f, OCTO_ADVERT_SIGNED_MAX + OCTO_TASKWIRE_HEADER);
+    if (make_advert(o->p, signed_ad, sizeof(signed_ad), &n) == 0 &&
+        octo_taskwire_frame(&f, OCTO_TASKWIRE_ADVERT, signed_ad, n) == 0 &&
+        octo_net_stream_write(s, f.data, f.len) == (int)f.len)
+        o->p->stats.adverts_sent++;
+    else
+        octo_net_stream_reset(s);
+    octo_buf_deinit(&f);
+}
+
+static void advert_on_close(struct octo_net_stream *s, int status, void *ctx)
+{
+    (void)s;
+    (void)status;
+    struct prov_orch *o = ctx;
+    o->busy = false;
+    octo_taskwire_reader_deinit(&o->rd);
+}
+
+static const struct octo_net_stream_ops advert_ops = {
+    .on_open = advert_on_open,
+    .on_data = advert_on_data,
+    .on_close = advert_on_close,
+};
+
+static void advertise_to(struct prov_orch *o)
+{
+    octo_taskwire_reader_init(&o->rd, 4096);
+    o->busy = true;
+    if (octo_net_stream_open(o->p->cfg.net, &o->id, OCTO_ADVERT_PROTOCOL, &advert_ops, o, NULL) !=
+        0) {
+        o->busy = false;
+        octo_taskwire_reader_deinit(&o->rd);
+    }
+}
+
+static void on_dialed(struct octo_net *n, int status, const struct octo_peerid *peer, void *ctx)
+{
+    (void)n;
+    (void)peer;
+    struct prov_orch *o = ctx;
+    o->busy = false;
+    if (status != 0 || o->p->stopped) {
+        OCTO_DEBUG("provider: orchestrator dial failed: %s", octo_strerror(status));
+        return;
+    }
+    advertise_to(o);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct octo_provider *p = t->data;
+    uint64_t now = wall_ms(p);
+    for (struct prov_job *j = p->jobs; j != NULL; j = j->next)
+        if (!j->assigned && j->s != NULL && now - j->opened_ms > OCTO_PROVIDER_ASSIGN_WAIT_MS)
+            octo_net_stream_reset(j->s); /* no ASSIGN in time; on_close frees it */
+    for (size_t i = 0; i < p->n_orch; i++) {
+        struct prov_orch *o = &p->orch[i];
+        if (o->busy || now < o->next_ms)
+            continue;
+        o->next_ms = now + OCTO_PROVIDER_RETRY_MS; /* an ACK moves it further */
+        o->busy = true;
+        if (octo_net_dial(p->cfg.net, &o->addr, on_dialed, o) != 0)
+            o->busy = false;
+    }
+}
+
+/* ---- tasks ---------------------------------------------------------------------------- */
+
+static void job_flush(struct prov_job *j)
+{
+    while (j->s != NULL && j->out_off < j->out.len) {
+        int n = octo_net_stream_write(j->s, j->out.data + j->out_off, j->out.len - j->out_off);
+        if (n < 0) {
+            octo_net_stream_reset(j->s);
+            return;
+        }
+        if (n == 0)
+            return; /* on_writable */
+        j->out_off += (size_t)n;
+    }
+    if (j->out_off == j->out.len) {
+        octo_buf_reset(&j->out);
+        j->out_off = 0;
+        if (j->finishing && j->s != NULL) {
+            j->finishing = false;
+            OCTO_IGNORE(octo_net_stream_close(j->s));
+        }
+    }
+}
+
+/* Queues the job's last frame (already in out) and closes the stream once it is sent. */
+static void job_finish(struct prov_job *j)
+{
+    j->finishing = true;
+    job_flush(j);
+}
+
+/* Moves frames the run thread queued to the stream. */
+static void job_take_pending(struct prov_job *j)
+{
+    struct octo_provider *p = j->p;
+    pthread_mutex_lock(&p->mu);
+    int rc = j->pending.len > 0 ? octo_buf_append(&j->out, j->pending.data, j->pending.len) : 0;
+    octo_buf_reset(&j->pending);
+    pthread_mutex_unlock(&p->mu);
+    if (rc != 0 && j->s != NULL) {
+        octo_net_stream_reset(j->s); /* the orchestrator does not read: cut it off */
+        atomic_store(&j->cancel, true);
+    }
+    job_flush(j);
+}
+
+static void on_async(uv_async_t *a)
+{
+    struct octo_provider *p = a->data;
+    for (struct prov_job *j = p->jobs; j != NULL; j = j->next)
+        if (j->running)
+            job_take_pending(j);
+}
+
+static int on_piece(void *ctx, const char *text, size_t len)
+{
+    struct prov_job *j = ctx;
+    struct octo_provider *p = j->p;
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    for (size_t off = 0; rc == 0 && off < len; off += OCTO_TASKWIRE_TOKEN_MAX) {
+        size_t n = len - off < OCTO_TASKWIRE_TOKEN_MAX ? len - off : OCTO_TASKWIRE_TOKEN_MAX;
+        rc = octo_taskwire_frame(&j->pending, OCTO_TASKWIRE_TOKEN, text + off, n);
+    }
+    if (!p->async_closed)
+        uv_async_send(&p->async);
+    pthread_mutex_unlock(&p->mu);
+    if (rc != 0)
+        j->overflow = true;
+    return rc != 0 || atomic_load(&j->cancel) ? 1 : 0;
+}
+
+static void run_work(uv_work_t *w)
+{
+    struct prov_job *j = w->data;
+    struct octo_provider *p = j->p;
+    struct octo_taskrun_spec spec = {
+        .runner_exe = p->runner_exe,
+        .model_path = p->model_path,
+        .kind = j->assign.kind == OCTO_TASKWIRE_COMPLETION ? OCTO_TASKRUN_COMPLETION
+                                                           : OCTO_TASKRUN_CHAT,
+        .request = (const uint8_t *)j->assign.request,
+        .request_len = j->assign.request_len,
+        .threads = p->cfg.threads,
+        .on_piece = on_piece,
+        .ctx = j,
+        .cancel = &j->cancel,
+    };
+    uint64_t left = j->assign.deadline_ms > wall_ms(p) ? j->assign.deadline_ms - wall_ms(p) : 1;
+    spec.limits.wall_ms = left < OCTO_TASKRUN_WALL_MS_DEFAULT ? left : OCTO_TASKRUN_WALL_MS_DEFAULT;
+    if (octo_taskrun_run(&spec, &j->res) != 0 && j->res.error[0] == '\0') {
+        j->res.ok = false;
+        snprintf(j->res.error, sizeof(j->res.error), "invalid_request");
+    }
+}
+
+static void send_error(struct octo_buf *out, const char *code, const char *message, bool retry)
+{
+    struct octo_taskwire_error e = {.retry = retry};
+    snprintf(e.code, sizeof(e.code), "%s", code);
+    snprintf(e.message, sizeof(e.message), "%s", message);
+    OCTO_IGNORE(octo_taskwire_error_encode(out, &e));
+}
+
+static void job_free(struct prov_job *j)
+{
+    struct octo_provider *p = j->p;
+    for (struct prov_job **pp = &p->jobs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == j) {
+            *pp = j->next;
+            p->n_jobs--;
+            break;
+        }
+    }
+    octo_taskwire_assign_free(&j->assign);
+    octo_taskwire_reader_deinit(&j->rd);
+    octo_buf_deinit(&j->pending);
+    octo_buf_deinit(&j->out);
+    octo_free(j);
+}
+
+/* The run's last frame: RESULT, or ERROR (retry when the fault is this node's, not the
+ * request's). */
+static void job_finish_frame(struct prov_job *j, uint64_t run_ns)
+{
+    struct octo_taskrun_result *r = &j->res;
+    if (j->overflow) {
+        send_error(&j->out, "overflow", "the orchestrator did not read the stream", true);
+    } else if (r->ok) {
+        struct octo_taskwire_result res = {.prompt_tokens = r->prompt_tokens,
+                                           .completion_tokens = r->completion_tokens,
+                                           .ttft_ns = r->ttft_ns,
+                                           .run_ns = run_ns};
+        snprintf(res.finish, sizeof(res.finish), "%s", r->finish);
+        memcpy(res.model_sha256, r->model_sha256, 32);
+        OCTO_IGNORE(octo_taskwire_result_encode(&j->out, &res));
+    } else {
+        bool request_fault = strcmp(r->error, "invalid_request") == 0 ||
+                             strcmp(r->error, "context_length_exceeded") == 0 ||
+                             strcmp(r->error, "request_too_large") == 0;
+        send_error(&j->out, r->error[0] != '\0' ? r->error : "runner",
+                   r->message[0] != '\0' ? r->message : "the run failed", !request_fault);
+    }
+}
+
+static void run_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct prov_job *j = w->data;
+    struct octo_provider *p = j->p;
+    uint64_t run_ns = uv_hrtime() - j->started_ns;
+    p->stats.run_ns_total += run_ns;
+    p->running--;
+    p->stats.running = p->running;
+    j->running = false;
+    job_take_pending(j);
+    if (j->res.ok && !j->overflow) {
+        p->stats.tasks_succeeded++;
+        p->stats.tokens_out += j->res.completion_tokens;
+    } else if (atomic_load(&j->cancel)) {
+        p->stats.tasks_cancelled++;
+    } else {
+        p->stats.tasks_failed++;
+        OCTO_WARN("provider: task failed: %s: %s", j->res.error, j->res.message);
+    }
+    if (j->s == NULL) {
+        job_free(j);
+        return;
+    }
+    job_finish_frame(j, run_ns);
+    job_finish(j);
+}
+
+/* Checks an ASSIGN and starts its run, or answers ERROR. */
+static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
+{
+    struct octo_provider *p = j->p;
+    p->stats.tasks_assigned++;
+    const char *why = NULL, *code = "busy";
+    if (octo_taskwire_assign_decode(body, len, &j->assign) != 0) {
+        p->stats.frames_bad++;
+        why = "malformed assignment";
+        code = "malformed";
+    } else if (strcmp(j->assign.model, p->model_name) != 0) {
+        why = "this provider does not serve that model";
+        code = "model_not_served";
+    } else if (j->assign.deadline_ms <= wall_ms(p)) {
+        why = "the deadline has passed";
+        code = "deadline";
+    } else if (p->stopped || p->running >= p->cfg.concurrency) {
+        why = "every slot is taken";
+    }
+    j->assigned = true;
+    octo_taskwire_reader_deinit(&j->rd); /* one ASSIGN per stream: nothing more is read */
+    octo_taskwire_reader_init(&j->rd, OCTO_TASKWIRE_HEADER);
+    if (why != NULL) {
+        p->stats.tasks_refused++;
+        send_error(&j->out, code, why, true);
+        job_finish(j);
+        return;
+    }
+    j->running = true;
+    p->running++;
+    p->stats.running = p->running;
+    j->started_ns = uv_hrtime();
+    j->work.data = j;
+    if (uv_queue_work(p->cfg.loop, &j->work, run_work, run_done) != 0) {
+        j->running = false;
+        p->running--;
+        p->stats.running = p->running;
+        send_error(&j->out, "busy", "cannot start the run", true);
+        job_finish(j);
+    }
+}
+
+static void task_on_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
+{
+    struct prov_job *j = ctx;
+    if (octo_taskwire_feed(&j->rd, data, len) != 0) {
+        j->p->stats.frames_bad++;
+        octo_net_stream_reset(s);
+        return;
+    }
+    uint8_t kind;
+    const uint8_t *body;
+    size_t blen;
+    if (j->assigned) { /* the orchestrator half-closes after its ASSIGN: nothing may follow */
+        j->p->stats.frames_bad++;
+        octo_net_stream_reset(s);
+        return;
+    }
+    while (octo_taskwire_next(&j->rd, &kind, &body, &blen) == 1) {
+        if (kind != OCTO_TASKWIRE_ASSIGN || j->assigned) {
+            j->p->stats.frames_bad++;
+            octo_net_stream_reset(s);
+            return;
+        }
+        job_assign(j, body, blen);
+    }
+}
+
+static void task_on_writable(struct octo_net_stream *s, void *ctx)
+{
+    (void)s;
+    job_flush(ctx);
+}
+
+static void task_on_close(struct octo_net_stream *s, int status, void *ctx)
+{
+    (void)s;
+    (void)status;
+    struct prov_job *j = ctx;
+    j->s = NULL;
+    if (j->running) {
+        atomic_store(&j->cancel, true); /* freed when the run returns */
+        return;
+    }
+    job_free(j);
+}
+
+static const struct octo_net_stream_ops task_ops = {
+    .on_data = task_on_data,
+    .on_writable = task_on_writable,
+    .on_close = task_on_close,
+};
+
+static bool from_orchestrator(const struct octo_provider *p, const struct octo_peerid *peer)
+{
+    for (size_t i = 0; i < p->n_orch; i++)
+        if (octo_peerid_equal(&p->orch[i].id, peer))
+            return true;
+    return false;
+}
+
+static void on_task_stream(struct octo_net_stream *s, void *ctx)
+{
+    struct octo_provider *p = ctx;
+    if (p->stopped || !from_orchestrator(p, octo_net_stream_peer(s)) ||
+        p->n_jobs >= OCTO_PROVIDER_JOBS_MAX(p->cfg.concurrency))
+        return; /* not set: the stream is reset */
+    struct prov_job *j = octo_calloc(1, sizeof(*j));
+    if (j == NULL)
+        return;
+    j->p = p;
+    j->s = s;
+    octo_taskwire_reader_init(&j->rd, OCTO_TASKWIRE_FRAME_MAX);
+    octo_buf_init(&j->pending, OCTO_PROVIDER_OUT_MAX);
+    octo_buf_init(&j->out, 2 * OCTO_PROVIDER_OUT_MAX);
+    atomic_init(&j->cancel, false);
+    j->opened_ms = wall_ms(p);
+    j->next = p->jobs;
+    p->jobs = j;
+    p->n_jobs++;
+    octo_net_stream_set_ops(s, &task_ops, j);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+static int copy_path(char *dst, size_t cap, const char *src)
+{
+    if (src == NULL || src[0] != '/' || strlen(src) >= cap)
+        return OCTO_EINVAL;
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+static int setup_orchestrators(struct octo_provider *p)
+{
+    if (p->cfg.orchestrators_count > OCTO_PROVIDER_ORCH_MAX)
+        return OCTO_EINVAL;
+    for (size_t i = 0; i < p->cfg.orchestrators_count; i++) {
+        struct prov_orch *o = &p->orch[p->n_orch];
+        struct sockaddr_storage sa;
+        bool has_peer = false;
+        if (octo_net_multiaddr_to_sockaddr(&p->cfg.orchestrators[i], &sa, &o->id, &has_peer) != 0 ||
+            !has_peer)
+            return OCTO_EINVAL;
+        o->p = p;
+        o->addr = p->cfg.orchestrators[i];
+        p->n_orch++;
+    }
+    return 0;
+}
+
+int octo_provider_start(struct octo_provider **out, const struct octo_provider_config *cfg)
+{
+    *out = NULL;
+    struct octo_provider *p = octo_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OCTO_ENOMEM;
+    p->cfg = *cfg;
+    if (p->cfg.price_in == 0)
+        p->cfg.price_in = OCTO_PROVIDER_PRICE_DEFAULT;
+    if (p->cfg.price_out == 0)
+        p->cfg.price_out = OCTO_PROVIDER_PRICE_DEFAULT;
+    if (p->cfg.concurrency == 0)
+        p->cfg.concurrency = 1;
+    int rc = copy_path(p->model_path, sizeof(p->model_path), cfg->model_path);
+    if (rc == 0)
+        rc = copy_path(p->runner_exe, sizeof(p->runner_exe), cfg->runner_exe);
+    if (rc == 0 && p->cfg.concurrency > OCTO_PROVIDER_CONCURRENCY_MAX)
+        rc = OCTO_EINVAL;
+    if (rc == 0)
+        rc = setup_orchestrators(p);
+    if (rc == 0) {
+        model_name_from_path(p->model_path, p->model_name, sizeof(p->model_name));
+        rc = read_model(p);
+    }
+    if (rc == 0) { /* an advert that cannot be signed (bad region, ...) fails the start */
+        static uint8_t probe[OCTO_ADVERT_SIGNED_MAX];
+        size_t n;
+        rc = make_advert(p, probe, sizeof(probe), &n) == 0 ? 0 : OCTO_EINVAL;
+    }
+    if (rc == 0)
+        rc = octo_net_handle(cfg->net, OCTO_TASK_PROTOCOL, on_task_stream, p);
+    if (rc != 0) {
+        octo_free(p);
+        return rc;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    uv_timer_init(cfg->loop, &p->timer);
+    uv_async_init(cfg->loop, &p->async, on_async);
+    p->timer.data = p;
+    p->async.data = p;
+    p->handles = 2;
+    uv_timer_start(&p->timer, on_timer, 0, 500);
+    OCTO_INFO("provider: serving %s (%s, context %u) to %zu orchestrator(s)", p->model_name,
+              p->quant, p->context_len, p->n_orch);
+    *out = p;
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct octo_provider *p = h->data;
+    p->handles--;
+}
+
+void octo_provider_stop(struct octo_provider *p)
+{
+    if (p == NULL || p->stopped)
+        return;
+    p->stopped = true;
+    for (struct prov_job *j = p->jobs; j != NULL; j = j->next)
+        atomic_store(&j->cancel, true);
+    pthread_mutex_lock(&p->mu);
+    p->async_closed = true;
+    pthread_mutex_unlock(&p->mu);
+    uv_close((uv_handle_t *)&p->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&p->async, on_handle_closed);
+}
+
+bool octo_provider_idle(const struct octo_provider *p)
+{
+    return p == NULL || (p->handles == 0 && p->running == 0);
+}
+
+void octo_provider_destroy(struct octo_provider *p)
+{
+    if (p == NULL)
+        return;
+    OCTO_ASSERT(octo_provider_idle(p));
+    while (p->jobs != NULL)
+        job_free(p->jobs);
+    pthread_mutex_destroy(&p->mu);
+    octo_free(p);
+}
+
+const struct octo_provider_stats *octo_provider_stats(const struct octo_provider *p)
+{
+    return &p->stats;
+}
+
+const char *octo_provider_model(const struct octo_provider *p)
+{
+    return p->model_name;
+}
