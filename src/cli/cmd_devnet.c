@@ -20,8 +20,11 @@
  * PR_SET_PDEATHSIG, so they stop with the devnet even when it is killed outright.
  *
  * Ports: the gateway on P, the orchestrator's libp2p listener on P+1 (the providers are given
- * it with --bootstrap), the validators' on P+10.., the other nodes on
- * ephemeral ports.
+ * it with --bootstrap), the validators' on P+10.., the providers' on ephemeral ports; every node
+ * serves its HTTP API (/health, /metrics): the validators' on P+30.., the providers' on P+50..
+ * The accounts: a0 the orchestrator, a1.. the providers, the last the payer whose escrows pay
+ * for the demo key's tasks (its key is given to the orchestrator with --payer-home); on the
+ * first run the orchestrator and the providers register their roles on the chain.
  */
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -55,6 +58,11 @@
 #define READY_S 60         /* a node must be ready within this */
 #define STOP_S 10          /* a node must stop within this after SIGTERM */
 #define STATUS_EVERY_S 5   /* status line interval */
+/* Ports from P: the gateway P, the orchestrator's libp2p P+1, the validators' libp2p P+10..,
+ * their HTTP APIs (/metrics) P+30.., the providers' HTTP APIs P+50..; the last is P+65. */
+#define DEVNET_PORTS 80
+#define VAL_HTTP_OFF 30
+#define PROV_HTTP_OFF 50
 
 static const struct octo_flag devnet_flags[] = {
     {"dir", 0, true, false, "DIR", "where the network lives (default ./octo-devnet)"},
@@ -76,6 +84,7 @@ struct proc {
 
 struct devnet {
     struct octo_cli *cli;
+    bool first_run; /* the network was written by this run: its roles are registered */
     char key_id[OCTO_APIKEY_ID_HEX + 1]; /* the demo key, revoked when the devnet stops */
     char dir[DEVNET_DIR_MAX];
     uint64_t validators, providers, port, run_for;
@@ -293,13 +302,15 @@ static int prepare(struct devnet *d)
         fprintf(d->cli->out, "starting the network in %s again\n", out);
         return OCTO_EXIT_OK;
     }
+    d->first_run = true;
     if (octo_fs_exists(out) == 1)
         return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
                              "devnet: %s is there but incomplete (a first run cut short?): "
                              "remove %s",
                              out, d->dir);
     snprintf(vals, sizeof(vals), "%llu", (unsigned long long)d->validators);
-    snprintf(accs, sizeof(accs), "%llu", (unsigned long long)(1 + d->providers));
+    /* a0 the orchestrator, a1.. the providers, the last the payer that escrows the tasks */
+    snprintf(accs, sizeof(accs), "%llu", (unsigned long long)(2 + d->providers));
     snprintf(base, sizeof(base), "%llu", (unsigned long long)(d->port + 10));
     const char *args[] = {"testnet", "--validators", vals, "--accounts", accs, "--out",
                           out,       "--base-port",  base, NULL};
@@ -316,8 +327,8 @@ static int prepare(struct devnet *d)
     return write_params(d);
 }
 
-/* The orchestrator's libp2p address with its peer id, for the providers' --bootstrap. */
-static int orchestrator_addr(struct devnet *d, const char *home, char *out, size_t cap)
+/* The libp2p address of the node whose home is `home`, listening on port, with its peer id. */
+static int node_addr(const char *home, uint64_t port, char *out, size_t cap)
 {
     struct octo_config cfg;
     struct octo_config_error cerr;
@@ -331,8 +342,36 @@ static int orchestrator_addr(struct devnet *d, const char *home, char *out, size
     octo_identity_deinit(&id);
     char text[OCTO_PEERID_TEXT_MAX];
     OCTO_ASSERT(octo_peerid_to_base58(&pid, text, sizeof(text)) > 0);
-    snprintf(out, cap, "/ip4/127.0.0.1/tcp/%llu/p2p/%s", (unsigned long long)(d->port + 1), text);
+    snprintf(out, cap, "/ip4/127.0.0.1/tcp/%llu/p2p/%s", (unsigned long long)port, text);
     return 0;
+}
+
+/* First run: the orchestrator's and the providers' accounts register their roles on the chain
+ * (`octo tx register`, staking the design's amounts), so that tasks are escrowed and settled
+ * there. */
+static int register_roles(struct devnet *d)
+{
+    char v0[DEVNET_DIR_MAX + 16], node[192], log[DEVNET_DIR_MAX + 64];
+    snprintf(v0, sizeof(v0), "%s/net/v0", d->dir);
+    snprintf(log, sizeof(log), "%s/logs/setup.log", d->dir);
+    if (node_addr(v0, d->port + 10, node, sizeof(node)) != 0)
+        return -1;
+    for (size_t i = d->validators; i < d->n; i++) {
+        const char *role = i == d->validators ? "orchestrator" : "compute";
+        const char *args[] = {"tx", "register", role,        "--home", d->p[i].home, "--node",
+                              node, "--wait",   "--timeout", "60",     NULL};
+        if (run_octo(args, log) != 0)
+            return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
+                                 "devnet: %s could not register as %s on the chain (see %s)",
+                                 d->p[i].name, role, log);
+    }
+    return 0;
+}
+
+/* The payer's home: the account after the providers'. */
+static void payer_home(const struct devnet *d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/net/accounts/a%llu", d->dir, (unsigned long long)(d->providers + 1));
 }
 
 /* Regions the devnet's providers claim, in turn (geo routing has something to choose from). */
@@ -349,24 +388,34 @@ static int launch(struct devnet *d)
         struct proc *p = &d->p[d->n++];
         snprintf(p->name, sizeof(p->name), "v%u", (unsigned)i);
         snprintf(p->home, sizeof(p->home), "%s/net/v%llu", d->dir, (unsigned long long)i);
-        const char *extra[] = {NULL};
+        char vhttp[32];
+        snprintf(vhttp, sizeof(vhttp), "127.0.0.1:%llu",
+                 (unsigned long long)(d->port + VAL_HTTP_OFF + i));
+        const char *extra[] = {"--http", vhttp, NULL};
         if (start(d, p, extra) != 0)
             return -1;
     }
     struct proc *o = &d->p[d->n++];
     snprintf(o->name, sizeof(o->name), "orchestrator");
     snprintf(o->home, sizeof(o->home), "%s/net/accounts/a0", d->dir);
-    const char *oextra[] = {"--role", "orchestrator", "--http", http, "--listen", olisten, NULL};
-    if (start(d, o, oextra) != 0 || orchestrator_addr(d, o->home, boot, sizeof(boot)) != 0)
+    char payer[DEVNET_DIR_MAX + 64];
+    payer_home(d, payer, sizeof(payer));
+    const char *oextra[] = {"--role", "orchestrator", "--http", http, "--listen",
+                            olisten,  "--payer-home", payer,    NULL};
+    if (start(d, o, oextra) != 0 || node_addr(o->home, d->port + 1, boot, sizeof(boot)) != 0)
         return -1;
     for (uint64_t i = 0; i < d->providers; i++) {
         struct proc *p = &d->p[d->n++];
         snprintf(p->name, sizeof(p->name), "p%u", (unsigned)i);
         snprintf(p->home, sizeof(p->home), "%s/net/accounts/a%llu", d->dir,
                  (unsigned long long)(i + 1));
-        const char *extra[] = {"--role",        "provider", "--model",  model,
-                               "--bootstrap",   boot,       "--region", devnet_regions[i % 4],
-                               "--concurrency", "2",        NULL};
+        char phttp[32];
+        snprintf(phttp, sizeof(phttp), "127.0.0.1:%llu",
+                 (unsigned long long)(d->port + PROV_HTTP_OFF + i));
+        const char *extra[] = {
+            "--http",        phttp,         "--role", "provider", "--model",
+            model,           "--bootstrap", boot,     "--region", devnet_regions[i % 4],
+            "--concurrency", "2",           NULL};
         if (start(d, p, extra) != 0)
             return -1;
     }
@@ -447,9 +496,20 @@ static int demo_key(struct devnet *d, char text[OCTO_APIKEY_TEXT_LEN + 1])
 {
     struct octo_identity id;
     struct octo_store *s = NULL;
-    int rc = orchestrator_store(d, &s, &id);
+    int rc = orchestrator_store(d, &s, NULL);
     if (rc != 0)
         return rc;
+    /* bound to the payer's account: the one whose escrows pay for the key's tasks */
+    char payer[DEVNET_DIR_MAX + 64];
+    payer_home(d, payer, sizeof(payer));
+    struct octo_config cfg;
+    struct octo_config_error cerr;
+    struct octo_home_error herr;
+    if (octo_config_init(&cfg, payer, environ, &cerr) != 0 ||
+        octo_home_load_identity(&cfg, NULL, &id, &herr) != 0) {
+        octo_store_close(s);
+        return -1;
+    }
     uint8_t kid[OCTO_APIKEY_ID_HEX / 2], secret[OCTO_APIKEY_SECRET_LEN];
     struct octo_apikey k;
     do {
@@ -555,13 +615,13 @@ static int run_devnet(struct octo_cli *cli)
         ((v = octo_args_get(a, "providers")) != NULL &&
          octo_cli_parse_u64(v, 16, &d->providers) != 0) ||
         ((v = octo_args_get(a, "port")) != NULL &&
-         (octo_cli_parse_u64(v, 65535 - 60, &d->port) != 0 || d->port < 1024)) ||
+         (octo_cli_parse_u64(v, 65535 - DEVNET_PORTS, &d->port) != 0 || d->port < 1024)) ||
         ((v = octo_args_get(a, "for")) != NULL &&
          (octo_cli_parse_u64(v, 86400 * 365, &d->run_for) != 0 || d->run_for == 0)) ||
         a->positional_count != 0)
         st = octo_cli_fail(cli, OCTO_EXIT_USAGE,
                            "usage: octo devnet [--dir DIR] [--validators 1..16] [--providers "
-                           "0..16] [--port 1024..65475] [--for SECONDS]");
+                           "0..16] [--port 1024..65455] [--for SECONDS]");
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL); /* from here on, a stop request is a flag we act on */
     sigaction(SIGTERM, &sa, NULL);
@@ -576,6 +636,11 @@ static int run_devnet(struct octo_cli *cli)
         st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot start the nodes");
     if (st == OCTO_EXIT_OK)
         st = wait_ready(d);
+    if (st == OCTO_EXIT_OK && d->first_run && !g_stop) {
+        fprintf(cli->out, "registering the orchestrator and the providers on the chain ...\n");
+        fflush(cli->out);
+        st = register_roles(d);
+    }
     if (st == OCTO_EXIT_OK && demo_key(d, key) != 0)
         st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "devnet: cannot make the demo API key");
     if (st == OCTO_EXIT_OK && write_key_file(d, key) != 0)

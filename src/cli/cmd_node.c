@@ -26,6 +26,7 @@
 #include "node/home.h"
 #include "node/node_metrics.h"
 #include "node/provider.h"
+#include "node/settle.h"
 #include "node/sysclock.h"
 #include "node/validator.h"
 #include "store/apikeys.h"
@@ -49,6 +50,8 @@ static const struct octo_flag node_flags[] = {
     {"price-out", 0, true, false, "UNITS", "provider: base units per 1M completion tokens"},
     {"concurrency", 0, true, false, "N", "provider: tasks at once (default 1)"},
     {"region", 0, true, false, "CC/CONT", "provider: country and continent, e.g. DE/EU"},
+    {"payer-home", 0, true, false, "DIR",
+     "orchestrator: the home of the account that escrows tasks on the chain"},
     {"threads", 0, true, false, "N", "provider: inference threads per task (default 1)"},
     {"passphrase-file", 0, true, false, "FILE", "passphrase of an encrypted key"},
     {"test-protocols", 0, false, false, NULL, "serve /octo/echo/1.0.0 and /perf/1.0.0"},
@@ -64,6 +67,9 @@ struct node_run {
     struct octo_api *api;         /* the HTTP API, with --http */
     struct octo_gateway *gateway; /* the orchestrator role */
     struct octo_provider *provider;
+    struct octo_settler *settler; /* the orchestrator's escrows and settlements, on a chain */
+    struct octo_identity payer;   /* --payer-home's key */
+    bool have_payer;
     struct octo_multiaddr bootstrap[OCTO_PROVIDER_ORCH_MAX];
     size_t bootstrap_count;
     char http_host[64];
@@ -90,6 +96,7 @@ static void on_signal(uv_signal_t *h, int signum)
     r->stopping = true;
     OCTO_INFO("got %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     octo_gateway_stop(r->gateway);
+    octo_settler_stop(r->settler);
     octo_api_stop(r->api);
     r->api = NULL;
     octo_provider_stop(r->provider);
@@ -223,6 +230,19 @@ static int check_roles(struct node_run *r)
         r->bootstrap_count++;
     }
     unsigned roles = cli->cfg.roles;
+    const char *payer = octo_args_get(a, "payer-home");
+    if (payer != NULL && (roles & OCTO_ROLE_ORCHESTRATOR) == 0)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "--payer-home is an orchestrator flag");
+    if (payer != NULL) {
+        struct octo_config pc;
+        struct octo_config_error cerr = {.msg = ""};
+        struct octo_home_error herr = {.msg = ""};
+        if (octo_config_init(&pc, payer, cli->env, &cerr) != 0 ||
+            octo_home_load_identity(&pc, NULL, &r->payer, &herr) != 0)
+            return octo_cli_fail(cli, OCTO_EXIT_USAGE, "--payer-home %s: %s", payer,
+                                 herr.msg[0] != '\0' ? herr.msg : cerr.msg);
+        r->have_payer = true;
+    }
     if ((roles & OCTO_ROLE_ORCHESTRATOR) != 0 && r->http_host[0] == '\0')
         return octo_cli_fail(cli, OCTO_EXIT_USAGE,
                              "an orchestrator serves the gateway: give --http HOST:PORT");
@@ -273,14 +293,30 @@ static int start_roles(struct node_run *r, struct octo_identity *id)
     struct octo_cli *cli = r->cli;
     int rc = 0;
     if ((cli->cfg.roles & OCTO_ROLE_ORCHESTRATOR) != 0) {
+        if (r->chain != NULL && r->have_payer) { /* tasks are escrowed and settled on chain */
+            struct octo_settler_config sc = {.loop = &r->loop,
+                                             .chain = r->chain,
+                                             .identity = id,
+                                             .payer = &r->payer,
+                                             .clock = octo_sysclock()};
+            rc = octo_settler_start(&r->settler, &sc);
+            if (rc != 0) {
+                octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot start the settlement: %s",
+                              octo_strerror(rc));
+                return rc;
+            }
+        }
         struct octo_gateway_config gc = {.loop = &r->loop,
                                          .net = r->net,
                                          .store = r->store,
                                          .api = r->api,
-                                         .clock = octo_sysclock()};
+                                         .clock = octo_sysclock(),
+                                         .settler = r->settler};
         rc = octo_gateway_start(&r->gateway, &gc);
         if (rc == 0)
             rc = octo_api_add_collector(r->api, octo_node_metrics_gateway, r->gateway);
+        if (rc == 0 && r->settler != NULL)
+            rc = octo_api_add_collector(r->api, octo_node_metrics_settle, r->settler);
         if (rc != 0) {
             octo_cli_fail(cli, OCTO_EXIT_FAIL, "cannot start the gateway: %s", octo_strerror(rc));
             return rc;
@@ -336,7 +372,8 @@ static int start_roles(struct node_run *r, struct octo_identity *id)
                                           .orchestrators = r->bootstrap,
                                           .orchestrators_count = r->bootstrap_count,
                                           .country = {region[0], region[1], '\0'},
-                                          .continent = {region[3], region[4], '\0'}};
+                                          .continent = {region[3], region[4], '\0'},
+                                          .chain_id = r->have_genesis ? r->genesis.chain_id : NULL};
         rc = octo_provider_start(&r->provider, &pc);
         if (rc == 0 && r->api != NULL)
             rc = octo_api_add_collector(r->api, octo_node_metrics_provider, r->provider);
@@ -407,12 +444,14 @@ static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_st
     if (rc != 0) {
         r->stopping = true;
         octo_gateway_stop(r->gateway);
+        octo_settler_stop(r->settler);
         octo_api_stop(r->api);
         octo_provider_stop(r->provider);
         octo_validator_stop(r->chain);
         octo_net_shutdown(r->net, on_net_down, r);
         uv_run(&r->loop, UV_RUN_DEFAULT);
         octo_gateway_destroy(r->gateway);
+        octo_settler_destroy(r->settler);
         octo_provider_destroy(r->provider);
         octo_validator_destroy(r->chain);
         octo_net_destroy(r->net);
@@ -421,6 +460,7 @@ static int run_loop(struct node_run *r, struct octo_identity *id, struct octo_st
     print_ready(r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     octo_gateway_destroy(r->gateway);
+    octo_settler_destroy(r->settler);
     octo_provider_destroy(r->provider);
     octo_validator_destroy(r->chain);
     octo_net_destroy(r->net);
@@ -469,6 +509,8 @@ static int run_node(struct octo_cli *cli)
         status = run_loop(r, &id, store);
     if (r->have_genesis)
         octo_genesis_deinit(&r->genesis);
+    if (r->have_payer)
+        octo_identity_deinit(&r->payer);
     octo_identity_deinit(&id);
     uv_run(&r->loop, UV_RUN_DEFAULT); /* let every close callback run */
     OCTO_IGNORE(uv_loop_close(&r->loop));
@@ -482,9 +524,10 @@ const struct octo_cli_cmd octo_cmd_node = {
     .run = run_node,
     .flags = node_flags,
     .needs_config = true,
-    .usage = "node [--home DIR] [--listen MULTIADDR]... [--role ROLE[,ROLE...]] "
-             "[--http HOST:PORT] [--bootstrap MULTIADDR]... [--model FILE.gguf] [--price-in N] "
-             "[--price-out N] [--concurrency N] [--threads N] [--region CC/CONT] "
-             "[--test-protocols]",
+    .usage =
+        "node [--home DIR] [--listen MULTIADDR]... [--role ROLE[,ROLE...]] "
+        "[--http HOST:PORT] [--bootstrap MULTIADDR]... [--model FILE.gguf] [--price-in N] "
+        "[--price-out N] [--concurrency N] [--threads N] [--region CC/CONT] [--payer-home DIR] "
+        "[--test-protocols]",
     .summary = "run the node until SIGINT or SIGTERM",
 };

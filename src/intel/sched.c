@@ -624,9 +624,7 @@ int octo_sched_submit(struct octo_sched *s, const struct octo_sched_request *req
 
 /* ---- finishing ---- */
 
-/* Charge for a successful attempt: floor(price_in * in / 1e6 + price_out * out / 1e6), exact
- * in 64 bits for prices <= OCTO_ADVERT_PRICE_MAX and 32-bit token counts. */
-static uint64_t charge_amount(uint64_t price_in, uint32_t in, uint64_t price_out, uint32_t out)
+uint64_t octo_sched_charge_amount(uint64_t price_in, uint32_t in, uint64_t price_out, uint32_t out)
 {
     const uint64_t m = 1000000;
     uint64_t whole = (price_in / m) * in + (price_out / m) * out;
@@ -731,7 +729,7 @@ static void attempt_end(struct octo_sched *s, uint32_t t, enum octo_health_outco
     if (v.state == OCTO_FAILOVER_SUCCEEDED) {
         x->charge = octo_failover_take_charge(&s->fo, x->id);
         OCTO_ASSERT(x->charge);
-        x->amount = charge_amount(x->price_in, tokens_in, x->price_out, tokens_out);
+        x->amount = octo_sched_charge_amount(x->price_in, tokens_in, x->price_out, tokens_out);
         task_finish(s, t);
     } else if (v.state == OCTO_FAILOVER_PENDING) {
         s->stats.retries++;

@@ -228,6 +228,11 @@ void octo_sched_probe_result(struct octo_sched *s, uint32_t provider, uint32_t i
 OCTO_MUST_USE int octo_sched_poll(struct octo_sched *s, octo_tick now,
                                   struct octo_sched_action *out);
 
+/* The charge for a successful attempt: floor(price_in * in / 1e6 + price_out * out / 1e6), the
+ * prices per 1M tokens; exact in 64 bits for prices <= OCTO_ADVERT_PRICE_MAX and 32-bit token
+ * counts. Providers price their receipts with it too. */
+uint64_t octo_sched_charge_amount(uint64_t price_in, uint32_t in, uint64_t price_out, uint32_t out);
+
 /* When poll next has something to do without a new event: a time, or UINT64_MAX. */
 octo_tick octo_sched_next_wakeup(const struct octo_sched *s);
 

@@ -153,8 +153,14 @@ int octo_taskwire_assign_encode(struct octo_buf *out, const struct octo_taskwire
     if (rc == 0)
         rc = append_json_string(out, a->model);
     if (rc == 0)
-        rc = octo_buf_appendf(
-            out, ",\"deadline_ms\":%llu,\"request\":", (unsigned long long)a->deadline_ms);
+        rc = octo_buf_appendf(out, ",\"deadline_ms\":%llu", (unsigned long long)a->deadline_ms);
+    if (rc == 0 && a->has_requester) {
+        char rq[65];
+        OCTO_ASSERT(octo_hex_encode(a->requester, 32, rq, sizeof(rq)) > 0);
+        rc = octo_buf_appendf(out, ",\"requester\":\"%s\"", rq);
+    }
+    if (rc == 0)
+        rc = octo_buf_append_str(out, ",\"request\":");
     if (rc == 0)
         rc = octo_buf_append(out, a->request, a->request_len);
     if (rc == 0)
@@ -229,6 +235,10 @@ int octo_taskwire_assign_decode(const uint8_t *body, size_t len, struct octo_tas
         rc = get_str(o, "model", out->model, sizeof(out->model));
     if (rc == 0)
         rc = get_uint(o, "deadline_ms", JSON_INT_MAX, &out->deadline_ms);
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "requester") != NULL) {
+        rc = get_hex(o, "requester", out->requester, 32);
+        out->has_requester = rc == 0;
+    }
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "request");
     if (rc == 0 && !cJSON_IsObject(req))
         rc = OCTO_EMALFORMED;
@@ -270,10 +280,17 @@ int octo_taskwire_result_encode(struct octo_buf *out, const struct octo_taskwire
     if (rc == 0)
         rc = octo_buf_appendf(out,
                               ",\"prompt_tokens\":%u,\"completion_tokens\":%u,\"ttft_ns\":%llu,"
-                              "\"run_ns\":%llu,\"model_sha256\":\"%s\"}",
+                              "\"run_ns\":%llu,\"model_sha256\":\"%s\"",
                               res->prompt_tokens, res->completion_tokens,
                               (unsigned long long)(res->ttft_ns & (uint64_t)JSON_INT_MAX),
                               (unsigned long long)(res->run_ns & (uint64_t)JSON_INT_MAX), hex);
+    if (rc == 0 && res->has_receipt) {
+        char rh[2 * OCTO_TASKWIRE_RECEIPT_LEN + 1];
+        OCTO_ASSERT(octo_hex_encode(res->receipt, sizeof(res->receipt), rh, sizeof(rh)) > 0);
+        rc = octo_buf_appendf(out, ",\"receipt\":\"%s\"", rh);
+    }
+    if (rc == 0)
+        rc = octo_buf_append_byte(out, '}');
     if (rc == 0)
         return close_frame(out, start, OCTO_TASKWIRE_RESULT);
     out->len = start;
@@ -298,6 +315,10 @@ int octo_taskwire_result_decode(const uint8_t *body, size_t len, struct octo_tas
         rc = get_uint(o, "run_ns", JSON_INT_MAX, &out->run_ns);
     if (rc == 0)
         rc = get_hex(o, "model_sha256", out->model_sha256, 32);
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "receipt") != NULL) {
+        rc = get_hex(o, "receipt", out->receipt, sizeof(out->receipt));
+        out->has_receipt = rc == 0;
+    }
     cJSON_Delete(o);
     if (rc != 0) {
         memset(out, 0, sizeof(*out));

@@ -14,9 +14,12 @@
  *                        attempt by resetting the stream.
  *
  * ASSIGN   {"task":HEX32,"attempt":N,"kind":"chat"|"completion","model":NAME,
- *           "deadline_ms":UNIX_MS,"request":{...the client's OpenAI request body...}}
+ *           "deadline_ms":UNIX_MS[,"requester":HEX64],"request":{...the client's OpenAI
+ *           request body...}}          requester: who escrowed the task on the ledger
  * RESULT   {"finish":"stop"|"length"|...,"prompt_tokens":N,"completion_tokens":N,
- *           "ttft_ns":N,"run_ns":N,"model_sha256":HEX64}
+ *           "ttft_ns":N,"run_ns":N,"model_sha256":HEX64[,"receipt":HEX]}
+ *           receipt: the provider's signed ledger receipt (chain/tx.h, OCTO_RECEIPT_LEN bytes)
+ *           when both sides are on a chain
  * ERROR    {"code":CODE,"message":TEXT,"retry":BOOL}   retry: another provider may succeed
  *
  * Limits: a frame is at most OCTO_TASKWIRE_FRAME_MAX bytes (the reader refuses a larger length
@@ -45,6 +48,7 @@
 #define OCTO_TASKWIRE_CODE_MAX 32
 #define OCTO_TASKWIRE_MESSAGE_MAX 256
 #define OCTO_TASKWIRE_FINISH_MAX 16
+#define OCTO_TASKWIRE_RECEIPT_LEN 289 /* OCTO_RECEIPT_LEN (chain/tx.h) */
 
 enum octo_taskwire_kind {
     OCTO_TASKWIRE_ADVERT = 1,
@@ -89,6 +93,8 @@ struct octo_taskwire_assign {
     enum octo_taskwire_task_kind kind;
     char model[OCTO_TASKWIRE_MODEL_MAX + 1];
     uint64_t deadline_ms;
+    bool has_requester;
+    uint8_t requester[32];
     const char *request; /* the request object's JSON text: encode borrows it; decode makes it
                             (octo_taskwire_assign_free) */
     size_t request_len;
@@ -108,6 +114,8 @@ struct octo_taskwire_result {
     uint32_t prompt_tokens, completion_tokens;
     uint64_t ttft_ns, run_ns;
     uint8_t model_sha256[32];
+    bool has_receipt;
+    uint8_t receipt[OCTO_TASKWIRE_RECEIPT_LEN];
 };
 
 OCTO_MUST_USE int octo_taskwire_result_encode(struct octo_buf *out,

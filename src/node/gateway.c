@@ -17,12 +17,14 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "exec/taskrun.h"
 #include "intel/policy.h"
 #include "intel/sched.h"
 #include "intel/taskwire.h"
 #include "node/providers.h"
+#include "node/settle.h"
 #include "store/apikeys.h"
 #include "store/tasks.h"
 
@@ -69,6 +71,11 @@ struct gw_task {
     bool reported;        /* this attempt's outcome went to the scheduler */
     struct octo_taskwire_result result;
     bool have_result;
+    /* the ledger: this task's escrow, and the receipt of the attempt that answered */
+    bool escrowed;
+    uint64_t escrow_expires_ms;
+    bool have_receipt;
+    uint8_t receipt[OCTO_RECEIPT_LEN];
     /* the answer */
     struct octo_buf text; /* every byte sent (or to send) to the client */
     char err_code[OCTO_TASKWIRE_CODE_MAX];
@@ -273,6 +280,88 @@ static void record_update(struct gw_task *t, enum octo_taskstore_state st, const
         OCTO_WARN("gateway: cannot record a task's state: %s", octo_strerror(rc));
 }
 
+/* ---- the ledger -------------------------------------------------------------------------- */
+
+/* The ledger's 32-byte task id: the 16-byte id, zero-padded. */
+static void task32(const uint8_t id[OCTO_SCHED_ID_LEN], uint8_t out[32])
+{
+    memset(out, 0, 32);
+    memcpy(out, id, OCTO_SCHED_ID_LEN);
+}
+
+/* The most a task can cost: its prompt cap and max_tokens at the highest prices among the
+ * providers of its model (the ledger refuses a receipt above its escrow). */
+static uint64_t escrow_amount(struct octo_gateway *g, const struct gw_task *t)
+{
+    const struct octo_registry *reg = octo_sched_registry(&g->sched);
+    uint32_t mid;
+    struct octo_registry_iter it;
+    struct octo_registry_candidate c;
+    uint64_t pin = 0, pout = 0;
+    if (octo_registry_model_lookup(reg, t->model, &mid) == 0 &&
+        octo_registry_iter_model(&it, reg, mid) == 0) {
+        while (octo_registry_iter_next(&it, &c)) {
+            pin = c.entry->price_in_per_mtok > pin ? c.entry->price_in_per_mtok : pin;
+            pout = c.entry->price_out_per_mtok > pout ? c.entry->price_out_per_mtok : pout;
+        }
+    }
+    uint32_t pcap = t->prompt_cap > UINT32_MAX ? UINT32_MAX : (uint32_t)t->prompt_cap;
+    return octo_sched_charge_amount(pin, pcap, pout, t->max_tokens);
+}
+
+/* Reserves an accepted task's escrow on the ledger (when the node settles there). */
+static void escrow(struct gw_task *t, uint64_t deadline_ms)
+{
+    struct octo_gateway *g = t->g;
+    if (g->cfg.settler == NULL)
+        return;
+    uint64_t amount = escrow_amount(g, t);
+    uint8_t task[32];
+    task32(t->id, task);
+    t->escrow_expires_ms = deadline_ms + OCTO_GATEWAY_ESCROW_MARGIN_MS;
+    t->escrowed =
+        amount > 0 && octo_settler_escrow(g->cfg.settler, task, amount, t->escrow_expires_ms) == 0;
+}
+
+/* Checks the receipt an attempt's RESULT carries before the task may succeed on it: the
+ * provider's signature for this chain, this task, this orchestrator as requester and
+ * assigner, the provider the attempt ran on, SHA-256 of the text received, the tokens
+ * reported, and the price at the provider's advertised prices. 0, or why not. */
+static const char *receipt_check(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    const struct octo_taskwire_result *res = &t->result;
+    struct octo_receipt r;
+    struct octo_pubkey pk;
+    uint8_t task[32], out[32];
+    if (!res->has_receipt)
+        return "no receipt";
+    if (octo_receipt_decode(res->receipt, sizeof(res->receipt), &r) != 0 ||
+        octo_receipt_verify(octo_settler_chain_id(g->cfg.settler), res->receipt) != 0)
+        return "receipt signature";
+    task32(t->id, task);
+    if (memcmp(r.task, task, 32) != 0 ||
+        memcmp(r.requester, octo_settler_payer(g->cfg.settler), 32) != 0 ||
+        memcmp(r.orchestrator, octo_settler_address(g->cfg.settler), 32) != 0)
+        return "receipt names another task or orchestrator";
+    if (octo_peerid_pubkey(&t->provider_id, &pk) != 0 || memcmp(r.provider, pk.bytes, 32) != 0)
+        return "receipt names another provider";
+    octo_sha256(t->text.data, t->text.len, out);
+    if (memcmp(r.output, out, 32) != 0)
+        return "receipt output differs from the text received";
+    if (r.tokens != (uint64_t)res->prompt_tokens + res->completion_tokens)
+        return "receipt tokens differ from the result";
+    const struct octo_registry_entry *e =
+        octo_registry_at(octo_sched_registry(&g->sched), t->provider);
+    if (e == NULL ||
+        r.price != octo_sched_charge_amount(e->price_in_per_mtok, res->prompt_tokens,
+                                            e->price_out_per_mtok, res->completion_tokens))
+        return "receipt price differs from the advert";
+    memcpy(t->receipt, res->receipt, sizeof(t->receipt));
+    t->have_receipt = true;
+    return NULL;
+}
+
 /* ---- answers -------------------------------------------------------------------------- */
 
 static void route_header(struct gw_task *t, char *out, size_t cap)
@@ -423,6 +512,19 @@ static void charge(struct gw_task *t, uint64_t amount)
         octo_oai_answer(&m, (const char *)t->text.data, t->text.len, t->result.finish, &u);
     if (answer == NULL)
         return;
+    if (t->have_receipt) { /* the record keeps the ledger receipt beside the answer */
+        cJSON *o = cJSON_Parse(answer);
+        char hex[2 * OCTO_RECEIPT_LEN + 1];
+        OCTO_IGNORE(octo_hex_encode(t->receipt, OCTO_RECEIPT_LEN, hex, sizeof(hex)));
+        char *with = o != NULL && cJSON_AddStringToObject(o, "receipt", hex) != NULL
+                         ? cJSON_PrintUnformatted(o)
+                         : NULL;
+        cJSON_Delete(o);
+        if (with != NULL) {
+            cJSON_free(answer);
+            answer = with;
+        }
+    }
     struct octo_apikey now;
     struct octo_taskstore_update up = {.state = OCTO_TASKSTORE_SUCCEEDED,
                                        .attempts = t->attempt_base + t->attempt,
@@ -461,12 +563,19 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
     if (t == NULL)
         return;
     t->done = true;
+    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
+        uint8_t task[32];
+        task32(t->id, task);
+        octo_settler_failed(g->cfg.settler, task, t->escrow_expires_ms);
+    }
     detach(t); /* a late attempt still open: stop it */
     if (a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged) {
         g->stats.succeeded++;
         g->stats.tokens_in += t->result.prompt_tokens;
         g->stats.tokens_out += t->result.completion_tokens;
         charge(t, a->charge ? a->amount : 0);
+        if (t->have_receipt && octo_settler_receipt(g->cfg.settler, t->receipt) != 0)
+            OCTO_WARN("gateway: the settlement batch is full: a receipt is dropped");
         if (t->req != NULL)
             answer_success(t);
     } else if (t->diverged) {
@@ -559,6 +668,16 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
             OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
             return;
         }
+        const char *bad = t->escrowed ? receipt_check(t) : NULL;
+        if (bad != NULL) { /* an answer that cannot be settled is not an answer */
+            g->stats.receipts_bad++;
+            OCTO_WARN("gateway: a provider's receipt is refused: %s", bad);
+            snprintf(t->err_msg, sizeof(t->err_msg), "the provider's receipt: %s", bad);
+            t->have_result = false;
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+            detach(t);
+            return;
+        }
         report(t, OCTO_HEALTH_SUCCESS);
     } else if (kind == OCTO_TASKWIRE_ERROR && !t->have_result) {
         struct octo_taskwire_error e;
@@ -644,6 +763,10 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
         .request_len = t->body_len};
     memcpy(a.task, t->id, sizeof(a.task));
     snprintf(a.model, sizeof(a.model), "%s", t->model);
+    if (t->escrowed) {
+        a.has_requester = true;
+        memcpy(a.requester, octo_settler_payer(t->g->cfg.settler), 32);
+    }
     t->assign_ns = uv_hrtime();
     octo_buf_init(&at->assign, OCTO_TASKWIRE_FRAME_MAX + OCTO_TASKWIRE_HEADER);
     if (octo_taskwire_assign_encode(&at->assign, &a) != 0) {
@@ -1130,6 +1253,15 @@ static int admit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_
     }
     if (parse_policy(g, r, oai.policy, pol) != 0) {
         rc = -1;
+    } else if (pol->route.privacy >= OCTO_DATA_CONFIDENTIAL) {
+        /* sealed classes travel sealed to the worker that runs them: this gateway must not
+         * hold them in plaintext, so it neither records nor forwards such a request */
+        g->stats.rejected++;
+        OCTO_IGNORE(octo_api_error(
+            g->cfg.api, r, 400, "invalid_request_error", "unsupported_value", "provider",
+            "CONFIDENTIAL and PRIVATE data must be sealed by the client for the provider's "
+            "sandbox; this gateway does not accept them in plaintext"));
+        rc = -1;
     } else if (octo_registry_model_lookup(octo_sched_registry(&g->sched), oai.model, &model_id) !=
                0) {
         char msg[OCTO_OAI_MODEL_MAX + 64];
@@ -1197,6 +1329,7 @@ static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oa
         task_discard(t);
         return;
     }
+    escrow(t, deadline_ms);
     t->req = r;
     octo_http_on_gone(r, on_gone, t);
     drive(g);

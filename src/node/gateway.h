@@ -13,7 +13,10 @@
  *   GET  /api/v1/tasks/ID                         (API key) a task of that key: state, attempts,
  *                                                 provider, charge and, once done, the answer
  *
- * A request's path: key check (401/429), parse (400), model lookup (404 model_not_found),
+ * A request's path: key check (401/429), parse (400; a policy asking for the CONFIDENTIAL or
+ * PRIVATE class too: those must reach the provider's sandbox sealed by the client, and the
+ * gateway refuses to hold them in plaintext, before anything is recorded), model lookup (404
+ * model_not_found),
  * policy, submit to the scheduler (503 when full) -> DISPATCH: a /octo/task/1.0.0 stream to the
  * provider (dialled through its advert's endpoints when not connected), ASSIGN, TOKEN frames
  * forwarded as they come (a streamed answer starts with the first one) -> RESULT: the attempt
@@ -23,6 +26,12 @@
  * produces is compared with what the client already has: the common prefix is not sent again
  * (the deterministic engine repeats itself), and a retry that diverges from it ends the answer
  * with an error rather than a spliced text.
+ *
+ * On a chain (a settler, node/settle.h), the payer escrows each accepted task; a RESULT must
+ * carry the provider's ledger receipt, checked before the task may succeed on it (signature,
+ * task, payer and orchestrator, provider, SHA-256 of the text received, tokens, price at the
+ * provider's advertised prices); succeeded tasks' receipts go to the SETTLE batches, failed
+ * tasks' escrows are refunded after they expire.
  *
  * Every answer carries x-octo-task (the task id), x-octo-route (provider, attempts, strategy);
  * whole answers also x-octo-gateway-overhead-us: the request's time in this node minus the
@@ -47,6 +56,8 @@
 #include "net/net.h"
 #include "store/store.h"
 
+struct octo_settler;
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -61,6 +72,7 @@
 #define OCTO_GATEWAY_RECOVER_BYTES (32u << 20) /* ... and at most about this many bytes */
 #define OCTO_GATEWAY_ADVERT_WAIT_MS 10000u     /* an advert stream must deliver by then */
 #define OCTO_GATEWAY_EXPIRE_EVERY_S 10u        /* expired adverts leave this often */
+#define OCTO_GATEWAY_ESCROW_MARGIN_MS 600000u  /* an escrow outlives its task's deadline */
 
 struct octo_gateway_config {
     uv_loop_t *loop;
@@ -68,6 +80,7 @@ struct octo_gateway_config {
     struct octo_store *store;
     struct octo_api *api; /* the gateway's routes are added to it */
     const struct octo_clock *clock;
+    struct octo_settler *settler; /* escrows and settlements on the ledger, or NULL */
 };
 
 struct octo_gateway_stats {
@@ -75,7 +88,10 @@ struct octo_gateway_stats {
     uint64_t dispatched, attempts_failed, attempts_refused, diverged, tokens_in, tokens_out,
         charged;
     uint64_t adverts_accepted, adverts_refused, adverts_expired, frames_bad, recovered;
-    uint64_t usage_clamped; /* results whose token counts exceeded what the request allows */
+    uint64_t usage_clamped;
+    uint64_t receipts_bad;
+    /* results refused for their receipt */ /* results whose token counts exceeded what the
+                                               request allows */
     uint32_t in_flight;
 };
 

@@ -8,6 +8,7 @@
 #include "net/net.h"
 #include "node/gateway.h"
 #include "node/provider.h"
+#include "node/settle.h"
 #include "node/validator_int.h"
 
 struct pair {
@@ -168,4 +169,27 @@ void octo_node_metrics_provider(void *provider, struct octo_metrics *m)
     octo_metrics_family(m, "octo_sandbox_run_seconds", OCTO_METRIC_COUNTER,
                         "wall time of finished sandboxed runs");
     octo_metrics_fixed(m, NULL, 0, s->run_ns_total / 1000u, 6);
+}
+
+void octo_node_metrics_settle(void *settler, struct octo_metrics *m)
+{
+    const struct octo_settler_stats *s = octo_settler_stats(settler);
+    const struct pair tx[] = {{"escrow", s->escrows_sent},
+                              {"settle", s->settles_sent},
+                              {"refund", s->refunds_sent},
+                              {"refused", s->txs_refused}};
+    by_label(m, "octo_settle_transactions", "ledger transactions of the orchestrator and its payer",
+             "kind", tx, N(tx));
+    const struct pair rc[] = {{"queued", s->receipts_queued},
+                              {"sent", s->receipts_sent},
+                              {"dropped", s->receipts_dropped}};
+    by_label(m, "octo_settle_receipts", "provider receipts for settlement", "state", rc, N(rc));
+    const struct pair es[] = {{"dropped", s->escrows_dropped},
+                              {"unregistered", s->escrows_unregistered}};
+    by_label(m, "octo_settle_escrows_missed", "tasks accepted without an escrow", "reason", es,
+             N(es));
+    octo_metrics_single(m, "octo_settle_escrowed_base_units", OCTO_METRIC_COUNTER,
+                        "amount escrowed for accepted tasks", s->escrowed_amount);
+    octo_metrics_single(m, "octo_settle_waiting", OCTO_METRIC_GAUGE,
+                        "transactions waiting for room in the pool", s->waiting);
 }

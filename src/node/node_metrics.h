@@ -13,5 +13,6 @@ void octo_node_metrics_net(void *net, struct octo_metrics *m);
 void octo_node_metrics_chain(void *validator, struct octo_metrics *m);
 void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m);
 void octo_node_metrics_provider(void *provider, struct octo_metrics *m);
+void octo_node_metrics_settle(void *settler, struct octo_metrics *m);
 
 #endif

@@ -13,10 +13,12 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "base/log.h"
+#include "chain/tx.h"
 #include "crypto/hash.h"
 #include "exec/taskrun.h"
 #include "infer/gguf.h"
 #include "intel/advert.h"
+#include "intel/sched.h"
 #include "intel/taskwire.h"
 
 #include <ctype.h>
@@ -46,6 +48,8 @@ struct prov_job {
     bool overflow; /* pending passed OCTO_PROVIDER_OUT_MAX: cut off */
     struct octo_taskrun_result res;
     uint64_t started_ns;
+    uint64_t start_ms, end_ms;   /* wall clock of the run, for the receipt */
+    struct octo_sha256 out_hash; /* of the generated text (the run thread's) */
 };
 
 struct prov_orch {
@@ -74,7 +78,9 @@ struct octo_provider {
     uint32_t running;
     bool stopped;
     bool async_closed; /* under mu: run threads no longer wake the loop */
-    int handles;       /* open libuv handles */
+    bool have_chain;   /* receipts are signed for this chain */
+    uint8_t chain_id[32];
+    int handles; /* open libuv handles */
     struct octo_provider_stats stats;
 };
 
@@ -354,6 +360,7 @@ static int on_piece(void *ctx, const char *text, size_t len)
 {
     struct prov_job *j = ctx;
     struct octo_provider *p = j->p;
+    octo_sha256_update(&j->out_hash, text, len);
     int rc = 0;
     pthread_mutex_lock(&p->mu);
     for (size_t off = 0; rc == 0 && off < len; off += OCTO_TASKWIRE_TOKEN_MAX) {
@@ -417,6 +424,37 @@ static void job_free(struct prov_job *j)
     octo_free(j);
 }
 
+/* The ledger receipt of a successful run (chain/tx.h), signed with the node's key: the task
+ * (its 16-byte id, zero-padded), who escrowed it (the ASSIGN's requester) and who assigned it
+ * (the stream's peer), this provider, SHA-256 of the request and of the generated text, the
+ * tokens, the run's wall-clock span and the price from this provider's advertised prices.
+ * OCTO_ENOTFOUND without a chain (no chain id) or without a requester. */
+static int make_receipt(struct prov_job *j, uint8_t out[OCTO_TASKWIRE_RECEIPT_LEN])
+{
+    struct octo_provider *p = j->p;
+    const struct octo_taskrun_result *r = &j->res;
+    struct octo_pubkey orch;
+    if (!p->have_chain || !j->assign.has_requester || j->s == NULL ||
+        octo_peerid_pubkey(octo_net_stream_peer(j->s), &orch) != 0)
+        return OCTO_ENOTFOUND;
+    struct octo_receipt rec;
+    memset(&rec, 0, sizeof(rec));
+    memcpy(rec.task, j->assign.task, OCTO_TASKWIRE_ID_LEN);
+    memcpy(rec.requester, j->assign.requester, 32);
+    memcpy(rec.orchestrator, orch.bytes, 32);
+    memcpy(rec.provider, p->cfg.identity->pub.bytes, 32);
+    octo_sha256(j->assign.request, j->assign.request_len, rec.input);
+    octo_sha256_final(&j->out_hash, rec.output);
+    rec.tokens = (uint64_t)r->prompt_tokens + r->completion_tokens;
+    rec.start_ms = j->start_ms;
+    rec.end_ms = j->end_ms >= j->start_ms ? j->end_ms : j->start_ms;
+    rec.price = octo_sched_charge_amount(p->cfg.price_in, r->prompt_tokens, p->cfg.price_out,
+                                         r->completion_tokens);
+    octo_receipt_encode(&rec, out);
+    octo_receipt_sign(p->chain_id, out, p->cfg.identity);
+    return 0;
+}
+
 /* The run's last frame: RESULT, or ERROR (retry when the fault is this node's, not the
  * request's). */
 static void job_finish_frame(struct prov_job *j, uint64_t run_ns)
@@ -431,6 +469,7 @@ static void job_finish_frame(struct prov_job *j, uint64_t run_ns)
                                            .run_ns = run_ns};
         snprintf(res.finish, sizeof(res.finish), "%s", r->finish);
         memcpy(res.model_sha256, r->model_sha256, 32);
+        res.has_receipt = make_receipt(j, res.receipt) == 0;
         OCTO_IGNORE(octo_taskwire_result_encode(&j->out, &res));
     } else {
         bool request_fault = strcmp(r->error, "invalid_request") == 0 ||
@@ -447,6 +486,7 @@ static void run_done(uv_work_t *w, int status)
     struct prov_job *j = w->data;
     struct octo_provider *p = j->p;
     uint64_t run_ns = uv_hrtime() - j->started_ns;
+    j->end_ms = wall_ms(p);
     p->stats.run_ns_total += run_ns;
     p->running--;
     p->stats.running = p->running;
@@ -501,6 +541,8 @@ static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
     p->running++;
     p->stats.running = p->running;
     j->started_ns = uv_hrtime();
+    j->start_ms = wall_ms(p);
+    octo_sha256_init(&j->out_hash);
     j->work.data = j;
     if (uv_queue_work(p->cfg.loop, &j->work, run_work, run_done) != 0) {
         j->running = false;
@@ -627,6 +669,10 @@ int octo_provider_start(struct octo_provider **out, const struct octo_provider_c
     if (p == NULL)
         return OCTO_ENOMEM;
     p->cfg = *cfg;
+    if (cfg->chain_id != NULL) {
+        memcpy(p->chain_id, cfg->chain_id, 32);
+        p->have_chain = true;
+    }
     if (p->cfg.price_in == 0)
         p->cfg.price_in = OCTO_PROVIDER_PRICE_DEFAULT;
     if (p->cfg.price_out == 0)

@@ -14,8 +14,11 @@
  *          per stream; refused with ERROR (retry: true) when `concurrency` tasks run, when the
  *          model differs or the deadline has passed; else run on a libuv pool thread, each
  *          generated piece sent as a TOKEN frame as it comes, then one RESULT (or ERROR) and
- *          the stream closes. A stream the orchestrator resets stops forwarding; the run is
- *          bounded by its max_tokens and the sandbox's wall-clock limit.
+ *          the stream closes. On a chain, a RESULT carries the ledger receipt (chain/tx.h)
+ *          this node signs: task, requester, orchestrator, provider, SHA-256 of the request
+ *          and of the text, tokens, the run's span and its price at the advertised prices. A stream
+ * the orchestrator resets stops forwarding; the run is bounded by its max_tokens and the sandbox's
+ * wall-clock limit.
  *
  * Threads: everything but the sandbox run happens on the node's loop; a run's pieces are
  * queued under a mutex and moved to the stream by a uv_async on the loop.
@@ -59,6 +62,8 @@ struct octo_provider_config {
     char continent[3];                          /* AF AN AS EU NA OC SA */
     const struct octo_multiaddr *orchestrators; /* each with /p2p */
     size_t orchestrators_count;
+    const uint8_t *chain_id; /* the chain's id (32 bytes, copied): results carry signed ledger
+                                receipts; NULL: no chain, no receipts */
 };
 
 struct octo_provider_stats {

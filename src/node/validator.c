@@ -1570,3 +1570,14 @@ uint64_t octo_validator_height(const struct octo_validator *v)
 {
     return octo_ledger_height(&v->ledger);
 }
+
+int octo_validator_submit(struct octo_validator *v, const uint8_t *tx, size_t len,
+                          uint8_t id[OCTO_TX_ID_LEN])
+{
+    return val_submit(v, tx, len, id, true);
+}
+
+const struct octo_ledger *octo_validator_ledger(const struct octo_validator *v)
+{
+    return &v->ledger;
+}

@@ -42,6 +42,8 @@
 #define OCTO_NODE_VALIDATOR_H
 
 #include "base/clock.h"
+#include "chain/ledger.h"
+#include "chain/tx.h"
 #include "net/net.h"
 #include "node/genesis.h"
 #include "store/store.h"
@@ -102,5 +104,13 @@ void octo_validator_destroy(struct octo_validator *v);
 
 const struct octo_validator_stats *octo_validator_stats(const struct octo_validator *v);
 uint64_t octo_validator_height(const struct octo_validator *v);
+
+/* A transaction of this node's own (the orchestrator's escrows and settlements): admitted to
+ * the local pool as a client's would be and relayed to the validators. Returns the mempool's
+ * reason (OCTO_MPR_OK when admitted); *id receives its id. */
+int octo_validator_submit(struct octo_validator *v, const uint8_t *tx, size_t len,
+                          uint8_t id[OCTO_TX_ID_LEN]);
+/* The ledger as of the last block this node applied (read-only). */
+const struct octo_ledger *octo_validator_ledger(const struct octo_validator *v);
 
 #endif

@@ -56,6 +56,80 @@ code=$(curl -s -o "$T/c" -w '%{http_code}' -H "Authorization: Bearer $KEY" "http
 [ "$code" = 200 ] && grep -q '"object":"chat.completion"' "$T/c" && ok "a chat through the gateway" || bad "chat: $code $(cat "$T/c")"
 run env OCTO_GATEWAY="http://127.0.0.1:$PORT" OCTO_API_KEY=octo-000000000000-00 "$OCTO" run "hello"
 expect_rc "octo run with a wrong key" 1
+# Settlement: every task was escrowed by the payer (the last account) and settled by the
+# orchestrator; after N more tasks the ledger's balances moved by exactly the split of the
+# receipts' prices (70 % provider, 10 % orchestrator, 10 % treasury, 5 % governance, the burn
+# the rest), the payer paid the prices, and each paid the minimum fee per transaction.
+V0ID=$("$OCTO" id --home "$D/net/v0" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+V0="/ip4/127.0.0.1/tcp/$((PORT + 10))/p2p/$V0ID"
+GEN="$D/net/v0/genesis.json"
+balances() { # -> "addr balance" lines for a0, a1, a2, the payer (a3), treasury, governance
+    for h in a0 a1 a2 a3; do
+        "$OCTO" account --home "$D/net/accounts/$h" --node "$V0" --json
+        echo
+    done
+    for k in treasury governance; do
+        "$OCTO" account "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["params"][sys.argv[2]])' "$GEN" "$k")" --home "$D/net/v0" --node "$V0" --json
+        echo
+    done
+}
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n "s/^$1 //p"; }
+settled_wait() { # waits until every queued receipt went out in a SETTLE and the chain applied it
+    i=0
+    while [ $i -lt 100 ]; do
+        q=$(metric 'octo_settle_receipts_total{state="queued"}')
+        sent=$(metric 'octo_settle_receipts_total{state="sent"}')
+        w=$(metric octo_settle_waiting)
+        [ -n "$q" ] && [ "$q" = "$sent" ] && [ "$w" = 0 ] && break
+        sleep 0.2
+        i=$((i + 1))
+    done
+    sleep 2 # a block or two for the last SETTLE
+}
+settled_wait
+balances >"$T/bal0"
+e0=$(metric 'octo_settle_transactions_total{kind="escrow"}')
+s0=$(metric 'octo_settle_transactions_total{kind="settle"}')
+for n in 1 2 3 4 5 6; do
+    env $GWENV "$OCTO" run "task number $n" --max-tokens $((n + 2)) >/dev/null 2>>"$T/runs" ||
+        bad "settlement run $n: $(tail -1 "$T/runs")"
+done
+settled_wait
+balances >"$T/bal1"
+e1=$(metric 'octo_settle_transactions_total{kind="escrow"}')
+s1=$(metric 'octo_settle_transactions_total{kind="settle"}')
+env $GWENV "$OCTO" tasks --limit 6 --json >"$T/tasks6"
+for id in $($PY -c 'import json,sys; [print(t["id"]) for t in json.load(open(sys.argv[1]))["tasks"]]' "$T/tasks6"); do
+    env $GWENV "$OCTO" tasks "$id" --json
+    echo
+done >"$T/receipts"
+$PY - "$T/bal0" "$T/bal1" "$T/receipts" "$GEN" "$((e1 - e0))" "$((s1 - s0))" <<'EOF' && ok "settlement: balances after 6 tasks equal the 70/10/10/5/5 split and the fees, to the unit" || bad "settlement balances"
+import json, sys
+def load(p):
+    return [json.loads(l) for l in open(p) if l.strip()]
+b0, b1 = load(sys.argv[1]), load(sys.argv[2])
+delta = {a["address"]: int(c["balance"]["OCTO"]) - int(a["balance"]["OCTO"]) for a, c in zip(b0, b1)}
+orch, p1, p2, payer, treas, gov = (a["address"] for a in b0)
+fee = int(json.load(open(sys.argv[4]))["params"]["min_fee"])
+escrows, settles = int(sys.argv[5]), int(sys.argv[6])
+want = {orch: -settles * fee, p1: 0, p2: 0, payer: -escrows * fee, treas: 0, gov: 0}
+for t in load(sys.argv[3]):
+    r = bytes.fromhex(t["result"]["receipt"])
+    assert len(r) == 289 and r[0] == 1
+    requester, orchestrator, provider = r[33:65].hex(), r[65:97].hex(), r[97:129].hex()
+    tokens, start, end, price = (int.from_bytes(r[193 + 8 * i:201 + 8 * i], "big") for i in range(4))
+    u = t["result"]["usage"]
+    assert requester == payer and orchestrator == orch and provider in (p1, p2), (requester, orchestrator, provider)
+    assert tokens == u["prompt_tokens"] + u["completion_tokens"] and price == int(t["charged_amount"]) and end >= start
+    want[provider] += price * 70 // 100
+    want[orch] += price * 10 // 100
+    want[treas] += price * 10 // 100
+    want[gov] += price * 5 // 100
+    want[payer] -= price
+assert escrows == 6 and settles >= 1, (escrows, settles)
+assert delta == want, (delta, want)
+EOF
+
 h=0
 i=0
 while [ $i -lt 60 ] && [ "$h" -lt 5 ]; do
@@ -68,6 +142,36 @@ done
 sleep 5.5
 grep -q "^height [0-9]* · validators 4/4 up · orchestrator up · providers 2/2 up" "$T/out" &&
     ok "the status line" || bad "status lines: $(cat "$T/out")"
+# a real Prometheus scrapes every node of the devnet: the orchestrator's gateway, the
+# validators' and the providers' HTTP APIs; promtool accepts each exposition
+if command -v prometheus >/dev/null; then
+    PPORT=$((PORT + 70))
+    TARGETS="'127.0.0.1:$PORT'"
+    for i in 0 1 2 3; do TARGETS="$TARGETS, '127.0.0.1:$((PORT + 30 + i))'"; done
+    for i in 0 1; do TARGETS="$TARGETS, '127.0.0.1:$((PORT + 50 + i))'"; done
+    printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: devnet\n    static_configs:\n      - targets: [%s]\n' "$TARGETS" >"$T/prom.yml"
+    prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/tsdb" \
+        --web.listen-address=127.0.0.1:$PPORT >"$T/prom.log" 2>&1 &
+    PROM=$!
+    ups=0
+    i=0
+    while [ $i -lt 60 ] && [ "$ups" != 7 ]; do
+        sleep 0.5
+        ups=$(curl -s "http://127.0.0.1:$PPORT/api/v1/query?query=up" 2>/dev/null |
+            $PY -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin)["data"]["result"] if r["value"][1] == "1"))' 2>/dev/null)
+        i=$((i + 1))
+    done
+    [ "$ups" = 7 ] && ok "Prometheus scrapes all 7 nodes of the devnet (up = 1)" || bad "Prometheus: $ups of 7 up ($(tail -2 "$T/prom.log"))"
+    kill "$PROM" 2>/dev/null
+    wait "$PROM" 2>/dev/null
+    pt=""
+    for port in $PORT $((PORT + 30)) $((PORT + 50)); do
+        curl -s "http://127.0.0.1:$port/metrics" | promtool check metrics >>"$T/pt" 2>&1 || pt="$pt $port"
+    done
+    [ -z "$pt" ] && ok "promtool check metrics: orchestrator, validator, provider" || bad "promtool:$pt $(cat "$T/pt")"
+else
+    bad "prometheus is missing (scripts/setup installs it)"
+fi
 hk=$(curl -s "http://127.0.0.1:$PORT/metrics" | sed -n 's/^octo_chain_height \([0-9]*\)$/\1/p')
 kill -INT "$DPID"
 i=0

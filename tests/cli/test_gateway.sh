@@ -119,6 +119,14 @@ code=$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $KEY" "$GW/
 curl -s "$GW/metrics" | grep -q '^octo_router_attempts_total{result="failed"} [1-9]' &&
     bad "the big prompt counted against a provider" || ok "and no provider is blamed for it"
 
+# A request that says its data is PRIVATE is refused before anything is kept: the gateway
+# must never hold such data in plaintext (it reaches a provider sealed by the client or not at
+# all), so the canary is in neither the orchestrator's database nor its logs.
+CANARY="canary-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
+code=$(chat "{\"model\":\"m15\",\"messages\":[{\"role\":\"user\",\"content\":\"$CANARY\"}],\"provider\":{\"privacy\":\"private\"}}")
+[ "$code" = 400 ] && grep -q '"param":"provider"' "$T/b" && ok "a PRIVATE request is refused (400)" || bad "private: $code $(cat "$T/b")"
+if grep -rqa "$CANARY" "$T/o" "$T/o.out" "$T/o.err"; then bad "the canary is in the orchestrator's files"; else ok "the canary is in no orchestrator file (database, WAL, logs)"; fi
+
 # A clean run's text, for comparison with the failover run.
 code=$(chat "{$REQ,\"max_tokens\":120,\"provider\":{\"only\":[\"$ID1\"]}}")
 $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"], end="")' "$T/b" >"$T/clean"

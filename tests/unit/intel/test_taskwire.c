@@ -105,6 +105,8 @@ static void test_assign_round_trip(void)
     for (int i = 0; i < OCTO_TASKWIRE_ID_LEN; i++)
         a.task[i] = (uint8_t)(i * 17);
     snprintf(a.model, sizeof(a.model), "tiny \"quoted\"");
+    a.has_requester = true;
+    memset(a.requester, 0xc3, sizeof(a.requester));
     struct octo_buf w;
     octo_buf_init(&w, OCTO_TASKWIRE_FRAME_MAX + 16);
     CHECK_OK(octo_taskwire_assign_encode(&w, &a));
@@ -117,6 +119,7 @@ static void test_assign_round_trip(void)
     CHECK_EQ_INT(b.kind, OCTO_TASKWIRE_COMPLETION);
     CHECK_STR(b.model, "tiny \"quoted\"");
     CHECK(b.deadline_ms == 1796000000123ull);
+    CHECK(b.has_requester && memcmp(b.requester, a.requester, 32) == 0);
     CHECK(strstr(b.request, "\"max_tokens\":8") != NULL);
     CHECK(strstr(b.request, "hi \\\"x\\\"") != NULL);
     octo_taskwire_assign_free(&b);
@@ -176,6 +179,9 @@ static void test_result_and_error(void)
         .prompt_tokens = 59, .completion_tokens = 8, .ttft_ns = 1234567, .run_ns = 40000000};
     snprintf(r.finish, sizeof(r.finish), "length");
     memset(r.model_sha256, 0xab, 32);
+    r.has_receipt = true;
+    for (size_t i = 0; i < sizeof(r.receipt); i++)
+        r.receipt[i] = (uint8_t)(i * 7);
     struct octo_buf w;
     octo_buf_init(&w, 4096);
     CHECK_OK(octo_taskwire_result_encode(&w, &r));
