@@ -68,6 +68,7 @@ static const struct octo_flag devnet_flags[] = {
     {"dir", 0, true, false, "DIR", "where the network lives (default ./octo-devnet)"},
     {"validators", 0, true, false, "N", "validators, 1..16 (default 4)"},
     {"providers", 0, true, false, "N", "providers, 0..16 (default 3)"},
+    {"noop-agent", 0, false, false, NULL, "providers also serve the model \"noop\" (benchmarks)"},
     {"port", 0, true, false, "P", "the gateway's HTTP port (default 8080); libp2p from P+10"},
     {"for", 0, true, false, "SECONDS", "stop after this long (default: until Ctrl-C)"},
     {NULL, 0, false, false, NULL, NULL},
@@ -112,7 +113,20 @@ static char *arg(const char *p)
 }
 
 /* Runs this octo with args, waits; 0 when it exited 0. Output to log. */
+static int spawn_octo(const char *const *args, const char *out, const char *log);
+
 static int run_octo(const char *const *args, const char *log)
+{
+    return spawn_octo(args, log, log);
+}
+
+/* Runs octo with args, its stdout into the file out (replaced), its stderr discarded. */
+static int run_octo_to(const char *const *args, const char *out)
+{
+    return spawn_octo(args, out, NULL);
+}
+
+static int spawn_octo(const char *const *args, const char *out, const char *log)
 {
     char *argv[24];
     size_t n = 0;
@@ -122,8 +136,10 @@ static int run_octo(const char *const *args, const char *log)
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, out,
+                                     O_WRONLY | O_CREAT | (log != NULL ? O_APPEND : O_TRUNC), 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, log != NULL ? log : "/dev/null",
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
     pid_t pid;
     int rc = posix_spawn(&pid, g_self, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -346,21 +362,54 @@ static int node_addr(const char *home, uint64_t port, char *out, size_t cap)
     return 0;
 }
 
+/* The role the chain gives the account of home (queried through node), or "" when unknown. */
+static void chain_role(struct devnet *d, const char *home, const char *node, char *role, size_t cap)
+{
+    char out[DEVNET_DIR_MAX + 64];
+    snprintf(out, sizeof(out), "%s/logs/account.json", d->dir);
+    unlink(out);
+    role[0] = '\0';
+    const char *args[] = {"account", "--home", home, "--node", node, "--json", NULL};
+    struct octo_buf b;
+    octo_buf_init(&b, 1u << 16);
+    struct octo_fs_error ferr;
+    if (run_octo_to(args, out) == 0 && octo_fs_read(out, &b, &ferr) == 0) {
+        cJSON *o = cJSON_ParseWithLength((const char *)b.data, b.len);
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "role");
+        if (cJSON_IsString(r))
+            snprintf(role, cap, "%s", r->valuestring);
+        cJSON_Delete(o);
+    }
+    octo_buf_deinit(&b);
+}
+
 /* First run: the orchestrator's and the providers' accounts register their roles on the chain
  * (`octo tx register`, staking the design's amounts), so that tasks are escrowed and settled
- * there. */
+ * there. A registration that was not seen included (the node refuses connections past its
+ * per-address rate, and `tx --wait` polls with a connection each time) is looked up before it
+ * is tried again a second later (it may have landed meanwhile). */
 static int register_roles(struct devnet *d)
 {
-    char v0[DEVNET_DIR_MAX + 16], node[192], log[DEVNET_DIR_MAX + 64];
+    char v0[DEVNET_DIR_MAX + 16], node[192], log[DEVNET_DIR_MAX + 64], have[32];
     snprintf(v0, sizeof(v0), "%s/net/v0", d->dir);
     snprintf(log, sizeof(log), "%s/logs/setup.log", d->dir);
     if (node_addr(v0, d->port + 10, node, sizeof(node)) != 0)
         return -1;
-    for (size_t i = d->validators; i < d->n; i++) {
+    for (size_t i = d->validators; i < d->n && !g_stop; i++) {
         const char *role = i == d->validators ? "orchestrator" : "compute";
-        const char *args[] = {"tx", "register", role,        "--home", d->p[i].home, "--node",
-                              node, "--wait",   "--timeout", "60",     NULL};
-        if (run_octo(args, log) != 0)
+        bool done = false;
+        for (int attempt = 0; attempt < 6 && !done && !g_stop; attempt++) {
+            if (attempt > 0)
+                sleep(1); /* the node limits new connections per address and second */
+            const char *args[] = {"tx", "register", role,        "--home", d->p[i].home, "--node",
+                                  node, "--wait",   "--timeout", "30",     NULL};
+            done = run_octo(args, log) == 0;
+            if (!done) {
+                chain_role(d, d->p[i].home, node, have, sizeof(have));
+                done = strcmp(have, role) == 0;
+            }
+        }
+        if (!done && !g_stop)
             return octo_cli_fail(d->cli, OCTO_EXIT_FAIL,
                                  "devnet: %s could not register as %s on the chain (see %s)",
                                  d->p[i].name, role, log);
@@ -415,7 +464,9 @@ static int launch(struct devnet *d)
         const char *extra[] = {
             "--http",        phttp,         "--role", "provider", "--model",
             model,           "--bootstrap", boot,     "--region", devnet_regions[i % 4],
-            "--concurrency", "2",           NULL};
+            "--concurrency", "2",           NULL,     NULL};
+        if (octo_args_has(&d->cli->args, "noop-agent"))
+            extra[sizeof(extra) / sizeof(extra[0]) - 2] = "--noop-agent";
         if (start(d, p, extra) != 0)
             return -1;
     }

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "net/net.h"
+#include "node/chain_api.h"
 #include "node/gateway.h"
 #include "node/genesis.h"
 #include "node/home.h"
@@ -50,6 +51,8 @@ static const struct octo_flag node_flags[] = {
     {"price-out", 0, true, false, "UNITS", "provider: base units per 1M completion tokens"},
     {"concurrency", 0, true, false, "N", "provider: tasks at once (default 1)"},
     {"region", 0, true, false, "CC/CONT", "provider: country and continent, e.g. DE/EU"},
+    {"noop-agent", 0, false, false, NULL,
+     "provider: also serve the model \"noop\" (answered at once; for benchmarks)"},
     {"payer-home", 0, true, false, "DIR",
      "orchestrator: the home of the account that escrows tasks on the chain"},
     {"threads", 0, true, false, "N", "provider: inference threads per task (default 1)"},
@@ -284,6 +287,8 @@ static int start_api(struct node_run *r)
     rc = octo_api_add_collector(r->api, octo_node_metrics_net, r->net);
     if (rc == 0 && r->chain != NULL)
         rc = octo_api_add_collector(r->api, octo_node_metrics_chain, r->chain);
+    if (rc == 0 && r->chain != NULL)
+        rc = octo_chain_api_add(r->api, r->chain);
     return rc;
 }
 
@@ -371,6 +376,7 @@ static int start_roles(struct node_run *r, struct octo_identity *id)
                                           .threads = (uint32_t)threads,
                                           .orchestrators = r->bootstrap,
                                           .orchestrators_count = r->bootstrap_count,
+                                          .noop_agent = octo_args_has(a, "noop-agent"),
                                           .country = {region[0], region[1], '\0'},
                                           .continent = {region[3], region[4], '\0'},
                                           .chain_id = r->have_genesis ? r->genesis.chain_id : NULL};

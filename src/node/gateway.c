@@ -73,7 +73,8 @@ struct gw_task {
     bool have_result;
     /* the ledger: this task's escrow, and the receipt of the attempt that answered */
     bool escrowed;
-    uint64_t escrow_expires_ms;
+    uint64_t escrow_expires_ms, escrow_amount;
+    uint64_t price_in, price_out; /* the attempt's provider's prices when it was dispatched */
     bool have_receipt;
     uint8_t receipt[OCTO_RECEIPT_LEN];
     /* the answer */
@@ -319,13 +320,14 @@ static void escrow(struct gw_task *t, uint64_t deadline_ms)
     uint8_t task[32];
     task32(t->id, task);
     t->escrow_expires_ms = deadline_ms + OCTO_GATEWAY_ESCROW_MARGIN_MS;
+    t->escrow_amount = amount;
     t->escrowed =
         amount > 0 && octo_settler_escrow(g->cfg.settler, task, amount, t->escrow_expires_ms) == 0;
 }
 
 /* Checks the receipt an attempt's RESULT carries before the task may succeed on it: the
- * provider's signature for this chain, this task, this orchestrator as requester and
- * assigner, the provider the attempt ran on, SHA-256 of the text received, the tokens
+ * provider's signature for this chain, this task, the payer as requester and this node as
+ * orchestrator, the provider the attempt ran on, SHA-256 of the text received, the tokens
  * reported, and the price at the provider's advertised prices. 0, or why not. */
 static const char *receipt_check(struct gw_task *t)
 {
@@ -334,8 +336,13 @@ static const char *receipt_check(struct gw_task *t)
     struct octo_receipt r;
     struct octo_pubkey pk;
     uint8_t task[32], out[32];
-    if (!res->has_receipt)
-        return "no receipt";
+    /* priced as the scheduler charged it: the provider's prices at dispatch */
+    uint64_t price = octo_sched_charge_amount(t->price_in, res->prompt_tokens, t->price_out,
+                                              res->completion_tokens);
+    if (price > t->escrow_amount)
+        return "the price exceeds the task's escrow";
+    if (!res->has_receipt) /* a free task (no tokens, or a price of 0) settles nothing */
+        return price == 0 ? NULL : "no receipt";
     if (octo_receipt_decode(res->receipt, sizeof(res->receipt), &r) != 0 ||
         octo_receipt_verify(octo_settler_chain_id(g->cfg.settler), res->receipt) != 0)
         return "receipt signature";
@@ -346,16 +353,15 @@ static const char *receipt_check(struct gw_task *t)
         return "receipt names another task or orchestrator";
     if (octo_peerid_pubkey(&t->provider_id, &pk) != 0 || memcmp(r.provider, pk.bytes, 32) != 0)
         return "receipt names another provider";
+    octo_sha256(t->body, t->body_len, out);
+    if (memcmp(r.input, out, 32) != 0)
+        return "receipt input differs from the request";
     octo_sha256(t->text.data, t->text.len, out);
     if (memcmp(r.output, out, 32) != 0)
         return "receipt output differs from the text received";
     if (r.tokens != (uint64_t)res->prompt_tokens + res->completion_tokens)
         return "receipt tokens differ from the result";
-    const struct octo_registry_entry *e =
-        octo_registry_at(octo_sched_registry(&g->sched), t->provider);
-    if (e == NULL ||
-        r.price != octo_sched_charge_amount(e->price_in_per_mtok, res->prompt_tokens,
-                                            e->price_out_per_mtok, res->completion_tokens))
+    if (r.price != price)
         return "receipt price differs from the advert";
     memcpy(t->receipt, res->receipt, sizeof(t->receipt));
     t->have_receipt = true;
@@ -489,10 +495,14 @@ static void answer_success(struct gw_task *t)
     uint64_t total = uv_hrtime() - octo_http_arrived_ns(t->req);
     uint64_t own = total > t->provider_ns ? total - t->provider_ns : 0;
     snprintf(over, sizeof(over), "%llu", (unsigned long long)(own / 1000u));
-    const struct octo_http_header h[] = {
-        {"x-octo-task", tid}, {"x-octo-route", route}, {"x-octo-gateway-overhead-us", over}};
+    char prov[32];
+    snprintf(prov, sizeof(prov), "%llu", (unsigned long long)(t->provider_ns / 1000u));
+    const struct octo_http_header h[] = {{"x-octo-task", tid},
+                                         {"x-octo-route", route},
+                                         {"x-octo-gateway-overhead-us", over},
+                                         {"x-octo-provider-us", prov}};
     OCTO_IGNORE(
-        octo_api_reply(g->cfg.api, t->req, 200, "application/json", body, strlen(body), h, 3));
+        octo_api_reply(g->cfg.api, t->req, 200, "application/json", body, strlen(body), h, 4));
     cJSON_free(body);
     release_req(t);
 }
@@ -563,7 +573,8 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
     if (t == NULL)
         return;
     t->done = true;
-    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
+    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged && t->have_receipt)) {
+        /* nothing to settle: the escrow goes back to the payer once it expires */
         uint8_t task[32];
         task32(t->id, task);
         octo_settler_failed(g->cfg.settler, task, t->escrow_expires_ms);
@@ -574,7 +585,8 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
         g->stats.tokens_in += t->result.prompt_tokens;
         g->stats.tokens_out += t->result.completion_tokens;
         charge(t, a->charge ? a->amount : 0);
-        if (t->have_receipt && octo_settler_receipt(g->cfg.settler, t->receipt) != 0)
+        if (t->have_receipt &&
+            octo_settler_receipt(g->cfg.settler, t->receipt, t->escrow_expires_ms) != 0)
             OCTO_WARN("gateway: the settlement batch is full: a receipt is dropped");
         if (t->req != NULL)
             answer_success(t);
@@ -914,7 +926,12 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     t->attempt_bytes = 0;
     t->reported = false;
     t->have_result = false;
+    t->have_receipt = false;
     memset(&t->result, 0, sizeof(t->result));
+    const struct octo_registry_entry *e =
+        octo_registry_at(octo_sched_registry(&g->sched), a->provider);
+    t->price_in = e != NULL ? e->price_in_per_mtok : 0;
+    t->price_out = e != NULL ? e->price_out_per_mtok : 0;
     t->assign_ns = uv_hrtime();
     record_update(t, OCTO_TASKSTORE_RUNNING, "");
     open_attempt(t);
@@ -1427,6 +1444,11 @@ static int recover_one(struct octo_gateway *g, struct recover_item *it)
     int rc = why == NULL ? task_start(t, &pol, it->deadline_ms) : 0;
     if (why == NULL && rc == 0) {
         t->attempt_base = it->attempts;
+        uint8_t task[32];
+        task32(t->id, task);
+        t->escrowed = g->cfg.settler != NULL &&
+                      octo_settler_escrow_open(g->cfg.settler, task, &t->escrow_expires_ms,
+                                               &t->escrow_amount);
         return 1;
     }
     task_discard(t);

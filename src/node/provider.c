@@ -182,6 +182,12 @@ static int make_advert(struct octo_provider *p, uint8_t *out, size_t cap, size_t
     snprintf(a.models[0].quant, sizeof(a.models[0].quant), "%s", p->quant);
     memcpy(a.models[0].weights_hash, p->weights_hash, 32);
     a.models[0].context_len = p->context_len;
+    if (p->cfg.noop_agent) { /* the benchmark's agent: answers at once, runs nothing */
+        snprintf(a.models[1].name, sizeof(a.models[1].name), "%s", OCTO_PROVIDER_NOOP_MODEL);
+        snprintf(a.models[1].quant, sizeof(a.models[1].quant), "none");
+        a.models[1].context_len = 1;
+        a.models_count = 2;
+    }
     struct octo_multiaddr addrs[OCTO_ADVERT_ENDPOINTS_MAX];
     size_t n = octo_net_listen_addrs(p->cfg.net, addrs, OCTO_ADVERT_ENDPOINTS_MAX);
     for (size_t i = 0; i < n && addrs[i].len <= OCTO_ADVERT_ENDPOINT_MAX; i++) {
@@ -402,8 +408,8 @@ static void run_work(uv_work_t *w)
 static void send_error(struct octo_buf *out, const char *code, const char *message, bool retry)
 {
     struct octo_taskwire_error e = {.retry = retry};
-    snprintf(e.code, sizeof(e.code), "%s", code);
-    snprintf(e.message, sizeof(e.message), "%s", message);
+    snprintf(e.code, sizeof(e.code), "%.*s", (int)sizeof(e.code) - 1, code);
+    snprintf(e.message, sizeof(e.message), "%.*s", (int)sizeof(e.message) - 1, message);
     OCTO_IGNORE(octo_taskwire_error_encode(out, &e));
 }
 
@@ -428,7 +434,7 @@ static void job_free(struct prov_job *j)
  * (its 16-byte id, zero-padded), who escrowed it (the ASSIGN's requester) and who assigned it
  * (the stream's peer), this provider, SHA-256 of the request and of the generated text, the
  * tokens, the run's wall-clock span and the price from this provider's advertised prices.
- * OCTO_ENOTFOUND without a chain (no chain id) or without a requester. */
+ * OCTO_ENOTFOUND without a chain (no chain id), without a requester, or for a price of 0. */
 static int make_receipt(struct prov_job *j, uint8_t out[OCTO_TASKWIRE_RECEIPT_LEN])
 {
     struct octo_provider *p = j->p;
@@ -450,6 +456,8 @@ static int make_receipt(struct prov_job *j, uint8_t out[OCTO_TASKWIRE_RECEIPT_LE
     rec.end_ms = j->end_ms >= j->start_ms ? j->end_ms : j->start_ms;
     rec.price = octo_sched_charge_amount(p->cfg.price_in, r->prompt_tokens, p->cfg.price_out,
                                          r->completion_tokens);
+    if (rec.price == 0)
+        return OCTO_ENOTFOUND; /* nothing to settle (the ledger wants a price) */
     octo_receipt_encode(&rec, out);
     octo_receipt_sign(p->chain_id, out, p->cfg.identity);
     return 0;
@@ -509,6 +517,22 @@ static void run_done(uv_work_t *w, int status)
     job_finish(j);
 }
 
+/* The no-op agent's answer: no text, no tokens, at once (with its receipt, price 0, on a
+ * chain). What is left is the orchestration path itself, which the benchmark measures. */
+static void noop_answer(struct prov_job *j)
+{
+    struct octo_provider *p = j->p;
+    j->assigned = true;
+    memset(&j->res, 0, sizeof(j->res));
+    j->res.ok = true;
+    snprintf(j->res.finish, sizeof(j->res.finish), "stop");
+    j->start_ms = j->end_ms = wall_ms(p);
+    octo_sha256_init(&j->out_hash);
+    p->stats.tasks_succeeded++;
+    job_finish_frame(j, 0);
+    job_finish(j);
+}
+
 /* Checks an ASSIGN and starts its run, or answers ERROR. */
 static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
 {
@@ -519,6 +543,9 @@ static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
         p->stats.frames_bad++;
         why = "malformed assignment";
         code = "malformed";
+    } else if (p->cfg.noop_agent && strcmp(j->assign.model, OCTO_PROVIDER_NOOP_MODEL) == 0) {
+        noop_answer(j);
+        return;
     } else if (strcmp(j->assign.model, p->model_name) != 0) {
         why = "this provider does not serve that model";
         code = "model_not_served";

@@ -20,6 +20,10 @@
  * the orchestrator resets stops forwarding; the run is bounded by its max_tokens and the sandbox's
  * wall-clock limit.
  *
+ * The no-op agent (noop_agent, for benchmarks): the advert also lists the model "noop", whose
+ * tasks are answered at once with no text and no tokens, without a sandbox: what remains is the
+ * orchestration path (gateway, scheduler, streams, records, receipts).
+ *
  * Threads: everything but the sandbox run happens on the node's loop; a run's pieces are
  * queued under a mutex and moved to the stream by a uv_async on the loop.
  * Limits: OCTO_PROVIDER_JOBS_MAX task streams at once (others are reset), an ASSIGN within
@@ -47,6 +51,7 @@
 /* Task streams held at once (running, refused and waiting for their ASSIGN). */
 #define OCTO_PROVIDER_JOBS_MAX(concurrency) (2u * (concurrency) + 8u)
 #define OCTO_PROVIDER_PRICE_DEFAULT 1000000u /* base units per 1M tokens: 1 OCTO */
+#define OCTO_PROVIDER_NOOP_MODEL "noop"
 
 struct octo_provider_config {
     uv_loop_t *loop;
@@ -62,6 +67,7 @@ struct octo_provider_config {
     char continent[3];                          /* AF AN AS EU NA OC SA */
     const struct octo_multiaddr *orchestrators; /* each with /p2p */
     size_t orchestrators_count;
+    bool noop_agent; /* also serve OCTO_PROVIDER_NOOP_MODEL: answered at once, nothing runs */
     const uint8_t *chain_id; /* the chain's id (32 bytes, copied): results carry signed ledger
                                 receipts; NULL: no chain, no receipts */
 };

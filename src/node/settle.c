@@ -27,8 +27,10 @@ struct intent {
     uint8_t kind;
     uint8_t task[32];
     uint64_t amount, expires_ms;
-    uint8_t *receipts; /* SETTLE: count * OCTO_RECEIPT_LEN bytes, owned */
+    uint8_t *receipts;  /* SETTLE: count * OCTO_RECEIPT_LEN bytes, owned */
+    uint64_t *expiries; /* SETTLE: each receipt's escrow expiry, owned */
     uint16_t count;
+    uint64_t nonce; /* once submitted */
 };
 
 struct refund {
@@ -39,9 +41,13 @@ struct refund {
 struct lane {
     const struct octo_identity *id;
     uint8_t addr[OCTO_ADDR_LEN];
-    struct intent *q; /* ring of OCTO_SETTLE_QUEUE_MAX */
+    struct intent *q; /* ring of OCTO_SETTLE_QUEUE_MAX: waiting for the pool */
     uint32_t head, len;
+    struct intent *sent; /* ring of OCTO_SETTLE_SENT_MAX: in the pool, not yet applied */
+    uint32_t sent_head, sent_len;
     uint64_t next_nonce;
+    uint64_t seen_nonce;     /* the ledger's nonce of the account when last looked at */
+    octo_tick stalled_since; /* since when it has not moved with transactions outstanding */
 };
 
 struct octo_settler {
@@ -49,9 +55,10 @@ struct octo_settler {
     uint8_t chain_id[32];
     struct lane payer, orch;
     uint8_t batch[OCTO_TX_RECEIPTS_MAX * OCTO_RECEIPT_LEN];
-    uint64_t batch_ms[OCTO_TX_RECEIPTS_MAX]; /* when each receipt came */
+    octo_tick batch_at[OCTO_TX_RECEIPTS_MAX];    /* when each receipt came (monotonic) */
+    uint64_t batch_expiry[OCTO_TX_RECEIPTS_MAX]; /* each receipt's escrow expiry (unix ms) */
     uint16_t batch_n;
-    uint64_t batch_since_ms;
+    octo_tick batch_since;
     struct refund *refunds;
     uint32_t n_refunds;
     uv_timer_t timer;
@@ -59,11 +66,6 @@ struct octo_settler {
     uint32_t ticks;
     struct octo_settler_stats stats;
 };
-
-static uint64_t wall_ms(const struct octo_settler *s)
-{
-    return (uint64_t)(octo_clock_wall(s->cfg.clock) / (int64_t)OCTO_NS_PER_MS);
-}
 
 static const struct octo_ledger *ledger(const struct octo_settler *s)
 {
@@ -99,10 +101,28 @@ static int build(struct octo_settler *s, struct lane *l, const struct intent *in
     return n;
 }
 
+static void intent_free(struct intent *in)
+{
+    octo_free(in->receipts);
+    octo_free(in->expiries);
+    memset(in, 0, sizeof(*in));
+}
+
 static void pop(struct lane *l)
 {
+    intent_free(&l->q[l->head]);
+    l->head = (l->head + 1) % OCTO_SETTLE_QUEUE_MAX;
+    l->len--;
+}
+
+/* The head intent moves to the sent ring (it keeps its receipts) under nonce. */
+static void move_to_sent(struct lane *l, uint64_t nonce)
+{
+    OCTO_ASSERT(l->sent_len < OCTO_SETTLE_SENT_MAX);
     struct intent *in = &l->q[l->head];
-    octo_free(in->receipts);
+    in->nonce = nonce;
+    l->sent[(l->sent_head + l->sent_len) % OCTO_SETTLE_SENT_MAX] = *in;
+    l->sent_len++;
     memset(in, 0, sizeof(*in));
     l->head = (l->head + 1) % OCTO_SETTLE_QUEUE_MAX;
     l->len--;
@@ -126,7 +146,7 @@ static void drain_lane(struct octo_settler *s, struct lane *l)
 {
     static uint8_t buf[OCTO_TX_MAX];
     int resyncs = 0;
-    while (l->len > 0 && !s->stopped) {
+    while (l->len > 0 && !s->stopped && l->sent_len < OCTO_SETTLE_SENT_MAX) {
         struct intent *in = &l->q[l->head];
         int n = build(s, l, in, buf, sizeof(buf));
         if (n <= 0) {
@@ -138,9 +158,9 @@ static void drain_lane(struct octo_settler *s, struct lane *l)
         uint8_t id[OCTO_TX_ID_LEN];
         int r = octo_validator_submit(s->cfg.chain, buf, (size_t)n, id);
         if (r == OCTO_MPR_OK) {
-            l->next_nonce++;
             count_sent(s, in);
-            pop(l);
+            move_to_sent(l, l->next_nonce);
+            l->next_nonce++;
         } else if (r == OCTO_MPR_NONCE_TOO_FAR || r == OCTO_MPR_FULL) {
             break; /* later, as blocks take our waiting transactions */
         } else if ((r == OCTO_MPR_NONCE_USED || r == OCTO_MPR_NONCE_TAKEN) && resyncs++ < 70) {
@@ -175,65 +195,170 @@ static int push(struct lane *l, const struct intent *in)
     return 0;
 }
 
-/* The gathered receipts whose escrow this node's ledger shows open become one SETTLE intent
- * (a receipt without its open escrow would fail the whole transaction). A receipt whose escrow
- * is not there yet (its ESCROW is not finalized) waits for the next batch, up to
- * OCTO_SETTLE_WAIT_MS; one whose escrow is closed, or that waited longer, is dropped. */
+static bool provider_role(uint8_t role)
+{
+    return role == OCTO_STAKE_COMPUTE || role == OCTO_STAKE_STORAGE || role == OCTO_STAKE_BANDWIDTH;
+}
+
+/* Whether the ledger would settle this receipt now: its escrow open, escrowed by the payer
+ * for this orchestrator, at least the price; its provider registered as one. A SETTLE fails
+ * as a whole on one bad receipt, so each is checked before it joins one. *e receives the
+ * escrow when it exists. 1 ready, 0 not yet (no escrow: its ESCROW is not applied yet), -1
+ * never. */
+static int receipt_ready(struct octo_settler *s, const uint8_t *rec, struct octo_escrow *e)
+{
+    struct octo_receipt r;
+    if (octo_receipt_decode(rec, OCTO_RECEIPT_LEN, &r) != 0)
+        return -1;
+    int rc = octo_ledger_escrow(ledger(s), r.task, e);
+    if (rc == OCTO_ENOTFOUND)
+        return 0;
+    struct octo_account p;
+    if (rc != 0 || e->state != OCTO_ESCROW_OPEN || memcmp(e->requester, s->payer.addr, 32) != 0 ||
+        memcmp(e->orchestrator, s->orch.addr, 32) != 0 || r.price > e->amount ||
+        octo_ledger_account(ledger(s), r.provider, &p) != 0 || !provider_role(p.role))
+        return -1;
+    return 1;
+}
+
+/* A task that will not be settled: its escrow (if the payer made it) is refunded after it
+ * expires. */
+static void give_up(struct octo_settler *s, const uint8_t task[32], uint64_t expires_ms)
+{
+    octo_settler_failed(s, task, expires_ms);
+}
+
+/* The gathered receipts the ledger would settle now become one SETTLE intent. A receipt whose
+ * escrow is not there yet (its ESCROW not applied) waits for the next batch, up to
+ * OCTO_SETTLE_WAIT_MS; one that can never settle, or waited longer, is dropped and its escrow
+ * refunded once expired. */
 static void flush_batch(struct octo_settler *s)
 {
     if (s->batch_n == 0 || s->orch.len == OCTO_SETTLE_QUEUE_MAX)
         return;
     struct intent in = {.kind = INTENT_SETTLE};
     in.receipts = octo_malloc((size_t)s->batch_n * OCTO_RECEIPT_LEN);
-    if (in.receipts == NULL)
+    in.expiries = octo_malloc((size_t)s->batch_n * sizeof(uint64_t));
+    if (in.receipts == NULL || in.expiries == NULL) {
+        intent_free(&in);
         return; /* kept in the batch: the next tick tries again */
-    uint64_t now = wall_ms(s);
+    }
+    octo_tick now = octo_clock_mono(s->cfg.clock);
     uint16_t keep = 0;
     for (uint16_t i = 0; i < s->batch_n; i++) {
         const uint8_t *rec = s->batch + (size_t)i * OCTO_RECEIPT_LEN;
         struct octo_escrow e;
-        int rc = octo_ledger_escrow(ledger(s), rec + 1, &e); /* the task id follows the version */
-        if (rc == 0 && e.state == OCTO_ESCROW_OPEN) {
+        int ready = receipt_ready(s, rec, &e);
+        for (uint16_t j = 0; ready == 1 && j < in.count; j++) /* a task once per SETTLE */
+            if (memcmp(in.receipts + (size_t)j * OCTO_RECEIPT_LEN + 1, rec + 1, 32) == 0)
+                ready = -1;
+        if (ready == 1) {
             memcpy(in.receipts + (size_t)in.count * OCTO_RECEIPT_LEN, rec, OCTO_RECEIPT_LEN);
+            in.expiries[in.count] = s->batch_expiry[i];
             in.count++;
-        } else if (rc == OCTO_ENOTFOUND && now - s->batch_ms[i] < OCTO_SETTLE_WAIT_MS) {
+        } else if (ready == 0 && now - s->batch_at[i] < OCTO_SETTLE_WAIT_MS * OCTO_NS_PER_MS) {
             memmove(s->batch + (size_t)keep * OCTO_RECEIPT_LEN, rec, OCTO_RECEIPT_LEN);
-            s->batch_ms[keep++] = s->batch_ms[i];
+            s->batch_at[keep] = s->batch_at[i];
+            s->batch_expiry[keep] = s->batch_expiry[i];
+            keep++;
         } else {
             s->stats.receipts_dropped++;
+            give_up(s, rec + 1, s->batch_expiry[i]);
         }
     }
     s->batch_n = keep;
-    s->batch_since_ms = now;
+    s->batch_since = now;
     if (in.count == 0) {
-        octo_free(in.receipts);
+        intent_free(&in);
         return;
     }
     OCTO_ASSERT(push(&s->orch, &in) == 0);
 }
 
-static void sweep_refunds(struct octo_settler *s, uint64_t now)
+/* Refunds whose escrow the ledger's own time has let expire (a REFUND before that is refused
+ * by the ledger, whose block time is the leader's clock, not ours). */
+static void sweep_refunds(struct octo_settler *s)
 {
+    uint64_t chain_now = octo_ledger_time(ledger(s));
     for (uint32_t i = 0; i < s->n_refunds;) {
-        if (s->refunds[i].due_ms > now || s->payer.len == OCTO_SETTLE_QUEUE_MAX) {
+        if (s->refunds[i].due_ms > chain_now || s->payer.len == OCTO_SETTLE_QUEUE_MAX) {
             i++;
             continue;
         }
-        struct intent in = {.kind = INTENT_REFUND};
-        memcpy(in.task, s->refunds[i].task, 32);
-        OCTO_ASSERT(push(&s->payer, &in) == 0);
+        struct octo_escrow e;
+        if (octo_ledger_escrow(ledger(s), s->refunds[i].task, &e) == 0 &&
+            e.state == OCTO_ESCROW_OPEN && memcmp(e.requester, s->payer.addr, 32) == 0) {
+            struct intent in = {.kind = INTENT_REFUND, .expires_ms = e.expires_ms};
+            memcpy(in.task, s->refunds[i].task, 32);
+            OCTO_ASSERT(push(&s->payer, &in) == 0);
+        } /* else: settled, refunded already, or never escrowed: nothing to do */
         s->refunds[i] = s->refunds[--s->n_refunds];
     }
+}
+
+/* Transactions the ledger has applied (the account's nonce passed theirs) leave the sent ring;
+ * a SETTLE whose escrows are still open failed on chain, and a REFUND whose escrow is still
+ * open too: their tasks go (back) to the refunds. When the nonce has not moved for
+ * OCTO_SETTLE_STALL_MS with transactions outstanding (one was evicted from a pool, or a relay
+ * lost it), the outstanding ones are submitted again, same nonces and bytes. */
+static void confirm_lane(struct octo_settler *s, struct lane *l)
+{
+    struct octo_account a;
+    if (octo_ledger_account(ledger(s), l->addr, &a) != 0)
+        return;
+    while (l->sent_len > 0 && l->sent[l->sent_head].nonce < a.nonce) {
+        struct intent *in = &l->sent[l->sent_head];
+        struct octo_escrow e;
+        if (in->kind == INTENT_SETTLE) {
+            for (uint16_t i = 0; i < in->count; i++) {
+                const uint8_t *task = in->receipts + (size_t)i * OCTO_RECEIPT_LEN + 1;
+                if (octo_ledger_escrow(ledger(s), task, &e) == 0 && e.state == OCTO_ESCROW_OPEN) {
+                    s->stats.receipts_dropped++;
+                    give_up(s, task, in->expiries[i]);
+                }
+            }
+        } else if (in->kind == INTENT_REFUND && octo_ledger_escrow(ledger(s), in->task, &e) == 0 &&
+                   e.state == OCTO_ESCROW_OPEN) {
+            give_up(s, in->task, e.expires_ms);
+        }
+        intent_free(in);
+        l->sent_head = (l->sent_head + 1) % OCTO_SETTLE_SENT_MAX;
+        l->sent_len--;
+    }
+    octo_tick now = octo_clock_mono(s->cfg.clock);
+    if (l->sent_len == 0 || a.nonce != l->seen_nonce) {
+        l->seen_nonce = a.nonce;
+        l->stalled_since = now;
+        return;
+    }
+    if (now - l->stalled_since < (octo_tick)OCTO_SETTLE_STALL_MS * OCTO_NS_PER_MS)
+        return;
+    static uint8_t buf[OCTO_TX_MAX];
+    uint64_t keep = l->next_nonce;
+    for (uint32_t i = 0; i < l->sent_len; i++) {
+        struct intent *in = &l->sent[(l->sent_head + i) % OCTO_SETTLE_SENT_MAX];
+        l->next_nonce = in->nonce;
+        int n = build(s, l, in, buf, sizeof(buf));
+        uint8_t id[OCTO_TX_ID_LEN];
+        if (n > 0)
+            OCTO_IGNORE(octo_validator_submit(s->cfg.chain, buf, (size_t)n, id));
+    }
+    l->next_nonce = keep;
+    s->stats.resubmits++;
+    l->stalled_since = now;
 }
 
 static void on_timer(uv_timer_t *h)
 {
     struct octo_settler *s = h->data;
-    uint64_t now = wall_ms(s);
-    if (s->batch_n > 0 && now - s->batch_since_ms >= OCTO_SETTLE_BATCH_MS)
+    octo_tick now = octo_clock_mono(s->cfg.clock);
+    if (s->batch_n > 0 && now - s->batch_since >= (octo_tick)OCTO_SETTLE_BATCH_MS * OCTO_NS_PER_MS)
         flush_batch(s);
-    if (++s->ticks % (1000u / OCTO_SETTLE_DRAIN_MS) == 0)
-        sweep_refunds(s, now);
+    if (++s->ticks % (1000u / OCTO_SETTLE_DRAIN_MS) == 0) {
+        confirm_lane(s, &s->payer);
+        confirm_lane(s, &s->orch);
+        sweep_refunds(s);
+    }
     drain(s);
 }
 
@@ -242,17 +367,24 @@ static int lane_init(struct octo_settler *s, struct lane *l, const struct octo_i
     l->id = id;
     memcpy(l->addr, id->pub.bytes, OCTO_ADDR_LEN);
     l->q = octo_calloc(OCTO_SETTLE_QUEUE_MAX, sizeof(*l->q));
+    l->sent = octo_calloc(OCTO_SETTLE_SENT_MAX, sizeof(*l->sent));
     struct octo_account a;
     if (octo_ledger_account(ledger(s), l->addr, &a) == 0)
-        l->next_nonce = a.nonce;
-    return l->q != NULL ? 0 : OCTO_ENOMEM;
+        l->next_nonce = l->seen_nonce = a.nonce;
+    return l->q != NULL && l->sent != NULL ? 0 : OCTO_ENOMEM;
 }
 
 static void lane_deinit(struct lane *l)
 {
-    while (l->len > 0)
+    while (l->q != NULL && l->len > 0)
         pop(l);
+    while (l->sent != NULL && l->sent_len > 0) {
+        intent_free(&l->sent[l->sent_head]);
+        l->sent_head = (l->sent_head + 1) % OCTO_SETTLE_SENT_MAX;
+        l->sent_len--;
+    }
     octo_free(l->q);
+    octo_free(l->sent);
 }
 
 int octo_settler_start(struct octo_settler **out, const struct octo_settler_config *cfg)
@@ -343,16 +475,21 @@ int octo_settler_escrow(struct octo_settler *s, const uint8_t task[32], uint64_t
     return 0;
 }
 
-int octo_settler_receipt(struct octo_settler *s, const uint8_t receipt[OCTO_RECEIPT_LEN])
+int octo_settler_receipt(struct octo_settler *s, const uint8_t receipt[OCTO_RECEIPT_LEN],
+                         uint64_t expires_ms)
 {
     if (s->batch_n == OCTO_TX_RECEIPTS_MAX)
         flush_batch(s);
-    if (s->batch_n == OCTO_TX_RECEIPTS_MAX)
+    if (s->batch_n == OCTO_TX_RECEIPTS_MAX) {
+        give_up(s, receipt + 1, expires_ms);
         return OCTO_ELIMIT;
+    }
+    octo_tick now = octo_clock_mono(s->cfg.clock);
     if (s->batch_n == 0)
-        s->batch_since_ms = wall_ms(s);
+        s->batch_since = now;
     memcpy(s->batch + (size_t)s->batch_n * OCTO_RECEIPT_LEN, receipt, OCTO_RECEIPT_LEN);
-    s->batch_ms[s->batch_n] = wall_ms(s);
+    s->batch_at[s->batch_n] = now;
+    s->batch_expiry[s->batch_n] = expires_ms;
     s->batch_n++;
     s->stats.receipts_queued++;
     if (s->batch_n == OCTO_TX_RECEIPTS_MAX) {
@@ -364,11 +501,26 @@ int octo_settler_receipt(struct octo_settler *s, const uint8_t receipt[OCTO_RECE
 
 void octo_settler_failed(struct octo_settler *s, const uint8_t task[32], uint64_t expires_ms)
 {
-    if (s->n_refunds == OCTO_SETTLE_REFUNDS_MAX)
-        return; /* its requester (this orchestrator) can still refund it by hand */
+    if (s->n_refunds == OCTO_SETTLE_REFUNDS_MAX) {
+        s->stats.refunds_dropped++; /* the payer can still refund it with `octo tx refund` */
+        return;
+    }
     memcpy(s->refunds[s->n_refunds].task, task, 32);
-    s->refunds[s->n_refunds].due_ms = expires_ms + OCTO_SETTLE_REFUND_GRACE_MS;
+    s->refunds[s->n_refunds].due_ms = expires_ms;
     s->n_refunds++;
+}
+
+bool octo_settler_escrow_open(struct octo_settler *s, const uint8_t task[32], uint64_t *expires_ms,
+                              uint64_t *amount)
+{
+    struct octo_escrow e;
+    if (octo_ledger_escrow(ledger(s), task, &e) != 0 || e.state != OCTO_ESCROW_OPEN ||
+        memcmp(e.requester, s->payer.addr, 32) != 0 ||
+        memcmp(e.orchestrator, s->orch.addr, 32) != 0)
+        return false;
+    *expires_ms = e.expires_ms;
+    *amount = e.amount;
+    return true;
 }
 
 const uint8_t *octo_settler_address(const struct octo_settler *s)

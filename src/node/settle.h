@@ -21,6 +21,13 @@
  * the FIFO waits and is drained every OCTO_SETTLE_DRAIN_MS as blocks finalize. A nonce the
  * ledger has used already (another client of the key) is skipped over.
  *
+ * What the pool took is kept until the ledger applies it (the account's nonce passes it): a
+ * SETTLE whose escrows are still open then failed on chain, and its tasks' escrows are
+ * refunded; a transaction evicted or lost on the way (the nonce stands still) is sent again.
+ * Before a receipt joins a SETTLE it is checked against the ledger as the ledger will check it
+ * (escrow open, the payer's, for this orchestrator, covering the price; the provider
+ * registered), since one bad receipt fails the whole transaction.
+ *
  * Limits: OCTO_SETTLE_QUEUE_MAX intents waiting (an escrow past it is not made: its task is
  * then not settled on chain, counted in escrows_dropped), receipts batched per SETTLE as the
  * ledger allows. Single-threaded (the loop).
@@ -38,9 +45,12 @@
 #include <uv.h>
 
 #define OCTO_SETTLE_QUEUE_MAX 8192u
-#define OCTO_SETTLE_BATCH_MS 1000u        /* receipts wait at most this long for their SETTLE */
-#define OCTO_SETTLE_DRAIN_MS 100u         /* how often a waiting FIFO is tried again */
-#define OCTO_SETTLE_REFUND_GRACE_MS 5000u /* after an escrow's expiry, before its REFUND */
+#define OCTO_SETTLE_BATCH_MS 1000u /* receipts wait at most this long for their SETTLE */
+#define OCTO_SETTLE_DRAIN_MS 100u  /* how often a waiting FIFO is tried again */
+#define OCTO_SETTLE_SENT_MAX 128u  /* per account: in the pool, not yet applied */
+#define OCTO_SETTLE_STALL_MS                                                                       \
+    10000u /* an account's nonce standing still this long with                                     \
+              transactions outstanding: they are sent again */
 #define OCTO_SETTLE_REFUNDS_MAX 65536u
 #define OCTO_SETTLE_WAIT_MS 120000u /* a receipt waits this long for its escrow to finalize */
 
@@ -54,7 +64,8 @@ struct octo_settler_config {
 
 struct octo_settler_stats {
     uint64_t escrows_sent, escrows_dropped, escrows_unregistered, receipts_queued, receipts_sent,
-        receipts_dropped, settles_sent, refunds_sent, txs_refused, nonce_resyncs;
+        receipts_dropped, settles_sent, refunds_sent, refunds_dropped, txs_refused, nonce_resyncs,
+        resubmits;
     uint64_t escrowed_amount; /* base units */
     uint32_t waiting;         /* intents in the FIFO */
 };
@@ -74,11 +85,18 @@ void octo_settler_destroy(struct octo_settler *s);
  * FIFO is full). Without an escrow the task is not settled on chain. */
 OCTO_MUST_USE int octo_settler_escrow(struct octo_settler *s, const uint8_t task[32],
                                       uint64_t amount, uint64_t expires_ms);
-/* A verified receipt, settled in the next SETTLE. Returns 0 or OCTO_ELIMIT. */
+/* A verified receipt, settled in a coming SETTLE; expires_ms is its escrow's expiry (a receipt
+ * that cannot be settled has its escrow refunded after it). Returns 0 or OCTO_ELIMIT (then the
+ * escrow is refunded instead). */
 OCTO_MUST_USE int octo_settler_receipt(struct octo_settler *s,
-                                       const uint8_t receipt[OCTO_RECEIPT_LEN]);
-/* The task failed: its escrow is refunded once it has expired. */
+                                       const uint8_t receipt[OCTO_RECEIPT_LEN],
+                                       uint64_t expires_ms);
+/* The task failed: its escrow is refunded once the ledger's time passes its expiry. */
 void octo_settler_failed(struct octo_settler *s, const uint8_t task[32], uint64_t expires_ms);
+/* Whether the ledger holds an open escrow of task made by the payer for this orchestrator (a
+ * task recovered after a restart): its expiry and amount. */
+bool octo_settler_escrow_open(struct octo_settler *s, const uint8_t task[32], uint64_t *expires_ms,
+                              uint64_t *amount);
 
 /* The orchestrator's address (its public key): the receipts' orchestrator. */
 const uint8_t *octo_settler_address(const struct octo_settler *s);

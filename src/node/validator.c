@@ -1581,3 +1581,8 @@ const struct octo_ledger *octo_validator_ledger(const struct octo_validator *v)
 {
     return &v->ledger;
 }
+
+char *octo_validator_query(struct octo_validator *v, const char *json, size_t len)
+{
+    return val_rpc(v, json, len);
+}

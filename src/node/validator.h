@@ -110,6 +110,9 @@ uint64_t octo_validator_height(const struct octo_validator *v);
  * reason (OCTO_MPR_OK when admitted); *id receives its id. */
 int octo_validator_submit(struct octo_validator *v, const uint8_t *tx, size_t len,
                           uint8_t id[OCTO_TX_ID_LEN]);
+/* One client call (the /octo/chain-rpc/1.0.0 methods above) answered in process: a JSON text
+ * to free with cJSON_free, or NULL when out of memory. */
+char *octo_validator_query(struct octo_validator *v, const char *json, size_t len);
 /* The ledger as of the last block this node applied (read-only). */
 const struct octo_ledger *octo_validator_ledger(const struct octo_validator *v);
 

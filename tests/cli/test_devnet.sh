@@ -142,6 +142,21 @@ done
 sleep 5.5
 grep -q "^height [0-9]* · validators 4/4 up · orchestrator up · providers 2/2 up" "$T/out" &&
     ok "the status line" || bad "status lines: $(cat "$T/out")"
+# the chain through the native API: an account, the newest block, a block, errors
+PAYER=$($PY -c 'import json,sys; print(json.loads([l for l in open(sys.argv[1]) if l.strip()][3])["address"])' "$T/bal1")
+api() { curl -s -o "$T/api" -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT$1"; }
+code=$(api "/api/v1/accounts/$PAYER")
+[ "$code" = 200 ] && $PY -c 'import json,sys; a=json.load(open(sys.argv[1])); assert a["address"]==sys.argv[2] and int(a["balance"]["OCTO"])>0' "$T/api" "$PAYER" &&
+    ok "/api/v1/accounts/ADDR" || bad "accounts: $code $(cat "$T/api")"
+code=$(api /api/v1/blocks)
+[ "$code" = 200 ] && grep -q '"height"' "$T/api" && ok "/api/v1/blocks (the newest)" || bad "blocks: $code"
+code=$(api /api/v1/blocks/99999999)
+[ "$code" = 404 ] && ok "/api/v1/blocks/HEIGHT past the head is 404" || bad "block 404: $code $(cat "$T/api")"
+code=$(api /api/v1/txs/xyz)
+[ "$code" = 400 ] && ok "/api/v1/txs with a bad id is 400" || bad "tx 400: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/blocks")
+[ "$code" = 401 ] && ok "the chain routes need a key" || bad "no key: $code"
+
 # a real Prometheus scrapes every node of the devnet: the orchestrator's gateway, the
 # validators' and the providers' HTTP APIs; promtool accepts each exposition
 if command -v prometheus >/dev/null; then
