@@ -1519,12 +1519,18 @@ static void reply_json(struct octo_gateway *g, struct octo_http_req *r, char *bo
     cJSON_free(body);
 }
 
+/* The caller's API key passes (else the request has been answered). */
+static bool authorized(struct octo_gateway *g, struct octo_http_req *r)
+{
+    struct octo_apikey key;
+    return octo_api_authorize(g->cfg.api, r, &key) == 0;
+}
+
 static void route_models(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
 {
     (void)m;
     struct octo_gateway *g = ctx;
-    struct octo_apikey key;
-    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+    if (!authorized(g, r))
         return;
     const struct octo_registry *reg = octo_sched_registry(&g->sched);
     static const char *names[OCTO_GATEWAY_PROVIDERS_MAX];
@@ -1547,8 +1553,7 @@ static void route_providers(void *ctx, struct octo_http_req *r, const struct oct
 {
     (void)m;
     struct octo_gateway *g = ctx;
-    struct octo_apikey key;
-    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+    if (!authorized(g, r))
         return;
     const struct octo_registry *reg = octo_sched_registry(&g->sched);
     cJSON *o = cJSON_CreateObject();

@@ -471,6 +471,7 @@ struct list_ctx {
     struct octo_taskstore_cursor *cursor;
     size_t limit;
     int listed;
+    bool unfinished; /* the recovery listing: request bytes, unfinished states only */
 };
 
 static int list_row(const struct octo_store_row *row, void *vctx)
@@ -480,9 +481,10 @@ static int list_row(const struct octo_store_row *row, void *vctx)
         return OCTO_ETOOBIG; /* more rows than the LIMIT asked for */
     struct octo_taskstore_record rec;
     int rc = decode_row(row, &rec);
-    if (rc == 0)
+    if (rc == 0 && l->unfinished)
         rc = payload(row, TASK_NCOLS, &rec.request, &rec.request_len);
-    if (rc == 0 && rec.state != OCTO_TASKSTORE_QUEUED && rec.state != OCTO_TASKSTORE_RUNNING)
+    if (rc == 0 && l->unfinished && rec.state != OCTO_TASKSTORE_QUEUED &&
+        rec.state != OCTO_TASKSTORE_RUNNING)
         rc = OCTO_ESTORE;
     if (rc < 0)
         return rc;
@@ -514,7 +516,7 @@ int octo_taskstore_list_unfinished(struct octo_taskstore *ts, struct octo_taskst
         from_start ? octo_store_blob(NULL, 0) : octo_store_blob(cursor->id, OCTO_TASKSTORE_ID_LEN),
         octo_store_int64((int64_t)limit),
     };
-    struct list_ctx l = {fn, ctx, cursor, limit, 0};
+    struct list_ctx l = {fn, ctx, cursor, limit, 0, true};
     int rc = octo_store_exec(ts->store,
                              "SELECT " TASK_COLUMNS ", request FROM tasks"
                              " WHERE state IN (0, 1) AND (created_ms, id) > ($1, $2)"
@@ -523,29 +525,6 @@ int octo_taskstore_list_unfinished(struct octo_taskstore *ts, struct octo_taskst
     if (rc < 0)
         return rc;
     return l.listed;
-}
-
-struct owner_ctx {
-    octo_taskstore_list_fn fn;
-    void *ctx;
-    size_t limit;
-    int listed;
-};
-
-static int owner_row(const struct octo_store_row *row, void *vctx)
-{
-    struct owner_ctx *l = vctx;
-    if ((size_t)l->listed >= l->limit)
-        return OCTO_ETOOBIG; /* more rows than the LIMIT asked for */
-    struct octo_taskstore_record rec;
-    int rc = decode_row(row, &rec);
-    if (rc < 0)
-        return rc;
-    rc = l->fn(&rec, l->ctx);
-    if (rc < 0)
-        return rc;
-    l->listed++;
-    return rc > 0 ? 1 : 0;
 }
 
 int octo_taskstore_list_owner(struct octo_taskstore *ts, const uint8_t *owner, size_t owner_len,
@@ -565,12 +544,12 @@ int octo_taskstore_list_owner(struct octo_taskstore *ts, const uint8_t *owner, s
         octo_store_int64((int64_t)before_ms),
         octo_store_int64((int64_t)limit),
     };
-    struct owner_ctx l = {fn, ctx, limit, 0};
+    struct list_ctx l = {fn, ctx, NULL, limit, 0, false};
     int rc =
         octo_store_exec(ts->store,
                         "SELECT " TASK_COLUMNS " FROM tasks WHERE owner = $1 AND created_ms < $2"
                         " ORDER BY created_ms DESC, id DESC LIMIT $3",
-                        p, OCTO_ARRAY_LEN(p), owner_row, &l);
+                        p, OCTO_ARRAY_LEN(p), list_row, &l);
     if (rc < 0)
         return rc;
     return l.listed;
