@@ -209,8 +209,13 @@ static int bind_listener(struct octo_net *n, struct net_listener *l)
     rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&ss, flags);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
-    if (rc < 0)
+    if (rc < 0) {
+        char text[OCTO_MULTIADDR_MAX_TEXT];
+        if (octo_multiaddr_to_text(&l->addr, text, sizeof(text)) < 0)
+            snprintf(text, sizeof(text), "?");
+        OCTO_ERROR("net: cannot listen on %s: %s", text, uv_strerror(rc)); /* "address in use" */
         return uv_err(rc);
+    }
     int len = sizeof(ss);
     if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) == 0 &&
         octo_net_sockaddr_to_multiaddr((const struct sockaddr *)&ss, &l->addr) < 0)
