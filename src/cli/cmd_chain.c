@@ -34,7 +34,7 @@
 
 #define RPC_TIMEOUT_MS 10000
 #define RPC_ANSWER_MAX (16u << 20) /* a block answer lists up to 1,000 transactions */
-#define WAIT_POLL_MS 100
+#define WAIT_POLL_MS 250           /* --wait asks the node this often (a connection each time) */
 
 /* ---- one RPC call --------------------------------------------------------------------------- */
 
@@ -259,8 +259,11 @@ static int answer_error(struct octo_cli *cli, const char *what, cJSON *ans)
     return st;
 }
 
-static int call(struct octo_cli *cli, const char *what, cJSON *req, cJSON **ans)
+/* One call; *net_rc receives the transport's error (0 when the node answered), which is
+ * not printed: the caller decides whether it is worth another try. */
+static int call_raw(struct octo_cli *cli, cJSON *req, cJSON **ans, int *net_rc)
 {
+    *net_rc = 0;
     quiet_logs(cli);
     struct octo_multiaddr addr;
     int st = node_addr(cli, &addr);
@@ -272,12 +275,19 @@ static int call(struct octo_cli *cli, const char *what, cJSON *req, cJSON **ans)
     cJSON_Delete(req);
     if (text == NULL)
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "out of memory");
-    int rc = rpc_call(&addr, text, ans);
+    *net_rc = rpc_call(&addr, text, ans);
     octo_free(text);
+    return *net_rc != 0 ? OCTO_EXIT_FAIL : OCTO_EXIT_OK;
+}
+
+static int call(struct octo_cli *cli, const char *what, cJSON *req, cJSON **ans)
+{
+    int rc;
+    int st = call_raw(cli, req, ans, &rc);
     if (rc != 0)
         return octo_cli_fail(cli, OCTO_EXIT_FAIL, "%s: cannot reach the node: %s", what,
                              octo_strerror(rc));
-    return OCTO_EXIT_OK;
+    return st;
 }
 
 /* call, with an error answer printed and its status returned (*ans freed then); on
@@ -717,7 +727,16 @@ static int wait_included(struct octo_cli *cli, const char *id_hex)
         cJSON *req = cJSON_CreateObject(), *ans;
         cJSON_AddStringToObject(req, "method", "tx");
         cJSON_AddStringToObject(req, "id", id_hex);
-        int st = call(cli, "tx", req, &ans);
+        int rc;
+        int st = call_raw(cli, req, &ans, &rc);
+        if (rc != 0 && octo_clock_mono(octo_sysclock()) < until) {
+            uv_sleep(WAIT_POLL_MS); /* a refused or reset connection: the node limits new
+                                       connections per address; ask again */
+            continue;
+        }
+        if (rc != 0)
+            return octo_cli_fail(cli, OCTO_EXIT_FAIL, "tx: cannot reach the node: %s",
+                                 octo_strerror(rc));
         if (st != OCTO_EXIT_OK)
             return st;
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
