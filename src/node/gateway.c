@@ -72,6 +72,12 @@ struct gw_task {
     struct octo_taskwire_result result;
     bool have_result;
     /* the ledger: this task's escrow, and the receipt of the attempt that answered */
+    bool recorded;       /* the task record exists (written at the first dispatch) */
+    bool charge_pending; /* succeeded: its answer, state and charge wait for the next commit */
+    uint64_t charge_amount;
+    struct gw_task *charge_next;
+    bool store_failed; /* it could not be written: the task ends with a 500 */
+    uint64_t deadline_ms;
     bool escrowed;
     uint64_t escrow_expires_ms, escrow_amount;
     uint64_t price_in, price_out; /* the attempt's provider's prices when it was dispatched */
@@ -121,8 +127,11 @@ struct octo_gateway {
     bool recover_pending; /* unfinished records did not all fit: try again later */
     uint64_t ticks;
     uint32_t adverts_open;
-    struct gw_in *adverts; /* open advert streams */
-    int64_t started_s;     /* the models' "created" */
+    struct gw_in *adverts;                  /* open advert streams */
+    struct gw_task *charges, *charges_tail; /* succeeded tasks waiting for their commit */
+    uv_timer_t charge_timer;                /* 0 ms: after the answers went out */
+    bool charge_timer_open;
+    int64_t started_s; /* the models' "created" */
     struct octo_gateway_stats stats;
 };
 
@@ -206,7 +215,7 @@ static void task_free(struct gw_task *t)
 /* Frees t when nothing refers to it any more. */
 static void task_maybe_free(struct gw_task *t)
 {
-    if (t->done && t->req == NULL)
+    if (t->done && t->req == NULL && !t->charge_pending)
         task_free(t);
 }
 
@@ -244,7 +253,10 @@ static void report(struct gw_task *t, enum octo_health_outcome outcome)
 
 /* A task's stored request: its kind (1 byte: 0 chat, 1 completion), then the client's body.
  * The owner is the API key's id, which pays for it (also after a restart). */
-static int record_insert(struct gw_task *t, uint64_t deadline_ms)
+/* Writes the task record, as it is at its first dispatch (RUNNING, attempt 1, the provider):
+ * one commit for acceptance and dispatch together. Nothing has been acknowledged to the client
+ * before it (a streamed answer's headers, with the task id, come with the first text). */
+static int record_insert(struct gw_task *t)
 {
     struct octo_gateway *g = t->g;
     uint8_t *req = octo_malloc(t->body_len + 1);
@@ -253,23 +265,29 @@ static int record_insert(struct gw_task *t, uint64_t deadline_ms)
     req[0] = t->kind == OCTO_OAI_COMPLETION ? 1 : 0;
     memcpy(req + 1, t->body, t->body_len);
     struct octo_taskstore_record rec = {.owner_len = strlen(t->key.id),
-                                        .state = OCTO_TASKSTORE_QUEUED,
-                                        .deadline_ms = deadline_ms,
+                                        .state = OCTO_TASKSTORE_RUNNING,
+                                        .attempts = t->attempt_base + t->attempt,
+                                        .provider_len = t->provider_id.len,
+                                        .deadline_ms = t->deadline_ms,
                                         .created_ms = now_ms(g),
                                         .updated_ms = now_ms(g),
                                         .request = req,
                                         .request_len = t->body_len + 1};
     memcpy(rec.id, t->id, sizeof(rec.id));
     memcpy(rec.owner, t->key.id, rec.owner_len);
+    memcpy(rec.provider, t->provider_id.bytes, t->provider_id.len);
     snprintf(rec.model, sizeof(rec.model), "%s", t->model);
     int rc = octo_taskstore_insert(&g->ts, &rec, NULL);
     octo_free(req);
+    t->recorded = rc == 0;
     return rc;
 }
 
 static void record_update(struct gw_task *t, enum octo_taskstore_state st, const char *reason)
 {
     struct octo_gateway *g = t->g;
+    if (!t->recorded)
+        return; /* never dispatched: nothing was promised, nothing is kept */
     struct octo_taskstore_update u = {.state = st,
                                       .attempts = t->attempt_base + t->attempt,
                                       .provider = t->attempt > 0 ? t->provider_id.bytes : NULL,
@@ -507,21 +525,24 @@ static void answer_success(struct gw_task *t)
     release_req(t);
 }
 
-/* Records a SUCCEEDED task's result, its final state and its key's charge in one
- * transaction: the task record's conditional charge decides (a task charged before a restart
- * is not charged again), and the key pays what its budget has left of the amount (the work is
- * done; the key is then spent). A key revoked or removed meanwhile pays nothing; the record
- * still says what the task cost. */
-static void charge(struct gw_task *t, uint64_t amount)
+/* The statements that record a SUCCEEDED task, inside the caller's write transaction: its
+ * answer (with the ledger receipt beside it) and the charge under the record's charge-once
+ * condition, its final state, and its key's spending (what the budget has left of the amount:
+ * the work is done; a key revoked or removed meanwhile pays nothing, the record still says
+ * what the task cost). Returns 0, OCTO_EEXIST (charged before: nothing changed) or a store
+ * error; *take receives what the key paid. */
+static int charge_stmts(struct gw_task *t, uint64_t *take)
 {
     struct octo_gateway *g = t->g;
+    uint64_t amount = t->charge_amount;
+    *take = 0;
     struct octo_oai_meta m;
     fill_meta(t, &m);
     struct octo_oai_usage u = {t->result.prompt_tokens, t->result.completion_tokens};
     char *answer =
         octo_oai_answer(&m, (const char *)t->text.data, t->text.len, t->result.finish, &u);
     if (answer == NULL)
-        return;
+        return OCTO_ENOMEM;
     if (t->have_receipt) { /* the record keeps the ledger receipt beside the answer */
         cJSON *o = cJSON_Parse(answer);
         char hex[2 * OCTO_RECEIPT_LEN + 1];
@@ -541,30 +562,99 @@ static void charge(struct gw_task *t, uint64_t amount)
                                        .provider = t->provider_id.bytes,
                                        .provider_len = t->provider_id.len,
                                        .now_ms = now_ms(g)};
-    uint64_t take = 0;
-    int rc = octo_store_begin(g->cfg.store, true);
-    if (rc == 0)
-        rc = octo_taskstore_charge(&g->ts, t->id, answer, strlen(answer), amount, now_ms(g));
+    int rc = octo_taskstore_charge(&g->ts, t->id, answer, strlen(answer), amount, now_ms(g));
+    cJSON_free(answer);
     if (rc == 0)
         rc = octo_taskstore_update(&g->ts, t->id, &up);
     if (rc == 0 && octo_apikey_get(g->cfg.store, t->key.id, &now) == 0 && !now.revoked) {
         uint64_t left = now.budget > now.spent ? now.budget - now.spent : 0;
-        take = amount < left ? amount : left;
-        int sr = take > 0 ? octo_apikey_spend(g->cfg.store, t->key.id, take) : 0;
+        *take = amount < left ? amount : left;
+        int sr = *take > 0 ? octo_apikey_spend(g->cfg.store, t->key.id, *take) : 0;
         if (sr == OCTO_ERANGE || sr == OCTO_ENOTFOUND)
-            take = 0; /* changed meanwhile: nothing taken */
+            *take = 0; /* changed meanwhile: nothing taken */
         else
             rc = sr;
     }
+    return rc;
+}
+
+/* One task's statements in a transaction of its own. */
+static void charge_one(struct gw_task *t, uint64_t *took)
+{
+    struct octo_gateway *g = t->g;
+    uint64_t take = 0;
+    int rc = octo_store_begin(g->cfg.store, true);
+    if (rc == 0)
+        rc = charge_stmts(t, &take);
     if (rc == 0)
         rc = octo_store_commit(g->cfg.store);
     else
         octo_store_rollback(g->cfg.store);
-    cJSON_free(answer);
     if (rc == 0)
-        g->stats.charged += take;
+        *took += take;
     else if (rc != OCTO_EEXIST)
         OCTO_WARN("gateway: cannot charge a task: %s", octo_strerror(rc));
+}
+
+/* Commits the succeeded tasks waiting for it, all in one transaction (group commit: one fsync
+ * for every task that finished in this loop turn); if any of them fails there, each gets a
+ * transaction of its own instead. Runs from a 0 ms timer started after the answers were handed
+ * to the HTTP server, so clients do not wait for the disk: a crash before the commit leaves
+ * the task RUNNING in its record, and it runs again after the restart (charged once, then). */
+static void charge_flush(struct octo_gateway *g)
+{
+    struct gw_task *list = g->charges;
+    g->charges = g->charges_tail = NULL;
+    if (list == NULL)
+        return;
+    uint64_t took = 0;
+    int rc = list->charge_next == NULL ? -1 : octo_store_begin(g->cfg.store, true);
+    for (struct gw_task *t = list; rc == 0 && t != NULL; t = t->charge_next) {
+        uint64_t take = 0;
+        int r = charge_stmts(t, &take);
+        if (r != 0 && r != OCTO_EEXIST) /* EEXIST: charged before a restart, nothing changed */
+            rc = r;
+        took += take;
+    }
+    if (rc == 0)
+        rc = octo_store_commit(g->cfg.store);
+    else if (list->charge_next != NULL && octo_store_tx_state(g->cfg.store) != OCTO_STORE_TX_NONE)
+        octo_store_rollback(g->cfg.store);
+    if (rc != 0) { /* one at a time */
+        took = 0;
+        for (struct gw_task *t = list; t != NULL; t = t->charge_next)
+            charge_one(t, &took);
+    }
+    g->stats.charged += took;
+    for (struct gw_task *t = list, *n; t != NULL; t = n) {
+        n = t->charge_next;
+        t->charge_next = NULL;
+        t->charge_pending = false;
+        task_maybe_free(t);
+    }
+}
+
+static void on_charge_timer(uv_timer_t *h)
+{
+    charge_flush(h->data);
+}
+
+/* Queues a succeeded task's commit for after the answer is out. */
+static void charge(struct gw_task *t, uint64_t amount)
+{
+    struct octo_gateway *g = t->g;
+    t->charge_amount = amount;
+    t->charge_pending = true;
+    t->charge_next = NULL;
+    if (g->charges_tail != NULL)
+        g->charges_tail->charge_next = t;
+    else
+        g->charges = t;
+    g->charges_tail = t;
+    if (g->charge_timer_open)
+        uv_timer_start(&g->charge_timer, on_charge_timer, 0, 0);
+    else
+        charge_flush(g); /* stopping: now */
 }
 
 static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
@@ -584,12 +674,12 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
         g->stats.succeeded++;
         g->stats.tokens_in += t->result.prompt_tokens;
         g->stats.tokens_out += t->result.completion_tokens;
+        if (t->req != NULL)
+            answer_success(t);
         charge(t, a->charge ? a->amount : 0);
         if (t->have_receipt &&
             octo_settler_receipt(g->cfg.settler, t->receipt, t->escrow_expires_ms) != 0)
             OCTO_WARN("gateway: the settlement batch is full: a receipt is dropped");
-        if (t->req != NULL)
-            answer_success(t);
     } else if (t->diverged) {
         g->stats.diverged++;
         record_update(t, OCTO_TASKSTORE_FAILED, "diverged");
@@ -599,6 +689,9 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
         g->stats.expired++;
         record_update(t, OCTO_TASKSTORE_EXPIRED, "deadline");
         answer_error(t, 504, "server_error", "timeout", "no provider answered before the deadline");
+    } else if (t->store_failed) {
+        g->stats.failed++;
+        answer_error(t, 500, "server_error", "store_error", "the task could not be recorded");
     } else if (a->reason == OCTO_FAILOVER_REASON_CANCELLED) {
         g->stats.cancelled++;
         record_update(t, OCTO_TASKSTORE_CANCELLED, "the client went away");
@@ -933,7 +1026,14 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     t->price_in = e != NULL ? e->price_in_per_mtok : 0;
     t->price_out = e != NULL ? e->price_out_per_mtok : 0;
     t->assign_ns = uv_hrtime();
-    record_update(t, OCTO_TASKSTORE_RUNNING, "");
+    if (t->recorded) {
+        record_update(t, OCTO_TASKSTORE_RUNNING, "");
+    } else if (record_insert(t) != 0) {
+        /* a task that cannot be made durable does not run */
+        t->store_failed = true;
+        OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+        return;
+    }
     open_attempt(t);
 }
 
@@ -1326,15 +1426,8 @@ static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oa
     }
     octo_random_bytes(t->id, sizeof(t->id));
     uint64_t deadline_ms = now_ms(g) + OCTO_GATEWAY_DEADLINE_MS;
-    /* accepted = recorded: the task survives a restart from here on */
-    int rc = record_insert(t, deadline_ms);
-    if (rc != 0) {
-        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "store_error", NULL,
-                                   "the task could not be recorded"));
-        task_discard(t);
-        return;
-    }
-    rc = task_start(t, &pol, deadline_ms);
+    t->deadline_ms = deadline_ms;
+    int rc = task_start(t, &pol, deadline_ms);
     if (rc != 0) {
         g->stats.rejected++;
         bool bad = rc == OCTO_EINVAL;
@@ -1342,7 +1435,6 @@ static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oa
             g->cfg.api, r, bad ? 400 : 503, bad ? "invalid_request_error" : "server_error",
             bad ? "invalid_value" : "overloaded", NULL,
             bad ? "the routing policy cannot be used" : "the scheduler is full; retry later"));
-        record_update(t, OCTO_TASKSTORE_FAILED, bad ? "invalid policy" : "overloaded");
         task_discard(t);
         return;
     }
@@ -1444,6 +1536,8 @@ static int recover_one(struct octo_gateway *g, struct recover_item *it)
     int rc = why == NULL ? task_start(t, &pol, it->deadline_ms) : 0;
     if (why == NULL && rc == 0) {
         t->attempt_base = it->attempts;
+        t->recorded = true;
+        t->deadline_ms = it->deadline_ms;
         uint8_t task[32];
         task32(t->id, task);
         t->escrowed = g->cfg.settler != NULL &&
@@ -1786,6 +1880,9 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
     uv_timer_init(cfg->loop, &g->tick);
     g->tick.data = g;
     g->tick_open = true;
+    uv_timer_init(cfg->loop, &g->charge_timer);
+    g->charge_timer.data = g;
+    g->charge_timer_open = true;
     uv_timer_start(&g->tick, on_tick, 1000, 1000);
     OCTO_INFO("gateway: %u stored provider adverts loaded (%u expired, %u rejected)", ls.loaded,
               ls.expired, ls.rejected);
@@ -1799,7 +1896,7 @@ static void on_timer_closed(uv_handle_t *h)
     struct octo_gateway *g = h->data;
     if (h == (uv_handle_t *)&g->timer)
         g->timer_open = false;
-    else
+    else if (h == (uv_handle_t *)&g->tick)
         g->tick_open = false;
 }
 
@@ -1816,8 +1913,11 @@ void octo_gateway_stop(struct octo_gateway *g)
         i++;
     }
     g->stopped = true;
+    charge_flush(g); /* what succeeded is recorded before the node goes */
+    g->charge_timer_open = false;
     uv_close((uv_handle_t *)&g->timer, on_timer_closed);
     uv_close((uv_handle_t *)&g->tick, on_timer_closed);
+    uv_close((uv_handle_t *)&g->charge_timer, on_timer_closed);
 }
 
 void octo_gateway_destroy(struct octo_gateway *g)

@@ -37,12 +37,16 @@
  * whole answers also x-octo-gateway-overhead-us: the request's time in this node minus the
  * time from sending ASSIGN to receiving RESULT of the attempt that answered.
  *
- * Durability: a task is accepted once its record is in the store (store/tasks.h: the kind and
- * the client's body, the key that pays, the deadline); dispatches and the end are recorded;
- * the answer and the charge are written in one transaction with the key's spending, under
- * the record's charge-once condition. At start, unfinished records are handed to the scheduler
- * again (their clients are gone: the answer is kept for GET /api/v1/tasks/ID), so an
- * orchestrator killed with kill -9 loses no accepted task and charges none twice.
+ * Durability: a task's record (store/tasks.h: the kind and the client's canonical body, the key
+ * that pays, the deadline) is written when it is first dispatched, in one commit with its
+ * RUNNING state, before anything is acknowledged to the client (a streamed answer's headers,
+ * with the task id, come with the first text) and before a provider sees it. The answer, the
+ * SUCCEEDED state and the key's charge are written under the record's charge-once condition
+ * right after the answer is handed to the HTTP server, for every task that finished in that
+ * loop turn in one transaction (group commit). At start, unfinished records are handed to the
+ * scheduler again (their clients are gone: the answer is kept for GET /api/v1/tasks/ID), so an
+ * orchestrator killed with kill -9 loses no acknowledged task and charges none twice (a task
+ * answered just before the crash runs again and is charged then).
  *
  * Limits: OCTO_GATEWAY_TASKS_MAX requests in flight (503 past it), OCTO_GATEWAY_TEXT_MAX bytes
  * of answer text per task, OCTO_GATEWAY_DEADLINE_MS per task. Single-threaded (the loop).
