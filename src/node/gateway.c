@@ -570,16 +570,18 @@ static int charge_stmts(struct gw_task *t, uint64_t *take)
         uint64_t left = now.budget > now.spent ? now.budget - now.spent : 0;
         *take = amount < left ? amount : left;
         int sr = *take > 0 ? octo_apikey_spend(g->cfg.store, t->key.id, *take) : 0;
-        if (sr == OCTO_ERANGE || sr == OCTO_ENOTFOUND)
-            *take = 0; /* changed meanwhile: nothing taken */
+        if (sr == OCTO_ERANGE || sr == OCTO_ENOTFOUND || sr == OCTO_ESTATE)
+            *take = 0; /* changed (spent, removed, revoked) meanwhile: nothing taken */
         else
             rc = sr;
     }
     return rc;
 }
 
-/* One task's statements in a transaction of its own. */
-static void charge_one(struct gw_task *t, uint64_t *took)
+static void on_charge_timer(uv_timer_t *h);
+
+/* One task's statements in a transaction of its own. True when the record says SUCCEEDED. */
+static bool charge_one(struct gw_task *t, uint64_t *took)
 {
     struct octo_gateway *g = t->g;
     uint64_t take = 0;
@@ -594,6 +596,25 @@ static void charge_one(struct gw_task *t, uint64_t *took)
         *took += take;
     else if (rc != OCTO_EEXIST)
         OCTO_WARN("gateway: cannot charge a task: %s", octo_strerror(rc));
+    return rc == 0 || rc == OCTO_EEXIST;
+}
+
+/* After its record says SUCCEEDED, a task's receipt goes to the settlement; a task whose
+ * record could not be written has its escrow refunded instead (it runs again after a restart
+ * and is escrowed, settled or refunded then). */
+static void after_record(struct gw_task *t, bool recorded)
+{
+    struct octo_gateway *g = t->g;
+    if (!t->escrowed)
+        return;
+    uint8_t task[32];
+    task32(t->id, task);
+    if (recorded && t->have_receipt) {
+        if (octo_settler_receipt(g->cfg.settler, t->receipt, t->escrow_expires_ms) != 0)
+            OCTO_WARN("gateway: the settlement batch is full: a receipt is dropped");
+    } else {
+        octo_settler_failed(g->cfg.settler, task, t->escrow_expires_ms);
+    }
 }
 
 /* Commits the succeeded tasks waiting for it, all in one transaction (group commit: one fsync
@@ -609,6 +630,17 @@ static void charge_flush(struct octo_gateway *g)
         return;
     uint64_t took = 0;
     int rc = list->charge_next == NULL ? -1 : octo_store_begin(g->cfg.store, true);
+    if (rc == OCTO_EBUSY) { /* another writer holds the database: later, not task by task */
+        struct gw_task *last = list;
+        while (last->charge_next != NULL)
+            last = last->charge_next;
+        last->charge_next = g->charges;
+        if (g->charges == NULL)
+            g->charges_tail = last;
+        g->charges = list;
+        uv_timer_start(&g->charge_timer, on_charge_timer, OCTO_GATEWAY_CHARGE_RETRY_MS, 0);
+        return;
+    }
     for (struct gw_task *t = list; rc == 0 && t != NULL; t = t->charge_next) {
         uint64_t take = 0;
         int r = charge_stmts(t, &take);
@@ -620,18 +652,17 @@ static void charge_flush(struct octo_gateway *g)
         rc = octo_store_commit(g->cfg.store);
     else if (list->charge_next != NULL && octo_store_tx_state(g->cfg.store) != OCTO_STORE_TX_NONE)
         octo_store_rollback(g->cfg.store);
-    if (rc != 0) { /* one at a time */
+    bool batch_ok = rc == 0;
+    if (!batch_ok)
         took = 0;
-        for (struct gw_task *t = list; t != NULL; t = t->charge_next)
-            charge_one(t, &took);
-    }
-    g->stats.charged += took;
     for (struct gw_task *t = list, *n; t != NULL; t = n) {
         n = t->charge_next;
+        after_record(t, batch_ok || charge_one(t, &took)); /* one at a time after a failure */
         t->charge_next = NULL;
         t->charge_pending = false;
         task_maybe_free(t);
     }
+    g->stats.charged += took;
 }
 
 static void on_charge_timer(uv_timer_t *h)
@@ -651,10 +682,8 @@ static void charge(struct gw_task *t, uint64_t amount)
     else
         g->charges = t;
     g->charges_tail = t;
-    if (g->charge_timer_open)
-        uv_timer_start(&g->charge_timer, on_charge_timer, 0, 0);
-    else
-        charge_flush(g); /* stopping: now */
+    OCTO_ASSERT(g->charge_timer_open); /* on_done runs from drive(), never after stop */
+    uv_timer_start(&g->charge_timer, on_charge_timer, 0, 0);
 }
 
 static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
@@ -663,7 +692,7 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
     if (t == NULL)
         return;
     t->done = true;
-    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged && t->have_receipt)) {
+    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
         /* nothing to settle: the escrow goes back to the payer once it expires */
         uint8_t task[32];
         task32(t->id, task);
@@ -676,10 +705,7 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
         g->stats.tokens_out += t->result.completion_tokens;
         if (t->req != NULL)
             answer_success(t);
-        charge(t, a->charge ? a->amount : 0);
-        if (t->have_receipt &&
-            octo_settler_receipt(g->cfg.settler, t->receipt, t->escrow_expires_ms) != 0)
-            OCTO_WARN("gateway: the settlement batch is full: a receipt is dropped");
+        charge(t, a->charge ? a->amount : 0); /* then its receipt: after_record */
     } else if (t->diverged) {
         g->stats.diverged++;
         record_update(t, OCTO_TASKSTORE_FAILED, "diverged");
@@ -1029,7 +1055,11 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     if (t->recorded) {
         record_update(t, OCTO_TASKSTORE_RUNNING, "");
     } else if (record_insert(t) != 0) {
-        /* a task that cannot be made durable does not run */
+        /* a task that cannot be made durable does not run; a commit whose outcome is unknown
+         * may have written it all the same: it is marked failed, as far as the store lets */
+        struct octo_taskstore_update u = {
+            .state = OCTO_TASKSTORE_FAILED, .reason = "store_error", .now_ms = now_ms(g)};
+        OCTO_IGNORE(octo_taskstore_update(&g->ts, t->id, &u));
         t->store_failed = true;
         OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
         return;

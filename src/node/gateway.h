@@ -76,6 +76,7 @@ struct octo_settler;
 #define OCTO_GATEWAY_RECOVER_BYTES (32u << 20) /* ... and at most about this many bytes */
 #define OCTO_GATEWAY_ADVERT_WAIT_MS 10000u     /* an advert stream must deliver by then */
 #define OCTO_GATEWAY_EXPIRE_EVERY_S 10u        /* expired adverts leave this often */
+#define OCTO_GATEWAY_CHARGE_RETRY_MS 100u      /* a busy database: the charges wait this long */
 #define OCTO_GATEWAY_ESCROW_MARGIN_MS 600000u  /* an escrow outlives its task's deadline */
 
 struct octo_gateway_config {

@@ -139,7 +139,7 @@ curl -s -N -H "Authorization: Bearer $KEY" "$GW/v1/chat/completions" \
     >"$T/sse" 2>&1 &
 CURL=$!
 i=0
-while [ $i -lt 200 ] && [ "$(grep -c '"content"' "$T/sse" 2>/dev/null)" -lt 3 ]; do sleep 0.05; i=$((i + 1)); done
+while [ $i -lt 600 ] && [ "$(grep -c '"content"' "$T/sse" 2>/dev/null)" -lt 3 ]; do sleep 0.05; i=$((i + 1)); done
 kill -9 "$P0"
 wait "$CURL"
 $PY - "$T/sse" "$T/clean" <<'EOF' && ok "kill -9 of the provider mid-stream: the answer completes on the other, same text, [DONE]" || bad "failover stream: $(tail -c 600 "$T/sse")"
@@ -183,7 +183,7 @@ curl -s -N -D "$T/kh" -H "Authorization: Bearer $KEY" "$GW/v1/chat/completions" 
     -d "{$REQ,\"max_tokens\":120,\"stream\":true}" >"$T/ksse" 2>&1 &
 CURL=$!
 i=0
-while [ $i -lt 200 ] && [ "$(grep -c '"content"' "$T/ksse" 2>/dev/null)" -lt 3 ]; do sleep 0.05; i=$((i + 1)); done
+while [ $i -lt 600 ] && [ "$(grep -c '"content"' "$T/ksse" 2>/dev/null)" -lt 3 ]; do sleep 0.05; i=$((i + 1)); done
 TASK=$(sed -n 's/^x-octo-task: \([0-9a-f]*\).*/\1/p' "$T/kh" | tr -d '\r')
 OPID=$(echo $PIDS | cut -d' ' -f1)
 kill -9 "$OPID"
