@@ -1828,6 +1828,51 @@ static void route_tasks(void *ctx, struct octo_http_req *r, const struct octo_ro
     reply_json(g, r, body);
 }
 
+/* ---- reconciling with the ledger after a restart ------------------------------------------ */
+
+/* A finished task whose escrow the ledger still holds open: a succeeded one's receipt (kept in
+ * its record's answer) goes to the settlement, any other's escrow to the refunds. What the
+ * settler holds lives in memory, so after a restart this is how nothing escrowed is left
+ * open. The callback touches only memory and the ledger, never the store. */
+static int reconcile_one(const struct octo_taskstore_record *rec, void *ctx)
+{
+    struct octo_gateway *g = ctx;
+    uint8_t task[32], receipt[OCTO_RECEIPT_LEN];
+    uint64_t expires = 0, amount = 0;
+    task32(rec->id, task);
+    if (!octo_settler_escrow_open(g->cfg.settler, task, &expires, &amount))
+        return 0;
+    bool have = false;
+    if (rec->state == OCTO_TASKSTORE_SUCCEEDED && rec->result_len > 0) {
+        cJSON *o = cJSON_ParseWithLength((const char *)rec->result, rec->result_len);
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "receipt");
+        have = cJSON_IsString(r) && strlen(r->valuestring) == 2 * OCTO_RECEIPT_LEN &&
+               octo_hex_decode(r->valuestring, 2 * OCTO_RECEIPT_LEN, receipt, sizeof(receipt)) ==
+                   (int)sizeof(receipt);
+        cJSON_Delete(o);
+    }
+    if (have && octo_settler_receipt(g->cfg.settler, receipt, expires) == 0)
+        g->stats.reconciled++;
+    else if (!have)
+        octo_settler_failed(g->cfg.settler, task, expires);
+    return 0;
+}
+
+static int reconcile(struct octo_gateway *g)
+{
+    if (g->cfg.settler == NULL)
+        return 0;
+    uint64_t window = (uint64_t)OCTO_GATEWAY_DEADLINE_MS + OCTO_GATEWAY_ESCROW_MARGIN_MS;
+    uint64_t since = now_ms(g) > window ? now_ms(g) - window : 0;
+    struct octo_taskstore_cursor cur = {0};
+    int n;
+    do {
+        n = octo_taskstore_list_finished(&g->ts, &cur, since, OCTO_GATEWAY_RECOVER_PAGE,
+                                         reconcile_one, g);
+    } while (n == (int)OCTO_GATEWAY_RECOVER_PAGE);
+    return n < 0 ? n : 0;
+}
+
 /* ---- the tick --------------------------------------------------------------------------- */
 
 /* Every second: advert streams that sent nothing in time are reset; every
@@ -1894,6 +1939,8 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
         rc = octo_net_handle(cfg->net, OCTO_ADVERT_PROTOCOL, on_advert_stream, g);
     if (rc == 0)
         rc = recover(g);
+    if (rc == 0)
+        rc = reconcile(g);
     if (rc != 0) {
         for (uint32_t i = 0; i < GW_TABLE_SLOTS; i++)
             while (g->table != NULL && g->table[i] != NULL)

@@ -31,7 +31,9 @@
  * carry the provider's ledger receipt, checked before the task may succeed on it (signature,
  * task, payer and orchestrator, provider, SHA-256 of the text received, tokens, price at the
  * provider's advertised prices); succeeded tasks' receipts go to the SETTLE batches, failed
- * tasks' escrows are refunded after they expire.
+ * tasks' escrows are refunded after they expire. At start, the tasks that finished within an
+ * escrow's lifetime are reconciled with the ledger: an escrow still open gets its receipt
+ * settled (from the record) or is refunded, so a restart leaves nothing escrowed hanging.
  *
  * Every answer carries x-octo-task (the task id), x-octo-route (provider, attempts, strategy);
  * whole answers also x-octo-gateway-overhead-us: the request's time in this node minus the
@@ -94,6 +96,7 @@ struct octo_gateway_stats {
         charged;
     uint64_t adverts_accepted, adverts_refused, adverts_expired, frames_bad, recovered;
     uint64_t usage_clamped;
+    uint64_t reconciled; /* receipts sent to the settlement again after a restart */
     uint64_t receipts_bad;
     /* results refused for their receipt */ /* results whose token counts exceeded what the
                                                request allows */

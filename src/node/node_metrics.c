@@ -149,6 +149,8 @@ void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m)
                         octo_gateway_providers(gateway));
     octo_metrics_single(m, "octo_gateway_frames_bad", OCTO_METRIC_COUNTER,
                         "malformed frames from providers", s->frames_bad);
+    octo_metrics_single(m, "octo_gateway_receipts_reconciled", OCTO_METRIC_COUNTER,
+                        "receipts sent to the settlement again after a restart", s->reconciled);
 }
 
 void octo_node_metrics_provider(void *provider, struct octo_metrics *m)

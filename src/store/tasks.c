@@ -472,6 +472,8 @@ struct list_ctx {
     size_t limit;
     int listed;
     bool unfinished; /* the recovery listing: request bytes, unfinished states only */
+    bool finished;   /* the reconciliation listing: result bytes, final states only, the
+                        cursor on (updated_ms, id) */
 };
 
 static int list_row(const struct octo_store_row *row, void *vctx)
@@ -486,6 +488,10 @@ static int list_row(const struct octo_store_row *row, void *vctx)
     if (rc == 0 && l->unfinished && rec.state != OCTO_TASKSTORE_QUEUED &&
         rec.state != OCTO_TASKSTORE_RUNNING)
         rc = OCTO_ESTORE;
+    if (rc == 0 && l->finished)
+        rc = payload(row, TASK_NCOLS, &rec.result, &rec.result_len);
+    if (rc == 0 && l->finished && !octo_taskstore_state_final(rec.state))
+        rc = OCTO_ESTORE;
     if (rc < 0)
         return rc;
     rc = l->fn(&rec, l->ctx);
@@ -494,7 +500,7 @@ static int list_row(const struct octo_store_row *row, void *vctx)
     l->listed++;
     if (l->cursor != NULL) {
         l->cursor->started = true;
-        l->cursor->created_ms = rec.created_ms;
+        l->cursor->created_ms = l->finished ? rec.updated_ms : rec.created_ms;
         memcpy(l->cursor->id, rec.id, OCTO_TASKSTORE_ID_LEN);
     }
     return rc > 0 ? 1 : 0;
@@ -516,7 +522,7 @@ int octo_taskstore_list_unfinished(struct octo_taskstore *ts, struct octo_taskst
         from_start ? octo_store_blob(NULL, 0) : octo_store_blob(cursor->id, OCTO_TASKSTORE_ID_LEN),
         octo_store_int64((int64_t)limit),
     };
-    struct list_ctx l = {fn, ctx, cursor, limit, 0, true};
+    struct list_ctx l = {fn, ctx, cursor, limit, 0, true, false};
     int rc = octo_store_exec(ts->store,
                              "SELECT " TASK_COLUMNS ", request FROM tasks"
                              " WHERE state IN (0, 1) AND (created_ms, id) > ($1, $2)"
@@ -544,12 +550,41 @@ int octo_taskstore_list_owner(struct octo_taskstore *ts, const uint8_t *owner, s
         octo_store_int64((int64_t)before_ms),
         octo_store_int64((int64_t)limit),
     };
-    struct list_ctx l = {fn, ctx, NULL, limit, 0, false};
+    struct list_ctx l = {fn, ctx, NULL, limit, 0, false, false};
     int rc =
         octo_store_exec(ts->store,
                         "SELECT " TASK_COLUMNS " FROM tasks WHERE owner = $1 AND created_ms < $2"
                         " ORDER BY created_ms DESC, id DESC LIMIT $3",
                         p, OCTO_ARRAY_LEN(p), list_row, &l);
+    if (rc < 0)
+        return rc;
+    return l.listed;
+}
+
+int octo_taskstore_list_finished(struct octo_taskstore *ts, struct octo_taskstore_cursor *cursor,
+                                 uint64_t since_ms, size_t limit, octo_taskstore_list_fn fn,
+                                 void *ctx)
+{
+    OCTO_ASSERT(ts != NULL && ts->store != NULL && cursor != NULL);
+    OCTO_ASSERT(fn != NULL);
+    if (limit == 0 || limit > OCTO_TASKSTORE_LIST_MAX)
+        return input_error(ts, "list", OCTO_EINVAL);
+    if (since_ms > OCTO_TASKSTORE_U64_MAX ||
+        (cursor->started && cursor->created_ms > OCTO_TASKSTORE_U64_MAX))
+        return input_error(ts, "list", OCTO_ERANGE);
+    /* from the start: from (since_ms, empty), which sorts before every id of that time */
+    struct octo_store_value p[] = {
+        octo_store_int64((int64_t)(cursor->started ? cursor->created_ms : since_ms)),
+        cursor->started ? octo_store_blob(cursor->id, OCTO_TASKSTORE_ID_LEN)
+                        : octo_store_blob(NULL, 0),
+        octo_store_int64((int64_t)limit),
+    };
+    struct list_ctx l = {fn, ctx, cursor, limit, 0, false, true};
+    int rc = octo_store_exec(ts->store,
+                             "SELECT " TASK_COLUMNS ", result FROM tasks"
+                             " WHERE state >= 2 AND (updated_ms, id) > ($1, $2)"
+                             " ORDER BY updated_ms, id LIMIT $3",
+                             p, OCTO_ARRAY_LEN(p), list_row, &l);
     if (rc < 0)
         return rc;
     return l.listed;

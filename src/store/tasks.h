@@ -186,6 +186,19 @@ OCTO_MUST_USE int octo_taskstore_list_owner(struct octo_taskstore *ts, const uin
                                             size_t owner_len, uint64_t before_ms, size_t limit,
                                             octo_taskstore_list_fn fn, void *ctx);
 
+/*
+ * Lists up to `limit` (1..OCTO_TASKSTORE_LIST_MAX) finished tasks (SUCCEEDED, FAILED,
+ * EXPIRED, CANCELLED) updated at or after since_ms, in (updated_ms, id) order, with their
+ * result bytes (not the request's): what the node reconciles with the ledger after a restart.
+ * The cursor works as in octo_taskstore_list_unfinished, its created_ms field holding the last
+ * updated_ms listed (since_ms is used while !cursor->started). Returns the number listed, or
+ * OCTO_EINVAL, OCTO_ERANGE, the callback's error, OCTO_ESTORE, store errors.
+ */
+OCTO_MUST_USE int octo_taskstore_list_finished(struct octo_taskstore *ts,
+                                               struct octo_taskstore_cursor *cursor,
+                                               uint64_t since_ms, size_t limit,
+                                               octo_taskstore_list_fn fn, void *ctx);
+
 /* Deletes finished tasks whose updated_ms < before_ms. Returns how many, or OCTO_ERANGE,
  * store errors. */
 OCTO_MUST_USE int octo_taskstore_purge_finished(struct octo_taskstore *ts, uint64_t before_ms);

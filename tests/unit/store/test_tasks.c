@@ -491,6 +491,38 @@ static void test_owner_listing(void)
     octo_store_close(s);
 }
 
+/* Finished tasks since a time, in (updated_ms, id) order, with their results, paged. */
+static void test_finished_listing(void)
+{
+    struct octo_store *s = tdb_open_migrated("task-fin");
+    CHECK(s != NULL);
+    struct octo_taskstore ts;
+    octo_taskstore_init(&ts, s);
+    CHECK_OK(octo_store_begin(s, true));
+    for (uint32_t n = 0; n < 10; n++) {
+        struct octo_taskstore_record r;
+        mk(&r, n, 1000);
+        CHECK_OK(octo_taskstore_insert(&ts, &r, NULL));
+        if (n % 2 == 0) { /* 0 2 4 6 8 finish at 3000 + n */
+            CHECK_OK(octo_taskstore_charge(&ts, r.id, "res", 3, 5, 3000 + n));
+            struct octo_taskstore_update u = {.state = OCTO_TASKSTORE_SUCCEEDED,
+                                              .now_ms = 3000 + n};
+            CHECK_OK(octo_taskstore_update(&ts, r.id, &u));
+        }
+    }
+    CHECK_OK(octo_store_commit(s));
+    struct listing l = {0};
+    struct octo_taskstore_cursor cur = {.started = false};
+    CHECK_EQ_INT(octo_taskstore_list_finished(&ts, &cur, 3004, 2, list_fn, &l), 2);
+    CHECK_EQ_INT(octo_taskstore_list_finished(&ts, &cur, 3004, 2, list_fn, &l), 1);
+    CHECK_EQ_U64(l.count, 3);
+    CHECK_EQ_U64(l.n[0], 4);
+    CHECK_EQ_U64(l.n[1], 6);
+    CHECK_EQ_U64(l.n[2], 8);
+    CHECK_ERR(octo_taskstore_list_finished(&ts, &cur, UINT64_MAX, 2, list_fn, &l), OCTO_ERANGE);
+    octo_store_close(s);
+}
+
 static void test_insert_limits(void)
 {
     struct octo_store *s = tdb_open_migrated("task-lim");
@@ -589,6 +621,7 @@ int main(void)
     TDB_RUN(test_charge_once);
     TDB_RUN(test_recovery_listing);
     TDB_RUN(test_owner_listing);
+    TDB_RUN(test_finished_listing);
     TDB_RUN(test_insert_limits);
     TDB_RUN(test_corrupt_rows);
     tdb_done();
