@@ -4,6 +4,8 @@
 #   run CMD ARGS...     runs CMD, capturing stdout, stderr and status into out, err, rc
 #   expect_rc NAME WANT checks rc
 #   wait_for FILE PATTERN SECONDS   waits (0.1 s steps) until FILE holds PATTERN; 1 if it never does
+#   cli_clean_env       unsets the OCTO_* variables a caller's environment could bring in
+#   cli_kill_on_exit    at exit, kill -9 every pid in $PIDS, then remove $T
 #   cli_finish          prints "N passed, N failed"; its status is the script's
 pass=0
 fail=0
@@ -37,6 +39,16 @@ wait_for() {
         wf_i=$((wf_i + 1))
     done
     return 1
+}
+
+cli_clean_env() {
+    unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
+          OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+}
+
+cli_kill_on_exit() {
+    PIDS=""
+    trap 'for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 }
 
 cli_finish() {

@@ -9,16 +9,10 @@ set -u
 OCTO=$1
 . "$(dirname "$0")/lib.sh"
 cli_tmp api
-unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
-      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+cli_clean_env
 PY=/usr/bin/python3
 PORT=$((19300 + $$ % 1000 * 4))
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+cli_kill_on_exit
 
 run "$OCTO" testnet --validators 1 --accounts 1 --out "$T/net" --base-port "$PORT" --json
 expect_rc "one-validator testnet" 0

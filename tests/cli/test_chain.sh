@@ -12,8 +12,7 @@ set -u
 OCTO=$1
 . "$(dirname "$0")/lib.sh"
 cli_tmp chain
-unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
-      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+cli_clean_env
 PY=/usr/bin/python3
 SEED=5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
 PORT=$((17100 + $$ % 2000 * 4))
@@ -21,11 +20,7 @@ N=4
 D="$T/net"
 PIDS=""
 
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+cli_kill_on_exit
 
 start() { # start I: runs validator I in the background; its pid in PID_I
     : >"$T/v$1.out"

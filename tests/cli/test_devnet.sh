@@ -9,8 +9,7 @@ set -u
 OCTO=$1
 . "$(dirname "$0")/lib.sh"
 cli_tmp devnet
-unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
-      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+cli_clean_env
 PY=/usr/bin/python3
 PORT=$((21000 + $$ % 500 * 64))
 D="$T/dn"

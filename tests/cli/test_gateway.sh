@@ -15,17 +15,11 @@ set -u
 OCTO=$1
 . "$(dirname "$0")/lib.sh"
 cli_tmp gateway
-unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
-      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE OCTO_NODE
+cli_clean_env
 PY=/usr/bin/python3
 PORT=$((23000 + $$ % 400 * 16))
 GW="http://127.0.0.1:$PORT"
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+cli_kill_on_exit
 
 for h in o p0 p1; do "$OCTO" init --home "$T/$h" >/dev/null || bad "init $h"; done
 "$OCTO" model gen-test --out "$T/m15.gguf" --shape 15m >/dev/null || bad "gen-test"

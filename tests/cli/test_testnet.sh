@@ -7,8 +7,7 @@ set -u
 OCTO=$1
 . "$(dirname "$0")/lib.sh"
 cli_tmp testnet
-unset OCTO_HOME OCTO_ROLE OCTO_LISTEN OCTO_LOG_LEVEL OCTO_LOG_FORMAT OCTO_LOG_FILE \
-      OCTO_STORE_BACKEND OCTO_STORE_PATH OCTO_PASSPHRASE_FILE
+cli_clean_env
 export HOME="$T/userhome"
 mkdir -p "$HOME"
 
