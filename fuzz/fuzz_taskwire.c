@@ -23,6 +23,8 @@ static void check_assign(const uint8_t *body, size_t len)
         return;
     }
     OCTO_ASSERT(a.model[0] != '\0' && a.request != NULL && a.request[0] == '{');
+    OCTO_ASSERT(a.sealed == OCTO_TASKWIRE_OPEN ||
+                (a.max_tokens >= 1 && a.max_tokens <= OCTO_TASKWIRE_SEALED_TOKENS_MAX));
     struct octo_buf w;
     octo_buf_init(&w, OCTO_TASKWIRE_FRAME_MAX + OCTO_TASKWIRE_HEADER);
     if (octo_taskwire_assign_encode(&w, &a) == 0) {
@@ -33,7 +35,8 @@ static void check_assign(const uint8_t *body, size_t len)
                     a.kind == b.kind && strcmp(a.model, b.model) == 0 &&
                     a.deadline_ms == b.deadline_ms && strcmp(a.request, b.request) == 0 &&
                     a.has_requester == b.has_requester &&
-                    memcmp(a.requester, b.requester, sizeof(a.requester)) == 0);
+                    memcmp(a.requester, b.requester, sizeof(a.requester)) == 0 &&
+                    a.sealed == b.sealed && a.max_tokens == b.max_tokens);
         octo_taskwire_assign_free(&b);
     }
     octo_buf_deinit(&w);

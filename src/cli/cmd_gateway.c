@@ -2,8 +2,8 @@
  * cmd_gateway.c — the gateway's clients: `octo run`, `octo providers`, `octo tasks`.
  *
  *   octo run "prompt" [--model NAME] [--max-tokens N] [--strategy cost|speed|quality|privacy|geo]
- *                     [--privacy public|shared|confidential|private] [--region CC|CONT]
- *                     [--raw] [--json]
+ *                     [--privacy public|shared|confidential|private] [--owner PEER]
+ *                     [--region CC|CONT] [--raw] [--json]
  *   octo providers [--json]
  *   octo tasks [ID] [--limit N] [--json]
  *
@@ -13,20 +13,32 @@
  * would show it). `run` streams the answer to stdout as it is generated (chat, or a raw
  * completion with --raw; the model defaults to the first the gateway lists), then prints the
  * task's record to stderr: its id, the provider that answered, attempts, tokens and the
- * charge. `providers` lists the registry; `tasks` the key's tasks (newest first) or one task.
+ * charge. With --privacy private or confidential the prompt is sealed here to the worker that
+ * runs it (the exchange of exec/privacy.h through POST /api/v1/sealed): the gateway and the
+ * provider's node never see it or the answer, which is opened here and printed whole. Such
+ * data may only go to an attested TEE or, for PRIVATE, to the client's own node: --owner names
+ * it (its peer id, as `octo providers` lists it); without either the task is refused.
+ * `providers` lists the registry; `tasks` the key's tasks (newest first) or one task.
  * Exit statuses: 0 done; 1 the gateway refused or failed (its error message is printed); 2
  * usage.
  */
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/mem.h"
 #include "cli/cli.h"
+#include "crypto/peerid.h"
+#include "exec/envelope.h"
+#include "exec/privacy.h"
 #include "infer/sse.h"
+#include "intel/taskwire.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define GW_BODY_MAX (8u << 20) /* bytes of an answer we keep */
 #define GW_KEY_FILE "octo-devnet/api-key"
@@ -262,6 +274,7 @@ static const struct octo_flag run_flags[] = {
     {"max-tokens", 'n', true, false, "N", "tokens to generate (default 64)"},
     {"strategy", 0, true, false, "NAME", "cost, speed, quality, privacy or geo"},
     {"privacy", 0, true, false, "CLASS", "public, shared, confidential or private"},
+    {"owner", 0, true, false, "PEER", "private data: the provider node you own"},
     {"region", 0, true, false, "CC|CONT", "a country (DE) or continent (EU) to run in"},
     {"raw", 0, false, false, NULL, "a raw completion instead of a chat"},
     {NULL, 0, false, false, NULL, NULL},
@@ -279,13 +292,9 @@ static bool is_continent(const char *r)
 }
 
 /* The request body of `octo run`. */
-static char *run_body(struct octo_cli *cli, const char *model)
+static char *run_body(struct octo_cli *cli, const char *model, uint64_t max_tokens)
 {
     const struct octo_args *a = &cli->args;
-    uint64_t max_tokens = 64;
-    const char *v = octo_args_get(a, "max-tokens");
-    if (v != NULL && (octo_cli_parse_u64(v, 32768, &max_tokens) != 0 || max_tokens == 0))
-        return NULL;
     bool raw = octo_args_has(a, "raw");
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", model);
@@ -336,10 +345,277 @@ static int first_model(struct gw_client *c, char *out, size_t cap)
     return rc;
 }
 
+/* ---- sealed tasks: octo run --privacy private|confidential ------------------------------ */
+
+/* The sealed exchange of exec/privacy.h through the gateway's two requests (node/gateway.c):
+ * HELLO out, the worker's KEY back (checked here: the node must be one this client owns, or an
+ * attested TEE; CONFIDENTIAL also needs it on the ACL), the request sealed to that worker, its
+ * sealed RESULT back and opened here. The prompt and the text exist in plaintext only in this
+ * process and in the worker's sandbox. */
+struct sealed_run {
+    struct octo_identity id; /* a fresh key per task: signs the envelope */
+    bool have_id;
+    struct octo_privacy_client pc;
+    bool have_pc;
+    struct octo_pubkey owned;
+    bool have_owner;
+    struct octo_privacy_policy pol;
+    struct octo_buf payload, out, err; /* secret: the request, the worker's stdout and stderr */
+    struct octo_buf frame;
+    char task[40];
+};
+
+static char *b64_text(const uint8_t *p, size_t n)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *s = octo_malloc(cap);
+    if (s != NULL)
+        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+    return s;
+}
+
+/* A base64 member of o decoded into f (reset first). */
+static int b64_member(const cJSON *o, const char *k, struct octo_buf *f)
+{
+    const char *s = jstr(o, k);
+    size_t n = strlen(s), got = 0;
+    octo_buf_reset(f);
+    if (n == 0 || octo_buf_reserve(f, n) != 0 ||
+        sodium_base642bin(f->data, n, s, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return -1;
+    f->len = got;
+    return 0;
+}
+
+/* The body of a whole exchange frame of the given type in f. */
+static int frame_body(const struct octo_buf *f, enum octo_frame_type want, const uint8_t **body,
+                      size_t *len)
+{
+    enum octo_frame_type type;
+    long got = octo_frame_parse(f->data, f->len, OCTO_FRAME_BODY_MAX, &type, body, len);
+    return got > 0 && (size_t)got == f->len && type == want ? 0 : -1;
+}
+
+/* The OpenAI request the worker's runner reads (never seen by the gateway). */
+static int sealed_payload(struct octo_cli *cli, const char *model, uint64_t max_tokens,
+                          struct octo_buf *out)
+{
+    const struct octo_args *a = &cli->args;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", model);
+    if (octo_args_has(a, "raw")) {
+        cJSON_AddStringToObject(o, "prompt", a->positional[0]);
+    } else {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "user");
+        cJSON_AddStringToObject(m, "content", a->positional[0]);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "messages"), m);
+    }
+    cJSON_AddNumberToObject(o, "max_tokens", (double)max_tokens);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int rc = s != NULL ? octo_buf_append_str(out, s) : OCTO_ENOMEM;
+    if (s != NULL) {
+        octo_wipe(s, strlen(s));
+        cJSON_free(s);
+    }
+    return rc;
+}
+
+/* POST /api/v1/sealed: the metadata and the HELLO. */
+static char *sealed_open_body(struct octo_cli *cli, struct sealed_run *sr, const char *model,
+                              uint64_t max_tokens)
+{
+    const struct octo_args *a = &cli->args;
+    char *hello = b64_text(sr->frame.data, sr->frame.len);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON_AddStringToObject(o, "privacy", octo_args_get(a, "privacy"));
+    cJSON_AddStringToObject(o, "kind", octo_args_has(a, "raw") ? "completion" : "chat");
+    cJSON_AddStringToObject(o, "hello", hello != NULL ? hello : "");
+    cJSON_AddNumberToObject(o, "max_tokens", (double)max_tokens);
+    /* the TASK frame: the request, the envelope's header and ACL, the seal, the signature */
+    cJSON_AddNumberToObject(o, "max_input_bytes",
+                            (double)(sr->payload.len + OCTO_ENV_HEADER_MAX + 256));
+    if (octo_args_get(a, "owner") != NULL)
+        cJSON_AddStringToObject(o, "owner", octo_args_get(a, "owner"));
+    const char *strategy = octo_args_get(a, "strategy"), *region = octo_args_get(a, "region");
+    if (strategy != NULL || region != NULL) {
+        cJSON *p = cJSON_AddObjectToObject(o, "provider");
+        if (strategy != NULL)
+            cJSON_AddStringToObject(p, "strategy", strategy);
+        if (region != NULL)
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "region"),
+                                    is_continent(region) ? "continent" : "country", region);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    octo_free(hello);
+    return s;
+}
+
+/* The worker's KEY, from the answer to POST /api/v1/sealed: admitted or refused here. */
+static int sealed_admit_key(struct gw_client *c, struct sealed_run *sr)
+{
+    cJSON *o = gw_json(c);
+    if (o == NULL)
+        return -1;
+    snprintf(sr->task, sizeof(sr->task), "%s", jstr(o, "task"));
+    const uint8_t *body;
+    size_t len;
+    int rc = b64_member(o, "key", &sr->frame) == 0 &&
+                     frame_body(&sr->frame, OCTO_FRAME_KEY, &body, &len) == 0 &&
+                     strspn(sr->task, "0123456789abcdef") == 32 && sr->task[32] == '\0'
+                 ? 0
+                 : -1;
+    cJSON_Delete(o);
+    if (rc != 0) {
+        snprintf(c->error, sizeof(c->error), "the gateway's KEY answer is malformed");
+        return -1;
+    }
+    char why[256] = "";
+    rc = octo_privacy_client_on_key(&sr->pc, &sr->pol, body, len, why, sizeof(why));
+    if (rc != 0) { /* fail closed: the payload is never sealed to a worker we do not admit */
+        snprintf(c->error, sizeof(c->error), "the worker is not admitted for %s data: %s",
+                 octo_env_class_name(sr->pc.cls), why[0] != '\0' ? why : octo_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Prints the worker's output (the runner's NDJSON, exec/taskrun.h) and keeps the counts. */
+static int sealed_print(struct gw_client *c, struct sealed_run *sr, cJSON **done)
+{
+    const char *p = (const char *)sr->out.data, *end = p + sr->out.len;
+    bool json = octo_args_has(&c->cli->args, "json");
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        cJSON *o = cJSON_ParseWithLength(p, n);
+        p += n + 1;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
+        if (cJSON_IsString(t)) {
+            if (!json)
+                fputs(t->valuestring, c->cli->out);
+            OCTO_IGNORE(octo_buf_append_str(&c->text, t->valuestring));
+        } else if (cJSON_GetObjectItemCaseSensitive(o, "done") != NULL && *done == NULL) {
+            *done = o;
+            continue;
+        } else if (cJSON_GetObjectItemCaseSensitive(o, "error") != NULL) {
+            snprintf(c->error, sizeof(c->error), "the run failed in the worker: %s: %s",
+                     jstr(o, "error"), jstr(o, "message"));
+        }
+        cJSON_Delete(o);
+    }
+    if (*done == NULL && c->error[0] == '\0')
+        snprintf(c->error, sizeof(c->error), "the worker's output has no final line");
+    return c->error[0] == '\0' ? 0 : -1;
+}
+
+/* POST /api/v1/sealed/ID with the sealed TASK; opens the RESULT. */
+static int sealed_exchange(struct gw_client *c, struct sealed_run *sr, cJSON **done)
+{
+    octo_buf_reset(&sr->frame);
+    if (octo_privacy_client_task(&sr->pc, &sr->pol, sr->payload.data, sr->payload.len,
+                                 &sr->frame) != 0) {
+        snprintf(c->error, sizeof(c->error), "cannot seal the request");
+        return -1;
+    }
+    char *task = b64_text(sr->frame.data, sr->frame.len);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "task", task != NULL ? task : "");
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    octo_free(task);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/sealed/%s", sr->task);
+    int rc = body != NULL ? gw_call(c, path, body) : -1;
+    cJSON_free(body);
+    if (rc != 0)
+        return -1;
+    o = gw_json(c);
+    const uint8_t *rb;
+    size_t rlen;
+    struct octo_privacy_outcome out;
+    rc = o != NULL && b64_member(o, "result", &sr->frame) == 0 &&
+                 frame_body(&sr->frame, OCTO_FRAME_RESULT, &rb, &rlen) == 0
+             ? octo_privacy_client_on_result(&sr->pc, rb, rlen, &out, &sr->out, &sr->err)
+             : OCTO_EMALFORMED;
+    cJSON_Delete(o);
+    if (rc != 0 || !out.have_result) {
+        snprintf(c->error, sizeof(c->error), "the sealed result does not open: %s",
+                 rc != 0 ? octo_strerror(rc) : "the worker sent none");
+        return -1;
+    }
+    return sealed_print(c, sr, done);
+}
+
+static void sealed_deinit(struct sealed_run *sr)
+{
+    if (sr->have_pc)
+        octo_privacy_client_deinit(&sr->pc);
+    if (sr->have_id)
+        octo_identity_deinit(&sr->id);
+    octo_buf_deinit(&sr->payload);
+    octo_buf_deinit(&sr->out);
+    octo_buf_deinit(&sr->err);
+    octo_buf_deinit(&sr->frame);
+}
+
+/* The client's side of a sealed task; 0 or c->error says why not. */
+static int sealed_run(struct octo_cli *cli, struct gw_client *c, struct sealed_run *sr,
+                      const char *model, uint64_t max_tokens, cJSON **done)
+{
+    const char *privacy = octo_args_get(&cli->args, "privacy");
+    enum octo_env_class cls =
+        strcmp(privacy, "private") == 0 ? OCTO_ENV_PRIVATE : OCTO_ENV_CONFIDENTIAL;
+    const char *owner = octo_args_get(&cli->args, "owner");
+    struct octo_peerid op;
+    if (owner != NULL &&
+        (octo_peerid_from_text(owner, &op) != 0 || octo_peerid_pubkey(&op, &sr->owned) != 0)) {
+        snprintf(c->error, sizeof(c->error), "--owner: not an Ed25519 peer id");
+        return -1;
+    }
+    sr->have_owner = owner != NULL;
+    sr->pol.owned = sr->have_owner ? &sr->owned : NULL; /* PRIVATE without a TEE: our node */
+    sr->pol.owned_count = sr->have_owner ? 1 : 0;
+    sr->pol.acl = sr->pol.owned; /* CONFIDENTIAL: that node is the task's ACL */
+    sr->pol.acl_count = sr->pol.owned_count;
+    sr->pol.now_s = (int64_t)time(NULL);
+    if (octo_identity_generate(&sr->id) != 0)
+        return -1;
+    sr->have_id = true;
+    if (octo_privacy_client_init(&sr->pc, &sr->id, cls, NULL) != 0)
+        return -1;
+    sr->have_pc = true;
+    if (sealed_payload(cli, model, max_tokens, &sr->payload) != 0 ||
+        octo_privacy_client_hello(&sr->pc, &sr->frame) != 0)
+        return -1;
+    char *body = sealed_open_body(cli, sr, model, max_tokens);
+    int rc = body != NULL ? gw_call(c, "/api/v1/sealed", body) : -1;
+    cJSON_free(body);
+    if (rc != 0 || sealed_admit_key(c, sr) != 0)
+        return -1;
+    snprintf(c->task, sizeof(c->task), "%s", sr->task);
+    return sealed_exchange(c, sr, done);
+}
+
 static int run_run(struct octo_cli *cli)
 {
     if (cli->args.positional_count != 1)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE, "usage: octo run \"prompt\" [flags]");
+    const char *privacy = octo_args_get(&cli->args, "privacy");
+    bool sealed = privacy != NULL &&
+                  (strcmp(privacy, "private") == 0 || strcmp(privacy, "confidential") == 0);
+    uint64_t max_tokens = 64;
+    const char *v = octo_args_get(&cli->args, "max-tokens");
+    uint64_t top = sealed ? OCTO_TASKWIRE_SEALED_TOKENS_MAX : 32768;
+    if (v != NULL && (octo_cli_parse_u64(v, top, &max_tokens) != 0 || max_tokens == 0))
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "run: --max-tokens must be 1..%llu",
+                             (unsigned long long)top);
+    if (octo_args_get(&cli->args, "owner") != NULL && !sealed)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "run: --owner is for --privacy private or confidential");
     struct gw_client c;
     int st = gw_init(&c, cli);
     if (st != OCTO_EXIT_OK) {
@@ -355,17 +631,32 @@ static int run_run(struct octo_cli *cli)
         gw_deinit(&c);
         return st;
     }
-    char *body = run_body(cli, model);
-    if (body == NULL) {
-        gw_deinit(&c);
-        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "run: --max-tokens must be 1..32768");
+    int rc;
+    if (sealed) {
+        struct sealed_run sr;
+        memset(&sr, 0, sizeof(sr));
+        octo_buf_init_secret(&sr.payload, OCTO_TASKWIRE_SEALED_MAX);
+        octo_buf_init_secret(&sr.out, GW_BODY_MAX);
+        octo_buf_init_secret(&sr.err, GW_BODY_MAX);
+        octo_buf_init(&sr.frame, GW_BODY_MAX);
+        cJSON *done = NULL;
+        rc = sealed_run(cli, &c, &sr, model, max_tokens, &done);
+        if (done != NULL) /* the worker's own counts (what is charged is metered: the record) */
+            c.usage = done;
+        sealed_deinit(&sr);
+    } else {
+        char *body = run_body(cli, model, max_tokens);
+        if (body == NULL) {
+            gw_deinit(&c);
+            return octo_cli_fail(cli, OCTO_EXIT_FAIL, "run: out of memory");
+        }
+        c.stream = true;
+        const char *path =
+            octo_args_has(&cli->args, "raw") ? "/v1/completions" : "/v1/chat/completions";
+        rc = gw_call(&c, path, body);
+        cJSON_free(body);
+        c.stream = false;
     }
-    c.stream = true;
-    const char *path =
-        octo_args_has(&cli->args, "raw") ? "/v1/completions" : "/v1/chat/completions";
-    int rc = gw_call(&c, path, body);
-    cJSON_free(body);
-    c.stream = false;
     if (!octo_args_has(&cli->args, "json"))
         fputc('\n', cli->out);
     if (rc != 0 || c.error[0] != '\0') {
@@ -507,7 +798,7 @@ const struct octo_cli_cmd octo_cmd_run = {
     .flags = run_flags,
     .needs_config = false,
     .usage = "run \"prompt\" [--model NAME] [--max-tokens N] [--strategy NAME] [--privacy CLASS] "
-             "[--region CC|CONT] [--raw] [--gateway URL] [--json]",
+             "[--owner PEER] [--region CC|CONT] [--raw] [--gateway URL] [--json]",
     .summary = "send a task through a gateway and stream the answer (key: $OCTO_API_KEY)",
 };
 

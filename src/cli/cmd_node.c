@@ -364,12 +364,15 @@ static int start_roles(struct node_run *r, struct octo_identity *id)
         runner[n] = '\0';
         char *slash = strrchr(runner, '/');
         snprintf(slash + 1, sizeof(runner) - (size_t)(slash + 1 - runner), "octo-runner");
+        char worker[OCTO_PATH_MAX]; /* sealed tasks need it; without it they are refused */
+        snprintf(worker, sizeof(worker), "%.*s/octo-worker", (int)(slash - runner), runner);
         struct octo_provider_config pc = {.loop = &r->loop,
                                           .net = r->net,
                                           .identity = id,
                                           .clock = octo_sysclock(),
                                           .model_path = model,
                                           .runner_exe = runner,
+                                          .worker_exe = access(worker, X_OK) == 0 ? worker : NULL,
                                           .price_in = pin,
                                           .price_out = pout,
                                           .concurrency = (uint32_t)conc,

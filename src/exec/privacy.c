@@ -33,6 +33,8 @@
 
 static const char key_domain[] = "octo-worker-key-v1";
 
+_Static_assert(1 + OCTO_PRIVACY_BINDS_MAX <= OCTO_SANDBOX_BINDS_MAX, "the worker and the binds");
+
 static void put_be32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -728,6 +730,10 @@ static void serve_run(struct serve *s, const char *const *argv)
     spec.net = p->net;
     spec.binds[0] = (struct octo_sandbox_bind){p->worker_exe, OCTO_PRIVACY_WORKER_PATH, false};
     spec.binds_count = 1;
+    for (size_t i = 0; i < p->binds_count; i++) {
+        spec.binds[spec.binds_count] = p->binds[i];
+        spec.binds[spec.binds_count++].writable = false;
+    }
     spec.stdin_feed = &s->feed;
     spec.on_output = serve_on_output;
     spec.ctx = s;
@@ -743,7 +749,7 @@ static int serve_main(const struct octo_privacy_provider *p, int in_fd, int out_
 {
     memset(report, 0, sizeof(*report));
     if (p == NULL || p->node == NULL || p->worker_exe == NULL || p->worker_exe[0] != '/' ||
-        argv == NULL || argv[0] == NULL)
+        p->binds_count > OCTO_PRIVACY_BINDS_MAX || argv == NULL || argv[0] == NULL)
         return OCTO_EINVAL;
     struct serve s;
     memset(&s, 0, sizeof(s));

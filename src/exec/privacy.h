@@ -76,6 +76,7 @@
 #define OCTO_PRIVACY_ERROR_MAX 256
 #define OCTO_PRIVACY_OWNED_MAX 64 /* owner's nodes in one policy */
 #define OCTO_PRIVACY_WORKER_PATH "/run/octo/octo-worker"
+#define OCTO_PRIVACY_BINDS_MAX 4 /* extra binds for the command */
 #define OCTO_PRIVACY_IO_TIMEOUT_MS_DEFAULT 30000u
 
 /* Whether a node may compute data of class cls (the matrix above). att: the verified
@@ -168,7 +169,11 @@ struct octo_privacy_provider {
     const struct octo_identity *node;     /* signs KEY and results; what ACLs name */
     const struct octo_attester *attester; /* evidence for each worker key; NULL: none */
     const char *worker_exe;               /* host path of octo-worker */
-    struct octo_sandbox_limits limits;    /* for the worker's sandbox (0 = defaults) */
+    /* More read-only binds the command needs (its program, a model file), at most
+     * OCTO_PRIVACY_BINDS_MAX; the worker itself is bound at OCTO_PRIVACY_WORKER_PATH. */
+    struct octo_sandbox_bind binds[OCTO_PRIVACY_BINDS_MAX];
+    size_t binds_count;
+    struct octo_sandbox_limits limits; /* for the worker's sandbox (0 = defaults) */
     enum octo_sandbox_net net;
     uint32_t io_timeout_ms; /* waiting for the client's frames (0 = default) */
     /* Called with an accepted task before the worker gets it (the node persists the envelope,

@@ -354,7 +354,7 @@ static int check_spec(const struct octo_taskrun_spec *s)
     return s->request_len > OCTO_TASKRUN_REQUEST_MAX ? OCTO_ETOOBIG : 0;
 }
 
-static struct octo_sandbox_limits limits_for(const struct octo_taskrun_spec *s, uint64_t model)
+struct octo_sandbox_limits octo_taskrun_limits(const struct octo_taskrun_spec *s, uint64_t model)
 {
     struct octo_sandbox_limits l = s->limits;
     if (l.mem_bytes == 0) {
@@ -497,7 +497,7 @@ int octo_taskrun_run(const struct octo_taskrun_spec *spec, struct octo_taskrun_r
         say(out->message, sizeof(out->message), "%s: %s", spec->model_path, bad);
         return 0;
     }
-    struct octo_sandbox_limits lim = limits_for(spec, (uint64_t)st.st_size);
+    struct octo_sandbox_limits lim = octo_taskrun_limits(spec, (uint64_t)st.st_size);
 
     struct run *r = octo_calloc(1, sizeof(*r));
     if (r == NULL)

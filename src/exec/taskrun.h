@@ -113,4 +113,11 @@ struct octo_taskrun_result {
 OCTO_MUST_USE int octo_taskrun_run(const struct octo_taskrun_spec *spec,
                                    struct octo_taskrun_result *out);
 
+/* The sandbox limits a run of spec gets on a model of model_bytes: spec->limits with its 0
+ * fields filled (memory: the model plus OCTO_TASKRUN_MEM_HEADROOM; pids: the threads plus
+ * OCTO_TASKRUN_PIDS_SPARE; wall time and output: the defaults above). Also for a provider that
+ * runs octo-runner another way (a sealed task, through the privacy worker). */
+struct octo_sandbox_limits octo_taskrun_limits(const struct octo_taskrun_spec *s,
+                                               uint64_t model_bytes);
+
 #endif

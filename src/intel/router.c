@@ -89,7 +89,8 @@ bool octo_route_class_allowed(enum octo_data_class cls, const struct octo_route_
     case OCTO_DATA_PUBLIC:
     case OCTO_DATA_SHARED:
         return true;
-    case OCTO_DATA_CONFIDENTIAL:
+    case OCTO_DATA_CONFIDENTIAL: /* TEE + ACL: the owner's node is no exception */
+        return c->isolation == OCTO_ISOLATION_TEE;
     case OCTO_DATA_PRIVATE:
         return c->owner || c->isolation == OCTO_ISOLATION_TEE;
     }

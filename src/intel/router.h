@@ -14,9 +14,9 @@
  * comes from the caller's struct octo_rng; ties are broken by candidate index, so the same
  * inputs and seed give the same answer on every machine.
  *
- * Data classes (ARCHITECTURE.md §5): PUBLIC and SHARED run anywhere; CONFIDENTIAL and PRIVATE
- * need a TEE (isolation OCTO_ISOLATION_TEE) — "or the owner's own node" is the caller's
- * business (it marks such a candidate `owner`).
+ * Data classes (ARCHITECTURE.md §5): PUBLIC and SHARED run anywhere; CONFIDENTIAL needs a TEE
+ * (isolation OCTO_ISOLATION_TEE; its ACL is the client's check); PRIVATE needs a TEE or the
+ * owner's own node, which the caller marks (candidate `owner`).
  */
 #ifndef OCTO_INTEL_ROUTER_H
 #define OCTO_INTEL_ROUTER_H

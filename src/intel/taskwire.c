@@ -142,6 +142,11 @@ int octo_taskwire_assign_encode(struct octo_buf *out, const struct octo_taskwire
     if (a->request == NULL || a->request_len < 2 || a->request_len > OCTO_TASKWIRE_REQUEST_MAX ||
         a->request[0] != '{' || a->model[0] == '\0' || a->deadline_ms > (uint64_t)JSON_INT_MAX)
         return OCTO_EINVAL;
+    if (a->sealed != OCTO_TASKWIRE_OPEN &&
+        ((a->sealed != OCTO_TASKWIRE_SEALED_PRIVATE &&
+          a->sealed != OCTO_TASKWIRE_SEALED_CONFIDENTIAL) ||
+         a->max_tokens == 0 || a->max_tokens > OCTO_TASKWIRE_SEALED_TOKENS_MAX))
+        return OCTO_EINVAL;
     char hex[2 * OCTO_TASKWIRE_ID_LEN + 1];
     OCTO_ASSERT(octo_hex_encode(a->task, sizeof(a->task), hex, sizeof(hex)) > 0);
     size_t start;
@@ -154,6 +159,10 @@ int octo_taskwire_assign_encode(struct octo_buf *out, const struct octo_taskwire
         rc = append_json_string(out, a->model);
     if (rc == 0)
         rc = octo_buf_appendf(out, ",\"deadline_ms\":%llu", (unsigned long long)a->deadline_ms);
+    if (rc == 0 && a->sealed != OCTO_TASKWIRE_OPEN)
+        rc = octo_buf_appendf(
+            out, ",\"sealed\":\"%s\",\"max_tokens\":%u",
+            a->sealed == OCTO_TASKWIRE_SEALED_PRIVATE ? "private" : "confidential", a->max_tokens);
     if (rc == 0 && a->has_requester) {
         char rq[65];
         OCTO_ASSERT(octo_hex_encode(a->requester, 32, rq, sizeof(rq)) > 0);
@@ -214,6 +223,29 @@ static cJSON *parse_object(const uint8_t *body, size_t len)
     return o;
 }
 
+/* ASSIGN's "sealed" and "max_tokens". */
+static int sealed_decode(const cJSON *o, struct octo_taskwire_assign *out)
+{
+    char cls[16];
+    uint64_t max = 0;
+    if (get_str(o, "sealed", cls, sizeof(cls)) != 0 ||
+        get_uint(o, "max_tokens", OCTO_TASKWIRE_SEALED_TOKENS_MAX, &max) != 0 || max == 0)
+        return OCTO_EMALFORMED;
+    if (strcmp(cls, "private") == 0)
+        out->sealed = OCTO_TASKWIRE_SEALED_PRIVATE;
+    else if (strcmp(cls, "confidential") == 0)
+        out->sealed = OCTO_TASKWIRE_SEALED_CONFIDENTIAL;
+    else
+        return OCTO_EMALFORMED;
+    out->max_tokens = (uint32_t)max;
+    return 0;
+}
+
+uint32_t octo_taskwire_sealed_prompt_tokens(size_t task_len)
+{
+    return (uint32_t)((task_len + 3u) / 4u); /* task_len <= OCTO_TASKWIRE_SEALED_MAX */
+}
+
 int octo_taskwire_assign_decode(const uint8_t *body, size_t len, struct octo_taskwire_assign *out)
 {
     memset(out, 0, sizeof(*out));
@@ -239,6 +271,8 @@ int octo_taskwire_assign_decode(const uint8_t *body, size_t len, struct octo_tas
         rc = get_hex(o, "requester", out->requester, 32);
         out->has_requester = rc == 0;
     }
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "sealed") != NULL)
+        rc = sealed_decode(o, out);
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "request");
     if (rc == 0 && !cJSON_IsObject(req))
         rc = OCTO_EMALFORMED;

@@ -12,15 +12,27 @@
  *                        TOKEN frames (raw UTF-8 text pieces, as generated) and ends with one
  *                        RESULT or one ERROR, then closes. The orchestrator cancels an
  *                        attempt by resetting the stream.
+ *                        A sealed task (ASSIGN with "sealed"): after the ASSIGN both sides
+ *                        exchange SEALED frames, each carrying one frame of the Privacy
+ *                        Containers' exchange (exec/privacy.h) unchanged: the client's HELLO
+ *                        and TASK from the orchestrator, the worker's KEY and RESULT (or an
+ *                        ERROR) from the provider; the provider ends with RESULT (the metered
+ *                        counts below and the receipt) or ERROR. Neither node can open them.
  *
  * ASSIGN   {"task":HEX32,"attempt":N,"kind":"chat"|"completion","model":NAME,
- *           "deadline_ms":UNIX_MS[,"requester":HEX64],"request":{...the client's OpenAI
- *           request body...}}          requester: who escrowed the task on the ledger
+ *           "deadline_ms":UNIX_MS[,"requester":HEX64][,"sealed":"private"|"confidential",
+ *           "max_tokens":N],"request":{...the client's OpenAI request body, {} when sealed...}}
+ *           requester: who escrowed the task on the ledger; max_tokens: the most a sealed
+ *           run may generate (it is charged for them)
  * RESULT   {"finish":"stop"|"length"|...,"prompt_tokens":N,"completion_tokens":N,
  *           "ttft_ns":N,"run_ns":N,"model_sha256":HEX64[,"receipt":HEX]}
  *           receipt: the provider's signed ledger receipt (chain/tx.h, OCTO_RECEIPT_LEN bytes)
  *           when both sides are on a chain
  * ERROR    {"code":CODE,"message":TEXT,"retry":BOOL}   retry: another provider may succeed
+ *
+ * Sealed tasks are metered without their content: prompt tokens are the TASK frame body's
+ * bytes divided by four, rounded up (octo_taskwire_sealed_prompt_tokens), completion tokens are
+ * the ASSIGN's max_tokens; provider and orchestrator compute both the same way.
  *
  * Limits: a frame is at most OCTO_TASKWIRE_FRAME_MAX bytes (the reader refuses a larger length
  * before buffering it), an ASSIGN's request at most OCTO_TASKWIRE_REQUEST_MAX bytes, a TOKEN at
@@ -48,7 +60,9 @@
 #define OCTO_TASKWIRE_CODE_MAX 32
 #define OCTO_TASKWIRE_MESSAGE_MAX 256
 #define OCTO_TASKWIRE_FINISH_MAX 16
-#define OCTO_TASKWIRE_RECEIPT_LEN 289 /* OCTO_RECEIPT_LEN (chain/tx.h) */
+#define OCTO_TASKWIRE_RECEIPT_LEN 289         /* OCTO_RECEIPT_LEN (chain/tx.h) */
+#define OCTO_TASKWIRE_SEALED_MAX (1u << 20)   /* body of a SEALED frame */
+#define OCTO_TASKWIRE_SEALED_TOKENS_MAX 4096u /* a sealed task's max_tokens */
 
 enum octo_taskwire_kind {
     OCTO_TASKWIRE_ADVERT = 1,
@@ -57,6 +71,15 @@ enum octo_taskwire_kind {
     OCTO_TASKWIRE_TOKEN = 4,
     OCTO_TASKWIRE_RESULT = 5,
     OCTO_TASKWIRE_ERROR = 6,
+    OCTO_TASKWIRE_SEALED = 7,
+};
+
+/* ASSIGN's "sealed": the data class of a sealed task (values of intel/router.h's
+ * octo_data_class), or OPEN for a request in the clear. */
+enum octo_taskwire_sealed {
+    OCTO_TASKWIRE_OPEN = 0,
+    OCTO_TASKWIRE_SEALED_CONFIDENTIAL = 2,
+    OCTO_TASKWIRE_SEALED_PRIVATE = 3,
 };
 
 enum octo_taskwire_task_kind {
@@ -98,6 +121,8 @@ struct octo_taskwire_assign {
     const char *request; /* the request object's JSON text: encode borrows it; decode makes it
                             (octo_taskwire_assign_free) */
     size_t request_len;
+    enum octo_taskwire_sealed sealed;
+    uint32_t max_tokens; /* sealed: 1..OCTO_TASKWIRE_SEALED_TOKENS_MAX */
 };
 
 /* Appends an ASSIGN frame; request must be a JSON object's text. OCTO_EINVAL for a bad field,
@@ -133,6 +158,9 @@ OCTO_MUST_USE int octo_taskwire_error_encode(struct octo_buf *out,
                                              const struct octo_taskwire_error *e);
 OCTO_MUST_USE int octo_taskwire_error_decode(const uint8_t *body, size_t len,
                                              struct octo_taskwire_error *out);
+
+/* The prompt tokens a sealed task is charged for, from its TASK frame body's size. */
+uint32_t octo_taskwire_sealed_prompt_tokens(size_t task_len);
 
 /* "chat" / "completion". */
 const char *octo_taskwire_task_kind_name(enum octo_taskwire_task_kind k);

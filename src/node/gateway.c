@@ -7,6 +7,23 @@
  * (drive: poll until it has nothing due, then arm one timer for its next wake-up); its actions
  * become streams (DISPATCH), answers (DONE) and pings (PROBE). The task is freed when both
  * its DONE has come and its HTTP request has let go (answered or gone).
+ *
+ * A sealed task (PRIVATE or CONFIDENTIAL data) takes two requests, because the client seals its
+ * payload to the worker that will run it and so needs that worker's key first:
+ *
+ *   POST /api/v1/sealed     {model, privacy, hello, max_tokens, max_input_bytes, owner, provider}
+ *                           -> routed like any task (the policy's data class is the sealed one,
+ *                           "owner" names the client's own node); the attempt's ASSIGN carries
+ *                           "sealed" and is followed by the client's HELLO; the worker's KEY
+ *                           is the answer: {task, provider, key}. No failover after this point:
+ *                           the client's payload will be sealed to that worker.
+ *   POST /api/v1/sealed/ID  {task}  -> the client's sealed TASK goes to the same stream; the
+ *                           answer is the worker's sealed RESULT with the metered usage.
+ *
+ * The gateway relays the exchange's frames (exec/privacy.h) and checks only their framing,
+ * sizes and the receipt over their hashes; it never holds a key that opens them. The record
+ * keeps the task's metadata and the sealed result, nothing else; a sealed task cannot resume
+ * after a restart (the worker that held its key is gone): it is ended and its escrow refunded.
  */
 #include "node/gateway.h"
 
@@ -19,16 +36,20 @@
 #include "base/mem.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "exec/envelope.h"
+#include "exec/privacy.h"
 #include "exec/taskrun.h"
 #include "intel/policy.h"
 #include "intel/sched.h"
 #include "intel/taskwire.h"
+#include "node/provider.h"
 #include "node/providers.h"
 #include "node/settle.h"
 #include "store/apikeys.h"
 #include "store/tasks.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +108,20 @@ struct gw_task {
     struct octo_buf text; /* every byte sent (or to send) to the client */
     char err_code[OCTO_TASKWIRE_CODE_MAX];
     char err_msg[OCTO_TASKWIRE_MESSAGE_MAX];
+    /* a sealed task: the exchange's frames relayed (text holds the worker's RESULT frame) */
+    uint8_t sealed; /* enum octo_taskwire_sealed */
+    uint8_t phase;  /* enum gw_seal_phase */
+    bool seal_lost; /* the stream to the worker that holds the client's key broke */
+    uint8_t hello[OCTO_FRAME_HEAD_LEN + OCTO_PRIVACY_HELLO_LEN];
+    uint32_t max_input; /* most bytes of the TASK frame */
+    size_t task_len;
+    uint8_t task_hash[32];
+};
+
+enum gw_seal_phase {
+    SEAL_WAIT_KEY = 0,    /* HELLO sent with each attempt's ASSIGN: failover as usual */
+    SEAL_WAIT_TASK = 1,   /* the worker's KEY went to the client */
+    SEAL_WAIT_RESULT = 2, /* the client's TASK went to the worker */
 };
 
 /* One attempt's stream. Detached (t NULL) when a newer attempt replaced it or the task
@@ -95,8 +130,10 @@ struct gw_attempt {
     struct gw_task *t;
     struct octo_net_stream *s;
     struct octo_taskwire_reader rd;
-    struct octo_buf assign; /* the ASSIGN frame until it is all written */
+    struct octo_buf assign; /* the ASSIGN frame until it is all written (and a sealed task's
+                               HELLO, then its TASK) */
     size_t assign_off;
+    bool half_close; /* close the sending side once assign is written */
 };
 
 struct gw_in { /* an inbound advert stream */
@@ -242,16 +279,22 @@ static void report(struct gw_task *t, enum octo_health_outcome outcome)
                                   .tokens_in = t->result.prompt_tokens,
                                   .tokens_out = t->result.completion_tokens};
     memcpy(r.task, t->id, sizeof(r.task));
+    if (t->sealed != OCTO_TASKWIRE_OPEN && t->phase != SEAL_WAIT_KEY &&
+        outcome != OCTO_HEALTH_SUCCESS)
+        t->seal_lost = true; /* after the KEY no other worker can take over */
     if (outcome == OCTO_HEALTH_CALLER_ERROR)
         g->stats.attempts_refused++; /* the request's fault: not counted against the provider */
     else if (outcome != OCTO_HEALTH_SUCCESS)
         g->stats.attempts_failed++;
     OCTO_IGNORE(octo_sched_result(&g->sched, &r, now_tick(g)));
+    if (t->seal_lost)
+        OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
 }
 
 /* ---- the task records ------------------------------------------------------------------ */
 
-/* A task's stored request: its kind (1 byte: 0 chat, 1 completion), then the client's body.
+/* A task's stored request: its kind (1 byte: 0 chat, 1 completion, 2 sealed), then the client's
+ * body (a sealed task's: its metadata only, {"sealed":CLASS,"kind":..,"max_tokens":N}).
  * The owner is the API key's id, which pays for it (also after a restart). */
 /* Writes the task record, as it is at its first dispatch (RUNNING, attempt 1, the provider):
  * one commit for acceptance and dispatch together. Nothing has been acknowledged to the client
@@ -262,7 +305,7 @@ static int record_insert(struct gw_task *t)
     uint8_t *req = octo_malloc(t->body_len + 1);
     if (req == NULL)
         return OCTO_ENOMEM;
-    req[0] = t->kind == OCTO_OAI_COMPLETION ? 1 : 0;
+    req[0] = t->sealed != OCTO_TASKWIRE_OPEN ? 2 : t->kind == OCTO_OAI_COMPLETION ? 1 : 0;
     memcpy(req + 1, t->body, t->body_len);
     struct octo_taskstore_record rec = {.owner_len = strlen(t->key.id),
                                         .state = OCTO_TASKSTORE_RUNNING,
@@ -371,10 +414,13 @@ static const char *receipt_check(struct gw_task *t)
         return "receipt names another task or orchestrator";
     if (octo_peerid_pubkey(&t->provider_id, &pk) != 0 || memcmp(r.provider, pk.bytes, 32) != 0)
         return "receipt names another provider";
-    octo_sha256(t->body, t->body_len, out);
+    if (t->sealed != OCTO_TASKWIRE_OPEN) /* the sealed TASK frame, as relayed */
+        memcpy(out, t->task_hash, 32);
+    else
+        octo_sha256(t->body, t->body_len, out);
     if (memcmp(r.input, out, 32) != 0)
         return "receipt input differs from the request";
-    octo_sha256(t->text.data, t->text.len, out);
+    octo_sha256(t->text.data, t->text.len, out); /* the text, or the sealed RESULT frame */
     if (memcmp(r.output, out, 32) != 0)
         return "receipt output differs from the text received";
     if (r.tokens != (uint64_t)res->prompt_tokens + res->completion_tokens)
@@ -387,6 +433,45 @@ static const char *receipt_check(struct gw_task *t)
 }
 
 /* ---- answers -------------------------------------------------------------------------- */
+
+/* Standard base64 of p[0..n) (octo_free it), or NULL. */
+static char *b64_of(const uint8_t *p, size_t n)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *out = octo_malloc(cap);
+    if (out != NULL)
+        sodium_bin2base64(out, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+    return out;
+}
+
+/* A sealed task's answer, also kept in its record: the worker's RESULT frame (base64, opened
+ * only by the client) and the metered usage. */
+static char *sealed_answer(const struct gw_task *t)
+{
+    char tid[2 * OCTO_SCHED_ID_LEN + 1];
+    OCTO_IGNORE(octo_hex_encode(t->id, sizeof(t->id), tid, sizeof(tid)));
+    char *res = b64_of(t->text.data, t->text.len);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *u = cJSON_CreateObject();
+    char *out = NULL;
+    if (res != NULL && o != NULL && u != NULL) {
+        cJSON_AddStringToObject(o, "object", "sealed.result");
+        cJSON_AddStringToObject(o, "task", tid);
+        cJSON_AddStringToObject(o, "model", t->model);
+        cJSON_AddStringToObject(o, "result", res);
+        cJSON_AddNumberToObject(u, "prompt_tokens", t->result.prompt_tokens);
+        cJSON_AddNumberToObject(u, "completion_tokens", t->result.completion_tokens);
+        cJSON_AddNumberToObject(u, "total_tokens",
+                                (double)t->result.prompt_tokens + t->result.completion_tokens);
+        cJSON_AddItemToObject(o, "usage", u);
+        u = NULL;
+        out = cJSON_PrintUnformatted(o);
+    }
+    cJSON_Delete(u);
+    cJSON_Delete(o);
+    octo_free(res);
+    return out;
+}
 
 static void route_header(struct gw_task *t, char *out, size_t cap)
 {
@@ -485,7 +570,7 @@ static void answer_success(struct gw_task *t)
     fill_meta(t, &m);
     struct octo_oai_usage u = {t->result.prompt_tokens, t->result.completion_tokens};
     const char *finish = t->result.finish;
-    if (t->stream) {
+    if (t->stream && t->sealed == OCTO_TASKWIRE_OPEN) {
         int rc = stream_begin(t);
         if (rc == 0)
             rc = sse_send(t, octo_oai_chunk(&m, false, "", 0, finish));
@@ -502,7 +587,9 @@ static void answer_success(struct gw_task *t)
         release_req(t);
         return;
     }
-    char *body = octo_oai_answer(&m, (const char *)t->text.data, t->text.len, finish, &u);
+    char *body = t->sealed != OCTO_TASKWIRE_OPEN
+                     ? sealed_answer(t)
+                     : octo_oai_answer(&m, (const char *)t->text.data, t->text.len, finish, &u);
     if (body == NULL) {
         answer_error(t, 500, "server_error", "out_of_memory", "out of memory");
         return;
@@ -540,7 +627,9 @@ static int charge_stmts(struct gw_task *t, uint64_t *take)
     fill_meta(t, &m);
     struct octo_oai_usage u = {t->result.prompt_tokens, t->result.completion_tokens};
     char *answer =
-        octo_oai_answer(&m, (const char *)t->text.data, t->text.len, t->result.finish, &u);
+        t->sealed != OCTO_TASKWIRE_OPEN
+            ? sealed_answer(t)
+            : octo_oai_answer(&m, (const char *)t->text.data, t->text.len, t->result.finish, &u);
     if (answer == NULL)
         return OCTO_ENOMEM;
     if (t->have_receipt) { /* the record keeps the ledger receipt beside the answer */
@@ -706,6 +795,12 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
         if (t->req != NULL)
             answer_success(t);
         charge(t, a->charge ? a->amount : 0); /* then its receipt: after_record */
+    } else if (t->seal_lost) {
+        g->stats.failed++;
+        record_update(t, OCTO_TASKSTORE_FAILED, "sealed_lost");
+        answer_error(t, 502, "server_error", "sealed_session_lost",
+                     t->err_msg[0] ? t->err_msg
+                                   : "the worker holding this task's key is gone; start again");
     } else if (t->diverged) {
         g->stats.diverged++;
         record_update(t, OCTO_TASKSTORE_FAILED, "diverged");
@@ -773,13 +868,96 @@ static void attempt_text(struct gw_task *t, const uint8_t *p, size_t n)
     stream_text(t, (const char *)p, n);
 }
 
+/* The worker's KEY: the answer to POST /api/v1/sealed. From here on the task stays with this
+ * worker (the client seals its payload to it). */
+static void sealed_key(struct gw_task *t, const uint8_t *f, size_t len)
+{
+    struct octo_gateway *g = t->g;
+    t->phase = SEAL_WAIT_TASK;
+    if (t->req == NULL)
+        return;
+    char tid[2 * OCTO_SCHED_ID_LEN + 1], pid[OCTO_PEERID_TEXT_MAX] = "", route[160];
+    OCTO_IGNORE(octo_hex_encode(t->id, sizeof(t->id), tid, sizeof(tid)));
+    OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
+    route_header(t, route, sizeof(route));
+    char *key = b64_of(f, len);
+    cJSON *o = cJSON_CreateObject();
+    char *body = NULL;
+    if (key != NULL && o != NULL) {
+        cJSON_AddStringToObject(o, "object", "sealed.key");
+        cJSON_AddStringToObject(o, "task", tid);
+        cJSON_AddStringToObject(o, "provider", pid);
+        cJSON_AddStringToObject(o, "key", key);
+        cJSON_AddNumberToObject(o, "max_tokens", t->max_tokens);
+        cJSON_AddNumberToObject(o, "max_input_bytes", t->max_input);
+        cJSON_AddNumberToObject(o, "task_within_ms", OCTO_PROVIDER_SEALED_IO_MS);
+        body = cJSON_PrintUnformatted(o);
+    }
+    cJSON_Delete(o);
+    octo_free(key);
+    if (body == NULL) {
+        answer_error(t, 500, "server_error", "out_of_memory", "out of memory");
+        return; /* the worker's wait for the TASK ends the attempt */
+    }
+    const struct octo_http_header h[] = {{"x-octo-task", tid}, {"x-octo-route", route}};
+    OCTO_IGNORE(
+        octo_api_reply(g->cfg.api, t->req, 200, "application/json", body, strlen(body), h, 2));
+    cJSON_free(body);
+    octo_http_on_gone(t->req, NULL, NULL);
+    t->req = NULL; /* not answered: POST /api/v1/sealed/ID brings the next request */
+}
+
+/* A SEALED frame from the provider: one whole frame of the privacy exchange. */
+static void sealed_frame(struct gw_task *t, const uint8_t *f, size_t len)
+{
+    struct octo_gateway *g = t->g;
+    enum octo_frame_type type;
+    const uint8_t *b;
+    size_t bl;
+    long got = octo_frame_parse(f, len, OCTO_TASKWIRE_SEALED_MAX, &type, &b, &bl);
+    bool whole = got > 0 && (size_t)got == len;
+    if (whole && type == OCTO_FRAME_KEY && t->phase == SEAL_WAIT_KEY) {
+        sealed_key(t, f, len);
+        return;
+    }
+    if (whole && type == OCTO_FRAME_RESULT && t->phase == SEAL_WAIT_RESULT && t->text.len == 0 &&
+        octo_buf_append(&t->text, f, len) == 0)
+        return;
+    if (whole && type == OCTO_FRAME_ERROR) { /* a refusal: its reason, printable part only */
+        char why[160];
+        size_t n = 0;
+        for (size_t i = 0; i < bl && n + 1 < sizeof(why); i++)
+            why[n++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+        why[n] = '\0';
+        snprintf(t->err_msg, sizeof(t->err_msg), "the provider's sealed exchange: %s", why);
+    } else {
+        g->stats.frames_bad++;
+    }
+    report(t, OCTO_HEALTH_PROVIDER_ERROR);
+    detach(t);
+}
+
 static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, size_t len)
 {
     struct octo_gateway *g = t->g;
-    if (kind == OCTO_TASKWIRE_TOKEN && !t->have_result) {
+    bool sealed = t->sealed != OCTO_TASKWIRE_OPEN;
+    if (sealed && kind == OCTO_TASKWIRE_SEALED && !t->have_result) {
+        sealed_frame(t, body, len);
+    } else if (sealed && kind == OCTO_TASKWIRE_RESULT &&
+               (t->phase != SEAL_WAIT_RESULT || t->text.len == 0 ||
+                octo_taskwire_result_decode(body, len, &t->result) != 0 ||
+                t->result.prompt_tokens != octo_taskwire_sealed_prompt_tokens(t->task_len) ||
+                t->result.completion_tokens != t->max_tokens)) {
+        /* a sealed task's counts are metered, not reported: both sides compute them */
+        g->stats.frames_bad++;
+        snprintf(t->err_msg, sizeof(t->err_msg), "the provider's sealed result is not metered");
+        memset(&t->result, 0, sizeof(t->result));
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        detach(t);
+    } else if (kind == OCTO_TASKWIRE_TOKEN && !t->have_result && !sealed) {
         attempt_text(t, body, len);
     } else if (kind == OCTO_TASKWIRE_RESULT && !t->have_result &&
-               octo_taskwire_result_decode(body, len, &t->result) == 0) {
+               (sealed || octo_taskwire_result_decode(body, len, &t->result) == 0)) {
         t->have_result = true;
         t->provider_ns = uv_hrtime() - t->assign_ns;
         /* a provider's counts are charged: never more than the request allows */
@@ -872,8 +1050,11 @@ static void assign_flush(struct gw_attempt *at)
     }
     if (at->assign.len > 0) {
         octo_buf_deinit(&at->assign);
-        octo_buf_init(&at->assign, 0);
-        OCTO_IGNORE(octo_net_stream_close(at->s));
+        /* a sealed task's stream stays open for the client's TASK */
+        octo_buf_init(&at->assign, at->half_close ? 0 : OCTO_TASKWIRE_SEALED_MAX + 64);
+        at->assign_off = 0;
+        if (at->half_close)
+            OCTO_IGNORE(octo_net_stream_close(at->s));
     }
 }
 
@@ -894,13 +1075,22 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
         .request_len = t->body_len};
     memcpy(a.task, t->id, sizeof(a.task));
     snprintf(a.model, sizeof(a.model), "%s", t->model);
+    if (t->sealed != OCTO_TASKWIRE_OPEN) { /* the request is the client's HELLO, after this */
+        a.sealed = (enum octo_taskwire_sealed)t->sealed;
+        a.max_tokens = t->max_tokens;
+        a.request = "{}";
+        a.request_len = 2;
+    }
+    at->half_close = t->sealed == OCTO_TASKWIRE_OPEN;
     if (t->escrowed) {
         a.has_requester = true;
         memcpy(a.requester, octo_settler_payer(t->g->cfg.settler), 32);
     }
     t->assign_ns = uv_hrtime();
     octo_buf_init(&at->assign, OCTO_TASKWIRE_FRAME_MAX + OCTO_TASKWIRE_HEADER);
-    if (octo_taskwire_assign_encode(&at->assign, &a) != 0) {
+    if (octo_taskwire_assign_encode(&at->assign, &a) != 0 ||
+        (t->sealed != OCTO_TASKWIRE_OPEN &&
+         octo_taskwire_frame(&at->assign, OCTO_TASKWIRE_SEALED, t->hello, sizeof(t->hello)) != 0)) {
         /* this node's fault, not the provider's: the task fails as a bad request */
         snprintf(t->err_msg, sizeof(t->err_msg), "the request cannot be forwarded");
         report(t, OCTO_HEALTH_CALLER_ERROR);
@@ -929,8 +1119,10 @@ static void task_on_close(struct octo_net_stream *s, int status, void *ctx)
     if (t == NULL)
         return;
     t->cur = NULL;
-    if (!t->have_result)
-        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+    if (!t->have_result) /* a sealed task whose client never sent its TASK: not the provider's */
+        report(t, t->sealed != OCTO_TASKWIRE_OPEN && t->phase == SEAL_WAIT_TASK
+                      ? OCTO_HEALTH_CALLER_ERROR
+                      : OCTO_HEALTH_PROVIDER_ERROR);
     struct octo_gateway *g = t->g;
     if (!g->stopped)
         drive(g);
@@ -1014,7 +1206,9 @@ static void open_attempt(struct gw_task *t)
     }
     at->t = t;
     octo_buf_init(&at->assign, 0);
-    octo_taskwire_reader_init(&at->rd, OCTO_TASKWIRE_TOKEN_MAX + 1024);
+    octo_taskwire_reader_init(&at->rd, (t->sealed != OCTO_TASKWIRE_OPEN ? OCTO_TASKWIRE_SEALED_MAX
+                                                                        : OCTO_TASKWIRE_TOKEN_MAX) +
+                                           1024);
     int rc = octo_net_stream_open(t->g->cfg.net, &t->provider_id, OCTO_TASK_PROTOCOL, &task_ops, at,
                                   &at->s);
     if (rc == 0) {
@@ -1033,6 +1227,13 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     struct gw_task *t = task_find(g, a->task);
     if (t == NULL)
         return;
+    if (t->sealed != OCTO_TASKWIRE_OPEN && t->phase != SEAL_WAIT_KEY) {
+        /* the attempt timed out after the worker's KEY went out: no other worker can take it */
+        t->seal_lost = true;
+        detach(t);
+        OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+        return;
+    }
     detach(t); /* an older attempt still open (timed out): let it go */
     g->stats.dispatched++;
     if (!t->stream || !t->streaming)
@@ -1327,7 +1528,8 @@ static struct gw_task *task_new(struct octo_gateway *g)
 
 /* Hands an accepted task to the scheduler. The caller has filled id, oai, body, key; the
  * policy is parsed again from the body (a recovered task has only that). */
-static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t deadline_ms)
+static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t deadline_ms,
+                      const struct octo_peerid *owner)
 {
     struct octo_gateway *g = t->g;
     char hex[2 * OCTO_SCHED_ID_LEN + 1];
@@ -1341,6 +1543,7 @@ static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t
     struct octo_sched_request sr = {.model = t->model,
                                     .policy = &pol->route,
                                     .strategy = pol->strategy,
+                                    .owner = owner,
                                     .deadline = now + (octo_tick)left_ms * OCTO_NS_PER_MS};
     memcpy(sr.id, t->id, sizeof(sr.id));
     int rc = left_ms == 0 ? OCTO_ETIMEDOUT : octo_sched_submit(&g->sched, &sr, now, NULL);
@@ -1435,6 +1638,9 @@ static int admit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_
     return rc;
 }
 
+static void accept_task(struct octo_gateway *g, struct octo_http_req *r, struct gw_task *t,
+                        const struct octo_policy *pol, const struct octo_peerid *owner);
+
 static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_kind kind)
 {
     g->stats.requests++;
@@ -1454,10 +1660,17 @@ static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oa
         task_discard(t);
         return;
     }
+    accept_task(g, r, t, &pol, NULL);
+}
+
+/* Hands an admitted request to the scheduler, escrows it, and waits for its answer. */
+static void accept_task(struct octo_gateway *g, struct octo_http_req *r, struct gw_task *t,
+                        const struct octo_policy *pol, const struct octo_peerid *owner)
+{
     octo_random_bytes(t->id, sizeof(t->id));
     uint64_t deadline_ms = now_ms(g) + OCTO_GATEWAY_DEADLINE_MS;
     t->deadline_ms = deadline_ms;
-    int rc = task_start(t, &pol, deadline_ms);
+    int rc = task_start(t, pol, deadline_ms, owner);
     if (rc != 0) {
         g->stats.rejected++;
         bool bad = rc == OCTO_EINVAL;
@@ -1471,6 +1684,220 @@ static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oa
     escrow(t, deadline_ms);
     t->req = r;
     octo_http_on_gone(r, on_gone, t);
+    drive(g);
+}
+
+/* ---- sealed tasks (see the top of the file) --------------------------------------------- */
+
+/* A bad sealed request: 400 (or status) naming the parameter. Returns -1. */
+static int sealed_bad(struct octo_gateway *g, struct octo_http_req *r, unsigned status,
+                      const char *param, const char *msg)
+{
+    g->stats.rejected++;
+    OCTO_IGNORE(octo_api_error(g->cfg.api, r, status, "invalid_request_error",
+                               status == 413 ? "request_too_large" : "invalid_value", param, msg));
+    return -1;
+}
+
+/* An optional integer member in 1..max, default def; -1 when present and not one. */
+static int64_t sealed_uint(const cJSON *o, const char *name, uint32_t def, uint32_t max)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (v == NULL)
+        return def;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1) || v->valuedouble > max ||
+        (double)(uint32_t)v->valuedouble != v->valuedouble)
+        return -1;
+    return (int64_t)v->valuedouble;
+}
+
+/* A base64 member decoded into out[0..cap): its length, or -1. */
+static long sealed_b64(const cJSON *o, const char *name, uint8_t *out, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    size_t n = 0;
+    if (!cJSON_IsString(v) || v->valuestring == NULL ||
+        sodium_base642bin(out, cap, v->valuestring, strlen(v->valuestring), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return -1;
+    return (long)n;
+}
+
+/* True when f[0..len) is exactly one frame of the privacy exchange, of the given type. */
+static bool sealed_frame_is(const uint8_t *f, size_t len, enum octo_frame_type type)
+{
+    enum octo_frame_type ty;
+    const uint8_t *b;
+    size_t bl;
+    long got = octo_frame_parse(f, len, OCTO_TASKWIRE_SEALED_MAX, &ty, &b, &bl);
+    return got > 0 && (size_t)got == len && ty == type;
+}
+
+/* The metadata of POST /api/v1/sealed into t and pol (*has_owner and owner: the client's own
+ * node). 0, or the request has been answered. */
+static int sealed_admit(struct octo_gateway *g, struct octo_http_req *r, const cJSON *o,
+                        struct gw_task *t, struct octo_policy *pol, struct octo_peerid *owner,
+                        bool *has_owner)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(o, "model");
+    const cJSON *priv = cJSON_GetObjectItemCaseSensitive(o, "privacy");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    const cJSON *own = cJSON_GetObjectItemCaseSensitive(o, "owner");
+    int64_t max_tokens = sealed_uint(o, "max_tokens", OCTO_TASKRUN_MAX_TOKENS_DEFAULT,
+                                     OCTO_TASKWIRE_SEALED_TOKENS_MAX);
+    int64_t max_input = sealed_uint(o, "max_input_bytes", OCTO_GATEWAY_SEALED_INPUT_DEFAULT,
+                                    OCTO_TASKWIRE_SEALED_MAX);
+    uint32_t model_id;
+    if (!cJSON_IsString(model) || model->valuestring == NULL ||
+        strlen(model->valuestring) >= sizeof(t->model))
+        return sealed_bad(g, r, 400, "model", "model: a model name");
+    if (!cJSON_IsString(priv) || (strcmp(priv->valuestring, "private") != 0 &&
+                                  strcmp(priv->valuestring, "confidential") != 0))
+        return sealed_bad(g, r, 400, "privacy",
+                          "privacy: \"private\" or \"confidential\" (other data goes to "
+                          "/v1/chat/completions)");
+    if (kind != NULL && (!cJSON_IsString(kind) || (strcmp(kind->valuestring, "chat") != 0 &&
+                                                   strcmp(kind->valuestring, "completion") != 0)))
+        return sealed_bad(g, r, 400, "kind", "kind: \"chat\" or \"completion\"");
+    if (max_tokens < 0)
+        return sealed_bad(g, r, 400, "max_tokens", "max_tokens: 1..4096");
+    if (max_input < 0)
+        return sealed_bad(g, r, 400, "max_input_bytes", "max_input_bytes: 1..1048576");
+    t->sealed = strcmp(priv->valuestring, "private") == 0 ? OCTO_TASKWIRE_SEALED_PRIVATE
+                                                          : OCTO_TASKWIRE_SEALED_CONFIDENTIAL;
+    if (sealed_b64(o, "hello", t->hello, sizeof(t->hello)) != (long)sizeof(t->hello) ||
+        !sealed_frame_is(t->hello, sizeof(t->hello), OCTO_FRAME_HELLO) ||
+        t->hello[sizeof(t->hello) - 1] != t->sealed)
+        return sealed_bad(g, r, 400, "hello",
+                          "hello: the base64 HELLO frame of the privacy exchange, for this class");
+    *has_owner = own != NULL;
+    if (own != NULL &&
+        (!cJSON_IsString(own) || octo_peerid_from_text(own->valuestring, owner) != 0))
+        return sealed_bad(g, r, 400, "owner", "owner: a peer id (the client's own node)");
+    if (parse_policy(g, r, cJSON_GetObjectItemCaseSensitive(o, "provider"), pol) != 0)
+        return -1;
+    enum octo_data_class cls =
+        t->sealed == OCTO_TASKWIRE_SEALED_PRIVATE ? OCTO_DATA_PRIVATE : OCTO_DATA_CONFIDENTIAL;
+    if (pol->route.privacy < cls)
+        pol->route.privacy = cls;
+    if (octo_registry_model_lookup(octo_sched_registry(&g->sched), model->valuestring, &model_id) !=
+        0)
+        return sealed_bad(g, r, 404, "model", "no provider serves that model");
+    if (g->stats.in_flight >= OCTO_GATEWAY_TASKS_MAX) {
+        g->stats.rejected++;
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 503, "server_error", "overloaded", NULL,
+                                   "the gateway holds as many requests as it can; retry later"));
+        return -1;
+    }
+    snprintf(t->model, sizeof(t->model), "%s", model->valuestring);
+    t->kind = kind != NULL && strcmp(kind->valuestring, "completion") == 0 ? OCTO_OAI_COMPLETION
+                                                                           : OCTO_OAI_CHAT;
+    t->max_tokens = (uint32_t)max_tokens;
+    t->max_input = (uint32_t)max_input;
+    t->prompt_cap = octo_taskwire_sealed_prompt_tokens(t->max_input);
+    char meta[160];
+    int n = snprintf(meta, sizeof(meta),
+                     "{\"sealed\":\"%s\",\"kind\":\"%s\",\"max_tokens\":%u,"
+                     "\"max_input_bytes\":%u}",
+                     priv->valuestring, t->kind == OCTO_OAI_CHAT ? "chat" : "completion",
+                     t->max_tokens, t->max_input);
+    t->body = octo_malloc((size_t)n);
+    if (t->body == NULL)
+        return sealed_bad(g, r, 500, NULL, "out of memory");
+    memcpy(t->body, meta, (size_t)n);
+    t->body_len = (size_t)n;
+    return 0;
+}
+
+/* POST /api/v1/sealed: a sealed task's metadata and the client's HELLO; answered with the KEY
+ * of the worker that will run it (sealed_key). */
+static void route_sealed(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    struct octo_gateway *g = ctx;
+    g->stats.requests++;
+    struct gw_task *t = task_new(g);
+    if (t == NULL) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "out_of_memory", NULL,
+                                   "out of memory"));
+        return;
+    }
+    if (octo_api_authorize(g->cfg.api, r, &t->key) != 0) {
+        g->stats.rejected++;
+        task_discard(t);
+        return;
+    }
+    size_t blen;
+    const uint8_t *body = octo_http_body(r, &blen);
+    cJSON *o = cJSON_ParseWithLength((const char *)body, blen);
+    struct octo_policy pol;
+    struct octo_peerid owner;
+    bool has_owner = false;
+    int rc = cJSON_IsObject(o) ? sealed_admit(g, r, o, t, &pol, &owner, &has_owner)
+                               : sealed_bad(g, r, 400, NULL, "the body is not a JSON object");
+    cJSON_Delete(o);
+    if (rc != 0) {
+        task_discard(t);
+        return;
+    }
+    g->stats.sealed++;
+    accept_task(g, r, t, &pol, has_owner ? &owner : NULL);
+}
+
+/* POST /api/v1/sealed/{id}: the client's sealed TASK for the worker whose KEY it was given;
+ * answered with the worker's sealed RESULT (answer_success). */
+static void route_sealed_task(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    uint8_t id[OCTO_SCHED_ID_LEN];
+    struct gw_task *t = m->captures[0].len == 2 * sizeof(id) &&
+                                octo_hex_decode(m->captures[0].p, m->captures[0].len, id,
+                                                sizeof(id)) == (int)sizeof(id)
+                            ? task_find(g, id)
+                            : NULL;
+    if (t == NULL || t->sealed == OCTO_TASKWIRE_OPEN || strcmp(t->key.id, key.id) != 0) {
+        octo_wipe(&key, sizeof(key));
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 404, "invalid_request_error", "not_found", NULL,
+                                   "no such sealed task for this key"));
+        return;
+    }
+    octo_wipe(&key, sizeof(key));
+    if (t->phase != SEAL_WAIT_TASK || t->req != NULL || t->cur == NULL || t->done) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 409, "invalid_request_error", "conflict", NULL,
+                                   "the task is not waiting for its sealed TASK"));
+        return;
+    }
+    size_t blen;
+    const uint8_t *body = octo_http_body(r, &blen);
+    cJSON *o = cJSON_ParseWithLength((const char *)body, blen);
+    uint8_t *f = octo_malloc(t->max_input);
+    long n = f != NULL && cJSON_IsObject(o) ? sealed_b64(o, "task", f, t->max_input) : -1;
+    cJSON_Delete(o);
+    if (n < 0 || !sealed_frame_is(f, (size_t)n, OCTO_FRAME_TASK)) {
+        octo_free(f);
+        (void)sealed_bad(g, r, f == NULL ? 500 : 400, "task",
+                         "task: the base64 TASK frame of the privacy exchange, of at most "
+                         "max_input_bytes");
+        return;
+    }
+    struct gw_attempt *at = t->cur;
+    t->task_len = (size_t)n;
+    octo_sha256(f, t->task_len, t->task_hash);
+    at->half_close = true; /* the last frame this side sends */
+    int rc = octo_taskwire_frame(&at->assign, OCTO_TASKWIRE_SEALED, f, t->task_len);
+    octo_free(f);
+    if (rc != 0) {
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 500, "server_error", "out_of_memory", NULL,
+                                   "the task cannot be forwarded"));
+        return;
+    }
+    t->phase = SEAL_WAIT_RESULT;
+    t->req = r;
+    octo_http_on_gone(r, on_gone, t);
+    assign_flush(at);
     drive(g);
 }
 
@@ -1548,6 +1975,8 @@ static int recover_one(struct octo_gateway *g, struct recover_item *it)
     const char *why = NULL;
     if (it->request_len < 2 || it->key_id[0] == '\0') {
         why = "unreadable record";
+    } else if (it->request[0] == 2) {
+        why = "sealed: its worker's key did not survive the restart";
     } else if (octo_apikey_get(g->cfg.store, it->key_id, &t->key) != 0) {
         why = "its API key is gone";
     } else {
@@ -1563,7 +1992,7 @@ static int recover_one(struct octo_gateway *g, struct recover_item *it)
             octo_oai_request_free(&oai);
         }
     }
-    int rc = why == NULL ? task_start(t, &pol, it->deadline_ms) : 0;
+    int rc = why == NULL ? task_start(t, &pol, it->deadline_ms, NULL) : 0;
     if (why == NULL && rc == 0) {
         t->attempt_base = it->attempts;
         t->recorded = true;
@@ -1933,6 +2362,10 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
         rc = octo_api_route(cfg->api, "GET", "/api/v1/tasks/{}", route_task, g);
     if (rc == 0)
         rc = octo_api_route(cfg->api, "GET", "/api/v1/tasks", route_tasks, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "POST", "/api/v1/sealed", route_sealed, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "POST", "/api/v1/sealed/{}", route_sealed_task, g);
     /* last: the routes and the handler are not taken back if a later step fails, and a start
      * that fails ends the node (which stops the API and the net first) */
     if (rc == 0)

@@ -80,6 +80,7 @@ struct octo_settler;
 #define OCTO_GATEWAY_EXPIRE_EVERY_S 10u        /* expired adverts leave this often */
 #define OCTO_GATEWAY_CHARGE_RETRY_MS 100u      /* a busy database: the charges wait this long */
 #define OCTO_GATEWAY_ESCROW_MARGIN_MS 600000u  /* an escrow outlives its task's deadline */
+#define OCTO_GATEWAY_SEALED_INPUT_DEFAULT (64u << 10) /* a sealed TASK frame's size, default */
 
 struct octo_gateway_config {
     uv_loop_t *loop;
@@ -95,11 +96,10 @@ struct octo_gateway_stats {
     uint64_t dispatched, attempts_failed, attempts_refused, diverged, tokens_in, tokens_out,
         charged;
     uint64_t adverts_accepted, adverts_refused, adverts_expired, frames_bad, recovered;
-    uint64_t usage_clamped;
-    uint64_t reconciled; /* receipts sent to the settlement again after a restart */
-    uint64_t receipts_bad;
-    /* results refused for their receipt */ /* results whose token counts exceeded what the
-                                               request allows */
+    uint64_t usage_clamped; /* results whose token counts exceeded what the request allows */
+    uint64_t reconciled;    /* receipts sent to the settlement again after a restart */
+    uint64_t receipts_bad;  /* results refused for their receipt */
+    uint64_t sealed;        /* sealed tasks accepted (POST /api/v1/sealed) */
     uint32_t in_flight;
 };
 

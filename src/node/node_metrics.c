@@ -147,6 +147,10 @@ void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m)
     by_label(m, "octo_router_adverts", "provider adverts received", "result", ad, N(ad));
     octo_metrics_single(m, "octo_router_providers", OCTO_METRIC_GAUGE, "providers in the registry",
                         octo_gateway_providers(gateway));
+    octo_metrics_single(m, "octo_gateway_sealed_tasks", OCTO_METRIC_COUNTER,
+                        "sealed (PRIVATE, CONFIDENTIAL) tasks accepted", s->sealed);
+    octo_metrics_single(m, "octo_gateway_receipts_bad", OCTO_METRIC_COUNTER,
+                        "provider results refused for their receipt", s->receipts_bad);
     octo_metrics_single(m, "octo_gateway_frames_bad", OCTO_METRIC_COUNTER,
                         "malformed frames from providers", s->frames_bad);
     octo_metrics_single(m, "octo_gateway_receipts_reconciled", OCTO_METRIC_COUNTER,
@@ -166,6 +170,8 @@ void octo_node_metrics_provider(void *provider, struct octo_metrics *m)
     by_label(m, "octo_sandbox_tasks", "tasks run in the sandbox, by result", "result", t, N(t));
     octo_metrics_single(m, "octo_sandbox_running", OCTO_METRIC_GAUGE, "sandboxed runs now",
                         s->running);
+    octo_metrics_single(m, "octo_sandbox_sealed_tasks", OCTO_METRIC_COUNTER,
+                        "sealed tasks run through the privacy worker", s->tasks_sealed);
     octo_metrics_single(m, "octo_inference_tokens", OCTO_METRIC_COUNTER,
                         "completion tokens generated", s->tokens_out);
     octo_metrics_family(m, "octo_sandbox_run_seconds", OCTO_METRIC_COUNTER,

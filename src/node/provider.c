@@ -7,6 +7,15 @@
  * loop moves pending frames to the stream -> after_work appends RESULT or ERROR, flushes and
  * closes. A job outlives its stream when the orchestrator resets it (job->s becomes NULL and
  * job->cancel is set so the runner stops at its next piece); it is freed in after_work.
+ *
+ * A sealed job (an ASSIGN with "sealed") relays the Privacy Containers' exchange instead
+ * (exec/privacy.h): octo_privacy_serve runs on a pool thread over one end of a socket pair, the
+ * loop holds the other end as a uv_pipe_t and moves whole exchange frames between it and the
+ * orchestrator's SEALED frames. The worker, in the sandbox, runs octo-runner on the model with
+ * the opened request on its stdin. This node sees frames, sizes and the sandbox's outcome,
+ * never the request or the text; its receipt is over the hashes of the sealed TASK and RESULT
+ * frames and the metered counts of intel/taskwire.h. The job ends when both the pool thread has
+ * returned and the pipe is closed (seal_maybe_end).
  */
 #include "node/provider.h"
 
@@ -15,6 +24,7 @@
 #include "base/log.h"
 #include "chain/tx.h"
 #include "crypto/hash.h"
+#include "exec/privacy.h"
 #include "exec/taskrun.h"
 #include "infer/gguf.h"
 #include "intel/advert.h"
@@ -28,8 +38,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+struct prov_seal;
 
 struct prov_job {
     struct octo_provider *p;
@@ -50,6 +63,26 @@ struct prov_job {
     uint64_t started_ns;
     uint64_t start_ms, end_ms;   /* wall clock of the run, for the receipt */
     struct octo_sha256 out_hash; /* of the generated text (the run thread's) */
+    struct prov_seal *seal;      /* a sealed task's relay, or NULL */
+};
+
+/* A sealed job's relay (see the top of the file). */
+struct prov_seal {
+    int fd;           /* the pool thread's end of the pair: it closes it when the exchange ends */
+    uv_pipe_t pipe;   /* the loop's end */
+    bool pipe_closed; /* its close callback ran */
+    bool closing;
+    bool work_done;
+    bool bad;           /* the exchange broke a rule: ends with ERROR */
+    struct octo_buf rx; /* bytes from the exchange, split into whole frames here */
+    char rbuf[16384];
+    uint32_t frames_in; /* SEALED frames relayed into the exchange: HELLO, then TASK */
+    size_t task_len;
+    uint8_t task_hash[32], result_hash[32];
+    bool have_result;
+    int serve_rc;
+    struct octo_privacy_report report;
+    char threads[12], cap[12];
 };
 
 struct prov_orch {
@@ -63,7 +96,8 @@ struct prov_orch {
 
 struct octo_provider {
     struct octo_provider_config cfg;
-    char model_path[4096], runner_exe[4096];
+    char model_path[4096], runner_exe[4096], worker_exe[4096];
+    uint64_t model_bytes;
     char model_name[OCTO_ADVERT_NAME_MAX + 1];
     char quant[OCTO_ADVERT_QUANT_MAX + 1];
     uint8_t weights_hash[32];
@@ -119,6 +153,7 @@ static int read_model(struct octo_provider *p)
         return OCTO_EIO;
     }
     size_t len = (size_t)st.st_size;
+    p->model_bytes = len;
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
@@ -423,6 +458,11 @@ static void job_free(struct prov_job *j)
             break;
         }
     }
+    if (j->seal != NULL) {
+        OCTO_ASSERT(j->seal->pipe_closed && j->seal->work_done);
+        octo_buf_deinit(&j->seal->rx);
+        octo_free(j->seal);
+    }
     octo_taskwire_assign_free(&j->assign);
     octo_taskwire_reader_deinit(&j->rd);
     octo_buf_deinit(&j->pending);
@@ -435,10 +475,11 @@ static void job_free(struct prov_job *j)
  * (the stream's peer), this provider, SHA-256 of the request and of the generated text, the
  * tokens, the run's wall-clock span and the price from this provider's advertised prices.
  * OCTO_ENOTFOUND without a chain (no chain id), without a requester, or for a price of 0. */
-static int make_receipt(struct prov_job *j, uint8_t out[OCTO_TASKWIRE_RECEIPT_LEN])
+static int make_receipt(struct prov_job *j, const uint8_t input[32], const uint8_t output[32],
+                        uint32_t prompt, uint32_t completion,
+                        uint8_t out[OCTO_TASKWIRE_RECEIPT_LEN])
 {
     struct octo_provider *p = j->p;
-    const struct octo_taskrun_result *r = &j->res;
     struct octo_pubkey orch;
     if (!p->have_chain || !j->assign.has_requester || j->s == NULL ||
         octo_peerid_pubkey(octo_net_stream_peer(j->s), &orch) != 0)
@@ -449,13 +490,12 @@ static int make_receipt(struct prov_job *j, uint8_t out[OCTO_TASKWIRE_RECEIPT_LE
     memcpy(rec.requester, j->assign.requester, 32);
     memcpy(rec.orchestrator, orch.bytes, 32);
     memcpy(rec.provider, p->cfg.identity->pub.bytes, 32);
-    octo_sha256(j->assign.request, j->assign.request_len, rec.input);
-    octo_sha256_final(&j->out_hash, rec.output);
-    rec.tokens = (uint64_t)r->prompt_tokens + r->completion_tokens;
+    memcpy(rec.input, input, 32);
+    memcpy(rec.output, output, 32);
+    rec.tokens = (uint64_t)prompt + completion;
     rec.start_ms = j->start_ms;
     rec.end_ms = j->end_ms >= j->start_ms ? j->end_ms : j->start_ms;
-    rec.price = octo_sched_charge_amount(p->cfg.price_in, r->prompt_tokens, p->cfg.price_out,
-                                         r->completion_tokens);
+    rec.price = octo_sched_charge_amount(p->cfg.price_in, prompt, p->cfg.price_out, completion);
     if (rec.price == 0)
         return OCTO_ENOTFOUND; /* nothing to settle (the ledger wants a price) */
     octo_receipt_encode(&rec, out);
@@ -477,7 +517,11 @@ static void job_finish_frame(struct prov_job *j, uint64_t run_ns)
                                            .run_ns = run_ns};
         snprintf(res.finish, sizeof(res.finish), "%s", r->finish);
         memcpy(res.model_sha256, r->model_sha256, 32);
-        res.has_receipt = make_receipt(j, res.receipt) == 0;
+        uint8_t in[32], out[32];
+        octo_sha256(j->assign.request, j->assign.request_len, in);
+        octo_sha256_final(&j->out_hash, out);
+        res.has_receipt =
+            make_receipt(j, in, out, r->prompt_tokens, r->completion_tokens, res.receipt) == 0;
         OCTO_IGNORE(octo_taskwire_result_encode(&j->out, &res));
     } else {
         bool request_fault = strcmp(r->error, "invalid_request") == 0 ||
@@ -533,6 +577,270 @@ static void noop_answer(struct prov_job *j)
     job_finish(j);
 }
 
+/* ---- sealed tasks ---------------------------------------------------------------------- */
+
+static void seal_closed(uv_handle_t *h);
+
+/* Closes the loop's end of the pair (the pool thread then sees the exchange end). */
+static void seal_close(struct prov_seal *s)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    uv_close((uv_handle_t *)&s->pipe, seal_closed);
+}
+
+struct seal_write {
+    uv_write_t req;
+    uv_buf_t buf;
+};
+
+static void seal_written(uv_write_t *w, int status)
+{
+    (void)status; /* a failed write closes nothing here: the exchange's own timeout ends it */
+    octo_free(w->data);
+}
+
+/* A SEALED frame from the orchestrator: one exchange frame for the worker. The first must be a
+ * HELLO for the class the task was assigned as, the second a TASK; nothing may follow. */
+static void seal_in(struct prov_job *j, const uint8_t *frame, size_t len)
+{
+    struct prov_seal *s = j->seal;
+    uint8_t want = s->frames_in == 0 ? OCTO_FRAME_HELLO : OCTO_FRAME_TASK;
+    if (len < OCTO_FRAME_HEAD_LEN || frame[0] != want || s->frames_in >= 2 ||
+        (want == OCTO_FRAME_HELLO && (len != OCTO_FRAME_HEAD_LEN + OCTO_PRIVACY_HELLO_LEN ||
+                                      frame[len - 1] != (uint8_t)j->assign.sealed))) {
+        j->p->stats.frames_bad++;
+        s->bad = true;
+        seal_close(s);
+        return;
+    }
+    s->frames_in++;
+    if (want == OCTO_FRAME_TASK) {
+        s->task_len = len;
+        octo_sha256(frame, len, s->task_hash);
+    }
+    if (s->closing)
+        return;
+    struct seal_write *w = octo_malloc(sizeof(*w) + len);
+    if (w == NULL) {
+        s->bad = true;
+        seal_close(s);
+        return;
+    }
+    memcpy(w + 1, frame, len);
+    w->req.data = w;
+    w->buf = uv_buf_init((char *)(w + 1), (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&s->pipe, &w->buf, 1, seal_written) != 0) {
+        octo_free(w);
+        s->bad = true;
+        seal_close(s);
+    }
+}
+
+static void seal_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct prov_job *j = h->data;
+    *buf = uv_buf_init(j->seal->rbuf, sizeof(j->seal->rbuf));
+}
+
+/* Whole frames from the exchange (KEY, RESULT or ERROR) go to the orchestrator as they are. */
+static void seal_out(struct prov_job *j)
+{
+    struct prov_seal *s = j->seal;
+    for (;;) {
+        enum octo_frame_type type;
+        const uint8_t *body;
+        size_t blen;
+        long got =
+            octo_frame_parse(s->rx.data, s->rx.len, OCTO_TASKWIRE_SEALED_MAX, &type, &body, &blen);
+        if (got == OCTO_EAGAIN)
+            return;
+        if (got < 0 || (size_t)got > OCTO_TASKWIRE_SEALED_MAX) {
+            s->bad = true;
+            seal_close(s);
+            return;
+        }
+        if (type == OCTO_FRAME_RESULT) {
+            octo_sha256(s->rx.data, (size_t)got, s->result_hash);
+            s->have_result = true;
+        }
+        if (j->s != NULL &&
+            octo_taskwire_frame(&j->out, OCTO_TASKWIRE_SEALED, s->rx.data, (size_t)got) != 0) {
+            octo_net_stream_reset(j->s);
+            seal_close(s);
+        }
+        octo_buf_consume(&s->rx, (size_t)got);
+        job_flush(j);
+    }
+}
+
+static void seal_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct prov_job *j = st->data;
+    struct prov_seal *s = j->seal;
+    if (n > 0) {
+        if (octo_buf_append(&s->rx, buf->base, (size_t)n) != 0) {
+            s->bad = true;
+            seal_close(s);
+            return;
+        }
+        seal_out(j);
+    } else if (n < 0) {
+        seal_close(s); /* the pool thread closed its end: the exchange is over */
+    }
+}
+
+/* On a pool thread: the exchange, up to the worker's RESULT (or a refusal). */
+static void seal_work(uv_work_t *w)
+{
+    struct prov_job *j = w->data;
+    struct octo_provider *p = j->p;
+    struct prov_seal *s = j->seal;
+    struct octo_taskrun_spec ts = {.threads = p->cfg.threads};
+    uint64_t now = wall_ms(p);
+    uint64_t left = j->assign.deadline_ms > now ? j->assign.deadline_ms - now : 1;
+    ts.limits.wall_ms = left < OCTO_TASKRUN_WALL_MS_DEFAULT ? left : OCTO_TASKRUN_WALL_MS_DEFAULT;
+    ts.limits.output_bytes = OCTO_PROVIDER_SEALED_OUTPUT_MAX;
+    struct octo_privacy_provider pp = {.node = p->cfg.identity,
+                                       .worker_exe = p->worker_exe,
+                                       .limits = octo_taskrun_limits(&ts, p->model_bytes),
+                                       .net = OCTO_SANDBOX_NET_NONE,
+                                       .io_timeout_ms = OCTO_PROVIDER_SEALED_IO_MS};
+    pp.binds[0] = (struct octo_sandbox_bind){p->runner_exe, OCTO_TASKRUN_RUNNER_PATH, false};
+    pp.binds[1] = (struct octo_sandbox_bind){p->model_path, OCTO_TASKRUN_MODEL_PATH, false};
+    pp.binds_count = 2;
+    const char *argv[] = {OCTO_TASKRUN_RUNNER_PATH,
+                          "--model",
+                          OCTO_TASKRUN_MODEL_PATH,
+                          "--kind",
+                          j->assign.kind == OCTO_TASKWIRE_COMPLETION ? "completion" : "chat",
+                          "--threads",
+                          s->threads,
+                          "--max-tokens-cap",
+                          s->cap,
+                          NULL};
+    s->serve_rc = octo_privacy_serve(&pp, s->fd, s->fd, argv, &s->report);
+    close(s->fd);
+    s->fd = -1;
+}
+
+/* The sealed run's last frame: RESULT with the metered counts and the receipt over the sealed
+ * frames' hashes, or ERROR with the exchange's reason. */
+static void seal_finish_frame(struct prov_job *j, uint64_t run_ns)
+{
+    struct octo_provider *p = j->p;
+    struct prov_seal *s = j->seal;
+    if (!s->bad && s->report.result_sent && s->have_result) {
+        struct octo_taskwire_result res = {.prompt_tokens =
+                                               octo_taskwire_sealed_prompt_tokens(s->task_len),
+                                           .completion_tokens = j->assign.max_tokens,
+                                           .run_ns = run_ns};
+        snprintf(res.finish, sizeof(res.finish), "sealed");
+        memcpy(res.model_sha256, p->weights_hash, 32);
+        res.has_receipt = make_receipt(j, s->task_hash, s->result_hash, res.prompt_tokens,
+                                       res.completion_tokens, res.receipt) == 0;
+        OCTO_IGNORE(octo_taskwire_result_encode(&j->out, &res));
+        p->stats.tasks_succeeded++;
+        p->stats.tasks_sealed++;
+        return;
+    }
+    p->stats.tasks_failed++;
+    const char *why = s->report.reason[0] != '\0' ? s->report.reason
+                      : s->bad                    ? "the sealed exchange broke its order"
+                                                  : octo_strerror(s->serve_rc);
+    OCTO_WARN("provider: sealed task failed: %s", why);
+    /* before the worker took a TASK another provider may still serve the client */
+    send_error(&j->out, "sealed_failed", why, !s->report.accepted);
+}
+
+static void seal_maybe_end(struct prov_job *j)
+{
+    struct prov_seal *s = j->seal;
+    if (!s->work_done || !s->pipe_closed)
+        return;
+    j->running = false;
+    if (j->s == NULL) {
+        job_free(j);
+        return;
+    }
+    seal_finish_frame(j, uv_hrtime() - j->started_ns);
+    job_finish(j);
+}
+
+static void seal_closed(uv_handle_t *h)
+{
+    struct prov_job *j = h->data;
+    j->p->handles--;
+    j->seal->pipe_closed = true;
+    seal_maybe_end(j);
+}
+
+static void seal_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct prov_job *j = w->data;
+    struct octo_provider *p = j->p;
+    j->end_ms = wall_ms(p);
+    p->stats.run_ns_total += uv_hrtime() - j->started_ns;
+    p->running--;
+    p->stats.running = p->running;
+    j->seal->work_done = true;
+    seal_maybe_end(j);
+}
+
+/* Starts the exchange of an accepted sealed ASSIGN. 0, or the job is to be refused. */
+static int seal_start(struct prov_job *j)
+{
+    struct octo_provider *p = j->p;
+    struct prov_seal *s = octo_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return OCTO_ENOMEM;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        octo_free(s);
+        return OCTO_EIO;
+    }
+    s->fd = sv[1];
+    octo_buf_init(&s->rx, OCTO_TASKWIRE_SEALED_MAX + sizeof(s->rbuf));
+    snprintf(s->threads, sizeof(s->threads), "%u", p->cfg.threads != 0 ? p->cfg.threads : 1u);
+    snprintf(s->cap, sizeof(s->cap), "%u", j->assign.max_tokens);
+    uv_pipe_init(p->cfg.loop, &s->pipe, 0);
+    s->pipe.data = j;
+    j->seal = s;
+    p->handles++;
+    int rc = uv_pipe_open(&s->pipe, sv[0]);
+    if (rc != 0)
+        close(sv[0]); /* not the pipe's yet */
+    else
+        rc = uv_read_start((uv_stream_t *)&s->pipe, seal_alloc, seal_read);
+    if (rc != 0) {
+        close(sv[1]);
+        s->fd = -1;
+        s->work_done = true;
+        s->bad = true;
+        seal_close(s);
+        return 0; /* seal_closed ends it with ERROR */
+    }
+    j->running = true;
+    p->running++;
+    p->stats.running = p->running;
+    j->started_ns = uv_hrtime();
+    j->start_ms = wall_ms(p);
+    j->work.data = j;
+    if (uv_queue_work(p->cfg.loop, &j->work, seal_work, seal_done) != 0) {
+        close(s->fd);
+        s->fd = -1;
+        p->running--;
+        p->stats.running = p->running;
+        s->work_done = true;
+        s->bad = true;
+        seal_close(s);
+    }
+    return 0;
+}
+
 /* Checks an ASSIGN and starts its run, or answers ERROR. */
 static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
 {
@@ -554,8 +862,16 @@ static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
         code = "deadline";
     } else if (p->stopped || p->running >= p->cfg.concurrency) {
         why = "every slot is taken";
+    } else if (j->assign.sealed != OCTO_TASKWIRE_OPEN && p->worker_exe[0] == '\0') {
+        why = "this provider cannot run sealed tasks (no octo-worker beside the node)";
+        code = "unsupported";
     }
     j->assigned = true;
+    if (why == NULL && j->assign.sealed != OCTO_TASKWIRE_OPEN) {
+        if (seal_start(j) == 0)
+            return; /* the stream goes on: SEALED frames follow */
+        why = "cannot start the sealed exchange";
+    }
     octo_taskwire_reader_deinit(&j->rd); /* one ASSIGN per stream: nothing more is read */
     octo_taskwire_reader_init(&j->rd, OCTO_TASKWIRE_HEADER);
     if (why != NULL) {
@@ -591,18 +907,27 @@ static void task_on_data(struct octo_net_stream *s, const uint8_t *data, size_t 
     uint8_t kind;
     const uint8_t *body;
     size_t blen;
-    if (j->assigned) { /* the orchestrator half-closes after its ASSIGN: nothing may follow */
+    if (j->assigned && j->seal == NULL) {
+        /* the orchestrator half-closes after its ASSIGN: nothing may follow (but a refused
+         * sealed task's frames, which were on their way) */
+        if (j->assign.sealed != OCTO_TASKWIRE_OPEN)
+            return;
         j->p->stats.frames_bad++;
         octo_net_stream_reset(s);
         return;
     }
     while (octo_taskwire_next(&j->rd, &kind, &body, &blen) == 1) {
-        if (kind != OCTO_TASKWIRE_ASSIGN || j->assigned) {
+        if (!j->assigned && kind == OCTO_TASKWIRE_ASSIGN) {
+            job_assign(j, body, blen);
+            if (j->seal == NULL)
+                return;
+        } else if (j->seal != NULL && kind == OCTO_TASKWIRE_SEALED) {
+            seal_in(j, body, blen);
+        } else {
             j->p->stats.frames_bad++;
             octo_net_stream_reset(s);
             return;
         }
-        job_assign(j, body, blen);
     }
 }
 
@@ -618,6 +943,10 @@ static void task_on_close(struct octo_net_stream *s, int status, void *ctx)
     (void)status;
     struct prov_job *j = ctx;
     j->s = NULL;
+    if (j->seal != NULL && !(j->seal->work_done && j->seal->pipe_closed)) {
+        seal_close(j->seal); /* the exchange ends; freed in seal_maybe_end */
+        return;
+    }
     if (j->running) {
         atomic_store(&j->cancel, true); /* freed when the run returns */
         return;
@@ -709,6 +1038,8 @@ int octo_provider_start(struct octo_provider **out, const struct octo_provider_c
     int rc = copy_path(p->model_path, sizeof(p->model_path), cfg->model_path);
     if (rc == 0)
         rc = copy_path(p->runner_exe, sizeof(p->runner_exe), cfg->runner_exe);
+    if (rc == 0 && cfg->worker_exe != NULL)
+        rc = copy_path(p->worker_exe, sizeof(p->worker_exe), cfg->worker_exe);
     if (rc == 0 && p->cfg.concurrency > OCTO_PROVIDER_CONCURRENCY_MAX)
         rc = OCTO_EINVAL;
     if (rc == 0)
@@ -752,8 +1083,11 @@ void octo_provider_stop(struct octo_provider *p)
     if (p == NULL || p->stopped)
         return;
     p->stopped = true;
-    for (struct prov_job *j = p->jobs; j != NULL; j = j->next)
+    for (struct prov_job *j = p->jobs; j != NULL; j = j->next) {
         atomic_store(&j->cancel, true);
+        if (j->seal != NULL)
+            seal_close(j->seal);
+    }
     pthread_mutex_lock(&p->mu);
     p->async_closed = true;
     pthread_mutex_unlock(&p->mu);

@@ -52,19 +52,22 @@
 #define OCTO_PROVIDER_JOBS_MAX(concurrency) (2u * (concurrency) + 8u)
 #define OCTO_PROVIDER_PRICE_DEFAULT 1000000u /* base units per 1M tokens: 1 OCTO */
 #define OCTO_PROVIDER_NOOP_MODEL "noop"
+#define OCTO_PROVIDER_SEALED_OUTPUT_MAX (32u << 10) /* a sealed run's stdout, and its stderr */
+#define OCTO_PROVIDER_SEALED_IO_MS 30000u           /* a sealed exchange waits for its TASK */
 
 struct octo_provider_config {
     uv_loop_t *loop;
     struct octo_net *net; /* started */
     const struct octo_identity *identity;
     const struct octo_clock *clock;
-    const char *model_path;                     /* the GGUF file served */
-    const char *runner_exe;                     /* host path of octo-runner */
-    uint64_t price_in, price_out;               /* base units per 1M tokens; 0: the default */
-    uint32_t concurrency;                       /* tasks at once; 0: 1 */
-    uint32_t threads;                           /* inference threads per task; 0: 1 */
-    char country[3];                            /* ISO 3166-1 alpha-2 of the host, "DE" */
-    char continent[3];                          /* AF AN AS EU NA OC SA */
+    const char *model_path;       /* the GGUF file served */
+    const char *runner_exe;       /* host path of octo-runner */
+    const char *worker_exe;       /* host path of octo-worker (sealed tasks); NULL: none */
+    uint64_t price_in, price_out; /* base units per 1M tokens; 0: the default */
+    uint32_t concurrency;         /* tasks at once; 0: 1 */
+    uint32_t threads;             /* inference threads per task; 0: 1 */
+    char country[3];              /* ISO 3166-1 alpha-2 of the host, "DE" */
+    char continent[3];            /* AF AN AS EU NA OC SA */
     const struct octo_multiaddr *orchestrators; /* each with /p2p */
     size_t orchestrators_count;
     bool noop_agent; /* also serve OCTO_PROVIDER_NOOP_MODEL: answered at once, nothing runs */
@@ -75,6 +78,7 @@ struct octo_provider_config {
 struct octo_provider_stats {
     uint64_t adverts_sent, adverts_acked, adverts_refused;
     uint64_t tasks_assigned, tasks_succeeded, tasks_failed, tasks_refused, tasks_cancelled;
+    uint64_t tasks_sealed; /* succeeded sealed tasks (also in tasks_succeeded) */
     uint64_t tokens_out, frames_bad;
     uint64_t run_ns_total; /* wall time of finished runs */
     uint32_t running;

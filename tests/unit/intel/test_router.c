@@ -86,7 +86,9 @@ static bool eligible(const struct octo_route_policy *p, enum octo_route_strategy
                      const struct octo_route_candidate *c)
 {
     bool tee_or_owner = c->isolation == OCTO_ISOLATION_TEE || c->owner;
-    if (p->privacy >= OCTO_DATA_CONFIDENTIAL && !tee_or_owner)
+    if (p->privacy == OCTO_DATA_PRIVATE && !tee_or_owner)
+        return false;
+    if (p->privacy == OCTO_DATA_CONFIDENTIAL && c->isolation != OCTO_ISOLATION_TEE)
         return false;
     if (c->isolation < p->isolation_min)
         return false;

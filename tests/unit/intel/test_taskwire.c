@@ -134,6 +134,70 @@ static void test_assign_round_trip(void)
     octo_buf_deinit(&w);
 }
 
+/* A sealed task's ASSIGN: its class and max_tokens travel, the request is {}; the meter. */
+static void test_assign_sealed(void)
+{
+    struct octo_taskwire_assign a = {.attempt = 1,
+                                     .kind = OCTO_TASKWIRE_CHAT,
+                                     .deadline_ms = 5,
+                                     .request = "{}",
+                                     .request_len = 2,
+                                     .sealed = OCTO_TASKWIRE_SEALED_PRIVATE,
+                                     .max_tokens = 64};
+    snprintf(a.model, sizeof(a.model), "tiny");
+    struct octo_buf w;
+    octo_buf_init(&w, 4096);
+    CHECK_OK(octo_taskwire_assign_encode(&w, &a));
+    size_t len;
+    const uint8_t *body = only_body(&w, OCTO_TASKWIRE_ASSIGN, &len);
+    struct octo_taskwire_assign b;
+    CHECK_OK(octo_taskwire_assign_decode(body, len, &b));
+    CHECK_EQ_INT(b.sealed, OCTO_TASKWIRE_SEALED_PRIVATE);
+    CHECK_EQ_INT(b.max_tokens, 64);
+    CHECK_STR(b.request, "{}");
+    octo_taskwire_assign_free(&b);
+    /* an open task carries neither */
+    a.sealed = OCTO_TASKWIRE_OPEN;
+    octo_buf_reset(&w);
+    CHECK_OK(octo_taskwire_assign_encode(&w, &a));
+    body = only_body(&w, OCTO_TASKWIRE_ASSIGN, &len);
+    CHECK_OK(octo_taskwire_assign_decode(body, len, &b));
+    CHECK_EQ_INT(b.sealed, OCTO_TASKWIRE_OPEN);
+    octo_taskwire_assign_free(&b);
+    /* encode refuses a class that is not sealed, and max_tokens out of range */
+    a.sealed = (enum octo_taskwire_sealed)1;
+    CHECK_EQ_INT(octo_taskwire_assign_encode(&w, &a), OCTO_EINVAL);
+    a.sealed = OCTO_TASKWIRE_SEALED_CONFIDENTIAL;
+    a.max_tokens = OCTO_TASKWIRE_SEALED_TOKENS_MAX + 1;
+    CHECK_EQ_INT(octo_taskwire_assign_encode(&w, &a), OCTO_EINVAL);
+    a.max_tokens = 0;
+    CHECK_EQ_INT(octo_taskwire_assign_encode(&w, &a), OCTO_EINVAL);
+    octo_buf_deinit(&w);
+    const char *bad[] = {
+        "{\"task\":\"000102030405060708090a0b0c0d0e0f\",\"attempt\":1,\"kind\":\"chat\","
+        "\"model\":\"m\",\"deadline_ms\":1,\"sealed\":\"public\",\"max_tokens\":4,\"request\":{}}",
+        "{\"task\":\"000102030405060708090a0b0c0d0e0f\",\"attempt\":1,\"kind\":\"chat\","
+        "\"model\":\"m\",\"deadline_ms\":1,\"sealed\":\"private\",\"request\":{}}",
+        "{\"task\":\"000102030405060708090a0b0c0d0e0f\",\"attempt\":1,\"kind\":\"chat\","
+        "\"model\":\"m\",\"deadline_ms\":1,\"sealed\":\"private\",\"max_tokens\":0,"
+        "\"request\":{}}",
+        "{\"task\":\"000102030405060708090a0b0c0d0e0f\",\"attempt\":1,\"kind\":\"chat\","
+        "\"model\":\"m\",\"deadline_ms\":1,\"sealed\":\"private\",\"max_tokens\":4097,"
+        "\"request\":{}}",
+        "{\"task\":\"000102030405060708090a0b0c0d0e0f\",\"attempt\":1,\"kind\":\"chat\","
+        "\"model\":\"m\",\"deadline_ms\":1,\"sealed\":3,\"max_tokens\":4,\"request\":{}}",
+    };
+    for (size_t i = 0; i < OCTO_ARRAY_LEN(bad); i++)
+        CHECK_EQ_INT(octo_taskwire_assign_decode((const uint8_t *)bad[i], strlen(bad[i]), &b),
+                     OCTO_EMALFORMED);
+    CHECK_EQ_INT(octo_taskwire_sealed_prompt_tokens(0), 0);
+    CHECK_EQ_INT(octo_taskwire_sealed_prompt_tokens(1), 1);
+    CHECK_EQ_INT(octo_taskwire_sealed_prompt_tokens(4), 1);
+    CHECK_EQ_INT(octo_taskwire_sealed_prompt_tokens(5), 2);
+    CHECK_EQ_INT(octo_taskwire_sealed_prompt_tokens(OCTO_TASKWIRE_SEALED_MAX),
+                 OCTO_TASKWIRE_SEALED_MAX / 4);
+}
+
 static void test_assign_refusals(void)
 {
     const char *bad[] = {
@@ -217,6 +281,7 @@ int main(void)
     OCTO_RUN(test_reader_limits);
     OCTO_RUN(test_assign_round_trip);
     OCTO_RUN(test_assign_refusals);
+    OCTO_RUN(test_assign_sealed);
     OCTO_RUN(test_result_and_error);
     return octo_test_finish();
 }
