@@ -31,12 +31,12 @@ static void check_assign(const uint8_t *body, size_t len)
         struct octo_taskwire_assign b;
         OCTO_ASSERT(octo_taskwire_assign_decode(w.data + OCTO_TASKWIRE_HEADER,
                                                 w.len - OCTO_TASKWIRE_HEADER, &b) == 0);
-        OCTO_ASSERT(memcmp(a.task, b.task, sizeof(a.task)) == 0 && a.attempt == b.attempt &&
-                    a.kind == b.kind && strcmp(a.model, b.model) == 0 &&
-                    a.deadline_ms == b.deadline_ms && strcmp(a.request, b.request) == 0 &&
-                    a.has_requester == b.has_requester &&
-                    memcmp(a.requester, b.requester, sizeof(a.requester)) == 0 &&
-                    a.sealed == b.sealed && a.max_tokens == b.max_tokens);
+        OCTO_ASSERT(
+            memcmp(a.task, b.task, sizeof(a.task)) == 0 && a.attempt == b.attempt &&
+            a.kind == b.kind && strcmp(a.model, b.model) == 0 && a.deadline_ms == b.deadline_ms &&
+            strcmp(a.request, b.request) == 0 && a.has_requester == b.has_requester &&
+            memcmp(a.requester, b.requester, sizeof(a.requester)) == 0 && a.sealed == b.sealed &&
+            a.max_tokens == b.max_tokens && a.deterministic == b.deterministic);
         octo_taskwire_assign_free(&b);
     }
     octo_buf_deinit(&w);

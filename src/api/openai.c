@@ -372,10 +372,7 @@ static size_t utf8_char_len(const uint8_t *p, size_t n)
     return k;
 }
 
-/* A JSON string of the text's len bytes. JSON text must be valid Unicode and cJSON strings end
- * at NUL, so every byte that does not start a valid UTF-8 character, and every NUL, becomes
- * U+FFFD (what a decoder shows for them anyway). */
-static cJSON *text_item(const char *text, size_t len)
+cJSON *octo_oai_text_item(const char *text, size_t len)
 {
     char *s = octo_malloc(3 * len + 1);
     if (s == NULL)
@@ -429,7 +426,7 @@ static cJSON *with_choice(const struct octo_oai_meta *m, const char *object, con
     cJSON_AddItemToArray(choices, c);
     cJSON_AddNumberToObject(c, "index", 0);
     cJSON_AddNullToObject(c, "logprobs");
-    *item = text_item(text, len);
+    *item = octo_oai_text_item(text, len);
     if (*item == NULL) {
         cJSON_Delete(o);
         return NULL;

@@ -96,6 +96,10 @@ struct octo_oai_usage {
  * NUL-terminated JSON text to cJSON_free, or NULL when out of memory. */
 char *octo_oai_answer(const struct octo_oai_meta *m, const char *text, size_t len,
                       const char *finish, const struct octo_oai_usage *u);
+/* A JSON string of the text's len bytes. JSON text must be valid Unicode and cJSON strings end
+ * at NUL, so every byte that does not start a valid UTF-8 character, and every NUL, becomes
+ * U+FFFD (what a decoder shows for them anyway). NULL when out of memory. */
+cJSON *octo_oai_text_item(const char *text, size_t len);
 /* One stream chunk: the first carries the role (chat), the last the finish reason (text may
  * be empty then); usage chunks have no choices. */
 char *octo_oai_chunk(const struct octo_oai_meta *m, bool first, const char *text, size_t len,

@@ -202,6 +202,8 @@ static int report(struct octo_cli *cli, const struct octo_sandbox_limits *lim,
     case OCTO_SANDBOX_SETUP_ERROR:
         octo_cli_fail(cli, 0, "exec: %s (%.160s)", name, r->setup_error);
         return EXEC_EXIT_SETUP;
+    case OCTO_SANDBOX_CANCELLED: /* `octo exec` sets no cancel descriptor */
+        break;
     }
     octo_cli_fail(cli, 0, "exec: unknown outcome %d", (int)r->outcome);
     return EXEC_EXIT_SETUP;

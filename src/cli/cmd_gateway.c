@@ -3,7 +3,7 @@
  *
  *   octo run "prompt" [--model NAME] [--max-tokens N] [--strategy cost|speed|quality|privacy|geo]
  *                     [--privacy public|shared|confidential|private] [--owner PEER]
- *                     [--region CC|CONT] [--raw] [--json]
+ *                     [--region CC|CONT] [--verify LEVEL] [--raw] [--json]
  *   octo providers [--json]
  *   octo tasks [ID] [--limit N] [--json]
  *
@@ -22,6 +22,7 @@
  * Exit statuses: 0 done; 1 the gateway refused or failed (its error message is printed); 2
  * usage.
  */
+#include "api/openai.h"
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/mem.h"
@@ -275,6 +276,7 @@ static const struct octo_flag run_flags[] = {
     {"strategy", 0, true, false, "NAME", "cost, speed, quality, privacy or geo"},
     {"privacy", 0, true, false, "CLASS", "public, shared, confidential or private"},
     {"owner", 0, true, false, "PEER", "private data: the provider node you own"},
+    {"verify", 0, true, false, "LEVEL", "reexec: re-run on another provider and compare"},
     {"region", 0, true, false, "CC|CONT", "a country (DE) or continent (EU) to run in"},
     {"raw", 0, false, false, NULL, "a raw completion instead of a chat"},
     {NULL, 0, false, false, NULL, NULL},
@@ -311,9 +313,11 @@ static char *run_body(struct octo_cli *cli, const char *model, uint64_t max_toke
     cJSON_AddBoolToObject(o, "stream", true);
     cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", true);
     const char *strategy = octo_args_get(a, "strategy"), *privacy = octo_args_get(a, "privacy"),
-               *region = octo_args_get(a, "region");
-    if (strategy != NULL || privacy != NULL || region != NULL) {
+               *region = octo_args_get(a, "region"), *verify = octo_args_get(a, "verify");
+    if (strategy != NULL || privacy != NULL || region != NULL || verify != NULL) {
         cJSON *p = cJSON_AddObjectToObject(o, "provider");
+        if (verify != NULL)
+            cJSON_AddStringToObject(p, "verify", verify);
         if (strategy != NULL)
             cJSON_AddStringToObject(p, "strategy", strategy);
         if (privacy != NULL)
@@ -670,8 +674,9 @@ static int run_run(struct octo_cli *cli)
     cJSON *t = c.task[0] != '\0' && gw_call(&c, tpath, NULL) == 0 ? gw_json(&c) : NULL;
     if (octo_args_has(&cli->args, "json")) {
         cJSON *o = cJSON_CreateObject();
-        OCTO_IGNORE(octo_buf_append_byte(&c.text, 0));
-        cJSON_AddStringToObject(o, "text", (const char *)c.text.data);
+        /* valid UTF-8 in JSON (a sealed answer comes as the worker's raw bytes) */
+        cJSON *text = octo_oai_text_item((const char *)c.text.data, c.text.len);
+        cJSON_AddItemToObject(o, "text", text != NULL ? text : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "task", t != NULL ? t : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "usage", c.usage != NULL ? c.usage : cJSON_CreateNull());
         c.usage = NULL;
@@ -798,7 +803,8 @@ const struct octo_cli_cmd octo_cmd_run = {
     .flags = run_flags,
     .needs_config = false,
     .usage = "run \"prompt\" [--model NAME] [--max-tokens N] [--strategy NAME] [--privacy CLASS] "
-             "[--owner PEER] [--region CC|CONT] [--raw] [--gateway URL] [--json]",
+             "[--owner PEER] [--region CC|CONT] [--verify LEVEL] [--raw] [--gateway URL] "
+             "[--json]",
     .summary = "send a task through a gateway and stream the answer (key: $OCTO_API_KEY)",
 };
 

@@ -5,8 +5,8 @@
 #include "exec/sandbox.h"
 
 static const char *const outcome_names[] = {
-    "exited", "signaled", "oom",   "pids", "timeout",
-    "output", "seccomp",  "fsize", "cpu",  "setup-error",
+    "exited",  "signaled", "oom", "pids",        "timeout",   "output",
+    "seccomp", "fsize",    "cpu", "setup-error", "cancelled",
 };
 
 const char *octo_sandbox_outcome_name(enum octo_sandbox_outcome o)

@@ -379,7 +379,7 @@ int octo_privacy_client_on_result(struct octo_privacy_client *c, const uint8_t *
     memset(out, 0, sizeof(*out));
     if (len < OCTO_PRIVACY_RESULT_FIXED)
         return OCTO_EMALFORMED;
-    if (body[0] > OCTO_SANDBOX_SETUP_ERROR)
+    if (body[0] > OCTO_SANDBOX_CANCELLED)
         return OCTO_EMALFORMED;
     out->sandbox = (enum octo_sandbox_outcome)body[0];
     out->worker_exit = (int)(int32_t)get_be32(body + 1);
@@ -735,6 +735,7 @@ static void serve_run(struct serve *s, const char *const *argv)
         spec.binds[spec.binds_count++].writable = false;
     }
     spec.stdin_feed = &s->feed;
+    spec.cancel_fd = p->cancel_fd;
     spec.on_output = serve_on_output;
     spec.ctx = s;
     s->run_deadline_ms =

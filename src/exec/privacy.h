@@ -176,6 +176,7 @@ struct octo_privacy_provider {
     struct octo_sandbox_limits limits; /* for the worker's sandbox (0 = defaults) */
     enum octo_sandbox_net net;
     uint32_t io_timeout_ms; /* waiting for the client's frames (0 = default) */
+    int cancel_fd;          /* readable: the worker's sandbox is killed (sandbox.h); 0: none */
     /* Called with an accepted task before the worker gets it (the node persists the envelope,
      * which is ciphertext for a sealed class); non-zero refuses the task. May be NULL. */
     int (*on_accept)(void *ctx, const struct octo_envelope *task, const uint8_t *env, size_t len);

@@ -1010,6 +1010,7 @@ struct supervise {
     const struct limits *lim;
     pid_t pid;
     int pidfd, out_fd, err_fd, rep_fd, in_fd;
+    int spec_cancel_fd; /* only its address is used: marks spec->cancel_fd in the poll set */
     size_t in_off;
     bool reaped;
     bool leave_init; /* warm: done once the command's status and output are in; init's exit
@@ -1146,8 +1147,8 @@ static void supervise_loop(struct supervise *s, uint64_t deadline)
         if (s->leave_init && s->out_fd < 0 && s->err_fd < 0 &&
             s->killed_for == OCTO_SANDBOX_EXITED && status_seen(s))
             return; /* the command ended and its output is complete */
-        struct pollfd pf[5];
-        int *fds[5];
+        struct pollfd pf[6];
+        int *fds[6];
         nfds_t n = 0;
         int *watch[] = {&s->out_fd, &s->err_fd, &s->rep_fd};
         for (size_t i = 0; i < 3; i++) {
@@ -1164,6 +1165,11 @@ static void supervise_loop(struct supervise *s, uint64_t deadline)
         if (!s->reaped) {
             pf[n] = (struct pollfd){s->pidfd, POLLIN, 0};
             fds[n++] = &s->pidfd;
+        }
+        int cancel_fd = s->spec->cancel_fd;
+        if (cancel_fd > 0 && s->killed_for == OCTO_SANDBOX_EXITED && !s->reaped) {
+            pf[n] = (struct pollfd){cancel_fd, POLLIN, 0};
+            fds[n++] = &s->spec_cancel_fd;
         }
         if (!pipes_open && s->reaped)
             break;
@@ -1189,6 +1195,8 @@ static void supervise_loop(struct supervise *s, uint64_t deadline)
                 on_report(s);
             else if (fds[i] == &s->in_fd)
                 on_stdin(s);
+            else if (fds[i] == &s->spec_cancel_fd)
+                kill_all(s, OCTO_SANDBOX_CANCELLED);
             else
                 reap(s, false);
         }

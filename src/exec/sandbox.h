@@ -112,6 +112,10 @@ struct octo_sandbox_spec {
     struct octo_sandbox_limits limits; /* 0 fields take the defaults above */
     octo_sandbox_output_fn on_output;  /* NULL: output is discarded (still counted) */
     void *ctx;
+    /* Another thread's way to stop the run: when this descriptor becomes readable (an eventfd
+     * written, a pipe written or closed) the supervisor kills the sandbox (CANCELLED). 0 or
+     * negative: none (0 is stdin, never a cancel descriptor). */
+    int cancel_fd;
 };
 
 /* How the command ended. */
@@ -126,6 +130,7 @@ enum octo_sandbox_outcome {
     OCTO_SANDBOX_FSIZE = 7,       /* killed by SIGXFSZ (file size limit) */
     OCTO_SANDBOX_CPU = 8,         /* killed by SIGXCPU (CPU time backstop) */
     OCTO_SANDBOX_SETUP_ERROR = 9, /* the sandbox could not be set up: nothing ran */
+    OCTO_SANDBOX_CANCELLED = 10,  /* killed because spec.cancel_fd became readable */
 };
 
 struct octo_sandbox_result {

@@ -427,6 +427,10 @@ static void classify(struct run *r, const struct octo_sandbox_limits *lim)
     switch (sb->outcome) {
     case OCTO_SANDBOX_EXITED:
         break;
+    case OCTO_SANDBOX_CANCELLED:
+        snprintf(out->error, sizeof(out->error), "cancelled");
+        say(out->message, sizeof(out->message), "the run was cancelled");
+        return;
     case OCTO_SANDBOX_SETUP_ERROR:
         snprintf(out->error, sizeof(out->error), "sandbox");
         say(out->message, sizeof(out->message), "the sandbox could not be set up: %s",

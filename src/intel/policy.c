@@ -46,8 +46,8 @@ _Static_assert(OCTO_ROUTE_QUANT_LEN_MAX < OCTO_POLICY_STRING_MAX, "quantizations
 static const char *const class_names[] = {"public", "shared", "confidential", "private"};
 static const char *const isolation_names[] = {"none", "process", "container", "tee"};
 static const char *const sort_names[] = {"", "price", "throughput", "latency"};
-static const char *const verify_names[] = {"none", "attestation", "fingerprint", "sampled",
-                                           "redundant"};
+static const char *const verify_names[] = {"none",    "attestation", "fingerprint",
+                                           "sampled", "redundant",   "reexec"};
 static const char *const ignored_names[] = {"enforce_distillable_text", "preferred_min_throughput",
                                             "preferred_max_latency",    "experimental",
                                             "sort.partition",           "max_price.request",
@@ -500,7 +500,7 @@ static int f_verify(struct ctx *c, const cJSON *v, const char *path)
     if (rc < 0) /* rewrite: the number form is allowed too */
         return fail(c, path,
                     "must be 0 to %d or one of \"none\", \"attestation\", "
-                    "\"fingerprint\", \"sampled\", \"redundant\"",
+                    "\"fingerprint\", \"sampled\", \"redundant\", \"reexec\"",
                     OCTO_POLICY_VERIFY_MAX);
     c->out->route.verify = (uint8_t)i;
     return 0;

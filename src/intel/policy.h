@@ -32,7 +32,9 @@
  *                         0..10000 (not both)
  *   verify                verification level: 0..OCTO_POLICY_VERIFY_MAX or its name "none",
  *                         "attestation" (TEE quote), "fingerprint" (activation fingerprint),
- *                         "sampled" (sampled recompute), "redundant" (k-of-n execution)
+ *                         "sampled" (sampled recompute), "redundant" (k-of-n execution),
+ *                         "reexec" (the orchestrator re-runs the task on another provider with
+ *                         the deterministic engine and compares the bits)
  *   strategy              "cost" (default) | "speed" | "quality" | "privacy" | "geo";
  *                         "geo" needs a region
  *
@@ -69,7 +71,8 @@
 #define OCTO_POLICY_ERR_MAX 192     /* an error buffer this size always holds the message */
 #define OCTO_POLICY_EXPLAIN_MAX 640 /* octo_policy_explain_json always fits in this */
 #define OCTO_POLICY_INT_MAX UINT64_C(9007199254740991) /* 2^53 - 1 */
-#define OCTO_POLICY_VERIFY_MAX 4
+#define OCTO_POLICY_VERIFY_REEXEC 5 /* the answer is re-run and compared (node/gateway.c) */
+#define OCTO_POLICY_VERIFY_MAX 5
 
 /* Bits of octo_policy.ignored: OpenRouter keys that were present (and not null) but are not
  * implemented by this router. */

@@ -163,6 +163,8 @@ int octo_taskwire_assign_encode(struct octo_buf *out, const struct octo_taskwire
         rc = octo_buf_appendf(
             out, ",\"sealed\":\"%s\",\"max_tokens\":%u",
             a->sealed == OCTO_TASKWIRE_SEALED_PRIVATE ? "private" : "confidential", a->max_tokens);
+    if (rc == 0 && a->deterministic)
+        rc = octo_buf_append_str(out, ",\"deterministic\":true");
     if (rc == 0 && a->has_requester) {
         char rq[65];
         OCTO_ASSERT(octo_hex_encode(a->requester, 32, rq, sizeof(rq)) > 0);
@@ -273,6 +275,10 @@ int octo_taskwire_assign_decode(const uint8_t *body, size_t len, struct octo_tas
     }
     if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "sealed") != NULL)
         rc = sealed_decode(o, out);
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(o, "deterministic");
+    if (rc == 0 && det != NULL && !cJSON_IsBool(det))
+        rc = OCTO_EMALFORMED;
+    bool deterministic = cJSON_IsTrue(det);
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "request");
     if (rc == 0 && !cJSON_IsObject(req))
         rc = OCTO_EMALFORMED;
@@ -288,6 +294,7 @@ int octo_taskwire_assign_decode(const uint8_t *body, size_t len, struct octo_tas
         return rc;
     }
     out->attempt = (uint32_t)attempt;
+    out->deterministic = deterministic;
     out->kind = strcmp(kind, "chat") == 0 ? OCTO_TASKWIRE_CHAT : OCTO_TASKWIRE_COMPLETION;
     out->request = text;
     out->request_len = strlen(text);

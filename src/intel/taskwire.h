@@ -21,9 +21,12 @@
  *
  * ASSIGN   {"task":HEX32,"attempt":N,"kind":"chat"|"completion","model":NAME,
  *           "deadline_ms":UNIX_MS[,"requester":HEX64][,"sealed":"private"|"confidential",
- *           "max_tokens":N],"request":{...the client's OpenAI request body, {} when sealed...}}
- *           requester: who escrowed the task on the ledger; max_tokens: the most a sealed
- *           run may generate (it is charged for them)
+ *           "max_tokens":N][,"deterministic":true],"request":{...the client's OpenAI request
+ *           body, {} when sealed...}}
+ *           requester: who escrowed the task on the ledger (none: the run is not paid, no
+ *           receipt); max_tokens: the most a sealed run may generate (it is charged for them);
+ *           deterministic: run the engine's bit-exact mode (a task whose answer is re-run
+ *           elsewhere and compared)
  * RESULT   {"finish":"stop"|"length"|...,"prompt_tokens":N,"completion_tokens":N,
  *           "ttft_ns":N,"run_ns":N,"model_sha256":HEX64[,"receipt":HEX]}
  *           receipt: the provider's signed ledger receipt (chain/tx.h, OCTO_RECEIPT_LEN bytes)
@@ -62,7 +65,7 @@
 #define OCTO_TASKWIRE_FINISH_MAX 16
 #define OCTO_TASKWIRE_RECEIPT_LEN 289         /* OCTO_RECEIPT_LEN (chain/tx.h) */
 #define OCTO_TASKWIRE_SEALED_MAX (1u << 20)   /* body of a SEALED frame */
-#define OCTO_TASKWIRE_SEALED_TOKENS_MAX 4096u /* a sealed task's max_tokens */
+#define OCTO_TASKWIRE_SEALED_TOKENS_MAX 1024u /* a sealed task's max_tokens */
 
 enum octo_taskwire_kind {
     OCTO_TASKWIRE_ADVERT = 1,
@@ -123,6 +126,7 @@ struct octo_taskwire_assign {
     size_t request_len;
     enum octo_taskwire_sealed sealed;
     uint32_t max_tokens; /* sealed: 1..OCTO_TASKWIRE_SEALED_TOKENS_MAX */
+    bool deterministic;
 };
 
 /* Appends an ASSIGN frame; request must be a JSON object's text. OCTO_EINVAL for a bad field,

@@ -116,6 +116,27 @@ struct gw_task {
     uint32_t max_input; /* most bytes of the TASK frame */
     size_t task_len;
     uint8_t task_hash[32];
+    /* verify "reexec" (see its section): the answer is held until a re-run agrees */
+    bool reexec;
+    struct octo_peerid *rx_ignore; /* the policy's ignore list (owned) */
+    size_t rx_ignore_n;
+    struct gw_attempt *rx_cur; /* the re-run in flight */
+    bool rx_dialing, rx_disagreed;
+    uint64_t rx_seq; /* re-runs started: matches a dial's callback to its run */
+    uint32_t rx_provider;
+    struct octo_peerid rx_id;
+    struct octo_peerid rx_tried[OCTO_GATEWAY_REEXEC_TRIES + 1]; /* the attempt's, then re-runs */
+    size_t rx_tried_n;
+    uint8_t rx_answer[32], rx_other[32]; /* SHA-256 of the held text, of a disagreeing run's */
+    uint32_t rx_other_completion;
+    uint8_t rx_runs, rx_agree, rx_verdict; /* enum gw_verdict */
+};
+
+enum gw_verdict {
+    GW_UNVERIFIED = 0,
+    GW_VERIFIED = 1,     /* a re-run produced the same bits */
+    GW_REFUTED = 2,      /* two other providers agree on other bits: its provider is slashed */
+    GW_INCONCLUSIVE = 3, /* no agreement, or nobody left to ask */
 };
 
 enum gw_seal_phase {
@@ -134,6 +155,9 @@ struct gw_attempt {
                                HELLO, then its TASK) */
     size_t assign_off;
     bool half_close; /* close the sending side once assign is written */
+    bool reexec;     /* a verification re-run (t->rx_cur), not the task's attempt */
+    bool rx_done;
+    struct octo_sha256 rx_hash; /* of its text */
 };
 
 struct gw_in { /* an inbound advert stream */
@@ -232,6 +256,11 @@ static void task_remove(struct octo_gateway *g, struct gw_task *t)
 
 static void detach(struct gw_task *t)
 {
+    if (t->rx_cur != NULL) { /* a verification re-run too */
+        t->rx_cur->t = NULL;
+        octo_net_stream_reset(t->rx_cur->s);
+        t->rx_cur = NULL;
+    }
     if (t->cur == NULL)
         return;
     t->cur->t = NULL;
@@ -244,6 +273,7 @@ static void task_free(struct gw_task *t)
     task_remove(t->g, t);
     detach(t);
     octo_free(t->body);
+    octo_free(t->rx_ignore);
     octo_buf_deinit(&t->text);
     octo_wipe(&t->key, sizeof(t->key));
     octo_free(t);
@@ -280,8 +310,9 @@ static void report(struct gw_task *t, enum octo_health_outcome outcome)
                                   .tokens_out = t->result.completion_tokens};
     memcpy(r.task, t->id, sizeof(r.task));
     if (t->sealed != OCTO_TASKWIRE_OPEN && t->phase != SEAL_WAIT_KEY &&
-        outcome != OCTO_HEALTH_SUCCESS)
-        t->seal_lost = true; /* after the KEY no other worker can take over */
+        outcome != OCTO_HEALTH_SUCCESS && outcome != OCTO_HEALTH_CALLER_ERROR)
+        t->seal_lost = true; /* after the KEY no other worker can take over (the client's own
+                                fault ends the task as rejected) */
     if (outcome == OCTO_HEALTH_CALLER_ERROR)
         g->stats.attempts_refused++; /* the request's fault: not counted against the provider */
     else if (outcome != OCTO_HEALTH_SUCCESS)
@@ -478,8 +509,10 @@ static void route_header(struct gw_task *t, char *out, size_t cap)
     char pid[OCTO_PEERID_TEXT_MAX] = "none";
     if (t->attempt > 0)
         OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
-    snprintf(out, cap, "provider=%s; attempts=%u; strategy=%s", pid, t->attempt_base + t->attempt,
-             octo_route_strategy_name(t->strategy));
+    int n = snprintf(out, cap, "provider=%s; attempts=%u; strategy=%s", pid,
+                     t->attempt_base + t->attempt, octo_route_strategy_name(t->strategy));
+    if (t->reexec && t->rx_verdict == GW_VERIFIED && n > 0 && (size_t)n < cap)
+        snprintf(out + n, cap - (size_t)n, "; reexec=verified; reruns=%u", t->rx_runs);
 }
 
 static void fill_meta(const struct gw_task *t, struct octo_oai_meta *m)
@@ -532,7 +565,7 @@ static int sse_send(struct gw_task *t, char *json)
 /* Streams new text to the client (the role comes with the first chunk). */
 static void stream_text(struct gw_task *t, const char *text, size_t len)
 {
-    if (t->req == NULL || !t->stream)
+    if (t->req == NULL || !t->stream || t->reexec) /* a reexec answer waits for its verdict */
         return;
     bool first = !t->streaming;
     struct octo_oai_meta m;
@@ -572,6 +605,9 @@ static void answer_success(struct gw_task *t)
     const char *finish = t->result.finish;
     if (t->stream && t->sealed == OCTO_TASKWIRE_OPEN) {
         int rc = stream_begin(t);
+        if (rc == 0 && t->reexec && t->text.len > 0) /* held until verified: all of it now */
+            rc = sse_send(t,
+                          octo_oai_chunk(&m, true, (const char *)t->text.data, t->text.len, NULL));
         if (rc == 0)
             rc = sse_send(t, octo_oai_chunk(&m, false, "", 0, finish));
         if (rc == 0 && t->include_usage)
@@ -781,7 +817,15 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
     if (t == NULL)
         return;
     t->done = true;
-    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
+    bool refuted = t->rx_verdict == GW_REFUTED && t->have_receipt;
+    if (t->escrowed && refuted &&
+        octo_settler_slash(g->cfg.settler, t->receipt, t->escrow_expires_ms) == 0) {
+        char pid[OCTO_PEERID_TEXT_MAX] = "";
+        OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
+        OCTO_WARN("gateway: %s's answer failed re-execution: its receipt goes to the ledger as "
+                  "SLASH_FAILED",
+                  pid);
+    } else if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
         /* nothing to settle: the escrow goes back to the payer once it expires */
         uint8_t task[32];
         task32(t->id, task);
@@ -795,6 +839,16 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
         if (t->req != NULL)
             answer_success(t);
         charge(t, a->charge ? a->amount : 0); /* then its receipt: after_record */
+    } else if (t->rx_verdict == GW_REFUTED || t->rx_verdict == GW_INCONCLUSIVE) {
+        g->stats.failed++;
+        bool ref = t->rx_verdict == GW_REFUTED;
+        record_update(t, OCTO_TASKSTORE_FAILED, ref ? "reexec_refuted" : "reexec_inconclusive");
+        answer_error(t, 502, "server_error",
+                     ref ? "verification_failed" : "verification_inconclusive",
+                     ref ? "the answer failed re-execution: two other providers produced other "
+                           "bits; its provider is reported for slashing and nothing is charged"
+                         : "the answer could not be verified by re-execution (no agreement, or "
+                           "no other provider to run it); nothing is charged");
     } else if (t->seal_lost) {
         g->stats.failed++;
         record_update(t, OCTO_TASKSTORE_FAILED, "sealed_lost");
@@ -839,6 +893,10 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
 }
 
 /* ---- task streams --------------------------------------------------------------------- */
+
+static void reexec_begin(struct gw_task *t);
+static void reexec_frame(struct gw_attempt *at, uint8_t kind, const uint8_t *body, size_t len);
+static void reexec_next(struct gw_task *t);
 
 /* Text of the current attempt: the part the client already has must match; the rest is new. */
 static void attempt_text(struct gw_task *t, const uint8_t *p, size_t n)
@@ -930,6 +988,8 @@ static void sealed_frame(struct gw_task *t, const uint8_t *f, size_t len)
             why[n++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
         why[n] = '\0';
         snprintf(t->err_msg, sizeof(t->err_msg), "the provider's sealed exchange: %s", why);
+        if (t->phase != SEAL_WAIT_KEY)
+            return; /* the provider's ERROR follows and says whose fault it was */
     } else {
         g->stats.frames_bad++;
     }
@@ -943,7 +1003,7 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
     bool sealed = t->sealed != OCTO_TASKWIRE_OPEN;
     if (sealed && kind == OCTO_TASKWIRE_SEALED && !t->have_result) {
         sealed_frame(t, body, len);
-    } else if (sealed && kind == OCTO_TASKWIRE_RESULT &&
+    } else if (sealed && kind == OCTO_TASKWIRE_RESULT && !t->have_result &&
                (t->phase != SEAL_WAIT_RESULT || t->text.len == 0 ||
                 octo_taskwire_result_decode(body, len, &t->result) != 0 ||
                 t->result.prompt_tokens != octo_taskwire_sealed_prompt_tokens(t->task_len) ||
@@ -987,6 +1047,10 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
             detach(t);
             return;
         }
+        if (t->reexec) { /* held until another provider's run agrees (reexec_end reports) */
+            reexec_begin(t);
+            return;
+        }
         report(t, OCTO_HEALTH_SUCCESS);
     } else if (kind == OCTO_TASKWIRE_ERROR && !t->have_result) {
         struct octo_taskwire_error e;
@@ -1012,6 +1076,18 @@ static void task_on_data(struct octo_net_stream *s, const uint8_t *data, size_t 
     if (t == NULL)
         return;
     struct octo_gateway *g = t->g;
+    if (at->reexec) {
+        uint8_t k;
+        const uint8_t *b;
+        size_t bl;
+        if (octo_taskwire_feed(&at->rd, data, len) != 0)
+            reexec_frame(at, 0, NULL, 0); /* a broken stream: the next provider */
+        while (at->t != NULL && octo_taskwire_next(&at->rd, &k, &b, &bl) == 1)
+            reexec_frame(at, k, b, bl);
+        (void)s;
+        drive(g);
+        return;
+    }
     if (octo_taskwire_feed(&at->rd, data, len) != 0) {
         g->stats.frames_bad++;
         report(t, OCTO_HEALTH_PROVIDER_ERROR);
@@ -1067,7 +1143,8 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
         return; /* on_close reports it */
     octo_tick now = now_tick(t->g);
     struct octo_taskwire_assign a = {
-        .attempt = t->attempt,
+        .attempt = at->reexec ? 0 : t->attempt,
+        .deterministic = t->reexec,
         .kind = t->kind == OCTO_OAI_COMPLETION ? OCTO_TASKWIRE_COMPLETION : OCTO_TASKWIRE_CHAT,
         .deadline_ms =
             now_ms(t->g) + (t->deadline > now ? (t->deadline - now) / OCTO_NS_PER_MS : 0),
@@ -1082,15 +1159,20 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
         a.request_len = 2;
     }
     at->half_close = t->sealed == OCTO_TASKWIRE_OPEN;
-    if (t->escrowed) {
+    if (t->escrowed && !at->reexec) { /* a re-run is not paid: no requester, no receipt */
         a.has_requester = true;
         memcpy(a.requester, octo_settler_payer(t->g->cfg.settler), 32);
     }
-    t->assign_ns = uv_hrtime();
+    if (!at->reexec)
+        t->assign_ns = uv_hrtime();
     octo_buf_init(&at->assign, OCTO_TASKWIRE_FRAME_MAX + OCTO_TASKWIRE_HEADER);
     if (octo_taskwire_assign_encode(&at->assign, &a) != 0 ||
         (t->sealed != OCTO_TASKWIRE_OPEN &&
          octo_taskwire_frame(&at->assign, OCTO_TASKWIRE_SEALED, t->hello, sizeof(t->hello)) != 0)) {
+        if (at->reexec) {
+            reexec_frame(at, 0, NULL, 0);
+            return;
+        }
         /* this node's fault, not the provider's: the task fails as a bad request */
         snprintf(t->err_msg, sizeof(t->err_msg), "the request cannot be forwarded");
         report(t, OCTO_HEALTH_CALLER_ERROR);
@@ -1113,11 +1195,20 @@ static void task_on_close(struct octo_net_stream *s, int status, void *ctx)
     (void)status;
     struct gw_attempt *at = ctx;
     struct gw_task *t = at->t;
+    bool rerun = at->reexec;
     octo_taskwire_reader_deinit(&at->rd);
     octo_buf_deinit(&at->assign);
     octo_free(at);
     if (t == NULL)
         return;
+    if (rerun) { /* closed before its RESULT: the next provider is asked */
+        t->rx_cur = NULL;
+        t->g->stats.reexec_failed_runs++;
+        reexec_next(t);
+        if (!t->g->stopped)
+            drive(t->g);
+        return;
+    }
     t->cur = NULL;
     if (!t->have_result) /* a sealed task whose client never sent its TASK: not the provider's */
         report(t, t->sealed != OCTO_TASKWIRE_OPEN && t->phase == SEAL_WAIT_TASK
@@ -1220,6 +1311,215 @@ static void open_attempt(struct gw_task *t)
     octo_free(at);
     if (rc != OCTO_ENOTFOUND || dial_provider(t) != 0)
         report(t, OCTO_HEALTH_PROVIDER_ERROR);
+}
+
+/* ---- verify "reexec" ------------------------------------------------------------------- */
+
+/* A task whose policy asks verify "reexec" runs with the engine's deterministic mode; once its
+ * attempt's RESULT (and receipt) is in, the answer is held and the same request is run again,
+ * unpaid (no requester: no receipt), on another provider of the model that the policy does not
+ * ignore. The same text (SHA-256) and completion count: verified, the task succeeds. Another:
+ * a third provider breaks the tie. It agrees with the first: the first re-run was wrong, the
+ * task succeeds. It agrees with the re-run: the answer failed re-execution, the task fails and
+ * its provider's receipt goes to the ledger as SLASH_FAILED (the escrow is refunded, the
+ * provider slashed). All three differ, or no provider is left to ask: inconclusive, the task
+ * fails and its escrow is refunded, nobody is slashed (two runs cannot say which one lied).
+ * A re-run that fails or does not answer is replaced by the next provider, up to
+ * OCTO_GATEWAY_REEXEC_TRIES runs in all. */
+
+static bool reexec_tried(const struct gw_task *t, const struct octo_peerid *id)
+{
+    for (size_t i = 0; i < t->rx_tried_n; i++)
+        if (octo_peerid_equal(&t->rx_tried[i], id))
+            return true;
+    for (size_t i = 0; i < t->rx_ignore_n; i++)
+        if (octo_peerid_equal(&t->rx_ignore[i], id))
+            return true;
+    return false;
+}
+
+/* The next provider of the task's model to re-run it on: 0, or OCTO_ENOTFOUND. */
+static int reexec_pick(struct gw_task *t, uint32_t *index, struct octo_peerid *id)
+{
+    const struct octo_registry *reg = octo_sched_registry(&t->g->sched);
+    uint32_t mid;
+    struct octo_registry_iter it;
+    struct octo_registry_candidate c;
+    if (octo_registry_model_lookup(reg, t->model, &mid) != 0 ||
+        octo_registry_iter_model(&it, reg, mid) != 0)
+        return OCTO_ENOTFOUND;
+    while (octo_registry_iter_next(&it, &c)) {
+        if (c.entry->endpoints_count == 0 || reexec_tried(t, &c.entry->provider))
+            continue;
+        *index = c.index;
+        *id = c.entry->provider;
+        return 0;
+    }
+    return OCTO_ENOTFOUND;
+}
+
+/* Stops the re-run in flight. */
+static void reexec_detach(struct gw_task *t)
+{
+    if (t->rx_cur == NULL)
+        return;
+    t->rx_cur->t = NULL;
+    octo_net_stream_reset(t->rx_cur->s);
+    t->rx_cur = NULL;
+}
+
+/* The verdict: the held answer goes out (report SUCCESS), or the task fails. */
+static void reexec_end(struct gw_task *t, enum gw_verdict v)
+{
+    struct octo_gateway *g = t->g;
+    reexec_detach(t);
+    t->rx_verdict = (uint8_t)v;
+    if (v == GW_VERIFIED) {
+        g->stats.reexec_verified++;
+        report(t, OCTO_HEALTH_SUCCESS);
+        return;
+    }
+    if (v ==
+        GW_REFUTED) { /* its provider's fault; and the task ends: the slash closes the escrow */
+        g->stats.reexec_refuted++;
+        report(t, OCTO_HEALTH_PROVIDER_ERROR);
+        OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+        return;
+    }
+    g->stats.reexec_inconclusive++;
+    report(t, OCTO_HEALTH_CALLER_ERROR); /* ends the task; nobody's fault can be shown */
+}
+
+/* One re-run's answer against the held one. */
+static void reexec_vote(struct gw_task *t, const uint8_t hash[32], uint32_t completion)
+{
+    bool same = memcmp(hash, t->rx_answer, 32) == 0 && completion == t->result.completion_tokens;
+    t->rx_runs++;
+    if (same) {
+        t->rx_agree++;
+        reexec_end(t, GW_VERIFIED);
+        return;
+    }
+    if (!t->rx_disagreed) { /* the first disagreement: a third provider breaks the tie */
+        t->rx_disagreed = true;
+        memcpy(t->rx_other, hash, 32);
+        t->rx_other_completion = completion;
+        reexec_next(t);
+        return;
+    }
+    bool with_other = memcmp(hash, t->rx_other, 32) == 0 && completion == t->rx_other_completion;
+    reexec_end(t, with_other ? GW_REFUTED : GW_INCONCLUSIVE);
+}
+
+static void reexec_frame(struct gw_attempt *at, uint8_t kind, const uint8_t *body, size_t len)
+{
+    struct gw_task *t = at->t;
+    if (kind == OCTO_TASKWIRE_TOKEN && !at->rx_done) {
+        octo_sha256_update(&at->rx_hash, body, len);
+        return;
+    }
+    struct octo_taskwire_result res;
+    if (kind == OCTO_TASKWIRE_RESULT && !at->rx_done &&
+        octo_taskwire_result_decode(body, len, &res) == 0) {
+        at->rx_done = true;
+        uint8_t hash[32];
+        octo_sha256_final(&at->rx_hash, hash);
+        t->rx_cur = NULL;
+        at->t = NULL; /* its stream closes by itself */
+        reexec_vote(t, hash, res.completion_tokens);
+        return;
+    }
+    /* ERROR or a broken stream: this provider cannot vote; the next one is asked */
+    t->g->stats.reexec_failed_runs++;
+    reexec_detach(t);
+    reexec_next(t);
+}
+
+static void reexec_open(struct gw_task *t);
+
+static void on_reexec_dialed(struct octo_net *n, int status, const struct octo_peerid *peer,
+                             void *ctx)
+{
+    (void)n;
+    (void)peer;
+    struct gw_dial *d = ctx;
+    struct gw_task *t = d->g->stopped ? NULL : task_find(d->g, d->id);
+    if (t != NULL && t->rx_seq == d->dispatch && t->rx_dialing && !t->done) {
+        t->rx_dialing = false;
+        if (status == 0) {
+            reexec_open(t);
+        } else {
+            t->g->stats.reexec_failed_runs++;
+            reexec_next(t);
+        }
+        drive(t->g);
+    }
+    octo_free(d);
+}
+
+/* Opens the re-run's stream to the provider picked (rx_provider, rx_id), dialling it first
+ * when not connected. */
+static void reexec_open(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    struct gw_attempt *at = octo_calloc(1, sizeof(*at));
+    if (at == NULL) {
+        reexec_end(t, GW_INCONCLUSIVE);
+        return;
+    }
+    at->t = t;
+    at->reexec = true;
+    octo_sha256_init(&at->rx_hash);
+    octo_buf_init(&at->assign, 0);
+    octo_taskwire_reader_init(&at->rd, OCTO_TASKWIRE_TOKEN_MAX + 1024);
+    int rc = octo_net_stream_open(g->cfg.net, &t->rx_id, OCTO_TASK_PROTOCOL, &task_ops, at, &at->s);
+    if (rc == 0) {
+        t->rx_cur = at;
+        return;
+    }
+    octo_taskwire_reader_deinit(&at->rd);
+    octo_buf_deinit(&at->assign);
+    octo_free(at);
+    struct octo_multiaddr ma;
+    struct gw_dial *d = NULL;
+    if (rc == OCTO_ENOTFOUND && endpoint_of(g, t->rx_provider, &t->rx_id, &ma) == 0 &&
+        (d = octo_calloc(1, sizeof(*d))) != NULL) {
+        d->g = g;
+        memcpy(d->id, t->id, sizeof(d->id));
+        d->dispatch = t->rx_seq;
+        t->rx_dialing = true;
+        if (octo_net_dial(g->cfg.net, &ma, on_reexec_dialed, d) == 0)
+            return;
+        t->rx_dialing = false;
+        octo_free(d);
+    }
+    g->stats.reexec_failed_runs++;
+    reexec_next(t);
+}
+
+/* Asks the next provider, or ends: no re-run possible. */
+static void reexec_next(struct gw_task *t)
+{
+    if (t->rx_tried_n == OCTO_GATEWAY_REEXEC_TRIES + 1 ||
+        reexec_pick(t, &t->rx_provider, &t->rx_id) != 0) {
+        reexec_end(t, GW_INCONCLUSIVE);
+        return;
+    }
+    t->rx_tried[t->rx_tried_n++] = t->rx_id;
+    t->rx_seq++;
+    reexec_open(t);
+}
+
+/* The attempt's result is in and its receipt holds: hold the answer and start the re-run. */
+static void reexec_begin(struct gw_task *t)
+{
+    octo_sha256(t->text.data, t->text.len, t->rx_answer);
+    t->rx_tried_n = 0;
+    t->rx_tried[t->rx_tried_n++] = t->provider_id;
+    t->rx_runs = t->rx_agree = 0;
+    t->rx_disagreed = false;
+    t->rx_verdict = GW_UNVERIFIED;
+    reexec_next(t);
 }
 
 static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *a)
@@ -1511,6 +1811,7 @@ static int parse_policy(struct octo_gateway *g, struct octo_http_req *r, const c
 static void task_discard(struct gw_task *t)
 {
     octo_free(t->body);
+    octo_free(t->rx_ignore);
     octo_buf_deinit(&t->text);
     octo_wipe(&t->key, sizeof(t->key));
     octo_free(t);
@@ -1546,6 +1847,14 @@ static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t
                                     .owner = owner,
                                     .deadline = now + (octo_tick)left_ms * OCTO_NS_PER_MS};
     memcpy(sr.id, t->id, sizeof(sr.id));
+    t->reexec = pol->route.verify == OCTO_POLICY_VERIFY_REEXEC && t->sealed == OCTO_TASKWIRE_OPEN;
+    if (t->reexec && pol->route.ignore_count > 0) {
+        t->rx_ignore = octo_calloc(pol->route.ignore_count, sizeof(*t->rx_ignore));
+        if (t->rx_ignore == NULL)
+            return OCTO_ENOMEM;
+        memcpy(t->rx_ignore, pol->route.ignore, pol->route.ignore_count * sizeof(*t->rx_ignore));
+        t->rx_ignore_n = pol->route.ignore_count;
+    }
     int rc = left_ms == 0 ? OCTO_ETIMEDOUT : octo_sched_submit(&g->sched, &sr, now, NULL);
     if (rc != 0)
         return rc;
@@ -1746,7 +2055,7 @@ static int sealed_admit(struct octo_gateway *g, struct octo_http_req *r, const c
     int64_t max_tokens = sealed_uint(o, "max_tokens", OCTO_TASKRUN_MAX_TOKENS_DEFAULT,
                                      OCTO_TASKWIRE_SEALED_TOKENS_MAX);
     int64_t max_input = sealed_uint(o, "max_input_bytes", OCTO_GATEWAY_SEALED_INPUT_DEFAULT,
-                                    OCTO_TASKWIRE_SEALED_MAX);
+                                    OCTO_GATEWAY_SEALED_INPUT_MAX);
     uint32_t model_id;
     if (!cJSON_IsString(model) || model->valuestring == NULL ||
         strlen(model->valuestring) >= sizeof(t->model))
@@ -1760,9 +2069,9 @@ static int sealed_admit(struct octo_gateway *g, struct octo_http_req *r, const c
                                                    strcmp(kind->valuestring, "completion") != 0)))
         return sealed_bad(g, r, 400, "kind", "kind: \"chat\" or \"completion\"");
     if (max_tokens < 0)
-        return sealed_bad(g, r, 400, "max_tokens", "max_tokens: 1..4096");
+        return sealed_bad(g, r, 400, "max_tokens", "max_tokens: 1..1024");
     if (max_input < 0)
-        return sealed_bad(g, r, 400, "max_input_bytes", "max_input_bytes: 1..1048576");
+        return sealed_bad(g, r, 400, "max_input_bytes", "max_input_bytes: 1..782336");
     t->sealed = strcmp(priv->valuestring, "private") == 0 ? OCTO_TASKWIRE_SEALED_PRIVATE
                                                           : OCTO_TASKWIRE_SEALED_CONFIDENTIAL;
     if (sealed_b64(o, "hello", t->hello, sizeof(t->hello)) != (long)sizeof(t->hello) ||
@@ -1776,6 +2085,10 @@ static int sealed_admit(struct octo_gateway *g, struct octo_http_req *r, const c
         return sealed_bad(g, r, 400, "owner", "owner: a peer id (the client's own node)");
     if (parse_policy(g, r, cJSON_GetObjectItemCaseSensitive(o, "provider"), pol) != 0)
         return -1;
+    if (pol->route.verify == OCTO_POLICY_VERIFY_REEXEC)
+        return sealed_bad(g, r, 400, "provider",
+                          "verify \"reexec\" compares answers, which a sealed task hides from "
+                          "this gateway");
     enum octo_data_class cls =
         t->sealed == OCTO_TASKWIRE_SEALED_PRIVATE ? OCTO_DATA_PRIVATE : OCTO_DATA_CONFIDENTIAL;
     if (pol->route.privacy < cls)
@@ -2125,12 +2438,19 @@ static void route_providers(void *ctx, struct octo_http_req *r, const struct oct
             cJSON_AddStringToObject(mo, "name",
                                     octo_registry_model_name(reg, e->models[k].model_id));
             cJSON_AddStringToObject(mo, "quantization", e->models[k].quant);
+            char wh[2 * OCTO_ADVERT_HASH_LEN + 1];
+            OCTO_IGNORE(
+                octo_hex_encode(e->models[k].weights_hash, OCTO_ADVERT_HASH_LEN, wh, sizeof(wh)));
+            cJSON_AddStringToObject(mo, "weights_sha256", wh);
             cJSON_AddNumberToObject(mo, "context_length", e->models[k].context_len);
             cJSON_AddItemToArray(ms, mo);
         }
         cJSON_AddNumberToObject(p, "price_in_per_mtok", (double)e->price_in_per_mtok);
         cJSON_AddNumberToObject(p, "price_out_per_mtok", (double)e->price_out_per_mtok);
         cJSON_AddNumberToObject(p, "max_concurrency", e->max_concurrency);
+        static const char *const iso[] = {"none", "process", "container", "tee"};
+        cJSON_AddStringToObject(p, "isolation",
+                                e->isolation <= OCTO_ISOLATION_MAX ? iso[e->isolation] : "unknown");
         cJSON_AddNumberToObject(p, "in_flight", octo_sched_in_flight(&g->sched, i));
         cJSON_AddNumberToObject(p, "expiry_ms", (double)e->expiry_ms);
         const struct octo_health *h = octo_sched_health(&g->sched, i);

@@ -81,6 +81,9 @@ struct octo_settler;
 #define OCTO_GATEWAY_CHARGE_RETRY_MS 100u      /* a busy database: the charges wait this long */
 #define OCTO_GATEWAY_ESCROW_MARGIN_MS 600000u  /* an escrow outlives its task's deadline */
 #define OCTO_GATEWAY_SEALED_INPUT_DEFAULT (64u << 10) /* a sealed TASK frame's size, default */
+/* ... and at most: its base64 in JSON must fit a request body (OCTO_HTTP_BODY_MAX) */
+#define OCTO_GATEWAY_SEALED_INPUT_MAX (OCTO_HTTP_BODY_MAX / 4u * 3u - 4096u)
+#define OCTO_GATEWAY_REEXEC_TRIES 4u /* re-runs started for one verify "reexec" task, at most */
 
 struct octo_gateway_config {
     uv_loop_t *loop;
@@ -100,6 +103,7 @@ struct octo_gateway_stats {
     uint64_t reconciled;    /* receipts sent to the settlement again after a restart */
     uint64_t receipts_bad;  /* results refused for their receipt */
     uint64_t sealed;        /* sealed tasks accepted (POST /api/v1/sealed) */
+    uint64_t reexec_verified, reexec_refuted, reexec_inconclusive, reexec_failed_runs;
     uint32_t in_flight;
 };
 

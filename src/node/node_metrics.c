@@ -147,6 +147,12 @@ void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m)
     by_label(m, "octo_router_adverts", "provider adverts received", "result", ad, N(ad));
     octo_metrics_single(m, "octo_router_providers", OCTO_METRIC_GAUGE, "providers in the registry",
                         octo_gateway_providers(gateway));
+    const struct pair rx[] = {{"verified", s->reexec_verified},
+                              {"refuted", s->reexec_refuted},
+                              {"inconclusive", s->reexec_inconclusive},
+                              {"run_failed", s->reexec_failed_runs}};
+    by_label(m, "octo_verifier_reexec", "verify reexec: verdicts, and re-runs that failed",
+             "result", rx, N(rx));
     octo_metrics_single(m, "octo_gateway_sealed_tasks", OCTO_METRIC_COUNTER,
                         "sealed (PRIVATE, CONFIDENTIAL) tasks accepted", s->sealed);
     octo_metrics_single(m, "octo_gateway_receipts_bad", OCTO_METRIC_COUNTER,
@@ -185,6 +191,7 @@ void octo_node_metrics_settle(void *settler, struct octo_metrics *m)
     const struct pair tx[] = {{"escrow", s->escrows_sent},
                               {"settle", s->settles_sent},
                               {"refund", s->refunds_sent},
+                              {"slash_failed", s->slashes_sent},
                               {"refused", s->txs_refused}};
     by_label(m, "octo_settle_transactions", "ledger transactions of the orchestrator and its payer",
              "kind", tx, N(tx));

@@ -37,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,6 +70,8 @@ struct prov_job {
 /* A sealed job's relay (see the top of the file). */
 struct prov_seal {
     int fd;           /* the pool thread's end of the pair: it closes it when the exchange ends */
+    int cancel_fd;    /* an eventfd: written, it kills the worker's sandbox */
+    bool key_sent;    /* the worker's KEY went to the orchestrator */
     uv_pipe_t pipe;   /* the loop's end */
     bool pipe_closed; /* its close callback ran */
     bool closing;
@@ -428,6 +431,7 @@ static void run_work(uv_work_t *w)
         .request = (const uint8_t *)j->assign.request,
         .request_len = j->assign.request_len,
         .threads = p->cfg.threads,
+        .deterministic = j->assign.deterministic,
         .on_piece = on_piece,
         .ctx = j,
         .cancel = &j->cancel,
@@ -460,6 +464,7 @@ static void job_free(struct prov_job *j)
     }
     if (j->seal != NULL) {
         OCTO_ASSERT(j->seal->pipe_closed && j->seal->work_done);
+        close(j->seal->cancel_fd);
         octo_buf_deinit(&j->seal->rx);
         octo_free(j->seal);
     }
@@ -587,6 +592,10 @@ static void seal_close(struct prov_seal *s)
     if (s->closing)
         return;
     s->closing = true;
+    if (!s->work_done) { /* a run still going is stopped, not left to its wall deadline */
+        uint64_t one = 1;
+        OCTO_IGNORE(write(s->cancel_fd, &one, sizeof(one)) == (ssize_t)sizeof(one));
+    }
     uv_close((uv_handle_t *)&s->pipe, seal_closed);
 }
 
@@ -666,6 +675,7 @@ static void seal_out(struct prov_job *j)
             octo_sha256(s->rx.data, (size_t)got, s->result_hash);
             s->have_result = true;
         }
+        s->key_sent = s->key_sent || type == OCTO_FRAME_KEY;
         if (j->s != NULL &&
             octo_taskwire_frame(&j->out, OCTO_TASKWIRE_SEALED, s->rx.data, (size_t)got) != 0) {
             octo_net_stream_reset(j->s);
@@ -707,7 +717,8 @@ static void seal_work(uv_work_t *w)
                                        .worker_exe = p->worker_exe,
                                        .limits = octo_taskrun_limits(&ts, p->model_bytes),
                                        .net = OCTO_SANDBOX_NET_NONE,
-                                       .io_timeout_ms = OCTO_PROVIDER_SEALED_IO_MS};
+                                       .io_timeout_ms = OCTO_PROVIDER_SEALED_IO_MS,
+                                       .cancel_fd = s->cancel_fd};
     pp.binds[0] = (struct octo_sandbox_bind){p->runner_exe, OCTO_TASKRUN_RUNNER_PATH, false};
     pp.binds[1] = (struct octo_sandbox_bind){p->model_path, OCTO_TASKRUN_MODEL_PATH, false};
     pp.binds_count = 2;
@@ -751,8 +762,10 @@ static void seal_finish_frame(struct prov_job *j, uint64_t run_ns)
                       : s->bad                    ? "the sealed exchange broke its order"
                                                   : octo_strerror(s->serve_rc);
     OCTO_WARN("provider: sealed task failed: %s", why);
-    /* before the worker took a TASK another provider may still serve the client */
-    send_error(&j->out, "sealed_failed", why, !s->report.accepted);
+    /* before the worker's KEY went out another provider may still serve the client; after it
+     * the client's payload is bound to this worker, and what went wrong cannot be told apart
+     * from the client's doing (no TASK, one that does not open): not counted against us */
+    send_error(&j->out, "sealed_failed", why, !s->key_sent);
 }
 
 static void seal_maybe_end(struct prov_job *j)
@@ -798,7 +811,10 @@ static int seal_start(struct prov_job *j)
     if (s == NULL)
         return OCTO_ENOMEM;
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    s->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->cancel_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        if (s->cancel_fd >= 0)
+            close(s->cancel_fd);
         octo_free(s);
         return OCTO_EIO;
     }
@@ -899,6 +915,8 @@ static void job_assign(struct prov_job *j, const uint8_t *body, size_t len)
 static void task_on_data(struct octo_net_stream *s, const uint8_t *data, size_t len, void *ctx)
 {
     struct prov_job *j = ctx;
+    if (j->assigned && j->seal == NULL && j->assign.sealed != OCTO_TASKWIRE_OPEN)
+        return; /* a refused sealed task: its frames on their way are dropped */
     if (octo_taskwire_feed(&j->rd, data, len) != 0) {
         j->p->stats.frames_bad++;
         octo_net_stream_reset(s);
@@ -907,11 +925,7 @@ static void task_on_data(struct octo_net_stream *s, const uint8_t *data, size_t 
     uint8_t kind;
     const uint8_t *body;
     size_t blen;
-    if (j->assigned && j->seal == NULL) {
-        /* the orchestrator half-closes after its ASSIGN: nothing may follow (but a refused
-         * sealed task's frames, which were on their way) */
-        if (j->assign.sealed != OCTO_TASKWIRE_OPEN)
-            return;
+    if (j->assigned && j->seal == NULL) { /* the orchestrator half-closes after its ASSIGN */
         j->p->stats.frames_bad++;
         octo_net_stream_reset(s);
         return;

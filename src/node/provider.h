@@ -52,8 +52,11 @@
 #define OCTO_PROVIDER_JOBS_MAX(concurrency) (2u * (concurrency) + 8u)
 #define OCTO_PROVIDER_PRICE_DEFAULT 1000000u /* base units per 1M tokens: 1 OCTO */
 #define OCTO_PROVIDER_NOOP_MODEL "noop"
-#define OCTO_PROVIDER_SEALED_OUTPUT_MAX (32u << 10) /* a sealed run's stdout, and its stderr */
-#define OCTO_PROVIDER_SEALED_IO_MS 30000u           /* a sealed exchange waits for its TASK */
+/* A sealed run's stdout, and its stderr: room for OCTO_TASKWIRE_SEALED_TOKENS_MAX tokens of the
+ * runner's NDJSON (about 10 bytes a token beside the text), and within what the gateway keeps
+ * of an answer (OCTO_GATEWAY_TEXT_MAX) with both streams in the sealed result. */
+#define OCTO_PROVIDER_SEALED_OUTPUT_MAX (64u << 10)
+#define OCTO_PROVIDER_SEALED_IO_MS 30000u /* a sealed exchange waits for its TASK */
 
 struct octo_provider_config {
     uv_loop_t *loop;

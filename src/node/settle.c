@@ -21,13 +21,13 @@
 
 #include <string.h>
 
-enum intent_kind { INTENT_ESCROW = 1, INTENT_SETTLE = 2, INTENT_REFUND = 3 };
+enum intent_kind { INTENT_ESCROW = 1, INTENT_SETTLE = 2, INTENT_REFUND = 3, INTENT_SLASH = 4 };
 
 struct intent {
     uint8_t kind;
     uint8_t task[32];
     uint64_t amount, expires_ms;
-    uint8_t *receipts;  /* SETTLE: count * OCTO_RECEIPT_LEN bytes, owned */
+    uint8_t *receipts;  /* SETTLE: count * OCTO_RECEIPT_LEN bytes (SLASH: one), owned */
     uint64_t *expiries; /* SETTLE: each receipt's escrow expiry, owned */
     uint16_t count;
     uint64_t nonce; /* once submitted */
@@ -36,6 +36,13 @@ struct intent {
 struct refund {
     uint8_t task[32];
     uint64_t due_ms;
+};
+
+/* A provider's receipt for a result that failed verification, waiting for its escrow. */
+struct slash {
+    uint8_t receipt[OCTO_RECEIPT_LEN];
+    uint64_t expires_ms;
+    octo_tick at;
 };
 
 struct lane {
@@ -61,6 +68,8 @@ struct octo_settler {
     octo_tick batch_since;
     struct refund *refunds;
     uint32_t n_refunds;
+    struct slash slashes[OCTO_SETTLE_SLASHES_MAX];
+    uint32_t n_slashes;
     uv_timer_t timer;
     bool stopped;
     uint32_t ticks;
@@ -91,6 +100,10 @@ static int build(struct octo_settler *s, struct lane *l, const struct intent *in
         t.type = OCTO_TX_SETTLE;
         t.u.settle.receipts = in->receipts;
         t.u.settle.count = in->count;
+    } else if (in->kind == INTENT_SLASH) {
+        t.type = OCTO_TX_SLASH_FAILED;
+        if (octo_receipt_decode(in->receipts, OCTO_RECEIPT_LEN, &t.u.receipt) != 0)
+            return OCTO_EMALFORMED;
     } else {
         t.type = OCTO_TX_REFUND;
         memcpy(t.u.task, in->task, 32);
@@ -136,6 +149,8 @@ static void count_sent(struct octo_settler *s, const struct intent *in)
     } else if (in->kind == INTENT_SETTLE) {
         s->stats.settles_sent++;
         s->stats.receipts_sent += in->count;
+    } else if (in->kind == INTENT_SLASH) {
+        s->stats.slashes_sent++;
     } else {
         s->stats.refunds_sent++;
     }
@@ -275,6 +290,38 @@ static void flush_batch(struct octo_settler *s)
     OCTO_ASSERT(push(&s->orch, &in) == 0);
 }
 
+/* Slashes whose escrow the ledger shows open become SLASH_FAILED transactions of the
+ * orchestrator (the ledger refunds the escrow and slashes the provider); one that can never
+ * apply, or whose escrow does not appear within OCTO_SETTLE_WAIT_MS, falls back to a refund. */
+static void sweep_slashes(struct octo_settler *s)
+{
+    octo_tick now = octo_clock_mono(s->cfg.clock);
+    for (uint32_t i = 0; i < s->n_slashes && s->orch.len < OCTO_SETTLE_QUEUE_MAX;) {
+        struct slash *sl = &s->slashes[i];
+        struct octo_escrow e;
+        int ready = receipt_ready(s, sl->receipt, &e);
+        if (ready == 0 && now - sl->at < (octo_tick)OCTO_SETTLE_WAIT_MS * OCTO_NS_PER_MS) {
+            i++;
+            continue;
+        }
+        struct intent in = {.kind = INTENT_SLASH, .expires_ms = sl->expires_ms, .count = 1};
+        memcpy(in.task, sl->receipt + 1, 32);
+        in.receipts = ready == 1 ? octo_malloc(OCTO_RECEIPT_LEN) : NULL;
+        if (ready == 1 && in.receipts == NULL) {
+            i++; /* the next tick tries again */
+            continue;
+        }
+        if (ready == 1) {
+            memcpy(in.receipts, sl->receipt, OCTO_RECEIPT_LEN);
+            OCTO_ASSERT(push(&s->orch, &in) == 0);
+        } else {
+            s->stats.slashes_dropped++;
+            give_up(s, sl->receipt + 1, sl->expires_ms);
+        }
+        *sl = s->slashes[--s->n_slashes];
+    }
+}
+
 /* Refunds whose escrow the ledger's own time has let expire (a REFUND before that is refused
  * by the ledger, whose block time is the leader's clock, not ours). */
 static void sweep_refunds(struct octo_settler *s)
@@ -317,8 +364,11 @@ static void confirm_lane(struct octo_settler *s, struct lane *l)
                     give_up(s, task, in->expiries[i]);
                 }
             }
-        } else if (in->kind == INTENT_REFUND && octo_ledger_escrow(ledger(s), in->task, &e) == 0 &&
+        } else if ((in->kind == INTENT_REFUND || in->kind == INTENT_SLASH) &&
+                   octo_ledger_escrow(ledger(s), in->task, &e) == 0 &&
                    e.state == OCTO_ESCROW_OPEN) {
+            if (in->kind == INTENT_SLASH)
+                s->stats.slashes_dropped++;
             give_up(s, in->task, e.expires_ms);
         }
         intent_free(in);
@@ -359,6 +409,8 @@ static void on_timer(uv_timer_t *h)
         confirm_lane(s, &s->orch);
         sweep_refunds(s);
     }
+    if (s->n_slashes > 0)
+        sweep_slashes(s);
     drain(s);
 }
 
@@ -508,6 +560,23 @@ void octo_settler_failed(struct octo_settler *s, const uint8_t task[32], uint64_
     memcpy(s->refunds[s->n_refunds].task, task, 32);
     s->refunds[s->n_refunds].due_ms = expires_ms;
     s->n_refunds++;
+}
+
+int octo_settler_slash(struct octo_settler *s, const uint8_t receipt[OCTO_RECEIPT_LEN],
+                       uint64_t expires_ms)
+{
+    if (s->n_slashes == OCTO_SETTLE_SLASHES_MAX) {
+        s->stats.slashes_dropped++;
+        give_up(s, receipt + 1, expires_ms);
+        return OCTO_ELIMIT;
+    }
+    struct slash *sl = &s->slashes[s->n_slashes++];
+    memcpy(sl->receipt, receipt, OCTO_RECEIPT_LEN);
+    sl->expires_ms = expires_ms;
+    sl->at = octo_clock_mono(s->cfg.clock);
+    sweep_slashes(s);
+    drain(s);
+    return 0;
 }
 
 bool octo_settler_escrow_open(struct octo_settler *s, const uint8_t task[32], uint64_t *expires_ms,

@@ -8,10 +8,10 @@
  * ESCROW (task, orchestrator = this node, amount = the most the task can cost, expiry) and its
  * REFUND are the payer's transactions, made when the task is accepted and after a failed
  * task's escrow expired; the SETTLE, with up to OCTO_TX_RECEIPTS_MAX receipts of succeeded
- * tasks, is the orchestrator's. The ledger splits each
- * receipt's price 70/10/10/5/5 (provider, orchestrator, treasury, governance, burn) and
- * refunds the rest of the escrow; an escrow of a task that never succeeds is refunded with
- * REFUND after its expiry. A task is paid at most once: the ledger closes an escrow when it
+ * tasks, and the SLASH_FAILED of a result that failed re-execution are the orchestrator's. The
+ * ledger splits each receipt's price 70/10/10/5/5 (provider, orchestrator, treasury, governance,
+ * burn) and refunds the rest of the escrow; an escrow of a task that never succeeds is refunded
+ * with REFUND after its expiry. A task is paid at most once: the ledger closes an escrow when it
  * settles it.
  *
  * Transactions wait in a FIFO of intents per signing account and get their nonces in that
@@ -52,7 +52,8 @@
     10000u /* an account's nonce standing still this long with                                     \
               transactions outstanding: they are sent again */
 #define OCTO_SETTLE_REFUNDS_MAX 65536u
-#define OCTO_SETTLE_WAIT_MS 120000u /* a receipt waits this long for its escrow to finalize */
+#define OCTO_SETTLE_WAIT_MS 120000u  /* a receipt waits this long for its escrow to finalize */
+#define OCTO_SETTLE_SLASHES_MAX 256u /* failed results waiting for their escrow */
 
 struct octo_settler_config {
     uv_loop_t *loop;
@@ -65,7 +66,7 @@ struct octo_settler_config {
 struct octo_settler_stats {
     uint64_t escrows_sent, escrows_dropped, escrows_unregistered, receipts_queued, receipts_sent,
         receipts_dropped, settles_sent, refunds_sent, refunds_dropped, txs_refused, nonce_resyncs,
-        resubmits;
+        resubmits, slashes_sent, slashes_dropped;
     uint64_t escrowed_amount; /* base units */
     uint32_t waiting;         /* intents in the FIFO */
 };
@@ -91,6 +92,13 @@ OCTO_MUST_USE int octo_settler_escrow(struct octo_settler *s, const uint8_t task
 OCTO_MUST_USE int octo_settler_receipt(struct octo_settler *s,
                                        const uint8_t receipt[OCTO_RECEIPT_LEN],
                                        uint64_t expires_ms);
+/* A provider's verified receipt for a result that then failed verification (re-execution
+ * disagreed): sent as the orchestrator's SLASH_FAILED once the ledger shows its escrow open,
+ * which refunds the escrow to the payer and slashes the provider's stake. Returns 0, or
+ * OCTO_ELIMIT (OCTO_SETTLE_SLASHES_MAX wait already: the escrow is refunded instead). Do not
+ * also report the task failed: the slash refunds it (or, when it cannot apply, a refund). */
+OCTO_MUST_USE int octo_settler_slash(struct octo_settler *s,
+                                     const uint8_t receipt[OCTO_RECEIPT_LEN], uint64_t expires_ms);
 /* The task failed: its escrow is refunded once the ledger's time passes its expiry. */
 void octo_settler_failed(struct octo_settler *s, const uint8_t task[32], uint64_t expires_ms);
 /* Whether the ledger holds an open escrow of task made by the payer for this orchestrator (a

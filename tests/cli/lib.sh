@@ -7,6 +7,7 @@
 #   cli_clean_env       unsets the OCTO_* variables a caller's environment could bring in
 #   cli_kill_on_exit    at exit, kill -9 every pid in $PIDS, then remove $T
 #   cli_finish          prints "N passed, N failed"; its status is the script's
+#   cli_ports N         PORT = the first of N consecutive free loopback ports
 pass=0
 fail=0
 
@@ -54,4 +55,29 @@ cli_kill_on_exit() {
 cli_finish() {
     echo "$pass passed, $fail failed"
     [ "$fail" -eq 0 ]
+}
+
+# cli_ports N: sets PORT to the first of N consecutive loopback ports that are free now, from a
+# random start in 20000..59999 (tests run in parallel: a fixed formula can collide).
+cli_ports() {
+    PORT=$(/usr/bin/python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 60000 - n)
+    ok = True
+    for p in range(base, base + n):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            ok = False
+        s.close()
+        if not ok:
+            break
+    if ok:
+        print(base)
+        break
+PY
+)
 }

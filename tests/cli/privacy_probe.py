@@ -7,6 +7,10 @@
                                        searches each process's readable memory (/proc/PID/maps,
                                        /proc/PID/mem) for NEEDLE; prints each hit; exit 1 when
                                        found, 0 when not, 2 when a process could not be read
+  privacy_probe.py filescan NEEDLE PATH...
+                                       the same over files (directories recursively)
+
+NEEDLE is the text itself, or @FILE for the bytes of FILE (an answer with any bytes in it).
 
 Memory: every readable mapping with resident pages is read whole, except mappings over 64 GiB,
 which only a sanitizer's shadow reaches (it holds shadow bytes, no data). A region that cannot
@@ -58,6 +62,30 @@ def regions(pid):
     return [r for r, kb in rss.items() if kb > 0 and r[2][0] == "r" and r[1] - r[0] <= BIG]
 
 
+def filescan(needle, paths):
+    found = False
+    for top in paths:
+        files = [top]
+        if os.path.isdir(top):
+            files = [os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs]
+        for f in files:
+            try:
+                with open(f, "rb") as fh:
+                    if needle in fh.read():
+                        print("file %s" % f)
+                        found = True
+            except OSError:
+                continue
+    sys.exit(1 if found else 0)
+
+
+def needle_of(arg):
+    if arg.startswith("@"):
+        with open(arg[1:], "rb") as f:
+            return f.read()
+    return arg.encode()
+
+
 def memscan(needle, pids):
     found = False
     for pid in pids:
@@ -89,6 +117,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "capture":
         capture(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 4 and sys.argv[1] == "memscan":
-        memscan(sys.argv[2].encode(), [int(p) for p in sys.argv[3:]])
+        memscan(needle_of(sys.argv[2]), [int(p) for p in sys.argv[3:]])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "filescan":
+        filescan(needle_of(sys.argv[2]), sys.argv[3:])
     else:
         sys.exit(__doc__)

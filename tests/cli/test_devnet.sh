@@ -11,7 +11,7 @@ OCTO=$1
 cli_tmp devnet
 cli_clean_env
 PY=/usr/bin/python3
-PORT=$((21000 + $$ % 500 * 64))
+cli_ports 72
 D="$T/dn"
 DPID=""
 cleanup() {

@@ -876,7 +876,7 @@ static void test_result_outcome_only(void)
         OCTO_SANDBOX_SIGNALED, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 9};
     struct octo_privacy_outcome out;
     int rc = octo_privacy_client_on_result(&c, fixed, sizeof(fixed), &out, NULL, NULL);
-    fixed[0] = OCTO_SANDBOX_SETUP_ERROR + 1;
+    fixed[0] = OCTO_SANDBOX_CANCELLED + 1;
     struct octo_privacy_outcome out2;
     int rc_bad = octo_privacy_client_on_result(&c, fixed, sizeof(fixed), &out2, NULL, NULL);
     int rc_short = octo_privacy_client_on_result(&c, fixed, sizeof(fixed) - 1, &out2, NULL, NULL);

@@ -13,6 +13,7 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -265,6 +266,42 @@ static void test_timeout(void)
     CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_TIMEOUT);
     CHECK(r.wall_ns >= 300000000ull);
     CHECK(r.wall_ns < 3000000000ull);
+}
+
+/* Another thread stops a run through spec.cancel_fd: the sandbox is killed at once (CANCELLED),
+ * not at its wall deadline; a descriptor readable before the start cancels at once too. */
+static void *write_later(void *arg)
+{
+    int fd = *(int *)arg;
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    OCTO_ASSERT(write(fd, "x", 1) == 1);
+    return NULL;
+}
+
+static void test_cancel_fd(void)
+{
+    static const char *const argv[] = {"sleep", "30", NULL};
+    struct octo_sandbox_spec s;
+    struct octo_sandbox_result r;
+    int p[2];
+    CHECK(pipe(p) == 0);
+    spec_init(&s, argv);
+    s.limits.wall_ms = 20000;
+    s.cancel_fd = p[0];
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, write_later, &p[1]) == 0);
+    CHECK_OK(run(&s, &r));
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_CANCELLED);
+    CHECK(r.wall_ns >= 150000000ull);
+    CHECK(r.wall_ns < 10000000000ull); /* well before the 20 s deadline */
+    CHECK_STR(octo_sandbox_outcome_name(r.outcome), "cancelled");
+    /* already readable: the command does not get to run on */
+    CHECK_OK(run(&s, &r));
+    CHECK_EQ_INT(r.outcome, OCTO_SANDBOX_CANCELLED);
+    close(p[0]);
+    close(p[1]);
 }
 
 static void test_output_cap(void)
@@ -586,6 +623,7 @@ int main(void)
     OCTO_RUN(test_oom);
     OCTO_RUN(test_pids);
     OCTO_RUN(test_timeout);
+    OCTO_RUN(test_cancel_fd);
     OCTO_RUN(test_output_cap);
     OCTO_RUN(test_seccomp_kill);
     OCTO_RUN(test_seccomp_errno);

@@ -176,13 +176,13 @@ static void test_numbers(void)
                     "provider.min_reputation: give min_reputation or min_reputation_bp, not "
                     "both"));
     CHECK_OK(
-        expect("{\"verify\":5}", OCTO_EINVAL, "provider.verify: must be an integer from 0 to 4"));
+        expect("{\"verify\":6}", OCTO_EINVAL, "provider.verify: must be an integer from 0 to 5"));
     CHECK_OK(expect("{\"verify\":\"strong\"}", OCTO_EINVAL,
-                    "provider.verify: must be 0 to 4 or one of \"none\", \"attestation\", "
-                    "\"fingerprint\", \"sampled\", \"redundant\""));
+                    "provider.verify: must be 0 to 5 or one of \"none\", \"attestation\", "
+                    "\"fingerprint\", \"sampled\", \"redundant\", \"reexec\""));
     CHECK_OK(expect("{\"verify\":[1]}", OCTO_EINVAL,
-                    "provider.verify: must be 0 to 4 or one of \"none\", \"attestation\", "
-                    "\"fingerprint\", \"sampled\", \"redundant\""));
+                    "provider.verify: must be 0 to 5 or one of \"none\", \"attestation\", "
+                    "\"fingerprint\", \"sampled\", \"redundant\", \"reexec\""));
 }
 
 static void test_bad_values(void)
@@ -283,7 +283,8 @@ static void test_unknown_and_ignored(void)
     CHECK(octo_policy_ignored_name(1u << OCTO_POLICY_IGNORED_COUNT) == NULL);
     CHECK_STR(octo_policy_verify_name(0), "none");
     CHECK_STR(octo_policy_verify_name(1), "attestation");
-    CHECK_STR(octo_policy_verify_name(OCTO_POLICY_VERIFY_MAX), "redundant");
+    CHECK_STR(octo_policy_verify_name(OCTO_POLICY_VERIFY_MAX - 1), "redundant");
+    CHECK_STR(octo_policy_verify_name(OCTO_POLICY_VERIFY_REEXEC), "reexec");
     CHECK(octo_policy_verify_name(OCTO_POLICY_VERIFY_MAX + 1) == NULL);
 }
 

@@ -143,7 +143,8 @@ static void test_assign_sealed(void)
                                      .request = "{}",
                                      .request_len = 2,
                                      .sealed = OCTO_TASKWIRE_SEALED_PRIVATE,
-                                     .max_tokens = 64};
+                                     .max_tokens = 64,
+                                     .deterministic = true};
     snprintf(a.model, sizeof(a.model), "tiny");
     struct octo_buf w;
     octo_buf_init(&w, 4096);
@@ -154,6 +155,7 @@ static void test_assign_sealed(void)
     CHECK_OK(octo_taskwire_assign_decode(body, len, &b));
     CHECK_EQ_INT(b.sealed, OCTO_TASKWIRE_SEALED_PRIVATE);
     CHECK_EQ_INT(b.max_tokens, 64);
+    CHECK(b.deterministic);
     CHECK_STR(b.request, "{}");
     octo_taskwire_assign_free(&b);
     /* an open task carries neither */
@@ -163,6 +165,7 @@ static void test_assign_sealed(void)
     body = only_body(&w, OCTO_TASKWIRE_ASSIGN, &len);
     CHECK_OK(octo_taskwire_assign_decode(body, len, &b));
     CHECK_EQ_INT(b.sealed, OCTO_TASKWIRE_OPEN);
+    CHECK(b.deterministic);
     octo_taskwire_assign_free(&b);
     /* encode refuses a class that is not sealed, and max_tokens out of range */
     a.sealed = (enum octo_taskwire_sealed)1;
