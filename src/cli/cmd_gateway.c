@@ -771,6 +771,18 @@ static void print_tasks(struct octo_cli *cli, const cJSON *o)
         const char *text = msg != NULL ? jstr(msg, "content") : jstr(ch, "text");
         if (text[0] != '\0')
             fprintf(cli->out, "%s\n", text);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "commitment");
+        if (cJSON_IsObject(c))
+            fprintf(cli->out,
+                    "commitment: %s · weights %.16s… %s · isolation %s · tokens %.0f in, %.0f "
+                    "out · %.0f ms%s\n",
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "verified"))
+                        ? "signed by the provider, countersigned by the orchestrator"
+                        : "SIGNATURES DO NOT HOLD",
+                    jstr(c, "model_sha256"), jstr(c, "quantization"), jstr(c, "isolation"),
+                    jnum(c, "prompt_tokens"), jnum(c, "completion_tokens"),
+                    jnum(c, "end_ms") - jnum(c, "start_ms"),
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "sealed")) ? " · sealed" : "");
         return;
     }
     fprintf(cli->out, "%-32s  %-9s %-10s %2s  %-14s %s\n", "task", "state", "model", "at",

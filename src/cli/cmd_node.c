@@ -316,7 +316,8 @@ static int start_roles(struct node_run *r, struct octo_identity *id)
                                          .store = r->store,
                                          .api = r->api,
                                          .clock = octo_sysclock(),
-                                         .settler = r->settler};
+                                         .settler = r->settler,
+                                         .identity = id};
         rc = octo_gateway_start(&r->gateway, &gc);
         if (rc == 0)
             rc = octo_api_add_collector(r->api, octo_node_metrics_gateway, r->gateway);

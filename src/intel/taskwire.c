@@ -330,6 +330,11 @@ int octo_taskwire_result_encode(struct octo_buf *out, const struct octo_taskwire
         OCTO_ASSERT(octo_hex_encode(res->receipt, sizeof(res->receipt), rh, sizeof(rh)) > 0);
         rc = octo_buf_appendf(out, ",\"receipt\":\"%s\"", rh);
     }
+    if (rc == 0 && res->has_commitment) {
+        char ch[2 * OCTO_COMMIT_LEN + 1];
+        OCTO_ASSERT(octo_hex_encode(res->commitment, sizeof(res->commitment), ch, sizeof(ch)) > 0);
+        rc = octo_buf_appendf(out, ",\"commitment\":\"%s\"", ch);
+    }
     if (rc == 0)
         rc = octo_buf_append_byte(out, '}');
     if (rc == 0)
@@ -359,6 +364,10 @@ int octo_taskwire_result_decode(const uint8_t *body, size_t len, struct octo_tas
     if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "receipt") != NULL) {
         rc = get_hex(o, "receipt", out->receipt, sizeof(out->receipt));
         out->has_receipt = rc == 0;
+    }
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(o, "commitment") != NULL) {
+        rc = get_hex(o, "commitment", out->commitment, sizeof(out->commitment));
+        out->has_commitment = rc == 0;
     }
     cJSON_Delete(o);
     if (rc != 0) {

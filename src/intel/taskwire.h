@@ -28,9 +28,10 @@
  *           deterministic: run the engine's bit-exact mode (a task whose answer is re-run
  *           elsewhere and compared)
  * RESULT   {"finish":"stop"|"length"|...,"prompt_tokens":N,"completion_tokens":N,
- *           "ttft_ns":N,"run_ns":N,"model_sha256":HEX64[,"receipt":HEX]}
+ *           "ttft_ns":N,"run_ns":N,"model_sha256":HEX64[,"receipt":HEX][,"commitment":HEX]}
  *           receipt: the provider's signed ledger receipt (chain/tx.h, OCTO_RECEIPT_LEN bytes)
- *           when both sides are on a chain
+ *           when both sides are on a chain; commitment: its signed execution commitment
+ *           (intel/commit.h: weights, quantization, isolation, attestation, tokens, times)
  * ERROR    {"code":CODE,"message":TEXT,"retry":BOOL}   retry: another provider may succeed
  *
  * Sealed tasks are metered without their content: prompt tokens are the TASK frame body's
@@ -46,6 +47,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "intel/commit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -145,6 +147,8 @@ struct octo_taskwire_result {
     uint8_t model_sha256[32];
     bool has_receipt;
     uint8_t receipt[OCTO_TASKWIRE_RECEIPT_LEN];
+    bool has_commitment;
+    uint8_t commitment[OCTO_COMMIT_LEN]; /* the provider's signed execution commitment */
 };
 
 OCTO_MUST_USE int octo_taskwire_result_encode(struct octo_buf *out,

@@ -104,6 +104,9 @@ struct gw_task {
     uint64_t price_in, price_out; /* the attempt's provider's prices when it was dispatched */
     bool have_receipt;
     uint8_t receipt[OCTO_RECEIPT_LEN];
+    bool have_commitment; /* checked and countersigned */
+    uint8_t commitment[OCTO_COMMIT_LEN];
+    uint8_t isolation_min; /* the policy's, which the commitment must meet */
     /* the answer */
     struct octo_buf text; /* every byte sent (or to send) to the client */
     char err_code[OCTO_TASKWIRE_CODE_MAX];
@@ -463,6 +466,70 @@ static const char *receipt_check(struct gw_task *t)
     return NULL;
 }
 
+/* Checks the execution commitment an attempt's RESULT carries (intel/commit.h): the provider's
+ * signature, by the provider the attempt ran on, for this task, over the input and output this
+ * node saw and the counts the RESULT reports; the weights' hash and quantization the provider
+ * advertised for the model; its advertised isolation, at least the policy's minimum; the
+ * SHA-256 of its advert's attestation reference (none: zero; a TEE needs one); sealed and
+ * deterministic as the task was sent. Then countersigns it with this node's key. 0, or why not. */
+static const char *commitment_check(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    const struct octo_taskwire_result *res = &t->result;
+    struct octo_commitment c;
+    struct octo_pubkey pk;
+    uint8_t h[32];
+    if (!res->has_commitment)
+        return "no execution commitment";
+    if (octo_commit_decode(res->commitment, sizeof(res->commitment), &c) != 0 || c.countersigned ||
+        octo_commit_verify(res->commitment) != 0)
+        return "commitment signature";
+    if (octo_peerid_pubkey(&t->provider_id, &pk) != 0 || memcmp(c.provider, pk.bytes, 32) != 0 ||
+        memcmp(c.task, t->id, sizeof(c.task)) != 0)
+        return "commitment names another provider or task";
+    if (t->sealed != OCTO_TASKWIRE_OPEN)
+        memcpy(h, t->task_hash, 32);
+    else
+        octo_sha256(t->body, t->body_len, h);
+    if (memcmp(c.input, h, 32) != 0)
+        return "commitment input differs from the request";
+    octo_sha256(t->text.data, t->text.len, h);
+    if (memcmp(c.output, h, 32) != 0)
+        return "commitment output differs from what was received";
+    if (c.prompt_tokens != res->prompt_tokens || c.completion_tokens != res->completion_tokens)
+        return "commitment tokens differ from the result";
+    uint8_t want_flags = (t->sealed != OCTO_TASKWIRE_OPEN ? OCTO_COMMIT_FLAG_SEALED : 0) |
+                         (t->reexec ? OCTO_COMMIT_FLAG_DETERMINISTIC : 0);
+    if (c.flags != want_flags)
+        return "commitment flags differ from the assignment";
+    const struct octo_registry *reg = octo_sched_registry(&g->sched);
+    const struct octo_registry_entry *e = octo_registry_at(reg, t->provider);
+    uint32_t mid;
+    if (e == NULL || !octo_peerid_equal(&e->provider, &t->provider_id) ||
+        octo_registry_model_lookup(reg, t->model, &mid) != 0)
+        return "the provider's advert is gone";
+    const struct octo_registry_model *m = NULL;
+    for (uint8_t k = 0; k < e->models_count && m == NULL; k++)
+        if (e->models[k].model_id == mid)
+            m = &e->models[k];
+    if (m == NULL || memcmp(m->weights_hash, c.model_sha256, 32) != 0 ||
+        strcmp(m->quant, c.quant) != 0)
+        return "commitment weights or quantization differ from the advert";
+    if (c.isolation != e->isolation || c.isolation < t->isolation_min)
+        return "commitment isolation differs from the advert or the policy";
+    uint8_t att[32] = {0};
+    if (e->attestation_len > 0)
+        octo_sha256(octo_registry_attestation(e), e->attestation_len, att);
+    if (memcmp(c.attestation, att, 32) != 0 ||
+        (c.isolation == OCTO_ISOLATION_TEE && e->attestation_len == 0))
+        return "commitment attestation differs from the advert";
+    memcpy(t->commitment, res->commitment, sizeof(t->commitment));
+    if (g->cfg.identity != NULL)
+        octo_commit_countersign(t->commitment, g->cfg.identity);
+    t->have_commitment = true;
+    return NULL;
+}
+
 /* ---- answers -------------------------------------------------------------------------- */
 
 /* Standard base64 of p[0..n) (octo_free it), or NULL. */
@@ -668,13 +735,20 @@ static int charge_stmts(struct gw_task *t, uint64_t *take)
             : octo_oai_answer(&m, (const char *)t->text.data, t->text.len, t->result.finish, &u);
     if (answer == NULL)
         return OCTO_ENOMEM;
-    if (t->have_receipt) { /* the record keeps the ledger receipt beside the answer */
+    if (t->have_receipt || t->have_commitment) { /* kept beside the answer: the ledger receipt
+                                                    and the countersigned commitment */
         cJSON *o = cJSON_Parse(answer);
-        char hex[2 * OCTO_RECEIPT_LEN + 1];
-        OCTO_IGNORE(octo_hex_encode(t->receipt, OCTO_RECEIPT_LEN, hex, sizeof(hex)));
-        char *with = o != NULL && cJSON_AddStringToObject(o, "receipt", hex) != NULL
-                         ? cJSON_PrintUnformatted(o)
-                         : NULL;
+        char hex[2 * OCTO_COMMIT_LEN + 1];
+        bool added = o != NULL;
+        if (added && t->have_receipt) {
+            OCTO_IGNORE(octo_hex_encode(t->receipt, OCTO_RECEIPT_LEN, hex, sizeof(hex)));
+            added = cJSON_AddStringToObject(o, "receipt", hex) != NULL;
+        }
+        if (added && t->have_commitment) {
+            OCTO_IGNORE(octo_hex_encode(t->commitment, OCTO_COMMIT_LEN, hex, sizeof(hex)));
+            added = cJSON_AddStringToObject(o, "commitment", hex) != NULL;
+        }
+        char *with = added ? cJSON_PrintUnformatted(o) : NULL;
         cJSON_Delete(o);
         if (with != NULL) {
             cJSON_free(answer);
@@ -1020,6 +1094,16 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
                (sealed || octo_taskwire_result_decode(body, len, &t->result) == 0)) {
         t->have_result = true;
         t->provider_ns = uv_hrtime() - t->assign_ns;
+        const char *why = commitment_check(t);
+        if (why != NULL) { /* a run nobody will vouch for is not an answer */
+            g->stats.commitments_bad++;
+            OCTO_WARN("gateway: a provider's execution commitment is refused: %s", why);
+            snprintf(t->err_msg, sizeof(t->err_msg), "the provider's commitment: %s", why);
+            t->have_result = false;
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+            detach(t);
+            return;
+        }
         /* a provider's counts are charged: never more than the request allows */
         if (t->result.completion_tokens > t->max_tokens ||
             t->result.prompt_tokens > t->prompt_cap) {
@@ -1547,6 +1631,7 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     t->reported = false;
     t->have_result = false;
     t->have_receipt = false;
+    t->have_commitment = false;
     memset(&t->result, 0, sizeof(t->result));
     const struct octo_registry_entry *e =
         octo_registry_at(octo_sched_registry(&g->sched), a->provider);
@@ -1847,6 +1932,7 @@ static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t
                                     .owner = owner,
                                     .deadline = now + (octo_tick)left_ms * OCTO_NS_PER_MS};
     memcpy(sr.id, t->id, sizeof(sr.id));
+    t->isolation_min = (uint8_t)pol->route.isolation_min;
     t->reexec = pol->route.verify == OCTO_POLICY_VERIFY_REEXEC && t->sealed == OCTO_TASKWIRE_OPEN;
     if (t->reexec && pol->route.ignore_count > 0) {
         t->rx_ignore = octo_calloc(pol->route.ignore_count, sizeof(*t->rx_ignore));
@@ -2464,6 +2550,45 @@ static void route_providers(void *ctx, struct octo_http_req *r, const struct oct
 
 static cJSON *task_object(const struct octo_taskstore_record *rec);
 
+/* The countersigned execution commitment a stored answer keeps, decoded and checked again. */
+static cJSON *commitment_object(const cJSON *answer)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(answer, "commitment");
+    uint8_t b[OCTO_COMMIT_LEN];
+    struct octo_commitment c;
+    if (!cJSON_IsString(h) || strlen(h->valuestring) != 2 * OCTO_COMMIT_LEN ||
+        octo_hex_decode(h->valuestring, 2 * OCTO_COMMIT_LEN, b, sizeof(b)) != OCTO_COMMIT_LEN ||
+        octo_commit_decode(b, sizeof(b), &c) != 0)
+        return NULL;
+    static const char *const iso[] = {"none", "process", "container", "tee"};
+    char hex[65];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "verified", octo_commit_verify(b) == 0 && c.countersigned);
+    OCTO_IGNORE(octo_hex_encode(c.provider, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "provider_key", hex);
+    OCTO_IGNORE(octo_hex_encode(c.orchestrator, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "orchestrator_key", hex);
+    OCTO_IGNORE(octo_hex_encode(c.model_sha256, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "model_sha256", hex);
+    cJSON_AddStringToObject(o, "quantization", c.quant);
+    cJSON_AddStringToObject(o, "isolation",
+                            c.isolation <= OCTO_ISOLATION_MAX ? iso[c.isolation] : "unknown");
+    OCTO_IGNORE(octo_hex_encode(c.attestation, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "attestation_sha256", hex);
+    OCTO_IGNORE(octo_hex_encode(c.input, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "input_sha256", hex);
+    OCTO_IGNORE(octo_hex_encode(c.output, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "output_sha256", hex);
+    cJSON_AddNumberToObject(o, "prompt_tokens", c.prompt_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens", c.completion_tokens);
+    cJSON_AddNumberToObject(o, "start_ms", (double)c.start_ms);
+    cJSON_AddNumberToObject(o, "end_ms", (double)c.end_ms);
+    cJSON_AddBoolToObject(o, "sealed", (c.flags & OCTO_COMMIT_FLAG_SEALED) != 0);
+    cJSON_AddBoolToObject(o, "deterministic", (c.flags & OCTO_COMMIT_FLAG_DETERMINISTIC) != 0);
+    cJSON_AddStringToObject(o, "hex", h->valuestring);
+    return o;
+}
+
 /* GET /api/v1/tasks/{id}: a task of the caller's key (another key's is 404 too), with the
  * answer once it succeeded. */
 static void route_task(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
@@ -2495,10 +2620,15 @@ static void route_task(void *ctx, struct octo_http_req *r, const struct octo_rou
     cJSON *o = task_object(&rec);
     cJSON *answer =
         rec.result_len > 0 ? cJSON_ParseWithLength((const char *)rec.result, rec.result_len) : NULL;
+    cJSON *commit = answer != NULL ? commitment_object(answer) : NULL;
     if (answer != NULL)
         cJSON_AddItemToObject(o, "result", answer);
     else
         cJSON_AddNullToObject(o, "result");
+    if (commit != NULL)
+        cJSON_AddItemToObject(o, "commitment", commit);
+    else
+        cJSON_AddNullToObject(o, "commitment");
     octo_buf_deinit(&res);
     char *body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

@@ -91,7 +91,8 @@ struct octo_gateway_config {
     struct octo_store *store;
     struct octo_api *api; /* the gateway's routes are added to it */
     const struct octo_clock *clock;
-    struct octo_settler *settler; /* escrows and settlements on the ledger, or NULL */
+    struct octo_settler *settler;         /* escrows and settlements on the ledger, or NULL */
+    const struct octo_identity *identity; /* the node's: countersigns commitments (or NULL) */
 };
 
 struct octo_gateway_stats {
@@ -99,10 +100,11 @@ struct octo_gateway_stats {
     uint64_t dispatched, attempts_failed, attempts_refused, diverged, tokens_in, tokens_out,
         charged;
     uint64_t adverts_accepted, adverts_refused, adverts_expired, frames_bad, recovered;
-    uint64_t usage_clamped; /* results whose token counts exceeded what the request allows */
-    uint64_t reconciled;    /* receipts sent to the settlement again after a restart */
-    uint64_t receipts_bad;  /* results refused for their receipt */
-    uint64_t sealed;        /* sealed tasks accepted (POST /api/v1/sealed) */
+    uint64_t usage_clamped;   /* results whose token counts exceeded what the request allows */
+    uint64_t reconciled;      /* receipts sent to the settlement again after a restart */
+    uint64_t receipts_bad;    /* results refused for their receipt */
+    uint64_t commitments_bad; /* results refused for their execution commitment */
+    uint64_t sealed;          /* sealed tasks accepted (POST /api/v1/sealed) */
     uint64_t reexec_verified, reexec_refuted, reexec_inconclusive, reexec_failed_runs;
     uint32_t in_flight;
 };

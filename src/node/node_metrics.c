@@ -157,6 +157,9 @@ void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m)
                         "sealed (PRIVATE, CONFIDENTIAL) tasks accepted", s->sealed);
     octo_metrics_single(m, "octo_gateway_receipts_bad", OCTO_METRIC_COUNTER,
                         "provider results refused for their receipt", s->receipts_bad);
+    octo_metrics_single(m, "octo_gateway_commitments_bad", OCTO_METRIC_COUNTER,
+                        "provider results refused for their execution commitment",
+                        s->commitments_bad);
     octo_metrics_single(m, "octo_gateway_frames_bad", OCTO_METRIC_COUNTER,
                         "malformed frames from providers", s->frames_bad);
     octo_metrics_single(m, "octo_gateway_receipts_reconciled", OCTO_METRIC_COUNTER,

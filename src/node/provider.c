@@ -508,6 +508,36 @@ static int make_receipt(struct prov_job *j, const uint8_t input[32], const uint8
     return 0;
 }
 
+/* The run's execution commitment (intel/commit.h), signed with the node's key, into res:
+ * what ran (the weights' SHA-256 as the runner hashed them, the quantization), how isolated
+ * (a process sandbox; no attestation), the tokens and the times, over the same input and
+ * output hashes as the receipt. */
+static void make_commitment(struct prov_job *j, const uint8_t in[32], const uint8_t out[32],
+                            const uint8_t model[32], struct octo_taskwire_result *res)
+{
+    struct octo_provider *p = j->p;
+    struct octo_commitment c;
+    memset(&c, 0, sizeof(c));
+    c.flags = (j->seal != NULL ? OCTO_COMMIT_FLAG_SEALED : 0) |
+              (j->assign.deterministic ? OCTO_COMMIT_FLAG_DETERMINISTIC : 0);
+    memcpy(c.task, j->assign.task, sizeof(c.task));
+    memcpy(c.input, in, 32);
+    memcpy(c.output, out, 32);
+    memcpy(c.model_sha256, model, 32);
+    bool noop = p->cfg.noop_agent && strcmp(j->assign.model, OCTO_PROVIDER_NOOP_MODEL) == 0;
+    const char *q = noop ? "none" : p->quant;
+    size_t ql = strlen(q);
+    if (ql >= sizeof(c.quant))
+        return; /* a quantization name the commitment cannot carry: none is sent */
+    memcpy(c.quant, q, ql + 1);
+    c.prompt_tokens = res->prompt_tokens;
+    c.completion_tokens = res->completion_tokens;
+    c.isolation = OCTO_ISOLATION_PROCESS;
+    c.start_ms = j->start_ms;
+    c.end_ms = j->end_ms >= j->start_ms ? j->end_ms : j->start_ms;
+    res->has_commitment = octo_commit_sign(&c, p->cfg.identity, res->commitment) == 0;
+}
+
 /* The run's last frame: RESULT, or ERROR (retry when the fault is this node's, not the
  * request's). */
 static void job_finish_frame(struct prov_job *j, uint64_t run_ns)
@@ -527,6 +557,7 @@ static void job_finish_frame(struct prov_job *j, uint64_t run_ns)
         octo_sha256_final(&j->out_hash, out);
         res.has_receipt =
             make_receipt(j, in, out, r->prompt_tokens, r->completion_tokens, res.receipt) == 0;
+        make_commitment(j, in, out, r->model_sha256, &res);
         OCTO_IGNORE(octo_taskwire_result_encode(&j->out, &res));
     } else {
         bool request_fault = strcmp(r->error, "invalid_request") == 0 ||
@@ -752,6 +783,7 @@ static void seal_finish_frame(struct prov_job *j, uint64_t run_ns)
         memcpy(res.model_sha256, p->weights_hash, 32);
         res.has_receipt = make_receipt(j, s->task_hash, s->result_hash, res.prompt_tokens,
                                        res.completion_tokens, res.receipt) == 0;
+        make_commitment(j, s->task_hash, s->result_hash, p->weights_hash, &res);
         OCTO_IGNORE(octo_taskwire_result_encode(&j->out, &res));
         p->stats.tasks_succeeded++;
         p->stats.tasks_sealed++;

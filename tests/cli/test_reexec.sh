@@ -7,7 +7,9 @@
 # and the cheat's receipt goes to the ledger as SLASH_FAILED: its stake drops by the slash
 # rate and the escrow goes back to the payer; an honest answer whose only re-run is the cheat's
 # is inconclusive (502, nobody slashed); a sealed task cannot ask for reexec (400); a streamed
-# reexec answer is held until verified and then arrives whole.
+# reexec answer is held until verified and then arrives whole. Execution commitments: a verified
+# task's names the advertised weights and is countersigned; a run on weights the advert does not
+# name (swapped on disk) is refused and the task fails over.
 # Prints one line per check and "N passed, N failed".
 set -u
 OCTO=$1
@@ -75,6 +77,22 @@ s1=$(spent)
 [ "$code" = 200 ] && grep -qi "^x-octo-route: provider=$H1;.*reexec=verified; reruns=1" "$T/h" &&
     [ "$s1" -gt "$s0" ] && ok "an honest answer re-run on another honest provider is verified and charged" ||
     bad "verified: $code $(cat "$T/h" "$T/b")"
+# its execution commitment: signed by H1, countersigned by the orchestrator, naming the weights
+# H1 advertises, the process isolation, the deterministic mode and the tokens charged
+TID=$(sed -n 's/^x-octo-task: \([0-9a-f]*\).*/\1/ip' "$T/h" | tr -d '\r')
+curl -s -H "Authorization: Bearer $KEY" "$GW/api/v1/tasks/$TID" >"$T/task.json"
+$PY - "$T/task.json" "$T/prov.json" "$H1" <<'PY' && ok "the commitment is verified and names the advertised weights" || bad "commitment: $(cat "$T/task.json")"
+import json, sys
+t = json.load(open(sys.argv[1]))
+p = {x["id"]: x for x in json.load(open(sys.argv[2]))["providers"]}
+c = t["commitment"]
+u = t["result"]["usage"]
+assert c["verified"] and c["isolation"] == "process" and c["deterministic"] and not c["sealed"], c
+assert c["model_sha256"] == p[sys.argv[3]]["models"][0]["weights_sha256"], c
+assert c["quantization"] == p[sys.argv[3]]["models"][0]["quantization"], c
+assert (c["prompt_tokens"], c["completion_tokens"]) == (u["prompt_tokens"], u["completion_tokens"]), (c, u)
+assert c["end_ms"] >= c["start_ms"] and c["attestation_sha256"] == "0" * 64, c
+PY
 
 code=$(chat "{\"verify\":\"reexec\",\"order\":[\"$H2\"],\"ignore\":[\"$C3\"]}" stream)
 [ "$code" = 200 ] && grep -qi "^x-octo-route: .*reexec=verified" "$T/h" && grep -q '"role":"assistant","content":"' "$T/b" &&
@@ -105,6 +123,16 @@ s1=$(spent)
 code=$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $KEY" "$GW/api/v1/sealed" \
     -d '{"model":"tiny","privacy":"private","hello":"AAAA","provider":{"verify":"reexec"}}')
 [ "$code" = 400 ] && ok "a sealed task cannot ask for reexec" || bad "sealed reexec: $code $(cat "$T/b")"
+
+# The cheat's weights change on disk under its running node: its runs now commit to weights it
+# did not advertise, the gateway refuses them and the task fails over to another provider.
+"$OCTO" model gen-test --out "$T/other.gguf" --seed 9 >/dev/null && cp "$T/other.gguf" "$T/cheat/tiny.gguf"
+bad0=$(metric octo_gateway_commitments_bad_total)
+code=$(chat "{\"order\":[\"$C3\"]}")
+bad1=$(metric octo_gateway_commitments_bad_total)
+[ "$code" = 200 ] && ! grep -qi "^x-octo-route: provider=$C3" "$T/h" && grep -qi "^x-octo-route: .*attempts=2" "$T/h" &&
+    [ "$bad1" = $((bad0 + 1)) ] && ok "a commitment to weights the advert does not name is refused; the task fails over" ||
+    bad "commitment refused: $code bad $bad0 -> $bad1 $(cat "$T/h" "$T/b")"
 
 # from the shell client: the answer comes from the EU provider (honest); whichever provider
 # re-runs it, the honest majority verifies it
