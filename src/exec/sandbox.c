@@ -1195,8 +1195,8 @@ static void supervise_loop(struct supervise *s, uint64_t deadline)
                 on_report(s);
             else if (fds[i] == &s->in_fd)
                 on_stdin(s);
-            else if (fds[i] == &s->spec_cancel_fd)
-                kill_all(s, OCTO_SANDBOX_CANCELLED);
+            else if (fds[i] == &s->spec_cancel_fd && !s->reaped)
+                kill_all(s, OCTO_SANDBOX_CANCELLED); /* not a run that just ended */
             else
                 reap(s, false);
         }

@@ -831,7 +831,7 @@ static void candidate_fill(struct octo_sched *s, const struct octo_sched_task *x
     c->quantization = rc->model->quant;
     c->retains_data = e->isolation != OCTO_ISOLATION_TEE;
     c->collects_data = e->isolation != OCTO_ISOLATION_TEE;
-    c->owner = x->has_owner && octo_peerid_equal(&x->owner, &e->provider);
+    c->owner = x != NULL && x->has_owner && octo_peerid_equal(&x->owner, &e->provider);
     c->supports_params = true;
     const struct octo_sched_hot *hot = &s->hot[rc->index];
     c->reputation_bp = hot->reputation_bp;
@@ -979,6 +979,43 @@ static int route(struct octo_sched *s, struct octo_sched_task *x, bool ignore_co
         }
     }
     return octo_route_stream_finish(&st, &s->rng, res);
+}
+
+int octo_sched_pick(struct octo_sched *s, const char *model, const struct octo_route_policy *pol,
+                    enum octo_route_strategy strategy, const struct octo_peerid *exclude,
+                    size_t n_exclude, const char *quant, octo_tick now, uint32_t *slot,
+                    struct octo_peerid *id)
+{
+    uint32_t mid;
+    struct octo_registry_iter it;
+    struct octo_registry_candidate rc;
+    struct octo_route_stream st;
+    if (octo_registry_model_lookup(&s->reg, model, &mid) != 0 ||
+        octo_registry_iter_model(&it, &s->reg, mid) != 0)
+        return OCTO_ENOTFOUND;
+    int err = octo_route_stream_begin(&st, pol, strategy, false);
+    if (err != 0)
+        return err;
+    size_t n = 0;
+    while (n < s->cand_cap && octo_registry_iter_next(&it, &rc)) {
+        bool skip = strcmp(rc.model->quant, quant) != 0;
+        for (size_t k = 0; k < n_exclude && !skip; k++)
+            skip = octo_peerid_equal(&exclude[k], &rc.entry->provider);
+        if (skip)
+            continue;
+        struct octo_route_candidate c;
+        candidate_fill(s, NULL, &rc, false, now, &c);
+        s->cand_slots[n] = rc.index;
+        if (!octo_route_stream_offer(&st, &c, n++))
+            break;
+    }
+    struct octo_route_result res;
+    err = octo_route_stream_finish(&st, &s->rng, &res);
+    if (err != 0)
+        return err;
+    *slot = s->cand_slots[res.chosen];
+    *id = octo_registry_at(&s->reg, *slot)->provider;
+    return 0;
 }
 
 static void dispatch(struct octo_sched *s, uint32_t t, uint32_t slot,

@@ -121,9 +121,13 @@ struct gw_task {
     uint8_t task_hash[32];
     /* verify "reexec" (see its section): the answer is held until a re-run agrees */
     bool reexec;
-    struct octo_peerid *rx_ignore; /* the policy's ignore list (owned) */
-    size_t rx_ignore_n;
-    struct gw_attempt *rx_cur; /* the re-run in flight */
+    struct octo_policy *rx_pol; /* the policy the re-runs are routed by (owned; no `order`) */
+    bool rx_pending;            /* succeeded: answer and charge wait for the verdict */
+    uint64_t rx_charge;         /* what the scheduler charged, taken once verified */
+    uint64_t rx_deadline_ms, rx_run_deadline_ms;
+    uint8_t rx_task[OCTO_SCHED_ID_LEN]; /* the re-runs' task id: fresh, so they look like any */
+    char rx_quant[OCTO_ADVERT_QUANT_MAX + 1]; /* the answer's quantization: re-runs use it too */
+    struct gw_attempt *rx_cur;                /* the re-run in flight */
     bool rx_dialing, rx_disagreed;
     uint64_t rx_seq; /* re-runs started: matches a dial's callback to its run */
     uint32_t rx_provider;
@@ -131,7 +135,7 @@ struct gw_task {
     struct octo_peerid rx_tried[OCTO_GATEWAY_REEXEC_TRIES + 1]; /* the attempt's, then re-runs */
     size_t rx_tried_n;
     uint8_t rx_answer[32], rx_other[32]; /* SHA-256 of the held text, of a disagreeing run's */
-    uint32_t rx_other_completion;
+    uint32_t rx_other_prompt, rx_other_completion;
     uint8_t rx_runs, rx_agree, rx_verdict; /* enum gw_verdict */
 };
 
@@ -257,13 +261,10 @@ static void task_remove(struct octo_gateway *g, struct gw_task *t)
     g->stats.in_flight--;
 }
 
+static void reexec_detach(struct gw_task *t);
+
 static void detach(struct gw_task *t)
 {
-    if (t->rx_cur != NULL) { /* a verification re-run too */
-        t->rx_cur->t = NULL;
-        octo_net_stream_reset(t->rx_cur->s);
-        t->rx_cur = NULL;
-    }
     if (t->cur == NULL)
         return;
     t->cur->t = NULL;
@@ -275,8 +276,11 @@ static void task_free(struct gw_task *t)
 {
     task_remove(t->g, t);
     detach(t);
+    reexec_detach(t);
+    if (t->rx_pending)
+        t->g->stats.verifying--;
     octo_free(t->body);
-    octo_free(t->rx_ignore);
+    octo_free(t->rx_pol);
     octo_buf_deinit(&t->text);
     octo_wipe(&t->key, sizeof(t->key));
     octo_free(t);
@@ -285,7 +289,7 @@ static void task_free(struct gw_task *t)
 /* Frees t when nothing refers to it any more. */
 static void task_maybe_free(struct gw_task *t)
 {
-    if (t->done && t->req == NULL && !t->charge_pending)
+    if (t->done && t->req == NULL && !t->charge_pending && !t->rx_pending)
         task_free(t);
 }
 
@@ -885,44 +889,40 @@ static void charge(struct gw_task *t, uint64_t amount)
     uv_timer_start(&g->charge_timer, on_charge_timer, 0, 0);
 }
 
+/* A task whose answer stands: it goes out, and the task's commit is queued. */
+static void succeed(struct gw_task *t, uint64_t amount)
+{
+    struct octo_gateway *g = t->g;
+    g->stats.succeeded++;
+    g->stats.tokens_in += t->result.prompt_tokens;
+    g->stats.tokens_out += t->result.completion_tokens;
+    if (t->req != NULL)
+        answer_success(t);
+    charge(t, amount); /* then its receipt: after_record */
+}
+
+static void reexec_begin(struct gw_task *t, uint64_t amount);
+
 static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
 {
     struct gw_task *t = task_find(g, a->task);
     if (t == NULL)
         return;
     t->done = true;
-    bool refuted = t->rx_verdict == GW_REFUTED && t->have_receipt;
-    if (t->escrowed && refuted &&
-        octo_settler_slash(g->cfg.settler, t->receipt, t->escrow_expires_ms) == 0) {
-        char pid[OCTO_PEERID_TEXT_MAX] = "";
-        OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
-        OCTO_WARN("gateway: %s's answer failed re-execution: its receipt goes to the ledger as "
-                  "SLASH_FAILED",
-                  pid);
-    } else if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
+    if (t->escrowed && !(a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged)) {
         /* nothing to settle: the escrow goes back to the payer once it expires */
         uint8_t task[32];
         task32(t->id, task);
         octo_settler_failed(g->cfg.settler, task, t->escrow_expires_ms);
     }
     detach(t); /* a late attempt still open: stop it */
+    if (a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged && t->reexec) {
+        /* held: answered and charged once another provider's run agrees (reexec_end) */
+        reexec_begin(t, a->charge ? a->amount : 0);
+        return;
+    }
     if (a->state == OCTO_FAILOVER_SUCCEEDED && !t->diverged) {
-        g->stats.succeeded++;
-        g->stats.tokens_in += t->result.prompt_tokens;
-        g->stats.tokens_out += t->result.completion_tokens;
-        if (t->req != NULL)
-            answer_success(t);
-        charge(t, a->charge ? a->amount : 0); /* then its receipt: after_record */
-    } else if (t->rx_verdict == GW_REFUTED || t->rx_verdict == GW_INCONCLUSIVE) {
-        g->stats.failed++;
-        bool ref = t->rx_verdict == GW_REFUTED;
-        record_update(t, OCTO_TASKSTORE_FAILED, ref ? "reexec_refuted" : "reexec_inconclusive");
-        answer_error(t, 502, "server_error",
-                     ref ? "verification_failed" : "verification_inconclusive",
-                     ref ? "the answer failed re-execution: two other providers produced other "
-                           "bits; its provider is reported for slashing and nothing is charged"
-                         : "the answer could not be verified by re-execution (no agreement, or "
-                           "no other provider to run it); nothing is charged");
+        succeed(t, a->charge ? a->amount : 0);
     } else if (t->seal_lost) {
         g->stats.failed++;
         record_update(t, OCTO_TASKSTORE_FAILED, "sealed_lost");
@@ -968,7 +968,6 @@ static void on_done(struct octo_gateway *g, const struct octo_sched_action *a)
 
 /* ---- task streams --------------------------------------------------------------------- */
 
-static void reexec_begin(struct gw_task *t);
 static void reexec_frame(struct gw_attempt *at, uint8_t kind, const uint8_t *body, size_t len);
 static void reexec_next(struct gw_task *t);
 
@@ -1131,10 +1130,6 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
             detach(t);
             return;
         }
-        if (t->reexec) { /* held until another provider's run agrees (reexec_end reports) */
-            reexec_begin(t);
-            return;
-        }
         report(t, OCTO_HEALTH_SUCCESS);
     } else if (kind == OCTO_TASKWIRE_ERROR && !t->have_result) {
         struct octo_taskwire_error e;
@@ -1227,14 +1222,14 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
         return; /* on_close reports it */
     octo_tick now = now_tick(t->g);
     struct octo_taskwire_assign a = {
-        .attempt = at->reexec ? 0 : t->attempt,
+        .attempt = at->reexec ? 1 : t->attempt,
         .deterministic = t->reexec,
         .kind = t->kind == OCTO_OAI_COMPLETION ? OCTO_TASKWIRE_COMPLETION : OCTO_TASKWIRE_CHAT,
         .deadline_ms =
             now_ms(t->g) + (t->deadline > now ? (t->deadline - now) / OCTO_NS_PER_MS : 0),
         .request = (const char *)t->body,
         .request_len = t->body_len};
-    memcpy(a.task, t->id, sizeof(a.task));
+    memcpy(a.task, at->reexec ? t->rx_task : t->id, sizeof(a.task));
     snprintf(a.model, sizeof(a.model), "%s", t->model);
     if (t->sealed != OCTO_TASKWIRE_OPEN) { /* the request is the client's HELLO, after this */
         a.sealed = (enum octo_taskwire_sealed)t->sealed;
@@ -1243,7 +1238,8 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
         a.request_len = 2;
     }
     at->half_close = t->sealed == OCTO_TASKWIRE_OPEN;
-    if (t->escrowed && !at->reexec) { /* a re-run is not paid: no requester, no receipt */
+    if (t->escrowed) { /* a re-run carries one too, so it looks like any task (its receipt,
+                          for a task id nobody escrowed, pays nothing) */
         a.has_requester = true;
         memcpy(a.requester, octo_settler_payer(t->g->cfg.settler), 32);
     }
@@ -1255,6 +1251,7 @@ static void task_on_open(struct octo_net_stream *s, int status, void *ctx)
          octo_taskwire_frame(&at->assign, OCTO_TASKWIRE_SEALED, t->hello, sizeof(t->hello)) != 0)) {
         if (at->reexec) {
             reexec_frame(at, 0, NULL, 0);
+            drive(t->g);
             return;
         }
         /* this node's fault, not the provider's: the task fails as a bad request */
@@ -1287,10 +1284,11 @@ static void task_on_close(struct octo_net_stream *s, int status, void *ctx)
         return;
     if (rerun) { /* closed before its RESULT: the next provider is asked */
         t->rx_cur = NULL;
+        if (t->g->stopped)
+            return;
         t->g->stats.reexec_failed_runs++;
         reexec_next(t);
-        if (!t->g->stopped)
-            drive(t->g);
+        drive(t->g);
         return;
     }
     t->cur = NULL;
@@ -1399,52 +1397,25 @@ static void open_attempt(struct gw_task *t)
 
 /* ---- verify "reexec" ------------------------------------------------------------------- */
 
-/* A task whose policy asks verify "reexec" runs with the engine's deterministic mode; once its
- * attempt's RESULT (and receipt) is in, the answer is held and the same request is run again,
- * unpaid (no requester: no receipt), on another provider of the model that the policy does not
- * ignore. The same text (SHA-256) and completion count: verified, the task succeeds. Another:
- * a third provider breaks the tie. It agrees with the first: the first re-run was wrong, the
- * task succeeds. It agrees with the re-run: the answer failed re-execution, the task fails and
- * its provider's receipt goes to the ledger as SLASH_FAILED (the escrow is refunded, the
- * provider slashed). All three differ, or no provider is left to ask: inconclusive, the task
- * fails and its escrow is refunded, nobody is slashed (two runs cannot say which one lied).
- * A re-run that fails or does not answer is replaced by the next provider, up to
- * OCTO_GATEWAY_REEXEC_TRIES runs in all. */
+/* A task whose policy asks verify "reexec" runs with the engine's deterministic mode. When the
+ * scheduler says it succeeded (its RESULT, receipt and commitment hold), the answer and the
+ * charge are held (rx_pending) and the same request runs again on another provider of the
+ * model at the same quantization, routed by the task's policy (its `order` aside) among those
+ * not tried, under a fresh task id so that it looks like any task. The same text (SHA-256) and
+ * token counts: verified, the held answer goes out and is charged. Another: a third provider
+ * breaks the tie. It agrees with the answer: verified. It agrees with the re-run: refuted; the
+ * task fails and its provider's receipt goes to the ledger as SLASH_FAILED (the escrow is
+ * refunded, the provider slashed). Three answers, or nobody left to ask, or no verdict by
+ * OCTO_GATEWAY_REEXEC_MS: inconclusive, the task fails, its escrow is refunded, nobody is
+ * slashed (two runs cannot show which one lied). A re-run that fails, or does not answer
+ * within OCTO_GATEWAY_REEXEC_RUN_MS, is replaced by the next provider, up to
+ * OCTO_GATEWAY_REEXEC_TRIES re-runs. Re-runs are not paid. */
 
-static bool reexec_tried(const struct gw_task *t, const struct octo_peerid *id)
-{
-    for (size_t i = 0; i < t->rx_tried_n; i++)
-        if (octo_peerid_equal(&t->rx_tried[i], id))
-            return true;
-    for (size_t i = 0; i < t->rx_ignore_n; i++)
-        if (octo_peerid_equal(&t->rx_ignore[i], id))
-            return true;
-    return false;
-}
-
-/* The next provider of the task's model to re-run it on: 0, or OCTO_ENOTFOUND. */
-static int reexec_pick(struct gw_task *t, uint32_t *index, struct octo_peerid *id)
-{
-    const struct octo_registry *reg = octo_sched_registry(&t->g->sched);
-    uint32_t mid;
-    struct octo_registry_iter it;
-    struct octo_registry_candidate c;
-    if (octo_registry_model_lookup(reg, t->model, &mid) != 0 ||
-        octo_registry_iter_model(&it, reg, mid) != 0)
-        return OCTO_ENOTFOUND;
-    while (octo_registry_iter_next(&it, &c)) {
-        if (c.entry->endpoints_count == 0 || reexec_tried(t, &c.entry->provider))
-            continue;
-        *index = c.index;
-        *id = c.entry->provider;
-        return 0;
-    }
-    return OCTO_ENOTFOUND;
-}
-
-/* Stops the re-run in flight. */
+/* Stops the re-run in flight; a dial on its way is disowned (rx_seq moves on). */
 static void reexec_detach(struct gw_task *t)
 {
+    t->rx_seq++;
+    t->rx_dialing = false;
     if (t->rx_cur == NULL)
         return;
     t->rx_cur->t = NULL;
@@ -1452,32 +1423,55 @@ static void reexec_detach(struct gw_task *t)
     t->rx_cur = NULL;
 }
 
-/* The verdict: the held answer goes out (report SUCCESS), or the task fails. */
+/* The verdict: the held answer goes out, or the task fails (nothing charged). */
 static void reexec_end(struct gw_task *t, enum gw_verdict v)
 {
     struct octo_gateway *g = t->g;
     reexec_detach(t);
     t->rx_verdict = (uint8_t)v;
+    t->rx_pending = false;
+    g->stats.verifying--;
     if (v == GW_VERIFIED) {
         g->stats.reexec_verified++;
-        report(t, OCTO_HEALTH_SUCCESS);
+        succeed(t, t->rx_charge);
         return;
     }
-    if (v ==
-        GW_REFUTED) { /* its provider's fault; and the task ends: the slash closes the escrow */
+    bool refuted = v == GW_REFUTED;
+    g->stats.failed++;
+    if (refuted)
         g->stats.reexec_refuted++;
-        report(t, OCTO_HEALTH_PROVIDER_ERROR);
-        OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
-        return;
+    else
+        g->stats.reexec_inconclusive++;
+    record_update(t, OCTO_TASKSTORE_FAILED, refuted ? "reexec_refuted" : "reexec_inconclusive");
+    if (t->escrowed && refuted && t->have_receipt) {
+        char pid[OCTO_PEERID_TEXT_MAX] = "";
+        OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
+        OCTO_WARN("gateway: %s's answer failed re-execution: its receipt goes to the ledger as "
+                  "SLASH_FAILED",
+                  pid);
+        /* its escrow is refunded by the slash, or (a full list) refunded instead */
+        OCTO_IGNORE(octo_settler_slash(g->cfg.settler, t->receipt, t->escrow_expires_ms));
+    } else if (t->escrowed) {
+        uint8_t task[32];
+        task32(t->id, task);
+        octo_settler_failed(g->cfg.settler, task, t->escrow_expires_ms);
     }
-    g->stats.reexec_inconclusive++;
-    report(t, OCTO_HEALTH_CALLER_ERROR); /* ends the task; nobody's fault can be shown */
+    answer_error(t, 502, "server_error",
+                 refuted ? "verification_failed" : "verification_inconclusive",
+                 refuted ? "the answer failed re-execution: two other providers produced other "
+                           "bits; its provider is reported for slashing and nothing is charged"
+                         : "the answer could not be verified by re-execution (no agreement, or "
+                           "no other provider to run it); nothing is charged");
+    task_maybe_free(t);
 }
 
 /* One re-run's answer against the held one. */
-static void reexec_vote(struct gw_task *t, const uint8_t hash[32], uint32_t completion)
+static void reexec_vote(struct gw_task *t, const uint8_t hash[32],
+                        const struct octo_taskwire_result *res)
 {
-    bool same = memcmp(hash, t->rx_answer, 32) == 0 && completion == t->result.completion_tokens;
+    bool same = memcmp(hash, t->rx_answer, 32) == 0 &&
+                res->prompt_tokens == t->result.prompt_tokens &&
+                res->completion_tokens == t->result.completion_tokens;
     t->rx_runs++;
     if (same) {
         t->rx_agree++;
@@ -1487,11 +1481,14 @@ static void reexec_vote(struct gw_task *t, const uint8_t hash[32], uint32_t comp
     if (!t->rx_disagreed) { /* the first disagreement: a third provider breaks the tie */
         t->rx_disagreed = true;
         memcpy(t->rx_other, hash, 32);
-        t->rx_other_completion = completion;
+        t->rx_other_prompt = res->prompt_tokens;
+        t->rx_other_completion = res->completion_tokens;
         reexec_next(t);
         return;
     }
-    bool with_other = memcmp(hash, t->rx_other, 32) == 0 && completion == t->rx_other_completion;
+    bool with_other = memcmp(hash, t->rx_other, 32) == 0 &&
+                      res->prompt_tokens == t->rx_other_prompt &&
+                      res->completion_tokens == t->rx_other_completion;
     reexec_end(t, with_other ? GW_REFUTED : GW_INCONCLUSIVE);
 }
 
@@ -1510,7 +1507,7 @@ static void reexec_frame(struct gw_attempt *at, uint8_t kind, const uint8_t *bod
         octo_sha256_final(&at->rx_hash, hash);
         t->rx_cur = NULL;
         at->t = NULL; /* its stream closes by itself */
-        reexec_vote(t, hash, res.completion_tokens);
+        reexec_vote(t, hash, &res);
         return;
     }
     /* ERROR or a broken stream: this provider cannot vote; the next one is asked */
@@ -1528,7 +1525,7 @@ static void on_reexec_dialed(struct octo_net *n, int status, const struct octo_p
     (void)peer;
     struct gw_dial *d = ctx;
     struct gw_task *t = d->g->stopped ? NULL : task_find(d->g, d->id);
-    if (t != NULL && t->rx_seq == d->dispatch && t->rx_dialing && !t->done) {
+    if (t != NULL && t->rx_pending && t->rx_dialing && t->rx_seq == d->dispatch) {
         t->rx_dialing = false;
         if (status == 0) {
             reexec_open(t);
@@ -1581,29 +1578,68 @@ static void reexec_open(struct gw_task *t)
     reexec_next(t);
 }
 
-/* Asks the next provider, or ends: no re-run possible. */
+/* Asks the next provider, or ends: nobody left to ask. */
 static void reexec_next(struct gw_task *t)
 {
-    if (t->rx_tried_n == OCTO_GATEWAY_REEXEC_TRIES + 1 ||
-        reexec_pick(t, &t->rx_provider, &t->rx_id) != 0) {
+    struct octo_gateway *g = t->g;
+    if (t->rx_tried_n == OCTO_GATEWAY_REEXEC_TRIES + 1 || g->stopped ||
+        octo_sched_pick(&g->sched, t->model, &t->rx_pol->route, OCTO_ROUTE_COST, t->rx_tried,
+                        t->rx_tried_n, t->rx_quant, now_tick(g), &t->rx_provider, &t->rx_id) != 0) {
         reexec_end(t, GW_INCONCLUSIVE);
         return;
     }
     t->rx_tried[t->rx_tried_n++] = t->rx_id;
     t->rx_seq++;
+    uint64_t now = now_ms(g);
+    t->rx_run_deadline_ms = now + OCTO_GATEWAY_REEXEC_RUN_MS < t->rx_deadline_ms
+                                ? now + OCTO_GATEWAY_REEXEC_RUN_MS
+                                : t->rx_deadline_ms;
     reexec_open(t);
 }
 
-/* The attempt's result is in and its receipt holds: hold the answer and start the re-run. */
-static void reexec_begin(struct gw_task *t)
+/* The task succeeded: hold its answer and start the first re-run. */
+static void reexec_begin(struct gw_task *t, uint64_t amount)
 {
+    struct octo_gateway *g = t->g;
+    const struct octo_registry *reg = octo_sched_registry(&g->sched);
+    const struct octo_registry_entry *e = octo_registry_at(reg, t->provider);
+    uint32_t mid;
+    t->rx_quant[0] = '\0';
+    if (e != NULL && octo_registry_model_lookup(reg, t->model, &mid) == 0)
+        for (uint8_t k = 0; k < e->models_count; k++)
+            if (e->models[k].model_id == mid)
+                snprintf(t->rx_quant, sizeof(t->rx_quant), "%s", e->models[k].quant);
     octo_sha256(t->text.data, t->text.len, t->rx_answer);
+    octo_random_bytes(t->rx_task, sizeof(t->rx_task));
+    t->rx_charge = amount;
+    t->rx_pending = true;
+    g->stats.verifying++;
     t->rx_tried_n = 0;
     t->rx_tried[t->rx_tried_n++] = t->provider_id;
     t->rx_runs = t->rx_agree = 0;
     t->rx_disagreed = false;
     t->rx_verdict = GW_UNVERIFIED;
+    t->rx_deadline_ms = now_ms(g) + OCTO_GATEWAY_REEXEC_MS;
     reexec_next(t);
+}
+
+/* Re-runs past their time are replaced; verdicts past theirs are inconclusive. */
+static void reexec_tick(struct octo_gateway *g, uint64_t now)
+{
+    for (uint32_t i = 0; i < GW_TABLE_SLOTS; i++) {
+        struct gw_task *t = g->table[i];
+        if (t == NULL || !t->rx_pending || now < t->rx_run_deadline_ms)
+            continue;
+        if (now >= t->rx_deadline_ms) {
+            reexec_end(t, GW_INCONCLUSIVE); /* may free t: its slot holds another task now */
+            i--;
+            continue;
+        }
+        g->stats.reexec_failed_runs++;
+        reexec_detach(t);
+        reexec_next(t);
+    }
+    drive(g);
 }
 
 static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *a)
@@ -1896,7 +1932,7 @@ static int parse_policy(struct octo_gateway *g, struct octo_http_req *r, const c
 static void task_discard(struct gw_task *t)
 {
     octo_free(t->body);
-    octo_free(t->rx_ignore);
+    octo_free(t->rx_pol);
     octo_buf_deinit(&t->text);
     octo_wipe(&t->key, sizeof(t->key));
     octo_free(t);
@@ -1934,12 +1970,13 @@ static int task_start(struct gw_task *t, const struct octo_policy *pol, uint64_t
     memcpy(sr.id, t->id, sizeof(sr.id));
     t->isolation_min = (uint8_t)pol->route.isolation_min;
     t->reexec = pol->route.verify == OCTO_POLICY_VERIFY_REEXEC && t->sealed == OCTO_TASKWIRE_OPEN;
-    if (t->reexec && pol->route.ignore_count > 0) {
-        t->rx_ignore = octo_calloc(pol->route.ignore_count, sizeof(*t->rx_ignore));
-        if (t->rx_ignore == NULL)
+    if (t->reexec) { /* re-runs go where the policy allows, in no preferred order */
+        t->rx_pol = octo_malloc(sizeof(*t->rx_pol));
+        if (t->rx_pol == NULL)
             return OCTO_ENOMEM;
-        memcpy(t->rx_ignore, pol->route.ignore, pol->route.ignore_count * sizeof(*t->rx_ignore));
-        t->rx_ignore_n = pol->route.ignore_count;
+        *t->rx_pol = *pol;
+        t->rx_pol->route.order_count = 0;
+        t->rx_pol->route.allow_fallbacks = true;
     }
     int rc = left_ms == 0 ? OCTO_ETIMEDOUT : octo_sched_submit(&g->sched, &sr, now, NULL);
     if (rc != 0)
@@ -2769,6 +2806,8 @@ static void on_tick(uv_timer_t *h)
         if (n > 0)
             g->stats.adverts_expired += (uint64_t)n;
     }
+    if (g->stats.verifying > 0)
+        reexec_tick(g, now);
     if (g->recover_pending && g->stats.in_flight < OCTO_GATEWAY_TASKS_MAX / 2) {
         if (recover(g) != 0)
             g->recover_pending = true;
@@ -2864,6 +2903,9 @@ void octo_gateway_stop(struct octo_gateway *g)
 {
     if (g == NULL || g->stopped)
         return;
+    for (uint32_t i = 0; i < GW_TABLE_SLOTS; i++)
+        if (g->table[i] != NULL && g->table[i]->rx_pending)
+            reexec_detach(g->table[i]); /* not verified: its record stays RUNNING */
     for (uint32_t i = 0; i < GW_TABLE_SLOTS;) {
         struct gw_task *t = g->table[i];
         if (t != NULL && t->req != NULL) { /* may free t: look at slot i again */

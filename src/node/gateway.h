@@ -84,6 +84,8 @@ struct octo_settler;
 /* ... and at most: its base64 in JSON must fit a request body (OCTO_HTTP_BODY_MAX) */
 #define OCTO_GATEWAY_SEALED_INPUT_MAX (OCTO_HTTP_BODY_MAX / 4u * 3u - 4096u)
 #define OCTO_GATEWAY_REEXEC_TRIES 4u /* re-runs started for one verify "reexec" task, at most */
+#define OCTO_GATEWAY_REEXEC_RUN_MS 60000u /* one re-run answers by then, or the next is asked */
+#define OCTO_GATEWAY_REEXEC_MS 180000u    /* the verdict comes by then, or is inconclusive */
 
 struct octo_gateway_config {
     uv_loop_t *loop;
@@ -106,6 +108,7 @@ struct octo_gateway_stats {
     uint64_t commitments_bad; /* results refused for their execution commitment */
     uint64_t sealed;          /* sealed tasks accepted (POST /api/v1/sealed) */
     uint64_t reexec_verified, reexec_refuted, reexec_inconclusive, reexec_failed_runs;
+    uint32_t verifying; /* succeeded tasks whose answer waits for its re-runs' verdict */
     uint32_t in_flight;
 };
 

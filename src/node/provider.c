@@ -794,10 +794,14 @@ static void seal_finish_frame(struct prov_job *j, uint64_t run_ns)
                       : s->bad                    ? "the sealed exchange broke its order"
                                                   : octo_strerror(s->serve_rc);
     OCTO_WARN("provider: sealed task failed: %s", why);
-    /* before the worker's KEY went out another provider may still serve the client; after it
-     * the client's payload is bound to this worker, and what went wrong cannot be told apart
-     * from the client's doing (no TASK, one that does not open): not counted against us */
-    send_error(&j->out, "sealed_failed", why, !s->key_sent);
+    /* before the worker's KEY went out another provider may still serve the client: ours to
+     * retry. After it the client's payload is bound to this worker: a worker that took the
+     * TASK and then died (killed, out of memory, a broken sandbox, its time up) is this node's
+     * fault; anything else (no TASK, one that does not open, the output cap) is the client's */
+    enum octo_sandbox_outcome o = s->report.sandbox.outcome;
+    bool ours = !s->key_sent || (s->report.accepted && o != OCTO_SANDBOX_EXITED &&
+                                 o != OCTO_SANDBOX_OUTPUT && o != OCTO_SANDBOX_CANCELLED);
+    send_error(&j->out, "sealed_failed", why, ours);
 }
 
 static void seal_maybe_end(struct prov_job *j)

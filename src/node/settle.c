@@ -121,6 +121,20 @@ static void intent_free(struct intent *in)
     memset(in, 0, sizeof(*in));
 }
 
+static void give_up(struct octo_settler *s, const uint8_t task[32], uint64_t expires_ms);
+
+/* The head intent will never be sent (the pool refused it, or it cannot be built): the tasks
+ * it would have settled or slashed have their escrows refunded instead. */
+static void drop_head(struct octo_settler *s, struct lane *l)
+{
+    const struct intent *in = &l->q[l->head];
+    if (in->kind == INTENT_SETTLE || in->kind == INTENT_SLASH)
+        for (uint16_t i = 0; i < in->count; i++)
+            give_up(s, in->receipts + (size_t)i * OCTO_RECEIPT_LEN + 1,
+                    in->kind == INTENT_SETTLE ? in->expiries[i] : in->expires_ms);
+    s->stats.txs_refused++;
+}
+
 static void pop(struct lane *l)
 {
     intent_free(&l->q[l->head]);
@@ -166,7 +180,7 @@ static void drain_lane(struct octo_settler *s, struct lane *l)
         int n = build(s, l, in, buf, sizeof(buf));
         if (n <= 0) {
             OCTO_WARN("settle: a transaction cannot be built (%d)", n);
-            s->stats.txs_refused++;
+            drop_head(s, l);
             pop(l);
             continue;
         }
@@ -188,7 +202,7 @@ static void drain_lane(struct octo_settler *s, struct lane *l)
             s->stats.nonce_resyncs++;
         } else {
             OCTO_WARN("settle: a transaction was refused by the pool (reason %d)", r);
-            s->stats.txs_refused++;
+            drop_head(s, l);
             pop(l);
         }
     }

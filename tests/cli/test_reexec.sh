@@ -134,8 +134,8 @@ bad1=$(metric octo_gateway_commitments_bad_total)
     [ "$bad1" = $((bad0 + 1)) ] && ok "a commitment to weights the advert does not name is refused; the task fails over" ||
     bad "commitment refused: $code bad $bad0 -> $bad1 $(cat "$T/h" "$T/b")"
 
-# from the shell client: the answer comes from the EU provider (honest); whichever provider
-# re-runs it, the honest majority verifies it
-run env OCTO_GATEWAY="$GW" OCTO_API_KEY="$KEY" "$OCTO" run --verify reexec --region EU --max-tokens 6 "hello"
+# from the shell client: the cheat's runs are refused for their commitment now, so an honest
+# provider answers; whoever re-runs it, the honest majority verifies it
+run env OCTO_GATEWAY="$GW" OCTO_API_KEY="$KEY" "$OCTO" run --verify reexec --max-tokens 6 "hello"
 expect_rc "octo run --verify reexec" 0
 cli_finish
