@@ -470,12 +470,15 @@ static const char *receipt_check(struct gw_task *t)
     return NULL;
 }
 
-/* Checks the execution commitment an attempt's RESULT carries (intel/commit.h): the provider's
- * signature, by the provider the attempt ran on, for this task, over the input and output this
+/* Checks the execution commitment an attempt's RESULT carries (intel/commit.h): made by the
+ * provider the attempt ran on (its signature is checked when the record is written, off the
+ * answer's path: the stream is that provider's already, authenticated by Noise), for this
+ * task, over the input and output this
  * node saw and the counts the RESULT reports; the weights' hash and quantization the provider
  * advertised for the model; its advertised isolation, at least the policy's minimum; the
  * SHA-256 of its advert's attestation reference (none: zero; a TEE needs one); sealed and
- * deterministic as the task was sent. Then countersigns it with this node's key. 0, or why not. */
+ * deterministic as the task was sent. The record keeps it countersigned with this node's key.
+ * 0, or why not. */
 static const char *commitment_check(struct gw_task *t)
 {
     struct octo_gateway *g = t->g;
@@ -485,9 +488,8 @@ static const char *commitment_check(struct gw_task *t)
     uint8_t h[32];
     if (!res->has_commitment)
         return "no execution commitment";
-    if (octo_commit_decode(res->commitment, sizeof(res->commitment), &c) != 0 || c.countersigned ||
-        octo_commit_verify(res->commitment) != 0)
-        return "commitment signature";
+    if (octo_commit_decode(res->commitment, sizeof(res->commitment), &c) != 0 || c.countersigned)
+        return "malformed commitment";
     if (octo_peerid_pubkey(&t->provider_id, &pk) != 0 || memcmp(c.provider, pk.bytes, 32) != 0 ||
         memcmp(c.task, t->id, sizeof(c.task)) != 0)
         return "commitment names another provider or task";
@@ -528,9 +530,8 @@ static const char *commitment_check(struct gw_task *t)
         (c.isolation == OCTO_ISOLATION_TEE && e->attestation_len == 0))
         return "commitment attestation differs from the advert";
     memcpy(t->commitment, res->commitment, sizeof(t->commitment));
-    if (g->cfg.identity != NULL)
-        octo_commit_countersign(t->commitment, g->cfg.identity);
-    t->have_commitment = true;
+    t->have_commitment = true; /* countersigned when the record is written (charge_stmts),
+                                  after the answer is out */
     return NULL;
 }
 
@@ -748,7 +749,18 @@ static int charge_stmts(struct gw_task *t, uint64_t *take)
             OCTO_IGNORE(octo_hex_encode(t->receipt, OCTO_RECEIPT_LEN, hex, sizeof(hex)));
             added = cJSON_AddStringToObject(o, "receipt", hex) != NULL;
         }
+        if (added && t->have_commitment && octo_commit_verify(t->commitment) != 0) {
+            /* the stream is the provider's (Noise), so its signature is checked here, off the
+             * answer's path: one that does not hold is not kept (nor countersigned) */
+            g->stats.commitments_bad++;
+            OCTO_WARN("gateway: a provider's commitment signature does not hold: not kept");
+            t->have_commitment = false;
+        }
         if (added && t->have_commitment) {
+            struct octo_commitment c;
+            if (g->cfg.identity != NULL &&
+                octo_commit_decode(t->commitment, OCTO_COMMIT_LEN, &c) == 0 && !c.countersigned)
+                octo_commit_countersign(t->commitment, g->cfg.identity);
             OCTO_IGNORE(octo_hex_encode(t->commitment, OCTO_COMMIT_LEN, hex, sizeof(hex)));
             added = cJSON_AddStringToObject(o, "commitment", hex) != NULL;
         }
