@@ -36,6 +36,7 @@ static const struct octo_cli_cmd *const commands[] = {
     &octo_cmd_version, &octo_cmd_exec,   &octo_cmd_data,    &octo_cmd_model,     &octo_cmd_infer,
     &octo_cmd_testnet, &octo_cmd_tx,     &octo_cmd_account, &octo_cmd_block,     &octo_cmd_status,
     &octo_cmd_apikey,  &octo_cmd_devnet, &octo_cmd_run,     &octo_cmd_providers, &octo_cmd_tasks,
+    &octo_cmd_agents,
 };
 
 int octo_cli_fail(struct octo_cli *cli, int status, const char *fmt, ...)

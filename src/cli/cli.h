@@ -75,6 +75,7 @@ void octo_cli_pubkey_base64(const struct octo_pubkey *pub, char *out, size_t out
 extern const struct octo_cli_cmd octo_cmd_init, octo_cmd_id, octo_cmd_keys, octo_cmd_node,
     octo_cmd_ping, octo_cmd_version, octo_cmd_exec, octo_cmd_data, octo_cmd_model, octo_cmd_infer,
     octo_cmd_testnet, octo_cmd_tx, octo_cmd_account, octo_cmd_block, octo_cmd_status,
-    octo_cmd_apikey, octo_cmd_devnet, octo_cmd_run, octo_cmd_providers, octo_cmd_tasks;
+    octo_cmd_apikey, octo_cmd_devnet, octo_cmd_run, octo_cmd_providers, octo_cmd_tasks,
+    octo_cmd_agents;
 
 #endif

@@ -5,6 +5,7 @@
  *                     [--privacy public|shared|confidential|private] [--owner PEER]
  *                     [--region CC|CONT] [--verify LEVEL] [--raw] [--json]
  *   octo providers [--json]
+ *   octo agents [ls | create NAME --model M [--instructions T] [--max-tokens N] | show X | rm X]
  *   octo tasks [ID] [--limit N] [--json]
  *
  * Each talks to an orchestrator's HTTP API (node/gateway.h) with an API key: the gateway is
@@ -204,7 +205,7 @@ static int gw_call(struct gw_client *c, const char *path, const char *body)
         snprintf(c->error, sizeof(c->error), "%s: %s", url, curl_easy_strerror(rc));
         return -1;
     }
-    if (c->status != 200) {
+    if (c->status != 200 && c->status != 201) {
         error_text(c, c->body.data, c->body.len);
         return -1;
     }
@@ -277,6 +278,7 @@ static const struct octo_flag run_flags[] = {
     {"privacy", 0, true, false, "CLASS", "public, shared, confidential or private"},
     {"owner", 0, true, false, "PEER", "private data: the provider node you own"},
     {"verify", 0, true, false, "LEVEL", "reexec: re-run on another provider and compare"},
+    {"agent", 'a', true, false, "NAME", "send the task to one of your agents (octo agents)"},
     {"region", 0, true, false, "CC|CONT", "a country (DE) or continent (EU) to run in"},
     {"raw", 0, false, false, NULL, "a raw completion instead of a chat"},
     {NULL, 0, false, false, NULL, NULL},
@@ -309,7 +311,8 @@ static char *run_body(struct octo_cli *cli, const char *model, uint64_t max_toke
         cJSON_AddStringToObject(m, "content", a->positional[0]);
         cJSON_AddItemToArray(msgs, m);
     }
-    cJSON_AddNumberToObject(o, "max_tokens", (double)max_tokens);
+    if (octo_args_get(a, "agent") == NULL || octo_args_get(a, "max-tokens") != NULL)
+        cJSON_AddNumberToObject(o, "max_tokens", (double)max_tokens); /* else: the agent's */
     cJSON_AddBoolToObject(o, "stream", true);
     cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", true);
     const char *strategy = octo_args_get(a, "strategy"), *privacy = octo_args_get(a, "privacy"),
@@ -628,7 +631,16 @@ static int run_run(struct octo_cli *cli)
     }
     char model[256];
     const char *m = octo_args_get(&cli->args, "model");
-    if (m != NULL)
+    const char *agent = octo_args_get(&cli->args, "agent");
+    if (agent != NULL && (m != NULL || sealed || octo_args_has(&cli->args, "raw"))) {
+        gw_deinit(&c);
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "run: --agent takes a chat and its own model (no --model, --raw or "
+                             "sealed --privacy)");
+    }
+    if (agent != NULL)
+        snprintf(model, sizeof(model), "agent:%.200s", agent);
+    else if (m != NULL)
         snprintf(model, sizeof(model), "%s", m);
     else if (first_model(&c, model, sizeof(model)) != 0) {
         st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "run: %s", c.error);
@@ -836,4 +848,123 @@ const struct octo_cli_cmd octo_cmd_tasks = {
     .needs_config = false,
     .usage = "tasks [TASK_ID] [--limit N] [--gateway URL] [--json]",
     .summary = "your API key's tasks at a gateway, or one of them with its answer",
+};
+
+/* ---- octo agents ----------------------------------------------------------------------------- */
+
+static const struct octo_flag agent_flags[] = {
+    gw_common[0],
+    gw_common[1],
+    {"model", 'm', true, false, "NAME", "create: the model its tasks run on"},
+    {"instructions", 0, true, false, "TEXT", "create: its system message"},
+    {"description", 0, true, false, "TEXT", "create: what it is for"},
+    {"max-tokens", 'n', true, false, "N", "create: its tasks' default max_tokens"},
+    {NULL, 0, false, false, NULL, NULL},
+};
+
+static void print_agent_line(struct octo_cli *cli, const cJSON *a)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(a, "manifest");
+    fprintf(cli->out, "%s  %-24s %-12s %s%s\n", jstr(a, "id"), jstr(a, "name"), jstr(m, "model"),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "verified")) ? "signed"
+                                                                          : "SIGNATURE BAD",
+            jstr(m, "instructions")[0] != '\0' ? " · with instructions" : "");
+}
+
+static void print_agents(struct octo_cli *cli, const cJSON *o)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "agents"), *a;
+    if (arr == NULL) {
+        print_agent_line(cli, o);
+        return;
+    }
+    fprintf(cli->out, "%-36s  %-24s %-12s %s\n", "agent", "name", "model", "registration");
+    cJSON_ArrayForEach(a, arr) print_agent_line(cli, a);
+}
+
+/* The manifest `octo agents create` sends. */
+static char *agent_manifest(struct octo_cli *cli)
+{
+    const struct octo_args *a = &cli->args;
+    uint64_t max_tokens = 0;
+    const char *v = octo_args_get(a, "max-tokens");
+    if (v != NULL && (octo_cli_parse_u64(v, 32768, &max_tokens) != 0 || max_tokens == 0))
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", a->positional[1]);
+    cJSON_AddStringToObject(o, "model", octo_args_get(a, "model"));
+    if (octo_args_get(a, "instructions") != NULL)
+        cJSON_AddStringToObject(o, "instructions", octo_args_get(a, "instructions"));
+    if (octo_args_get(a, "description") != NULL)
+        cJSON_AddStringToObject(o, "description", octo_args_get(a, "description"));
+    if (max_tokens != 0)
+        cJSON_AddNumberToObject(o, "max_tokens", (double)max_tokens);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static int run_agents(struct octo_cli *cli)
+{
+    const struct octo_args *a = &cli->args;
+    const char *verb = a->positional_count > 0 ? a->positional[0] : "ls";
+    bool ls = strcmp(verb, "ls") == 0 && a->positional_count <= 1;
+    bool create = strcmp(verb, "create") == 0 && a->positional_count == 2 &&
+                  octo_args_get(a, "model") != NULL;
+    bool show = strcmp(verb, "show") == 0 && a->positional_count == 2;
+    bool rm = strcmp(verb, "rm") == 0 && a->positional_count == 2;
+    if (!ls && !create && !show && !rm)
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "usage: octo agents [ls] | create NAME --model M [--instructions "
+                             "TEXT] [--description TEXT] [--max-tokens N] | show ID|NAME | rm "
+                             "ID|NAME");
+    if (ls)
+        return get_print(cli, "/api/v1/agents", print_agents);
+    char path[256];
+    if (show) {
+        snprintf(path, sizeof(path), "/api/v1/agents/%.100s", a->positional[1]);
+        return get_print(cli, path, print_agents);
+    }
+    struct gw_client c;
+    int st = gw_init(&c, cli);
+    char *body = NULL;
+    if (st == OCTO_EXIT_OK && create && (body = agent_manifest(cli)) == NULL) {
+        gw_deinit(&c);
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "agents: --max-tokens must be 1..32768");
+    }
+    if (st == OCTO_EXIT_OK) {
+        int rc;
+        if (create) {
+            rc = gw_call(&c, "/api/v1/agents", body);
+        } else {
+            snprintf(path, sizeof(path), "/api/v1/agents/%.100s", a->positional[1]);
+            curl_easy_setopt(c.curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+            rc = gw_call(&c, path, NULL);
+        }
+        if (rc != 0 && !(create && c.status == 201 && c.error[0] == '\0'))
+            st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "agents: %s", c.error);
+    }
+    cJSON_free(body);
+    cJSON *o = st == OCTO_EXIT_OK ? gw_json(&c) : NULL;
+    if (o != NULL && octo_args_has(a, "json"))
+        octo_cli_print_json(cli, o);
+    else if (o != NULL && create)
+        print_agent_line(cli, o);
+    else if (o != NULL)
+        fprintf(cli->out, "removed %s\n", jstr(o, "deleted"));
+    if (o != NULL && octo_args_has(a, "json"))
+        o = NULL;
+    cJSON_Delete(o);
+    gw_deinit(&c);
+    return st;
+}
+
+const struct octo_cli_cmd octo_cmd_agents = {
+    .name = "agents",
+    .run = run_agents,
+    .flags = agent_flags,
+    .needs_config = false,
+    .usage = "agents [ls | create NAME --model M [--instructions TEXT] [--description TEXT] "
+             "[--max-tokens N] | show ID|NAME | rm ID|NAME] [--gateway URL] [--json]",
+    .summary = "your API key's agents at a gateway: register, list, show, remove",
 };

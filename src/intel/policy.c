@@ -308,6 +308,11 @@ static void install_hooks(void)
     }
 }
 
+void octo_policy_json_init(void)
+{
+    install_hooks();
+}
+
 /* ---- step 3: the field readers ---- */
 
 typedef int (*field_fn)(struct ctx *c, const cJSON *v, const char *path);

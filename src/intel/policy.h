@@ -94,6 +94,11 @@ struct octo_policy {
     uint32_t ignored; /* OCTO_POLICY_IGNORED_* bits (parse output only; not written back) */
 };
 
+/* Installs the counted allocator as cJSON's, once per process (the parser does it itself);
+ * a program whose first cJSON use is elsewhere calls it before, so that no cJSON block made
+ * by malloc is freed through the counted allocator. */
+void octo_policy_json_init(void);
+
 /* Defaults: octo_route_policy_init, strategy cost, nothing ignored. */
 void octo_policy_init(struct octo_policy *p);
 

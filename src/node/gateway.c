@@ -34,17 +34,20 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/uuid.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "exec/envelope.h"
 #include "exec/privacy.h"
 #include "exec/taskrun.h"
+#include "intel/agent.h"
 #include "intel/policy.h"
 #include "intel/sched.h"
 #include "intel/taskwire.h"
 #include "node/provider.h"
 #include "node/providers.h"
 #include "node/settle.h"
+#include "store/agents.h"
 #include "store/apikeys.h"
 #include "store/tasks.h"
 
@@ -2031,6 +2034,267 @@ static int task_take(struct gw_task *t, const struct octo_oai_request *oai)
     return t->body != NULL ? 0 : OCTO_ENOMEM;
 }
 
+/* ---- agents (intel/agent.h, store/agents.h) ------------------------------------------- */
+
+static void reply_json(struct octo_gateway *g, struct octo_http_req *r, char *body);
+
+_Static_assert(OCTO_AGENT_MANIFEST_MAX <= OCTO_AGENT_STORE_MANIFEST_MAX &&
+                   OCTO_AGENT_NAME_MAX <= OCTO_AGENT_STORE_NAME_MAX &&
+                   OCTO_APIKEY_ID_HEX <= OCTO_AGENT_STORE_OWNER_MAX,
+               "agents fit their table");
+
+/* An agent as the API shows it: its record, its manifest and whether the signature holds. */
+static cJSON *agent_object(const struct octo_agent_rec *r, const char *manifest, size_t len)
+{
+    char hex[129];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "object", "agent");
+    cJSON_AddStringToObject(o, "name", r->name);
+    cJSON *m = cJSON_ParseWithLength(manifest, len);
+    cJSON_AddItemToObject(o, "manifest", m != NULL ? m : cJSON_CreateNull());
+    OCTO_IGNORE(octo_hex_encode(r->manifest_hash, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "manifest_sha256", hex);
+    OCTO_IGNORE(octo_hex_encode(r->registrar, 32, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "registrar", hex);
+    OCTO_IGNORE(octo_hex_encode(r->sig, 64, hex, sizeof(hex)));
+    cJSON_AddStringToObject(o, "signature", hex);
+    uint8_t h[32];
+    octo_sha256(manifest, len, h);
+    cJSON_AddBoolToObject(o, "verified",
+                          memcmp(h, r->manifest_hash, 32) == 0 &&
+                              octo_agent_verify(r->registrar, r->id, r->manifest_hash, r->sig) ==
+                                  0);
+    cJSON_AddNumberToObject(o, "created_ms", (double)r->created_ms);
+    return o;
+}
+
+static void agent_error(struct octo_gateway *g, struct octo_http_req *r, int rc, const char *msg)
+{
+    unsigned status = rc == OCTO_ENOTFOUND                      ? 404
+                      : rc == OCTO_EEXIST                       ? 409
+                      : rc == OCTO_ELIMIT                       ? 409
+                      : rc == OCTO_EINVAL || rc == OCTO_ETOOBIG ? 400
+                                                                : 500;
+    const char *code = rc == OCTO_ENOTFOUND ? "not_found"
+                       : rc == OCTO_EEXIST  ? "agent_exists"
+                       : rc == OCTO_ELIMIT  ? "too_many_agents"
+                       : status == 400      ? "invalid_manifest"
+                                            : "store_error";
+    OCTO_IGNORE(octo_api_error(g->cfg.api, r, status,
+                               status >= 500 ? "server_error" : "invalid_request_error", code, NULL,
+                               msg));
+}
+
+/* POST /api/v1/agents: registers the manifest in the body for the caller's key. */
+static void route_agent_create(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    size_t blen;
+    const uint8_t *body = octo_http_body(r, &blen);
+    struct octo_agent_manifest man;
+    char err[OCTO_AGENT_ERR_MAX];
+    int rc = octo_agent_manifest_parse((const char *)body, blen, &man, err, sizeof(err));
+    if (rc != 0) {
+        agent_error(g, r, rc, rc == OCTO_ENOMEM ? "out of memory" : err);
+        return;
+    }
+    struct octo_agent_rec rec;
+    memset(&rec, 0, sizeof(rec));
+    char *canon = octo_agent_manifest_canonical(&man, rec.manifest_hash);
+    snprintf(rec.name, sizeof(rec.name), "%s", man.name);
+    octo_agent_manifest_free(&man);
+    if (canon == NULL || strlen(canon) > OCTO_AGENT_MANIFEST_MAX || g->cfg.identity == NULL) {
+        agent_error(g, r, canon == NULL || g->cfg.identity == NULL ? OCTO_ENOMEM : OCTO_ETOOBIG,
+                    canon == NULL             ? "out of memory"
+                    : g->cfg.identity == NULL ? "this node has no key to register agents with"
+                                              : "the manifest's canonical form is too large");
+        cJSON_free(canon);
+        return;
+    }
+    uint8_t rnd[16];
+    octo_random_bytes(rnd, sizeof(rnd));
+    octo_uuid_v4(rnd, rec.id);
+    snprintf(rec.owner, sizeof(rec.owner), "%s", key.id);
+    memcpy(rec.registrar, g->cfg.identity->pub.bytes, 32);
+    octo_agent_sign(g->cfg.identity, rec.id, rec.manifest_hash, rec.sig);
+    rec.created_ms = now_ms(g);
+    rc = octo_agent_insert(g->cfg.store, &rec, canon, strlen(canon));
+    if (rc != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 rc == OCTO_EEXIST   ? "this key has an agent named %s already"
+                 : rc == OCTO_ELIMIT ? "this key holds as many agents as it may (%s not added)"
+                                     : "the agent could not be stored (%s)",
+                 rec.name);
+        agent_error(g, r, rc, msg);
+        cJSON_free(canon);
+        return;
+    }
+    g->stats.agents_registered++;
+    cJSON *o = agent_object(&rec, canon, strlen(canon));
+    cJSON_free(canon);
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (out == NULL) {
+        agent_error(g, r, OCTO_ENOMEM, "out of memory");
+        return;
+    }
+    OCTO_IGNORE(octo_api_reply(g->cfg.api, r, 201, "application/json", out, strlen(out), NULL, 0));
+    cJSON_free(out);
+}
+
+static int list_agent(void *ctx, const struct octo_agent_rec *rec, const char *manifest, size_t len)
+{
+    cJSON *o = agent_object(rec, manifest, len);
+    if (o == NULL)
+        return OCTO_ENOMEM;
+    cJSON_AddItemToArray(ctx, o);
+    return 0;
+}
+
+/* GET /api/v1/agents: the caller's key's agents, by name. */
+static void route_agents(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    (void)m;
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "agents");
+    int rc = octo_agent_list(g->cfg.store, key.id, list_agent, arr);
+    if (rc != 0) {
+        cJSON_Delete(o);
+        agent_error(g, r, rc, "the agents could not be read");
+        return;
+    }
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply_json(g, r, body);
+}
+
+/* The route's {} capture as text (an agent's id or name). */
+static bool capture_text(const struct octo_route_match *m, char *out, size_t cap)
+{
+    if (m->captures[0].len == 0 || m->captures[0].len >= cap)
+        return false;
+    memcpy(out, m->captures[0].p, m->captures[0].len);
+    out[m->captures[0].len] = '\0';
+    return true;
+}
+
+/* GET /api/v1/agents/{id or name} */
+static void route_agent(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    char which[OCTO_UUID_TEXT_LEN + OCTO_AGENT_NAME_MAX + 1];
+    struct octo_agent_rec rec;
+    struct octo_buf man;
+    octo_buf_init(&man, OCTO_AGENT_STORE_MANIFEST_MAX);
+    int rc = capture_text(m, which, sizeof(which))
+                 ? octo_agent_get(g->cfg.store, key.id, which, &rec, &man)
+                 : OCTO_ENOTFOUND;
+    if (rc != 0) {
+        octo_buf_deinit(&man);
+        agent_error(g, r, rc,
+                    rc == OCTO_ENOTFOUND ? "no such agent for this key"
+                                         : "the agent could not be read");
+        return;
+    }
+    cJSON *o = agent_object(&rec, (const char *)man.data, man.len);
+    octo_buf_deinit(&man);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply_json(g, r, body);
+}
+
+/* DELETE /api/v1/agents/{id or name} */
+static void route_agent_delete(void *ctx, struct octo_http_req *r, const struct octo_route_match *m)
+{
+    struct octo_gateway *g = ctx;
+    struct octo_apikey key;
+    if (octo_api_authorize(g->cfg.api, r, &key) != 0)
+        return;
+    char which[OCTO_UUID_TEXT_LEN + OCTO_AGENT_NAME_MAX + 1];
+    int rc = capture_text(m, which, sizeof(which)) ? octo_agent_delete(g->cfg.store, key.id, which)
+                                                   : OCTO_ENOTFOUND;
+    if (rc != 0) {
+        agent_error(g, r, rc,
+                    rc == OCTO_ENOTFOUND ? "no such agent for this key"
+                                         : "the agent could not be removed");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "deleted", which);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    reply_json(g, r, body);
+}
+
+/* A chat body whose model is "agent:NAME" (or agent:ID) becomes the agent's request (agent.h:
+ * its model, instructions, defaults). 0 with *out the new body (cJSON_free) or NULL when the
+ * body names no agent; nonzero when the request has been answered. */
+static int agent_body(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_kind kind,
+                      const struct octo_apikey *key, const uint8_t *body, size_t len, char **out)
+{
+    *out = NULL;
+    if (len < 16 ||
+        memmem(body, len, "\"" OCTO_AGENT_PREFIX, strlen(OCTO_AGENT_PREFIX) + 1) == NULL)
+        return 0; /* cheap test first: most requests name a model */
+    cJSON *o = cJSON_ParseWithLength((const char *)body, len);
+    const char *model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "model"));
+    if (model == NULL || strncmp(model, OCTO_AGENT_PREFIX, strlen(OCTO_AGENT_PREFIX)) != 0) {
+        cJSON_Delete(o);
+        return 0;
+    }
+    struct octo_agent_rec rec;
+    struct octo_buf man;
+    octo_buf_init(&man, OCTO_AGENT_STORE_MANIFEST_MAX);
+    struct octo_agent_manifest am;
+    char err[OCTO_AGENT_ERR_MAX];
+    int rc = kind != OCTO_OAI_CHAT ? OCTO_EINVAL
+                                   : octo_agent_get(g->cfg.store, key->id,
+                                                    model + strlen(OCTO_AGENT_PREFIX), &rec, &man);
+    if (rc == 0)
+        rc = octo_agent_manifest_parse((const char *)man.data, man.len, &am, err, sizeof(err));
+    octo_buf_deinit(&man);
+    if (rc == 0) {
+        rc = octo_agent_expand(&am, o);
+        octo_agent_manifest_free(&am);
+        *out = rc == 0 ? cJSON_PrintUnformatted(o) : NULL;
+        if (rc == 0 && *out == NULL)
+            rc = OCTO_ENOMEM;
+    }
+    cJSON_Delete(o);
+    if (rc == 0) {
+        g->stats.agent_tasks++;
+        return 0;
+    }
+    g->stats.rejected++;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s",
+             kind != OCTO_OAI_CHAT  ? "agents take chat requests (/v1/chat/completions)"
+             : rc == OCTO_ENOTFOUND ? "no such agent for this key"
+             : rc == OCTO_EINVAL    ? "the request cannot be run by the agent (messages?)"
+                                    : "the agent could not be read");
+    OCTO_IGNORE(octo_api_error(
+        g->cfg.api, r,
+        rc == OCTO_ENOTFOUND ? 404
+        : rc == OCTO_EINVAL  ? 400
+                             : 500,
+        rc == OCTO_ENOTFOUND || rc == OCTO_EINVAL ? "invalid_request_error" : "server_error",
+        rc == OCTO_ENOTFOUND ? "model_not_found" : "invalid_value", "model", msg));
+    return -1;
+}
+
 /* Checks a request and takes it into t: 0, or the request has been answered (nonzero). */
 static int admit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_kind kind,
                  struct gw_task *t, struct octo_policy *pol)
@@ -2040,7 +2304,15 @@ static int admit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oai_
     struct octo_oai_error oe;
     struct octo_oai_request oai;
     uint32_t model_id;
+    char *expanded = NULL; /* the request as the agent it names makes it */
+    if (agent_body(g, r, kind, &t->key, body, blen, &expanded) != 0)
+        return -1;
+    if (expanded != NULL) {
+        body = (const uint8_t *)expanded;
+        blen = strlen(expanded);
+    }
     int rc = octo_oai_parse(kind, (const char *)body, blen, &oai, &oe);
+    cJSON_free(expanded); /* the parse holds copies */
     if (rc != 0) {
         oai_error(g, r, &oe);
         return rc;
@@ -2863,6 +3135,14 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
         rc = octo_api_route(cfg->api, "GET", "/api/v1/tasks/{}", route_task, g);
     if (rc == 0)
         rc = octo_api_route(cfg->api, "GET", "/api/v1/tasks", route_tasks, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "POST", "/api/v1/agents", route_agent_create, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "GET", "/api/v1/agents", route_agents, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "GET", "/api/v1/agents/{}", route_agent, g);
+    if (rc == 0)
+        rc = octo_api_route(cfg->api, "DELETE", "/api/v1/agents/{}", route_agent_delete, g);
     if (rc == 0)
         rc = octo_api_route(cfg->api, "POST", "/api/v1/sealed", route_sealed, g);
     if (rc == 0)

@@ -109,6 +109,7 @@ struct octo_gateway_stats {
     uint64_t sealed;          /* sealed tasks accepted (POST /api/v1/sealed) */
     uint64_t reexec_verified, reexec_refuted, reexec_inconclusive, reexec_failed_runs;
     uint32_t verifying; /* succeeded tasks whose answer waits for its re-runs' verdict */
+    uint64_t agents_registered, agent_tasks; /* POST /api/v1/agents; requests naming one */
     uint32_t in_flight;
 };
 

@@ -153,6 +153,10 @@ void octo_node_metrics_gateway(void *gateway, struct octo_metrics *m)
                               {"run_failed", s->reexec_failed_runs}};
     by_label(m, "octo_verifier_reexec", "verify reexec: verdicts, and re-runs that failed",
              "result", rx, N(rx));
+    octo_metrics_single(m, "octo_agents_registered", OCTO_METRIC_COUNTER,
+                        "agents registered (POST /api/v1/agents)", s->agents_registered);
+    octo_metrics_single(m, "octo_agents_tasks", OCTO_METRIC_COUNTER,
+                        "requests sent to an agent (model agent:NAME)", s->agent_tasks);
     octo_metrics_single(m, "octo_gateway_sealed_tasks", OCTO_METRIC_COUNTER,
                         "sealed (PRIVATE, CONFIDENTIAL) tasks accepted", s->sealed);
     octo_metrics_single(m, "octo_gateway_receipts_bad", OCTO_METRIC_COUNTER,

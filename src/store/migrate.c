@@ -276,6 +276,36 @@ static const struct octo_store_migration node_migrations[] = {
         .sql_sqlite = "CREATE INDEX tasks_owner ON tasks (owner, created_ms, id);",
         .sql_pg = "CREATE INDEX tasks_owner ON tasks (owner, created_ms, id);",
     },
+    {
+        /* Registered agents (agents.h): the canonical manifest, its hash, the registering
+         * node's signature; names unique per owner. */
+        .version = 9,
+        .name = "agents",
+        .sql_sqlite = "CREATE TABLE agents ("
+                      " id TEXT PRIMARY KEY CHECK (length(id) = 36),"
+                      " owner TEXT NOT NULL CHECK (length(owner) BETWEEN 1 AND 64),"
+                      " name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),"
+                      " manifest TEXT NOT NULL CHECK (length(manifest) BETWEEN 1 AND 16384),"
+                      " manifest_hash BLOB NOT NULL CHECK (typeof(manifest_hash) = 'blob'"
+                      "  AND length(manifest_hash) = 32),"
+                      " registrar BLOB NOT NULL CHECK (typeof(registrar) = 'blob'"
+                      "  AND length(registrar) = 32),"
+                      " sig BLOB NOT NULL CHECK (typeof(sig) = 'blob' AND length(sig) = 64),"
+                      " created_ms INTEGER NOT NULL CHECK (created_ms >= 0),"
+                      " UNIQUE (owner, name)"
+                      ") WITHOUT ROWID;",
+        .sql_pg = "CREATE TABLE agents ("
+                  " id TEXT PRIMARY KEY CHECK (length(id) = 36),"
+                  " owner TEXT NOT NULL CHECK (length(owner) BETWEEN 1 AND 64),"
+                  " name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),"
+                  " manifest TEXT NOT NULL CHECK (octet_length(manifest) BETWEEN 1 AND 16384),"
+                  " manifest_hash BYTEA NOT NULL CHECK (octet_length(manifest_hash) = 32),"
+                  " registrar BYTEA NOT NULL CHECK (octet_length(registrar) = 32),"
+                  " sig BYTEA NOT NULL CHECK (octet_length(sig) = 64),"
+                  " created_ms BIGINT NOT NULL CHECK (created_ms >= 0),"
+                  " UNIQUE (owner, name)"
+                  ");",
+    },
 };
 
 const struct octo_store_schema octo_store_node_schema = {

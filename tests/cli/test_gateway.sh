@@ -9,7 +9,8 @@
 # run's, the [DONE] comes, the key is charged once; a client that goes away mid-stream leaves
 # nothing in flight; the orchestrator killed with kill -9 mid-task and restarted: the accepted
 # task completes, its answer is kept (GET /api/v1/tasks/ID), it is charged once; `promtool check
-# metrics` passes on both nodes' /metrics.
+# metrics` passes on both nodes' /metrics. Agents: register, run as one, per-key isolation,
+# unique names, manifest errors, delete.
 # Prints one line per check and "N passed, N failed".
 set -u
 OCTO=$1
@@ -121,6 +122,44 @@ code=$(chat "{\"model\":\"m15\",\"messages\":[{\"role\":\"user\",\"content\":\"$
 [ "$code" = 400 ] && grep -q '"param":"provider"' "$T/b" && ok "a PRIVATE request is refused (400)" || bad "private: $code $(cat "$T/b")"
 if grep -rqa "$CANARY" "$T/o" "$T/o.out" "$T/o.err"; then bad "the canary is in the orchestrator's files"; else ok "the canary is in no orchestrator file (database, WAL, logs)"; fi
 
+# Agents: registered per key and signed by the orchestrator; a chat to "agent:NAME" runs as
+# the agent (its model, its instructions as the system message, its max_tokens); another key
+# neither sees nor uses it; names are unique per key; a manifest with an unknown key is 400;
+# deleted, it is gone.
+agent_api() { # METHOD PATH [BODY] [KEY] -> body in $T/a, status printed
+    curl -s -o "$T/a" -w '%{http_code}' -X "$1" -H "Authorization: Bearer ${4:-$KEY}" "$GW$2" ${3:+-d "$3"}
+}
+KEY2=$("$OCTO" apikey create --home "$T/o" --account "$ACC" --budget 10 --rate 1000 | grep -o 'octo-[0-9a-f-]*' | head -1)
+POET='{"name":"poet","model":"m15","instructions":"You write short poems about the sea, in the voice of an old sailor.","max_tokens":5}'
+code=$(agent_api POST /api/v1/agents "$POET")
+[ "$code" = 201 ] && $PY -c 'import json,sys; a=json.load(open(sys.argv[1])); assert a["verified"] and a["name"]=="poet" and len(a["id"])==36 and a["manifest"]["max_tokens"]==5' "$T/a" &&
+    ok "an agent is registered: a UUID, the canonical manifest, the orchestrator's signature" || bad "agent create: $code $(cat "$T/a")"
+code=$(chat "{$REQ,\"max_tokens\":5}")
+plain=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["usage"]["prompt_tokens"])' "$T/b")
+code=$(chat '{"model":"agent:poet","messages":[{"role":"user","content":"tell me a story"}],"temperature":0}')
+$PY - "$T/b" "$plain" <<'EOF' && [ "$code" = 200 ] && ok "a chat to agent:poet runs with its instructions and max_tokens" || bad "agent chat: $code $(cat "$T/b")"
+import json, sys
+a = json.load(open(sys.argv[1]))
+u = a["usage"]
+assert a["model"] == "m15" and u["completion_tokens"] <= 5 and u["prompt_tokens"] > int(sys.argv[2]) + 10, (a, sys.argv[2])
+EOF
+run env OCTO_GATEWAY="$GW" OCTO_API_KEY="$KEY" "$OCTO" agents
+case "$out" in *poet*m15*signed*) ok "octo agents lists it" ;; *) bad "octo agents: $out $err" ;; esac
+run env OCTO_GATEWAY="$GW" OCTO_API_KEY="$KEY" "$OCTO" run --agent poet "a gull"
+expect_rc "octo run --agent poet" 0
+code=$(agent_api GET /api/v1/agents/poet "" "$KEY2")
+code2=$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $KEY2" "$GW/v1/chat/completions" -d '{"model":"agent:poet","messages":[{"role":"user","content":"x"}]}')
+[ "$code" = 404 ] && [ "$code2" = 404 ] && grep -q '"code":"model_not_found"' "$T/b" && ok "another key neither sees nor uses it (404)" || bad "other key: $code $code2"
+code=$(agent_api POST /api/v1/agents "$POET")
+[ "$code" = 409 ] && grep -q agent_exists "$T/a" && ok "a second poet for the same key is 409" || bad "duplicate: $code $(cat "$T/a")"
+code=$(agent_api POST /api/v1/agents "$POET" "$KEY2")
+[ "$code" = 201 ] && ok "another key may have its own poet" || bad "other key's poet: $code $(cat "$T/a")"
+code=$(agent_api POST /api/v1/agents '{"name":"bad","model":"m15","tools":[]}')
+[ "$code" = 400 ] && grep -q 'unknown key: tools' "$T/a" && ok "a manifest with an unknown key is 400 naming it" || bad "bad manifest: $code $(cat "$T/a")"
+code=$(agent_api DELETE /api/v1/agents/poet)
+code2=$(chat '{"model":"agent:poet","messages":[{"role":"user","content":"x"}]}')
+[ "$code" = 200 ] && [ "$code2" = 404 ] && ok "deleted, the agent is gone" || bad "delete: $code $code2"
+
 # A clean run's text, for comparison with the failover run.
 code=$(chat "{$REQ,\"max_tokens\":120,\"provider\":{\"only\":[\"$ID1\"]}}")
 $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"], end="")' "$T/b" >"$T/clean"
@@ -179,6 +218,7 @@ CURL=$!
 i=0
 while [ $i -lt 600 ] && [ "$(grep -c '"content"' "$T/ksse" 2>/dev/null)" -lt 3 ]; do sleep 0.05; i=$((i + 1)); done
 TASK=$(sed -n 's/^x-octo-task: \([0-9a-f]*\).*/\1/p' "$T/kh" | tr -d '\r')
+[ -n "$TASK" ] || bad "the stream to kill the orchestrator under did not start: $(cat "$T/kh") $(head -c 400 "$T/ksse")"
 OPID=$(echo $PIDS | cut -d' ' -f1)
 kill -9 "$OPID"
 wait "$CURL" 2>/dev/null

@@ -321,3 +321,38 @@ function firstInvalidUtf8(b) {
   }
   return -1;
 }
+
+// Agents: registered through the native API, then used by name as the model with the SDK, whole
+// and streamed; an agent this key does not have is the SDK's NotFoundError.
+test('an agent as the model: "agent:NAME" through the SDK', T, async () => {
+  const root = baseURL.replace(/\/v1\/?$/, '');
+  const name = `interop-${process.pid}`;
+  const res = await fetch(`${root}/api/v1/agents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, model: MODEL, instructions: 'Answer like a ship captain.', max_tokens: 6 }),
+  });
+  assert.equal(res.status, 201);
+  const agent = await res.json();
+  assert.equal(agent.verified, true);
+  const r = await oai.chat.completions.create({ model: `agent:${name}`, messages, temperature: 0 });
+  assert.equal(r.model, MODEL);
+  checkUsage(r.usage, 6);
+  const s = await oai.chat.completions.create({
+    model: `agent:${name}`, messages, temperature: 0, stream: true, stream_options: { include_usage: true },
+  });
+  let text = '';
+  let usage = null;
+  for await (const c of s) {
+    text += c.choices[0]?.delta?.content ?? '';
+    if (c.usage) usage = c.usage;
+  }
+  assert.equal(text, r.choices[0].message.content);
+  assert.deepEqual(usage, r.usage);
+  await rejects(oai.chat.completions.create({ model: 'agent:nobody-here', messages }), NotFoundError, 404,
+    'model_not_found');
+  const del = await fetch(`${root}/api/v1/agents/${agent.id}`, {
+    method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` },
+  });
+  assert.equal(del.status, 200);
+});

@@ -56,7 +56,7 @@ static void test_fresh_and_rerun(void)
 
     CHECK_OK(octo_store_migrate_node_at(s, 1700000000123));
     CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
-    CHECK_EQ_INT(v, 8);
+    CHECK_EQ_INT(v, 9);
     CHECK_EQ_INT(table_count(s, "settings"), 1);
     CHECK_EQ_INT(table_count(s, "providers"), 1);
     CHECK_EQ_INT(table_count(s, "tasks"), 1);
@@ -68,7 +68,7 @@ static void test_fresh_and_rerun(void)
     CHECK_EQ_INT(table_count(s, "chain_txs"), 1);
     CHECK_EQ_INT(table_count(s, "chain_proofs"), 1);
     CHECK_EQ_INT(table_count(s, "api_keys"), 1);
-    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 8);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 9);
     CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE version = 1 AND"
                               " name = 'settings' AND applied_at = 1700000000123"),
                  1);
@@ -93,13 +93,17 @@ static void test_fresh_and_rerun(void)
     CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE version = 8 AND"
                               " name = 'tasks_by_owner'"),
                  1);
+    CHECK_EQ_INT(table_count(s, "agents"), 1);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE version = 9 AND"
+                              " name = 'agents'"),
+                 1);
 
     /* Re-running is a no-op: nothing re-applied, the rows untouched. */
     CHECK_OK(octo_store_migrate_node_at(s, 1800000000000));
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_EQ_INT(table_count(s, "chain_blocks"), 1);
     CHECK_EQ_INT(table_count(s, "chain_txs"), 1);
-    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 8);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 9);
     CHECK_EQ_INT(query_i64(s, "SELECT max(applied_at) FROM schema_migrations"), 1700000000123);
     octo_store_close(s);
 
@@ -108,14 +112,14 @@ static void test_fresh_and_rerun(void)
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_EQ_INT(table_count(s, "chain_blocks"), 1);
     CHECK_EQ_INT(table_count(s, "chain_txs"), 1);
-    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 8);
+    CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations"), 9);
     octo_store_close(s);
 
     /* migrate_node records an unknown time as NULL. */
     CHECK_OK(tdb_open_fresh(&s, "mig-null"));
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_EQ_INT(query_i64(s, "SELECT count(*) FROM schema_migrations WHERE applied_at IS NULL"),
-                 8);
+                 9);
     octo_store_close(s);
 }
 
@@ -198,7 +202,7 @@ static void test_failing_migration(void)
     /* Independent schemas keep independent version tables. */
     CHECK_OK(octo_store_migrate_node(s));
     CHECK_OK(octo_store_schema_version(s, &octo_store_node_schema, &v));
-    CHECK_EQ_INT(v, 8);
+    CHECK_EQ_INT(v, 9);
     CHECK_OK(octo_store_schema_version(s, &fixed_schema, &v));
     CHECK_EQ_INT(v, 5);
     octo_store_close(s);
@@ -251,7 +255,7 @@ static void test_two_connections(void)
     CHECK_OK(tdb_open_again(&b, 100));
     CHECK_OK(octo_store_migrate_node(a));
     CHECK_OK(octo_store_migrate_node(b));
-    CHECK_EQ_INT(query_i64(b, "SELECT count(*) FROM schema_migrations"), 8);
+    CHECK_EQ_INT(query_i64(b, "SELECT count(*) FROM schema_migrations"), 9);
     CHECK_OK(octo_store_begin(a, true));
     CHECK_ERR(octo_store_migrate(b, &fixed_schema, 1), OCTO_EBUSY);
     CHECK_OK(octo_store_rollback(a));
