@@ -58,6 +58,15 @@
 #include <string.h>
 
 #define GW_TABLE_SLOTS (2u * OCTO_GATEWAY_TASKS_MAX) /* power of two */
+#define GW_HOLD_SLOTS GW_TABLE_SLOTS                 /* a key per task at most */
+
+/* What the tasks in flight of one API key may still cost: held against its budget from
+ * acceptance until the task is gone (its charge, taken meanwhile, is then in `spent`). */
+struct gw_hold {
+    char key[OCTO_APIKEY_ID_HEX + 1]; /* "" for a free slot */
+    uint64_t amount;
+    uint32_t tasks;
+};
 
 struct octo_gateway;
 
@@ -107,6 +116,8 @@ struct gw_task {
     uint64_t price_in, price_out; /* the attempt's provider's prices when it was dispatched */
     bool have_receipt;
     uint8_t receipt[OCTO_RECEIPT_LEN];
+    uint64_t held; /* held against its key's budget (gw_hold) */
+    bool holding;
     bool have_commitment; /* checked and countersigned */
     uint8_t commitment[OCTO_COMMIT_LEN];
     uint8_t isolation_min; /* the policy's, which the commitment must meet */
@@ -192,6 +203,7 @@ struct octo_gateway {
     struct octo_provstore ps;
     struct octo_taskstore ts;
     struct gw_task **table; /* GW_TABLE_SLOTS */
+    struct gw_hold *holds;  /* GW_HOLD_SLOTS, open addressing by key id */
     uv_timer_t timer;
     uv_timer_t tick; /* every second: advert expiry, silent advert streams, recovery left */
     bool timer_open, tick_open, stopped;
@@ -266,6 +278,66 @@ static void task_remove(struct octo_gateway *g, struct gw_task *t)
 
 static void reexec_detach(struct gw_task *t);
 
+/* ---- holds against API keys' budgets ---------------------------------------------------- */
+
+static uint32_t hold_home(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a: key ids are random, any spread will do */
+    for (const char *p = key; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h & (GW_HOLD_SLOTS - 1);
+}
+
+/* The key's slot, or the free slot where it would go. */
+static struct gw_hold *hold_slot(struct octo_gateway *g, const char *key)
+{
+    for (uint32_t i = hold_home(key);; i = (i + 1) & (GW_HOLD_SLOTS - 1))
+        if (g->holds[i].key[0] == '\0' || strcmp(g->holds[i].key, key) == 0)
+            return &g->holds[i];
+}
+
+static uint64_t held_by(struct octo_gateway *g, const char *key)
+{
+    struct gw_hold *h = hold_slot(g, key);
+    return h->key[0] != '\0' ? h->amount : 0;
+}
+
+static void hold_add(struct gw_task *t, uint64_t amount)
+{
+    struct gw_hold *h = hold_slot(t->g, t->key.id);
+    if (h->key[0] == '\0')
+        memcpy(h->key, t->key.id, sizeof(h->key));
+    h->amount += amount;
+    h->tasks++;
+    t->held = amount;
+    t->holding = true;
+}
+
+/* Releases t's hold; a key with no task left leaves the table (backward-shift deletion). */
+static void hold_release(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    if (!t->holding)
+        return;
+    struct gw_hold *h = hold_slot(g, t->key.id);
+    OCTO_ASSERT(h->key[0] != '\0' && h->amount >= t->held && h->tasks > 0);
+    h->amount -= t->held;
+    t->holding = false;
+    if (--h->tasks > 0)
+        return;
+    uint32_t i = (uint32_t)(h - g->holds);
+    g->holds[i].key[0] = '\0';
+    for (uint32_t j = (i + 1) & (GW_HOLD_SLOTS - 1); g->holds[j].key[0] != '\0';
+         j = (j + 1) & (GW_HOLD_SLOTS - 1)) {
+        uint32_t home = hold_home(g->holds[j].key);
+        if (((j - home) & (GW_HOLD_SLOTS - 1)) >= ((j - i) & (GW_HOLD_SLOTS - 1))) {
+            g->holds[i] = g->holds[j];
+            g->holds[j].key[0] = '\0';
+            i = j;
+        }
+    }
+}
+
 static void detach(struct gw_task *t)
 {
     if (t->cur == NULL)
@@ -278,6 +350,7 @@ static void detach(struct gw_task *t)
 static void task_free(struct gw_task *t)
 {
     task_remove(t->g, t);
+    hold_release(t);
     detach(t);
     reexec_detach(t);
     if (t->rx_pending)
@@ -2383,6 +2456,24 @@ static void submit(struct octo_gateway *g, struct octo_http_req *r, enum octo_oa
 static void accept_task(struct octo_gateway *g, struct octo_http_req *r, struct gw_task *t,
                         const struct octo_policy *pol, const struct octo_peerid *owner)
 {
+    /* the most the task can cost is held against what the key has left, so that a key cannot
+     * start more than it can pay for (and lock the payer's escrows for them) */
+    uint64_t need = escrow_amount(g, t);
+    uint64_t left = t->key.budget > t->key.spent ? t->key.budget - t->key.spent : 0;
+    uint64_t held = held_by(g, t->key.id);
+    left = left > held ? left - held : 0;
+    if (need > left) {
+        g->stats.rejected++;
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "the most this request can cost (%llu base units) is more than the key has left "
+                 "(%llu, its tasks in flight held); lower max_tokens or add budget",
+                 (unsigned long long)need, (unsigned long long)left);
+        OCTO_IGNORE(octo_api_error(g->cfg.api, r, 429, "insufficient_quota", "insufficient_quota",
+                                   NULL, msg));
+        task_discard(t);
+        return;
+    }
     octo_random_bytes(t->id, sizeof(t->id));
     uint64_t deadline_ms = now_ms(g) + OCTO_GATEWAY_DEADLINE_MS;
     t->deadline_ms = deadline_ms;
@@ -2397,6 +2488,7 @@ static void accept_task(struct octo_gateway *g, struct octo_http_req *r, struct 
         task_discard(t);
         return;
     }
+    hold_add(t, need);
     escrow(t, deadline_ms);
     t->req = r;
     octo_http_on_gone(r, on_gone, t);
@@ -2714,6 +2806,7 @@ static int recover_one(struct octo_gateway *g, struct recover_item *it)
     }
     int rc = why == NULL ? task_start(t, &pol, it->deadline_ms, NULL) : 0;
     if (why == NULL && rc == 0) {
+        hold_add(t, escrow_amount(g, t)); /* held as at acceptance (no refusal now) */
         t->attempt_base = it->attempts;
         t->recorded = true;
         t->deadline_ms = it->deadline_ms;
@@ -3110,12 +3203,14 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
     g->cfg = *cfg;
     g->started_s = (int64_t)(now_ms(g) / 1000u);
     g->table = octo_calloc(GW_TABLE_SLOTS, sizeof(*g->table));
+    g->holds = octo_calloc(GW_HOLD_SLOTS, sizeof(*g->holds));
     struct octo_sched_config sc = {.providers_max = OCTO_GATEWAY_PROVIDERS_MAX,
                                    .models_max = 256,
                                    .tasks_max = OCTO_GATEWAY_TASKS_MAX,
                                    .seed = octo_random_u64()};
     octo_random_bytes(sc.hash_key, sizeof(sc.hash_key));
-    int rc = g->table != NULL ? octo_sched_init(&g->sched, &sc, now_tick(g)) : OCTO_ENOMEM;
+    int rc = g->table != NULL && g->holds != NULL ? octo_sched_init(&g->sched, &sc, now_tick(g))
+                                                  : OCTO_ENOMEM;
     g->sched_ok = rc == 0;
     struct octo_providers_load_stats ls = {0};
     if (rc == 0) {
@@ -3162,6 +3257,7 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
         if (g->sched_ok)
             octo_sched_deinit(&g->sched);
         octo_free(g->table);
+        octo_free(g->holds);
         octo_free(g);
         return rc;
     }
@@ -3224,6 +3320,7 @@ void octo_gateway_destroy(struct octo_gateway *g)
     }
     octo_sched_deinit(&g->sched);
     octo_free(g->table);
+    octo_free(g->holds);
     octo_free(g);
 }
 

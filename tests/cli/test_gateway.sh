@@ -160,6 +160,16 @@ code=$(agent_api DELETE /api/v1/agents/poet)
 code2=$(chat '{"model":"agent:poet","messages":[{"role":"user","content":"x"}]}')
 [ "$code" = 200 ] && [ "$code2" = 404 ] && ok "deleted, the agent is gone" || bad "delete: $code $code2"
 
+# The most a request can cost is held against what its key has left: a request the key could
+# not pay for is refused before anything runs (429), and nothing is spent.
+KEY3=$("$OCTO" apikey create --home "$T/o" --account "$ACC" --budget 0.0005 --rate 1000 | grep -o 'octo-[0-9a-f-]*' | head -1)
+code=$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $KEY3" "$GW/v1/chat/completions" -d "{$REQ,\"max_tokens\":600}")
+sp3=$(curl -s -H "Authorization: Bearer $KEY3" "$GW/api/v1/status" | $PY -c 'import json,sys; print(json.load(sys.stdin)["key"]["spent"])')
+[ "$code" = 429 ] && grep -q '"code":"insufficient_quota"' "$T/b" && grep -q 'the most this request can cost' "$T/b" && [ "$sp3" = 0 ] &&
+    ok "a request whose worst case is more than its key has left is 429, nothing spent" || bad "hold: $code $(cat "$T/b") spent $sp3"
+code=$(curl -s -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $KEY3" "$GW/v1/chat/completions" -d "{$REQ,\"max_tokens\":4}")
+[ "$code" = 200 ] && ok "a short one fits" || bad "short under hold: $code $(cat "$T/b")"
+
 # A clean run's text, for comparison with the failover run.
 code=$(chat "{$REQ,\"max_tokens\":120,\"provider\":{\"only\":[\"$ID1\"]}}")
 $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"], end="")' "$T/b" >"$T/clean"

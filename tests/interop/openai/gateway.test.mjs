@@ -197,13 +197,28 @@ test('a wrong API key: AuthenticationError 401 invalid_api_key', T, async () => 
   await rejects(worse.completions.create({ model: MODEL, prompt: 'x', max_tokens: 2 }), AuthenticationError, 401, 'invalid_api_key');
 });
 
+// A key pays what its tasks cost; the most a request can cost is held against what the key has
+// left while it runs, so a request the key could not pay for is refused up front.
 test('a spent budget: RateLimitError 429 insufficient_quota', T, async () => {
-  const poor = client({ apiKey: newKey('0.000050') }); // 50 base units: one short chat
-  const ok = await poor.chat.completions.create({ model: MODEL, messages, max_tokens: 8 });
-  assert.equal(ok.object, 'chat.completion');
-  const err = await rejects(poor.chat.completions.create({ model: MODEL, messages, max_tokens: 8 }), RateLimitError, 429, 'insufficient_quota');
+  const poor = client({ apiKey: newKey('0.002000') }); // 2000 base units: a few short chats
+  await rejects(poor.chat.completions.create({ model: MODEL, messages, max_tokens: 4000 }), RateLimitError, 429, 'insufficient_quota');
+  let ok = 0;
+  let err;
+  for (let i = 0; i < 100 && err === undefined; i++) {
+    try {
+      const r = await poor.chat.completions.create({ model: MODEL, messages, max_tokens: 8 });
+      assert.equal(r.object, 'chat.completion');
+      ok++;
+    } catch (e) {
+      err = e;
+    }
+  }
+  assert.ok(ok >= 1, 'a short chat fits the budget');
+  assert.ok(err instanceof RateLimitError, `expected RateLimitError, got ${err?.constructor?.name}: ${err?.message}`);
+  assert.equal(err.status, 429);
+  assert.equal(err.code, 'insufficient_quota');
   assert.equal(err.type, 'insufficient_quota');
-  await rejects(poor.completions.create({ model: MODEL, prompt: 'x', max_tokens: 2, stream: true }), RateLimitError, 429, 'insufficient_quota');
+  await rejects(poor.completions.create({ model: MODEL, prompt: 'x', max_tokens: 1000, stream: true }), RateLimitError, 429, 'insufficient_quota');
 });
 
 test('the rate limit: RateLimitError 429 rate_limit_exceeded with retry-after', T, async () => {
