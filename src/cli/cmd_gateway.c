@@ -35,6 +35,7 @@
 #include "intel/taskwire.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -607,6 +608,19 @@ static int sealed_run(struct octo_cli *cli, struct gw_client *c, struct sealed_r
     return sealed_exchange(c, sr, done);
 }
 
+/* An agent's name or id as the gateway takes them (intel/agent.h): nothing a URL would read
+ * otherwise. */
+static bool agent_ref_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return false;
+    return strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
 static int run_run(struct octo_cli *cli)
 {
     if (cli->args.positional_count != 1)
@@ -637,6 +651,10 @@ static int run_run(struct octo_cli *cli)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE,
                              "run: --agent takes a chat and its own model (no --model, --raw or "
                              "sealed --privacy)");
+    }
+    if (agent != NULL && !agent_ref_ok(agent)) {
+        gw_deinit(&c);
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE, "run: --agent: an agent's name or id");
     }
     if (agent != NULL)
         snprintf(model, sizeof(model), "agent:%.200s", agent);
@@ -913,6 +931,10 @@ static int run_agents(struct octo_cli *cli)
                   octo_args_get(a, "model") != NULL;
     bool show = strcmp(verb, "show") == 0 && a->positional_count == 2;
     bool rm = strcmp(verb, "rm") == 0 && a->positional_count == 2;
+    if ((create || show || rm) && !agent_ref_ok(a->positional[1]))
+        return octo_cli_fail(cli, OCTO_EXIT_USAGE,
+                             "agents: a name is 1..64 characters of A-Z a-z 0-9 . _ - (or an "
+                             "agent's id)");
     if (!ls && !create && !show && !rm)
         return octo_cli_fail(cli, OCTO_EXIT_USAGE,
                              "usage: octo agents [ls] | create NAME --model M [--instructions "

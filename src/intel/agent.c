@@ -24,8 +24,8 @@ static int fail(char *err, size_t cap, const char *msg)
 static bool name_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > OCTO_AGENT_NAME_MAX)
-        return false;
+    if (n == 0 || n > OCTO_AGENT_NAME_MAX || octo_uuid_valid(s))
+        return false; /* a UUID-shaped name would be taken for an agent id */
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -224,6 +224,11 @@ int octo_agent_expand(const struct octo_agent_manifest *m, cJSON *request)
             return OCTO_ENOMEM;
         }
     }
+    /* a member set to null is not given (as the request parser reads it): the agent's applies */
+    static const char *const defaults[] = {"max_tokens", "max_completion_tokens", "provider"};
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(request, defaults[i])))
+            cJSON_DeleteItemFromObjectCaseSensitive(request, defaults[i]);
     if (m->max_tokens != 0 && cJSON_GetObjectItemCaseSensitive(request, "max_tokens") == NULL &&
         cJSON_GetObjectItemCaseSensitive(request, "max_completion_tokens") == NULL &&
         cJSON_AddNumberToObject(request, "max_tokens", m->max_tokens) == NULL)

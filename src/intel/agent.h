@@ -2,12 +2,14 @@
  * agent.h — agents (the Agent Manager's unit): a named, registered recipe for tasks. A user
  * registers an agent's manifest once and then sends tasks to it (`"model": "agent:NAME"`):
  * the gateway expands each request with the agent's model, instructions (a system message
- * before the user's messages), default max_tokens and routing policy. Pure: parsing, the
+ * before the user's messages), default max_tokens and routing policy (a request's own, when
+ * given and not null, win). Pure: parsing, the
  * canonical form and its hash, the expansion, the id and the registration signature; storing
  * agents is store/agents.h's business.
  *
  * Manifest (JSON object; unknown keys are refused, so a typo never passes silently):
- *   name          1..OCTO_AGENT_NAME_MAX bytes of [A-Za-z0-9._-], unique per API key
+ *   name          1..OCTO_AGENT_NAME_MAX bytes of [A-Za-z0-9._-], not shaped like a UUID (an
+ *                 id), unique per API key
  *   model         the model its tasks run on (1..OCTO_AGENT_MODEL_MAX bytes)
  *   instructions  the system message (0..OCTO_AGENT_INSTRUCTIONS_MAX bytes), optional
  *   description   free text (0..OCTO_AGENT_DESCRIPTION_MAX bytes), optional

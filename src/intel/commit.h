@@ -12,7 +12,7 @@
  *
  *   version u8 (1) | flags u8 (bit 0 sealed, bit 1 deterministic; the others zero) |
  *   task [16] | provider [32] (its Ed25519 key) | input [32] | output [32] |
- *   model_sha256 [32] | quant_len u8 (1..OCTO_COMMIT_QUANT_MAX) | quant [16] (zero-padded) |
+ *   model_sha256 [32] | quant_len u8 (1..OCTO_COMMIT_QUANT_MAX) | quant [32] (zero-padded) |
  *   prompt_tokens u32 | completion_tokens u32 | isolation u8 (1..3, enum octo_isolation) |
  *   attestation [32] (SHA-256 of the advert's attestation reference; zero: none) |
  *   start_ms u64 | end_ms u64 (>= start_ms) | provider_sig [64] |
@@ -36,8 +36,8 @@
 #include <stdint.h>
 
 #define OCTO_COMMIT_VERSION 1
-#define OCTO_COMMIT_QUANT_MAX 16
-#define OCTO_COMMIT_SIGNED_LEN 220 /* the bytes provider_sig covers */
+#define OCTO_COMMIT_QUANT_MAX 32   /* OCTO_ADVERT_QUANT_MAX */
+#define OCTO_COMMIT_SIGNED_LEN 236 /* the bytes provider_sig covers */
 #define OCTO_COMMIT_LEN (OCTO_COMMIT_SIGNED_LEN + 64 + 32 + 64)
 #define OCTO_COMMIT_FLAG_SEALED 0x01u
 #define OCTO_COMMIT_FLAG_DETERMINISTIC 0x02u

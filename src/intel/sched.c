@@ -983,8 +983,8 @@ static int route(struct octo_sched *s, struct octo_sched_task *x, bool ignore_co
 
 int octo_sched_pick(struct octo_sched *s, const char *model, const struct octo_route_policy *pol,
                     enum octo_route_strategy strategy, const struct octo_peerid *exclude,
-                    size_t n_exclude, const char *quant, octo_tick now, uint32_t *slot,
-                    struct octo_peerid *id)
+                    size_t n_exclude, const char *quant, const uint8_t *weights, octo_tick now,
+                    uint32_t *slot, struct octo_peerid *id)
 {
     uint32_t mid;
     struct octo_registry_iter it;
@@ -998,7 +998,8 @@ int octo_sched_pick(struct octo_sched *s, const char *model, const struct octo_r
         return err;
     size_t n = 0;
     while (n < s->cand_cap && octo_registry_iter_next(&it, &rc)) {
-        bool skip = strcmp(rc.model->quant, quant) != 0;
+        bool skip = strcmp(rc.model->quant, quant) != 0 ||
+                    (weights != NULL && memcmp(rc.model->weights_hash, weights, 32) != 0);
         for (size_t k = 0; k < n_exclude && !skip; k++)
             skip = octo_peerid_equal(&exclude[k], &rc.entry->provider);
         if (skip)

@@ -209,16 +209,17 @@ OCTO_MUST_USE int octo_sched_result(struct octo_sched *s, const struct octo_sche
                                     octo_tick now);
 
 /* Picks a provider of model outside the task flow (a verification re-run): the candidates the
- * policy and strategy allow among the model's providers that serve it at quantization quant,
- * not in exclude, available (not cooling down) and with room; the router decides, with the
+ * policy and strategy allow among the model's providers that serve it at quantization quant
+ * (and with the weights whose SHA-256 is weights, unless NULL), not in exclude, available (not
+ * cooling down) and with room; the router decides, with the
  * scheduler's random source. 0 with *slot (registry index) and *id, OCTO_ENOTFOUND when none
  * is eligible, OCTO_EINVAL for a bad policy. */
 OCTO_MUST_USE int octo_sched_pick(struct octo_sched *s, const char *model,
                                   const struct octo_route_policy *pol,
                                   enum octo_route_strategy strategy,
                                   const struct octo_peerid *exclude, size_t n_exclude,
-                                  const char *quant, octo_tick now, uint32_t *slot,
-                                  struct octo_peerid *id);
+                                  const char *quant, const uint8_t *weights, octo_tick now,
+                                  uint32_t *slot, struct octo_peerid *id);
 
 /* Cancels a task that has not finished: it ends FAILED(CANCELLED) with a DONE action (or
  * EXPIRED(DEADLINE) when its deadline had passed already). A cancelled running attempt frees

@@ -116,9 +116,12 @@ struct gw_task {
     uint64_t price_in, price_out; /* the attempt's provider's prices when it was dispatched */
     bool have_receipt;
     uint8_t receipt[OCTO_RECEIPT_LEN];
+    bool dispatch_pending; /* its first dispatch waits for the group commit of its record */
+    struct gw_task *dispatch_next;
     uint64_t held; /* held against its key's budget (gw_hold) */
     bool holding;
     bool have_commitment; /* checked and countersigned */
+    bool commit_bad;      /* its signature failed when the record was written: unpaid */
     uint8_t commitment[OCTO_COMMIT_LEN];
     uint8_t isolation_min; /* the policy's, which the commitment must meet */
     /* the answer */
@@ -141,7 +144,8 @@ struct gw_task {
     uint64_t rx_deadline_ms, rx_run_deadline_ms;
     uint8_t rx_task[OCTO_SCHED_ID_LEN]; /* the re-runs' task id: fresh, so they look like any */
     char rx_quant[OCTO_ADVERT_QUANT_MAX + 1]; /* the answer's quantization: re-runs use it too */
-    struct gw_attempt *rx_cur;                /* the re-run in flight */
+    uint8_t rx_weights[32];    /* ... and the weights it advertised (and committed to) */
+    struct gw_attempt *rx_cur; /* the re-run in flight */
     bool rx_dialing, rx_disagreed;
     uint64_t rx_seq; /* re-runs started: matches a dial's callback to its run */
     uint32_t rx_provider;
@@ -214,6 +218,9 @@ struct octo_gateway {
     struct gw_task *charges, *charges_tail; /* succeeded tasks waiting for their commit */
     uv_timer_t charge_timer;                /* 0 ms: after the answers went out */
     bool charge_timer_open;
+    struct gw_task *dispatches, *dispatches_tail; /* first dispatches waiting for their record */
+    uv_timer_t dispatch_timer;                    /* 0 ms: after this turn's requests */
+    bool dispatch_timer_open;
     int64_t started_s; /* the models' "created" */
     struct octo_gateway_stats stats;
 };
@@ -365,7 +372,7 @@ static void task_free(struct gw_task *t)
 /* Frees t when nothing refers to it any more. */
 static void task_maybe_free(struct gw_task *t)
 {
-    if (t->done && t->req == NULL && !t->charge_pending && !t->rx_pending)
+    if (t->done && t->req == NULL && !t->charge_pending && !t->rx_pending && !t->dispatch_pending)
         task_free(t);
 }
 
@@ -555,7 +562,7 @@ static const char *receipt_check(struct gw_task *t)
  * SHA-256 of its advert's attestation reference (none: zero; a TEE needs one); sealed and
  * deterministic as the task was sent. The record keeps it countersigned with this node's key.
  * 0, or why not. */
-static const char *commitment_check(struct gw_task *t)
+static const char *commitment_check(struct gw_task *t, uint32_t prompt, uint32_t completion)
 {
     struct octo_gateway *g = t->g;
     const struct octo_taskwire_result *res = &t->result;
@@ -578,7 +585,7 @@ static const char *commitment_check(struct gw_task *t)
     octo_sha256(t->text.data, t->text.len, h);
     if (memcmp(c.output, h, 32) != 0)
         return "commitment output differs from what was received";
-    if (c.prompt_tokens != res->prompt_tokens || c.completion_tokens != res->completion_tokens)
+    if (c.prompt_tokens != prompt || c.completion_tokens != completion)
         return "commitment tokens differ from the result";
     uint8_t want_flags = (t->sealed != OCTO_TASKWIRE_OPEN ? OCTO_COMMIT_FLAG_SEALED : 0) |
                          (t->reexec ? OCTO_COMMIT_FLAG_DETERMINISTIC : 0);
@@ -805,7 +812,16 @@ static void answer_success(struct gw_task *t)
 static int charge_stmts(struct gw_task *t, uint64_t *take)
 {
     struct octo_gateway *g = t->g;
-    uint64_t amount = t->charge_amount;
+    if (t->have_commitment && octo_commit_verify(t->commitment) != 0) {
+        /* the stream is the provider's (Noise), so its signature is checked here, off the
+         * answer's path: one that does not hold is not kept, the key is not charged and the
+         * provider is not paid (after_record refunds the escrow) */
+        g->stats.commitments_bad++;
+        OCTO_WARN("gateway: a provider's commitment signature does not hold: not paid");
+        t->have_commitment = false;
+        t->commit_bad = true;
+    }
+    uint64_t amount = t->commit_bad ? 0 : t->charge_amount;
     *take = 0;
     struct octo_oai_meta m;
     fill_meta(t, &m);
@@ -824,13 +840,6 @@ static int charge_stmts(struct gw_task *t, uint64_t *take)
         if (added && t->have_receipt) {
             OCTO_IGNORE(octo_hex_encode(t->receipt, OCTO_RECEIPT_LEN, hex, sizeof(hex)));
             added = cJSON_AddStringToObject(o, "receipt", hex) != NULL;
-        }
-        if (added && t->have_commitment && octo_commit_verify(t->commitment) != 0) {
-            /* the stream is the provider's (Noise), so its signature is checked here, off the
-             * answer's path: one that does not hold is not kept (nor countersigned) */
-            g->stats.commitments_bad++;
-            OCTO_WARN("gateway: a provider's commitment signature does not hold: not kept");
-            t->have_commitment = false;
         }
         if (added && t->have_commitment) {
             struct octo_commitment c;
@@ -900,7 +909,7 @@ static void after_record(struct gw_task *t, bool recorded)
         return;
     uint8_t task[32];
     task32(t->id, task);
-    if (recorded && t->have_receipt) {
+    if (recorded && t->have_receipt && !t->commit_bad) {
         if (octo_settler_receipt(g->cfg.settler, t->receipt, t->escrow_expires_ms) != 0)
             OCTO_WARN("gateway: the settlement batch is full: a receipt is dropped");
     } else {
@@ -1181,16 +1190,8 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
                (sealed || octo_taskwire_result_decode(body, len, &t->result) == 0)) {
         t->have_result = true;
         t->provider_ns = uv_hrtime() - t->assign_ns;
-        const char *why = commitment_check(t);
-        if (why != NULL) { /* a run nobody will vouch for is not an answer */
-            g->stats.commitments_bad++;
-            OCTO_WARN("gateway: a provider's execution commitment is refused: %s", why);
-            snprintf(t->err_msg, sizeof(t->err_msg), "the provider's commitment: %s", why);
-            t->have_result = false;
-            report(t, OCTO_HEALTH_PROVIDER_ERROR);
-            detach(t);
-            return;
-        }
+        uint32_t said_prompt = t->result.prompt_tokens,
+                 said_completion = t->result.completion_tokens;
         /* a provider's counts are charged: never more than the request allows */
         if (t->result.completion_tokens > t->max_tokens ||
             t->result.prompt_tokens > t->prompt_cap) {
@@ -1206,6 +1207,16 @@ static void attempt_frame(struct gw_task *t, uint8_t kind, const uint8_t *body, 
             report(t, OCTO_HEALTH_PROVIDER_ERROR);
             detach(t);
             OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+            return;
+        }
+        const char *why = commitment_check(t, said_prompt, said_completion);
+        if (why != NULL) { /* a run nobody will vouch for is not an answer */
+            g->stats.commitments_bad++;
+            OCTO_WARN("gateway: a provider's execution commitment is refused: %s", why);
+            snprintf(t->err_msg, sizeof(t->err_msg), "the provider's commitment: %s", why);
+            t->have_result = false;
+            report(t, OCTO_HEALTH_PROVIDER_ERROR);
+            detach(t);
             return;
         }
         const char *bad = t->escrowed ? receipt_check(t) : NULL;
@@ -1588,8 +1599,11 @@ static void reexec_frame(struct gw_attempt *at, uint8_t kind, const uint8_t *bod
         return;
     }
     struct octo_taskwire_result res;
+    struct octo_commitment c;
     if (kind == OCTO_TASKWIRE_RESULT && !at->rx_done &&
-        octo_taskwire_result_decode(body, len, &res) == 0) {
+        octo_taskwire_result_decode(body, len, &res) == 0 && res.has_commitment &&
+        octo_commit_decode(res.commitment, sizeof(res.commitment), &c) == 0 &&
+        memcmp(c.model_sha256, t->rx_weights, 32) == 0) { /* it ran the same weights, it says */
         at->rx_done = true;
         uint8_t hash[32];
         octo_sha256_final(&at->rx_hash, hash);
@@ -1672,7 +1686,8 @@ static void reexec_next(struct gw_task *t)
     struct octo_gateway *g = t->g;
     if (t->rx_tried_n == OCTO_GATEWAY_REEXEC_TRIES + 1 || g->stopped ||
         octo_sched_pick(&g->sched, t->model, &t->rx_pol->route, OCTO_ROUTE_COST, t->rx_tried,
-                        t->rx_tried_n, t->rx_quant, now_tick(g), &t->rx_provider, &t->rx_id) != 0) {
+                        t->rx_tried_n, t->rx_quant, t->rx_weights, now_tick(g), &t->rx_provider,
+                        &t->rx_id) != 0) {
         reexec_end(t, GW_INCONCLUSIVE);
         return;
     }
@@ -1695,8 +1710,10 @@ static void reexec_begin(struct gw_task *t, uint64_t amount)
     t->rx_quant[0] = '\0';
     if (e != NULL && octo_registry_model_lookup(reg, t->model, &mid) == 0)
         for (uint8_t k = 0; k < e->models_count; k++)
-            if (e->models[k].model_id == mid)
+            if (e->models[k].model_id == mid) {
                 snprintf(t->rx_quant, sizeof(t->rx_quant), "%s", e->models[k].quant);
+                memcpy(t->rx_weights, e->models[k].weights_hash, 32);
+            }
     octo_sha256(t->text.data, t->text.len, t->rx_answer);
     octo_random_bytes(t->rx_task, sizeof(t->rx_task));
     t->rx_charge = amount;
@@ -1729,6 +1746,8 @@ static void reexec_tick(struct octo_gateway *g, uint64_t now)
     }
     drive(g);
 }
+
+static void on_dispatch_timer(uv_timer_t *h);
 
 static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *a)
 {
@@ -1764,17 +1783,80 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     t->assign_ns = uv_hrtime();
     if (t->recorded) {
         record_update(t, OCTO_TASKSTORE_RUNNING, "");
-    } else if (record_insert(t) != 0) {
-        /* a task that cannot be made durable does not run; a commit whose outcome is unknown
-         * may have written it all the same: it is marked failed, as far as the store lets */
-        struct octo_taskstore_update u = {
-            .state = OCTO_TASKSTORE_FAILED, .reason = "store_error", .now_ms = now_ms(g)};
-        OCTO_IGNORE(octo_taskstore_update(&g->ts, t->id, &u));
-        t->store_failed = true;
-        OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+        open_attempt(t);
         return;
     }
-    open_attempt(t);
+    /* the first dispatch: its record is written with this turn's others in one commit, then
+     * its attempt opens (dispatch_flush) */
+    if (t->dispatch_pending)
+        return; /* queued already: it opens with the fields just set */
+    t->dispatch_pending = true;
+    t->dispatch_next = NULL;
+    if (g->dispatches_tail != NULL)
+        g->dispatches_tail->dispatch_next = t;
+    else
+        g->dispatches = t;
+    g->dispatches_tail = t;
+    OCTO_ASSERT(g->dispatch_timer_open); /* on_dispatch runs from drive(), never after stop */
+    uv_timer_start(&g->dispatch_timer, on_dispatch_timer, 0, 0);
+}
+
+/* A task that cannot be made durable does not run; a commit whose outcome is unknown may have
+ * written it all the same: it is marked failed, as far as the store lets. */
+static void record_failed(struct gw_task *t)
+{
+    struct octo_gateway *g = t->g;
+    struct octo_taskstore_update u = {
+        .state = OCTO_TASKSTORE_FAILED, .reason = "store_error", .now_ms = now_ms(g)};
+    OCTO_IGNORE(octo_taskstore_update(&g->ts, t->id, &u));
+    t->store_failed = true;
+    OCTO_IGNORE(octo_sched_cancel(&g->sched, t->id, now_tick(g)));
+}
+
+/* Writes the records of the first dispatches queued in this loop turn in one transaction (one
+ * fsync for all of them: group commit), then opens their attempts; if the batch fails, each
+ * is written on its own. Nothing was acknowledged before: a task's ASSIGN goes out only after
+ * its record is durable, as before, a loop turn later. */
+static void dispatch_flush(struct octo_gateway *g)
+{
+    struct gw_task *list = g->dispatches;
+    g->dispatches = g->dispatches_tail = NULL;
+    if (list == NULL)
+        return;
+    int rc = list->dispatch_next != NULL ? octo_store_begin(g->cfg.store, true) : -1;
+    for (struct gw_task *t = list; rc == 0 && t != NULL; t = t->dispatch_next)
+        if (!t->done)
+            rc = record_insert(t);
+    if (rc == 0)
+        rc = octo_store_commit(g->cfg.store);
+    else if (list->dispatch_next != NULL && octo_store_tx_state(g->cfg.store) != OCTO_STORE_TX_NONE)
+        octo_store_rollback(g->cfg.store);
+    bool batch_ok = rc == 0;
+    for (struct gw_task *t = list, *n; t != NULL; t = n) {
+        n = t->dispatch_next;
+        t->dispatch_next = NULL;
+        t->dispatch_pending = false;
+        if (t->done) { /* cancelled meanwhile (its client left): nothing was recorded for it */
+            if (batch_ok && t->recorded)
+                record_update(t, OCTO_TASKSTORE_CANCELLED, "the client went away");
+            task_maybe_free(t);
+            continue;
+        }
+        if (!batch_ok) {
+            t->recorded = false;
+            if (record_insert(t) != 0) {
+                record_failed(t);
+                continue;
+            }
+        }
+        open_attempt(t);
+    }
+    drive(g);
+}
+
+static void on_dispatch_timer(uv_timer_t *h)
+{
+    dispatch_flush(h->data);
 }
 
 /* A probe's ping: one answer per probe (the round-trip sample, or the failure). */
@@ -2328,6 +2410,15 @@ static int agent_body(struct octo_gateway *g, struct octo_http_req *r, enum octo
         cJSON_Delete(o);
         return 0;
     }
+    /* the request as sent must be one the parser takes, as any other is */
+    struct octo_oai_request check;
+    struct octo_oai_error oe;
+    if (octo_oai_parse(kind, (const char *)body, len, &check, &oe) != 0) {
+        cJSON_Delete(o);
+        oai_error(g, r, &oe);
+        return -1;
+    }
+    octo_oai_request_free(&check);
     struct octo_agent_rec rec;
     struct octo_buf man;
     octo_buf_init(&man, OCTO_AGENT_STORE_MANIFEST_MAX);
@@ -3270,6 +3361,9 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
     uv_timer_init(cfg->loop, &g->charge_timer);
     g->charge_timer.data = g;
     g->charge_timer_open = true;
+    uv_timer_init(cfg->loop, &g->dispatch_timer);
+    g->dispatch_timer.data = g;
+    g->dispatch_timer_open = true;
     uv_timer_start(&g->tick, on_tick, 1000, 1000);
     OCTO_INFO("gateway: %u stored provider adverts loaded (%u expired, %u rejected)", ls.loaded,
               ls.expired, ls.rejected);
@@ -3305,9 +3399,17 @@ void octo_gateway_stop(struct octo_gateway *g)
     g->stopped = true;
     charge_flush(g); /* what succeeded is recorded before the node goes */
     g->charge_timer_open = false;
+    for (struct gw_task *t = g->dispatches, *n; t != NULL; t = n) { /* never sent: not recorded */
+        n = t->dispatch_next;
+        t->dispatch_next = NULL;
+        t->dispatch_pending = false;
+    }
+    g->dispatches = g->dispatches_tail = NULL;
+    g->dispatch_timer_open = false;
     uv_close((uv_handle_t *)&g->timer, on_timer_closed);
     uv_close((uv_handle_t *)&g->tick, on_timer_closed);
     uv_close((uv_handle_t *)&g->charge_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&g->dispatch_timer, on_timer_closed);
 }
 
 void octo_gateway_destroy(struct octo_gateway *g)

@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -114,8 +115,9 @@ struct octo_provider {
     uint32_t n_jobs;
     uint32_t running;
     bool stopped;
-    bool async_closed; /* under mu: run threads no longer wake the loop */
-    bool have_chain;   /* receipts are signed for this chain */
+    bool async_closed;            /* under mu: run threads no longer wake the loop */
+    bool have_chain;              /* receipts are signed for this chain */
+    bool fault_commit_advertised; /* test fault (debug builds): see octo_provider_start */
     uint8_t chain_id[32];
     int handles; /* open libuv handles */
     struct octo_provider_stats stats;
@@ -524,6 +526,10 @@ static void make_commitment(struct prov_job *j, const uint8_t in[32], const uint
     memcpy(c.input, in, 32);
     memcpy(c.output, out, 32);
     memcpy(c.model_sha256, model, 32);
+#ifdef OCTO_DEBUG_ASSERTIONS
+    if (p->fault_commit_advertised && !j->seal) /* a test fault: it lies about what it ran */
+        memcpy(c.model_sha256, p->weights_hash, 32);
+#endif
     bool noop = p->cfg.noop_agent && strcmp(j->assign.model, OCTO_PROVIDER_NOOP_MODEL) == 0;
     const char *q = noop ? "none" : p->quant;
     size_t ql = strlen(q);
@@ -1103,6 +1109,16 @@ int octo_provider_start(struct octo_provider **out, const struct octo_provider_c
         size_t n;
         rc = make_advert(p, probe, sizeof(probe), &n) == 0 ? 0 : OCTO_EINVAL;
     }
+#ifdef OCTO_DEBUG_ASSERTIONS
+    /* Fault injection for tests of the verifier, in debug builds only (never in release): with
+     * OCTO_TEST_FAULTS=commit-advertised-weights the provider's commitments name the weights it
+     * advertised, whatever its runner loaded: a provider that lies about its model, which only
+     * re-execution can catch (tests/cli/test_reexec.sh). */
+    const char *faults = getenv("OCTO_TEST_FAULTS");
+    p->fault_commit_advertised = faults != NULL && strstr(faults, "commit-advertised-weights");
+    if (p->fault_commit_advertised)
+        OCTO_WARN("provider: TEST FAULT: commitments name the advertised weights, whatever ran");
+#endif
     if (rc == 0)
         rc = octo_net_handle(cfg->net, OCTO_TASK_PROTOCOL, on_task_stream, p);
     if (rc != 0) {

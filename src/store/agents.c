@@ -111,8 +111,9 @@ int octo_agent_get(struct octo_store *s, const char *owner, const char *id_or_na
                    struct octo_agent_rec *out, struct octo_buf *manifest)
 {
     size_t kl = strlen(id_or_name);
-    if (kl == 0 || kl > OCTO_UUID_TEXT_LEN + OCTO_AGENT_STORE_NAME_MAX)
-        return OCTO_ENOTFOUND;
+    if (kl == 0 || kl > OCTO_UUID_TEXT_LEN + OCTO_AGENT_STORE_NAME_MAX ||
+        !octo__store_utf8_valid(id_or_name, kl) || !octo__store_utf8_valid(owner, strlen(owner)))
+        return OCTO_ENOTFOUND; /* no TEXT column holds it */
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT " COLS " FROM agents WHERE owner = $1 AND %s = $2",
              key_col(id_or_name));
@@ -150,6 +151,10 @@ int octo_agent_list(struct octo_store *s, const char *owner, octo_agent_fn fn, v
 
 int octo_agent_delete(struct octo_store *s, const char *owner, const char *id_or_name)
 {
+    size_t kl = strlen(id_or_name);
+    if (kl == 0 || kl > OCTO_UUID_TEXT_LEN + OCTO_AGENT_STORE_NAME_MAX ||
+        !octo__store_utf8_valid(id_or_name, kl) || !octo__store_utf8_valid(owner, strlen(owner)))
+        return OCTO_ENOTFOUND;
     char sql[96];
     snprintf(sql, sizeof(sql), "DELETE FROM agents WHERE owner = $1 AND %s = $2",
              key_col(id_or_name));
