@@ -219,8 +219,9 @@ struct octo_gateway {
     uv_timer_t charge_timer;                /* 0 ms: after the answers went out */
     bool charge_timer_open;
     struct gw_task *dispatches, *dispatches_tail; /* first dispatches waiting for their record */
-    uv_timer_t dispatch_timer;                    /* 0 ms: after this turn's requests */
-    bool dispatch_timer_open;
+    uv_check_t dispatch_check; /* after this loop turn's I/O: its requests' first dispatches */
+    uv_timer_t dispatch_timer; /* 0 ms: the same, when they came from outside the I/O phase */
+    bool dispatch_check_open;
     int64_t started_s; /* the models' "created" */
     struct octo_gateway_stats stats;
 };
@@ -1747,6 +1748,7 @@ static void reexec_tick(struct octo_gateway *g, uint64_t now)
     drive(g);
 }
 
+static void on_dispatch_check(uv_check_t *h);
 static void on_dispatch_timer(uv_timer_t *h);
 
 static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *a)
@@ -1797,8 +1799,10 @@ static void on_dispatch(struct octo_gateway *g, const struct octo_sched_action *
     else
         g->dispatches = t;
     g->dispatches_tail = t;
-    OCTO_ASSERT(g->dispatch_timer_open); /* on_dispatch runs from drive(), never after stop */
-    uv_timer_start(&g->dispatch_timer, on_dispatch_timer, 0, 0);
+    OCTO_ASSERT(g->dispatch_check_open); /* on_dispatch runs from drive(), never after stop */
+    uv_check_start(&g->dispatch_check, on_dispatch_check);
+    uv_timer_start(&g->dispatch_timer, on_dispatch_timer, 0, 0); /* the check may come late:
+                                                                   poll could block first */
 }
 
 /* A task that cannot be made durable does not run; a commit whose outcome is unknown may have
@@ -1815,8 +1819,9 @@ static void record_failed(struct gw_task *t)
 
 /* Writes the records of the first dispatches queued in this loop turn in one transaction (one
  * fsync for all of them: group commit), then opens their attempts; if the batch fails, each
- * is written on its own. Nothing was acknowledged before: a task's ASSIGN goes out only after
- * its record is durable, as before, a loop turn later. */
+ * is written on its own. Runs from a check handle, right after the turn's I/O callbacks.
+ * Nothing was acknowledged before: a task's ASSIGN goes out only after its record is
+ * durable, as before. */
 static void dispatch_flush(struct octo_gateway *g)
 {
     struct gw_task *list = g->dispatches;
@@ -1854,9 +1859,19 @@ static void dispatch_flush(struct octo_gateway *g)
     drive(g);
 }
 
+static void on_dispatch_check(uv_check_t *h)
+{
+    struct octo_gateway *g = h->data;
+    uv_check_stop(h);
+    uv_timer_stop(&g->dispatch_timer);
+    dispatch_flush(g);
+}
+
 static void on_dispatch_timer(uv_timer_t *h)
 {
-    dispatch_flush(h->data);
+    struct octo_gateway *g = h->data;
+    uv_check_stop(&g->dispatch_check);
+    dispatch_flush(g);
 }
 
 /* A probe's ping: one answer per probe (the round-trip sample, or the failure). */
@@ -3361,9 +3376,11 @@ int octo_gateway_start(struct octo_gateway **out, const struct octo_gateway_conf
     uv_timer_init(cfg->loop, &g->charge_timer);
     g->charge_timer.data = g;
     g->charge_timer_open = true;
+    uv_check_init(cfg->loop, &g->dispatch_check);
+    g->dispatch_check.data = g;
     uv_timer_init(cfg->loop, &g->dispatch_timer);
     g->dispatch_timer.data = g;
-    g->dispatch_timer_open = true;
+    g->dispatch_check_open = true;
     uv_timer_start(&g->tick, on_tick, 1000, 1000);
     OCTO_INFO("gateway: %u stored provider adverts loaded (%u expired, %u rejected)", ls.loaded,
               ls.expired, ls.rejected);
@@ -3405,10 +3422,11 @@ void octo_gateway_stop(struct octo_gateway *g)
         t->dispatch_pending = false;
     }
     g->dispatches = g->dispatches_tail = NULL;
-    g->dispatch_timer_open = false;
+    g->dispatch_check_open = false;
     uv_close((uv_handle_t *)&g->timer, on_timer_closed);
     uv_close((uv_handle_t *)&g->tick, on_timer_closed);
     uv_close((uv_handle_t *)&g->charge_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&g->dispatch_check, on_timer_closed);
     uv_close((uv_handle_t *)&g->dispatch_timer, on_timer_closed);
 }
 
