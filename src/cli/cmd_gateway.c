@@ -28,6 +28,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "crypto/b64.h"
 #include "crypto/peerid.h"
 #include "exec/envelope.h"
 #include "exec/privacy.h"
@@ -37,7 +38,6 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,25 +373,16 @@ struct sealed_run {
     char task[40];
 };
 
-static char *b64_text(const uint8_t *p, size_t n)
-{
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *s = octo_malloc(cap);
-    if (s != NULL)
-        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return s;
-}
-
 /* A base64 member of o decoded into f (reset first). */
 static int b64_member(const cJSON *o, const char *k, struct octo_buf *f)
 {
     const char *s = jstr(o, k);
-    size_t n = strlen(s), got = 0;
+    size_t n = strlen(s);
     octo_buf_reset(f);
-    if (n == 0 || octo_buf_reserve(f, n) != 0 ||
-        sodium_base642bin(f->data, n, s, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+    long got = n > 0 && octo_buf_reserve(f, n) == 0 ? octo_b64_decode(s, f->data, n) : -1;
+    if (got < 0)
         return -1;
-    f->len = got;
+    f->len = (size_t)got;
     return 0;
 }
 
@@ -435,7 +426,7 @@ static char *sealed_open_body(struct octo_cli *cli, struct sealed_run *sr, const
                               uint64_t max_tokens)
 {
     const struct octo_args *a = &cli->args;
-    char *hello = b64_text(sr->frame.data, sr->frame.len);
+    char *hello = octo_b64_encode(sr->frame.data, sr->frame.len);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", model);
     cJSON_AddStringToObject(o, "privacy", octo_args_get(a, "privacy"));
@@ -529,7 +520,7 @@ static int sealed_exchange(struct gw_client *c, struct sealed_run *sr, cJSON **d
         snprintf(c->error, sizeof(c->error), "cannot seal the request");
         return -1;
     }
-    char *task = b64_text(sr->frame.data, sr->frame.len);
+    char *task = octo_b64_encode(sr->frame.data, sr->frame.len);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "task", task != NULL ? task : "");
     char *body = cJSON_PrintUnformatted(o);

@@ -35,6 +35,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/uuid.h"
+#include "crypto/b64.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "exec/envelope.h"
@@ -52,7 +53,6 @@
 #include "store/tasks.h"
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -621,23 +621,13 @@ static const char *commitment_check(struct gw_task *t, uint32_t prompt, uint32_t
 
 /* ---- answers -------------------------------------------------------------------------- */
 
-/* Standard base64 of p[0..n) (octo_free it), or NULL. */
-static char *b64_of(const uint8_t *p, size_t n)
-{
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *out = octo_malloc(cap);
-    if (out != NULL)
-        sodium_bin2base64(out, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return out;
-}
-
 /* A sealed task's answer, also kept in its record: the worker's RESULT frame (base64, opened
  * only by the client) and the metered usage. */
 static char *sealed_answer(const struct gw_task *t)
 {
     char tid[2 * OCTO_SCHED_ID_LEN + 1];
     OCTO_IGNORE(octo_hex_encode(t->id, sizeof(t->id), tid, sizeof(tid)));
-    char *res = b64_of(t->text.data, t->text.len);
+    char *res = octo_b64_encode(t->text.data, t->text.len);
     cJSON *o = cJSON_CreateObject();
     cJSON *u = cJSON_CreateObject();
     char *out = NULL;
@@ -1109,7 +1099,7 @@ static void sealed_key(struct gw_task *t, const uint8_t *f, size_t len)
     OCTO_IGNORE(octo_hex_encode(t->id, sizeof(t->id), tid, sizeof(tid)));
     OCTO_IGNORE(octo_peerid_to_base58(&t->provider_id, pid, sizeof(pid)));
     route_header(t, route, sizeof(route));
-    char *key = b64_of(f, len);
+    char *key = octo_b64_encode(f, len);
     cJSON *o = cJSON_CreateObject();
     char *body = NULL;
     if (key != NULL && o != NULL) {
@@ -2318,13 +2308,19 @@ static void route_agent_create(void *ctx, struct octo_http_req *r, const struct 
     cJSON_free(out);
 }
 
-static int list_agent(void *ctx, const struct octo_agent_rec *rec, const char *manifest, size_t len)
+/* Appends o (made by the caller, NULL when out of memory) to the array arr: 0 or OCTO_ENOMEM.
+ * The listing callbacks' common step. */
+static int json_append(void *arr, cJSON *o)
 {
-    cJSON *o = agent_object(rec, manifest, len);
     if (o == NULL)
         return OCTO_ENOMEM;
-    cJSON_AddItemToArray(ctx, o);
+    cJSON_AddItemToArray(arr, o);
     return 0;
+}
+
+static int list_agent(void *ctx, const struct octo_agent_rec *rec, const char *manifest, size_t len)
+{
+    return json_append(ctx, agent_object(rec, manifest, len));
 }
 
 /* GET /api/v1/agents: the caller's key's agents, by name. */
@@ -2629,12 +2625,9 @@ static int64_t sealed_uint(const cJSON *o, const char *name, uint32_t def, uint3
 static long sealed_b64(const cJSON *o, const char *name, uint8_t *out, size_t cap)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    size_t n = 0;
-    if (!cJSON_IsString(v) || v->valuestring == NULL ||
-        sodium_base642bin(out, cap, v->valuestring, strlen(v->valuestring), NULL, &n, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return -1;
-    return (long)n;
+    long n = cJSON_IsString(v) && v->valuestring != NULL ? octo_b64_decode(v->valuestring, out, cap)
+                                                         : OCTO_EMALFORMED;
+    return n < 0 ? -1 : n;
 }
 
 /* True when f[0..len) is exactly one frame of the privacy exchange, of the given type. */
@@ -3180,11 +3173,7 @@ static cJSON *task_object(const struct octo_taskstore_record *rec)
 
 static int list_task(const struct octo_taskstore_record *rec, void *ctx)
 {
-    cJSON *o = task_object(rec);
-    if (o == NULL)
-        return OCTO_ENOMEM;
-    cJSON_AddItemToArray(ctx, o);
-    return 0;
+    return json_append(ctx, task_object(rec));
 }
 
 /* GET /api/v1/tasks[?limit=N&before=UNIX_MS]: the caller's key's tasks, newest first. */

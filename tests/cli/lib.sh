@@ -8,6 +8,7 @@
 #   cli_kill_on_exit    at exit, kill -9 every pid in $PIDS, then remove $T
 #   cli_finish          prints "N passed, N failed"; its status is the script's
 #   cli_ports N         PORT = the first of N consecutive free loopback ports
+#   cli_devnet_up N     a devnet (1 validator, N providers) in $D, killed at exit (EXTRA_PIDS too)
 pass=0
 fail=0
 
@@ -80,4 +81,19 @@ for _ in range(200):
         break
 PY
 )
+}
+
+# cli_devnet_up N: starts `octo devnet` in $D (= $T/dn) on free ports (PORT) with 1 validator
+# and N providers, waits until it is up (one ok/bad line); at exit kills it (even paused), its
+# nodes and every pid in $EXTRA_PIDS, then removes $T. Sets DPID.
+cli_devnet_up() {
+    cli_ports 72
+    D="$T/dn"
+    EXTRA_PIDS=""
+    trap 'for p in $EXTRA_PIDS; do kill -9 "$p" 2>/dev/null; done; kill -9 "$DPID" 2>/dev/null; kill -CONT "$DPID" 2>/dev/null; pkill -9 -f "$D/net" 2>/dev/null; rm -rf "$T"' EXIT
+    "$OCTO" devnet --dir "$D" --port "$PORT" --validators 1 --providers "$1" >"$T/dn.out" 2>"$T/dn.err" &
+    DPID=$!
+    cdu_i=0
+    while [ $cdu_i -lt 900 ] && ! grep -q "API key" "$T/dn.out"; do sleep 0.1; cdu_i=$((cdu_i + 1)); done
+    if grep -q "devnet is up" "$T/dn.out"; then ok "the devnet is up"; else bad "not up: $(cat "$T/dn.out" "$T/dn.err")"; fi
 }

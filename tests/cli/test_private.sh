@@ -20,25 +20,7 @@ cli_tmp private
 cli_clean_env
 PY=/usr/bin/python3
 PROBE="$PY $(dirname "$0")/privacy_probe.py"
-cli_ports 72
-D="$T/dn"
-DPID=""
-CPID=""
-HOLD=""
-cleanup() {
-    [ -n "$CPID" ] && kill -9 "$CPID" 2>/dev/null
-    [ -n "$HOLD" ] && kill -9 "$HOLD" 2>/dev/null
-    [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-    pkill -9 -f "$D/net" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-"$OCTO" devnet --dir "$D" --port "$PORT" --validators 1 --providers 2 >"$T/dn.out" 2>"$T/dn.err" &
-DPID=$!
-i=0
-while [ $i -lt 900 ] && ! grep -q "API key" "$T/dn.out"; do sleep 0.1; i=$((i + 1)); done
-grep -q "devnet is up" "$T/dn.out" && ok "the devnet is up" || bad "not up: $(cat "$T/dn.out" "$T/dn.err")"
+cli_devnet_up 2
 export OCTO_GATEWAY="http://127.0.0.1:$PORT" OCTO_API_KEY="$(cat "$D/api-key")"
 GW=$OCTO_GATEWAY
 ORCH=$(pgrep -f "node --home $D/net/accounts/a0 ")
@@ -51,6 +33,7 @@ ID0=$("$OCTO" id --home "$D/net/accounts/a1" --json | $PY -c 'import json,sys; p
 # everything on lo from here on
 $PROBE capture "$T/cap" "$T/cap.ready" >"$T/cap.out" 2>&1 &
 CPID=$!
+EXTRA_PIDS="$CPID"
 wait_for "$T/cap.ready" "" 10 || [ -f "$T/cap.ready" ] || bad "capture did not start: $(cat "$T/cap.out")"
 
 CANARY="canary-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -137,7 +120,6 @@ m2=$(curl -s "http://127.0.0.1:$((PORT + 51))/metrics" | sed -n 's/^octo_sandbox
 
 kill "$CPID"
 wait "$CPID" 2>/dev/null
-CPID=""
 case "$(cat "$T/cap.out")" in *" drops 0"*) ok "capture: $(cat "$T/cap.out")" ;; *) bad "capture: $(cat "$T/cap.out")" ;; esac
 grep -qa "$PUBLIC" "$T/cap" && grep -qa "POST /api/v1/sealed" "$T/cap" &&
     ok "control: the capture holds the public canary and the sealed requests" || bad "capture control"
@@ -157,11 +139,11 @@ fi
 
 $PY -c "import time; s=' '.join(['$CANARY'] * 2); open('$T/hold.ready','w').close(); time.sleep(120)" &
 HOLD=$!
+EXTRA_PIDS="$EXTRA_PIDS $HOLD"
 wait_for "$T/hold.ready" "" 10 || [ -f "$T/hold.ready" ]
 $PROBE memscan "$CANARY" "$HOLD" >/dev/null
 [ $? = 1 ] && ok "control: the memory scan finds a canary a process holds" || bad "memscan control"
 kill -9 "$HOLD" 2>/dev/null
-HOLD=""
 run $PROBE memscan "$CANARY" $ORCH $PROVS
 [ "$rc" = 0 ] && ok "the private canary is in no orchestrator or provider memory" || bad "memory: $out"
 if [ -n "$ANSWER" ]; then

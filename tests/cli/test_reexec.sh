@@ -20,23 +20,7 @@ OCTO=$1
 cli_tmp reexec
 cli_clean_env
 PY=/usr/bin/python3
-cli_ports 72
-D="$T/dn"
-DPID=""
-CHEAT=""
-cleanup() {
-    [ -n "$CHEAT" ] && kill -9 "$CHEAT" 2>/dev/null
-    [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null && kill -CONT "$DPID" 2>/dev/null
-    pkill -9 -f "$D/net" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-"$OCTO" devnet --dir "$D" --port "$PORT" --validators 1 --providers 3 >"$T/dn.out" 2>"$T/dn.err" &
-DPID=$!
-i=0
-while [ $i -lt 900 ] && ! grep -q "API key" "$T/dn.out"; do sleep 0.1; i=$((i + 1)); done
-grep -q "devnet is up" "$T/dn.out" && ok "the devnet is up" || bad "not up: $(cat "$T/dn.out" "$T/dn.err")"
+cli_devnet_up 3
 KEY=$(cat "$D/api-key")
 GW="http://127.0.0.1:$PORT"
 V0="/ip4/127.0.0.1/tcp/$((PORT + 10))/p2p/$("$OCTO" id --home "$D/net/v0" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
@@ -62,14 +46,13 @@ mkdir -p "$T/cheat"
 "$OCTO" model gen-test --out "$T/seed7.gguf" --seed 7 >/dev/null && "$OCTO" model gen-test --out "$T/seed9.gguf" --seed 9 >/dev/null ||
     bad "gen-test"
 restart_a3() { # [FAULT]
-    [ -n "$CHEAT" ] && kill -9 "$CHEAT" 2>/dev/null
     pkill -9 -f "home $D/net/accounts/a3 "
     cp "$D/models/tiny.gguf" "$T/cheat/tiny.gguf"
     chmod 644 "$T/cheat/tiny.gguf"
     sleep 0.3
     # shellcheck disable=SC2086
     env ${1:+OCTO_TEST_FAULTS=$1} "$OCTO" $ARGS >"$T/cheat.out" 2>"$T/cheat.err" &
-    CHEAT=$!
+    EXTRA_PIDS="$EXTRA_PIDS $!"
     wait_for "$T/cheat.out" "Node is ready" 30 || bad "a3 restart: $(cat "$T/cheat.err")"
     sleep 1 # its new advert reaches the orchestrator
 }
