@@ -23,13 +23,17 @@ import socket
 import struct
 import sys
 
-SOL_PACKET, PACKET_STATISTICS, ETH_P_ALL = 263, 6, 3
+SOL_PACKET, PACKET_STATISTICS, ETH_P_ALL, SO_RCVBUFFORCE = 263, 6, 3, 33
 BIG = 64 << 30
 
 
 def capture(out, ready):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
+    # a buffer for bursts (other tests share lo): SO_RCVBUFFORCE (root) passes rmem_max
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 512 << 20)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
     s.bind(("lo", 0))
     s.settimeout(0.2)
     stop = []
