@@ -313,8 +313,10 @@ static uint64_t held_by(struct octo_gateway *g, const char *key)
 static void hold_add(struct gw_task *t, uint64_t amount)
 {
     struct gw_hold *h = hold_slot(t->g, t->key.id);
-    if (h->key[0] == '\0')
+    if (h->key[0] == '\0') { /* a free slot: its counters start from nothing */
+        memset(h, 0, sizeof(*h));
         memcpy(h->key, t->key.id, sizeof(h->key));
+    }
     h->amount += amount;
     h->tasks++;
     t->held = amount;
@@ -334,13 +336,13 @@ static void hold_release(struct gw_task *t)
     if (--h->tasks > 0)
         return;
     uint32_t i = (uint32_t)(h - g->holds);
-    g->holds[i].key[0] = '\0';
+    memset(&g->holds[i], 0, sizeof(g->holds[i]));
     for (uint32_t j = (i + 1) & (GW_HOLD_SLOTS - 1); g->holds[j].key[0] != '\0';
          j = (j + 1) & (GW_HOLD_SLOTS - 1)) {
         uint32_t home = hold_home(g->holds[j].key);
         if (((j - home) & (GW_HOLD_SLOTS - 1)) >= ((j - i) & (GW_HOLD_SLOTS - 1))) {
             g->holds[i] = g->holds[j];
-            g->holds[j].key[0] = '\0';
+            memset(&g->holds[j], 0, sizeof(g->holds[j])); /* vacated: nothing left behind */
             i = j;
         }
     }
@@ -813,6 +815,8 @@ static int charge_stmts(struct gw_task *t, uint64_t *take)
         t->commit_bad = true;
     }
     uint64_t amount = t->commit_bad ? 0 : t->charge_amount;
+    if (t->holding && amount > t->held)
+        amount = t->held; /* never more than was held at acceptance (a pricier failover) */
     *take = 0;
     struct octo_oai_meta m;
     fill_meta(t, &m);
