@@ -954,7 +954,7 @@ static int run_agents(struct octo_cli *cli)
             curl_easy_setopt(c.curl, CURLOPT_CUSTOMREQUEST, "DELETE");
             rc = gw_call(&c, path, NULL);
         }
-        if (rc != 0 && !(create && c.status == 201 && c.error[0] == '\0'))
+        if (rc != 0)
             st = octo_cli_fail(cli, OCTO_EXIT_FAIL, "agents: %s", c.error);
     }
     cJSON_free(body);

@@ -1836,8 +1836,6 @@ static void dispatch_flush(struct octo_gateway *g)
         t->dispatch_next = NULL;
         t->dispatch_pending = false;
         if (t->done) { /* cancelled meanwhile (its client left): nothing was recorded for it */
-            if (batch_ok && t->recorded)
-                record_update(t, OCTO_TASKSTORE_CANCELLED, "the client went away");
             task_maybe_free(t);
             continue;
         }

@@ -18,7 +18,7 @@ OCTO=$1
 cli_tmp gateway
 cli_clean_env
 PY=/usr/bin/python3
-PORT=$((23000 + $$ % 400 * 16))
+cli_ports 16
 GW="http://127.0.0.1:$PORT"
 cli_kill_on_exit
 

@@ -10,7 +10,7 @@ OCTO=$1
 cli_tmp settle
 cli_clean_env
 PY=/usr/bin/python3
-PORT=$((24000 + $$ % 300 * 32))
+cli_ports 32
 GW="http://127.0.0.1:$PORT"
 cli_kill_on_exit
 
